@@ -1,0 +1,1 @@
+"""Orca on Temporal: pipelines are workflows, stages are child workflows, tasks are activities."""

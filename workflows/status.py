@@ -1,0 +1,71 @@
+"""Spinnaker's ExecutionStatus, with the behaviour Orca attaches to it.
+
+One enum for pipelines, stages and tasks. ``complete`` means the thing will not run again
+unless restarted; ``halt`` means nothing downstream of it may run.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ExecutionStatus(str, Enum):
+    NOT_STARTED = "NOT_STARTED"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    SUSPENDED = "SUSPENDED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED_CONTINUE = "FAILED_CONTINUE"
+    TERMINAL = "TERMINAL"
+    CANCELED = "CANCELED"
+    REDIRECT = "REDIRECT"
+    STOPPED = "STOPPED"
+    SKIPPED = "SKIPPED"
+    BUFFERED = "BUFFERED"
+
+    def __str__(self) -> str:  # so f-strings and SpEL comparisons see the bare name
+        return self.value
+
+    @property
+    def is_complete(self) -> bool:
+        return self in COMPLETED
+
+    @property
+    def is_halt(self) -> bool:
+        return self in HALT
+
+    @property
+    def is_successful(self) -> bool:
+        return self in SUCCESSFUL
+
+    @property
+    def is_failure(self) -> bool:
+        return self in FAILURE
+
+
+#: Orca's ``COMPLETED`` set: the statuses for which ``isComplete`` is true.
+COMPLETED = frozenset(
+    {
+        ExecutionStatus.CANCELED,
+        ExecutionStatus.SUCCEEDED,
+        ExecutionStatus.STOPPED,
+        ExecutionStatus.SKIPPED,
+        ExecutionStatus.TERMINAL,
+        ExecutionStatus.FAILED_CONTINUE,
+    }
+)
+#: statuses that stop everything downstream of a stage.
+HALT = frozenset({ExecutionStatus.TERMINAL, ExecutionStatus.CANCELED, ExecutionStatus.STOPPED})
+SUCCESSFUL = frozenset({ExecutionStatus.SUCCEEDED, ExecutionStatus.STOPPED, ExecutionStatus.SKIPPED})
+FAILURE = frozenset({ExecutionStatus.TERMINAL, ExecutionStatus.STOPPED, ExecutionStatus.FAILED_CONTINUE})
+#: statuses after which downstream stages may start.
+PROCEED = frozenset({ExecutionStatus.SUCCEEDED, ExecutionStatus.SKIPPED, ExecutionStatus.FAILED_CONTINUE})
+
+
+def pipeline_trigger_status(status: ExecutionStatus) -> str:
+    """The word a downstream ``pipeline`` trigger matches for an upstream execution's status."""
+    return {
+        ExecutionStatus.CANCELED: "canceled",
+        ExecutionStatus.SUSPENDED: "suspended",
+        ExecutionStatus.SUCCEEDED: "successful",
+    }.get(status, "failed")
