@@ -1,0 +1,101 @@
+"""Activities the engine itself needs: concurrency slots, pipeline configs, URL-reaching expressions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+
+class PipelineConfigSource(Protocol):
+    """Where a ``pipeline`` stage finds the config of the pipeline it runs (Front50, for Spinnaker)."""
+
+    def get(self, application: str, id_or_name: str) -> dict[str, Any] | None: ...
+
+
+class DirectoryConfigSource:
+    """Pipeline configs as JSON files (``<dir>/<application>/<anything>.json``), matched by id or name.
+
+    The engine's own source until the store (Front50) is in place; tests and ``make demo`` use it.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get(self, application: str, id_or_name: str) -> dict[str, Any] | None:
+        folder = self.root / application
+        if not folder.is_dir():
+            return None
+        for path in sorted(folder.glob("*.json")):
+            try:
+                config = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(config, dict) and id_or_name in (config.get("id"), config.get("name")):
+                return config
+        return None
+
+
+class MemoryConfigSource:
+    """Pipeline configs held in memory (tests, embedding)."""
+
+    def __init__(self, configs: list[dict[str, Any]] | None = None) -> None:
+        self.configs = list(configs or [])
+
+    def get(self, application: str, id_or_name: str) -> dict[str, Any] | None:
+        for config in self.configs:
+            if config.get("application") == application and id_or_name in (config.get("id"), config.get("name")):
+                return config
+        return None
+
+
+class EngineActivities:
+    def __init__(self, client: Client, task_queue: str, configs: PipelineConfigSource,
+                 url_fetcher: Callable[[str], str] | None = None) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.configs = configs
+        self.url_fetcher = url_fetcher
+
+    @activity.defn(name="request_concurrency_slot")
+    async def request_concurrency_slot(self, req: dict[str, Any]) -> None:
+        """Ask the pipeline config's gate for a slot, starting the gate if none runs (signal-with-start)."""
+        from workflows.concurrency import ConcurrencyGateWorkflow
+
+        await self.client.start_workflow(
+            ConcurrencyGateWorkflow.run, None, id=req["gateId"], task_queue=self.task_queue,
+            start_signal="request", start_signal_args=[req],
+            static_summary=f"concurrency gate for pipeline config {req['gateId'].split(':', 1)[-1]}",
+        )
+
+    @activity.defn(name="get_pipeline_config")
+    def get_pipeline_config(self, req: dict[str, Any]) -> dict[str, Any]:
+        config = self.configs.get(str(req.get("application")), str(req.get("pipeline")))
+        if config is None:
+            raise ApplicationError(f"no pipeline '{req.get('pipeline')}' in application '{req.get('application')}'",
+                                   type="PipelineNotFound", non_retryable=True)
+        return config
+
+    @activity.defn(name="evaluate_expressions")
+    def evaluate_expressions(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Evaluate expressions that reach URLs (``#fromUrl`` and friends), through the allow-list."""
+        from workflows import expressions as expr
+        from workflows.errors import ExpressionError
+
+        ctx = expr.EvaluationContext(
+            root=req.get("root") or {}, fallback=req.get("fallback") or [], execution=req.get("execution") or {},
+            current_stage_id=req.get("currentStageId"), url_fetcher=self.url_fetcher, user=req.get("user"),
+            timestamp_ms=int(req.get("timestampMs") or 0),
+        )
+        if req.get("condition"):
+            try:
+                return {"value": expr.evaluate_condition(str(req["value"]["value"]), ctx)}
+            except ExpressionError:
+                return {"value": False}
+        result = expr.process(req["value"], ctx)
+        return {"value": result.value, "summary": result.summary}

