@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,14 @@ def venv_bin(name: str) -> str:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    from gennaker.devserver import LATENCY_ARGS
+    from gennaker.devserver import LATENCY_FLAGS
     from workflows import search
 
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=venv_bin("temporal"),
         search_attributes=list(search.ALL),
-        dev_server_extra_args=list(LATENCY_ARGS),
-        dev_server_startup_timeout=30,
+        dev_server_extra_args=list(LATENCY_FLAGS),
+        dev_server_startup_timeout=timedelta(seconds=30),
     )
     yield env
     await env.shutdown()

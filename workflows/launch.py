@@ -14,7 +14,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from . import search
 from .execution import PIPELINE, ExecutionState
-from .pipeline import RunPipelineInput
+from .messages import RunPipelineInput
 from .status import ExecutionStatus
 
 WORKFLOW_TYPE = "Pipeline"

@@ -19,8 +19,9 @@ from .execution import PIPELINE, ExecutionState
 from .graph import StageGraph
 from .ids import new_ulid
 from .launch import WORKFLOW_TYPE, pipeline_start
-from .pipeline import CancelRequest, PipelineWorkflow, RestartStageInput, RunPipelineInput, unwrap_failure
-from .stage import PatchStageInput, StageWorkflow
+from .messages import CancelRequest, PatchStageInput, RestartStageInput, RunPipelineInput, unwrap_failure
+from .pipeline import PipelineWorkflow
+from .stage import StageWorkflow
 from .stages import resolve
 
 
@@ -119,7 +120,7 @@ async def patch_stage(client: Client, execution_id: str, stage_id: str, context:
                       user: str = "anonymous", roles: list[str] | None = None) -> dict[str, Any]:
     """PATCH a running stage (manual judgment, skip a wait or a window, manual skip)."""
     handle = await _running(client, execution_id)
-    execution = await handle.query(PipelineWorkflow.execution)
+    execution = await get_execution(client, execution_id)  # live: includes running synthetic stages
     stage = next((s for s in execution.get("stages", []) if s.get("id") == stage_id), None)
     if stage is None:
         raise OperationRefusedError(f"execution {execution_id} has no stage {stage_id}")

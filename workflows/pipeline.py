@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -27,55 +25,27 @@ with workflow.unsafe.imports_passed_through():
     from .errors import InvalidPipelineError
     from .execution import ORCHESTRATION, PIPELINE, ExecutionState, StageState
     from .graph import StageGraph
+    from .ids import ulid_from
+    from .messages import (
+        PIPELINE_FAILED,
+        CancelRequest,
+        RestartStageInput,
+        RunPipelineInput,
+        RunStageInput,
+        RunStageResult,
+        unwrap_failure,
+    )
     from .rules import pipeline_status
-    from .stage import STAGE_FAILED, RunStageInput, RunStageResult, StageWorkflow, now_ms
+    from .stage import StageWorkflow, now_ms
     from .stages import resolve
     from .status import ExecutionStatus as S
 
-PIPELINE_FAILED = "PipelineFailed"
 GATE_PREFIX = "concurrency:"
-
-
-@dataclass
-class RunPipelineInput:
-    execution_id: str
-    config: dict[str, Any]
-    trigger: dict[str, Any] = field(default_factory=dict)
-    type: str = PIPELINE
-    authentication: dict[str, Any] = field(default_factory=dict)
-    origin: str = "api"
-    build_time_ms: int | None = None
-    window_timezone: str = "America/Los_Angeles"
-    activity_queues: dict[str, str] = field(default_factory=dict)
-    #: a finished execution being restarted (a new run of the same workflow id)
-    resume: ExecutionState | None = None
-    restart_stage_id: str | None = None
-    restart_user: str | None = None
-
-
-@dataclass
-class CancelRequest:
-    user: str = "anonymous"
-    reason: str | None = None
-
-
-@dataclass
-class RestartStageInput:
-    stage_id: str
-    user: str = "anonymous"
 
 
 def stage_workflow_id(execution_id: str, ref_id: str, attempt: int) -> str:
     """Children are named after their execution and refId, so the Web UI reads like the pipeline."""
     return f"{execution_id}.stage-{ref_id}" + (f".restart-{attempt}" if attempt else "")
-
-
-def unwrap_failure(err: BaseException, result_type: type) -> Any | None:
-    """The result a failed stage/pipeline workflow attached to its ApplicationError, if any."""
-    cause = err.cause if isinstance(err, ChildWorkflowError) else err
-    if isinstance(cause, ApplicationError) and cause.type in (STAGE_FAILED, PIPELINE_FAILED) and cause.details:
-        return value_to_type(result_type, cause.details[0], [])
-    return None
 
 
 @workflow.defn(name="Pipeline")
@@ -91,6 +61,8 @@ class PipelineWorkflow:
         self.attempts: dict[str, int] = {}
         self.halting = False
         self.inp: RunPipelineInput | None = None
+        #: refId → the task running that stage's child workflow
+        self.running: dict[str, asyncio.Task[None]] = {}
 
     # ---- operator controls -------------------------------------------------------------
 
@@ -210,7 +182,7 @@ class PipelineWorkflow:
 
     async def _walk(self) -> None:
         assert self.ex is not None and self.graph is not None
-        running: dict[str, asyncio.Task[None]] = {}
+        running = self.running
         while True:
             await workflow.wait_condition(lambda: not self.paused)
             while self.restarts:
@@ -323,6 +295,11 @@ class PipelineWorkflow:
         """The workflow was canceled: stop running stages (their children get the cancel too)."""
         assert self.ex is not None
         self.ex.canceled = True
+        self.halting = True
+        for task in self.running.values():
+            task.cancel()  # cancels the stage's child workflow, which cancels its activities
+        if self.running:
+            await asyncio.gather(*self.running.values(), return_exceptions=True)
         if self.cancel_request is None:
             self.ex.canceled_by = self.ex.canceled_by or "anonymous"
         for stage in self.ex.top_level():
@@ -380,6 +357,7 @@ class PipelineWorkflow:
             self.ex.paused = None
         self._upsert_status()
         await self._release(gate)
+        await workflow.wait_condition(workflow.all_handlers_finished)
         if status in (S.TERMINAL, S.STOPPED):
             raise ApplicationError(f"pipeline {status.value}: {_first_error(self.ex) or 'a stage failed'}",
                                    self.ex, type=PIPELINE_FAILED, non_retryable=True)
@@ -409,8 +387,6 @@ def _first_error(ex: ExecutionState) -> str | None:
 
 def _new_execution(inp: RunPipelineInput) -> ExecutionState:
     """The execution as it stands before it starts: every configured stage NOT_STARTED."""
-    from .ids import ulid_from
-
     raw = inp.config if isinstance(inp.config, dict) else {}
     trigger = {"type": "manual", "user": "[anonymous]", "parameters": {}, "artifacts": [], "notifications": [],
                "rebake": False, "dryRun": False, "strategy": False, "resolvedExpectedArtifacts": [],

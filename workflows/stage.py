@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,10 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from . import expressions as expr
-    from .execution import STAGE_AFTER, STAGE_BEFORE, StageState, TaskState
+    from .execution import STAGE_AFTER, STAGE_BEFORE, ExecutionState, StageState, TaskState
+    from .ids import ulid_from
+    from .launch import child_pipeline_start
+    from .messages import STAGE_FAILED, PatchStageInput, RunStageInput, RunStageResult, unwrap_failure
     from .stages import resolve
     from .stages.base import (
         JSON,
@@ -36,42 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from .status import ExecutionStatus as S
     from .windows import ExecutionWindow, describe, jitter_delay, next_window_start
 
-STAGE_FAILED = "StageFailed"
 MAX_TASK_BACKOFF = timedelta(minutes=2)  # Orca's TaskExecutionInterceptor.maxTaskBackoff()
-
-
-@dataclass
-class RunStageInput:
-    execution_id: str
-    application: str
-    stage: StageState
-    trigger: JSON = field(default_factory=dict)
-    #: the execution as Gate shows it when the stage starts (for #stage(...) and `execution`)
-    execution: JSON = field(default_factory=dict)
-    #: outputs of ancestor stages, nearest first (bare names in expressions fall back to them)
-    ancestor_outputs: list[JSON] = field(default_factory=list)
-    window_timezone: str = "America/Los_Angeles"
-    activity_queues: dict[str, str] = field(default_factory=dict)
-    paused: bool = False
-    user: str | None = None
-
-
-@dataclass
-class RunStageResult:
-    #: the stage first, then the synthetic stages it added
-    stages: list[StageState]
-
-    @property
-    def stage(self) -> StageState:
-        return self.stages[0]
-
-
-@dataclass
-class PatchStageInput:
-    stage_id: str
-    context: JSON
-    user: str = "anonymous"
-    roles: list[str] = field(default_factory=list)
 
 
 def now_ms() -> int:
@@ -104,7 +71,7 @@ class _Runtime:
         try:
             await workflow.wait_condition(predicate, timeout=timeout, timeout_summary=summary)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     def execution(self) -> JSON:
@@ -257,7 +224,7 @@ class StageWorkflow:
             try:
                 await workflow.wait_condition(lambda: task.done() or self.paused or self.in_window,
                                               timeout=timeout - used, timeout_summary=f"{main.name}: stage timeout")
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 task.cancel()
                 try:
                     await task
@@ -525,8 +492,6 @@ class StageWorkflow:
     # ---- child pipelines ---------------------------------------------------------------------
 
     async def start_child_pipeline(self, stage: StageState, config: JSON, trigger: JSON, wait: bool) -> str:
-        from .launch import child_pipeline_start
-
         assert self.input is not None
         execution_id = self._new_id()
         start = child_pipeline_start(execution_id, config, trigger, self.input.window_timezone,
@@ -540,26 +505,18 @@ class StageWorkflow:
         return execution_id
 
     async def wait_child_pipeline(self, stage: StageState) -> JSON:
-        from .pipeline import unwrap_failure
-
         handle = self.child_pipelines[stage.id]
         try:
             result = await handle
             return result.to_json()
         except ChildWorkflowError as err:
-            failed = unwrap_failure(err, type(self).child_result_type())
+            failed = unwrap_failure(err, ExecutionState)
             if failed is not None:
                 return failed.to_json()
             if isinstance(err.cause, CancelledError):
                 return {"id": handle.id, "status": "CANCELED"}
             return {"id": handle.id, "status": "TERMINAL", "stages": [
                 {"context": {"exception": {"details": {"error": str(err.cause or err)}}}}]}
-
-    @staticmethod
-    def child_result_type() -> type:
-        from .execution import ExecutionState
-
-        return ExecutionState
 
     # ---- cancel, failure, helpers --------------------------------------------------------------
 
@@ -619,8 +576,6 @@ class StageWorkflow:
         return next((s for s in self.stages if s.id == stage_id), None)
 
     def _new_id(self) -> str:
-        from .ids import ulid_from
-
         return ulid_from(now_ms(), workflow.random())
 
     def execution_view(self) -> JSON:
@@ -646,7 +601,7 @@ class StageWorkflow:
 async def _wait(done: Any, timeout: timedelta, summary: str) -> None:
     try:
         await workflow.wait_condition(done, timeout=timeout, timeout_summary=summary)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
 
 

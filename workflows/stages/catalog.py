@@ -2,5 +2,12 @@
 
 from __future__ import annotations
 
-from . import check_preconditions, evaluate_variables, manual_judgment, pipeline_stage, wait  # noqa: F401
-from . import webhook  # noqa: F401
+from . import (  # noqa: F401
+    check_preconditions,
+    evaluate_variables,
+    execution_window,
+    manual_judgment,
+    pipeline_stage,
+    wait,
+    webhook,  # noqa: F401
+)
