@@ -10,6 +10,7 @@ it only the newest waiting one runs and the older waiting ones are canceled, as 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from temporalio import workflow
 @dataclass
 class GateState:
     holders: list[str] = field(default_factory=list)
-    #: waiting execution ids, oldest first
+    #: waiting execution ids, oldest first (by creation time: they are ULIDs)
     waiting: list[str] = field(default_factory=list)
     limit: int = 1
     keep_waiting: bool = False
@@ -74,7 +75,8 @@ class ConcurrencyGateWorkflow:
             self.state.holders.append(execution_id)
             await self._signal(execution_id, "admit")
         else:
-            self.state.waiting.append(execution_id)
+            # execution ids are ULIDs, so sorting them orders the waiting ones by when they were created
+            bisect.insort(self.state.waiting, execution_id)
 
     async def _release(self, execution_id: str) -> None:
         if execution_id in self.state.waiting:  # canceled while waiting

@@ -96,18 +96,28 @@ class WebhookStage(StageDefinition):
         if not monitor_only:
             specs.append(
                 TaskSpec(
-                    "createWebhook", CREATE_TASK_CLASS, activity=CREATE_WEBHOOK, timeout=CREATE_TIMEOUT,
-                    start_to_close=CALL_TIMEOUT, on_cancel=on_cancel,
+                    "createWebhook",
+                    CREATE_TASK_CLASS,
+                    activity=CREATE_WEBHOOK,
+                    timeout=CREATE_TIMEOUT,
+                    start_to_close=CALL_TIMEOUT,
+                    on_cancel=on_cancel,
                 )
             )
         if wait:
             if _plans_wait(context.get("waitBeforeMonitor")):
-                specs.append(TaskSpec("waitBeforeMonitorWebhook", WAIT_TASK_CLASS, run=_wait_before_monitor,
-                                      on_cancel=on_cancel))
+                specs.append(
+                    TaskSpec("waitBeforeMonitorWebhook", WAIT_TASK_CLASS, run=_wait_before_monitor, on_cancel=on_cancel)
+                )
             specs.append(
                 TaskSpec(
-                    "monitorWebhook", MONITOR_TASK_CLASS, activity=MONITOR_WEBHOOK, polling=True,
-                    backoff=MONITOR_BACKOFF, timeout=MONITOR_TIMEOUT, start_to_close=CALL_TIMEOUT,
+                    "monitorWebhook",
+                    MONITOR_TASK_CLASS,
+                    activity=MONITOR_WEBHOOK,
+                    polling=True,
+                    backoff=MONITOR_BACKOFF,
+                    timeout=MONITOR_TIMEOUT,
+                    start_to_close=CALL_TIMEOUT,
                     on_cancel=on_cancel,
                 )
             )
