@@ -7,7 +7,7 @@ Spinnaker's execution JSON: camelCase keys, epoch-millisecond times, nulls omitt
 
 from __future__ import annotations
 
-import copy
+import copy as _copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,10 @@ PIPELINE = "PIPELINE"
 ORCHESTRATION = "ORCHESTRATION"
 STAGE_BEFORE = "STAGE_BEFORE"
 STAGE_AFTER = "STAGE_AFTER"
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _drop_none(d: JSON) -> JSON:
@@ -68,11 +72,12 @@ class StageState:
     def is_synthetic(self) -> bool:
         return self.parent_stage_id is not None
 
-    def to_json(self, *, expand: bool = True) -> JSON:
+    def to_json(self, *, expand: bool = True, copy: bool = True) -> JSON:
+        clone = _copy.deepcopy if copy else _same
         body: JSON = {
             "id": self.id, "refId": self.ref_id, "type": self.type, "name": self.name,
             "startTime": self.start_time, "endTime": self.end_time, "status": self.status.value,
-            "context": copy.deepcopy(self.context), "outputs": copy.deepcopy(self.outputs),
+            "context": clone(self.context), "outputs": clone(self.outputs),
             "tasks": [t.to_json() for t in self.tasks],
             "requisiteStageRefIds": list(self.requisite_stage_ref_ids),
             "parentStageId": self.parent_stage_id, "syntheticStageOwner": self.synthetic_stage_owner,
@@ -143,7 +148,9 @@ class ExecutionState:
     def stage_by_ref(self, ref_id: str) -> StageState | None:
         return next((s for s in self.stages if s.ref_id == ref_id and s.parent_stage_id is None), None)
 
-    def to_json(self, *, expand: bool = True) -> JSON:
+    def to_json(self, *, expand: bool = True, copy: bool = True) -> JSON:
+        """Gate's JSON. ``copy=False`` shares nested maps with the state: for serialising at once only."""
+        clone = _copy.deepcopy if copy else _same
         body: JSON = {
             "id": self.id, "type": self.type, "application": self.application, "name": self.name,
             "description": self.description, "pipelineConfigId": self.pipeline_config_id,
@@ -152,11 +159,11 @@ class ExecutionState:
             "canceledBy": self.canceled_by, "cancellationReason": self.cancellation_reason,
             "limitConcurrent": self.limit_concurrent, "keepWaitingPipelines": self.keep_waiting_pipelines,
             "maxConcurrentExecutions": self.max_concurrent_executions or None,
-            "stages": [s.to_json(expand=expand) for s in self.stages],
-            "trigger": copy.deepcopy(self.trigger), "authentication": copy.deepcopy(self.authentication),
+            "stages": [s.to_json(expand=expand, copy=copy) for s in self.stages],
+            "trigger": clone(self.trigger), "authentication": clone(self.authentication),
             "paused": self._paused_json(), "origin": self.origin,
-            "notifications": copy.deepcopy(self.notifications), "initialConfig": copy.deepcopy(self.initial_config),
-            "systemNotifications": copy.deepcopy(self.system_notifications), "spelEvaluator": self.spel_evaluator,
+            "notifications": clone(self.notifications), "initialConfig": clone(self.initial_config),
+            "systemNotifications": clone(self.system_notifications), "spelEvaluator": self.spel_evaluator,
             "source": self.source, "templateVariables": self.template_variables,
         }
         return _drop_none(body)

@@ -148,10 +148,17 @@ async def restart_stage(client: Client, execution_id: str, stage_id: str, *, use
     if description.status == WorkflowExecutionStatus.RUNNING:
         from temporalio.client import WorkflowUpdateFailedError
 
-        try:
-            await handle.execute_update(PipelineWorkflow.restart_stage, RestartStageInput(stage_id, user))
-        except WorkflowUpdateFailedError as err:
-            raise OperationRefusedError(str(getattr(err.cause, "message", err.cause))) from None
+        for attempt in range(20):
+            try:
+                await handle.execute_update(PipelineWorkflow.restart_stage, RestartStageInput(stage_id, user))
+                return
+            except WorkflowUpdateFailedError as err:
+                message = str(getattr(err.cause, "message", err.cause))
+                # a stage workflow that just finished is seen finished by readers a moment before its
+                # pipeline has recorded it: give the pipeline that moment before refusing
+                if "only a finished stage" not in message or attempt == 19:
+                    raise OperationRefusedError(message) from None
+            await asyncio.sleep(0.1)
         return
     state = await final_state(client, execution_id)
     stage = state.stage_by_id(stage_id)

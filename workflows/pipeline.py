@@ -63,6 +63,7 @@ class PipelineWorkflow:
         self.inp: RunPipelineInput | None = None
         #: refId → the task running that stage's child workflow
         self.running: dict[str, asyncio.Task[None]] = {}
+        self.shown_status = S.NOT_STARTED
 
     # ---- operator controls -------------------------------------------------------------
 
@@ -221,7 +222,7 @@ class PipelineWorkflow:
         inp = RunStageInput(
             execution_id=self.ex.id, application=self.ex.application,
             stage=StageState(**{**stage.__dict__, "context": copy.deepcopy(stage.context), "tasks": []}),
-            trigger=self.ex.trigger, execution=self.ex.to_json(),
+            trigger=self.ex.trigger, execution=self.ex.to_json(copy=False),
             ancestor_outputs=[s.outputs for s in upstream if s is not None],
             window_timezone=self.inp.window_timezone, activity_queues=self.inp.activity_queues,
             paused=self.paused, user=(self.ex.authentication or {}).get("user"),
@@ -365,7 +366,9 @@ class PipelineWorkflow:
 
     def _upsert_status(self) -> None:
         assert self.ex is not None
-        workflow.upsert_search_attributes([search.STATUS.value_set(self.ex.status.value)])
+        if self.ex.status != self.shown_status:  # one upsert per change, not per loop
+            self.shown_status = self.ex.status
+            workflow.upsert_search_attributes([search.STATUS.value_set(self.ex.status.value)])
 
     async def _tell_children(self, signal: str, user: str) -> None:
         assert self.ex is not None

@@ -20,10 +20,16 @@ def register(cls: _T) -> _T:
     """Class decorator: register a stage definition under its type and aliases."""
     instance = cls()
     for key in (cls.type, *cls.aliases):
-        if key in _REGISTRY and type(_REGISTRY[key]) is not cls:
-            raise RuntimeError(f"stage type {key!r} registered twice")
+        known = _REGISTRY.get(key)
+        # the workflow sandbox may import a stage module a second time: the same class is no conflict
+        if known is not None and _name(type(known)) != _name(cls):
+            raise RuntimeError(f"stage type {key!r} registered twice ({_name(type(known))} and {_name(cls)})")
         _REGISTRY[key] = instance
     return cls
+
+
+def _name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def known_types() -> list[str]:
