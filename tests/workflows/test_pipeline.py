@@ -270,3 +270,25 @@ async def test_operations_on_unknown_or_finished_executions(engine, client):
     execution = await engine.run(pipeline(wait("1")))
     with pytest.raises(operations.OperationRefusedError, match="not running"):
         await operations.cancel_execution(client, execution["id"])
+
+
+async def test_temporal_cli_lists_an_applications_runs(engine, client):
+    import json
+    import subprocess
+
+    from tests.conftest import venv_bin
+
+    execution_id = await engine.start(pipeline(wait("1"), application="cli-demo"))
+    await operations.wait_for_execution(client, execution_id)
+    address = client.service_client.config.target_host
+    for _ in range(50):
+        out = subprocess.run(
+            [venv_bin("temporal"), "workflow", "list", "--address", address, "--query",
+             "GennakerApplication='cli-demo'", "--output", "json"],
+            capture_output=True, text=True, timeout=30, check=True).stdout
+        rows = json.loads(out) if out.strip() else []
+        if rows:
+            break
+        await asyncio.sleep(0.1)
+    assert [r["execution"]["workflowId"] for r in rows] == [execution_id]
+    assert rows[0]["type"]["name"] == "Pipeline"
