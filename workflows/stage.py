@@ -238,6 +238,8 @@ class StageWorkflow:
 
     async def _run_main(self, main: StageState) -> None:
         definition = _definition(main)
+        if definition.manual_skip_allowed:
+            main.context["canManuallySkip"] = True  # Deck shows a skip button for such stages
         if not await self._enabled(main):
             main.status = S.SKIPPED
             main.end_time = now_ms()
@@ -434,9 +436,10 @@ class StageWorkflow:
         skip = lambda: stage.id in self.skip_requested  # noqa: E731
         while True:
             if spec.run is not None:
-                result = await spec.run(_Runtime(self, stage))
+                attempt = spec.run(_Runtime(self, stage))
             else:
-                result = await self._call_activity(stage, spec, task, poll)
+                attempt = self._call_activity(stage, spec, task, poll)
+            result = await self._unless_skipped(stage, attempt)
             if result.status != S.RUNNING or not spec.polling:
                 if result.status == S.RUNNING:
                     result.status = S.SUCCEEDED
@@ -458,6 +461,21 @@ class StageWorkflow:
                 return TaskResult(S.SKIPPED)
             await self._unpaused()
             poll += 1
+
+    async def _unless_skipped(self, stage: StageState, attempt: Any) -> TaskResult:
+        """Run one task attempt, abandoning it (canceled) if a user skips the stage meanwhile."""
+        if not _definition(stage).manual_skip_allowed:
+            return await attempt  # type: ignore[no-any-return]
+        task = asyncio.ensure_future(attempt)
+        await workflow.wait_condition(lambda: task.done() or stage.id in self.skip_requested)
+        if task.done():
+            return task.result()
+        task.cancel()
+        try:
+            await task
+        except BaseException:  # noqa: BLE001 - whatever the canceled attempt raised, the stage is skipped
+            pass
+        return TaskResult(S.SKIPPED)
 
     async def _call_activity(self, stage: StageState, spec: TaskSpec, task: TaskState, poll: int) -> TaskResult:
         assert self.input is not None and spec.activity is not None

@@ -237,3 +237,70 @@ def test_child_parameters_defaults_then_given():
 
     assert child_parameters(child_config(), {"size": "L"}) == {"size": "L", "color": "red"}
     assert child_parameters({}, None) == {}
+
+
+async def test_manual_skip_of_a_child_pipeline_stage(engine, client):
+    engine.configs.configs.append(child_config(id="skip-child", stages=[
+        {"refId": "1", "type": "manualJudgment", "name": "forever"}]))
+    execution_id = await engine.start(pipeline({"refId": "1", "type": "pipeline", "name": "skippable",
+                                                "application": "kid", "pipeline": "skip-child"},
+                                               wait("2", 0, "1"), judge("3")))
+    running = await engine.wait_until(execution_id, lambda e: len(stage_named(e, "skippable").get("tasks", [])) == 2
+                                      and stage_named(e, "skippable")["tasks"][1]["status"] == "RUNNING"
+                                      and stage_named(e, "mj3").get("tasks"))
+    assert stage_named(running, "skippable")["context"]["canManuallySkip"] is True
+    with pytest.raises(operations.OperationRefusedError, match="cannot be skipped manually"):
+        await operations.patch_stage(client, execution_id, stage_named(running, "mj3")["id"], {"manualSkip": True})
+    await operations.patch_stage(client, execution_id, stage_named(running, "skippable")["id"],
+                                 {"manualSkip": True}, user="impatient")
+    after = await engine.wait_until(execution_id, lambda e: stage_named(e, "w2")["status"] == "SUCCEEDED")
+    assert stage_named(after, "skippable")["status"] == "SKIPPED"
+    await operations.patch_stage(client, execution_id, stage_named(after, "mj3")["id"], {"judgmentStatus": "continue"})
+    assert (await operations.wait_for_execution(client, execution_id))["status"] == "SUCCEEDED"
+
+
+async def test_webhook_through_the_engine_and_its_cancel_endpoint(engine, client):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    calls: list[tuple[str, str, dict]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            calls.append((self.command, self.path, body))
+            data = json.dumps({"state": "WORKING", "id": 7}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = _answer  # noqa: N815
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        execution_id = await engine.start(pipeline({
+            "refId": "1", "type": "webhook", "name": "hook", "url": f"{base}/start", "method": "POST",
+            "payload": {"version": "${parameters.version}"}, "waitForCompletion": True,
+            "statusUrlResolution": "getMethod", "statusJsonPath": "$.state", "successStatuses": "DONE",
+            "cancelEndpoint": f"{base}/cancel", "cancelMethod": "PUT", "cancelPayload": {"why": "canceled"}}),
+            {"parameters": {"version": "1.2.3"}})
+        running = await engine.wait_until(execution_id, lambda e: sum(c[0] == "GET" for c in calls) >= 2)
+        hook = stage_named(running, "hook")
+        assert hook["context"]["webhook"]["statusCodeValue"] == 200
+        await operations.cancel_execution(client, execution_id, user="ops")
+        done = await asyncio.wait_for(operations.wait_for_execution(client, execution_id), 20)
+        assert done["status"] == "CANCELED"
+        assert [c for c in calls if c[0] == "POST"] == [("POST", "/start", {"version": "1.2.3"})]
+        assert [c for c in calls if c[0] == "PUT"] == [("PUT", "/cancel", {"why": "canceled"})]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -162,10 +162,10 @@ def _lex_number(text: str, i: int, tokens: list[Token]) -> int:
             raise ExpressionSyntaxError(f"real number {literal} cannot have an L suffix", start)
         i += 1
     if is_real:
-        value: Any = float(literal)
-        if value in (float("inf"), float("-inf")):
+        number = float(literal)
+        if number in (float("inf"), float("-inf")):
             raise ExpressionSyntaxError(f"number {literal} is too large", start)
-        tokens.append(Token(FLOAT, value, start))
+        tokens.append(Token(FLOAT, number, start))
     else:
         if len(literal) > 19 or int(literal) > MAX_INT:
             raise ExpressionSyntaxError(f"number {literal} is too large", start)

@@ -188,10 +188,11 @@ def to_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ExpressionEvaluationError(f"{what} must be an integer, not {type_name(value)}")
     if isinstance(value, str):
-        try:
-            return int(value.strip()) if len(value) < 25 else int("x")
-        except ValueError:
-            raise ExpressionEvaluationError(f"{what} must be an integer, not {_short(value)}") from None
+        text = value.strip()
+        digits = text[1:] if text[:1] in ("+", "-") else text
+        if not digits or len(digits) > 19 or not all("0" <= c <= "9" for c in digits):
+            raise ExpressionEvaluationError(f"{what} must be an integer, not {_short(value)}")
+        return int(text)
     return value
 
 

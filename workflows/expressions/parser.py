@@ -40,6 +40,8 @@ class Node:
     """Base of all AST nodes. ``depth`` is the height of the subtree (checked against the limit)."""
 
     __slots__ = ("pos", "depth")
+    pos: int
+    depth: int
 
     def __init__(self, pos: int, *children: Node | None) -> None:
         self.pos = pos

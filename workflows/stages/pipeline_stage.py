@@ -85,6 +85,7 @@ def _status(name: str) -> Any:
 @register
 class PipelineStage(StageDefinition):
     type = "pipeline"
+    manual_skip_allowed = True  # a user may stop waiting for the child
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         tasks = [TaskSpec("startPipeline", "com.netflix.spinnaker.orca.pipeline.tasks.StartPipelineTask",
