@@ -232,11 +232,15 @@ def test_wait_time_parsing():
             wait_seconds(bad)
 
 
-def test_child_parameters_defaults_then_given():
-    from workflows.stages.pipeline_stage import child_parameters
+def test_parameters_defaults_then_given_and_required():
+    from workflows.parameters import missing_required, with_defaults
 
-    assert child_parameters(child_config(), {"size": "L"}) == {"size": "L", "color": "red"}
-    assert child_parameters({}, None) == {}
+    assert with_defaults(child_config(), {"size": "L"}) == {"size": "L", "color": "red"}
+    assert with_defaults({}, None) == {}
+    config = {"parameterConfig": [{"name": "a", "required": True}, {"name": "b", "required": True, "default": "x"},
+                                  {"name": "c"}]}
+    assert missing_required(config, with_defaults(config, {})) == ["a"]
+    assert missing_required(config, with_defaults(config, {"a": "1"})) == []
 
 
 async def test_manual_skip_of_a_child_pipeline_stage(engine, client):

@@ -9,19 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..parameters import with_defaults
 from . import register
 from .base import JSON, StageDefinition, TaskResult, TaskRuntime, TaskSpec
-
-
-def child_parameters(config: JSON, given: Any) -> JSON:
-    """The child's parameters: each ``parameterConfig`` default, overridden by ``pipelineParameters``."""
-    params: JSON = {}
-    for p in config.get("parameterConfig") or []:
-        if isinstance(p, dict) and isinstance(p.get("name"), str) and p.get("default") not in (None, ""):
-            params[p["name"]] = p["default"]
-    if isinstance(given, dict):
-        params.update(given)
-    return params
 
 
 def child_trigger(runtime: TaskRuntime, config: JSON, stage_id: str) -> JSON:
@@ -30,7 +20,7 @@ def child_trigger(runtime: TaskRuntime, config: JSON, stage_id: str) -> JSON:
     return {
         "type": "pipeline",
         "user": parent_trigger.get("user") or "[anonymous]",
-        "parameters": child_parameters(config, runtime.context.get("pipelineParameters")),
+        "parameters": with_defaults(config, runtime.context.get("pipelineParameters")),
         "parentExecution": parent,
         "parentPipelineId": parent.get("id"),
         "parentPipelineName": parent.get("name"),
