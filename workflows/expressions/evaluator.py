@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.expressions import parser as ast
+from workflows.expressions import nodes as ast
 from workflows.expressions.errors import (
     MAX_COLLECTION_SIZE,
     Budget,
@@ -21,11 +21,13 @@ from workflows.expressions.errors import (
     ExpressionInternalError,
     ExpressionLimitError,
     ExpressionSecurityError,
+    ExpressionSyntaxError,
 )
 from workflows.expressions.functions import call_function
 from workflows.expressions.jregex import java_matches
-from workflows.expressions.methods import (
-    call_method,
+from workflows.expressions.methods import call_method
+from workflows.expressions.parser import parse
+from workflows.expressions.values import (
     check_float,
     is_number,
     java_compare,
@@ -64,7 +66,42 @@ class _RootMarker:
 
 _ROOT = _RootMarker()
 _REFLECTIVE = frozenset({"class", "getClass", "classLoader", "declaringClass", "metaClass"})
-_MAX_STRING_REPEAT = 256  # Spring 6's limit for 'text' * n
+_MAX_STRING_REPEAT = 256
+#: bare names that can only be an attempt to reach a Java class (when no such key exists)
+_JAVA_NAMES = frozenset(
+    {
+        "java",
+        "javax",
+        "org",
+        "com",
+        "sun",
+        "String",
+        "Math",
+        "System",
+        "Runtime",
+        "Integer",
+        "Long",
+        "Double",
+        "Float",
+        "Boolean",
+        "Character",
+        "Byte",
+        "Short",
+        "Object",
+        "Class",
+        "ClassLoader",
+        "Thread",
+        "ProcessBuilder",
+        "UUID",
+        "Date",
+        "Instant",
+        "LocalDate",
+        "LocalDateTime",
+        "Random",
+        "Files",
+        "Paths",
+    }
+)  # Spring 6's limit for 'text' * n
 
 
 class Evaluator:
@@ -118,6 +155,11 @@ class Evaluator:
         for outputs in self.ctx.fallback or []:
             if isinstance(outputs, dict) and name in outputs:
                 return outputs[name]
+        if name in _JAVA_NAMES:
+            raise ExpressionSecurityError(
+                f"Java classes ({name}.…) are not available in pipeline expressions; "
+                "call methods on values (e.g. x.toString()) or use the #helper functions"
+            )
         raise ExpressionEvaluationError(
             f"EL1008E: Property or field '{name}' cannot be found: it is not a key of the stage context, "
             "an output of an upstream stage, or one of trigger/parameters/execution"
@@ -273,7 +315,7 @@ class Evaluator:
                 raise ExpressionEvaluationError(
                     f"'matches' needs a string on both sides, not {type_name(left)} and {type_name(right)}"
                 )
-            return java_matches(left, right)
+            return java_matches(left, right, self.budget)
         if op == "between":
             if not isinstance(right, list) or len(right) != 2:
                 raise ExpressionEvaluationError(
@@ -290,6 +332,7 @@ class Evaluator:
         if isinstance(left, str) or isinstance(right, str):
             a, b = java_str(left, self.budget), java_str(right, self.budget)
             Budget.check_length(len(a) + len(b))
+            self.budget.tick((len(a) + len(b)) >> 10)
             return a + b
         raise ExpressionEvaluationError(
             f"EL1030E: The operator '+' is not supported between {type_name(left)} and {type_name(right)}"
@@ -300,6 +343,7 @@ class Evaluator:
             if not 0 <= b <= _MAX_STRING_REPEAT:
                 raise ExpressionLimitError(f"a string may be repeated at most {_MAX_STRING_REPEAT} times")
             Budget.check_length(len(a) * b)
+            self.budget.tick((len(a) * b) >> 10)
             return a * b
         if not (is_number(a) and is_number(b)):
             raise ExpressionEvaluationError(
@@ -355,8 +399,10 @@ def evaluate(expression: str, ctx: EvaluationContext) -> Any:
 
     Raises a subclass of :class:`workflows.errors.ExpressionError` on any failure.
     """
+    if not isinstance(expression, str):
+        raise ExpressionSyntaxError(f"expression must be a string, not {type(expression).__name__}")
     try:
-        node = ast.parse(expression)
+        node = parse(expression)
         result = Evaluator(ctx, Budget()).eval(node, _ROOT)
     except ExpressionError:
         raise

@@ -26,13 +26,15 @@ from workflows.expressions.errors import (
     ExpressionLimitError,
     UrlFetchUnavailable,
 )
-from workflows.expressions.methods import java_str, type_name
+from workflows.expressions.values import java_str, type_name
 
 if TYPE_CHECKING:
     from workflows.expressions.evaluator import EvaluationContext
 
 #: total nodes a parsed JSON/YAML document may expand to (YAML aliases are copied out).
 MAX_DOCUMENT_NODES = 1_000_000
+#: the safe loader (only plain YAML types), LibYAML-backed when available.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _text(fn: str, value: Any, budget: Budget) -> str:
@@ -143,6 +145,8 @@ def to_plain(value: Any, budget: Budget) -> Any:
 
     def walk(v: Any, depth: int) -> Any:
         count[0] += 1
+        if not count[0] & 7:
+            budget.tick()  # one step per 8 values copied
         if count[0] > MAX_DOCUMENT_NODES:
             raise ExpressionLimitError(f"document expands to more than {MAX_DOCUMENT_NODES} values")
         if depth > MAX_DOCUMENT_DEPTH:
@@ -169,16 +173,15 @@ def to_plain(value: Any, budget: Budget) -> Any:
             return base64.b64encode(v).decode("ascii")
         raise ExpressionFunctionError(f"document contains an unsupported value of type {type(v).__name__}")
 
-    result = walk(value, 0)
-    budget.tick(1 + count[0] // 100)
-    return result
+    return walk(value, 0)
 
 
-def _doc_text(fn: str, text: Any, budget: Budget) -> str:
+def _doc_text(fn: str, text: Any, budget: Budget, cost_shift: int) -> str:
+    """The document argument, size-checked; parsing is charged at one step per 2**cost_shift chars."""
     text = _text(fn, text, budget)
     if len(text) > MAX_DOCUMENT_CHARS:
         raise ExpressionLimitError(f"#{fn} input is {len(text)} characters; the limit is {MAX_DOCUMENT_CHARS}")
-    budget.tick(1 + len(text) // 1000)
+    budget.tick(1 + (len(text) >> cost_shift))
     return text
 
 
@@ -187,7 +190,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def read_json(text: Any, budget: Budget, fn: str = "readJson") -> Any:
-    text = _doc_text(fn, text, budget)
+    text = _doc_text(fn, text, budget, 6)
     try:
         parsed = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as e:
@@ -196,9 +199,10 @@ def read_json(text: Any, budget: Budget, fn: str = "readJson") -> Any:
 
 
 def read_yaml(text: Any, budget: Budget, fn: str = "readYaml", all_docs: bool = False) -> Any:
-    text = _doc_text(fn, text, budget)
+    text = _doc_text(fn, text, budget, 1)  # YAML parsing is slow: charge it accordingly
+    budget.tick(20)
     try:
-        parsed = list(yaml.safe_load_all(text)) if all_docs else yaml.safe_load(text)
+        parsed = list(yaml.load_all(text, Loader=_YAML_LOADER)) if all_docs else yaml.load(text, Loader=_YAML_LOADER)
     except Exception as e:  # yaml raises YAMLError, ValueError (bad dates), RecursionError …
         raise ExpressionFunctionError(f"#{fn} could not parse YAML: {str(e)[:300]}") from None
     return to_plain(parsed, budget)
@@ -210,6 +214,7 @@ def to_json(value: Any, budget: Budget) -> str:
     size = [0]
 
     def emit(s: str) -> None:
+        budget.tick(len(s) >> 10)
         size[0] += len(s)
         if size[0] > MAX_STRING_LENGTH:
             raise ExpressionLimitError(f"#toJson result longer than the limit of {MAX_STRING_LENGTH} characters")

@@ -23,6 +23,7 @@ from workflows.expressions.errors import (
     MAX_REGEX_LENGTH,
     MAX_REGEX_SUBJECT,
     MAX_STRING_LENGTH,
+    Budget,
     ExpressionEvaluationError,
     ExpressionLimitError,
 )
@@ -111,6 +112,10 @@ def compile_java(pattern: str) -> tuple[re.Pattern[str], int, bool]:
             if j < n and pattern[j] == "]":
                 j += 1
             while j < n and pattern[j] != "]":
+                if pattern[j] == "[" or pattern[j : j + 2] in ("&&", "--", "||", "~~"):
+                    raise ExpressionEvaluationError(
+                        "regex: nested character classes and class set operations are not supported"
+                    )
                 j += 2 if pattern[j] == "\\" else 1
             if j >= n:
                 raise ExpressionEvaluationError("regex: unclosed character class")
@@ -134,6 +139,7 @@ def compile_java(pattern: str) -> tuple[re.Pattern[str], int, bool]:
             if hi is not None and hi > _UNBOUNDED_OVER:
                 unbounded += 1
             stack[-1][0] = stack[-1][0] or has_quant or hi is not None
+            stack[-1][1] = stack[-1][1] or has_alt
             out.append(pattern[start:j])
             i = j
             continue
@@ -163,27 +169,30 @@ def compile_java(pattern: str) -> tuple[re.Pattern[str], int, bool]:
     return compiled, unbounded, anchored
 
 
-def _prepare(subject: str, pattern: str, search: bool) -> re.Pattern[str]:
+def _prepare(subject: str, pattern: str, search: bool, budget: Budget | None) -> re.Pattern[str]:
     compiled, unbounded, anchored = compile_java(pattern)
     if len(subject) > MAX_REGEX_SUBJECT:
         raise ExpressionLimitError(f"regex subject is {len(subject)} characters long; the limit is {MAX_REGEX_SUBJECT}")
     power = max(unbounded + (1 if search and not anchored else 0), 1)
-    if (len(subject) + 1) ** power > MAX_REGEX_COST:
+    cost = (len(subject) + 1) ** power
+    if cost > MAX_REGEX_COST:
         raise ExpressionLimitError(
             f"regex {pattern!r} has {unbounded} unbounded quantifiers; applying it to a "
             f"{len(subject)}-character string could backtrack too long (regex cost limit)"
         )
+    if budget is not None:  # charge the evaluation budget for the (estimated) matching work
+        budget.tick(1 + (len(subject) >> 5) + (cost >> 12))
     return compiled
 
 
-def java_matches(subject: str, pattern: str) -> bool:
+def java_matches(subject: str, pattern: str, budget: Budget | None = None) -> bool:
     """Java ``String.matches`` / SpEL ``matches``: the whole subject must match."""
-    return _prepare(subject, pattern, search=False).fullmatch(subject) is not None
+    return _prepare(subject, pattern, False, budget).fullmatch(subject) is not None
 
 
-def java_split(subject: str, pattern: str, limit: int = 0) -> list[str]:
+def java_split(subject: str, pattern: str, limit: int = 0, budget: Budget | None = None) -> list[str]:
     """Java ``String.split(regex, limit)``, including its trailing-empty-string rules."""
-    compiled = _prepare(subject, pattern, search=True)
+    compiled = _prepare(subject, pattern, True, budget)
     parts: list[str] = []
     index = 0
     for m in compiled.finditer(subject):
@@ -193,6 +202,8 @@ def java_split(subject: str, pattern: str, limit: int = 0) -> list[str]:
             continue
         parts.append(subject[index : m.start()])
         index = m.end()
+        if budget is not None:
+            budget.tick()
         if len(parts) >= MAX_COLLECTION_SIZE:
             raise ExpressionLimitError(f"split would produce more than {MAX_COLLECTION_SIZE} parts")
     if not parts and index == 0:
@@ -248,13 +259,17 @@ def _parse_replacement(replacement: str, compiled: re.Pattern[str]) -> list[str 
     return parts
 
 
-def java_replace(subject: str, pattern: str, replacement: str, first: bool = False) -> str:
+def java_replace(
+    subject: str, pattern: str, replacement: str, first: bool = False, budget: Budget | None = None
+) -> str:
     """Java ``replaceAll`` / ``replaceFirst``."""
-    compiled = _prepare(subject, pattern, search=True)
+    compiled = _prepare(subject, pattern, True, budget)
     parts = _parse_replacement(replacement, compiled)
     size = [len(subject)]
 
     def expand(m: re.Match[str]) -> str:
+        if budget is not None:
+            budget.tick()
         text = "".join(p if isinstance(p, str) else (m.group(p) or "") for p in parts)
         size[0] += len(text) - (m.end() - m.start())
         if size[0] > MAX_STRING_LENGTH:

@@ -22,187 +22,48 @@ Everything that reaches into Java (``T(...)``, ``new``, ``@bean``, ``&bean``, as
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
 from workflows.expressions.errors import (
-    MAX_AST_DEPTH,
     MAX_NESTING,
     ExpressionLimitError,
     ExpressionSecurityError,
     ExpressionSyntaxError,
 )
 from workflows.expressions.lexer import EOF, FLOAT, IDENT, INT, OP, STRING, Token, tokenize
+from workflows.expressions.nodes import (  # re-exported: callers use parser.Binary etc.
+    Binary,
+    Call,
+    Chain,
+    Elvis,
+    Func,
+    Ident,
+    InlineList,
+    InlineMap,
+    Literal,
+    Node,
+    Step,
+    Ternary,
+    Unary,
+    Var,
+)
 
-# --- AST ----------------------------------------------------------------------------------------
-
-
-class Node:
-    """Base of all AST nodes. ``depth`` is the height of the subtree (checked against the limit)."""
-
-    __slots__ = ("pos", "depth")
-    pos: int
-    depth: int
-
-    def __init__(self, pos: int, *children: Node | None) -> None:
-        self.pos = pos
-        self.depth = 1 + max((c.depth for c in children if c is not None), default=0)
-        if self.depth > MAX_AST_DEPTH:
-            raise ExpressionLimitError(f"expression is nested more than {MAX_AST_DEPTH} levels deep")
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{s}={getattr(self, s)!r}" for s in self.__slots__)
-        return f"{type(self).__name__}({fields})"
-
-
-class Literal(Node):
-    __slots__ = ("value",)
-
-    def __init__(self, pos: int, value: Any) -> None:
-        super().__init__(pos)
-        self.value = value
-
-
-class InlineList(Node):
-    __slots__ = ("items",)
-
-    def __init__(self, pos: int, items: list[Node]) -> None:
-        super().__init__(pos, *items)
-        self.items = tuple(items)
-
-
-class InlineMap(Node):
-    """``{a: 1, 'b': 2}``; a bare-name key is the literal string (as in SpEL)."""
-
-    __slots__ = ("entries",)
-
-    def __init__(self, pos: int, entries: list[tuple[Node, Node]]) -> None:
-        super().__init__(pos, *(n for pair in entries for n in pair))
-        self.entries = tuple(entries)
-
-
-class Ident(Node):
-    """A bare name, read from the active object (the root, or ``#this`` inside a selection)."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, pos: int, name: str) -> None:
-        super().__init__(pos)
-        self.name = name
-
-
-class Call(Node):
-    """A bare method call, ``name(args)``, on the active object."""
-
-    __slots__ = ("name", "args")
-
-    def __init__(self, pos: int, name: str, args: list[Node]) -> None:
-        super().__init__(pos, *args)
-        self.name = name
-        self.args = tuple(args)
-
-
-class Var(Node):
-    """``#this``, ``#root`` or another ``#name`` variable."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, pos: int, name: str) -> None:
-        super().__init__(pos)
-        self.name = name
-
-
-class Func(Node):
-    """A helper function call ``#name(args)``."""
-
-    __slots__ = ("name", "args")
-
-    def __init__(self, pos: int, name: str, args: list[Node]) -> None:
-        super().__init__(pos, *args)
-        self.name = name
-        self.args = tuple(args)
-
-
-class Step:
-    """One link of a :class:`Chain`. ``kind``: prop, method, index, select, first, last, project."""
-
-    __slots__ = ("kind", "name", "args", "expr", "safe", "pos")
-
-    def __init__(
-        self,
-        kind: str,
-        pos: int,
-        *,
-        name: str = "",
-        args: tuple[Node, ...] = (),
-        expr: Node | None = None,
-        safe: bool = False,
-    ) -> None:
-        self.kind = kind
-        self.pos = pos
-        self.name = name
-        self.args = args
-        self.expr = expr
-        self.safe = safe
-
-    def __repr__(self) -> str:
-        return f"Step({self.kind!r}, name={self.name!r}, args={self.args!r}, expr={self.expr!r}, safe={self.safe})"
-
-
-class Chain(Node):
-    """``base.step.step[...]…`` kept flat so long property paths do not count as deep nesting."""
-
-    __slots__ = ("base", "steps")
-
-    def __init__(self, pos: int, base: Node, steps: list[Step]) -> None:
-        children = [base]
-        for s in steps:
-            children.extend(s.args)
-            if s.expr is not None:
-                children.append(s.expr)
-        super().__init__(pos, *children)
-        self.base = base
-        self.steps = tuple(steps)
-
-
-class Unary(Node):
-    __slots__ = ("op", "operand")
-
-    def __init__(self, pos: int, op: str, operand: Node) -> None:
-        super().__init__(pos, operand)
-        self.op = op
-        self.operand = operand
-
-
-class Binary(Node):
-    """Arithmetic, comparison, ``matches``, ``between``, and the short-circuit ``and``/``or``."""
-
-    __slots__ = ("op", "left", "right")
-
-    def __init__(self, pos: int, op: str, left: Node, right: Node) -> None:
-        super().__init__(pos, left, right)
-        self.op = op
-        self.left = left
-        self.right = right
-
-
-class Ternary(Node):
-    __slots__ = ("cond", "yes", "no")
-
-    def __init__(self, pos: int, cond: Node, yes: Node, no: Node) -> None:
-        super().__init__(pos, cond, yes, no)
-        self.cond = cond
-        self.yes = yes
-        self.no = no
-
-
-class Elvis(Node):
-    __slots__ = ("left", "right")
-
-    def __init__(self, pos: int, left: Node, right: Node) -> None:
-        super().__init__(pos, left, right)
-        self.left = left
-        self.right = right
-
+__all__ = [
+    "Binary",
+    "Call",
+    "Chain",
+    "Elvis",
+    "Func",
+    "Ident",
+    "InlineList",
+    "InlineMap",
+    "Literal",
+    "Node",
+    "Step",
+    "Ternary",
+    "Unary",
+    "Var",
+    "parse",
+]
 
 # --- parser -------------------------------------------------------------------------------------
 
@@ -220,7 +81,7 @@ _REL_WORDS = {
 _SELECTORS = {"?[": "select", "^[": "first", "$[": "last", "![": "project"}
 
 
-def _refuse_name(name: str, pos: int) -> None:
+def _refuse_name(name: str) -> None:
     if name.startswith("__"):
         raise ExpressionSecurityError(f"names starting with '__' ({name!r}) are not allowed in pipeline expressions")
 
@@ -375,7 +236,7 @@ class _Parser:
                 steps.append(Step("index", t.pos, expr=expr))
             else:
                 break
-        return Chain(start.pos, base, steps) if steps else base
+        return Chain(start.pos, base, tuple(steps)) if steps else base
 
     def dotted_step(self, safe: bool) -> Step:
         t = self.tok
@@ -387,7 +248,7 @@ class _Parser:
         if t.kind != IDENT:
             raise ExpressionSyntaxError(f"expected a property or method name after '.', found {t.describe()}", t.pos)
         self.advance()
-        _refuse_name(t.value, t.pos)
+        _refuse_name(t.value)
         if self.tok.is_op("("):
             return Step("method", t.pos, name=t.value, args=tuple(self.arguments()), safe=safe)
         return Step("prop", t.pos, name=t.value, safe=safe)
@@ -421,9 +282,9 @@ class _Parser:
                     f"expected a variable or function name after '#', found {name.describe()}", name.pos
                 )
             self.advance()
-            _refuse_name(name.value, name.pos)
+            _refuse_name(name.value)
             if self.tok.is_op("("):
-                return Func(t.pos, name.value, self.arguments())
+                return Func(t.pos, name.value, tuple(self.arguments()))
             self._refuse_operator(self.tok)
             return Var(t.pos, name.value)
         if t.is_op("@", "&"):
@@ -449,20 +310,20 @@ class _Parser:
             raise ExpressionSecurityError("type references (T(...)) are not allowed in pipeline expressions")
         if word == "new" and self.tok.kind == IDENT:
             raise ExpressionSecurityError("constructors (new ...) are not allowed in pipeline expressions")
-        _refuse_name(t.value, t.pos)
+        _refuse_name(t.value)
         if self.tok.is_op("("):
-            return Call(t.pos, t.value, self.arguments())
+            return Call(t.pos, t.value, tuple(self.arguments()))
         return Ident(t.pos, t.value)
 
     def inline_collection(self) -> Node:
         open_ = self.expect_op("{")
         if self.tok.is_op("}"):
             self.advance()
-            return InlineList(open_.pos, [])
+            return InlineList(open_.pos, ())
         if self.tok.is_op(":") and self.peek().is_op("}"):
             self.advance()
             self.advance()
-            return InlineMap(open_.pos, [])
+            return InlineMap(open_.pos, ())
         first = self.expression()
         if not self.tok.is_op(":"):
             items = [first]
@@ -470,7 +331,7 @@ class _Parser:
                 self.advance()
                 items.append(self.expression())
             self.expect_op("}")
-            return InlineList(open_.pos, items)
+            return InlineList(open_.pos, tuple(items))
         entries: list[tuple[Node, Node]] = []
         key = first
         while True:
@@ -483,7 +344,7 @@ class _Parser:
             self.advance()
             key = self.expression()
         self.expect_op("}")
-        return InlineMap(open_.pos, entries)
+        return InlineMap(open_.pos, tuple(entries))
 
 
 @lru_cache(maxsize=2048)

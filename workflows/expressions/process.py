@@ -25,7 +25,7 @@ from workflows.expressions.errors import (
     exception_type_of,
 )
 from workflows.expressions.evaluator import EvaluationContext, evaluate
-from workflows.expressions.methods import java_str, type_name
+from workflows.expressions.values import java_str, type_name
 
 _OPEN = {"{": "}", "[": "]", "(": ")"}
 
