@@ -12,8 +12,8 @@ from .engine import DirectoryConfigSource, EngineActivities, PipelineConfigSourc
 def build_activities(settings: Any, client: Any, *, configs: PipelineConfigSource | None = None
                      ) -> list[Callable[..., Any]]:
     """The activity callables for a worker, wired to real clients built from ``settings``."""
-    from . import webhook
     from .expressions import UrlFetcher
+    from .webhook import build as webhook_activities
 
     fetcher = UrlFetcher(list(getattr(settings, "expression_url_allow_list", []) or []))
     engine = EngineActivities(
@@ -22,5 +22,5 @@ def build_activities(settings: Any, client: Any, *, configs: PipelineConfigSourc
     )
     return [
         engine.request_concurrency_slot, engine.get_pipeline_config, engine.evaluate_expressions,
-        *webhook.build(settings, client),
+        *webhook_activities(settings, client),
     ]

@@ -34,7 +34,6 @@ from gennaker.devserver import DevServer
 from gennaker.settings import load_settings
 from workflows import operations
 
-
 from .shapes import NoopStage, RawChain, RawChild, noop_task, raw_noop  # noqa: F401 (registers benchNoop)
 
 

@@ -8,6 +8,7 @@ live task states without the workflows reporting every step to each other.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
@@ -186,10 +187,8 @@ async def final_state(client: Client, execution_id: str) -> ExecutionState:
 async def wait_for_execution(client: Client, execution_id: str) -> dict[str, Any]:
     """Wait until an execution finishes (whatever its status) and return its JSON."""
     handle = client.get_workflow_handle(execution_id)
-    try:
+    with contextlib.suppress(WorkflowFailureError):
         await handle.result()
-    except WorkflowFailureError:
-        pass
     return await get_execution(client, execution_id)
 
 

@@ -323,8 +323,8 @@ class PipelineWorkflow:
         await workflow.execute_activity(
             "request_concurrency_slot",
             {"gateId": gate, "executionId": self.ex.id, "limit": limit, "keepWaiting": self.ex.keep_waiting_pipelines},
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
-            summary="wait for a concurrency slot",
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)), summary="wait for a concurrency slot",
         )
         await workflow.wait_condition(lambda: self.admitted or self.superseded_by is not None)
         if self.superseded_by is not None:
@@ -388,6 +388,10 @@ def _first_error(ex: ExecutionState) -> str | None:
     return None
 
 
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _new_execution(inp: RunPipelineInput) -> ExecutionState:
     """The execution as it stands before it starts: every configured stage NOT_STARTED."""
     raw = inp.config if isinstance(inp.config, dict) else {}
@@ -400,15 +404,14 @@ def _new_execution(inp: RunPipelineInput) -> ExecutionState:
         description=raw.get("description") if inp.type == ORCHESTRATION else None,
         pipeline_config_id=raw.get("id"), build_time=inp.build_time_ms or now_ms(),
         limit_concurrent=bool(raw.get("limitConcurrent") is True or str(raw.get("limitConcurrent")).lower() == "true"),
-        max_concurrent_executions=raw.get("maxConcurrentExecutions") if isinstance(raw.get("maxConcurrentExecutions"),
-                                                                                   int) else 0,
+        max_concurrent_executions=_int(raw.get("maxConcurrentExecutions")),
         keep_waiting_pipelines=bool(raw.get("keepWaitingPipelines") is True),
         trigger=trigger, authentication=inp.authentication or {"user": "anonymous", "allowedAccounts": []},
         origin=inp.origin, notifications=copy.deepcopy(raw.get("notifications") or []),
         pipeline_config=copy.deepcopy(raw), spel_evaluator=raw.get("spelEvaluator"),
         source=raw.get("source"), template_variables=raw.get("templateVariables"),
     )
-    stages = raw.get("stages") if isinstance(raw.get("stages"), list) else []
+    stages: list[Any] = raw["stages"] if isinstance(raw.get("stages"), list) else []
     linear = bool(stages) and not any(isinstance(s, dict) and s.get("refId") is not None for s in stages)
     for i, cfg in enumerate(stages):
         if not isinstance(cfg, dict):

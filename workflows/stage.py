@@ -10,6 +10,7 @@ the stage starts (v4), holds the stage in its execution window, enforces ``stage
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from datetime import datetime, timedelta
 from typing import Any
@@ -208,10 +209,8 @@ class StageWorkflow:
             await self._watch(main, task, timeout)
         except asyncio.CancelledError:
             task.cancel()  # a task the run created is not canceled with the run itself
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
             raise
 
     async def _watch(self, main: StageState, task: asyncio.Future[None], timeout: timedelta) -> None:
@@ -226,10 +225,8 @@ class StageWorkflow:
                                               timeout=timeout - used, timeout_summary=f"{main.name}: stage timeout")
             except TimeoutError:
                 task.cancel()
-                try:
+                with contextlib.suppress(asyncio.CancelledError):
                     await task
-                except asyncio.CancelledError:
-                    pass
                 self._mark_canceled(keep_stage=True)
                 self._fail(main, f"Stage timed out after {_human(timeout)} (stageTimeoutMs)", "TimeoutException")
                 return
@@ -246,9 +243,8 @@ class StageWorkflow:
             return
         if definition.evaluate_context and not await self._evaluate_context(main):
             return
-        if _truthy(main.context.get("restrictExecutionDuringTimeWindow")):
-            if not await self._run_window(main):
-                return
+        if _truthy(main.context.get("restrictExecutionDuringTimeWindow")) and not await self._run_window(main):
+            return
         if not await self._run_synthetic(main, definition.before_stages(main.context), STAGE_BEFORE):
             return
         status = await self._run_tasks(main, definition)
@@ -471,10 +467,9 @@ class StageWorkflow:
         if task.done():
             return task.result()
         task.cancel()
-        try:
+        # whatever the canceled attempt raises (CancelledError, ActivityError...), the stage is skipped
+        with contextlib.suppress(BaseException):
             await task
-        except BaseException:  # noqa: BLE001 - whatever the canceled attempt raised, the stage is skipped
-            pass
         return TaskResult(S.SKIPPED)
 
     async def _call_activity(self, stage: StageState, spec: TaskSpec, task: TaskState, poll: int) -> TaskResult:
@@ -617,10 +612,8 @@ class StageWorkflow:
 
 
 async def _wait(done: Any, timeout: timedelta, summary: str) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await workflow.wait_condition(done, timeout=timeout, timeout_summary=summary)
-    except TimeoutError:
-        pass
 
 
 def _definition(stage: StageState) -> StageDefinition:

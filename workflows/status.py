@@ -6,10 +6,10 @@ unless restarted; ``halt`` means nothing downstream of it may run.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ExecutionStatus(str, Enum):
+class ExecutionStatus(StrEnum):
     NOT_STARTED = "NOT_STARTED"
     RUNNING = "RUNNING"
     PAUSED = "PAUSED"
@@ -22,9 +22,6 @@ class ExecutionStatus(str, Enum):
     STOPPED = "STOPPED"
     SKIPPED = "SKIPPED"
     BUFFERED = "BUFFERED"
-
-    def __str__(self) -> str:  # so f-strings and SpEL comparisons see the bare name
-        return self.value
 
     @property
     def is_complete(self) -> bool:

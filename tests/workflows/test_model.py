@@ -14,7 +14,8 @@ from workflows.graph import StageGraph
 from workflows.ids import is_ulid, new_ulid, ulid
 from workflows.rules import pipeline_status
 from workflows.stages import known_types, resolve
-from workflows.status import COMPLETED, ExecutionStatus as S, pipeline_trigger_status
+from workflows.status import COMPLETED, pipeline_trigger_status
+from workflows.status import ExecutionStatus as S
 
 CONFIG_FILES = sorted((FIXTURES / "deck").glob("*pipelineConfigs.json")) + sorted(
     (FIXTURES / "deck").glob("*Simple_Wait_Pipeline.json"))
@@ -135,7 +136,7 @@ def test_alias_is_used_when_type_is_unknown():
 
 def test_statuses_have_orcas_meaning():
     assert len(S) == 12
-    assert COMPLETED == {S.CANCELED, S.SUCCEEDED, S.STOPPED, S.SKIPPED, S.TERMINAL, S.FAILED_CONTINUE}
+    assert {S.CANCELED, S.SUCCEEDED, S.STOPPED, S.SKIPPED, S.TERMINAL, S.FAILED_CONTINUE} == COMPLETED
     assert [s.value for s in S if s.is_halt] == ["TERMINAL", "CANCELED", "STOPPED"]
     assert S.SKIPPED.is_successful and S.STOPPED.is_failure and not S.RUNNING.is_complete
     assert f"{S.SUCCEEDED}" == "SUCCEEDED" and S.SUCCEEDED == "SUCCEEDED"

@@ -246,7 +246,7 @@ async def test_execution_window_suspends_and_can_be_skipped(engine, client):
     # a window that is closed for the next several hours whatever the time of day now
     import datetime as dt
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     start = (now + dt.timedelta(hours=3)).hour
     window = {"whitelist": [{"startHour": start, "startMin": 0, "endHour": start, "endMin": 30}], "days": []}
     execution_id = await engine.start(pipeline(wait("1", 0, restrictExecutionDuringTimeWindow=True,

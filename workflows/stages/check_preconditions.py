@@ -81,7 +81,7 @@ class CheckPreconditionsStage(StageDefinition):
         if "preconditionType" in context:
             return []
         stages = []
-        for i, pre in enumerate(context.get("preconditions") or []):
+        for _i, pre in enumerate(context.get("preconditions") or []):
             if not isinstance(pre, dict):
                 continue
             kind = pre.get("type")
