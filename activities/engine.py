@@ -55,8 +55,13 @@ class MemoryConfigSource:
 
 
 class EngineActivities:
-    def __init__(self, client: Client, task_queue: str, configs: PipelineConfigSource,
-                 url_fetcher: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        configs: PipelineConfigSource,
+        url_fetcher: Callable[[str], str] | None = None,
+    ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.configs = configs
@@ -68,8 +73,12 @@ class EngineActivities:
         from workflows.concurrency import ConcurrencyGateWorkflow
 
         await self.client.start_workflow(
-            ConcurrencyGateWorkflow.run, None, id=req["gateId"], task_queue=self.task_queue,
-            start_signal="request", start_signal_args=[req],
+            ConcurrencyGateWorkflow.run,
+            None,
+            id=req["gateId"],
+            task_queue=self.task_queue,
+            start_signal="request",
+            start_signal_args=[req],
             static_summary=f"concurrency gate for pipeline config {req['gateId'].split(':', 1)[-1]}",
         )
 
@@ -77,8 +86,11 @@ class EngineActivities:
     def get_pipeline_config(self, req: dict[str, Any]) -> dict[str, Any]:
         config = self.configs.get(str(req.get("application")), str(req.get("pipeline")))
         if config is None:
-            raise ApplicationError(f"no pipeline '{req.get('pipeline')}' in application '{req.get('application')}'",
-                                   type="PipelineNotFound", non_retryable=True)
+            raise ApplicationError(
+                f"no pipeline '{req.get('pipeline')}' in application '{req.get('application')}'",
+                type="PipelineNotFound",
+                non_retryable=True,
+            )
         return config
 
     @activity.defn(name="evaluate_expressions")
@@ -88,8 +100,12 @@ class EngineActivities:
         from workflows.errors import ExpressionError
 
         ctx = expr.EvaluationContext(
-            root=req.get("root") or {}, fallback=req.get("fallback") or [], execution=req.get("execution") or {},
-            current_stage_id=req.get("currentStageId"), url_fetcher=self.url_fetcher, user=req.get("user"),
+            root=req.get("root") or {},
+            fallback=req.get("fallback") or [],
+            execution=req.get("execution") or {},
+            current_stage_id=req.get("currentStageId"),
+            url_fetcher=self.url_fetcher,
+            user=req.get("user"),
             timestamp_ms=int(req.get("timestampMs") or 0),
         )
         if req.get("condition"):

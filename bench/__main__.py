@@ -50,9 +50,20 @@ def rss_mb() -> float:
 
 
 def noop_pipeline(n: int) -> dict[str, Any]:
-    return {"application": "bench", "name": f"noop-{n}", "limitConcurrent": False,
-            "stages": [{"refId": str(i), "requisiteStageRefIds": [str(i - 1)] if i else [], "type": "benchNoop",
-                        "name": f"noop {i}"} for i in range(n)]}
+    return {
+        "application": "bench",
+        "name": f"noop-{n}",
+        "limitConcurrent": False,
+        "stages": [
+            {
+                "refId": str(i),
+                "requisiteStageRefIds": [str(i - 1)] if i else [],
+                "type": "benchNoop",
+                "name": f"noop {i}",
+            }
+            for i in range(n)
+        ],
+    }
 
 
 async def run_pipeline(client: Client, queue: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -67,9 +78,14 @@ async def bench(args: argparse.Namespace, client: Client) -> list[tuple[str, str
 
     queue = f"bench-{uuid.uuid4()}"
     engine = EngineActivities(client, queue, MemoryConfigSource())
-    async with Worker(client, task_queue=queue, workflows=[*WORKFLOWS, RawChain, RawChild],
-                      activities=[noop_task, raw_noop, engine.request_concurrency_slot, engine.evaluate_expressions],
-                      activity_executor=ThreadPoolExecutor(max_workers=20), workflow_runner=workflow_runner()):
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[*WORKFLOWS, RawChain, RawChild],
+        activities=[noop_task, raw_noop, engine.request_concurrency_slot, engine.evaluate_expressions],
+        activity_executor=ThreadPoolExecutor(max_workers=20),
+        workflow_runner=workflow_runner(),
+    ):
         n = args.stages
         for _ in range(2):  # warm up both shapes
             await run_pipeline(client, queue, noop_pipeline(n))
@@ -92,20 +108,37 @@ async def bench(args: argparse.Namespace, client: Client) -> list[tuple[str, str
         await asyncio.gather(*(run_pipeline(client, queue, noop_pipeline(3)) for _ in range(m)))
         ours_rate = m / (time.perf_counter() - t0)
         t0 = time.perf_counter()
-        await asyncio.gather(*(client.execute_workflow(RawChain.run, 3, id=f"rawc-{uuid.uuid4()}", task_queue=queue)
-                               for _ in range(m)))
+        await asyncio.gather(
+            *(client.execute_workflow(RawChain.run, 3, id=f"rawc-{uuid.uuid4()}", task_queue=queue) for _ in range(m))
+        )
         raw_rate = m / (time.perf_counter() - t0)
 
     ms = 1000
     return [
-        (f"pipeline of {n} no-op stages, median", f"{statistics.median(ours) * ms:.0f} ms",
-         f"{statistics.median(raw) * ms:.0f} ms", f"{statistics.median(ours) / statistics.median(raw):.2f}"),
-        ("per stage, p50", f"{pct(ours_step, 50) * ms:.0f} ms", f"{pct(raw_step, 50) * ms:.0f} ms",
-         f"{pct(ours_step, 50) / pct(raw_step, 50):.2f}"),
-        ("per stage, p95", f"{pct(ours_step, 95) * ms:.0f} ms", f"{pct(raw_step, 95) * ms:.0f} ms",
-         f"{pct(ours_step, 95) / pct(raw_step, 95):.2f}"),
-        (f"{m} concurrent 3-stage pipelines", f"{ours_rate:.1f} /s", f"{raw_rate:.1f} /s",
-         f"{raw_rate / ours_rate:.2f}"),
+        (
+            f"pipeline of {n} no-op stages, median",
+            f"{statistics.median(ours) * ms:.0f} ms",
+            f"{statistics.median(raw) * ms:.0f} ms",
+            f"{statistics.median(ours) / statistics.median(raw):.2f}",
+        ),
+        (
+            "per stage, p50",
+            f"{pct(ours_step, 50) * ms:.0f} ms",
+            f"{pct(raw_step, 50) * ms:.0f} ms",
+            f"{pct(ours_step, 50) / pct(raw_step, 50):.2f}",
+        ),
+        (
+            "per stage, p95",
+            f"{pct(ours_step, 95) * ms:.0f} ms",
+            f"{pct(raw_step, 95) * ms:.0f} ms",
+            f"{pct(ours_step, 95) / pct(raw_step, 95):.2f}",
+        ),
+        (
+            f"{m} concurrent 3-stage pipelines",
+            f"{ours_rate:.1f} /s",
+            f"{raw_rate:.1f} /s",
+            f"{raw_rate / ours_rate:.2f}",
+        ),
         ("worker + driver RSS", f"{rss_mb():.0f} MB", "", ""),
     ]
 

@@ -76,8 +76,9 @@ class Engine:
 
         return await operations.get_execution(self.client, execution_id)
 
-    async def wait_until(self, execution_id: str, check: Callable[[dict[str, Any]], bool],
-                         timeout: float = 30) -> dict[str, Any]:
+    async def wait_until(
+        self, execution_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 30
+    ) -> dict[str, Any]:
         """Poll the execution JSON until ``check`` holds (for tests that act on a running execution)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -105,16 +106,24 @@ class Settings:
     execution_window_timezone: str = "America/Los_Angeles"
 
 
-def build_worker(client: Client, task_queue: str, configs: Any, extra: list[Callable[..., Any]] | None = None,
-                 allow_list: list[str] | None = None) -> Worker:
+def build_worker(
+    client: Client,
+    task_queue: str,
+    configs: Any,
+    extra: list[Callable[..., Any]] | None = None,
+    allow_list: list[str] | None = None,
+) -> Worker:
     from activities.all import build_activities
-    from workflows.all import WORKFLOWS
+    from workflows.all import WORKFLOWS, workflow_runner
 
     settings = Settings(task_queue=task_queue, expression_url_allow_list=list(allow_list or []))
     return Worker(
-        client, task_queue=task_queue, workflows=WORKFLOWS,
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
         activities=[*build_activities(settings, client, configs=configs), *(extra or [])],
         activity_executor=ThreadPoolExecutor(max_workers=20),
+        workflow_runner=workflow_runner(),
     )
 
 

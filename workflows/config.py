@@ -67,17 +67,24 @@ class StageConfig:
 
     def _check_types(self) -> None:
         where = f"stages[{self.index}]."
-        for key in ("failPipeline", "continuePipeline", "completeOtherBranchesThenFail",
-                    "restrictExecutionDuringTimeWindow", "failOnFailedExpressions"):
+        for key in (
+            "failPipeline",
+            "continuePipeline",
+            "completeOtherBranchesThenFail",
+            "restrictExecutionDuringTimeWindow",
+            "failOnFailedExpressions",
+        ):
             _bool(self.raw, key, False, where, self.label)
         timeout = self.raw.get("stageTimeoutMs")
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
-            raise InvalidPipelineError("must be a non-negative number of milliseconds",
-                                       field=f"{where}stageTimeoutMs", stage=self.label)
+            raise InvalidPipelineError(
+                "must be a non-negative number of milliseconds", field=f"{where}stageTimeoutMs", stage=self.label
+            )
         enabled = self.raw.get("stageEnabled")
         if enabled is not None and not isinstance(enabled, dict):
-            raise InvalidPipelineError("must be an object {type, expression}", field=f"{where}stageEnabled",
-                                       stage=self.label)
+            raise InvalidPipelineError(
+                "must be an object {type, expression}", field=f"{where}stageEnabled", stage=self.label
+            )
         for key in ("name", "alias"):
             if self.raw.get(key) is not None and not isinstance(self.raw[key], str):
                 raise InvalidPipelineError("must be a string", field=f"{where}{key}", stage=self.label)

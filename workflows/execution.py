@@ -41,11 +41,20 @@ class TaskState:
     stage_end: bool = False
 
     def to_json(self) -> JSON:
-        return _drop_none({
-            "id": self.id, "name": self.name, "implementingClass": self.implementing_class,
-            "status": self.status.value, "startTime": self.start_time, "endTime": self.end_time,
-            "stageStart": self.stage_start, "stageEnd": self.stage_end, "loopStart": False, "loopEnd": False,
-        })
+        return _drop_none(
+            {
+                "id": self.id,
+                "name": self.name,
+                "implementingClass": self.implementing_class,
+                "status": self.status.value,
+                "startTime": self.start_time,
+                "endTime": self.end_time,
+                "stageStart": self.stage_start,
+                "stageEnd": self.stage_end,
+                "loopStart": False,
+                "loopEnd": False,
+            }
+        )
 
 
 @dataclass
@@ -75,13 +84,21 @@ class StageState:
     def to_json(self, *, expand: bool = True, copy: bool = True) -> JSON:
         clone = _copy.deepcopy if copy else _same
         body: JSON = {
-            "id": self.id, "refId": self.ref_id, "type": self.type, "name": self.name,
-            "startTime": self.start_time, "endTime": self.end_time, "status": self.status.value,
-            "context": clone(self.context), "outputs": clone(self.outputs),
+            "id": self.id,
+            "refId": self.ref_id,
+            "type": self.type,
+            "name": self.name,
+            "startTime": self.start_time,
+            "endTime": self.end_time,
+            "status": self.status.value,
+            "context": clone(self.context),
+            "outputs": clone(self.outputs),
             "tasks": [t.to_json() for t in self.tasks],
             "requisiteStageRefIds": list(self.requisite_stage_ref_ids),
-            "parentStageId": self.parent_stage_id, "syntheticStageOwner": self.synthetic_stage_owner,
-            "lastModified": self.last_modified, "scheduledTime": self.scheduled_time,
+            "parentStageId": self.parent_stage_id,
+            "syntheticStageOwner": self.synthetic_stage_owner,
+            "lastModified": self.last_modified,
+            "scheduledTime": self.scheduled_time,
         }
         if not expand:  # Gate's expand=false keeps only context.group
             group = self.context.get("group")
@@ -152,19 +169,34 @@ class ExecutionState:
         """Gate's JSON. ``copy=False`` shares nested maps with the state: for serialising at once only."""
         clone = _copy.deepcopy if copy else _same
         body: JSON = {
-            "id": self.id, "type": self.type, "application": self.application, "name": self.name,
-            "description": self.description, "pipelineConfigId": self.pipeline_config_id,
-            "status": self.status.value, "buildTime": self.build_time, "startTime": self.start_time,
-            "endTime": self.end_time, "startTimeExpiry": self.start_time_expiry, "canceled": self.canceled,
-            "canceledBy": self.canceled_by, "cancellationReason": self.cancellation_reason,
-            "limitConcurrent": self.limit_concurrent, "keepWaitingPipelines": self.keep_waiting_pipelines,
+            "id": self.id,
+            "type": self.type,
+            "application": self.application,
+            "name": self.name,
+            "description": self.description,
+            "pipelineConfigId": self.pipeline_config_id,
+            "status": self.status.value,
+            "buildTime": self.build_time,
+            "startTime": self.start_time,
+            "endTime": self.end_time,
+            "startTimeExpiry": self.start_time_expiry,
+            "canceled": self.canceled,
+            "canceledBy": self.canceled_by,
+            "cancellationReason": self.cancellation_reason,
+            "limitConcurrent": self.limit_concurrent,
+            "keepWaitingPipelines": self.keep_waiting_pipelines,
             "maxConcurrentExecutions": self.max_concurrent_executions or None,
             "stages": [s.to_json(expand=expand, copy=copy) for s in self.stages],
-            "trigger": clone(self.trigger), "authentication": clone(self.authentication),
-            "paused": self._paused_json(), "origin": self.origin,
-            "notifications": clone(self.notifications), "initialConfig": clone(self.initial_config),
-            "systemNotifications": clone(self.system_notifications), "spelEvaluator": self.spel_evaluator,
-            "source": self.source, "templateVariables": self.template_variables,
+            "trigger": clone(self.trigger),
+            "authentication": clone(self.authentication),
+            "paused": self._paused_json(),
+            "origin": self.origin,
+            "notifications": clone(self.notifications),
+            "initialConfig": clone(self.initial_config),
+            "systemNotifications": clone(self.system_notifications),
+            "spelEvaluator": self.spel_evaluator,
+            "source": self.source,
+            "templateVariables": self.template_variables,
         }
         return _drop_none(body)
 

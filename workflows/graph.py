@@ -40,29 +40,38 @@ class StageGraph:
         seen: dict[str, StageConfig] = {}
         for s in stages:
             if not s.ref_id:
-                raise InvalidPipelineError("is missing while other stages have one",
-                                           field=f"stages[{s.index}].refId", stage=s.label)
+                raise InvalidPipelineError(
+                    "is missing while other stages have one", field=f"stages[{s.index}].refId", stage=s.label
+                )
             if s.ref_id in seen:
-                raise InvalidPipelineError(f"duplicates the refId of stage {seen[s.ref_id].label}",
-                                           field=f"stages[{s.index}].refId", stage=s.label)
+                raise InvalidPipelineError(
+                    f"duplicates the refId of stage {seen[s.ref_id].label}",
+                    field=f"stages[{s.index}].refId",
+                    stage=s.label,
+                )
             seen[s.ref_id] = s
         for s in stages:
             for i, req in enumerate(s.requisite_ref_ids):
                 if req not in seen:
-                    raise InvalidPipelineError(f"names refId '{req}', which no stage has",
-                                               field=f"stages[{s.index}].requisiteStageRefIds[{i}]",
-                                               stage=s.label)
+                    raise InvalidPipelineError(
+                        f"names refId '{req}', which no stage has",
+                        field=f"stages[{s.index}].requisiteStageRefIds[{i}]",
+                        stage=s.label,
+                    )
                 if req == s.ref_id:
-                    raise InvalidPipelineError("a stage cannot depend on itself",
-                                               field=f"stages[{s.index}].requisiteStageRefIds[{i}]",
-                                               stage=s.label)
+                    raise InvalidPipelineError(
+                        "a stage cannot depend on itself",
+                        field=f"stages[{s.index}].requisiteStageRefIds[{i}]",
+                        stage=s.label,
+                    )
         graph = cls([StageNode(s.ref_id, tuple(dict.fromkeys(s.requisite_ref_ids)), s.index) for s in stages])
         cycle = graph._find_cycle()
         if cycle:
             first = seen[cycle[0]]
             path = " -> ".join(cycle + [cycle[0]])
-            raise InvalidPipelineError(f"stages form a cycle: {path}",
-                                       field=f"stages[{first.index}].requisiteStageRefIds", stage=first.label)
+            raise InvalidPipelineError(
+                f"stages form a cycle: {path}", field=f"stages[{first.index}].requisiteStageRefIds", stage=first.label
+            )
         return graph
 
     def _find_cycle(self) -> list[str] | None:
@@ -75,7 +84,7 @@ class StageGraph:
             stack.append(ref)
             for child in self.children[ref]:
                 if color[child] == grey:
-                    return stack[stack.index(child):]
+                    return stack[stack.index(child) :]
                 if color[child] == white:
                     found = visit(child)
                     if found:
@@ -97,7 +106,8 @@ class StageGraph:
     def ready(self, statuses: Mapping[str, ExecutionStatus]) -> list[str]:
         """Stages not yet started whose every parent finished in a status that lets them proceed."""
         return [
-            r for r in self.order
+            r
+            for r in self.order
             if statuses.get(r, ExecutionStatus.NOT_STARTED) == ExecutionStatus.NOT_STARTED
             and all(statuses.get(p) in PROCEED for p in self.nodes[r].requisites)
         ]
@@ -127,6 +137,9 @@ class StageGraph:
 
     def blocked(self, statuses: Mapping[str, ExecutionStatus]) -> set[str]:
         """Stages that can never start because an ancestor halted (or is halted by a failure)."""
-        halted = {r for r, s in statuses.items() if s in (ExecutionStatus.TERMINAL, ExecutionStatus.STOPPED,
-                                                          ExecutionStatus.CANCELED)}
+        halted = {
+            r
+            for r, s in statuses.items()
+            if s in (ExecutionStatus.TERMINAL, ExecutionStatus.STOPPED, ExecutionStatus.CANCELED)
+        }
         return set(self.downstream(halted)) - halted if halted else set()

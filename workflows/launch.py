@@ -29,16 +29,29 @@ class PipelineStart:
 
 
 def pipeline_start(
-    execution_id: str, config: dict[str, Any], trigger: dict[str, Any] | None = None, *, type: str = PIPELINE,
-    authentication: dict[str, Any] | None = None, origin: str = "api", window_timezone: str = "America/Los_Angeles",
-    activity_queues: dict[str, str] | None = None, build_time_ms: int | None = None,
+    execution_id: str,
+    config: dict[str, Any],
+    trigger: dict[str, Any] | None = None,
+    *,
+    type: str = PIPELINE,
+    authentication: dict[str, Any] | None = None,
+    origin: str = "api",
+    window_timezone: str = "America/Los_Angeles",
+    activity_queues: dict[str, str] | None = None,
+    build_time_ms: int | None = None,
 ) -> PipelineStart:
     trigger = dict(trigger or {})
     trigger.setdefault("type", "manual")
     inp = RunPipelineInput(
-        execution_id=execution_id, config=config, trigger=trigger, type=type,
-        authentication=authentication or {"user": "anonymous", "allowedAccounts": []}, origin=origin,
-        build_time_ms=build_time_ms, window_timezone=window_timezone, activity_queues=dict(activity_queues or {}),
+        execution_id=execution_id,
+        config=config,
+        trigger=trigger,
+        type=type,
+        authentication=authentication or {"user": "anonymous", "allowedAccounts": []},
+        origin=origin,
+        build_time_ms=build_time_ms,
+        window_timezone=window_timezone,
+        activity_queues=dict(activity_queues or {}),
     )
     pairs: list[SearchAttributePair[Any]] = [
         SearchAttributePair(search.APPLICATION, str(config.get("application") or "")),
@@ -56,11 +69,21 @@ def pipeline_start(
 
 
 def child_pipeline_start(
-    execution_id: str, config: dict[str, Any], trigger: dict[str, Any], window_timezone: str,
-    activity_queues: dict[str, str], now: datetime,
+    execution_id: str,
+    config: dict[str, Any],
+    trigger: dict[str, Any],
+    window_timezone: str,
+    activity_queues: dict[str, str],
+    now: datetime,
 ) -> PipelineStart:
     parent_auth = (trigger.get("parentExecution") or {}).get("authentication")
     return pipeline_start(
-        execution_id, config, trigger, authentication=parent_auth, origin="pipeline",
-        window_timezone=window_timezone, activity_queues=activity_queues, build_time_ms=int(now.timestamp() * 1000),
+        execution_id,
+        config,
+        trigger,
+        authentication=parent_auth,
+        origin="pipeline",
+        window_timezone=window_timezone,
+        activity_queues=activity_queues,
+        build_time_ms=int(now.timestamp() * 1000),
     )

@@ -44,18 +44,38 @@ def validate_for_start(config: dict[str, Any]) -> PipelineConfig:
 
 
 async def start_pipeline(
-    client: Client, config: dict[str, Any], trigger: dict[str, Any] | None = None, *, task_queue: str,
-    execution_id: str | None = None, type: str = PIPELINE, authentication: dict[str, Any] | None = None,
-    origin: str = "api", window_timezone: str = "America/Los_Angeles", activity_queues: dict[str, str] | None = None,
+    client: Client,
+    config: dict[str, Any],
+    trigger: dict[str, Any] | None = None,
+    *,
+    task_queue: str,
+    execution_id: str | None = None,
+    type: str = PIPELINE,
+    authentication: dict[str, Any] | None = None,
+    origin: str = "api",
+    window_timezone: str = "America/Los_Angeles",
+    activity_queues: dict[str, str] | None = None,
 ) -> str:
     """Validate and start an execution; returns its id (a ULID) once Temporal has accepted it."""
     validate_for_start(config)
     execution_id = execution_id or new_ulid()
-    start = pipeline_start(execution_id, config, trigger, type=type, authentication=authentication, origin=origin,
-                           window_timezone=window_timezone, activity_queues=activity_queues)
+    start = pipeline_start(
+        execution_id,
+        config,
+        trigger,
+        type=type,
+        authentication=authentication,
+        origin=origin,
+        window_timezone=window_timezone,
+        activity_queues=activity_queues,
+    )
     await client.start_workflow(
-        WORKFLOW_TYPE, start.input, id=execution_id, task_queue=task_queue,
-        search_attributes=start.search_attributes, static_summary=start.summary,
+        WORKFLOW_TYPE,
+        start.input,
+        id=execution_id,
+        task_queue=task_queue,
+        search_attributes=start.search_attributes,
+        static_summary=start.summary,
     )
     return execution_id
 
@@ -69,8 +89,11 @@ async def get_execution(client: Client, execution_id: str, *, expand: bool = Tru
         if "not found" in str(err).lower():
             raise ExecutionNotFoundError(f"no execution with id {execution_id}") from None
         raise
-    running = [s for s in execution.get("stages", [])
-               if s.get("status") in ("RUNNING", "PAUSED", "SUSPENDED") and s.get("parentStageId") is None]
+    running = [
+        s
+        for s in execution.get("stages", [])
+        if s.get("status") in ("RUNNING", "PAUSED", "SUSPENDED") and s.get("parentStageId") is None
+    ]
     if running:
         children: dict[str, str] = await handle.query(PipelineWorkflow.stage_workflows)
         live = await asyncio.gather(*(_stage_state(client, children.get(s["id"])) for s in running))
@@ -99,8 +122,9 @@ async def _stage_state(client: Client, workflow_id: str | None) -> list[dict[str
         return []  # not started yet, or just finished: the pipeline's copy is current enough
 
 
-async def cancel_execution(client: Client, execution_id: str, *, user: str = "anonymous",
-                           reason: str | None = None) -> None:
+async def cancel_execution(
+    client: Client, execution_id: str, *, user: str = "anonymous", reason: str | None = None
+) -> None:
     """Record who canceled and why, then cancel the workflow (children and activities follow)."""
     handle = await _running(client, execution_id)
     await handle.signal(PipelineWorkflow.cancel, CancelRequest(user=user, reason=reason))
@@ -117,8 +141,15 @@ async def resume_execution(client: Client, execution_id: str, *, user: str = "an
     await handle.signal(PipelineWorkflow.resume, user)
 
 
-async def patch_stage(client: Client, execution_id: str, stage_id: str, context: dict[str, Any], *,
-                      user: str = "anonymous", roles: list[str] | None = None) -> dict[str, Any]:
+async def patch_stage(
+    client: Client,
+    execution_id: str,
+    stage_id: str,
+    context: dict[str, Any],
+    *,
+    user: str = "anonymous",
+    roles: list[str] | None = None,
+) -> dict[str, Any]:
     """PATCH a running stage (manual judgment, skip a wait or a window, manual skip)."""
     handle = await _running(client, execution_id)
     execution = await get_execution(client, execution_id)  # live: includes running synthetic stages
@@ -134,15 +165,17 @@ async def patch_stage(client: Client, execution_id: str, stage_id: str, context:
 
     try:
         return await client.get_workflow_handle(workflow_id).execute_update(
-            StageWorkflow.patch, PatchStageInput(stage_id, context, user, list(roles or [])))
+            StageWorkflow.patch, PatchStageInput(stage_id, context, user, list(roles or []))
+        )
     except WorkflowUpdateFailedError as err:
         raise OperationRefusedError(str(err.cause.message if hasattr(err.cause, "message") else err.cause)) from None
     except RPCError as err:
         raise OperationRefusedError(f"stage '{stage.get('name')}' is no longer running ({err})") from None
 
 
-async def restart_stage(client: Client, execution_id: str, stage_id: str, *, user: str = "anonymous",
-                        task_queue: str) -> None:
+async def restart_stage(
+    client: Client, execution_id: str, stage_id: str, *, user: str = "anonymous", task_queue: str
+) -> None:
     """Restart a finished stage and everything downstream, in a running or a finished execution."""
     handle = client.get_workflow_handle(execution_id)
     description = await _describe(handle)
@@ -167,8 +200,15 @@ async def restart_stage(client: Client, execution_id: str, stage_id: str, *, use
         raise OperationRefusedError(f"execution {execution_id} has no top-level stage {stage_id}")
     if state.canceled:
         raise OperationRefusedError(f"execution {execution_id} was canceled; it cannot be restarted")
-    inp = RunPipelineInput(execution_id=execution_id, config=state.pipeline_config, trigger=state.trigger,
-                           type=state.type, resume=state, restart_stage_id=stage_id, restart_user=user)
+    inp = RunPipelineInput(
+        execution_id=execution_id,
+        config=state.pipeline_config,
+        trigger=state.trigger,
+        type=state.type,
+        resume=state,
+        restart_stage_id=stage_id,
+        restart_user=user,
+    )
     await client.start_workflow(WORKFLOW_TYPE, inp, id=execution_id, task_queue=task_queue)
 
 

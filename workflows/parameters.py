@@ -20,6 +20,11 @@ def with_defaults(config: JSON, given: Any) -> JSON:
 
 def missing_required(config: JSON, params: JSON) -> list[str]:
     """Required parameters that have neither a value nor a default (Gate refuses such a manual trigger)."""
-    return [p["name"] for p in config.get("parameterConfig") or []
-            if isinstance(p, dict) and p.get("required") is True and isinstance(p.get("name"), str)
-            and params.get(p["name"]) in (None, "")]
+    return [
+        p["name"]
+        for p in config.get("parameterConfig") or []
+        if isinstance(p, dict)
+        and p.get("required") is True
+        and isinstance(p.get("name"), str)
+        and params.get(p["name"]) in (None, "")
+    ]

@@ -175,8 +175,9 @@ class PipelineWorkflow:
     def _refuse(self, error: str) -> ExecutionState:
         assert self.ex is not None
         self.ex.start_time = self.ex.end_time = now_ms()
-        self.ex.system_notifications.append({"createdAt": now_ms(), "group": "validation", "message": error,
-                                             "closed": False})
+        self.ex.system_notifications.append(
+            {"createdAt": now_ms(), "group": "validation", "message": error, "closed": False}
+        )
         self.ex.status = S.TERMINAL
         self._upsert_status()
         raise ApplicationError(f"pipeline refused: {error}", self.ex, type=PIPELINE_FAILED, non_retryable=True)
@@ -220,16 +221,22 @@ class PipelineWorkflow:
         stage.start_time = now_ms()
         upstream = [self.ex.stage_by_ref(r) for r in self.graph.upstream(ref)]
         inp = RunStageInput(
-            execution_id=self.ex.id, application=self.ex.application,
+            execution_id=self.ex.id,
+            application=self.ex.application,
             stage=StageState(**{**stage.__dict__, "context": copy.deepcopy(stage.context), "tasks": []}),
-            trigger=self.ex.trigger, execution=self.ex.to_json(copy=False),
+            trigger=self.ex.trigger,
+            execution=self.ex.to_json(copy=False),
             ancestor_outputs=[s.outputs for s in upstream if s is not None],
-            window_timezone=self.inp.window_timezone, activity_queues=self.inp.activity_queues,
-            paused=self.paused, user=(self.ex.authentication or {}).get("user"),
+            window_timezone=self.inp.window_timezone,
+            activity_queues=self.inp.activity_queues,
+            paused=self.paused,
+            user=(self.ex.authentication or {}).get("user"),
         )
         try:
             result = await workflow.execute_child_workflow(
-                StageWorkflow.run, inp, id=stage.workflow_id,
+                StageWorkflow.run,
+                inp,
+                id=stage.workflow_id,
                 static_summary=f"{stage.name} ({stage.type}) of {self.ex.name or self.ex.description or self.ex.id}",
             )
             self._merge(result)
@@ -254,7 +261,7 @@ class PipelineWorkflow:
         self.ex.stages[index] = main
         known = {s.id for s in self.ex.stages}
         new = [s for s in result.stages[1:] if s.id not in known]
-        self.ex.stages[index + 1:index + 1] = new
+        self.ex.stages[index + 1 : index + 1] = new
         for synthetic in result.stages[1:]:
             if synthetic.id in known:
                 i = next(i for i, s in enumerate(self.ex.stages) if s.id == synthetic.id)
@@ -264,8 +271,11 @@ class PipelineWorkflow:
         stage.status = status
         stage.end_time = now_ms()
         if error:
-            stage.context["exception"] = {"details": {"error": error, "errors": [error]},
-                                          "exceptionType": "StageWorkflowFailed", "shouldRetry": False}
+            stage.context["exception"] = {
+                "details": {"error": error, "errors": [error]},
+                "exceptionType": "StageWorkflowFailed",
+                "shouldRetry": False,
+            }
 
     def _apply_restart(self, req: RestartStageInput) -> None:
         """Reset a stage and everything downstream of it, as Orca's RestartStageHandler does."""
@@ -281,10 +291,19 @@ class PipelineWorkflow:
                 continue
             previous = s.context.pop("exception", None)
             if s.id == stage.id:
-                s.context["restartDetails"] = {"restartedBy": req.user, "restartTime": now_ms(),
-                                               **({"previousException": previous} if previous else {})}
-            for key in ("expressionEvaluationSummary", "judgmentStatus", "judgmentInput", "lastModifiedBy",
-                        "skipRemainingWait", "manualSkip"):
+                s.context["restartDetails"] = {
+                    "restartedBy": req.user,
+                    "restartTime": now_ms(),
+                    **({"previousException": previous} if previous else {}),
+                }
+            for key in (
+                "expressionEvaluationSummary",
+                "judgmentStatus",
+                "judgmentInput",
+                "lastModifiedBy",
+                "skipRemainingWait",
+                "manualSkip",
+            ):
                 s.context.pop(key, None)
             s.status, s.start_time, s.end_time, s.tasks, s.outputs = S.NOT_STARTED, None, None, [], {}
             s.last_modified = None
@@ -324,7 +343,8 @@ class PipelineWorkflow:
             "request_concurrency_slot",
             {"gateId": gate, "executionId": self.ex.id, "limit": limit, "keepWaiting": self.ex.keep_waiting_pipelines},
             start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)), summary="wait for a concurrency slot",
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+            summary="wait for a concurrency slot",
         )
         await workflow.wait_condition(lambda: self.admitted or self.superseded_by is not None)
         if self.superseded_by is not None:
@@ -360,8 +380,12 @@ class PipelineWorkflow:
         await self._release(gate)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if status in (S.TERMINAL, S.STOPPED):
-            raise ApplicationError(f"pipeline {status.value}: {_first_error(self.ex) or 'a stage failed'}",
-                                   self.ex, type=PIPELINE_FAILED, non_retryable=True)
+            raise ApplicationError(
+                f"pipeline {status.value}: {_first_error(self.ex) or 'a stage failed'}",
+                self.ex,
+                type=PIPELINE_FAILED,
+                non_retryable=True,
+            )
         return self.ex
 
     def _upsert_status(self) -> None:
@@ -395,21 +419,37 @@ def _int(value: Any) -> int:
 def _new_execution(inp: RunPipelineInput) -> ExecutionState:
     """The execution as it stands before it starts: every configured stage NOT_STARTED."""
     raw = inp.config if isinstance(inp.config, dict) else {}
-    trigger = {"type": "manual", "user": "[anonymous]", "parameters": {}, "artifacts": [], "notifications": [],
-               "rebake": False, "dryRun": False, "strategy": False, "resolvedExpectedArtifacts": [],
-               **copy.deepcopy(inp.trigger)}
+    trigger = {
+        "type": "manual",
+        "user": "[anonymous]",
+        "parameters": {},
+        "artifacts": [],
+        "notifications": [],
+        "rebake": False,
+        "dryRun": False,
+        "strategy": False,
+        "resolvedExpectedArtifacts": [],
+        **copy.deepcopy(inp.trigger),
+    }
     ex = ExecutionState(
-        id=inp.execution_id, type=inp.type, application=str(raw.get("application") or ""),
+        id=inp.execution_id,
+        type=inp.type,
+        application=str(raw.get("application") or ""),
         name=raw.get("name") if inp.type == PIPELINE else None,
         description=raw.get("description") if inp.type == ORCHESTRATION else None,
-        pipeline_config_id=raw.get("id"), build_time=inp.build_time_ms or now_ms(),
+        pipeline_config_id=raw.get("id"),
+        build_time=inp.build_time_ms or now_ms(),
         limit_concurrent=bool(raw.get("limitConcurrent") is True or str(raw.get("limitConcurrent")).lower() == "true"),
         max_concurrent_executions=_int(raw.get("maxConcurrentExecutions")),
         keep_waiting_pipelines=bool(raw.get("keepWaitingPipelines") is True),
-        trigger=trigger, authentication=inp.authentication or {"user": "anonymous", "allowedAccounts": []},
-        origin=inp.origin, notifications=copy.deepcopy(raw.get("notifications") or []),
-        pipeline_config=copy.deepcopy(raw), spel_evaluator=raw.get("spelEvaluator"),
-        source=raw.get("source"), template_variables=raw.get("templateVariables"),
+        trigger=trigger,
+        authentication=inp.authentication or {"user": "anonymous", "allowedAccounts": []},
+        origin=inp.origin,
+        notifications=copy.deepcopy(raw.get("notifications") or []),
+        pipeline_config=copy.deepcopy(raw),
+        spel_evaluator=raw.get("spelEvaluator"),
+        source=raw.get("source"),
+        template_variables=raw.get("templateVariables"),
     )
     stages: list[Any] = raw["stages"] if isinstance(raw.get("stages"), list) else []
     linear = bool(stages) and not any(isinstance(s, dict) and s.get("refId") is not None for s in stages)
@@ -421,9 +461,14 @@ def _new_execution(inp: RunPipelineInput) -> ExecutionState:
         requisites = ([str(i - 1)] if i else []) if linear else list(cfg.get("requisiteStageRefIds") or [])
         if linear:
             context["refId"], context["requisiteStageRefIds"] = ref, requisites
-        ex.stages.append(StageState(
-            id=ulid_from(now_ms(), workflow.random()), ref_id=ref, type=str(cfg.get("type")),
-            name=str(cfg.get("name") or cfg.get("type")), context=context,
-            requisite_stage_ref_ids=requisites,
-        ))
+        ex.stages.append(
+            StageState(
+                id=ulid_from(now_ms(), workflow.random()),
+                ref_id=ref,
+                type=str(cfg.get("type")),
+                name=str(cfg.get("name") or cfg.get("type")),
+                context=context,
+                requisite_stage_ref_ids=requisites,
+            )
+        )
     return ex

@@ -92,7 +92,9 @@ class _Runtime:
     async def activity(self, name: str, arg: Any, summary: str) -> Any:
         try:
             return await workflow.execute_activity(
-                name, arg, start_to_close_timeout=timedelta(seconds=60),
+                name,
+                arg,
+                start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)),
                 summary=f"{self._stage.name}: {summary}",
             )
@@ -193,7 +195,9 @@ class StageWorkflow:
         if main.status in (S.TERMINAL, S.STOPPED):
             raise ApplicationError(
                 f"stage '{main.name}' {main.status.value}: {_error_text(main) or 'failed'}",
-                result, type=STAGE_FAILED, non_retryable=True,
+                result,
+                type=STAGE_FAILED,
+                non_retryable=True,
             )
         return result
 
@@ -221,8 +225,11 @@ class StageWorkflow:
                 continue
             started = workflow.now()
             try:
-                await workflow.wait_condition(lambda: task.done() or self.paused or self.in_window,
-                                              timeout=timeout - used, timeout_summary=f"{main.name}: stage timeout")
+                await workflow.wait_condition(
+                    lambda: task.done() or self.paused or self.in_window,
+                    timeout=timeout - used,
+                    timeout_summary=f"{main.name}: stage timeout",
+                )
             except TimeoutError:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -294,9 +301,16 @@ class StageWorkflow:
         ctx = self.expression_context(stage)
         result = await workflow.execute_activity(
             "evaluate_expressions",
-            {"value": value, "condition": condition, "root": ctx.root, "fallback": ctx.fallback,
-             "execution": ctx.execution, "currentStageId": ctx.current_stage_id, "user": ctx.user,
-             "timestampMs": ctx.timestamp_ms},
+            {
+                "value": value,
+                "condition": condition,
+                "root": ctx.root,
+                "fallback": ctx.fallback,
+                "execution": ctx.execution,
+                "currentStageId": ctx.current_stage_id,
+                "user": ctx.user,
+                "timestampMs": ctx.timestamp_ms,
+            },
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=RetryPolicy(maximum_attempts=3),
             summary=f"{stage.name}: evaluate expressions",
@@ -306,16 +320,29 @@ class StageWorkflow:
         return result["value"], result["summary"]
 
     async def _run_window(self, main: StageState) -> bool:
-        window_stage = self._add_synthetic(main, SyntheticStage(
-            type="restrictExecutionDuringTimeWindow", name="restrictExecutionDuringTimeWindow",
-            context={k: main.context[k] for k in ("restrictedExecutionWindow", "skipWindowText") if k in main.context},
-        ), STAGE_BEFORE)
+        window_stage = self._add_synthetic(
+            main,
+            SyntheticStage(
+                type="restrictExecutionDuringTimeWindow",
+                name="restrictExecutionDuringTimeWindow",
+                context={
+                    k: main.context[k] for k in ("restrictedExecutionWindow", "skipWindowText") if k in main.context
+                },
+            ),
+            STAGE_BEFORE,
+        )
         window_stage.status = S.RUNNING
         window_stage.start_time = now_ms()
-        task = TaskState("1", "suspendExecutionDuringTimeWindow",
-                         "com.netflix.spinnaker.orca.pipeline.RestrictExecutionDuringTimeWindow"
-                         "$SuspendExecutionDuringTimeWindowTask",
-                         S.RUNNING, now_ms(), stage_start=True, stage_end=True)
+        task = TaskState(
+            "1",
+            "suspendExecutionDuringTimeWindow",
+            "com.netflix.spinnaker.orca.pipeline.RestrictExecutionDuringTimeWindow"
+            "$SuspendExecutionDuringTimeWindowTask",
+            S.RUNNING,
+            now_ms(),
+            stage_start=True,
+            stage_end=True,
+        )
         window_stage.tasks = [task]
         try:
             window = ExecutionWindow.parse(main.context)
@@ -347,8 +374,12 @@ class StageWorkflow:
         siblings = [s for s in self.stages if s.parent_stage_id == parent.id and s.synthetic_stage_owner == owner]
         marker = "<" if owner == STAGE_BEFORE else ">"
         stage = StageState(
-            id=self._new_id(), ref_id=f"{parent.ref_id}{marker}{len(siblings) + 1}", type=spec.type,
-            name=spec.name, context=copy.deepcopy(spec.context), parent_stage_id=parent.id,
+            id=self._new_id(),
+            ref_id=f"{parent.ref_id}{marker}{len(siblings) + 1}",
+            type=spec.type,
+            name=spec.name,
+            context=copy.deepcopy(spec.context),
+            parent_stage_id=parent.id,
             synthetic_stage_owner=owner,
         )
         self.stages.append(stage)
@@ -369,8 +400,11 @@ class StageWorkflow:
             await asyncio.gather(*(self._run_one_synthetic(s) for s in stages))
             worst = _worst([s.status for s in stages])
             if worst == S.TERMINAL:
-                self._fail(parent, _error_text(next(s for s in stages if s.status == S.TERMINAL)) or "failed",
-                           "SyntheticStageFailed")
+                self._fail(
+                    parent,
+                    _error_text(next(s for s in stages if s.status == S.TERMINAL)) or "failed",
+                    "SyntheticStageFailed",
+                )
                 return False
             if worst == S.STOPPED:
                 parent.status = S.STOPPED
@@ -393,8 +427,7 @@ class StageWorkflow:
         """Run a stage's tasks in order. Sets the stage's status on failure; returns the last task's."""
         specs = definition.tasks(stage.context)
         stage.tasks = [
-            TaskState(str(i + 1), spec.name, spec.implementing_class, stage_start=i == 0,
-                      stage_end=i == len(specs) - 1)
+            TaskState(str(i + 1), spec.name, spec.implementing_class, stage_start=i == 0, stage_end=i == len(specs) - 1)
             for i, spec in enumerate(specs)
         ]
         for spec, task in zip(specs, stage.tasks, strict=True):
@@ -474,7 +507,7 @@ class StageWorkflow:
 
     async def _call_activity(self, stage: StageState, spec: TaskSpec, task: TaskState, poll: int) -> TaskResult:
         assert self.input is not None and spec.activity is not None
-        queue = self.input.activity_queues.get(spec.activity) or self.input.activity_queues.get(spec.name)
+        queue = spec.queue or self.input.activity_queues.get(spec.activity)
         timeout = spec.timeout or timedelta(hours=1)
         try:
             return await workflow.execute_activity(
@@ -496,10 +529,18 @@ class StageWorkflow:
     def _task_input(self, stage: StageState, spec: TaskSpec, task: TaskState, poll: int) -> TaskInput:
         assert self.input is not None
         return TaskInput(
-            execution_id=self.input.execution_id, application=self.input.application, stage_id=stage.id,
-            stage_ref_id=stage.ref_id, stage_type=stage.type, task_name=spec.name, context=stage.context,
-            stage_start_time_ms=stage.start_time or now_ms(), task_start_time_ms=task.start_time or now_ms(),
-            poll=poll, trigger=self.input.trigger, outputs=stage.outputs,
+            execution_id=self.input.execution_id,
+            application=self.input.application,
+            stage_id=stage.id,
+            stage_ref_id=stage.ref_id,
+            stage_type=stage.type,
+            task_name=spec.name,
+            context=stage.context,
+            stage_start_time_ms=stage.start_time or now_ms(),
+            task_start_time_ms=task.start_time or now_ms(),
+            poll=poll,
+            trigger=self.input.trigger,
+            outputs=stage.outputs,
         )
 
     # ---- child pipelines ---------------------------------------------------------------------
@@ -507,12 +548,17 @@ class StageWorkflow:
     async def start_child_pipeline(self, stage: StageState, config: JSON, trigger: JSON, wait: bool) -> str:
         assert self.input is not None
         execution_id = self._new_id()
-        start = child_pipeline_start(execution_id, config, trigger, self.input.window_timezone,
-                                     self.input.activity_queues, workflow.now())
+        start = child_pipeline_start(
+            execution_id, config, trigger, self.input.window_timezone, self.input.activity_queues, workflow.now()
+        )
         handle = await workflow.start_child_workflow(
-            "Pipeline", start.input, id=execution_id, result_type=start.result_type,
+            "Pipeline",
+            start.input,
+            id=execution_id,
+            result_type=start.result_type,
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL if wait else ParentClosePolicy.ABANDON,
-            search_attributes=start.search_attributes, static_summary=start.summary,
+            search_attributes=start.search_attributes,
+            static_summary=start.summary,
         )
         self.child_pipelines[stage.id] = handle
         return execution_id
@@ -528,8 +574,11 @@ class StageWorkflow:
                 return failed.to_json()
             if isinstance(err.cause, CancelledError):
                 return {"id": handle.id, "status": "CANCELED"}
-            return {"id": handle.id, "status": "TERMINAL", "stages": [
-                {"context": {"exception": {"details": {"error": str(err.cause or err)}}}}]}
+            return {
+                "id": handle.id,
+                "status": "TERMINAL",
+                "stages": [{"context": {"exception": {"details": {"error": str(err.cause or err)}}}}],
+            }
 
     # ---- cancel, failure, helpers --------------------------------------------------------------
 
@@ -556,8 +605,11 @@ class StageWorkflow:
                     continue
                 try:
                     await workflow.execute_activity(
-                        spec.on_cancel, self._task_input(st, spec, task, 0), result_type=TaskResult,
-                        start_to_close_timeout=timedelta(seconds=60), retry_policy=RetryPolicy(maximum_attempts=3),
+                        spec.on_cancel,
+                        self._task_input(st, spec, task, 0),
+                        result_type=TaskResult,
+                        start_to_close_timeout=timedelta(seconds=60),
+                        retry_policy=RetryPolicy(maximum_attempts=3),
                         summary=f"{st.name}: cancel {spec.name}",
                     )
                 except (ActivityError, CancelledError) as err:
@@ -569,7 +621,9 @@ class StageWorkflow:
         stage.end_time = now_ms()
         stage.context["exception"] = {
             "details": {"error": error, "errors": [error]},
-            "exceptionType": kind, "shouldRetry": False, "timestamp": now_ms(),
+            "exceptionType": kind,
+            "shouldRetry": False,
+            "timestamp": now_ms(),
             **({"operation": operation} if operation else {}),
         }
 
@@ -603,11 +657,17 @@ class StageWorkflow:
         assert self.input is not None
         trigger = self.input.trigger
         root = dict(stage.context)
-        root.update({"trigger": trigger, "parameters": trigger.get("parameters") or {},
-                     "execution": self.execution_view()})
+        root.update(
+            {"trigger": trigger, "parameters": trigger.get("parameters") or {}, "execution": self.execution_view()}
+        )
         return expr.EvaluationContext(
-            root=root, fallback=[stage.outputs, *self.input.ancestor_outputs], execution=self.execution_view(),
-            current_stage_id=stage.id, url_fetcher=None, user=self.input.user, timestamp_ms=now_ms(),
+            root=root,
+            fallback=[stage.outputs, *self.input.ancestor_outputs],
+            execution=self.execution_view(),
+            current_stage_id=stage.id,
+            url_fetcher=None,
+            user=self.input.user,
+            timestamp_ms=now_ms(),
         )
 
 
@@ -635,8 +695,12 @@ def _error_text(stage: StageState) -> str | None:
 
 
 def _summary_entry(description: str) -> JSON:
-    return {"description": description, "exceptionType": "SpelEvaluationException", "level": "ERROR",
-            "timestamp": now_ms()}
+    return {
+        "description": description,
+        "exceptionType": "SpelEvaluationException",
+        "level": "ERROR",
+        "timestamp": now_ms(),
+    }
 
 
 def _truthy(value: Any) -> bool:

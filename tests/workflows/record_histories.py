@@ -19,23 +19,45 @@ from workflows import operations, search
 
 HERE = Path(__file__).parent / "histories"
 
-CHILD = {"application": "kid", "name": "child", "id": "child-id",
-         "stages": [{"refId": "1", "type": "wait", "name": "cw", "waitTime": 0}]}
-CONFIG = {"application": "replay", "name": "everything", "id": "replay-cfg", "stages": [
-    {"refId": "1", "type": "evaluateVariables", "name": "vars", "variables": [{"key": "n", "value": "${1 + 1}"}]},
-    {"refId": "2", "requisiteStageRefIds": ["1"], "type": "wait", "name": "wait", "waitTime": "${n - 2}"},
-    {"refId": "3", "requisiteStageRefIds": ["1"], "type": "checkPreconditions", "name": "pre",
-     "preconditions": [{"type": "expression", "context": {"expression": "n == 2"}}]},
-    {"refId": "4", "requisiteStageRefIds": ["2", "3"], "type": "pipeline", "name": "child",
-     "application": "kid", "pipeline": "child-id"},
-    {"refId": "5", "requisiteStageRefIds": ["4"], "type": "manualJudgment", "name": "judge"},
-]}
+CHILD = {
+    "application": "kid",
+    "name": "child",
+    "id": "child-id",
+    "stages": [{"refId": "1", "type": "wait", "name": "cw", "waitTime": 0}],
+}
+CONFIG = {
+    "application": "replay",
+    "name": "everything",
+    "id": "replay-cfg",
+    "stages": [
+        {"refId": "1", "type": "evaluateVariables", "name": "vars", "variables": [{"key": "n", "value": "${1 + 1}"}]},
+        {"refId": "2", "requisiteStageRefIds": ["1"], "type": "wait", "name": "wait", "waitTime": "${n - 2}"},
+        {
+            "refId": "3",
+            "requisiteStageRefIds": ["1"],
+            "type": "checkPreconditions",
+            "name": "pre",
+            "preconditions": [{"type": "expression", "context": {"expression": "n == 2"}}],
+        },
+        {
+            "refId": "4",
+            "requisiteStageRefIds": ["2", "3"],
+            "type": "pipeline",
+            "name": "child",
+            "application": "kid",
+            "pipeline": "child-id",
+        },
+        {"refId": "5", "requisiteStageRefIds": ["4"], "type": "manualJudgment", "name": "judge"},
+    ],
+}
 
 
 async def main() -> None:
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=venv_bin("temporal"),
-                                                search_attributes=list(search.ALL),
-                                                dev_server_extra_args=list(LATENCY_FLAGS))
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_bin("temporal"),
+        search_attributes=list(search.ALL),
+        dev_server_extra_args=list(LATENCY_FLAGS),
+    )
     try:
         async with build_worker(env.client, "record", MemoryConfigSource([CHILD])):
             execution_id = await operations.start_pipeline(env.client, CONFIG, task_queue="record")

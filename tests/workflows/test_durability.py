@@ -38,13 +38,23 @@ class Worker:
     """``python worker.py`` in a process of its own, so it can be killed like a crashed host."""
 
     def __init__(self, address: str, task_queue: str, state_dir: Path) -> None:
-        self.env = {**os.environ, "GENNAKER_TEMPORAL__ADDRESS": address, "GENNAKER_TASK_QUEUE": task_queue,
-                    "GENNAKER_STATE_DIR": str(state_dir), "PYTHONPATH": str(ROOT)}
+        self.env = {
+            **os.environ,
+            "GENNAKER_TEMPORAL__ADDRESS": address,
+            "GENNAKER_TASK_QUEUE": task_queue,
+            "GENNAKER_STATE_DIR": str(state_dir),
+            "PYTHONPATH": str(ROOT),
+        }
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Worker:
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=self.env, cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "worker.py")],
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return self
 
     def kill(self) -> None:
@@ -138,13 +148,27 @@ async def _until(client: Client, execution_id: str, check: Any, timeout: float =
 
 
 def _pipeline() -> dict[str, Any]:
-    return {"application": "durable", "name": "survivor", "stages": [
-        {"refId": "1", "type": "wait", "name": "wait", "waitTime": 4},
-        {"refId": "2", "requisiteStageRefIds": ["1"], "type": "webhook", "name": "hook", "method": "POST",
-         "url": "HOOK", "waitForCompletion": True, "statusUrlResolution": "getMethod", "statusJsonPath": "$.status",
-         "successStatuses": "SUCCESS", "payload": {"build": 1}},
-        {"refId": "3", "requisiteStageRefIds": ["2"], "type": "manualJudgment", "name": "judge"},
-    ]}
+    return {
+        "application": "durable",
+        "name": "survivor",
+        "stages": [
+            {"refId": "1", "type": "wait", "name": "wait", "waitTime": 4},
+            {
+                "refId": "2",
+                "requisiteStageRefIds": ["1"],
+                "type": "webhook",
+                "name": "hook",
+                "method": "POST",
+                "url": "HOOK",
+                "waitForCompletion": True,
+                "statusUrlResolution": "getMethod",
+                "statusJsonPath": "$.status",
+                "successStatuses": "SUCCESS",
+                "payload": {"build": 1},
+            },
+            {"refId": "3", "requisiteStageRefIds": ["2"], "type": "manualJudgment", "name": "judge"},
+        ],
+    }
 
 
 async def test_killing_the_worker_at_every_kind_of_wait_changes_nothing(stack):
@@ -166,8 +190,9 @@ async def test_killing_the_worker_at_every_kind_of_wait_changes_nothing(stack):
     running = await _until(client, execution_id, lambda e: stage_named(e, "judge").get("tasks"))
     worker.kill()
     worker.start()
-    await operations.patch_stage(client, execution_id, stage_named(running, "judge")["id"],
-                                 {"judgmentStatus": "continue"}, user="survivor")
+    await operations.patch_stage(
+        client, execution_id, stage_named(running, "judge")["id"], {"judgmentStatus": "continue"}, user="survivor"
+    )
     done = await asyncio.wait_for(operations.wait_for_execution(client, execution_id), 60)
     assert done["status"] == "SUCCEEDED"
     assert [s["status"] for s in done["stages"]] == ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]
@@ -179,16 +204,22 @@ async def test_killing_the_worker_at_every_kind_of_wait_changes_nothing(stack):
 async def test_restarting_the_dev_server_resumes_the_execution(stack):
     server, worker = stack["server"], stack["worker"]
     client = await _client(server.address)
-    config = {"application": "durable", "name": "restart", "stages": [
-        {"refId": "1", "type": "wait", "name": "first", "waitTime": 1},
-        {"refId": "2", "requisiteStageRefIds": ["1"], "type": "manualJudgment", "name": "judge"}]}
+    config = {
+        "application": "durable",
+        "name": "restart",
+        "stages": [
+            {"refId": "1", "type": "wait", "name": "first", "waitTime": 1},
+            {"refId": "2", "requisiteStageRefIds": ["1"], "type": "manualJudgment", "name": "judge"},
+        ],
+    }
     execution_id = await operations.start_pipeline(client, config, task_queue=worker.env["GENNAKER_TASK_QUEUE"])
     await _until(client, execution_id, lambda e: stage_named(e, "judge").get("tasks"))
     server.stop()
     server.start()  # same port, same SQLite file
     client = await _client(server.address)
     running = await _until(client, execution_id, lambda e: stage_named(e, "judge")["status"] == "RUNNING")
-    await operations.patch_stage(client, execution_id, stage_named(running, "judge")["id"],
-                                 {"judgmentStatus": "continue"})
+    await operations.patch_stage(
+        client, execution_id, stage_named(running, "judge")["id"], {"judgmentStatus": "continue"}
+    )
     done = await asyncio.wait_for(operations.wait_for_execution(client, execution_id), 60)
     assert done["status"] == "SUCCEEDED" and stage_named(done, "first")["status"] == "SUCCEEDED"

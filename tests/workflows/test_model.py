@@ -18,7 +18,8 @@ from workflows.status import COMPLETED, pipeline_trigger_status
 from workflows.status import ExecutionStatus as S
 
 CONFIG_FILES = sorted((FIXTURES / "deck").glob("*pipelineConfigs.json")) + sorted(
-    (FIXTURES / "deck").glob("*Simple_Wait_Pipeline.json"))
+    (FIXTURES / "deck").glob("*Simple_Wait_Pipeline.json")
+)
 
 
 def _pipelines(path):
@@ -41,33 +42,42 @@ def test_fixture_files_exist():
 
 
 def test_unknown_keys_at_every_level_round_trip():
-    raw = {"application": "a", "name": "p", "futureTopLevel": {"x": [1, 2]},
-           "triggers": [{"type": "cron", "enabled": True, "pluginField": 7}],
-           "notifications": [{"type": "slack", "when": ["pipeline.failed"], "extra": True}],
-           "stages": [{"refId": 1, "requisiteStageRefIds": [], "type": "wait", "waitTime": 1, "pluginKey": "v"}]}
+    raw = {
+        "application": "a",
+        "name": "p",
+        "futureTopLevel": {"x": [1, 2]},
+        "triggers": [{"type": "cron", "enabled": True, "pluginField": 7}],
+        "notifications": [{"type": "slack", "when": ["pipeline.failed"], "extra": True}],
+        "stages": [{"refId": 1, "requisiteStageRefIds": [], "type": "wait", "waitTime": 1, "pluginKey": "v"}],
+    }
     config = PipelineConfig.parse(json.loads(json.dumps(raw)))
     assert config.to_json() == raw
     assert config.stages[0].ref_id == "1"  # numbers are seen as strings ...
     assert config.to_json()["stages"][0]["refId"] == 1  # ... and echoed as written
 
 
-@pytest.mark.parametrize("raw, field", [
-    ([], None),
-    ({"stages": {}}, "stages"),
-    ({"stages": ["wait"]}, "stages[0]"),
-    ({"stages": [{"name": "x"}]}, "stages[0].type"),
-    ({"stages": [{"type": "wait", "refId": [1]}]}, "stages[0].refId"),
-    ({"stages": [{"type": "wait", "refId": "1", "requisiteStageRefIds": "0"}]}, "stages[0].requisiteStageRefIds"),
-    ({"stages": [{"type": "wait", "refId": "1", "requisiteStageRefIds": [None]}]},
-     "stages[0].requisiteStageRefIds[0]"),
-    ({"stages": [{"type": "wait", "failPipeline": "maybe"}]}, "stages[0].failPipeline"),
-    ({"stages": [{"type": "wait", "stageTimeoutMs": "soon"}]}, "stages[0].stageTimeoutMs"),
-    ({"stages": [{"type": "wait", "stageEnabled": "true"}]}, "stages[0].stageEnabled"),
-    ({"triggers": {}}, "triggers"),
-    ({"limitConcurrent": "yes"}, "limitConcurrent"),
-    ({"maxConcurrentExecutions": -1}, "maxConcurrentExecutions"),
-    ({"application": 5}, "application"),
-])
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        ([], None),
+        ({"stages": {}}, "stages"),
+        ({"stages": ["wait"]}, "stages[0]"),
+        ({"stages": [{"name": "x"}]}, "stages[0].type"),
+        ({"stages": [{"type": "wait", "refId": [1]}]}, "stages[0].refId"),
+        ({"stages": [{"type": "wait", "refId": "1", "requisiteStageRefIds": "0"}]}, "stages[0].requisiteStageRefIds"),
+        (
+            {"stages": [{"type": "wait", "refId": "1", "requisiteStageRefIds": [None]}]},
+            "stages[0].requisiteStageRefIds[0]",
+        ),
+        ({"stages": [{"type": "wait", "failPipeline": "maybe"}]}, "stages[0].failPipeline"),
+        ({"stages": [{"type": "wait", "stageTimeoutMs": "soon"}]}, "stages[0].stageTimeoutMs"),
+        ({"stages": [{"type": "wait", "stageEnabled": "true"}]}, "stages[0].stageEnabled"),
+        ({"triggers": {}}, "triggers"),
+        ({"limitConcurrent": "yes"}, "limitConcurrent"),
+        ({"maxConcurrentExecutions": -1}, "maxConcurrentExecutions"),
+        ({"application": 5}, "application"),
+    ],
+)
 def test_bad_configs_name_the_field(raw, field):
     with pytest.raises(InvalidPipelineError) as err:
         PipelineConfig.parse(raw)
@@ -88,9 +98,12 @@ def test_no_refids_is_a_straight_line():
 
 
 def test_fan_out_and_join():
-    g = _graph({"refId": "1", "type": "wait"}, {"refId": "2", "requisiteStageRefIds": ["1"], "type": "wait"},
-               {"refId": "3", "requisiteStageRefIds": [1], "type": "wait"},
-               {"refId": "4", "requisiteStageRefIds": ["2", "3"], "type": "wait"})
+    g = _graph(
+        {"refId": "1", "type": "wait"},
+        {"refId": "2", "requisiteStageRefIds": ["1"], "type": "wait"},
+        {"refId": "3", "requisiteStageRefIds": [1], "type": "wait"},
+        {"refId": "4", "requisiteStageRefIds": ["2", "3"], "type": "wait"},
+    )
     assert g.ready({}) == ["1"]
     assert g.ready({"1": S.SUCCEEDED}) == ["2", "3"]
     assert g.ready({"1": S.SUCCEEDED, "2": S.SUCCEEDED, "3": S.RUNNING}) == []
@@ -101,16 +114,27 @@ def test_fan_out_and_join():
     assert g.blocked({"1": S.SUCCEEDED, "2": S.STOPPED}) == {"4"}
 
 
-@pytest.mark.parametrize("stages, field, text", [
-    ([{"refId": "1", "type": "wait"}, {"refId": "1", "type": "wait"}], "stages[1].refId", "duplicates"),
-    ([{"refId": "1", "type": "wait", "requisiteStageRefIds": ["9"]}], "stages[0].requisiteStageRefIds[0]",
-     "'9'"),
-    ([{"refId": "1", "type": "wait", "requisiteStageRefIds": ["1"]}], "stages[0].requisiteStageRefIds[0]",
-     "itself"),
-    ([{"refId": "1", "type": "wait", "requisiteStageRefIds": ["2"]},
-      {"refId": "2", "type": "wait", "requisiteStageRefIds": ["1"]}], "stages[0].requisiteStageRefIds", "cycle"),
-    ([{"refId": "1", "type": "wait"}, {"type": "wait", "name": "lost"}], "stages[1].refId", "missing"),
-])
+@pytest.mark.parametrize(
+    "stages, field, text",
+    [
+        ([{"refId": "1", "type": "wait"}, {"refId": "1", "type": "wait"}], "stages[1].refId", "duplicates"),
+        ([{"refId": "1", "type": "wait", "requisiteStageRefIds": ["9"]}], "stages[0].requisiteStageRefIds[0]", "'9'"),
+        (
+            [{"refId": "1", "type": "wait", "requisiteStageRefIds": ["1"]}],
+            "stages[0].requisiteStageRefIds[0]",
+            "itself",
+        ),
+        (
+            [
+                {"refId": "1", "type": "wait", "requisiteStageRefIds": ["2"]},
+                {"refId": "2", "type": "wait", "requisiteStageRefIds": ["1"]},
+            ],
+            "stages[0].requisiteStageRefIds",
+            "cycle",
+        ),
+        ([{"refId": "1", "type": "wait"}, {"type": "wait", "name": "lost"}], "stages[1].refId", "missing"),
+    ],
+)
 def test_graph_errors_name_the_stage_and_field(stages, field, text):
     with pytest.raises(InvalidPipelineError) as err:
         _graph(*stages)
@@ -121,7 +145,8 @@ def test_graph_errors_name_the_stage_and_field(stages, field, text):
 
 def test_registry_keys_are_pinned():
     assert {"wait", "manualJudgment", "evaluateVariables", "checkPreconditions", "pipeline", "webhook"} <= set(
-        known_types())
+        known_types()
+    )
 
 
 def test_unknown_stage_type_lists_known_types():
@@ -141,41 +166,72 @@ def test_statuses_have_orcas_meaning():
     assert S.SKIPPED.is_successful and S.STOPPED.is_failure and not S.RUNNING.is_complete
     assert f"{S.SUCCEEDED}" == "SUCCEEDED" and S.SUCCEEDED == "SUCCEEDED"
     assert [pipeline_trigger_status(s) for s in (S.CANCELED, S.SUSPENDED, S.SUCCEEDED, S.TERMINAL)] == [
-        "canceled", "suspended", "successful", "failed"]
+        "canceled",
+        "suspended",
+        "successful",
+        "failed",
+    ]
 
 
 def _stage(status, **ctx):
     return StageState("id", "1", "wait", "w", dict(ctx), status=status)
 
 
-@pytest.mark.parametrize("statuses, ctx, expected", [
-    ([S.SUCCEEDED, S.SKIPPED, S.FAILED_CONTINUE], {}, S.SUCCEEDED),
-    ([S.SUCCEEDED, S.TERMINAL, S.CANCELED], {}, S.TERMINAL),
-    ([S.SUCCEEDED, S.CANCELED], {}, S.CANCELED),
-    ([S.SUCCEEDED, S.STOPPED, S.NOT_STARTED], {}, S.SUCCEEDED),
-    ([S.SUCCEEDED, S.STOPPED], {"completeOtherBranchesThenFail": True}, S.TERMINAL),
-])
+@pytest.mark.parametrize(
+    "statuses, ctx, expected",
+    [
+        ([S.SUCCEEDED, S.SKIPPED, S.FAILED_CONTINUE], {}, S.SUCCEEDED),
+        ([S.SUCCEEDED, S.TERMINAL, S.CANCELED], {}, S.TERMINAL),
+        ([S.SUCCEEDED, S.CANCELED], {}, S.CANCELED),
+        ([S.SUCCEEDED, S.STOPPED, S.NOT_STARTED], {}, S.SUCCEEDED),
+        ([S.SUCCEEDED, S.STOPPED], {"completeOtherBranchesThenFail": True}, S.TERMINAL),
+    ],
+)
 def test_pipeline_final_status(statuses, ctx, expected):
     stages = [_stage(s, **(ctx if s == S.STOPPED else {})) for s in statuses]
     assert pipeline_status(stages) == expected
 
 
-@pytest.mark.parametrize("ctx, expected", [
-    ({}, S.TERMINAL), ({"failPipeline": True}, S.TERMINAL), ({"failPipeline": False}, S.STOPPED),
-    ({"failPipeline": False, "completeOtherBranchesThenFail": True}, S.STOPPED),
-    ({"failPipeline": False, "continuePipeline": True}, S.FAILED_CONTINUE),
-    ({"continuePipeline": "true"}, S.FAILED_CONTINUE),
-])
+@pytest.mark.parametrize(
+    "ctx, expected",
+    [
+        ({}, S.TERMINAL),
+        ({"failPipeline": True}, S.TERMINAL),
+        ({"failPipeline": False}, S.STOPPED),
+        ({"failPipeline": False, "completeOtherBranchesThenFail": True}, S.STOPPED),
+        ({"failPipeline": False, "continuePipeline": True}, S.FAILED_CONTINUE),
+        ({"continuePipeline": "true"}, S.FAILED_CONTINUE),
+    ],
+)
 def test_failure_matrix(ctx, expected):
     assert _stage(S.RUNNING, **ctx).failure_status() == expected
 
 
 def test_execution_json_is_gates_shape():
-    ex = ExecutionState("01D4NH3V9D1RK8GX4036M8BAXV", "PIPELINE", "compute", "Simple Wait Pipeline",
-                        status=S.RUNNING, build_time=1, start_time=2, pipeline_config_id="cfg",
-                        trigger={"type": "manual"}, authentication={"user": "anonymous", "allowedAccounts": []})
-    ex.stages.append(StageState("s1", "1", "wait", "Wait", {"waitTime": 5, "group": "g"}, status=S.RUNNING,
-                                start_time=3, tasks=[TaskState("1", "wait", "x", S.RUNNING, 3)]))
+    ex = ExecutionState(
+        "01D4NH3V9D1RK8GX4036M8BAXV",
+        "PIPELINE",
+        "compute",
+        "Simple Wait Pipeline",
+        status=S.RUNNING,
+        build_time=1,
+        start_time=2,
+        pipeline_config_id="cfg",
+        trigger={"type": "manual"},
+        authentication={"user": "anonymous", "allowedAccounts": []},
+    )
+    ex.stages.append(
+        StageState(
+            "s1",
+            "1",
+            "wait",
+            "Wait",
+            {"waitTime": 5, "group": "g"},
+            status=S.RUNNING,
+            start_time=3,
+            tasks=[TaskState("1", "wait", "x", S.RUNNING, 3)],
+        )
+    )
     body = ex.to_json()
     assert body["type"] == "PIPELINE" and body["status"] == "RUNNING" and body["canceled"] is False
     assert "endTime" not in body and "description" not in body  # nulls omitted
@@ -185,8 +241,9 @@ def test_execution_json_is_gates_shape():
     assert "pipelineConfig" not in body and "pipeline_config" not in body
     lean = ex.to_json(expand=False)["stages"][0]
     assert lean["context"] == {"group": "g"} and lean["tasks"] == [] and lean["outputs"] == {}
-    fixture = json.loads((FIXTURES / "deck" / "core_manual_execution_01E1ZG0473QSGSNNMEB3P04C1A.running.json")
-                         .read_text())
+    fixture = json.loads(
+        (FIXTURES / "deck" / "core_manual_execution_01E1ZG0473QSGSNNMEB3P04C1A.running.json").read_text()
+    )
     assert set(body) - set(fixture) <= {"maxConcurrentExecutions"}
 
 

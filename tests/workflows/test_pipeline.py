@@ -15,19 +15,37 @@ pytestmark = pytest.mark.temporal
 
 
 def wait(ref, seconds=0, *requisites, **extra):
-    return {"refId": ref, "requisiteStageRefIds": list(requisites), "type": "wait", "name": f"w{ref}",
-            "waitTime": seconds, **extra}
+    return {
+        "refId": ref,
+        "requisiteStageRefIds": list(requisites),
+        "type": "wait",
+        "name": f"w{ref}",
+        "waitTime": seconds,
+        **extra,
+    }
 
 
 def judge(ref, *requisites, **extra):
-    return {"refId": ref, "requisiteStageRefIds": list(requisites), "type": "manualJudgment", "name": f"mj{ref}",
-            "judgmentInputs": [{"value": "ship"}, {"value": "hold"}], **extra}
+    return {
+        "refId": ref,
+        "requisiteStageRefIds": list(requisites),
+        "type": "manualJudgment",
+        "name": f"mj{ref}",
+        "judgmentInputs": [{"value": "ship"}, {"value": "hold"}],
+        **extra,
+    }
 
 
 def bad(ref, *requisites, **extra):
     """A stage that fails at once (waitTime is not a number)."""
-    return {"refId": ref, "requisiteStageRefIds": list(requisites), "type": "wait", "name": f"bad{ref}",
-            "waitTime": "soon", **extra}
+    return {
+        "refId": ref,
+        "requisiteStageRefIds": list(requisites),
+        "type": "wait",
+        "name": f"bad{ref}",
+        "waitTime": "soon",
+        **extra,
+    }
 
 
 def pipeline(*stages, **extra):
@@ -39,8 +57,11 @@ def statuses(execution):
 
 
 async def test_linear_pipeline_succeeds_with_gate_shaped_json(engine):
-    config = pipeline({"type": "wait", "name": "first", "waitTime": 0, "futureKey": {"a": 1}},
-                      {"type": "wait", "name": "second", "waitTime": "0"}, id="cfg-1")
+    config = pipeline(
+        {"type": "wait", "name": "first", "waitTime": 0, "futureKey": {"a": 1}},
+        {"type": "wait", "name": "second", "waitTime": "0"},
+        id="cfg-1",
+    )
     execution = await engine.run(config, {"type": "manual", "user": "ann", "parameters": {"x": "1"}})
     assert execution["status"] == "SUCCEEDED"
     assert is_ulid(execution["id"]) and execution["type"] == "PIPELINE"
@@ -95,8 +116,9 @@ async def test_halt_this_branch_only(engine):
 
 
 async def test_halt_branch_then_fail_once_others_complete(engine):
-    execution = await engine.run(pipeline(bad("1", failPipeline=False, completeOtherBranchesThenFail=True),
-                                          wait("3", 1)))
+    execution = await engine.run(
+        pipeline(bad("1", failPipeline=False, completeOtherBranchesThenFail=True), wait("3", 1))
+    )
     assert execution["status"] == "TERMINAL"
     assert statuses(execution) == {"bad1": "STOPPED", "w3": "SUCCEEDED"}
 
@@ -120,20 +142,25 @@ async def test_invalid_graph_is_refused_at_start(engine):
 
 
 async def test_stage_enabled_false_skips(engine):
-    execution = await engine.run(pipeline(
-        wait("1", stageEnabled={"type": "expression", "expression": "parameters.go == 'yes'"}),
-        wait("2", 0, "1")), {"parameters": {"go": "no"}})
+    execution = await engine.run(
+        pipeline(
+            wait("1", stageEnabled={"type": "expression", "expression": "parameters.go == 'yes'"}), wait("2", 0, "1")
+        ),
+        {"parameters": {"go": "no"}},
+    )
     assert statuses(execution) == {"w1": "SKIPPED", "w2": "SUCCEEDED"}
     assert execution["status"] == "SUCCEEDED"
 
 
 async def test_manual_judgment_continue_case_insensitive(engine, client):
     execution_id = await engine.start(pipeline(judge("1"), wait("2", 0, "1")))
-    running = await engine.wait_until(execution_id, lambda e: stage_named(e, "mj1")["status"] == "RUNNING"
-                                      and stage_named(e, "mj1").get("tasks"))
+    running = await engine.wait_until(
+        execution_id, lambda e: stage_named(e, "mj1")["status"] == "RUNNING" and stage_named(e, "mj1").get("tasks")
+    )
     stage_id = stage_named(running, "mj1")["id"]
-    body = await operations.patch_stage(client, execution_id, stage_id,
-                                        {"judgmentStatus": "CONTINUE", "judgmentInput": "ship"}, user="bo")
+    body = await operations.patch_stage(
+        client, execution_id, stage_id, {"judgmentStatus": "CONTINUE", "judgmentInput": "ship"}, user="bo"
+    )
     assert body["context"]["judgmentStatus"] == "CONTINUE"
     execution = await operations.wait_for_execution(client, execution_id)
     mj = stage_named(execution, "mj1")
@@ -154,8 +181,9 @@ async def test_manual_judgment_stop_fails_and_bad_judgments_are_refused(engine, 
         with pytest.raises(operations.OperationRefusedError) as err:
             await operations.patch_stage(client, execution_id, stage_id, patch, user="eve", roles=roles)
         assert words in str(err.value)
-    await operations.patch_stage(client, execution_id, stage_id, {"judgmentStatus": "Stop"}, user="rel",
-                                 roles=["release"])
+    await operations.patch_stage(
+        client, execution_id, stage_id, {"judgmentStatus": "Stop"}, user="rel", roles=["release"]
+    )
     execution = await operations.wait_for_execution(client, execution_id)
     assert execution["status"] == "TERMINAL"
     assert statuses(execution) == {"mj1": "TERMINAL", "w2": "NOT_STARTED"}
@@ -187,11 +215,13 @@ async def test_pause_and_resume(engine, client):
     execution_id = await engine.start(pipeline(judge("1"), wait("2", 0, "1")))
     running = await engine.wait_until(execution_id, lambda e: stage_named(e, "mj1").get("tasks"))
     await operations.pause_execution(client, execution_id, user="pat")
-    paused = await engine.wait_until(execution_id, lambda e: e["status"] == "PAUSED"
-                                      and stage_named(e, "mj1")["status"] == "PAUSED")
+    paused = await engine.wait_until(
+        execution_id, lambda e: e["status"] == "PAUSED" and stage_named(e, "mj1")["status"] == "PAUSED"
+    )
     assert paused["paused"]["pausedBy"] == "pat" and paused["paused"]["isPaused"] is True
-    await operations.patch_stage(client, execution_id, stage_named(running, "mj1")["id"],
-                                 {"judgmentStatus": "continue"})
+    await operations.patch_stage(
+        client, execution_id, stage_named(running, "mj1")["id"], {"judgmentStatus": "continue"}
+    )
     await asyncio.sleep(0.5)
     still = await engine.get(execution_id)
     assert still["status"] == "PAUSED" and stage_named(still, "w2")["status"] == "NOT_STARTED"
@@ -209,8 +239,9 @@ async def test_restart_a_failed_stage_in_a_finished_execution(engine, client):
     failed = await operations.wait_for_execution(client, execution_id)
     assert failed["status"] == "TERMINAL"
     await operations.restart_stage(client, execution_id, stage_id, user="rita", task_queue=engine.task_queue)
-    again = await engine.wait_until(execution_id, lambda e: stage_named(e, "mj1")["status"] == "RUNNING"
-                                    and stage_named(e, "mj1").get("tasks"))
+    again = await engine.wait_until(
+        execution_id, lambda e: stage_named(e, "mj1")["status"] == "RUNNING" and stage_named(e, "mj1").get("tasks")
+    )
     details = stage_named(again, "mj1")["context"]["restartDetails"]
     assert details["restartedBy"] == "rita" and "Stopped" in details["previousException"]["details"]["error"]
     assert "judgmentStatus" not in stage_named(again, "mj1")["context"]
@@ -222,15 +253,22 @@ async def test_restart_a_failed_stage_in_a_finished_execution(engine, client):
 
 async def test_restart_in_a_running_execution(engine, client):
     execution_id = await engine.start(pipeline(bad("1", failPipeline=False), judge("2")))
-    running = await engine.wait_until(execution_id, lambda e: stage_named(e, "bad1")["status"] == "STOPPED"
-                                      and stage_named(e, "mj2").get("tasks"))
+    running = await engine.wait_until(
+        execution_id, lambda e: stage_named(e, "bad1")["status"] == "STOPPED" and stage_named(e, "mj2").get("tasks")
+    )
     with pytest.raises(operations.OperationRefusedError, match="only a finished stage"):
-        await operations.restart_stage(client, execution_id, stage_named(running, "mj2")["id"],
-                                       task_queue=engine.task_queue)
-    await operations.restart_stage(client, execution_id, stage_named(running, "bad1")["id"], user="rob",
-                                   task_queue=engine.task_queue)
-    again = await engine.wait_until(execution_id, lambda e: "restartDetails" in stage_named(e, "bad1")["context"]
-                                    and stage_named(e, "bad1")["status"] == "STOPPED")
+        await operations.restart_stage(
+            client, execution_id, stage_named(running, "mj2")["id"], task_queue=engine.task_queue
+        )
+    await operations.restart_stage(
+        client, execution_id, stage_named(running, "bad1")["id"], user="rob", task_queue=engine.task_queue
+    )
+    again = await engine.wait_until(
+        execution_id,
+        lambda e: (
+            "restartDetails" in stage_named(e, "bad1")["context"] and stage_named(e, "bad1")["status"] == "STOPPED"
+        ),
+    )
     assert stage_named(again, "bad1")["context"]["restartDetails"]["restartedBy"] == "rob"
 
 
@@ -249,11 +287,16 @@ async def test_execution_window_suspends_and_can_be_skipped(engine, client):
     now = dt.datetime.now(dt.UTC)
     start = (now + dt.timedelta(hours=3)).hour
     window = {"whitelist": [{"startHour": start, "startMin": 0, "endHour": start, "endMin": 30}], "days": []}
-    execution_id = await engine.start(pipeline(wait("1", 0, restrictExecutionDuringTimeWindow=True,
-                                                    restrictedExecutionWindow=window)),
-                                      window_timezone="UTC")
-    suspended = await engine.wait_until(execution_id, lambda e: any(
-        s["type"] == "restrictExecutionDuringTimeWindow" and s["status"] == "SUSPENDED" for s in e["stages"]))
+    execution_id = await engine.start(
+        pipeline(wait("1", 0, restrictExecutionDuringTimeWindow=True, restrictedExecutionWindow=window)),
+        window_timezone="UTC",
+    )
+    suspended = await engine.wait_until(
+        execution_id,
+        lambda e: any(
+            s["type"] == "restrictExecutionDuringTimeWindow" and s["status"] == "SUSPENDED" for s in e["stages"]
+        ),
+    )
     win = next(s for s in suspended["stages"] if s["type"] == "restrictExecutionDuringTimeWindow")
     parent = stage_named(suspended, "w1")
     assert win["parentStageId"] == parent["id"] and win["syntheticStageOwner"] == "STAGE_BEFORE"
@@ -283,9 +326,22 @@ async def test_temporal_cli_lists_an_applications_runs(engine, client):
     address = client.service_client.config.target_host
     for _ in range(50):
         out = subprocess.run(
-            [venv_bin("temporal"), "workflow", "list", "--address", address, "--query",
-             "GennakerApplication='cli-demo'", "--output", "json"],
-            capture_output=True, text=True, timeout=30, check=True).stdout
+            [
+                venv_bin("temporal"),
+                "workflow",
+                "list",
+                "--address",
+                address,
+                "--query",
+                "GennakerApplication='cli-demo'",
+                "--output",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
         rows = json.loads(out) if out.strip() else []
         if rows:
             break

@@ -15,13 +15,24 @@ pytestmark = pytest.mark.temporal
 
 async def test_evaluate_variables_feed_later_stages(engine):
     config = pipeline(
-        {"refId": "1", "type": "evaluateVariables", "name": "vars", "variables": [
-            {"key": "region", "value": "${parameters.region}"},
-            {"key": "target", "value": "${region + '-prod'}"},  # uses the variable above
-            {"key": "count", "value": "${2 * 3}"},
-        ]},
-        {"refId": "2", "requisiteStageRefIds": ["1"], "type": "wait", "name": "use", "waitTime": "${count - 6}",
-         "note": "deploy to ${target}"},
+        {
+            "refId": "1",
+            "type": "evaluateVariables",
+            "name": "vars",
+            "variables": [
+                {"key": "region", "value": "${parameters.region}"},
+                {"key": "target", "value": "${region + '-prod'}"},  # uses the variable above
+                {"key": "count", "value": "${2 * 3}"},
+            ],
+        },
+        {
+            "refId": "2",
+            "requisiteStageRefIds": ["1"],
+            "type": "wait",
+            "name": "use",
+            "waitTime": "${count - 6}",
+            "note": "deploy to ${target}",
+        },
     )
     execution = await engine.run(config, {"parameters": {"region": "eu"}})
     assert execution["status"] == "SUCCEEDED"
@@ -57,10 +68,16 @@ async def test_type_references_are_refused_in_stage_context(engine):
 async def test_check_preconditions(engine):
     config = pipeline(
         wait("1"),
-        {"refId": "2", "requisiteStageRefIds": ["1"], "type": "checkPreconditions", "name": "pre", "preconditions": [
-            {"type": "expression", "context": {"expression": "parameters.env == 'prod'"}},
-            {"type": "stageStatus", "context": {"stageName": "w1", "stageStatus": "succeeded"}},
-        ]},
+        {
+            "refId": "2",
+            "requisiteStageRefIds": ["1"],
+            "type": "checkPreconditions",
+            "name": "pre",
+            "preconditions": [
+                {"type": "expression", "context": {"expression": "parameters.env == 'prod'"}},
+                {"type": "stageStatus", "context": {"stageName": "w1", "stageStatus": "succeeded"}},
+            ],
+        },
         wait("3", 0, "2"),
     )
     ok = await engine.run(config, {"parameters": {"env": "prod"}})
@@ -77,26 +94,59 @@ async def test_check_preconditions(engine):
 
 
 async def test_precondition_that_does_not_fail_the_pipeline(engine):
-    config = pipeline({"refId": "1", "type": "checkPreconditions", "name": "pre", "preconditions": [
-        {"type": "expression", "failPipeline": False,
-         "context": {"expression": "false", "failureMessage": "not today"}}]}, wait("2", 0, "1"))
+    config = pipeline(
+        {
+            "refId": "1",
+            "type": "checkPreconditions",
+            "name": "pre",
+            "preconditions": [
+                {
+                    "type": "expression",
+                    "failPipeline": False,
+                    "context": {"expression": "false", "failureMessage": "not today"},
+                }
+            ],
+        },
+        wait("2", 0, "1"),
+    )
     execution = await engine.run(config)
     assert execution["status"] == "SUCCEEDED"
     assert statuses(execution)["pre"] == "STOPPED" and statuses(execution)["w2"] == "NOT_STARTED"
 
 
 def child_config(**extra):
-    return {"application": "kid", "name": "child", "id": "child-id",
-            "parameterConfig": [{"name": "size", "default": "small"}, {"name": "color", "default": "red"}],
-            "stages": [{"refId": "1", "type": "wait", "name": "cw", "waitTime": 0,
-                        "note": "${parameters.size}-${parameters.color}"}], **extra}
+    return {
+        "application": "kid",
+        "name": "child",
+        "id": "child-id",
+        "parameterConfig": [{"name": "size", "default": "small"}, {"name": "color", "default": "red"}],
+        "stages": [
+            {
+                "refId": "1",
+                "type": "wait",
+                "name": "cw",
+                "waitTime": 0,
+                "note": "${parameters.size}-${parameters.color}",
+            }
+        ],
+        **extra,
+    }
 
 
 async def test_child_pipeline_runs_with_parameters_and_reports_back(engine):
     engine.configs.configs.append(child_config())
-    execution = await engine.run(pipeline({"refId": "1", "type": "pipeline", "name": "run child",
-                                           "application": "kid", "pipeline": "child-id",
-                                           "pipelineParameters": {"size": "large"}}))
+    execution = await engine.run(
+        pipeline(
+            {
+                "refId": "1",
+                "type": "pipeline",
+                "name": "run child",
+                "application": "kid",
+                "pipeline": "child-id",
+                "pipelineParameters": {"size": "large"},
+            }
+        )
+    )
     assert execution["status"] == "SUCCEEDED"
     stage = execution["stages"][0]
     child_id = stage["outputs"]["executionId"]
@@ -109,23 +159,30 @@ async def test_child_pipeline_runs_with_parameters_and_reports_back(engine):
 
 
 async def test_child_pipeline_failure_and_missing_pipeline_fail_the_stage(engine):
-    engine.configs.configs.append(child_config(id="bad-child", name="bad", stages=[
-        {"refId": "1", "type": "wait", "name": "broken", "waitTime": "never"}]))
-    execution = await engine.run(pipeline({"refId": "1", "type": "pipeline", "name": "run bad",
-                                           "application": "kid", "pipeline": "bad-child"}))
+    engine.configs.configs.append(
+        child_config(
+            id="bad-child", name="bad", stages=[{"refId": "1", "type": "wait", "name": "broken", "waitTime": "never"}]
+        )
+    )
+    execution = await engine.run(
+        pipeline({"refId": "1", "type": "pipeline", "name": "run bad", "application": "kid", "pipeline": "bad-child"})
+    )
     assert execution["status"] == "TERMINAL"
     assert "waitTime" in execution["stages"][0]["context"]["exception"]["details"]["error"]
-    missing = await engine.run(pipeline({"refId": "1", "type": "pipeline", "name": "nope",
-                                         "application": "kid", "pipeline": "no-such"}))
+    missing = await engine.run(
+        pipeline({"refId": "1", "type": "pipeline", "name": "nope", "application": "kid", "pipeline": "no-such"})
+    )
     assert missing["status"] == "TERMINAL"
     assert "no pipeline 'no-such'" in missing["stages"][0]["context"]["exception"]["details"]["error"]
 
 
 async def test_canceling_the_parent_cancels_the_child_pipeline(engine, client):
-    engine.configs.configs.append(child_config(id="slow-child", stages=[
-        {"refId": "1", "type": "wait", "name": "long", "waitTime": 3600}]))
-    execution_id = await engine.start(pipeline({"refId": "1", "type": "pipeline", "name": "slow",
-                                                "application": "kid", "pipeline": "slow-child"}))
+    engine.configs.configs.append(
+        child_config(id="slow-child", stages=[{"refId": "1", "type": "wait", "name": "long", "waitTime": 3600}])
+    )
+    execution_id = await engine.start(
+        pipeline({"refId": "1", "type": "pipeline", "name": "slow", "application": "kid", "pipeline": "slow-child"})
+    )
     running = await engine.wait_until(execution_id, lambda e: e["stages"][0].get("outputs", {}).get("executionId"))
     child_id = running["stages"][0]["outputs"]["executionId"]
     await engine.wait_until(child_id, lambda e: e["stages"][0]["status"] == "RUNNING")
@@ -136,11 +193,21 @@ async def test_canceling_the_parent_cancels_the_child_pipeline(engine, client):
 
 
 async def test_fire_and_forget_child_pipeline(engine):
-    engine.configs.configs.append(child_config(id="async-child", stages=[
-        {"refId": "1", "type": "manualJudgment", "name": "later"}]))
-    execution = await engine.run(pipeline({"refId": "1", "type": "pipeline", "name": "async",
-                                           "application": "kid", "pipeline": "async-child",
-                                           "waitForCompletion": False}))
+    engine.configs.configs.append(
+        child_config(id="async-child", stages=[{"refId": "1", "type": "manualJudgment", "name": "later"}])
+    )
+    execution = await engine.run(
+        pipeline(
+            {
+                "refId": "1",
+                "type": "pipeline",
+                "name": "async",
+                "application": "kid",
+                "pipeline": "async-child",
+                "waitForCompletion": False,
+            }
+        )
+    )
     assert execution["status"] == "SUCCEEDED"
     child = await engine.get(execution["stages"][0]["outputs"]["executionId"])
     assert child["status"] == "RUNNING"  # it lives on after the parent finished
@@ -151,8 +218,7 @@ def limited(config_id, **extra):
 
 
 async def _judge_when_running(engine, client, execution_id):
-    running = await engine.wait_until(execution_id, lambda e: e["status"] == "RUNNING"
-                                      and e["stages"][0].get("tasks"))
+    running = await engine.wait_until(execution_id, lambda e: e["status"] == "RUNNING" and e["stages"][0].get("tasks"))
     await operations.patch_stage(client, execution_id, running["stages"][0]["id"], {"judgmentStatus": "continue"})
 
 
@@ -205,8 +271,9 @@ async def test_max_concurrent_executions(engine, client):
     for execution_id in (running[1], waiting):
         await _judge_when_running(engine, client, execution_id)
     for execution_id in ids:
-        assert (await asyncio.wait_for(operations.wait_for_execution(client, execution_id), 20))["status"] == \
-            "SUCCEEDED"
+        assert (await asyncio.wait_for(operations.wait_for_execution(client, execution_id), 20))[
+            "status"
+        ] == "SUCCEEDED"
 
 
 async def test_canceling_a_waiting_execution_frees_nothing_and_ends_it(engine, client):
@@ -237,26 +304,42 @@ def test_parameters_defaults_then_given_and_required():
 
     assert with_defaults(child_config(), {"size": "L"}) == {"size": "L", "color": "red"}
     assert with_defaults({}, None) == {}
-    config = {"parameterConfig": [{"name": "a", "required": True}, {"name": "b", "required": True, "default": "x"},
-                                  {"name": "c"}]}
+    config = {
+        "parameterConfig": [
+            {"name": "a", "required": True},
+            {"name": "b", "required": True, "default": "x"},
+            {"name": "c"},
+        ]
+    }
     assert missing_required(config, with_defaults(config, {})) == ["a"]
     assert missing_required(config, with_defaults(config, {"a": "1"})) == []
 
 
 async def test_manual_skip_of_a_child_pipeline_stage(engine, client):
-    engine.configs.configs.append(child_config(id="skip-child", stages=[
-        {"refId": "1", "type": "manualJudgment", "name": "forever"}]))
-    execution_id = await engine.start(pipeline({"refId": "1", "type": "pipeline", "name": "skippable",
-                                                "application": "kid", "pipeline": "skip-child"},
-                                               wait("2", 0, "1"), judge("3")))
-    running = await engine.wait_until(execution_id, lambda e: len(stage_named(e, "skippable").get("tasks", [])) == 2
-                                      and stage_named(e, "skippable")["tasks"][1]["status"] == "RUNNING"
-                                      and stage_named(e, "mj3").get("tasks"))
+    engine.configs.configs.append(
+        child_config(id="skip-child", stages=[{"refId": "1", "type": "manualJudgment", "name": "forever"}])
+    )
+    execution_id = await engine.start(
+        pipeline(
+            {"refId": "1", "type": "pipeline", "name": "skippable", "application": "kid", "pipeline": "skip-child"},
+            wait("2", 0, "1"),
+            judge("3"),
+        )
+    )
+    running = await engine.wait_until(
+        execution_id,
+        lambda e: (
+            len(stage_named(e, "skippable").get("tasks", [])) == 2
+            and stage_named(e, "skippable")["tasks"][1]["status"] == "RUNNING"
+            and stage_named(e, "mj3").get("tasks")
+        ),
+    )
     assert stage_named(running, "skippable")["context"]["canManuallySkip"] is True
     with pytest.raises(operations.OperationRefusedError, match="cannot be skipped manually"):
         await operations.patch_stage(client, execution_id, stage_named(running, "mj3")["id"], {"manualSkip": True})
-    await operations.patch_stage(client, execution_id, stage_named(running, "skippable")["id"],
-                                 {"manualSkip": True}, user="impatient")
+    await operations.patch_stage(
+        client, execution_id, stage_named(running, "skippable")["id"], {"manualSkip": True}, user="impatient"
+    )
     after = await engine.wait_until(execution_id, lambda e: stage_named(e, "w2")["status"] == "SUCCEEDED")
     assert stage_named(after, "skippable")["status"] == "SKIPPED"
     await operations.patch_stage(client, execution_id, stage_named(after, "mj3")["id"], {"judgmentStatus": "continue"})
@@ -291,12 +374,26 @@ async def test_webhook_through_the_engine_and_its_cancel_endpoint(engine, client
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        execution_id = await engine.start(pipeline({
-            "refId": "1", "type": "webhook", "name": "hook", "url": f"{base}/start", "method": "POST",
-            "payload": {"version": "${parameters.version}"}, "waitForCompletion": True,
-            "statusUrlResolution": "getMethod", "statusJsonPath": "$.state", "successStatuses": "DONE",
-            "cancelEndpoint": f"{base}/cancel", "cancelMethod": "PUT", "cancelPayload": {"why": "canceled"}}),
-            {"parameters": {"version": "1.2.3"}})
+        execution_id = await engine.start(
+            pipeline(
+                {
+                    "refId": "1",
+                    "type": "webhook",
+                    "name": "hook",
+                    "url": f"{base}/start",
+                    "method": "POST",
+                    "payload": {"version": "${parameters.version}"},
+                    "waitForCompletion": True,
+                    "statusUrlResolution": "getMethod",
+                    "statusJsonPath": "$.state",
+                    "successStatuses": "DONE",
+                    "cancelEndpoint": f"{base}/cancel",
+                    "cancelMethod": "PUT",
+                    "cancelPayload": {"why": "canceled"},
+                }
+            ),
+            {"parameters": {"version": "1.2.3"}},
+        )
         running = await engine.wait_until(execution_id, lambda e: sum(c[0] == "GET" for c in calls) >= 2)
         hook = stage_named(running, "hook")
         assert hook["context"]["webhook"]["statusCodeValue"] == 200

@@ -43,7 +43,8 @@ def resolve(stage_type: str, alias: str | None = None, *, stage: str | None = No
     if found is None:
         raise UnknownStageTypeError(
             f"unknown stage type '{stage_type}'; known types: {', '.join(known_types())}",
-            field="type", stage=stage,
+            field="type",
+            stage=stage,
         )
     return found
 

@@ -34,8 +34,9 @@ async def check_expression(runtime: TaskRuntime, ctx: JSON) -> TaskResult:
         try:
             result = runtime.evaluate_condition(expression)
         except Exception as err:  # noqa: BLE001 - any evaluation failure fails the precondition, with its reason
-            return TaskResult.terminal(f"Failed to evaluate expression '{expression}': {err}",
-                                       {"expressionResult": "false"})
+            return TaskResult.terminal(
+                f"Failed to evaluate expression '{expression}': {err}", {"expressionResult": "false"}
+            )
     else:
         return TaskResult.terminal("precondition 'expression' needs context.expression")
     if result:
@@ -74,8 +75,13 @@ class CheckPreconditionsStage(StageDefinition):
     def tasks(self, context: JSON) -> list[TaskSpec]:
         if "preconditionType" not in context:
             return []  # the parent only holds its synthetic stages
-        return [TaskSpec("checkPrecondition", "com.netflix.spinnaker.orca.pipeline.tasks.PreconditionTask",
-                         run=check_precondition)]
+        return [
+            TaskSpec(
+                "checkPrecondition",
+                "com.netflix.spinnaker.orca.pipeline.tasks.PreconditionTask",
+                run=check_precondition,
+            )
+        ]
 
     def before_stages(self, context: JSON) -> list[SyntheticStage]:
         if "preconditionType" in context:
@@ -85,10 +91,16 @@ class CheckPreconditionsStage(StageDefinition):
             if not isinstance(pre, dict):
                 continue
             kind = pre.get("type")
-            stages.append(SyntheticStage(
-                type=self.type, name=f"Check precondition ({kind})",
-                context={"preconditionType": kind, "context": pre.get("context") or {},
-                         "failPipeline": pre.get("failPipeline", True)},
-                parallel_group="preconditions",
-            ))
+            stages.append(
+                SyntheticStage(
+                    type=self.type,
+                    name=f"Check precondition ({kind})",
+                    context={
+                        "preconditionType": kind,
+                        "context": pre.get("context") or {},
+                        "failPipeline": pre.get("failPipeline", True),
+                    },
+                    parallel_group="preconditions",
+                )
+            )
         return stages

@@ -37,5 +37,10 @@ class EvaluateVariablesStage(StageDefinition):
     evaluate_context = False
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
-        return [TaskSpec("evaluateVariables", "com.netflix.spinnaker.orca.pipeline.tasks.EvaluateVariablesTask",
-                         run=evaluate_variables)]
+        return [
+            TaskSpec(
+                "evaluateVariables",
+                "com.netflix.spinnaker.orca.pipeline.tasks.EvaluateVariablesTask",
+                run=evaluate_variables,
+            )
+        ]

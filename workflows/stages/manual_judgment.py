@@ -31,8 +31,9 @@ def required_roles(context: JSON) -> list[str]:
 
 
 async def wait_for_judgment(runtime: TaskRuntime) -> TaskResult:
-    decided = await runtime.wait_for(lambda: judgment(runtime.context) is not None, DEFAULT_TIMEOUT,
-                                     "waiting for a manual judgment")
+    decided = await runtime.wait_for(
+        lambda: judgment(runtime.context) is not None, DEFAULT_TIMEOUT, "waiting for a manual judgment"
+    )
     if not decided:
         return TaskResult.terminal(f"Manual judgment timed out after {DEFAULT_TIMEOUT.days} days")
     decision = judgment(runtime.context)
@@ -48,8 +49,14 @@ class ManualJudgmentStage(StageDefinition):
     type = "manualJudgment"
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
-        return [TaskSpec("waitForJudgment", "com.netflix.spinnaker.orca.echo.pipeline.ManualJudgmentStage"
-                         "$WaitForManualJudgmentTask", run=wait_for_judgment, timeout=DEFAULT_TIMEOUT)]
+        return [
+            TaskSpec(
+                "waitForJudgment",
+                "com.netflix.spinnaker.orca.echo.pipeline.ManualJudgmentStage$WaitForManualJudgmentTask",
+                run=wait_for_judgment,
+                timeout=DEFAULT_TIMEOUT,
+            )
+        ]
 
     def validate_patch(self, context: JSON, status: ExecutionStatus, patch: PatchRequest) -> None:
         super().validate_patch(context, status, patch)
@@ -64,5 +71,6 @@ class ManualJudgmentStage(StageDefinition):
             raise ValueError(f"judgmentInput must be one of {', '.join(map(str, options))}, got {choice!r}")
         roles = required_roles(context)
         if roles and not set(roles) & set(patch.roles):
-            raise ValueError(f"user {patch.user} may not judge this stage: it requires one of the roles "
-                             f"{', '.join(roles)}")
+            raise ValueError(
+                f"user {patch.user} may not judge this stage: it requires one of the roles {', '.join(roles)}"
+            )

@@ -38,8 +38,9 @@ async def start_pipeline(runtime: TaskRuntime) -> TaskResult:
     if not isinstance(app, str) or not app or not isinstance(ref, str) or not ref:
         return TaskResult.terminal("a pipeline stage needs 'application' and 'pipeline' (a pipeline config id)")
     try:
-        config = await runtime.activity("get_pipeline_config", {"application": app, "pipeline": ref},
-                                        f"look up pipeline {ref} of {app}")
+        config = await runtime.activity(
+            "get_pipeline_config", {"application": app, "pipeline": ref}, f"look up pipeline {ref} of {app}"
+        )
     except Exception as err:  # noqa: BLE001 - a missing or unreadable config fails the stage, with the reason
         return TaskResult.terminal(str(err))
     if config.get("disabled") in (True, "true"):
@@ -57,11 +58,15 @@ async def monitor_pipeline(runtime: TaskRuntime) -> TaskResult:
     if status == "SUCCEEDED":
         return TaskResult.succeeded(context, {"status": status})
     if status == "CANCELED":
-        return TaskResult(_status("CANCELED"), context, {"status": status},
-                          error=f"child pipeline {child.get('id')} was canceled")
-    errors = [s["context"]["exception"]["details"].get("error") for s in child.get("stages", [])
-              if isinstance(s.get("context", {}).get("exception"), dict)
-              and isinstance(s["context"]["exception"].get("details"), dict)]
+        return TaskResult(
+            _status("CANCELED"), context, {"status": status}, error=f"child pipeline {child.get('id')} was canceled"
+        )
+    errors = [
+        s["context"]["exception"]["details"].get("error")
+        for s in child.get("stages", [])
+        if isinstance(s.get("context", {}).get("exception"), dict)
+        and isinstance(s["context"]["exception"].get("details"), dict)
+    ]
     detail = "; ".join(e for e in errors if e) or status
     return TaskResult.terminal(f"child pipeline {child.get('name') or child.get('id')} {status}: {detail}", context)
 
@@ -78,9 +83,15 @@ class PipelineStage(StageDefinition):
     manual_skip_allowed = True  # a user may stop waiting for the child
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
-        tasks = [TaskSpec("startPipeline", "com.netflix.spinnaker.orca.pipeline.tasks.StartPipelineTask",
-                          run=start_pipeline)]
+        tasks = [
+            TaskSpec("startPipeline", "com.netflix.spinnaker.orca.pipeline.tasks.StartPipelineTask", run=start_pipeline)
+        ]
         if context.get("waitForCompletion", True) not in (False, "false"):
-            tasks.append(TaskSpec("monitorPipeline", "com.netflix.spinnaker.orca.pipeline.tasks.MonitorPipelineTask",
-                                  run=monitor_pipeline))
+            tasks.append(
+                TaskSpec(
+                    "monitorPipeline",
+                    "com.netflix.spinnaker.orca.pipeline.tasks.MonitorPipelineTask",
+                    run=monitor_pipeline,
+                )
+            )
         return tasks

@@ -1,0 +1,51 @@
+# One set of commands for people and CI. Everything runs from the project's own virtualenv ($(VENV)),
+# created on first use; `pip install` runs again only when pyproject.toml changes (a stamp keyed by its hash).
+#
+#   make run     start the local stack (Temporal dev server, worker, API): `gennaker up`
+#   make test    the test suite with coverage (the floor is in pyproject.toml)
+#   make lint    ruff check, ruff format --check, mypy
+#   make bench   the benchmarks in bench/
+#
+# VENV=/some/dir, PYTHON=python3.11 and PYTEST_ARGS="-k settings" can be given on the command line.
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+PYPROJECT_HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
+RUN_STAMP := $(VENV)/.gennaker-install-$(PYPROJECT_HASH)
+TEST_STAMP := $(VENV)/.gennaker-install-test-$(PYPROJECT_HASH)
+LINT_PATHS := workflows activities gennaker worker.py
+
+.PHONY: run test lint bench install install-test
+
+run: $(RUN_STAMP)
+	$(BIN)/gennaker up
+
+test: $(TEST_STAMP)
+	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(LINT_PATHS)
+
+bench: $(RUN_STAMP)
+	$(BIN)/python -m bench
+
+install: $(RUN_STAMP)
+
+install-test: $(TEST_STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	rm -f $(VENV)/.gennaker-install-*
+	touch $@
+
+# The test extras include everything `pip install -e .` brings, so this stamp also satisfies `make run`.
+$(TEST_STAMP): | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[test]'
+	rm -f $(VENV)/.gennaker-install-*
+	touch $@ $(RUN_STAMP)

@@ -1,0 +1,200 @@
+"""The composition root: settings → real clients → activities → Temporal workers, one per task queue.
+
+    python worker.py                         # every queue: the main one and each dedicated activity queue
+    python worker.py --queue gennaker-bake   # only the queues named (repeatable), to scale one kind out
+
+The main queue (``settings.task_queue``) runs every workflow and each activity not routed elsewhere by
+``settings.activity_queues``; each dedicated queue runs the activities routed to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from gennaker.settings import Settings
+
+log = logging.getLogger("gennaker.worker")
+
+# Threads for sync (blocking SDK) activities per worker; also the worker's activity slot count, so the two agree.
+MAX_ACTIVITY_THREADS = 100
+GRACEFUL_SHUTDOWN = timedelta(seconds=5)
+
+
+class UnknownQueueError(ValueError):
+    """``--queue`` named a task queue this deployment does not have."""
+
+
+@dataclass
+class QueuePlan:
+    """What one worker registers on one task queue."""
+
+    task_queue: str
+    workflows: list[type] = field(default_factory=list)
+    activities: list[Callable[..., Any]] = field(default_factory=list)
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    """The registered name of an ``@activity.defn`` callable (a function or a bound method)."""
+    from temporalio import activity
+
+    defn = activity._Definition.from_callable(fn)
+    if defn is None or not defn.name:
+        raise ValueError(f"{fn!r} is not an @activity.defn callable with a name")
+    return defn.name
+
+
+def plan_queues(
+    settings: Settings,
+    workflows: Sequence[type],
+    activities: Sequence[Callable[..., Any]],
+    queues: Sequence[str] | None = None,
+) -> list[QueuePlan]:
+    """Split workflows and activities over the task queues; ``queues`` keeps only the ones named.
+
+    Queues with nothing to run are left out. An unknown name in ``queues`` is an error naming the known ones.
+    """
+    plans: dict[str, QueuePlan] = {settings.task_queue: QueuePlan(settings.task_queue, workflows=list(workflows))}
+    for queue in settings.activity_queues.values():
+        plans.setdefault(queue, QueuePlan(queue))
+    for fn in activities:
+        plans[settings.queue_for_activity(activity_name(fn))].activities.append(fn)
+    if queues:
+        unknown = sorted(set(queues) - set(plans))
+        if unknown:
+            known = ", ".join(plans)
+            raise UnknownQueueError(f"unknown task queue(s) {', '.join(unknown)}; this deployment has {known}")
+        plans = {name: plan for name, plan in plans.items() if name in queues}
+    return [plan for plan in plans.values() if plan.workflows or plan.activities]
+
+
+async def run_worker(
+    settings: Settings,
+    client: Client,
+    *,
+    stop: asyncio.Event | None = None,
+    queues: list[str] | None = None,
+    workflows: Sequence[type] | None = None,
+    activities: Sequence[Callable[..., Any]] | None = None,
+) -> None:
+    """Run one Temporal worker per task queue until ``stop`` is set (forever when None), then shut down gracefully.
+
+    ``workflows`` and ``activities`` default to ``workflows.all.WORKFLOWS`` and ``activities.all.build_activities``.
+    """
+    from temporalio.worker import Worker
+
+    from workflows.all import workflow_runner
+
+    if workflows is None:
+        from workflows.all import WORKFLOWS
+
+        workflows = WORKFLOWS
+    if activities is None:
+        from activities.all import build_activities
+
+        activities = build_activities(settings, client)
+    names = {activity_name(fn) for fn in activities}
+    for key in sorted(set(settings.activity_queues) - names):
+        log.warning("activity_queues key %r names no activity of this worker; routing here is by activity name", key)
+    plans = plan_queues(settings, workflows, activities, queues)
+    stop = stop or asyncio.Event()
+    if not plans:
+        log.warning("no workflows or activities to run on %s; idling until stopped", queues or "any task queue")
+        await stop.wait()
+        return
+    executors: list[concurrent.futures.ThreadPoolExecutor] = []
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            for plan in plans:
+                executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=MAX_ACTIVITY_THREADS, thread_name_prefix=f"activity-{plan.task_queue}"
+                )
+                executors.append(executor)
+                worker = Worker(
+                    client,
+                    task_queue=plan.task_queue,
+                    workflows=plan.workflows,
+                    activities=plan.activities,
+                    activity_executor=executor,
+                    workflow_runner=workflow_runner(),
+                    max_concurrent_activities=MAX_ACTIVITY_THREADS,
+                    graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+                )
+                await stack.enter_async_context(worker)
+                log.info(
+                    "worker running on task queue %s: %d workflows, %d activities",
+                    plan.task_queue,
+                    len(plan.workflows),
+                    len(plan.activities),
+                )
+            log.info("worker ready on %s (namespace %s)", ", ".join(p.task_queue for p in plans), client.namespace)
+            await stop.wait()
+            log.info("worker stopping")
+    finally:
+        for executor in executors:
+            executor.shutdown(wait=False, cancel_futures=True)
+    log.info("worker stopped")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run Gennaker's Temporal workers.")
+    parser.add_argument(
+        "--queue",
+        action="append",
+        dest="queues",
+        metavar="NAME",
+        help="serve only this task queue (repeatable); default: the main queue and every activity queue",
+    )
+    return parser.parse_args(argv)
+
+
+async def serve(settings: Settings, queues: list[str] | None = None) -> None:
+    """Connect to Temporal and run the workers until SIGINT or SIGTERM."""
+    from gennaker.temporal_client import connect
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    client = await connect(settings)
+    log.info("connected to Temporal at %s, namespace %s", settings.temporal.address, settings.temporal.namespace)
+    await run_worker(settings, client, stop=stop, queues=queues)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python worker.py`` and ``gennaker worker``; returns the exit code."""
+    from pydantic import ValidationError
+
+    from gennaker.settings import ConfigFileError, describe_error, load_settings
+    from gennaker.temporal_client import TemporalConnectError
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except (ValidationError, ConfigFileError) as exc:
+        log.error("bad settings:\n%s", describe_error(exc))
+        return 2
+    try:
+        asyncio.run(serve(settings, args.queues))
+    except (TemporalConnectError, UnknownQueueError) as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # the workflow sandbox re-imports modules: nothing may run on import
+    from gennaker.temporal_client import exit_now
+
+    exit_now(main())
