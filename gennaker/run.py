@@ -46,9 +46,10 @@ async def execute(args: argparse.Namespace, settings: Settings) -> int:
     from .temporal_client import connect
 
     try:
+        prepared = _prepare(args) if args.command == "run" else None  # refuse bad input before connecting
         client = await connect(settings)
-        if args.command == "run":
-            return await _run(args, settings, client)
+        if prepared is not None:
+            return await _run(args, settings, client, *prepared)
         if args.command == "get":
             print(json.dumps(await operations.get_execution(client, args.execution_id), indent=2))
             return 0
@@ -72,17 +73,28 @@ async def execute(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
 
-async def _run(args: argparse.Namespace, settings: Settings, client: Any) -> int:
-    from workflows import operations
+def _prepare(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    from workflows.operations import validate_for_start
 
-    config = json.loads(args.file.read_text())
+    try:
+        config = json.loads(args.file.read_text())
+    except ValueError as err:
+        raise ValueError(f"{args.file} is not JSON: {err}") from None
+    validate_for_start(config)
     params: dict[str, str] = {}
     for item in args.param:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--param expects KEY=VALUE, got {item!r}")
         params[key] = value
-    trigger = {"type": "manual", "user": "anonymous", "parameters": _with_defaults(config, params)}
+    return config, {"type": "manual", "user": "anonymous", "parameters": _with_defaults(config, params)}
+
+
+async def _run(
+    args: argparse.Namespace, settings: Settings, client: Any, config: dict[str, Any], trigger: dict[str, Any]
+) -> int:
+    from workflows import operations
+
     execution_id = await operations.start_pipeline(
         client,
         config,

@@ -371,3 +371,88 @@ def test_up_in_process_reports_a_dead_worker(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("GENNAKER_DEV_SERVER__ENABLED", "false")
     monkeypatch.setenv("GENNAKER_TEMPORAL__ADDRESS", f"127.0.0.1:{free_port()}")
     assert cli.run(["up"]) == 1
+
+
+@pytest.mark.temporal
+async def test_run_follow_judge_and_get_an_execution(engine, client):
+    """``gennaker run`` follows the example pipeline; ``gennaker judge`` answers its manual judgment."""
+    import asyncio
+    import json as _json
+    import os
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {
+        **os.environ,
+        "GENNAKER_TEMPORAL__ADDRESS": client.service_client.config.target_host,
+        "GENNAKER_TASK_QUEUE": engine.task_queue,
+        "PYTHONPATH": str(ROOT),
+    }
+    cli = [sys.executable, "-m", "gennaker.cli"]
+    run = await asyncio.create_subprocess_exec(
+        *cli,
+        "run",
+        str(ROOT / "examples" / "hello.json"),
+        "-p",
+        "who=tester",
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert run.stdout is not None
+    first = (await asyncio.wait_for(run.stdout.readline(), 30)).decode()
+    execution_id = first.split()[1]
+    assert first.startswith("execution ")
+    await engine.wait_until(
+        execution_id, lambda e: any(s["name"] == "Ship it?" and s.get("tasks") for s in e["stages"])
+    )
+    judge = await asyncio.create_subprocess_exec(
+        *cli,
+        "judge",
+        execution_id,
+        "Ship it?",
+        "continue",
+        "--input",
+        "ship",
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(judge.communicate(), 30)
+    assert judge.returncode == 0 and b"Ship it?: continue" in out
+    rest = (await asyncio.wait_for(run.stdout.read(), 60)).decode()
+    assert await run.wait() == 0
+    assert rest.strip().endswith("SUCCEEDED") and "Think it over" in rest
+    get = await asyncio.create_subprocess_exec(
+        *cli, "get", execution_id, env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    body, _ = await asyncio.wait_for(get.communicate(), 30)
+    execution = _json.loads(body)
+    greeting = next(s for s in execution["stages"] if s["name"] == "Greeting")
+    assert greeting["outputs"]["greeting"] == "Hello, tester!"
+
+
+def test_run_refuses_a_missing_required_parameter(tmp_path):
+    import json as _json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    path = tmp_path / "p.json"
+    path.write_text(
+        _json.dumps(
+            {"application": "a", "name": "p", "stages": [], "parameterConfig": [{"name": "env", "required": True}]}
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "gennaker.cli", "run", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "GENNAKER_TEMPORAL__ADDRESS": "127.0.0.1:1"},
+    )
+    assert done.returncode == 2
+    assert "env" in done.stderr
