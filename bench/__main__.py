@@ -67,9 +67,12 @@ def noop_pipeline(n: int) -> dict[str, Any]:
 
 
 async def run_pipeline(client: Client, queue: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Start a pipeline and wait for it; its result is the execution (no extra query, like the raw shape)."""
+    from workflows.execution import ExecutionState
+
     execution_id = await operations.start_pipeline(client, config, task_queue=queue)
-    await client.get_workflow_handle(execution_id).result()
-    return await operations.get_execution(client, execution_id)
+    state = await client.get_workflow_handle(execution_id, result_type=ExecutionState).result()
+    return state.to_json()
 
 
 async def bench(args: argparse.Namespace, client: Client) -> list[tuple[str, str, str, str]]:
