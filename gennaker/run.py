@@ -111,7 +111,7 @@ async def _run(
     while True:
         execution = await operations.get_execution(client, execution_id)
         for stage in execution["stages"]:
-            if seen.get(stage["id"]) != stage["status"]:
+            if seen.get(stage["id"], "NOT_STARTED") != stage["status"]:
                 seen[stage["id"]] = stage["status"]
                 print(f"  {stage['status']:<12} {stage['name']}")
         if execution["status"] in ("SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED"):

@@ -348,3 +348,16 @@ async def test_temporal_cli_lists_an_applications_runs(engine, client):
         await asyncio.sleep(0.1)
     assert [r["execution"]["workflowId"] for r in rows] == [execution_id]
     assert rows[0]["type"]["name"] == "Pipeline"
+
+
+async def test_paused_time_does_not_count_toward_the_stage_timeout(engine, client):
+    # 4 s of waiting with a 3 s budget only fits because 2 s of it are spent paused
+    execution_id = await engine.start(pipeline(wait("1", 4, stageTimeoutMs=3000)))
+    await engine.wait_until(execution_id, lambda e: e["stages"][0].get("tasks"))
+    await asyncio.sleep(0.5)
+    await operations.pause_execution(client, execution_id)
+    await asyncio.sleep(2)
+    await operations.resume_execution(client, execution_id)
+    execution = await asyncio.wait_for(operations.wait_for_execution(client, execution_id), 20)
+    assert execution["status"] == "SUCCEEDED", execution["stages"][0]["context"].get("exception")
+    assert execution["paused"]["pausedMs"] >= 1900
