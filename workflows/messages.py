@@ -13,6 +13,10 @@ from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 from .execution import PIPELINE, ExecutionState, StageState
+from .stages.base import PatchRequest
+
+#: the stage workflow's PATCH update takes the same object a stage definition validates
+PatchStageInput = PatchRequest
 
 JSON = dict[str, Any]
 STAGE_FAILED = "StageFailed"
@@ -43,14 +47,6 @@ class RunStageResult:
     @property
     def stage(self) -> StageState:
         return self.stages[0]
-
-
-@dataclass
-class PatchStageInput:
-    stage_id: str
-    context: JSON
-    user: str = "anonymous"
-    roles: list[str] = field(default_factory=list)
 
 
 @dataclass

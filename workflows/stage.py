@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
     from .stages import resolve
     from .stages.base import (
         JSON,
-        PatchRequest,
         StageDefinition,
         SyntheticStage,
         TaskInput,
@@ -127,22 +126,21 @@ class StageWorkflow:
     @workflow.signal
     def pause(self, user: str) -> None:
         self.paused = True
-        for st in self.stages:
-            if st.status == S.RUNNING:
-                st.status = S.PAUSED
-                for t in st.tasks:
-                    if t.status == S.RUNNING:
-                        t.status = S.PAUSED
+        self._swap_status(S.RUNNING, S.PAUSED)
 
     @workflow.signal
     def resume(self, user: str) -> None:
         self.paused = False
+        self._swap_status(S.PAUSED, S.RUNNING)
+
+    def _swap_status(self, old: S, new: S) -> None:
+        """Show running stages and tasks as paused, or back (Orca does the same on pause/resume)."""
         for st in self.stages:
-            if st.status == S.PAUSED:
-                st.status = S.RUNNING
+            if st.status == old:
+                st.status = new
                 for t in st.tasks:
-                    if t.status == S.PAUSED:
-                        t.status = S.RUNNING
+                    if t.status == old:
+                        t.status = new
 
     @workflow.update
     def patch(self, req: PatchStageInput) -> JSON:
@@ -168,7 +166,7 @@ class StageWorkflow:
             raise ValueError("the PATCH body must be a JSON object")
         if _truthy(req.context.get("manualSkip")) and not _definition(stage).manual_skip_allowed:
             raise ValueError(f"stage '{stage.name}' ({stage.type}) cannot be skipped manually")
-        _definition(stage).validate_patch(stage.context, stage.status, PatchRequest(req.context, req.user, req.roles))
+        _definition(stage).validate_patch(stage.context, stage.status, req)
 
     @workflow.query
     def state(self) -> list[JSON]:

@@ -135,8 +135,9 @@ class TaskSpec:
 
 @dataclass
 class PatchRequest:
-    """A ``PATCH /pipelines/{id}/stages/{stageId}`` body, with who sent it."""
+    """A ``PATCH /pipelines/{id}/stages/{stageId}`` body, with which stage it is for and who sent it."""
 
+    stage_id: str
     context: JSON
     user: str = "anonymous"
     roles: list[str] = field(default_factory=list)
