@@ -154,6 +154,8 @@ class PipelineWorkflow:
         ex = self.ex
         gate = self._gate_id()
         try:
+            if ex.start_time is None and self._expired():
+                return await self._finish(S.CANCELED)
             if gate and ex.start_time is None and not await self._wait_for_slot(gate):
                 return await self._finish(S.CANCELED, gate)
             ex.status = S.RUNNING
@@ -346,12 +348,32 @@ class PipelineWorkflow:
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
             summary="wait for a concurrency slot",
         )
-        await workflow.wait_condition(lambda: self.admitted or self.superseded_by is not None)
+        expiry = self.ex.start_time_expiry
+        try:
+            await workflow.wait_condition(
+                lambda: self.admitted or self.superseded_by is not None,
+                timeout=timedelta(milliseconds=max(0, expiry - now_ms())) if expiry else None,
+                timeout_summary="startTimeExpiry",
+            )
+        except TimeoutError:
+            self._expired()
+            return False
         if self.superseded_by is not None:
             self.ex.canceled = True
             self.ex.canceled_by = "system"
             self.ex.cancellation_reason = f"superseded by a newer execution ({self.superseded_by})"
             return False
+        return True
+
+    def _expired(self) -> bool:
+        """Orca's ``startTimeExpiry``: an execution that could not start in time is canceled."""
+        assert self.ex is not None
+        expiry = self.ex.start_time_expiry
+        if not expiry or now_ms() < expiry:
+            return False
+        self.ex.canceled = True
+        self.ex.canceled_by = "system"
+        self.ex.cancellation_reason = "Could not begin execution before start time expiry"
         return True
 
     async def _release(self, gate: str | None) -> None:
@@ -441,6 +463,7 @@ def _new_execution(inp: RunPipelineInput) -> ExecutionState:
         build_time=inp.build_time_ms or now_ms(),
         limit_concurrent=bool(raw.get("limitConcurrent") is True or str(raw.get("limitConcurrent")).lower() == "true"),
         max_concurrent_executions=_int(raw.get("maxConcurrentExecutions")),
+        start_time_expiry=_int(raw.get("startTimeExpiry")) or None,
         keep_waiting_pipelines=bool(raw.get("keepWaitingPipelines") is True),
         trigger=trigger,
         authentication=inp.authentication or {"user": "anonymous", "allowedAccounts": []},

@@ -405,3 +405,30 @@ async def test_webhook_through_the_engine_and_its_cancel_endpoint(engine, client
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def test_start_time_expiry_cancels_an_execution_that_cannot_start(engine, client):
+    import time
+
+    first = await engine.start(limited("cfg-expiry"))
+    await engine.wait_until(first, lambda e: e["status"] == "RUNNING")
+    late = await engine.start(limited("cfg-expiry", startTimeExpiry=int(time.time() * 1000) + 1500))
+    expired = await asyncio.wait_for(operations.wait_for_execution(client, late), 20)
+    assert expired["status"] == "CANCELED" and expired["canceledBy"] == "system"
+    assert "start time expiry" in expired["cancellationReason"] and expired["startTimeExpiry"] > 0
+    already = await engine.run(pipeline(wait("1"), startTimeExpiry=1))
+    assert already["status"] == "CANCELED" and already["stages"][0]["status"] == "NOT_STARTED"
+    await _judge_when_running(engine, client, first)
+
+
+async def test_orchestrations_are_executions_too(engine):
+    execution = await engine.run(
+        {
+            "application": "demo",
+            "description": "Tidy up: demo",
+            "stages": [{"type": "wait", "name": "tidy", "waitTime": 0}],
+        },
+        type="ORCHESTRATION",
+    )
+    assert execution["type"] == "ORCHESTRATION" and execution["description"] == "Tidy up: demo"
+    assert "name" not in execution and execution["status"] == "SUCCEEDED"
