@@ -123,6 +123,14 @@ class PipelineWorkflow:
             raise ValueError(f"stage '{stage.name}' is {stage.status.value}; only a finished stage can be restarted")
         if self.ex.canceled:
             raise ValueError("the execution was canceled")
+        assert self.graph is not None
+        busy = [
+            s.name
+            for s in self.ex.top_level()
+            if s.ref_id in self.graph.downstream([stage.ref_id]) and s.status in (S.RUNNING, S.PAUSED, S.SUSPENDED)
+        ]
+        if busy:
+            raise ValueError(f"stage '{busy[0]}', downstream of '{stage.name}', is still running")
 
     @workflow.query
     def execution(self) -> dict[str, Any]:

@@ -361,3 +361,13 @@ async def test_paused_time_does_not_count_toward_the_stage_timeout(engine, clien
     execution = await asyncio.wait_for(operations.wait_for_execution(client, execution_id), 20)
     assert execution["status"] == "SUCCEEDED", execution["stages"][0]["context"].get("exception")
     assert execution["paused"]["pausedMs"] >= 1900
+
+
+async def test_restart_is_refused_while_a_downstream_stage_runs(engine, client):
+    execution_id = await engine.start(pipeline(wait("1"), judge("2", "1")))
+    running = await engine.wait_until(execution_id, lambda e: stage_named(e, "mj2").get("tasks"))
+    with pytest.raises(operations.OperationRefusedError, match="downstream of 'w1', is still running"):
+        await operations.restart_stage(
+            client, execution_id, stage_named(running, "w1")["id"], task_queue=engine.task_queue
+        )
+    await operations.cancel_execution(client, execution_id)
