@@ -25,6 +25,7 @@ def build_activities(
     )
     return [
         engine.request_concurrency_slot,
+        engine.closed_executions,
         engine.get_pipeline_config,
         engine.evaluate_expressions,
         *webhook_activities(settings, client),

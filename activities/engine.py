@@ -82,6 +82,25 @@ class EngineActivities:
             static_summary=f"concurrency gate for pipeline config {req['gateId'].split(':', 1)[-1]}",
         )
 
+    @activity.defn(name="closed_executions")
+    async def closed_executions(self, execution_ids: list[str]) -> list[str]:
+        """Which of these executions' workflows are no longer running (for the concurrency gate)."""
+        from temporalio.client import WorkflowExecutionStatus
+        from temporalio.service import RPCError
+
+        closed = []
+        for execution_id in execution_ids:
+            try:
+                description = await self.client.get_workflow_handle(execution_id).describe()
+            except RPCError as err:
+                if "not found" not in str(err).lower():
+                    raise
+                closed.append(execution_id)
+                continue
+            if description.status != WorkflowExecutionStatus.RUNNING:
+                closed.append(execution_id)
+        return closed
+
     @activity.defn(name="get_pipeline_config")
     def get_pipeline_config(self, req: dict[str, Any]) -> dict[str, Any]:
         config = self.configs.get(str(req.get("application")), str(req.get("pipeline")))

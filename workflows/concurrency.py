@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+
+SWEEP_INTERVAL = timedelta(seconds=60)
 
 
 @dataclass
@@ -49,7 +52,16 @@ class ConcurrencyGateWorkflow:
         if state is not None:
             self.state = state
         while True:
-            await workflow.wait_condition(lambda: bool(self.events))
+            try:
+                # while others wait, look now and then for holders that ended without releasing
+                # (terminated, or reset): a slot must never stay taken by an execution that is gone
+                await workflow.wait_condition(
+                    lambda: bool(self.events),
+                    timeout=SWEEP_INTERVAL if self.state.waiting else None,
+                    timeout_summary="look for finished holders",
+                )
+            except TimeoutError:
+                await self._sweep()
             while self.events:
                 kind, arg = self.events.pop(0)
                 if kind == "request":
@@ -61,6 +73,17 @@ class ConcurrencyGateWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self.state)
+
+    async def _sweep(self) -> None:
+        gone: list[str] = await workflow.execute_activity(
+            "closed_executions",
+            list(self.state.holders),
+            start_to_close_timeout=timedelta(seconds=30),
+            summary="which holders have finished",
+        )
+        for execution_id in gone:
+            workflow.logger.warning("execution %s ended without releasing its slot", execution_id)
+            self.events.append(("release", execution_id))
 
     async def _request(self, req: dict[str, Any]) -> None:
         execution_id = str(req["executionId"])

@@ -432,3 +432,19 @@ async def test_orchestrations_are_executions_too(engine):
     )
     assert execution["type"] == "ORCHESTRATION" and execution["description"] == "Tidy up: demo"
     assert "name" not in execution and execution["status"] == "SUCCEEDED"
+
+
+async def test_a_terminated_holder_does_not_keep_its_slot(engine, client, monkeypatch):
+    from datetime import timedelta
+
+    from workflows import concurrency
+
+    monkeypatch.setattr(concurrency, "SWEEP_INTERVAL", timedelta(milliseconds=500))
+    first = await engine.start(limited("cfg-gone"))
+    await engine.wait_until(first, lambda e: e["status"] == "RUNNING")
+    second = await engine.start(limited("cfg-gone"))
+    await asyncio.sleep(0.5)
+    assert (await engine.get(second))["status"] == "NOT_STARTED"
+    await client.get_workflow_handle(first).terminate("operator pulled the plug")  # no chance to release
+    await engine.wait_until(second, lambda e: e["status"] == "RUNNING", timeout=20)
+    await _judge_when_running(engine, client, second)
