@@ -448,3 +448,50 @@ async def test_a_terminated_holder_does_not_keep_its_slot(engine, client, monkey
     await client.get_workflow_handle(first).terminate("operator pulled the plug")  # no chance to release
     await engine.wait_until(second, lambda e: e["status"] == "RUNNING", timeout=20)
     await _judge_when_running(engine, client, second)
+
+
+async def test_url_functions_run_in_an_activity_behind_the_allow_list(client):
+    import json
+    import threading
+    import uuid
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from activities.engine import MemoryConfigSource
+    from tests.conftest import Engine, build_worker
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            data = json.dumps({"version": "2.0.1"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    allowed = f"http://127.0.0.1:{server.server_address[1]}/allowed/"
+    queue = f"test-{uuid.uuid4()}"
+    try:
+        async with build_worker(client, queue, MemoryConfigSource(), allow_list=[allowed]):
+            engine = Engine(client, queue, MemoryConfigSource())
+            execution = await engine.run(
+                pipeline(
+                    wait(
+                        "1",
+                        version=f"${{#jsonFromUrl('{allowed}build.json').version}}",
+                        other=f"${{#fromUrl('http://127.0.0.1:{server.server_address[1]}/secret')}}",
+                    )
+                )
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    context = execution["stages"][0]["context"]
+    assert context["version"] == "2.0.1"
+    assert context["other"].startswith("${#fromUrl(")  # not on the allow-list: left as written
+    [entry] = context["expressionEvaluationSummary"].values()
+    assert "not allowed" in entry[0]["description"] or "allow" in entry[0]["description"]
