@@ -6,13 +6,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .engine import DirectoryConfigSource, EngineActivities, PipelineConfigSource
+from .engine import DirectoryConfigSource, EngineActivities, PipelineConfigSource, StoreConfigSource
 
 
 def build_activities(
-    settings: Any, client: Any, *, configs: PipelineConfigSource | None = None
+    settings: Any, client: Any, *, configs: PipelineConfigSource | None = None, store: Any = None
 ) -> list[Callable[..., Any]]:
-    """The activity callables for a worker, wired to real clients built from ``settings``."""
+    """The activity callables for a worker, wired to real clients built from ``settings``.
+
+    ``store`` defaults to the store at ``settings.store_url`` (migrated here), when settings name one.
+    """
+    if store is None and hasattr(settings, "store_url"):
+        from api.store import Store
+
+        store = Store(settings.store_url)
+        store.migrate()
     from .expressions import UrlFetcher
     from .webhook import build as webhook_activities
 
@@ -20,12 +28,19 @@ def build_activities(
     engine = EngineActivities(
         client,
         settings.task_queue,
-        configs or DirectoryConfigSource(Path(settings.state_dir) / "pipelines"),
+        configs
+        or (
+            StoreConfigSource(store)
+            if store is not None
+            else DirectoryConfigSource(Path(settings.state_dir) / "pipelines")
+        ),
         url_fetcher=fetcher,
+        store=store,
     )
     return [
         engine.request_concurrency_slot,
         engine.closed_executions,
+        engine.record_execution,
         engine.get_pipeline_config,
         engine.evaluate_expressions,
         *webhook_activities(settings, client),

@@ -54,6 +54,27 @@ class MemoryConfigSource:
         return None
 
 
+class StoreConfigSource:
+    """Pipeline configs from the store (Front50's part), by id or by name."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def get(self, application: str, id_or_name: str) -> dict[str, Any] | None:
+        from api.store import NotFoundError
+
+        try:
+            config: dict[str, Any] = self.store.get_pipeline(id_or_name)
+            if config.get("application") == application:
+                return config
+        except NotFoundError:
+            pass
+        try:
+            return self.store.get_pipeline_by_name(application, id_or_name)  # type: ignore[no-any-return]
+        except NotFoundError:
+            return None
+
+
 class EngineActivities:
     def __init__(
         self,
@@ -61,11 +82,19 @@ class EngineActivities:
         task_queue: str,
         configs: PipelineConfigSource,
         url_fetcher: Callable[[str], str] | None = None,
+        store: Any = None,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.configs = configs
         self.url_fetcher = url_fetcher
+        self.store = store
+
+    @activity.defn(name="record_execution")
+    def record_execution(self, execution: dict[str, Any]) -> None:
+        """Keep the execution in the store: listings read it, and it outlives Temporal's retention."""
+        if self.store is not None:
+            self.store.save_execution(execution)
 
     @activity.defn(name="request_concurrency_slot")
     async def request_concurrency_slot(self, req: dict[str, Any]) -> None:

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     activity_queues: dict[str, str] = Field(default_factory=dict)
     expression_url_allow_list: list[str] = Field(default_factory=list)
     execution_window_timezone: str = "America/Los_Angeles"
+    #: the store (applications, pipeline configs, executions); None → a SQLite file in ``state_dir``
+    database_url: SecretStr | None = None
+    #: accounts ``GET /credentials`` lists, by provider, until the cloud providers bring their own
+    accounts: list[dict[str, Any]] = Field(default_factory=list)
 
     @field_validator("execution_window_timezone")
     @classmethod
@@ -101,6 +105,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
         return value
+
+    @property
+    def store_url(self) -> str:
+        """The database URL, defaulting to ``sqlite:///<state_dir>/gennaker.db``."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{Path(self.state_dir).resolve() / 'gennaker.db'}"
 
     @property
     def dev_server_db_path(self) -> Path:

@@ -127,6 +127,21 @@ def build_worker(
     )
 
 
+def build_worker_with(client: Client, settings: Any, store: Any) -> Worker:
+    """A worker built as ``worker.py`` builds it: activities from real settings, writing to ``store``."""
+    from activities.all import build_activities
+    from workflows.all import WORKFLOWS, workflow_runner
+
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings, client, store=store),
+        activity_executor=ThreadPoolExecutor(max_workers=20),
+        workflow_runner=workflow_runner(),
+    )
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def engine(client: Client) -> AsyncIterator[Engine]:
     from activities.engine import MemoryConfigSource

@@ -192,8 +192,13 @@ async def restart_stage(
                 # pipeline has recorded it: give the pipeline that moment before refusing
                 if "only a finished stage" not in message or attempt == 19:
                     raise OperationRefusedError(message) from None
+            except RPCError:
+                break  # the execution closed while we asked: restart it as a finished one
             await asyncio.sleep(0.1)
-        return
+        else:
+            return
+        if (await _describe(handle)).status == WorkflowExecutionStatus.RUNNING:
+            return
     state = await final_state(client, execution_id)
     stage = state.stage_by_id(stage_id)
     if stage is None or stage.parent_stage_id is not None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from . import search
@@ -41,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
     from .status import ExecutionStatus as S
 
 GATE_PREFIX = "concurrency:"
+RECORD_PATCH = "record-execution"
+MAX_RECORD_BYTES = 1_500_000
 
 
 def stage_workflow_id(execution_id: str, ref_id: str, attempt: int) -> str:
@@ -64,6 +67,7 @@ class PipelineWorkflow:
         #: refId → the task running that stage's child workflow
         self.running: dict[str, asyncio.Task[None]] = {}
         self.shown_status = S.NOT_STARTED
+        self.recording: asyncio.Future[None] | None = None
 
     # ---- operator controls -------------------------------------------------------------
 
@@ -161,6 +165,10 @@ class PipelineWorkflow:
                 return self._refuse(str(err))
         ex = self.ex
         gate = self._gate_id()
+        if workflow.patched(RECORD_PATCH):
+            # the store's copy (listings, and reads after Temporal's retention): written as the
+            # execution starts, without holding up its first stage, and again when it ends
+            self.recording = asyncio.ensure_future(self._record())
         try:
             if ex.start_time is None and self._expired():
                 return await self._finish(S.CANCELED)
@@ -408,6 +416,10 @@ class PipelineWorkflow:
             self.ex.paused = None
         self._upsert_status()
         await self._release(gate)
+        if workflow.patched(RECORD_PATCH):
+            if self.recording is not None:
+                await self.recording  # the start's copy must never land after the end's
+            await self._record()
         await workflow.wait_condition(workflow.all_handlers_finished)
         if status in (S.TERMINAL, S.STOPPED):
             raise ApplicationError(
@@ -417,6 +429,23 @@ class PipelineWorkflow:
                 non_retryable=True,
             )
         return self.ex
+
+    async def _record(self) -> None:
+        """Write the execution to the store; a failure is logged, never fails the pipeline."""
+        assert self.ex is not None
+        body = self.ex.to_json(copy=False)
+        if len(json.dumps(body, default=str)) > MAX_RECORD_BYTES:
+            body = self.ex.to_json(expand=False, copy=False)  # stays under Temporal's payload limit
+        try:
+            await workflow.execute_activity(
+                "record_execution",
+                body,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=5)),
+                summary=f"store the execution ({self.ex.status.value})",
+            )
+        except ActivityError as err:
+            workflow.logger.warning("could not store execution %s: %s", self.ex.id, err)
 
     def _upsert_status(self) -> None:
         assert self.ex is not None

@@ -1,0 +1,32 @@
+"""What routes depend on: the settings, the Temporal client, the store, the caller (``Annotated`` deps)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from gennaker.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_client(request: Request) -> Any:
+    return request.app.state.temporal
+
+
+def get_store(request: Request) -> Any:
+    return request.app.state.store
+
+
+def get_user(request: Request) -> str:
+    """The caller. Anonymous while authentication is off (the Fiat issue adds it)."""
+    return "anonymous"
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClientDep = Annotated[Any, Depends(get_client)]
+StoreDep = Annotated[Any, Depends(get_store)]
+UserDep = Annotated[str, Depends(get_user)]

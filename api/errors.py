@@ -1,0 +1,119 @@
+"""Errors as Gate answers them: Spring's error body, the right 4xx, never a bare 500.
+
+Domain errors (the engine's, the store's) are translated here, at the HTTP boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from workflows.errors import ExpressionError, InvalidPipelineError
+from workflows.operations import ExecutionNotFoundError, OperationRefusedError
+
+log = logging.getLogger("gennaker.api")
+
+
+class ApiError(Exception):
+    """An error a route raises on purpose, with its HTTP status."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message)
+
+
+def bad_request(message: str, **extra: Any) -> ApiError:
+    return ApiError(400, message, **extra)
+
+
+def error_body(status: int, message: str, path: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "timestamp": int(time.time() * 1000),
+        "status": status,
+        "error": HTTPStatus(status).phrase,
+        "message": message,
+        "path": path,
+        **extra,
+    }
+
+
+def _respond(request: Request, status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(error_body(status, message, request.url.path, **extra), status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    """Register the translations of every error the routes can meet."""
+    from api.store import ConflictError, NotFoundError, StaleError, StoreError
+    from api.store import ValidationError as StoreValidationError
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, err: ApiError) -> JSONResponse:
+        return _respond(request, err.status, err.message, **err.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:
+        problems = []
+        for e in err.errors():
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            problems.append(f"{where or 'body'}: {e.get('msg')}")
+        return _respond(request, 400, "; ".join(problems) or "invalid request", errors=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        return _respond(request, err.status_code, str(err.detail))
+
+    @app.exception_handler(InvalidPipelineError)
+    async def _invalid_pipeline(request: Request, err: InvalidPipelineError) -> JSONResponse:
+        return _respond(request, 400, str(err), **({"field": err.field} if err.field else {}))
+
+    @app.exception_handler(ExpressionError)
+    async def _expression(request: Request, err: ExpressionError) -> JSONResponse:
+        return _respond(request, 400, str(err))
+
+    @app.exception_handler(ExecutionNotFoundError)
+    async def _missing_execution(request: Request, err: ExecutionNotFoundError) -> JSONResponse:
+        return _respond(request, 404, str(err))
+
+    @app.exception_handler(OperationRefusedError)
+    async def _refused(request: Request, err: OperationRefusedError) -> JSONResponse:
+        return _respond(request, 409, str(err))
+
+    @app.exception_handler(NotFoundError)
+    async def _store_missing(request: Request, err: NotFoundError) -> JSONResponse:
+        return _respond(request, 404, str(err))
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(request: Request, err: ConflictError) -> JSONResponse:
+        return _respond(request, 409, str(err))
+
+    @app.exception_handler(StaleError)
+    async def _stale(request: Request, err: StaleError) -> JSONResponse:
+        return _respond(request, 409, str(err))
+
+    @app.exception_handler(StoreValidationError)
+    async def _store_invalid(request: Request, err: StoreValidationError) -> JSONResponse:
+        field = getattr(err, "field", None)
+        return _respond(request, 400, str(err), **({"field": field} if field else {}))
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, err: StoreError) -> JSONResponse:
+        log.error("store error on %s: %s", request.url.path, err)
+        return _respond(request, 503, "the store could not complete the request; try again")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, err: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _respond(request, 500, f"internal error ({type(err).__name__}); see the API's log")

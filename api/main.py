@@ -1,0 +1,58 @@
+"""Gate: Spinnaker's REST API on port 8084. This module only assembles the app from its routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from gennaker import __version__
+from gennaker.settings import Settings, load_settings
+
+from . import errors
+from .routes import applications, executions, misc, pipeline_configs, pipelines
+
+
+def create_app(settings: Settings | None = None, *, temporal: Any = None, store: Any = None) -> FastAPI:
+    """The API. Tests pass their own Temporal client and store; otherwise both come from settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from api.store import Store
+        from gennaker.temporal_client import connect
+
+        own_store = app.state.store is None
+        if own_store:
+            app.state.store = Store(app.state.settings.store_url)
+            app.state.store.migrate()
+        if app.state.temporal is None:
+            app.state.temporal = await connect(app.state.settings)
+        try:
+            yield
+        finally:
+            if own_store:
+                app.state.store.close()
+
+    app = FastAPI(
+        title="Gennaker (Gate)",
+        version=__version__,
+        lifespan=lifespan,
+        description="Spinnaker's Gate API, served by Gennaker",
+    )
+    app.state.settings = settings or load_settings()
+    app.state.temporal = temporal
+    app.state.store = store
+    errors.install(app)
+    for module in (misc, applications, pipeline_configs, pipelines, executions):
+        app.include_router(module.router)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn api.main:app` looks the app up after import; build it then, so importing this module
+    # (tests, tools) does not read settings or connect anywhere.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,244 @@
+"""Applications and tasks (orchestrations).
+
+``POST /tasks`` takes Spinnaker's ``job`` list. Application jobs (create, update, delete) are store
+writes, so they run at once and are recorded as a finished ORCHESTRATION execution, which
+``GET /tasks/{id}`` then shows as Orca's orchestration view; any other job list runs as an
+orchestration on the engine, like a pipeline without a config.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, Body, Query
+
+from workflows.ids import new_ulid
+
+from .. import executions as reads
+from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
+from ..errors import bad_request
+from .executions import _statuses
+from .pipelines import _start
+
+router = APIRouter(tags=["applications"])
+Json = dict[str, Any]
+APPLICATION_JOBS = {"createApplication", "updateApplication", "upsertApplication", "deleteApplication"}
+TASK_CLASS = "com.netflix.spinnaker.orca.applications.tasks"
+
+
+@router.get("/applications")
+async def list_applications(store: StoreDep) -> list[Json]:
+    return await asyncio.to_thread(store.list_applications)  # type: ignore[no-any-return]
+
+
+@router.get("/applications/{application}")
+async def get_application(application: str, store: StoreDep, expand: bool = True) -> Json:
+    app = await asyncio.to_thread(store.get_application, application)
+    return {"name": app["name"], "attributes": app, "clusters": {}}
+
+
+@router.get("/applications/{application}/tasks")
+async def app_tasks(
+    application: str,
+    client: ClientDep,
+    store: StoreDep,
+    limit: int = Query(100, ge=1, le=5000),
+    statuses: str | None = None,
+) -> list[Json]:
+    found = await asyncio.to_thread(
+        store.list_executions, application=application, type="ORCHESTRATION", statuses=_statuses(statuses), limit=limit
+    )
+    return await reads.refresh(client, found, expand=True)
+
+
+@router.post("/tasks")
+async def post_task(
+    client: ClientDep, store: StoreDep, settings: SettingsDep, user: UserDep, body: Any = Body(...)
+) -> Json:
+    return await _task(client, store, settings, user, body, None)
+
+
+@router.post("/applications/{application}/tasks")
+async def post_app_task(
+    application: str, client: ClientDep, store: StoreDep, settings: SettingsDep, user: UserDep, body: Any = Body(...)
+) -> Json:
+    return await _task(client, store, settings, user, body, application)
+
+
+@router.get("/tasks/{task_id}")
+async def get_task(task_id: str, client: ClientDep, store: StoreDep) -> Json:
+    return orchestration_view(await reads.get(client, store, task_id))
+
+
+@router.put("/tasks/{task_id}/cancel")
+async def cancel_task(task_id: str, client: ClientDep, user: UserDep) -> None:
+    from workflows import operations
+
+    await operations.cancel_execution(client, task_id, user=user)
+
+
+async def _task(client: Any, store: Any, settings: Any, user: str, body: Any, application: str | None) -> Json:
+    if not isinstance(body, dict):
+        raise bad_request("a task is a JSON object {application, description, job: [...]}")
+    jobs = body.get("job")
+    if not isinstance(jobs, list) or not jobs or not all(isinstance(j, dict) and j.get("type") for j in jobs):
+        raise bad_request("job must be a non-empty list of objects with a type", field="job")
+    application = application or body.get("application") or _job_application(jobs[0])
+    if not isinstance(application, str) or not application:
+        raise bad_request("application is required", field="application")
+    description = body.get("description") or _describe(jobs[0], application)
+    if all(j["type"] in APPLICATION_JOBS for j in jobs):
+        execution = await asyncio.to_thread(_run_application_jobs, store, jobs, application, description, user)
+        return {"ref": f"/tasks/{execution['id']}"}
+    config = {
+        "application": application,
+        "description": description,
+        "stages": [{k: v for k, v in j.items()} for j in jobs],
+    }
+    execution_id = await _start(
+        client,
+        settings,
+        config,
+        body.get("trigger") or {"type": "manual", "user": user},
+        type="ORCHESTRATION",
+        user=user,
+    )
+    return {"ref": f"/tasks/{execution_id}"}
+
+
+def _job_application(job: Json) -> str | None:
+    app = job.get("application")
+    return app.get("name") if isinstance(app, dict) else app if isinstance(app, str) else None
+
+
+def _describe(job: Json, application: str) -> str:
+    words = {
+        "createApplication": "Create Application",
+        "updateApplication": "Update Application",
+        "upsertApplication": "Update Application",
+        "deleteApplication": "Delete Application",
+    }
+    return f"{words.get(job['type'], job['type'])}: {application}"
+
+
+def _run_application_jobs(store: Any, jobs: list[Json], application: str, description: str, user: str) -> Json:
+    """Apply application jobs to the store and record them as one finished orchestration."""
+    from api.store import NotFoundError
+
+    now = int(time.time() * 1000)
+    stages = []
+    for i, job in enumerate(jobs):
+        app = job.get("application")
+        if not isinstance(app, dict) or not isinstance(app.get("name"), str):
+            raise bad_request("each application job needs application.name", field=f"job[{i}].application.name")
+        try:
+            previous = store.get_application(app["name"])
+        except NotFoundError:
+            previous = {}
+        if job["type"] == "deleteApplication":
+            if not previous:
+                raise NotFoundError(f"no application '{app['name']}'")
+            store.delete_application(app["name"], user)
+            new_state: Json = {}
+        else:
+            new_state = store.save_application({**app, "user": job.get("user", user)}, user)
+        started = int(time.time() * 1000)
+        stages.append(
+            {
+                "id": new_ulid(),
+                "refId": str(i),
+                "requisiteStageRefIds": [str(i - 1)] if i else [],
+                "type": job["type"],
+                "name": job["type"],
+                "status": "SUCCEEDED",
+                "startTime": now,
+                "endTime": started,
+                "context": {
+                    **job,
+                    "refId": str(i),
+                    "requisiteStageRefIds": [str(i - 1)] if i else [],
+                    "application.name": app["name"],
+                    "notification.type": "upsertapplication"
+                    if job["type"] != "deleteApplication"
+                    else "deleteapplication",
+                    "previousState": previous,
+                    "newState": new_state,
+                },
+                "outputs": {},
+                "tasks": [
+                    {
+                        "id": "1",
+                        "name": job["type"],
+                        "implementingClass": _task_class(job["type"]),
+                        "status": "SUCCEEDED",
+                        "startTime": now,
+                        "endTime": started,
+                        "stageStart": True,
+                        "stageEnd": True,
+                        "loopStart": False,
+                        "loopEnd": False,
+                    }
+                ],
+            }
+        )
+    end = int(time.time() * 1000)
+    execution = {
+        "id": new_ulid(),
+        "type": "ORCHESTRATION",
+        "application": application,
+        "description": description,
+        "status": "SUCCEEDED",
+        "buildTime": now,
+        "startTime": now,
+        "endTime": end,
+        "canceled": False,
+        "limitConcurrent": False,
+        "keepWaitingPipelines": False,
+        "stages": stages,
+        "origin": "api",
+        "trigger": {
+            "type": "manual",
+            "user": user,
+            "parameters": {},
+            "artifacts": [],
+            "notifications": [],
+            "rebake": False,
+            "dryRun": False,
+            "strategy": False,
+            "resolvedExpectedArtifacts": [],
+        },
+        "authentication": {"user": user, "allowedAccounts": []},
+        "notifications": [],
+        "initialConfig": {},
+        "systemNotifications": [],
+    }
+    store.save_execution(execution)
+    return execution
+
+
+def _task_class(job_type: str) -> str:
+    name = "DeleteApplicationTask" if job_type == "deleteApplication" else "UpsertApplicationTask"
+    return f"{TASK_CLASS}.{name}"
+
+
+def orchestration_view(execution: Json) -> Json:
+    """Orca's ``OrchestrationViewModel``: the execution plus its steps and flattened context."""
+    steps = [t for s in execution.get("stages", []) if s.get("parentStageId") is None for t in s.get("tasks", [])]
+    variables = [
+        {"key": k, "value": v} for s in execution.get("stages", []) for k, v in (s.get("context") or {}).items()
+    ]
+    view = {
+        "id": execution["id"],
+        "name": execution.get("description") or execution.get("name"),
+        "application": execution.get("application"),
+        "status": execution.get("status"),
+        "buildTime": execution.get("buildTime"),
+        "startTime": execution.get("startTime"),
+        "endTime": execution.get("endTime"),
+        "steps": steps,
+        "variables": variables,
+        "execution": execution,
+    }
+    return {k: v for k, v in view.items() if v is not None}

@@ -1,0 +1,164 @@
+"""Executions: read, list, cancel, pause, resume, PATCH a stage, restart, delete, evaluate an expression."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Request
+
+from workflows import operations
+
+from .. import executions as reads
+from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
+from ..errors import ApiError, bad_request
+
+router = APIRouter(tags=["executions"])
+Json = dict[str, Any]
+
+
+def _statuses(text: str | None) -> list[str] | None:
+    from workflows.status import ExecutionStatus
+
+    if not text:
+        return None
+    wanted = [s.strip().upper() for s in text.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in ExecutionStatus.__members__]
+    if unknown:
+        raise bad_request(
+            f"unknown status {unknown[0]}; statuses are {', '.join(ExecutionStatus.__members__)}", field="statuses"
+        )
+    return wanted
+
+
+@router.get("/pipelines/{execution_id}")
+async def get_execution(execution_id: str, client: ClientDep, store: StoreDep) -> Json:
+    return await reads.get(client, store, execution_id)
+
+
+@router.get("/applications/{application}/pipelines")
+async def app_executions(
+    application: str,
+    client: ClientDep,
+    store: StoreDep,
+    limit: int = Query(5, ge=1, le=1000),
+    statuses: str | None = None,
+    expand: bool = False,
+) -> list[Json]:
+    found = await asyncio.to_thread(
+        store.list_executions, application=application, statuses=_statuses(statuses), limit_per_config=limit
+    )
+    return await reads.refresh(client, found, expand=expand)
+
+
+@router.get("/executions")
+async def executions(
+    client: ClientDep,
+    store: StoreDep,
+    pipelineConfigIds: str | None = None,  # noqa: N803
+    executionIds: str | None = None,
+    limit: int = Query(1, ge=1, le=1000),  # noqa: N803
+    statuses: str | None = None,
+    expand: bool = False,
+) -> list[Json]:
+    if bool(pipelineConfigIds) == bool(executionIds):
+        raise bad_request("give either pipelineConfigIds or executionIds")
+    if executionIds:
+        ids = [i.strip() for i in executionIds.split(",") if i.strip()]
+        found = await asyncio.to_thread(
+            store.list_executions, execution_ids=ids, statuses=_statuses(statuses), type=None
+        )
+    else:
+        configs = [i.strip() for i in (pipelineConfigIds or "").split(",") if i.strip()]
+        found = await asyncio.to_thread(
+            store.list_executions, pipeline_config_ids=configs, statuses=_statuses(statuses), limit_per_config=limit
+        )
+    return await reads.refresh(client, found, expand=expand)
+
+
+@router.put("/pipelines/{execution_id}/cancel")
+async def cancel(
+    execution_id: str, client: ClientDep, user: UserDep, reason: str | None = None, force: bool = False
+) -> None:
+    await operations.cancel_execution(client, execution_id, user=user, reason=reason)
+
+
+@router.put("/applications/{application}/pipelines/{execution_id}/cancel")
+async def cancel_legacy(
+    application: str, execution_id: str, client: ClientDep, user: UserDep, reason: str | None = None
+) -> None:
+    await operations.cancel_execution(client, execution_id, user=user, reason=reason)
+
+
+@router.put("/pipelines/{execution_id}/pause")
+async def pause(execution_id: str, client: ClientDep, user: UserDep) -> None:
+    await operations.pause_execution(client, execution_id, user=user)
+
+
+@router.put("/pipelines/{execution_id}/resume")
+async def resume(execution_id: str, client: ClientDep, user: UserDep) -> None:
+    await operations.resume_execution(client, execution_id, user=user)
+
+
+@router.patch("/pipelines/{execution_id}/stages/{stage_id}")
+async def patch_stage(
+    execution_id: str, stage_id: str, client: ClientDep, user: UserDep, body: Any = Body(...)
+) -> Json:
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object of context keys")
+    await operations.patch_stage(client, execution_id, stage_id, body, user=user)
+    return await operations.get_execution(client, execution_id)
+
+
+@router.put("/pipelines/{execution_id}/stages/{stage_id}/restart")
+async def restart(
+    execution_id: str, stage_id: str, client: ClientDep, settings: SettingsDep, user: UserDep, body: Any = Body(None)
+) -> Json:
+    await operations.restart_stage(client, execution_id, stage_id, user=user, task_queue=settings.task_queue)
+    return await operations.get_execution(client, execution_id)
+
+
+@router.delete("/pipelines/{execution_id}")
+async def delete(execution_id: str, client: ClientDep, store: StoreDep) -> None:
+    execution = await reads.get(client, store, execution_id)
+    if execution.get("status") not in reads._DONE:
+        raise ApiError(409, f"execution {execution_id} is {execution.get('status')}; cancel it before deleting it")
+    await asyncio.to_thread(store.delete_execution, execution_id)
+
+
+async def _evaluate(client: Any, store: Any, execution_id: str, expression: str) -> Json:
+    from workflows import expressions as expr
+
+    execution = await reads.get(client, store, execution_id)
+    trigger = execution.get("trigger") or {}
+    outputs = [s.get("outputs") or {} for s in reversed(execution.get("stages", []))]
+    ctx = expr.EvaluationContext(
+        root={"trigger": trigger, "parameters": trigger.get("parameters") or {}, "execution": execution},
+        fallback=outputs,
+        execution=execution,
+    )
+    result = expr.process(expression, ctx)
+    if result.summary:
+        return {"result": result.value, "detail": result.summary}
+    return {"result": result.value}
+
+
+@router.get("/pipelines/{execution_id}/evaluateExpression")
+async def evaluate_get(execution_id: str, client: ClientDep, store: StoreDep, expression: str) -> Json:
+    return await _evaluate(client, store, execution_id, expression)
+
+
+@router.post("/pipelines/{execution_id}/evaluateExpression")
+async def evaluate_post(execution_id: str, request: Request, client: ClientDep, store: StoreDep) -> Json:
+    raw: Any = (await request.body()).decode(errors="replace")
+    if request.headers.get("content-type", "").startswith("application/json"):
+        import json
+
+        try:
+            parsed = json.loads(raw or "null")
+        except ValueError:
+            raise bad_request("the body is not valid JSON") from None
+        raw = parsed.get("expression") if isinstance(parsed, dict) else parsed
+    if not isinstance(raw, str) or not raw:
+        raise bad_request("an expression is required", field="expression")
+    return await _evaluate(client, store, execution_id, raw)

@@ -1,0 +1,57 @@
+"""Gate's small endpoints: health, version, the caller, accounts, expression capabilities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from gennaker import __version__
+
+from ..deps import SettingsDep, UserDep
+
+router = APIRouter(tags=["misc"])
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "UP"}
+
+
+@router.get("/version")
+def version() -> dict[str, str]:
+    return {"version": __version__}
+
+
+@router.get("/auth/user")
+def auth_user(user: UserDep) -> dict[str, Any]:
+    """The caller, as Gate shows it; anonymous while authentication is off."""
+    return {
+        "username": user,
+        "email": None,
+        "firstName": None,
+        "lastName": None,
+        "roles": [],
+        "allowedAccounts": [],
+        "authorities": [],
+        "enabled": True,
+        "accountNonExpired": True,
+        "accountNonLocked": True,
+        "credentialsNonExpired": True,
+    }
+
+
+@router.get("/credentials")
+def credentials(settings: SettingsDep) -> list[dict[str, Any]]:
+    """Accounts from settings, without any secret field."""
+    secret = ("secret", "password", "token", "key", "credential")
+    return [
+        {k: v for k, v in account.items() if not any(s in k.lower() for s in secret)} for account in settings.accounts
+    ]
+
+
+@router.get("/capabilities/expressions")
+def expression_capabilities() -> dict[str, Any]:
+    from workflows.expressions import FUNCTION_NAMES
+
+    return {"functions": [{"name": name, "description": ""} for name in FUNCTION_NAMES], "spelEvaluators": ["v4"]}

@@ -1,0 +1,109 @@
+"""Pipeline and strategy configs (Front50 behind Gate). Saving is synchronous: no Orca task to poll."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query
+
+from ..deps import StoreDep, UserDep
+from ..errors import bad_request
+
+router = APIRouter(tags=["pipeline configs"])
+
+Json = dict[str, Any]
+
+
+def _body(config: Any) -> Json:
+    if not isinstance(config, dict):
+        raise bad_request(f"the body must be a pipeline config (a JSON object), got {type(config).__name__}")
+    return config
+
+
+def _validate(config: Json) -> None:
+    """The shape checks Gennaker makes on save: types and the stage graph. Unknown stage types are kept."""
+    from workflows.config import PipelineConfig
+    from workflows.graph import StageGraph
+
+    StageGraph.build(PipelineConfig.parse(config).stages)
+
+
+@router.post("/pipelines")
+def save_pipeline(store: StoreDep, user: UserDep, config: Any = Body(...), staleCheck: bool = Query(False)) -> Json:  # noqa: N803 - Gate's parameter name
+    config = _body(config)
+    _validate(config)
+    return store.save_pipeline(config, user, stale_check=staleCheck)  # type: ignore[no-any-return]
+
+
+@router.put("/pipelines/{pipeline_id}")
+def update_pipeline(pipeline_id: str, store: StoreDep, user: UserDep, config: Any = Body(...)) -> Json:
+    config = _body(config)
+    if config.get("id") not in (None, pipeline_id):
+        raise bad_request(f"the body's id {config.get('id')!r} does not match the path's {pipeline_id!r}", field="id")
+    store.get_pipeline(pipeline_id)  # 404 when there is none
+    _validate(config)
+    return store.save_pipeline({**config, "id": pipeline_id}, user)  # type: ignore[no-any-return]
+
+
+@router.delete("/pipelines/{application}/{name}")
+def delete_pipeline(application: str, name: str, store: StoreDep) -> None:
+    store.delete_pipeline(application, name)
+
+
+@router.get("/applications/{application}/pipelineConfigs")
+def app_pipeline_configs(application: str, store: StoreDep, pipelineNameFilter: str | None = None) -> list[Json]:  # noqa: N803
+    configs: list[Json] = store.list_pipelines(application)
+    if pipelineNameFilter:
+        configs = [c for c in configs if pipelineNameFilter.lower() in str(c.get("name", "")).lower()]
+    return configs
+
+
+@router.get("/applications/{application}/pipelineConfigs/{name}")
+def app_pipeline_config(application: str, name: str, store: StoreDep) -> Json:
+    return store.get_pipeline_by_name(application, name)  # type: ignore[no-any-return]
+
+
+@router.get("/pipelineConfigs")
+def all_pipeline_configs(store: StoreDep) -> list[Json]:
+    return store.list_pipelines()  # type: ignore[no-any-return]
+
+
+@router.get("/pipelineConfigs/{pipeline_id}/history")
+def pipeline_history(pipeline_id: str, store: StoreDep, limit: int = Query(20, ge=1, le=1000)) -> list[Json]:
+    return store.pipeline_history(pipeline_id, limit=limit)  # type: ignore[no-any-return]
+
+
+@router.post("/actions/pipelines/reorder")
+def reorder(store: StoreDep, body: Any = Body(...)) -> None:
+    body = _body(body)
+    application, ids = body.get("application"), body.get("idsToIndices")
+    if not isinstance(application, str) or not application:
+        raise bad_request("application is required", field="application")
+    if not isinstance(ids, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in ids.values()):
+        raise bad_request("idsToIndices must map pipeline ids to integer positions", field="idsToIndices")
+    store.reorder_pipelines(application, ids)
+
+
+# ---- strategies: the same documents, stored apart ------------------------------------------------------------
+
+
+@router.post("/strategies")
+def save_strategy(store: StoreDep, user: UserDep, config: Any = Body(...)) -> Json:
+    config = _body(config)
+    _validate(config)
+    return store.save_pipeline(config, user, kind="strategy")  # type: ignore[no-any-return]
+
+
+@router.delete("/strategies/{application}/{name}")
+def delete_strategy(application: str, name: str, store: StoreDep) -> None:
+    store.delete_pipeline(application, name, kind="strategy")
+
+
+@router.get("/applications/{application}/strategyConfigs")
+def app_strategy_configs(application: str, store: StoreDep) -> list[Json]:
+    return store.list_pipelines(application, kind="strategy")  # type: ignore[no-any-return]
+
+
+@router.get("/applications/{application}/strategyConfigs/{name}")
+def app_strategy_config(application: str, name: str, store: StoreDep) -> Json:
+    return store.get_pipeline_by_name(application, name, kind="strategy")  # type: ignore[no-any-return]

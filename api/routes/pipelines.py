@@ -1,0 +1,145 @@
+"""Starting executions: Gate's trigger endpoints (v1, v2, ad-hoc) and orchestrations (``POST /tasks``)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Body
+
+from workflows import operations
+from workflows.ids import new_ulid
+from workflows.parameters import missing_required, with_defaults
+
+from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
+from ..errors import bad_request
+
+router = APIRouter(tags=["executions"])
+Json = dict[str, Any]
+
+
+def _trigger(config: Json, body: Any, user: str) -> Json:
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise bad_request("the trigger must be a JSON object")
+    params = body.get("parameters", {})
+    if params is not None and not isinstance(params, dict):
+        raise bad_request("parameters must be an object", field="parameters")
+    trigger: Json = {"type": "manual", "user": user, **body}
+    trigger["parameters"] = with_defaults(config, params)
+    for p in config.get("parameterConfig") or []:
+        if isinstance(p, dict) and p.get("hasOptions") and p.get("options") and p.get("name") in trigger["parameters"]:
+            allowed = [o.get("value") for o in p["options"] if isinstance(o, dict)]
+            value = trigger["parameters"][p["name"]]
+            if allowed and value not in allowed and any(a not in (None, "") for a in allowed):
+                raise bad_request(
+                    f"parameter {p['name']} must be one of {', '.join(map(str, allowed))}, got {value!r}",
+                    field=f"parameters.{p['name']}",
+                )
+    missing = missing_required(config, trigger["parameters"])
+    if missing:
+        raise bad_request(f"Required parameter {missing[0]} is missing", field=f"parameters.{missing[0]}")
+    return trigger
+
+
+async def _config(store: Any, application: str, name_or_id: str) -> Json:
+    from api.store import NotFoundError
+
+    try:
+        config: Json = await asyncio.to_thread(store.get_pipeline_by_name, application, name_or_id)
+        return config
+    except NotFoundError:
+        pass
+    try:
+        config = await asyncio.to_thread(store.get_pipeline, name_or_id)
+    except NotFoundError:
+        raise NotFoundError(f"no pipeline '{name_or_id}' in application '{application}'") from None
+    if config.get("application") != application:
+        raise NotFoundError(f"no pipeline '{name_or_id}' in application '{application}'")
+    return config
+
+
+async def _start(
+    client: Any,
+    settings: Any,
+    config: Json,
+    trigger: Json,
+    *,
+    execution_id: str | None = None,
+    origin: str = "api",
+    type: str = "PIPELINE",
+    user: str = "anonymous",
+) -> str:
+    return await operations.start_pipeline(
+        client,
+        config,
+        trigger,
+        task_queue=settings.task_queue,
+        execution_id=execution_id,
+        type=type,
+        origin=origin,
+        authentication={"user": user, "allowedAccounts": []},
+        window_timezone=settings.execution_window_timezone,
+        activity_queues=settings.activity_queues,
+    )
+
+
+async def _trigger_saved(
+    client: Any,
+    store: Any,
+    settings: Any,
+    user: str,
+    application: str,
+    name_or_id: str,
+    body: Any,
+    execution_id: str | None = None,
+) -> str:
+    config = await _config(store, application, name_or_id)
+    if config.get("disabled") in (True, "true"):
+        raise bad_request(f"pipeline '{config.get('name')}' is disabled")
+    return await _start(client, settings, config, _trigger(config, body, user), execution_id=execution_id, user=user)
+
+
+@router.post("/pipelines/{application}/{name_or_id}", status_code=202)
+async def trigger(
+    application: str,
+    name_or_id: str,
+    client: ClientDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    user: UserDep,
+    body: Any = Body(None),
+) -> Json:
+    execution_id = await _trigger_saved(client, store, settings, user, application, name_or_id, body)
+    return {"ref": f"/pipelines/{execution_id}"}
+
+
+@router.post("/pipelines/v2/{application}/{name_or_id}", status_code=202)
+async def trigger_v2(
+    application: str,
+    name_or_id: str,
+    client: ClientDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    user: UserDep,
+    body: Any = Body(None),
+) -> Json:
+    event_id = str(uuid.uuid4())
+    body = dict(body or {}) if isinstance(body, dict) or body is None else body
+    if isinstance(body, dict):
+        body.setdefault("eventId", event_id)
+    execution_id = await _trigger_saved(client, store, settings, user, application, name_or_id, body, new_ulid())
+    return {"eventId": event_id, "ref": f"/pipelines/{execution_id}"}
+
+
+@router.post("/pipelines/start", status_code=202)
+async def start_adhoc(client: ClientDep, settings: SettingsDep, user: UserDep, config: Any = Body(...)) -> Json:
+    if not isinstance(config, dict):
+        raise bad_request("the body must be a pipeline (a JSON object)")
+    if not config.get("application"):
+        raise bad_request("application is required", field="application")
+    trigger = _trigger(config, config.get("trigger"), user)
+    execution_id = await _start(client, settings, config, trigger, user=user)
+    return {"ref": f"/pipelines/{execution_id}"}

@@ -1,0 +1,108 @@
+"""Table models of the store (Front50's documents plus the execution projection).
+
+Each row keeps the whole JSON document as text in `body`, exactly as saved, so unknown keys round-trip; the other
+columns are copies of the few fields we look up, sort or filter by. These classes stay inside `api/store`
+(STYLE item 5): callers get plain dicts.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects import mysql
+from sqlmodel import Field, SQLModel
+
+# TEXT is 64 KiB on MySQL; executions with many stages are larger.
+Body = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+KEY_LENGTH = 255
+# Keys compare exactly everywhere: MySQL's default collation would fold case and trailing spaces.
+Key = String(KEY_LENGTH).with_variant(mysql.VARCHAR(KEY_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
+def _key(name: str, *, primary_key: bool = False, nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(name, Key, primary_key=primary_key, nullable=nullable)
+
+
+class Application(SQLModel, table=True):
+    """A Front50 application; `name` is the lower-cased key, `body` the flat attribute map."""
+
+    __tablename__ = "applications"
+
+    name: str = Field(sa_column=_key("name", primary_key=True))
+    created_at: int = Field(sa_column=Column("created_at", BigInteger, nullable=False))
+    updated_at: int = Field(sa_column=Column("updated_at", BigInteger, nullable=False))
+    body: str = Field(sa_column=Column("body", Body, nullable=False))
+
+
+class PipelineConfig(SQLModel, table=True):
+    """A pipeline or strategy config (`kind`); `application`/`name` are lower-cased keys for the unique rule."""
+
+    __tablename__ = "pipeline_configs"
+    __table_args__ = (UniqueConstraint("kind", "application", "name", name="uq_pipeline_configs_app_name"),)
+
+    kind: str = Field(sa_column=Column("kind", String(16), primary_key=True))
+    id: str = Field(sa_column=_key("id", primary_key=True))
+    application: str = Field(sa_column=_key("application"))
+    name: str = Field(sa_column=_key("name"))
+    position: int | None = Field(default=None, sa_column=Column("position", Integer, nullable=True))
+    created_at: int = Field(sa_column=Column("created_at", BigInteger, nullable=False))
+    last_modified: int = Field(sa_column=Column("last_modified", BigInteger, nullable=False))
+    body: str = Field(sa_column=Column("body", Body, nullable=False))
+
+
+class PipelineConfigRevision(SQLModel, table=True):
+    """One saved revision of a pipeline or strategy config (Front50's `pipelines_history`); newest has highest rev."""
+
+    __tablename__ = "pipeline_config_history"
+    __table_args__ = (Index("ix_pipeline_config_history_config", "kind", "pipeline_id", "rev"),)
+
+    rev: int | None = Field(default=None, sa_column=Column("rev", AutoId, primary_key=True, autoincrement=True))
+    kind: str = Field(sa_column=Column("kind", String(16), nullable=False))
+    pipeline_id: str = Field(sa_column=_key("pipeline_id"))
+    recorded_at: int = Field(sa_column=Column("recorded_at", BigInteger, nullable=False))
+    body: str = Field(sa_column=Column("body", Body, nullable=False))
+
+
+class Project(SQLModel, table=True):
+    """A Front50 project; `name` is the lower-cased key (unique), `body` the whole document."""
+
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("name", name="uq_projects_name"),)
+
+    id: str = Field(sa_column=_key("id", primary_key=True))
+    name: str = Field(sa_column=_key("name"))
+    created_at: int = Field(sa_column=Column("created_at", BigInteger, nullable=False))
+    updated_at: int = Field(sa_column=Column("updated_at", BigInteger, nullable=False))
+    body: str = Field(sa_column=Column("body", Body, nullable=False))
+
+
+class Execution(SQLModel, table=True):
+    """The engine's projection of an execution (Gate JSON in `body`), listable after Temporal forgets it."""
+
+    __tablename__ = "executions"
+    __table_args__ = (
+        Index("ix_executions_application_build_time", "application", "build_time"),
+        Index("ix_executions_pipeline_config_id_build_time", "pipeline_config_id", "build_time"),
+        Index("ix_executions_application_pipeline_config_id", "application", "pipeline_config_id"),
+        Index("ix_executions_status", "status"),
+    )
+
+    id: str = Field(sa_column=_key("id", primary_key=True))
+    application: str = Field(sa_column=_key("application"))
+    pipeline_config_id: str | None = Field(default=None, sa_column=_key("pipeline_config_id", nullable=True))
+    type: str = Field(sa_column=Column("type", String(32), nullable=False))
+    status: str = Field(sa_column=Column("status", String(32), nullable=False))
+    name: str | None = Field(default=None, sa_column=_key("name", nullable=True))
+    trigger_type: str | None = Field(default=None, sa_column=Column("trigger_type", String(64), nullable=True))
+    build_time: int = Field(sa_column=Column("build_time", BigInteger, nullable=False))
+    start_time: int | None = Field(default=None, sa_column=Column("start_time", BigInteger, nullable=True))
+    end_time: int | None = Field(default=None, sa_column=Column("end_time", BigInteger, nullable=True))
+    body: str = Field(sa_column=Column("body", Body, nullable=False))
+
+
+TABLES = [
+    model.__table__  # type: ignore[attr-defined,union-attr]
+    for model in (Application, PipelineConfig, PipelineConfigRevision, Project, Execution)
+]

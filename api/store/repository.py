@@ -1,0 +1,669 @@
+"""The store: Front50's documents (applications, pipeline and strategy configs with history, projects) and the
+engine's execution projection, in one SQL database (SQLite, PostgreSQL or MySQL/MariaDB).
+
+Every public method is one transaction and returns plain dicts. Documents are kept whole as JSON text, so unknown
+keys round-trip; a few fields are copied into columns to look up, sort and filter by. Database and driver errors
+are translated into `api.store.errors` here and never escape.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, delete, event, select, union_all
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+from sqlmodel import col
+
+from .errors import ConflictError, NotFoundError, StaleError, StoreError, ValidationError
+from .models import KEY_LENGTH, Application, Execution, PipelineConfig, PipelineConfigRevision, Project
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+KINDS = ("pipeline", "strategy")
+# Front50's ApplicationNameValidator with the regex its own tests configure (letters, digits, '.', '_', '-').
+APPLICATION_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
+HISTORY_LIMIT = 20
+ATTEMPTS = 5  # of a write that hit a deadlock or a lock timeout
+_EXECUTIONS = Execution.__table__  # type: ignore[attr-defined]
+
+Doc = dict[str, Any]
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _dumps(doc: Any) -> str:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def _required_text(doc: Doc, field: str, what: str) -> str:
+    value = doc.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{what} requires a non-blank '{field}'", field=field)
+    value = value.strip()
+    if len(value) > KEY_LENGTH:
+        raise ValidationError(f"{what} '{field}' is longer than {KEY_LENGTH} characters", field=field)
+    return value
+
+
+def _as_int(value: Any, field: str) -> int:
+    if isinstance(value, bool):
+        raise ValidationError(f"'{field}' must be an integer, got {value!r}", field=field)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"'{field}' must be an integer, got {value!r}", field=field) from None
+
+
+def _optional_int(value: Any, field: str) -> int | None:
+    return None if value is None else _as_int(value, field)
+
+
+def _ids(values: Iterable[str] | None) -> list[str] | None:
+    return None if values is None else [str(v) for v in values]
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _TransientError(StoreError):
+    """A deadlock, serialization failure or lock timeout: the whole operation may simply be run again."""
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in ("40001", "40P01", "55P03"):  # PostgreSQL
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] in (1205, 1213):  # MySQL lock wait timeout, deadlock
+        return True
+    return "database is locked" in str(orig)  # SQLite past busy_timeout
+
+
+def _retrying(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a write again (a fresh transaction) when the database chose it as a deadlock victim."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return method(*args, **kwargs)
+            except _TransientError:
+                if attempt == ATTEMPTS:
+                    raise
+                time.sleep(0.005 * 2**attempt * (1 + random.random()))
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def _short(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0][:300]
+
+
+class Store:
+    """Front50's store plus the execution projection; safe to share between threads (a session per call)."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise ValidationError(f"invalid database URL: {exc}", field="database_url") from None
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {}
+        if self.dialect == "sqlite":
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if parsed.database in (None, "", ":memory:"):
+                kwargs["poolclass"] = StaticPool
+            else:
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            self._engine: Engine = create_engine(parsed, **kwargs)
+        except (ArgumentError, ImportError) as exc:  # unknown dialect or driver not installed
+            raise StoreError(f"cannot use database URL {parsed.render_as_string(hide_password=True)}: {exc}") from None
+        if self.dialect == "sqlite":
+            _sqlite_setup(self._engine, wal=bool(parsed.database) and parsed.database != ":memory:")
+        self._writer = self._engine.execution_options(gennaker_write=True)
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (`alembic upgrade head`); harmless when already there."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+        with self._translated(), self._writer.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _translated(self, conflict: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except StoreError:
+            raise
+        except IntegrityError as exc:
+            raise ConflictError(conflict or f"conflicting write: {_short(exc)}") from None
+        except DataError as exc:
+            raise ValidationError(f"value rejected by the database: {_short(exc)}") from None
+        except DBAPIError as exc:
+            if _is_transient(exc):
+                raise _TransientError(f"database busy: {_short(exc)}") from None
+            raise StoreError(f"database error: {_short(exc)}") from None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {_short(exc)}") from None
+
+    @contextmanager
+    def _session(self, *, write: bool = False, conflict: str | None = None) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back (nothing written) when it raises."""
+        with (
+            self._translated(conflict),
+            Session(self._writer if write else self._engine) as session,
+            session.begin(),
+        ):
+            yield session
+
+    # ---- applications ----------------------------------------------------------------------------------------
+
+    def list_applications(self) -> list[Doc]:
+        with self._session() as s:
+            return [json.loads(b) for b in s.scalars(select(col(Application.body)).order_by(col(Application.name)))]
+
+    def get_application(self, name: str) -> Doc:
+        with self._session() as s:
+            row = s.get(Application, name.strip().lower())
+            if row is None:
+                raise NotFoundError(f"Application {name} not found")
+            return json.loads(row.body)
+
+    @_retrying
+    def save_application(self, app: Doc, user: str, *, replace: bool = False) -> Doc:
+        """Create or update; an update merges the given attributes into the stored ones (Front50's PATCH; None
+        values are ignored) or, with `replace`, replaces them (PUT). `createTs` survives either way."""
+        if not isinstance(app, dict):
+            raise ValidationError("an application must be a JSON object", field="application")
+        name = _required_text(app, "name", "An application").lower()
+        if not APPLICATION_NAME.match(name):
+            raise ValidationError(
+                f"Application name '{name}' may contain only letters, digits, '.', '_' and '-'", field="name"
+            )
+        incoming = {k: copy.deepcopy(v) for k, v in app.items() if v is not None}
+        _check_permissions(incoming.get("permissions"))
+        if isinstance(incoming.get("cloudProviders"), list):  # Front50 hands Orca a comma-separated string
+            incoming["cloudProviders"] = ",".join(str(p) for p in incoming["cloudProviders"])
+        now = now_ms()
+        with self._session(write=True, conflict=f"Application {name} already exists") as s:
+            row = s.get(Application, name, with_for_update=True)
+            stored = json.loads(row.body) if row is not None else {}
+            doc = incoming if replace else {**stored, **incoming}
+            doc.update(name=name, createTs=stored.get("createTs", str(now)), updateTs=str(now), lastModifiedBy=user)
+            doc.setdefault("user", user)
+            if row is None:
+                s.add(Application(name=name, created_at=now, updated_at=now, body=_dumps(doc)))
+            else:
+                row.updated_at, row.body = now, _dumps(doc)
+        return doc
+
+    @_retrying
+    def delete_application(self, name: str, user: str) -> None:
+        """Delete the application with its pipelines and strategies, and take it out of projects (as Front50
+        does). Revision history and executions are kept."""
+        key = name.strip().lower()
+        with self._session(write=True) as s:
+            row = s.get(Application, key, with_for_update=True)
+            if row is None:
+                raise NotFoundError(f"Application {name} not found")
+            s.execute(delete(PipelineConfig).where(col(PipelineConfig.application) == key))
+            for project in s.scalars(select(Project)):
+                doc = json.loads(project.body)
+                if _remove_application(doc, key):
+                    doc.update(updateTs=str(now_ms()), lastModifiedBy=user)
+                    project.body = _dumps(doc)
+            s.delete(row)
+
+    # ---- pipeline and strategy configs -----------------------------------------------------------------------
+
+    def list_pipelines(self, application: str | None = None, kind: str = "pipeline") -> list[Doc]:
+        """Configs sorted as Front50 sorts them: by `index` (absent last), then name ignoring case. For one
+        application the returned `index` values are renumbered 0..n-1, as Front50 answers."""
+        _check_kind(kind)
+        stmt = select(col(PipelineConfig.body)).where(col(PipelineConfig.kind) == kind)
+        if application is not None:
+            stmt = stmt.where(col(PipelineConfig.application) == application.strip().lower())
+        with self._session() as s:
+            docs = [json.loads(b) for b in s.scalars(stmt)]
+        docs.sort(key=_pipeline_order)
+        if application is not None:
+            for i, doc in enumerate(docs):
+                doc["index"] = i
+        return docs
+
+    def get_pipeline(self, pipeline_id: str, kind: str = "pipeline") -> Doc:
+        _check_kind(kind)
+        with self._session() as s:
+            row = s.get(PipelineConfig, (kind, pipeline_id))
+            if row is None:
+                raise NotFoundError(f"No {kind} found with id {pipeline_id}")
+            return json.loads(row.body)
+
+    def get_pipeline_by_name(self, application: str, name: str, kind: str = "pipeline") -> Doc:
+        _check_kind(kind)
+        with self._session() as s:
+            row = self._by_name(s, application, name, kind)
+            return json.loads(row.body)
+
+    @_retrying
+    def save_pipeline(self, config: Doc, user: str, *, stale_check: bool = False, kind: str = "pipeline") -> Doc:
+        """Create or update (by `id`) a config, Front50's `POST /pipelines`; returns the document as stored."""
+        _check_kind(kind)
+        if not isinstance(config, dict):
+            raise ValidationError(f"a {kind} config must be a JSON object", field=kind)
+        doc = copy.deepcopy(config)
+        application = _required_text(doc, "application", f"A {kind}")
+        name = doc["name"] = _required_text(doc, "name", f"A {kind}")
+        given_id = doc.get("id")
+        if given_id is not None and not isinstance(given_id, str):
+            raise ValidationError(f"{kind} 'id' must be a string", field="id")
+        new_id = not given_id
+        pipeline_id: str = given_id or str(uuid.uuid4())
+        doc["id"] = pipeline_id
+        if len(pipeline_id) > KEY_LENGTH:
+            raise ValidationError(f"{kind} 'id' is longer than {KEY_LENGTH} characters", field="id")
+        _assign_cron_trigger_ids(doc, regenerate=new_id or doc.get("regenerateCronTriggerIds") is True)
+        position = _optional_int(doc.get("index"), "index")
+        submitted = _optional_int(doc.get("lastModified"), "lastModified") if stale_check and not new_id else None
+        app_key, name_key = application.lower(), name.lower()
+        taken = f"A {kind} with name {name} already exists in application {application}"
+        now = now_ms()
+        with self._session(write=True, conflict=taken) as s:
+            row = s.get(PipelineConfig, (kind, pipeline_id), with_for_update=True)
+            if row is not None and submitted is not None and submitted != row.last_modified:
+                raise StaleError(
+                    f"The submitted {kind} is stale. submitted updateTs {submitted} "
+                    f"does not match stored updateTs {row.last_modified}"
+                )
+            clash = select(col(PipelineConfig.id)).where(
+                col(PipelineConfig.kind) == kind,
+                col(PipelineConfig.application) == app_key,
+                col(PipelineConfig.name) == name_key,
+                col(PipelineConfig.id) != pipeline_id,
+            )
+            if s.scalars(clash).first() is not None:
+                raise ConflictError(taken)
+            if row is not None and position is None and row.position is not None and "index" not in doc:
+                doc["index"] = position = row.position  # Orca's SavePipelineTask keeps the stored index
+            # Strictly increasing, so two saves within one millisecond still differ for staleCheck.
+            modified = max(now, row.last_modified + 1) if row is not None else now
+            doc.update(lastModified=modified, updateTs=str(modified), lastModifiedBy=user)
+            body = _dumps(doc)
+            if row is None:
+                s.add(
+                    PipelineConfig(
+                        kind=kind,
+                        id=pipeline_id,
+                        application=app_key,
+                        name=name_key,
+                        position=position,
+                        created_at=now,
+                        last_modified=modified,
+                        body=body,
+                    )
+                )
+            else:
+                row.application, row.name, row.position, row.last_modified, row.body = (
+                    app_key,
+                    name_key,
+                    position,
+                    modified,
+                    body,
+                )
+            s.add(PipelineConfigRevision(kind=kind, pipeline_id=pipeline_id, recorded_at=now, body=body))
+        return doc
+
+    @_retrying
+    def delete_pipeline(self, application: str, name: str, kind: str = "pipeline") -> None:
+        """Delete by application and name (ignoring case); its revision history is kept, as Front50 keeps it."""
+        _check_kind(kind)
+        with self._session(write=True) as s:
+            s.delete(self._by_name(s, application, name, kind))
+
+    def pipeline_history(self, pipeline_id: str, limit: int = HISTORY_LIMIT, kind: str = "pipeline") -> list[Doc]:
+        """Saved revisions, newest first, each the whole document as saved; [] for an unknown id (as Front50)."""
+        _check_kind(kind)
+        if _as_int(limit, "limit") < 1:
+            raise ValidationError("'limit' must be at least 1", field="limit")
+        stmt = (
+            select(col(PipelineConfigRevision.body))
+            .where(col(PipelineConfigRevision.kind) == kind, col(PipelineConfigRevision.pipeline_id) == pipeline_id)
+            .order_by(col(PipelineConfigRevision.rev).desc())
+            .limit(int(limit))
+        )
+        with self._session() as s:
+            return [json.loads(b) for b in s.scalars(stmt)]
+
+    @_retrying
+    def reorder_pipelines(self, application: str, ids_to_index: dict[str, int], kind: str = "pipeline") -> None:
+        """Set `index` of the given configs (Deck's drag and drop); not a revision, `lastModified` unchanged."""
+        _check_kind(kind)
+        if not isinstance(ids_to_index, dict):
+            raise ValidationError("'idsToIndices' must be an object of id to index", field="idsToIndices")
+        indices = {str(k): _as_int(v, "idsToIndices") for k, v in ids_to_index.items()}
+        app_key = application.strip().lower()
+        with self._session(write=True) as s:
+            rows = {
+                r.id: r
+                for r in s.scalars(
+                    select(PipelineConfig)
+                    .where(col(PipelineConfig.kind) == kind, col(PipelineConfig.id).in_(indices))
+                    .with_for_update()
+                )
+            }
+            for pipeline_id, index in indices.items():
+                row = rows.get(pipeline_id)
+                if row is None or row.application != app_key:
+                    raise NotFoundError(f"No {kind} with id {pipeline_id} in application {application}")
+                doc = json.loads(row.body)
+                doc["index"] = index
+                row.position, row.body = index, _dumps(doc)
+
+    def _by_name(self, s: Session, application: str, name: str, kind: str) -> PipelineConfig:
+        row = s.scalars(
+            select(PipelineConfig).where(
+                col(PipelineConfig.kind) == kind,
+                col(PipelineConfig.application) == application.strip().lower(),
+                col(PipelineConfig.name) == name.strip().lower(),
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(f"No {kind} named {name} in application {application}")
+        return row
+
+    # ---- projects --------------------------------------------------------------------------------------------
+
+    def list_projects(self) -> list[Doc]:
+        with self._session() as s:
+            return [json.loads(b) for b in s.scalars(select(col(Project.body)).order_by(col(Project.name)))]
+
+    def get_project(self, id_or_name: str) -> Doc:
+        """By name (ignoring case) first, then by id, as Front50's `GET /v2/projects/{projectId}`."""
+        with self._session() as s:
+            return json.loads(self._project(s, id_or_name).body)
+
+    @_retrying
+    def save_project(self, project: Doc, user: str) -> Doc:
+        """Create (id assigned when absent) or replace a project; names are unique ignoring case."""
+        if not isinstance(project, dict):
+            raise ValidationError("a project must be a JSON object", field="project")
+        doc = copy.deepcopy(project)
+        name = doc["name"] = _required_text(doc, "name", "A project")
+        config = doc.setdefault("config", {})
+        if not isinstance(config, dict):
+            raise ValidationError("project 'config' must be an object", field="config")
+        for key in ("applications", "clusters", "pipelineConfigs"):
+            if not isinstance(config.setdefault(key, []), list):
+                raise ValidationError(f"project 'config.{key}' must be a list", field=f"config.{key}")
+        project_id = doc.get("id") or str(uuid.uuid4())
+        if not isinstance(project_id, str) or len(project_id) > KEY_LENGTH:
+            raise ValidationError("project 'id' must be a string of at most 255 characters", field="id")
+        doc["id"] = project_id
+        taken = f"A Project named {name} already exists"
+        now = now_ms()
+        with self._session(write=True, conflict=taken) as s:
+            clash = select(col(Project.id)).where(col(Project.name) == name.lower(), col(Project.id) != project_id)
+            if s.scalars(clash).first() is not None:
+                raise ConflictError(taken)
+            row = s.get(Project, project_id, with_for_update=True)
+            created = json.loads(row.body).get("createTs", str(row.created_at)) if row is not None else str(now)
+            doc.update(createTs=created, updateTs=str(now), lastModifiedBy=user)
+            if row is None:
+                s.add(Project(id=project_id, name=name.lower(), created_at=now, updated_at=now, body=_dumps(doc)))
+            else:
+                row.name, row.updated_at, row.body = name.lower(), now, _dumps(doc)
+        return doc
+
+    @_retrying
+    def delete_project(self, id_or_name: str) -> None:
+        with self._session(write=True) as s:
+            s.delete(self._project(s, id_or_name))
+
+    def _project(self, s: Session, id_or_name: str) -> Project:
+        row = s.scalars(select(Project).where(col(Project.name) == id_or_name.strip().lower())).first()
+        row = row or s.get(Project, id_or_name)
+        if row is None:
+            raise NotFoundError(f"Project {id_or_name} not found")
+        return row
+
+    # ---- executions (the engine's projection) ----------------------------------------------------------------
+
+    @_retrying
+    def save_execution(self, execution: Doc) -> None:
+        """Insert or replace by `id` (one upsert statement), keeping the whole Gate JSON."""
+        if not isinstance(execution, dict):
+            raise ValidationError("an execution must be a JSON object", field="execution")
+        trigger = execution.get("trigger")
+        trigger_type = trigger.get("type") if isinstance(trigger, dict) else None
+        start_time = _optional_int(execution.get("startTime"), "startTime")
+        build_time = _optional_int(execution.get("buildTime"), "buildTime")
+        name = execution.get("name")
+        values = {
+            "id": _required_text(execution, "id", "An execution"),
+            "application": _required_text(execution, "application", "An execution").lower(),
+            "pipeline_config_id": execution.get("pipelineConfigId") or None,
+            "type": str(execution.get("type") or "PIPELINE").upper()[:32],
+            "status": str(execution.get("status") or "NOT_STARTED").upper()[:32],
+            "name": name[:KEY_LENGTH] if isinstance(name, str) else None,
+            "trigger_type": str(trigger_type)[:64] if trigger_type is not None else None,
+            "build_time": build_time if build_time is not None else (start_time or 0),
+            "start_time": start_time,
+            "end_time": _optional_int(execution.get("endTime"), "endTime"),
+            "body": _dumps(execution),
+        }
+        with self._session(write=True) as s:
+            s.execute(self._upsert(values))
+
+    def get_execution(self, execution_id: str) -> Doc:
+        with self._session() as s:
+            body = s.scalars(select(_EXECUTIONS.c.body).where(_EXECUTIONS.c.id == execution_id)).first()
+        if body is None:
+            raise NotFoundError(f"Execution {execution_id} not found")
+        return json.loads(body)
+
+    def list_executions(
+        self,
+        *,
+        application: str | None = None,
+        pipeline_config_ids: list[str] | None = None,
+        execution_ids: list[str] | None = None,
+        statuses: list[str] | None = None,
+        type: str | None = "PIPELINE",  # noqa: A002 - Orca's name for it
+        limit_per_config: int | None = None,
+        limit: int | None = None,
+        trigger_types: list[str] | None = None,
+        start_after_ms: int | None = None,
+        start_before_ms: int | None = None,
+    ) -> list[Doc]:
+        """Executions newest `buildTime` first. `limit_per_config` keeps the N newest per pipeline config (Orca's
+        `limit`); `start_after_ms`/`start_before_ms` bound `buildTime` inclusively (Orca's search boundaries).
+        A filter given as an empty list matches nothing; None means no filter."""
+        t = _EXECUTIONS
+        conds: list[Any] = []
+        for column, values in (
+            (t.c.pipeline_config_id, _ids(pipeline_config_ids)),
+            (t.c.id, _ids(execution_ids)),
+            (t.c.status, None if statuses is None else [str(v).upper() for v in statuses]),
+            (t.c.trigger_type, _ids(trigger_types)),
+        ):
+            if values is not None:
+                if not values:
+                    return []
+                conds.append(column.in_(values))
+        if application is not None:
+            conds.append(t.c.application == application.strip().lower())
+        if type is not None:
+            conds.append(t.c.type == type.upper())
+        if start_after_ms is not None:
+            conds.append(t.c.build_time >= _as_int(start_after_ms, "startTime"))
+        if start_before_ms is not None:
+            conds.append(t.c.build_time <= _as_int(start_before_ms, "endTime"))
+        for value in (limit, limit_per_config):
+            if value is not None and _as_int(value, "limit") < 1:
+                raise ValidationError("'limit' must be at least 1", field="limit")
+        newest = (t.c.build_time.desc(), t.c.id.desc())
+        with self._session() as s:
+            if limit_per_config is not None:
+                ids = self._newest_per_config(s, conds, application, pipeline_config_ids, int(limit_per_config))
+                if not ids:
+                    return []
+                conds = [t.c.id.in_(ids)]
+            stmt = select(t.c.body).where(*conds).order_by(*newest)
+            if limit is not None:
+                stmt = stmt.limit(int(limit))
+            return [json.loads(b) for b in s.scalars(stmt)]
+
+    def _newest_per_config(
+        self, s: Session, conds: list[Any], application: str | None, config_ids: list[str] | None, n: int
+    ) -> list[str]:
+        """Ids of the `n` newest matching executions of each pipeline config (no config counts as one).
+
+        One `ORDER BY build_time DESC LIMIT n` per config on the (pipeline_config_id, build_time) index, so the cost
+        grows with configs x n, not with the executions stored (a window function would rank all of them).
+        """
+        t = _EXECUTIONS
+        configs: list[str | None]
+        if config_ids is not None:
+            configs = list(dict.fromkeys(config_ids))
+        else:
+            distinct = select(t.c.pipeline_config_id).distinct()
+            if application is not None:
+                distinct = distinct.where(t.c.application == application.strip().lower())
+            configs = list(s.scalars(distinct))
+        ids: list[str] = []
+        for start in range(0, len(configs), 50):  # bounded statement size
+            parts = []
+            for config in configs[start : start + 50]:
+                same = t.c.pipeline_config_id.is_(None) if config is None else t.c.pipeline_config_id == config
+                newest = select(t.c.id).where(*conds, same).order_by(t.c.build_time.desc(), t.c.id.desc()).limit(n)
+                sub = newest.subquery()
+                parts.append(select(sub.c.id))
+            ids.extend(s.scalars(union_all(*parts)))
+        return ids
+
+    @_retrying
+    def delete_execution(self, execution_id: str) -> None:
+        with self._session(write=True) as s:
+            if s.execute(delete(_EXECUTIONS).where(_EXECUTIONS.c.id == execution_id)).rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFoundError(f"Execution {execution_id} not found")
+
+    def _upsert(self, values: Doc) -> Any:
+        changed = {k: v for k, v in values.items() if k != "id"}
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(_EXECUTIONS).values(values).on_conflict_do_update(index_elements=["id"], set_=changed)
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(_EXECUTIONS).values(values).on_conflict_do_update(index_elements=["id"], set_=changed)
+        if self.dialect in ("mysql", "mariadb"):
+            from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+            return mysql_insert(_EXECUTIONS).values(values).on_duplicate_key_update(changed)
+        raise StoreError(f"unsupported database {self.dialect}: use SQLite, PostgreSQL or MySQL")
+
+
+def _sqlite_setup(engine: Engine, *, wal: bool) -> None:
+    """WAL, and writers start with BEGIN IMMEDIATE so concurrent writers queue instead of failing mid-way."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_conn.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("gennaker_write") else "BEGIN")
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValidationError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}", field="kind")
+
+
+def _check_permissions(permissions: Any) -> None:
+    if permissions is None:
+        return
+    ok = isinstance(permissions, dict) and all(
+        isinstance(v, list) and all(isinstance(r, str) for r in v) for v in permissions.values()
+    )
+    if not ok:
+        raise ValidationError("'permissions' must map READ/WRITE/EXECUTE to lists of roles", field="permissions")
+
+
+def _assign_cron_trigger_ids(doc: Doc, *, regenerate: bool) -> None:
+    """Every cron trigger gets an id (Echo keys its Quartz jobs by it); new pipelines, or
+    `regenerateCronTriggerIds: true`, get fresh ones for all so a copied pipeline does not share them."""
+    triggers = doc.get("triggers")
+    if triggers is None:
+        return
+    if not isinstance(triggers, list):
+        raise ValidationError("'triggers' must be a list", field="triggers")
+    for trigger in triggers:
+        is_cron = isinstance(trigger, dict) and str(trigger.get("type", "")).lower() == "cron"
+        if is_cron and (regenerate or not trigger.get("id")):
+            trigger["id"] = str(uuid.uuid4())
+
+
+def _pipeline_order(doc: Doc) -> tuple[str, int, int, str]:
+    try:
+        index: int | None = _optional_int(doc.get("index"), "index")
+    except ValidationError:
+        index = None
+    label = str(doc.get("name") or doc.get("id") or "")
+    return (str(doc.get("application", "")).lower(), index is None, index or 0, label.lower())
+
+
+def _remove_application(project: Doc, application: str) -> bool:
+    """Take an application out of a project's config; True when anything changed."""
+    config = project.get("config")
+    if not isinstance(config, dict):
+        return False
+    changed = False
+    apps = config.get("applications")
+    if isinstance(apps, list):
+        kept = [a for a in apps if not (isinstance(a, str) and a.lower() == application)]
+        changed |= len(kept) != len(apps)
+        config["applications"] = kept
+    configs = config.get("pipelineConfigs")
+    if isinstance(configs, list):
+        kept_configs = [
+            c for c in configs if not (isinstance(c, dict) and str(c.get("application", "")).lower() == application)
+        ]
+        changed |= len(kept_configs) != len(configs)
+        config["pipelineConfigs"] = kept_configs
+    return changed

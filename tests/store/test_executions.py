@@ -1,0 +1,122 @@
+"""The execution projection: upsert, filters, ordering, Orca's per-config limit."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from api.store import NotFoundError, Store, ValidationError
+
+from .conftest import load_fixture
+
+
+def execution(eid: str, config: str | None, build: int, status: str = "SUCCEEDED", **extra: object) -> dict:
+    doc = {
+        "id": eid,
+        "application": "app",
+        "type": "PIPELINE",
+        "status": status,
+        "buildTime": build,
+        "startTime": build + 1,
+        "name": f"pipeline {config}",
+        "trigger": {"type": "manual"},
+        **extra,
+    }
+    if config is not None:
+        doc["pipelineConfigId"] = config
+    return doc
+
+
+def test_real_executions_round_trip_and_upsert(store: Store) -> None:
+    running = load_fixture("deck/core_manual_execution_pipelines.running.json")[0]
+    done = load_fixture("deck/core_manual_execution_pipelines.succeeded.json")[0]
+    store.save_execution(copy.deepcopy(running))
+    assert store.get_execution(running["id"]) == running
+    store.save_execution({**copy.deepcopy(done), "id": running["id"]})
+    assert store.get_execution(running["id"]) == {**done, "id": running["id"]}
+    assert len(store.list_executions(application=done["application"])) == 1
+    assert store.list_executions(statuses=["RUNNING"]) == []
+    for name in ("google_pipelines_list_pipelines.json", "appengine_pipelines_list_pipelines.json"):
+        for doc in load_fixture(f"deck/{name}"):
+            store.save_execution(doc)
+            assert store.get_execution(doc["id"]) == doc
+
+
+def test_ordering_filters_and_limits(store: Store) -> None:
+    docs = [
+        execution("E1", "c1", 100),
+        execution("E2", "c1", 300, "RUNNING"),
+        execution("E3", "c1", 200, "TERMINAL"),
+        execution("E4", "c2", 250),
+        execution("E5", "c2", 50, trigger={"type": "cron", "id": "t"}),
+        execution("E6", None, 400, type="ORCHESTRATION"),
+        {**execution("E7", "c9", 500), "application": "OTHER"},
+    ]
+    for doc in docs:
+        store.save_execution(doc)
+
+    def ids(**kw: object) -> list[str]:
+        return [e["id"] for e in store.list_executions(**kw)]  # type: ignore[arg-type]
+
+    assert ids(application="app") == ["E2", "E4", "E3", "E1", "E5"]
+    assert ids(application="app", type=None) == ["E6", "E2", "E4", "E3", "E1", "E5"]
+    assert ids(application="app", type="orchestration") == ["E6"]
+    assert ids(application="other") == ["E7"]
+    assert ids() == ["E7", "E2", "E4", "E3", "E1", "E5"]
+    assert ids(application="app", limit=2) == ["E2", "E4"]
+    assert ids(application="app", limit_per_config=1) == ["E2", "E4"]
+    assert ids(application="app", limit_per_config=2) == ["E2", "E4", "E3", "E5"]
+    assert ids(application="app", limit_per_config=2, limit=3) == ["E2", "E4", "E3"]
+    assert ids(application="app", statuses=["succeeded", "TERMINAL"]) == ["E4", "E3", "E1", "E5"]
+    assert ids(application="app", statuses=["SUCCEEDED"], limit_per_config=1) == ["E4", "E1"]
+    assert ids(pipeline_config_ids=["c2", "c9"]) == ["E7", "E4", "E5"]
+    assert ids(pipeline_config_ids=["c1"], limit_per_config=2) == ["E2", "E3"]
+    assert ids(execution_ids=["E5", "E1", "nope"]) == ["E1", "E5"]
+    assert ids(trigger_types=["cron"]) == ["E5"]
+    assert ids(application="app", start_after_ms=100, start_before_ms=250) == ["E4", "E3", "E1"]
+    assert ids(pipeline_config_ids=[]) == []
+    assert ids(statuses=[]) == []
+
+
+def test_ties_on_build_time_break_by_id(store: Store) -> None:
+    for eid in ("01A", "01C", "01B"):
+        store.save_execution(execution(eid, "c", 100))
+    assert [e["id"] for e in store.list_executions(application="app")] == ["01C", "01B", "01A"]
+
+
+def test_delete_and_missing(store: Store) -> None:
+    store.save_execution(execution("E1", "c", 1))
+    store.delete_execution("E1")
+    with pytest.raises(NotFoundError, match="E1"):
+        store.get_execution("E1")
+    with pytest.raises(NotFoundError, match="E1"):
+        store.delete_execution("E1")
+
+
+@pytest.mark.parametrize(
+    ("doc", "field"),
+    [
+        ({"application": "app"}, "id"),
+        ({"id": "E1"}, "application"),
+        ({"id": "E1", "application": "app", "buildTime": "soon"}, "buildTime"),
+    ],
+)
+def test_invalid_executions_name_the_field(store: Store, doc: dict, field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        store.save_execution(doc)
+    assert err.value.field == field
+    assert store.list_executions(type=None) == []
+
+
+@pytest.mark.parametrize("kw", [{"limit": 0}, {"limit_per_config": 0}])
+def test_invalid_limits(store: Store, kw: dict) -> None:
+    with pytest.raises(ValidationError) as err:
+        store.list_executions(**kw)
+    assert err.value.field == "limit"
+
+
+def test_large_execution_body(store: Store) -> None:
+    big = execution("BIG", "c", 1, stages=[{"id": str(i), "context": {"blob": "x" * 1000}} for i in range(200)])
+    store.save_execution(big)
+    assert store.get_execution("BIG") == big

@@ -1,0 +1,105 @@
+"""Migrations and the error boundary: migrate is idempotent, driver errors never escape untranslated."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from api.store import Store, StoreError, ValidationError
+from api.store.models import TABLES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_migrate_twice_is_harmless_and_creates_every_table(store: Store) -> None:
+    store.save_application({"name": "app"}, "bob")
+    store.migrate()
+    store.migrate()
+    assert store.get_application("app")["name"] == "app"
+    engine = create_engine(store._engine.url)  # the same database, looked at from outside
+    try:
+        names = set(inspect(engine).get_table_names())
+        assert {t.name for t in TABLES} | {"alembic_version"} <= names
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001_initial"]
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_uses_wal_and_creates_its_folder(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "nested" / "gennaker.db"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_alembic_command_line_works_from_any_directory(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {"GENNAKER_DATABASE_URL": url, "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(ROOT / "api/store/alembic.ini"), "upgrade", "head"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    store = Store(url)
+    store.migrate()  # already at head: nothing to do
+    assert store.list_applications() == []
+    store.close()
+
+
+def test_unmigrated_database_is_a_store_error(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(StoreError, match="database error"):
+        store.list_applications()
+    store.close()
+
+
+def test_unreachable_server_is_a_store_error() -> None:
+    store = Store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(StoreError) as err:
+        store.get_pipeline("x")
+    assert type(err.value) is StoreError
+    store.close()
+
+
+@pytest.mark.parametrize("url", ["not a url", "nosuchdb://x/y"])
+def test_bad_urls(url: str) -> None:
+    with pytest.raises(StoreError) as err:
+        Store(url)
+    if url == "not a url":
+        assert isinstance(err.value, ValidationError) and err.value.field == "database_url"
+
+
+def test_concurrent_migrations_of_a_fresh_database(tmp_path: Path) -> None:
+    """An API and a worker starting together both call migrate(); one creates the tables, the other waits."""
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    stores = [Store(url) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda s: s.migrate(), stores))
+    stores[0].save_application({"name": "app"}, "bob")
+    assert [a["name"] for a in stores[3].list_applications()] == ["app"]
+    for s in stores:
+        s.close()
+
+
+def test_threads_share_one_store(store: Store) -> None:
+    """FastAPI runs sync routes and activities on a thread pool against one Store."""
+
+    def work(i: int) -> None:
+        store.save_execution({"id": f"E{i % 5}", "application": "app", "buildTime": i, "status": "RUNNING"})
+        store.list_executions(application="app", limit=5)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(80)))
+    assert sorted(e["id"] for e in store.list_executions(application="app")) == [f"E{i}" for i in range(5)]
