@@ -12,7 +12,7 @@ from gennaker import __version__
 from gennaker.settings import Settings, load_settings
 
 from . import errors
-from .routes import applications, executions, misc, pipeline_configs, pipelines
+from .routes import applications, executions, misc, pipeline_configs, pipelines, projects
 
 
 def create_app(settings: Settings | None = None, *, temporal: Any = None, store: Any = None) -> FastAPI:
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     app.state.temporal = temporal
     app.state.store = store
     errors.install(app)
-    for module in (misc, applications, pipeline_configs, pipelines, executions):
+    for module in (misc, applications, pipeline_configs, pipelines, executions, projects):
         app.include_router(module.router)
     return app
 

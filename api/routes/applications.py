@@ -25,6 +25,7 @@ from .pipelines import _start
 router = APIRouter(tags=["applications"])
 Json = dict[str, Any]
 APPLICATION_JOBS = {"createApplication", "updateApplication", "upsertApplication", "deleteApplication"}
+PROJECT_JOBS = {"upsertProject", "deleteProject"}
 TASK_CLASS = "com.netflix.spinnaker.orca.applications.tasks"
 
 
@@ -86,9 +87,14 @@ async def _task(client: Any, store: Any, settings: Any, user: str, body: Any, ap
     if not isinstance(jobs, list) or not jobs or not all(isinstance(j, dict) and j.get("type") for j in jobs):
         raise bad_request("job must be a non-empty list of objects with a type", field="job")
     application = application or body.get("application") or _job_application(jobs[0])
+    if application is None and all(j["type"] in PROJECT_JOBS for j in jobs):
+        application = "spinnaker"  # Deck files project tasks under this application
     if not isinstance(application, str) or not application:
         raise bad_request("application is required", field="application")
     description = body.get("description") or _describe(jobs[0], application)
+    if all(j["type"] in PROJECT_JOBS for j in jobs):
+        execution = await asyncio.to_thread(_run_project_jobs, store, jobs, application, description, user)
+        return {"ref": f"/tasks/{execution['id']}"}
     if all(j["type"] in APPLICATION_JOBS for j in jobs):
         execution = await asyncio.to_thread(_run_application_jobs, store, jobs, application, description, user)
         return {"ref": f"/tasks/{execution['id']}"}
@@ -142,48 +148,79 @@ def _run_application_jobs(store: Any, jobs: list[Json], application: str, descri
                 raise NotFoundError(f"no application '{app['name']}'")
             store.delete_application(app["name"], user)
             new_state: Json = {}
+            kind = "deleteapplication"
         else:
             new_state = store.save_application({**app, "user": job.get("user", user)}, user)
-        started = int(time.time() * 1000)
+            kind = "upsertapplication"
+        context = {
+            "application.name": app["name"],
+            "notification.type": kind,
+            "previousState": previous,
+            "newState": new_state,
+        }
+        stages.append(_finished_stage(i, job, now, context, _task_class(job["type"])))
+    return _record_orchestration(store, application, description, user, now, stages)
+
+
+def _run_project_jobs(store: Any, jobs: list[Json], application: str, description: str, user: str) -> Json:
+    """Apply upsertProject / deleteProject jobs to the store, recorded as one finished orchestration."""
+    stages = []
+    now = int(time.time() * 1000)
+    for i, job in enumerate(jobs):
+        project = job.get("project")
+        if not isinstance(project, dict) or not (project.get("name") or project.get("id")):
+            raise bad_request("each project job needs project.name", field=f"job[{i}].project.name")
+        if job["type"] == "deleteProject":
+            store.delete_project(project.get("id") or project["name"])
+            saved: Json = {}
+        else:
+            saved = store.save_project(project, user)
         stages.append(
+            _finished_stage(
+                i,
+                job,
+                now,
+                {"project": saved or project},
+                f"com.netflix.spinnaker.orca.front50.tasks.{job['type'][0].upper()}{job['type'][1:]}Task",
+            )
+        )
+    return _record_orchestration(store, application, description, user, now, stages)
+
+
+def _finished_stage(i: int, job: Json, now: int, context: Json, task_class: str) -> Json:
+    end = int(time.time() * 1000)
+    refs = [str(i - 1)] if i else []
+    return {
+        "id": new_ulid(),
+        "refId": str(i),
+        "requisiteStageRefIds": refs,
+        "type": job["type"],
+        "name": job["type"],
+        "status": "SUCCEEDED",
+        "startTime": now,
+        "endTime": end,
+        "context": {**job, **context, "refId": str(i), "requisiteStageRefIds": refs},
+        "outputs": {},
+        "tasks": [
             {
-                "id": new_ulid(),
-                "refId": str(i),
-                "requisiteStageRefIds": [str(i - 1)] if i else [],
-                "type": job["type"],
+                "id": "1",
                 "name": job["type"],
+                "implementingClass": task_class,
                 "status": "SUCCEEDED",
                 "startTime": now,
-                "endTime": started,
-                "context": {
-                    **job,
-                    "refId": str(i),
-                    "requisiteStageRefIds": [str(i - 1)] if i else [],
-                    "application.name": app["name"],
-                    "notification.type": "upsertapplication"
-                    if job["type"] != "deleteApplication"
-                    else "deleteapplication",
-                    "previousState": previous,
-                    "newState": new_state,
-                },
-                "outputs": {},
-                "tasks": [
-                    {
-                        "id": "1",
-                        "name": job["type"],
-                        "implementingClass": _task_class(job["type"]),
-                        "status": "SUCCEEDED",
-                        "startTime": now,
-                        "endTime": started,
-                        "stageStart": True,
-                        "stageEnd": True,
-                        "loopStart": False,
-                        "loopEnd": False,
-                    }
-                ],
+                "endTime": end,
+                "stageStart": True,
+                "stageEnd": True,
+                "loopStart": False,
+                "loopEnd": False,
             }
-        )
-    end = int(time.time() * 1000)
+        ],
+    }
+
+
+def _record_orchestration(
+    store: Any, application: str, description: str, user: str, now: int, stages: list[Json]
+) -> Json:
     execution = {
         "id": new_ulid(),
         "type": "ORCHESTRATION",
@@ -192,7 +229,7 @@ def _run_application_jobs(store: Any, jobs: list[Json], application: str, descri
         "status": "SUCCEEDED",
         "buildTime": now,
         "startTime": now,
-        "endTime": end,
+        "endTime": int(time.time() * 1000),
         "canceled": False,
         "limitConcurrent": False,
         "keepWaitingPipelines": False,

@@ -162,3 +162,38 @@ async def evaluate_post(execution_id: str, request: Request, client: ClientDep, 
     if not isinstance(raw, str) or not raw:
         raise bad_request("an expression is required", field="expression")
     return await _evaluate(client, store, execution_id, raw)
+
+
+@router.get("/applications/{application}/executions/search")
+async def search(
+    application: str,
+    client: ClientDep,
+    store: StoreDep,
+    triggerTypes: str | None = None,  # noqa: N803
+    pipelineName: str | None = None,
+    eventId: str | None = None,  # noqa: N803
+    triggerTimeStartBoundary: int | None = None,  # noqa: N803
+    triggerTimeEndBoundary: int | None = None,  # noqa: N803
+    statuses: str | None = None,
+    startIndex: int = Query(0, ge=0),  # noqa: N803
+    size: int = Query(10, ge=1, le=1000),
+    reverse: bool = False,
+    expand: bool = False,
+) -> list[Json]:
+    """Orca's search by trigger: newest first (``reverse`` for oldest first), paged by startIndex/size."""
+    types = [t.strip() for t in triggerTypes.split(",") if t.strip()] if triggerTypes else None
+    found: list[Json] = await asyncio.to_thread(
+        store.list_executions,
+        application=application,
+        statuses=_statuses(statuses),
+        trigger_types=types,
+        start_after_ms=triggerTimeStartBoundary,
+        start_before_ms=triggerTimeEndBoundary,
+    )
+    if pipelineName:
+        found = [e for e in found if e.get("name") == pipelineName]
+    if eventId:
+        found = [e for e in found if (e.get("trigger") or {}).get("eventId") == eventId]
+    if reverse:
+        found.reverse()
+    return await reads.refresh(client, found[startIndex : startIndex + size], expand=expand)

@@ -223,3 +223,33 @@ async def test_orchestration_of_stages_through_tasks(api):
     assert done["type"] == "ORCHESTRATION" and done["status"] == "SUCCEEDED"
     view = (await api.http.get(f"/tasks/{task_id}")).json()
     assert view["name"] == "just wait" and view["steps"][0]["name"] == "wait"
+
+
+async def test_projects_and_search(api):
+    await api.http.post("/pipelines", json=judge_pipeline(name="searchable", limitConcurrent=False))
+    saved = (await api.http.get("/applications/demo/pipelineConfigs/searchable")).json()
+    ids = []
+    for env in ("staging", "prod"):
+        ref = (await api.http.post("/pipelines/v2/demo/searchable", json={"parameters": {"env": env}})).json()
+        ids.append(ref["ref"].removeprefix("/pipelines/"))
+    for execution_id in ids:
+        await api.wait_for(execution_id, lambda e: e["stages"][1].get("tasks"))
+        await api.http.put(f"/pipelines/{execution_id}/cancel")
+        await api.finished(execution_id)
+    found = (await api.http.get("/applications/demo/executions/search",
+                                params={"pipelineName": "searchable", "statuses": "CANCELED"})).json()
+    assert [e["id"] for e in found] == ids[::-1]  # newest first
+    oldest = (await api.http.get("/applications/demo/executions/search",
+                                 params={"pipelineName": "searchable", "reverse": "true", "size": 1})).json()
+    assert [e["id"] for e in oldest] == ids[:1]
+    task = await api.http.post("/tasks", json={"job": [{"type": "upsertProject", "project": {
+        "name": "launch", "email": "a@b.c", "config": {"applications": ["demo"],
+                                                       "pipelineConfigs": [{"application": "demo",
+                                                                            "pipelineConfigId": saved["id"]}]}}}]})
+    assert (await api.http.get(task.json()["ref"])).json()["status"] == "SUCCEEDED"
+    project = (await api.http.get("/projects/launch")).json()
+    assert project["config"]["applications"] == ["demo"]
+    assert "launch" in {p["name"] for p in (await api.http.get("/projects")).json()}
+    runs = (await api.http.get("/projects/launch/pipelines", params={"limit": 5})).json()
+    assert {e["id"] for e in runs} == set(ids)
+    assert (await api.http.get("/projects/nope")).status_code == 404
