@@ -236,16 +236,36 @@ async def test_projects_and_search(api):
         await api.wait_for(execution_id, lambda e: e["stages"][1].get("tasks"))
         await api.http.put(f"/pipelines/{execution_id}/cancel")
         await api.finished(execution_id)
-    found = (await api.http.get("/applications/demo/executions/search",
-                                params={"pipelineName": "searchable", "statuses": "CANCELED"})).json()
+    found = (
+        await api.http.get(
+            "/applications/demo/executions/search", params={"pipelineName": "searchable", "statuses": "CANCELED"}
+        )
+    ).json()
     assert [e["id"] for e in found] == ids[::-1]  # newest first
-    oldest = (await api.http.get("/applications/demo/executions/search",
-                                 params={"pipelineName": "searchable", "reverse": "true", "size": 1})).json()
+    oldest = (
+        await api.http.get(
+            "/applications/demo/executions/search", params={"pipelineName": "searchable", "reverse": "true", "size": 1}
+        )
+    ).json()
     assert [e["id"] for e in oldest] == ids[:1]
-    task = await api.http.post("/tasks", json={"job": [{"type": "upsertProject", "project": {
-        "name": "launch", "email": "a@b.c", "config": {"applications": ["demo"],
-                                                       "pipelineConfigs": [{"application": "demo",
-                                                                            "pipelineConfigId": saved["id"]}]}}}]})
+    task = await api.http.post(
+        "/tasks",
+        json={
+            "job": [
+                {
+                    "type": "upsertProject",
+                    "project": {
+                        "name": "launch",
+                        "email": "a@b.c",
+                        "config": {
+                            "applications": ["demo"],
+                            "pipelineConfigs": [{"application": "demo", "pipelineConfigId": saved["id"]}],
+                        },
+                    },
+                }
+            ]
+        },
+    )
     assert (await api.http.get(task.json()["ref"])).json()["status"] == "SUCCEEDED"
     project = (await api.http.get("/projects/launch")).json()
     assert project["config"]["applications"] == ["demo"]
@@ -253,3 +273,21 @@ async def test_projects_and_search(api):
     runs = (await api.http.get("/projects/launch/pipelines", params={"limit": 5})).json()
     assert {e["id"] for e in runs} == set(ids)
     assert (await api.http.get("/projects/nope")).status_code == 404
+
+
+async def test_executions_outlive_temporals_retention(api):
+    """Executions Temporal no longer has (its retention ended) are served from the store."""
+    from workflows.ids import new_ulid
+
+    response = await api.http.post(
+        "/pipelines/start", json={"application": "kept", "name": "short", "stages": [{"type": "wait", "waitTime": 0}]}
+    )
+    done = await api.finished(response.json()["ref"].removeprefix("/pipelines/"))
+    forgotten = {**done, "id": new_ulid()}  # as the store keeps it, with no workflow behind it any more
+    stuck = {**done, "id": new_ulid(), "status": "RUNNING"}  # its last stored state said RUNNING
+    api.store.save_execution(forgotten)
+    api.store.save_execution(stuck)
+    assert (await api.http.get(f"/pipelines/{forgotten['id']}")).json() == forgotten
+    assert (await api.http.get(f"/pipelines/{stuck['id']}")).json() == stuck
+    listed = (await api.http.get("/applications/kept/pipelines", params={"expand": "true", "limit": 10})).json()
+    assert {e["id"] for e in listed} == {done["id"], forgotten["id"], stuck["id"]}
