@@ -4,7 +4,7 @@
 #   make run     start the local stack (Temporal dev server, worker, API): `gennaker up`
 #   make test    the test suite with coverage (the floor is in pyproject.toml)
 #   make lint    ruff check, ruff format --check, mypy
-#   make bench   the benchmarks in bench/
+#   make bench   the benchmarks in bench/ (the engine, then the API: make bench-api)
 #
 # VENV=/some/dir, PYTHON=python3.11 and PYTEST_ARGS="-k settings" can be given on the command line.
 
@@ -16,7 +16,7 @@ RUN_STAMP := $(VENV)/.gennaker-install-$(PYPROJECT_HASH)
 TEST_STAMP := $(VENV)/.gennaker-install-test-$(PYPROJECT_HASH)
 LINT_PATHS := workflows activities gennaker worker.py
 
-.PHONY: run test lint bench install install-test
+.PHONY: run test lint bench bench-api install install-test
 
 run: $(RUN_STAMP)
 	$(BIN)/gennaker up
@@ -31,6 +31,10 @@ lint: $(TEST_STAMP)
 
 bench: $(RUN_STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.api
+
+bench-api: $(RUN_STAMP)
+	$(BIN)/python -m bench.api
 
 install: $(RUN_STAMP)
 

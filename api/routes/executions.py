@@ -172,8 +172,8 @@ async def search(
     triggerTypes: str | None = None,  # noqa: N803
     pipelineName: str | None = None,
     eventId: str | None = None,  # noqa: N803
-    triggerTimeStartBoundary: int | None = None,  # noqa: N803
-    triggerTimeEndBoundary: int | None = None,  # noqa: N803
+    triggerTimeStartBoundary: int | None = Query(None, ge=0, le=2**63 - 1),  # noqa: N803 - a 64-bit column
+    triggerTimeEndBoundary: int | None = Query(None, ge=0, le=2**63 - 1),  # noqa: N803
     statuses: str | None = None,
     startIndex: int = Query(0, ge=0),  # noqa: N803
     size: int = Query(10, ge=1, le=1000),
