@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 
 from workflows.ids import new_ulid
 
@@ -40,18 +40,18 @@ async def get_application(application: str, store: StoreDep, expand: bool = True
     return {"name": app["name"], "attributes": app, "clusters": {}}
 
 
-@router.get("/applications/{application}/tasks")
+@router.get("/applications/{application}/tasks", response_model=list[dict[str, Any]])
 async def app_tasks(
     application: str,
     client: ClientDep,
     store: StoreDep,
     limit: int = Query(100, ge=1, le=5000),
     statuses: str | None = None,
-) -> list[Json]:
+) -> Response:
     found = await asyncio.to_thread(
         store.list_executions, application=application, type="ORCHESTRATION", statuses=_statuses(statuses), limit=limit
     )
-    return await reads.refresh(client, found, expand=True)
+    return reads.json_list(await reads.refresh(client, found, expand=True))
 
 
 @router.post("/tasks")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from workflows import operations
 
@@ -36,7 +36,7 @@ async def get_execution(execution_id: str, client: ClientDep, store: StoreDep) -
     return await reads.get(client, store, execution_id)
 
 
-@router.get("/applications/{application}/pipelines")
+@router.get("/applications/{application}/pipelines", response_model=list[dict[str, Any]])
 async def app_executions(
     application: str,
     client: ClientDep,
@@ -44,14 +44,14 @@ async def app_executions(
     limit: int = Query(5, ge=1, le=1000),
     statuses: str | None = None,
     expand: bool = False,
-) -> list[Json]:
+) -> Response:
     found = await asyncio.to_thread(
         store.list_executions, application=application, statuses=_statuses(statuses), limit_per_config=limit
     )
-    return await reads.refresh(client, found, expand=expand)
+    return reads.json_list(await reads.refresh(client, found, expand=expand))
 
 
-@router.get("/executions")
+@router.get("/executions", response_model=list[dict[str, Any]])
 async def executions(
     client: ClientDep,
     store: StoreDep,
@@ -60,7 +60,7 @@ async def executions(
     limit: int = Query(1, ge=1, le=1000),  # noqa: N803
     statuses: str | None = None,
     expand: bool = False,
-) -> list[Json]:
+) -> Response:
     if bool(pipelineConfigIds) == bool(executionIds):
         raise bad_request("give either pipelineConfigIds or executionIds")
     if executionIds:
@@ -73,7 +73,7 @@ async def executions(
         found = await asyncio.to_thread(
             store.list_executions, pipeline_config_ids=configs, statuses=_statuses(statuses), limit_per_config=limit
         )
-    return await reads.refresh(client, found, expand=expand)
+    return reads.json_list(await reads.refresh(client, found, expand=expand))
 
 
 @router.put("/pipelines/{execution_id}/cancel")
@@ -164,7 +164,7 @@ async def evaluate_post(execution_id: str, request: Request, client: ClientDep, 
     return await _evaluate(client, store, execution_id, raw)
 
 
-@router.get("/applications/{application}/executions/search")
+@router.get("/applications/{application}/executions/search", response_model=list[dict[str, Any]])
 async def search(
     application: str,
     client: ClientDep,
@@ -179,7 +179,7 @@ async def search(
     size: int = Query(10, ge=1, le=1000),
     reverse: bool = False,
     expand: bool = False,
-) -> list[Json]:
+) -> Response:
     """Orca's search by trigger: newest first (``reverse`` for oldest first), paged by startIndex/size."""
     types = [t.strip() for t in triggerTypes.split(",") if t.strip()] if triggerTypes else None
     found: list[Json] = await asyncio.to_thread(
@@ -196,4 +196,4 @@ async def search(
         found = [e for e in found if (e.get("trigger") or {}).get("eventId") == eventId]
     if reverse:
         found.reverse()
-    return await reads.refresh(client, found[startIndex : startIndex + size], expand=expand)
+    return reads.json_list(await reads.refresh(client, found[startIndex : startIndex + size], expand=expand))

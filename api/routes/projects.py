@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from .. import executions as reads
 from ..deps import ClientDep, StoreDep
@@ -25,10 +25,10 @@ async def get_project(project: str, store: StoreDep) -> Json:
     return await asyncio.to_thread(store.get_project, project)  # type: ignore[no-any-return]
 
 
-@router.get("/projects/{project}/pipelines")
+@router.get("/projects/{project}/pipelines", response_model=list[dict[str, Any]])
 async def project_executions(
     project: str, client: ClientDep, store: StoreDep, limit: int = Query(5, ge=1, le=1000), statuses: str | None = None
-) -> list[Json]:
+) -> Response:
     """The newest executions of the pipelines the project lists (or of all its applications' pipelines)."""
     found = await asyncio.to_thread(store.get_project, project)
     config = found.get("config") or {}
@@ -39,8 +39,8 @@ async def project_executions(
         pipelines = [await asyncio.to_thread(store.list_pipelines, app) for app in apps]
         ids = [p["id"] for group in pipelines for p in group]
     if not ids:
-        return []
+        return reads.json_list([])
     executions = await asyncio.to_thread(
         store.list_executions, pipeline_config_ids=ids, statuses=_statuses(statuses), limit_per_config=limit
     )
-    return await reads.refresh(client, executions, expand=False)
+    return reads.json_list(await reads.refresh(client, executions, expand=False))
