@@ -59,14 +59,7 @@ def json_list(items: list[Json]) -> Response:
 
 
 def strip(execution: Json) -> Json:
-    """Gate's ``expand=false``: stages keep only ``context.group``; no outputs, no tasks."""
-    out = dict(execution)
-    stages = []
-    for stage in execution.get("stages", []):
-        s = dict(stage)
-        group = (stage.get("context") or {}).get("group")
-        s["context"] = {"group": group} if group is not None else {}
-        s["outputs"], s["tasks"] = {}, []
-        stages.append(s)
-    out["stages"] = stages
-    return out
+    """Gate's ``expand=false`` (the store keeps this form too, for listings)."""
+    from api.store.repository import execution_summary
+
+    return execution_summary(execution)

@@ -46,7 +46,11 @@ async def app_executions(
     expand: bool = False,
 ) -> Response:
     found = await asyncio.to_thread(
-        store.list_executions, application=application, statuses=_statuses(statuses), limit_per_config=limit
+        store.list_executions,
+        application=application,
+        statuses=_statuses(statuses),
+        limit_per_config=limit,
+        expand=expand,
     )
     return reads.json_list(await reads.refresh(client, found, expand=expand))
 
@@ -66,12 +70,16 @@ async def executions(
     if executionIds:
         ids = [i.strip() for i in executionIds.split(",") if i.strip()]
         found = await asyncio.to_thread(
-            store.list_executions, execution_ids=ids, statuses=_statuses(statuses), type=None
+            store.list_executions, execution_ids=ids, statuses=_statuses(statuses), type=None, expand=expand
         )
     else:
         configs = [i.strip() for i in (pipelineConfigIds or "").split(",") if i.strip()]
         found = await asyncio.to_thread(
-            store.list_executions, pipeline_config_ids=configs, statuses=_statuses(statuses), limit_per_config=limit
+            store.list_executions,
+            pipeline_config_ids=configs,
+            statuses=_statuses(statuses),
+            limit_per_config=limit,
+            expand=expand,
         )
     return reads.json_list(await reads.refresh(client, found, expand=expand))
 
@@ -189,6 +197,7 @@ async def search(
         trigger_types=types,
         start_after_ms=triggerTimeStartBoundary,
         start_before_ms=triggerTimeEndBoundary,
+        expand=expand,
     )
     if pipelineName:
         found = [e for e in found if e.get("name") == pipelineName]

@@ -100,6 +100,8 @@ class Execution(SQLModel, table=True):
     start_time: int | None = Field(default=None, sa_column=Column("start_time", BigInteger, nullable=True))
     end_time: int | None = Field(default=None, sa_column=Column("end_time", BigInteger, nullable=True))
     body: str = Field(sa_column=Column("body", Body, nullable=False))
+    #: Gate's expand=false form of `body` (stages without context, outputs and tasks), for listings
+    summary: str | None = Field(default=None, sa_column=Column("summary", Body, nullable=True))
 
 
 TABLES = [

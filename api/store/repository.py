@@ -23,6 +23,7 @@ from typing import Any, ParamSpec, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, delete, event, select, union_all
+from sqlalchemy import func as sa_func
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -478,6 +479,7 @@ class Store:
             "start_time": start_time,
             "end_time": _optional_int(execution.get("endTime"), "endTime"),
             "body": _dumps(execution),
+            "summary": _dumps(execution_summary(execution)),
         }
         with self._session(write=True) as s:
             s.execute(self._upsert(values))
@@ -502,6 +504,7 @@ class Store:
         trigger_types: list[str] | None = None,
         start_after_ms: int | None = None,
         start_before_ms: int | None = None,
+        expand: bool = True,
     ) -> list[Doc]:
         """Executions newest `buildTime` first. `limit_per_config` keeps the N newest per pipeline config (Orca's
         `limit`); `start_after_ms`/`start_before_ms` bound `buildTime` inclusively (Orca's search boundaries).
@@ -536,10 +539,13 @@ class Store:
                 if not ids:
                     return []
                 conds = [t.c.id.in_(ids)]
-            stmt = select(t.c.body).where(*conds).order_by(*newest)
+            # expand=False reads the stored summary: listings need not decode whole executions
+            column = t.c.body if expand else sa_func.coalesce(t.c.summary, t.c.body)
+            stmt = select(column).where(*conds).order_by(*newest)
             if limit is not None:
                 stmt = stmt.limit(int(limit))
-            return [json.loads(b) for b in s.scalars(stmt)]
+            found = [json.loads(b) for b in s.scalars(stmt)]
+            return found if expand else [execution_summary(e) for e in found]  # rows saved before 0002 too
 
     def _newest_per_config(
         self, s: Session, conds: list[Any], application: str | None, config_ids: list[str] | None, n: int
@@ -667,3 +673,15 @@ def _remove_application(project: Doc, application: str) -> bool:
         changed |= len(kept_configs) != len(configs)
         config["pipelineConfigs"] = kept_configs
     return changed
+
+
+def execution_summary(execution: Doc) -> Doc:
+    """Gate's ``expand=false`` form: each stage keeps only ``context.group``, no outputs, no tasks."""
+    stages = []
+    for stage in execution.get("stages") or []:
+        if not isinstance(stage, dict):
+            continue
+        context = stage.get("context")
+        group = context.get("group") if isinstance(context, dict) else None
+        stages.append({**stage, "context": {"group": group} if group is not None else {}, "outputs": {}, "tasks": []})
+    return {**execution, "stages": stages}

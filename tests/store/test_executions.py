@@ -120,3 +120,30 @@ def test_large_execution_body(store: Store) -> None:
     big = execution("BIG", "c", 1, stages=[{"id": str(i), "context": {"blob": "x" * 1000}} for i in range(200)])
     store.save_execution(big)
     assert store.get_execution("BIG") == big
+
+
+def test_listing_without_expand_reads_the_stored_summary(store):
+    execution = {
+        "id": "01SUMMARY00000000000000000",
+        "application": "sumapp",
+        "type": "PIPELINE",
+        "status": "SUCCEEDED",
+        "buildTime": 5,
+        "pipelineConfigId": "cfg",
+        "stages": [
+            {
+                "id": "s",
+                "name": "x",
+                "context": {"group": "g", "big": "x" * 1000},
+                "outputs": {"o": 1},
+                "tasks": [{"id": "1"}],
+            }
+        ],
+    }
+    store.save_execution(execution)
+    [lean] = store.list_executions(application="sumapp", expand=False)
+    assert lean["stages"][0]["context"] == {"group": "g"} and lean["stages"][0]["tasks"] == []
+    assert lean["stages"][0]["outputs"] == {} and lean["status"] == "SUCCEEDED"
+    [full] = store.list_executions(application="sumapp")
+    assert full == execution
+    assert store.get_execution(execution["id"]) == execution
