@@ -52,6 +52,24 @@ async def refresh(client: Any, executions: list[Json], *, expand: bool) -> list[
     return list(await asyncio.gather(*(one(e) for e in executions)))
 
 
+async def listing(client: Any, rows: list[tuple[str, str]], *, expand: bool) -> Response:
+    """A listing from the store's ``(status, JSON text)`` rows: finished executions go out as stored,
+    without being decoded and encoded again; running ones are read live."""
+    parts: list[str] = []
+    live: dict[int, Any] = {}
+    for i, (status, text) in enumerate(rows):
+        if status in _DONE:
+            parts.append(text)
+        else:
+            parts.append("")
+            live[i] = json.loads(text)
+    if live:
+        fresh = await refresh(client, list(live.values()), expand=expand)
+        for i, execution in zip(live, fresh, strict=True):
+            parts[i] = json.dumps(execution, separators=(",", ":"))
+    return Response(content="[" + ",".join(parts) + "]", media_type="application/json")
+
+
 def json_list(items: list[Json]) -> Response:
     """A list of executions as the response itself: they are JSON already, so FastAPI need not validate
     and re-encode hundreds of them (the listing is Deck's most frequent call)."""

@@ -51,8 +51,9 @@ async def app_executions(
         statuses=_statuses(statuses),
         limit_per_config=limit,
         expand=expand,
+        raw=True,
     )
-    return reads.json_list(await reads.refresh(client, found, expand=expand))
+    return await reads.listing(client, found, expand=expand)
 
 
 @router.get("/executions", response_model=list[dict[str, Any]])
@@ -70,7 +71,12 @@ async def executions(
     if executionIds:
         ids = [i.strip() for i in executionIds.split(",") if i.strip()]
         found = await asyncio.to_thread(
-            store.list_executions, execution_ids=ids, statuses=_statuses(statuses), type=None, expand=expand
+            store.list_executions,
+            execution_ids=ids,
+            statuses=_statuses(statuses),
+            type=None,
+            expand=expand,
+            raw=True,
         )
     else:
         configs = [i.strip() for i in (pipelineConfigIds or "").split(",") if i.strip()]
@@ -80,8 +86,9 @@ async def executions(
             statuses=_statuses(statuses),
             limit_per_config=limit,
             expand=expand,
+            raw=True,
         )
-    return reads.json_list(await reads.refresh(client, found, expand=expand))
+    return await reads.listing(client, found, expand=expand)
 
 
 @router.put("/pipelines/{execution_id}/cancel")

@@ -505,7 +505,8 @@ class Store:
         start_after_ms: int | None = None,
         start_before_ms: int | None = None,
         expand: bool = True,
-    ) -> list[Doc]:
+        raw: bool = False,
+    ) -> list[Any]:
         """Executions newest `buildTime` first. `limit_per_config` keeps the N newest per pipeline config (Orca's
         `limit`); `start_after_ms`/`start_before_ms` bound `buildTime` inclusively (Orca's search boundaries).
         A filter given as an empty list matches nothing; None means no filter."""
@@ -541,11 +542,22 @@ class Store:
                 conds = [t.c.id.in_(ids)]
             # expand=False reads the stored summary: listings need not decode whole executions
             column = t.c.body if expand else sa_func.coalesce(t.c.summary, t.c.body)
-            stmt = select(column).where(*conds).order_by(*newest)
+            stmt = select(column, t.c.status, t.c.summary.is_(None)).where(*conds).order_by(*newest)
             if limit is not None:
                 stmt = stmt.limit(int(limit))
-            found = [json.loads(b) for b in s.scalars(stmt)]
-            return found if expand else [execution_summary(e) for e in found]  # rows saved before 0002 too
+            rows = s.execute(stmt).all()
+        if raw:
+            # (status, JSON text) for callers that pass finished executions straight through
+            return [
+                (status, text if expand or not old else _dumps(execution_summary(json.loads(text))))
+                for text, status, old in rows
+            ]
+        found = [json.loads(text) for text, _, _ in rows]
+        return (
+            found
+            if expand
+            else [execution_summary(e) if old else e for e, (_, _, old) in zip(found, rows, strict=True)]
+        )
 
     def _newest_per_config(
         self, s: Session, conds: list[Any], application: str | None, config_ids: list[str] | None, n: int
