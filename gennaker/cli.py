@@ -60,19 +60,17 @@ def config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- executions ---------------------------------------------------------------------------------------------------
+# --- through Gate: applications, pipelines, executions ------------------------------------------------------------
 
 
-def executions(args: argparse.Namespace) -> int:
-    """``run``, ``get``, ``judge`` and ``cancel`` (see gennaker/run.py)."""
-    import asyncio
-
-    from gennaker.run import execute
+def through_gate(args: argparse.Namespace) -> int:
+    """The spin CLI's verbs and friends (see gennaker/commands.py); they talk to the API like spin does."""
+    from gennaker.commands import execute
 
     settings = _load()
     if settings is None:
         return 2
-    return asyncio.run(execute(args, settings))
+    return execute(args, settings)
 
 
 # --- worker -------------------------------------------------------------------------------------------------------
@@ -216,11 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_worker.add_argument("--queue", action="append", dest="queues", metavar="NAME", help="serve only this queue")
     p_worker.set_defaults(func=worker, uses_temporal=True)
 
-    from gennaker import run as run_commands
+    from gennaker import commands as gate_commands
 
-    run_commands.add_commands(commands)
-    for name in ("run", "get", "judge", "cancel"):
-        commands.choices[name].set_defaults(func=executions, uses_temporal=True)
+    for name in gate_commands.add_commands(commands):
+        commands.choices[name].set_defaults(func=through_gate, uses_temporal=False)
 
     p_config = commands.add_parser("config", help="inspect the settings")
     config_commands = p_config.add_subparsers(dest="config_command", metavar="COMMAND", required=True)

@@ -150,3 +150,46 @@ async def engine(client: Client) -> AsyncIterator[Engine]:
     configs = MemoryConfigSource()
     async with build_worker(client, task_queue, configs):
         yield Engine(client, task_queue, configs)
+
+
+@dataclass
+class Gate:
+    """The whole stack on loopback: Gate (uvicorn, a free port), a worker and the store."""
+
+    url: str
+    settings: Any
+    store: Any
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def gate(client: Client, tmp_path: Path) -> AsyncIterator[Gate]:
+    import socket
+    import threading
+
+    import uvicorn
+
+    from api.main import create_app
+    from api.store import Store
+    from gennaker.settings import Settings as RealSettings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = RealSettings(state_dir=tmp_path, task_queue=f"gate-{uuid.uuid4()}", api={"port": port})
+    store = Store(settings.store_url)
+    store.migrate()
+    app = create_app(settings, temporal=client, store=store)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    async with build_worker_with(client, settings, store):
+        thread.start()
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.02)
+        try:
+            yield Gate(f"http://127.0.0.1:{port}", settings, store)
+        finally:
+            server.should_exit = True
+            await asyncio.to_thread(thread.join, 10)
+    store.close()

@@ -373,48 +373,37 @@ def test_up_in_process_reports_a_dead_worker(monkeypatch: pytest.MonkeyPatch) ->
     assert cli.run(["up"]) == 1
 
 
-@pytest.mark.temporal
-async def test_run_follow_judge_and_get_an_execution(engine, client):
-    """``gennaker run`` follows the example pipeline; ``gennaker judge`` answers its manual judgment."""
-    import asyncio
-    import json as _json
-    import os
-    import sys
+def _cli(gate_url: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "gennaker.cli", *args, "--gate", gate_url]
 
+
+@pytest.mark.temporal
+async def test_run_follow_judge_and_get_through_gate(gate):
+    """``gennaker run`` follows the example pipeline through Gate; ``gennaker judge`` answers its judgment."""
     from tests.conftest import ROOT
 
-    env = {
-        **os.environ,
-        "GENNAKER_TEMPORAL__ADDRESS": client.service_client.config.target_host,
-        "GENNAKER_TASK_QUEUE": engine.task_queue,
-        "PYTHONPATH": str(ROOT),
-    }
-    cli = [sys.executable, "-m", "gennaker.cli"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = await asyncio.create_subprocess_exec(
-        *cli,
-        "run",
-        str(ROOT / "examples" / "hello.json"),
-        "-p",
-        "who=tester",
+        *_cli(gate.url, "run", str(ROOT / "examples" / "hello.json"), "-p", "who=tester"),
         env=env,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
     assert run.stdout is not None
     first = (await asyncio.wait_for(run.stdout.readline(), 30)).decode()
-    execution_id = first.split()[1]
     assert first.startswith("execution ")
-    await engine.wait_until(
-        execution_id, lambda e: any(s["name"] == "Ship it?" and s.get("tasks") for s in e["stages"])
-    )
+    execution_id = first.split()[1]
+    for _ in range(300):
+        get = await asyncio.create_subprocess_exec(
+            *_cli(gate.url, "get", execution_id, "--output", "json"), env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+        )
+        body, _ = await get.communicate()
+        execution = json.loads(body)
+        if any(s["name"] == "Ship it?" and s.get("tasks") for s in execution["stages"]):
+            break
+        await asyncio.sleep(0.1)
     judge = await asyncio.create_subprocess_exec(
-        *cli,
-        "judge",
-        execution_id,
-        "Ship it?",
-        "continue",
-        "--input",
-        "ship",
+        *_cli(gate.url, "judge", execution_id, "Ship it?", "continue", "--input", "ship"),
         env=env,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
@@ -424,35 +413,58 @@ async def test_run_follow_judge_and_get_an_execution(engine, client):
     rest = (await asyncio.wait_for(run.stdout.read(), 60)).decode()
     assert await run.wait() == 0
     assert rest.strip().endswith("SUCCEEDED") and "Think it over" in rest
-    get = await asyncio.create_subprocess_exec(
-        *cli, "get", execution_id, env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE
-    )
-    body, _ = await asyncio.wait_for(get.communicate(), 30)
-    execution = _json.loads(body)
-    greeting = next(s for s in execution["stages"] if s["name"] == "Greeting")
+    done = gate.store.get_execution(execution_id)
+    greeting = next(s for s in done["stages"] if s["name"] == "Greeting")
     assert greeting["outputs"]["greeting"] == "Hello, tester!"
 
 
-def test_run_refuses_a_missing_required_parameter(tmp_path):
-    import json as _json
-    import subprocess
-    import sys
-
+@pytest.mark.temporal
+async def test_spin_verbs_and_exit_codes(gate, tmp_path):
     from tests.conftest import ROOT
 
-    path = tmp_path / "p.json"
-    path.write_text(
-        _json.dumps(
-            {"application": "a", "name": "p", "stages": [], "parameterConfig": [{"name": "env", "required": True}]}
+    def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            _cli(gate.url, *args),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+
+    async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(run_cli, *args)  # the worker shares this event loop: never block it
+
+    assert (await cli("application", "save", "shop", "--email", "a@b.c")).returncode == 0
+    listed = json.loads((await cli("application", "list", "--output", "json")).stdout)
+    assert "shop" in {a["name"] for a in listed}
+    config = tmp_path / "p.json"
+    config.write_text(
+        json.dumps(
+            {
+                "application": "shop",
+                "name": "deploy",
+                "stages": [{"refId": "1", "type": "wait", "waitTime": 0}],
+                "parameterConfig": [{"name": "env", "required": True}],
+            }
         )
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "gennaker.cli", "run", str(path)],
+    assert (await cli("pipeline", "save", "--file", str(config))).returncode == 0
+    assert "deploy" in (await cli("pipeline", "list", "shop")).stdout
+    refused = await cli("pipeline", "execute", "shop", "deploy")
+    assert refused.returncode == 2 and "Required parameter env is missing" in refused.stderr
+    ran = await cli("pipeline", "execute", "shop", "deploy", "-p", "env=prod", "--wait")
+    assert ran.returncode == 0 and ran.stdout.strip().endswith("SUCCEEDED")
+    executions = json.loads((await cli("execution", "list", "shop", "--output", "json")).stdout)
+    assert executions[0]["status"] == "SUCCEEDED"
+    assert (await cli("pipeline", "delete", "shop", "deploy")).returncode == 0
+    assert (await cli("pipeline", "get", "shop", "deploy")).returncode == 2
+    down = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "gennaker.cli", "application", "list", "--gate", "http://127.0.0.1:1"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
-        env={**__import__("os").environ, "GENNAKER_TEMPORAL__ADDRESS": "127.0.0.1:1"},
     )
-    assert done.returncode == 2
-    assert "env" in done.stderr
+    assert down.returncode == 3 and "127.0.0.1:1" in down.stderr
