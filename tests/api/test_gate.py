@@ -291,3 +291,25 @@ async def test_executions_outlive_temporals_retention(api):
     assert (await api.http.get(f"/pipelines/{stuck['id']}")).json() == stuck
     listed = (await api.http.get("/applications/kept/pipelines", params={"expand": "true", "limit": 10})).json()
     assert {e["id"] for e in listed} == {done["id"], forgotten["id"], stuck["id"]}
+
+
+async def test_execution_shapes_match_spinnakers(api):
+    """The fixture's Simple Wait Pipeline, run here: every key Gate returned is there, with the same JSON types."""
+    config = json.loads((FIXTURES / "deck" / "core_manual_execution_Simple_Wait_Pipeline.json").read_text())
+    [theirs] = json.loads((FIXTURES / "deck" / "core_manual_execution_pipelines.succeeded.json").read_text())
+    await api.http.post("/pipelines", json={**config, "limitConcurrent": False})
+    response = await api.http.post(f"/pipelines/v2/{config['application']}/{config['name']}", json={})
+    ours = await api.finished(response.json()["ref"].removeprefix("/pipelines/"))
+    assert ours["status"] == "SUCCEEDED"
+
+    def same_shape(mine: dict, fixture: dict, where: str) -> None:
+        for key, value in fixture.items():
+            assert key in mine, f"{where}.{key} missing"
+            assert type(mine[key]) is type(value) or value is None, f"{where}.{key}: {mine[key]!r} vs {value!r}"
+
+    same_shape(ours, {k: v for k, v in theirs.items() if k != "stages"}, "execution")
+    same_shape(ours["trigger"], {k: v for k, v in theirs["trigger"].items() if k != "enabled"}, "trigger")
+    same_shape(ours["authentication"], theirs["authentication"], "authentication")
+    same_shape(ours["stages"][0], theirs["stages"][0], "stage")
+    listed = (await api.http.get(f"/applications/{config['application']}/pipelines")).json()
+    same_shape(next(e for e in listed if e["id"] == ours["id"]), {k: v for k, v in theirs.items()}, "listed")
