@@ -21,20 +21,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from gennaker.devserver import DevServer
-from gennaker.settings import Settings, load_settings
+from gennaker.localstack import ServedApi, free_port
+from gennaker.settings import load_settings
 
 APP = "benchapi"
 LOAD_APP = "benchload"
@@ -45,72 +43,6 @@ Row = tuple[str, str, str, str, str]
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ApiServer:
-    """The API on uvicorn plus the worker, in a thread with its own event loop and Temporal client."""
-
-    def __init__(self, settings: Settings, store: Any) -> None:
-        self.settings = settings
-        self.store = store
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._ready = threading.Event()
-        self._server: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="api", daemon=True)
-
-    def __enter__(self) -> ApiServer:
-        self._thread.start()
-        if not self._ready.wait(60) or self._error is not None:
-            raise RuntimeError(f"the API did not start: {self._error!r}")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        self._thread.join(20)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        import uvicorn
-        from temporalio.client import Client
-        from temporalio.worker import Worker
-
-        from activities.all import build_activities
-        from api.main import create_app
-        from workflows.all import WORKFLOWS, workflow_runner
-
-        client = await Client.connect(self.settings.temporal.address)
-        worker = Worker(
-            client,
-            task_queue=self.settings.task_queue,
-            workflows=WORKFLOWS,
-            activities=build_activities(self.settings, client, store=self.store),
-            activity_executor=ThreadPoolExecutor(max_workers=20),
-            workflow_runner=workflow_runner(),
-        )
-        app = create_app(self.settings, temporal=client, store=self.store)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
-        self._server = uvicorn.Server(config)
-        async with worker:
-            serving = asyncio.create_task(self._server.serve())
-            while not self._server.started and not serving.done():
-                await asyncio.sleep(0.01)
-            self._ready.set()
-            await serving
 
 
 # ---- shapes ----------------------------------------------------------------------------------------------------
@@ -327,7 +259,7 @@ async def load(url: str, clients: int, duration: float, big_id: str) -> tuple[in
     return done, failed, samples, time.perf_counter() - t0
 
 
-async def bench(args: argparse.Namespace, api: ApiServer) -> tuple[list[Row], int]:
+async def bench(args: argparse.Namespace, api: ServedApi) -> tuple[list[Row], int]:
     rows: list[Row] = []
     async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
         n = [0]
@@ -399,7 +331,7 @@ async def main() -> int:
         store = Store(settings.store_url)
         try:
             store.migrate()
-            with ApiServer(settings, store) as api:
+            with ServedApi(settings, store) as api:
                 print(f"dev server {server.address}, API {api.url}, store {settings.store_url}")
                 rows, failed = await bench(args, api)
             print_table(rows)

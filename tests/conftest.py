@@ -6,7 +6,7 @@ import asyncio
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -161,35 +161,19 @@ class Gate:
     store: Any
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def gate(client: Client, tmp_path: Path) -> AsyncIterator[Gate]:
-    import socket
-    import threading
-
-    import uvicorn
-
-    from api.main import create_app
+@pytest.fixture
+def gate(temporal_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Gate]:
     from api.store import Store
+    from gennaker.localstack import ServedApi
     from gennaker.settings import Settings as RealSettings
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    settings = RealSettings(state_dir=tmp_path, task_queue=f"gate-{uuid.uuid4()}", api={"port": port})
+    settings = RealSettings(
+        state_dir=tmp_path,
+        task_queue=f"gate-{uuid.uuid4()}",
+        temporal={"address": temporal_env.client.service_client.config.target_host},
+    )
     store = Store(settings.store_url)
     store.migrate()
-    app = create_app(settings, temporal=client, store=store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    async with build_worker_with(client, settings, store):
-        thread.start()
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.02)
-        try:
-            yield Gate(f"http://127.0.0.1:{port}", settings, store)
-        finally:
-            server.should_exit = True
-            await asyncio.to_thread(thread.join, 10)
+    with ServedApi(settings, store) as served:
+        yield Gate(served.url, settings, store)
     store.close()

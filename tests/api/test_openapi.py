@@ -4,12 +4,8 @@ that breaks its declared schema."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,78 +16,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from gennaker.localstack import ServedApi
 from gennaker.settings import Settings
 
 APP = "openapi"
 SEEDED_PIPELINE = "seeded"
 EXAMPLES = 12
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveApi:
-    """The API on a uvicorn server and a worker, in a thread with an event loop (and a Temporal client) of its own."""
-
-    def __init__(self, temporal_address: str, settings: Settings, store: Any) -> None:
-        self.temporal_address = temporal_address
-        self.settings = settings
-        self.store = store
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._ready = threading.Event()
-        self._server: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="live-api", daemon=True)
-
-    def __enter__(self) -> LiveApi:
-        self._thread.start()
-        if not self._ready.wait(30) or self._error is not None:
-            raise RuntimeError(f"the API did not start: {self._error!r}")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        self._thread.join(15)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        import uvicorn
-        from temporalio.client import Client
-        from temporalio.worker import Worker
-
-        from activities.all import build_activities
-        from api.main import create_app
-        from workflows.all import WORKFLOWS, workflow_runner
-
-        client = await Client.connect(self.temporal_address)
-        worker = Worker(
-            client,
-            task_queue=self.settings.task_queue,
-            workflows=WORKFLOWS,
-            activities=build_activities(self.settings, client, store=self.store),
-            activity_executor=ThreadPoolExecutor(max_workers=20),
-            workflow_runner=workflow_runner(),
-        )
-        app = create_app(self.settings, temporal=client, store=self.store)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        async with worker:
-            serving = asyncio.create_task(self._server.serve())
-            while not self._server.started and not serving.done():
-                await asyncio.sleep(0.01)
-            self._ready.set()
-            await serving
 
 
 PIPELINE_ID = str(uuid.uuid4())
@@ -145,26 +75,27 @@ def seed(store: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def live_api(temporal_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+def live_api(temporal_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
     from api.store import Store
 
     tmp: Path = tmp_path_factory.mktemp("openapi")
+    address = temporal_env.client.service_client.config.target_host
     settings = Settings(
         state_dir=tmp,
+        temporal={"address": address},
         task_queue=f"openapi-{uuid.uuid4()}",
         accounts=[{"name": "prod", "type": "aws", "secretKey": "hush", "regions": ["us-east-1"]}],
     )
     store = Store(settings.store_url)
     store.migrate()
-    address = temporal_env.client.service_client.config.target_host
-    with LiveApi(address, settings, store) as live:
+    with ServedApi(settings, store) as live:
         yield live
     store.close()
 
 
 @pytest.mark.temporal
 @pytest.mark.timeout(180)
-def test_no_server_errors_and_responses_match_the_schema(live_api: LiveApi) -> None:
+def test_no_server_errors_and_responses_match_the_schema(live_api: ServedApi) -> None:
     """Each operation twice: with generated path values (mostly 404s) and aimed at the seeded objects."""
     live = live_api
     schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json")

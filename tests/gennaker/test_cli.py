@@ -433,7 +433,7 @@ async def test_spin_verbs_and_exit_codes(gate, tmp_path):
         )
 
     async def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return await asyncio.to_thread(run_cli, *args)  # the worker shares this event loop: never block it
+        return await asyncio.to_thread(run_cli, *args)  # keep the test's event loop free
 
     assert (await cli("application", "save", "shop", "--email", "a@b.c")).returncode == 0
     listed = json.loads((await cli("application", "list", "--output", "json")).stdout)

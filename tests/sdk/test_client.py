@@ -9,66 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
-import threading
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from gennaker import ApiConnectionError, ApiError, AsyncClient, BadRequest, Client, Conflict, NotFound
+from gennaker.localstack import free_port
 from gennaker.pipelines import ManualJudgment, Parameter, Pipeline, Wait
 
 pytestmark = pytest.mark.temporal
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def gate_url(client: Any, tmp_path: Path) -> AsyncIterator[str]:
-    import uvicorn
-
-    from api.main import create_app
-    from api.store import Store
-    from gennaker.settings import Settings
-    from tests.conftest import build_worker_with
-
-    port = _free_port()
-    settings = Settings(state_dir=tmp_path, task_queue=f"sdk-{uuid.uuid4()}")
-    store = Store(settings.store_url)
-    store.migrate()
-    app = create_app(settings, temporal=client, store=store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="sdk-gate", daemon=True)
-    url = f"http://127.0.0.1:{port}"
-    async with build_worker_with(client, settings, store):
-        thread.start()
-        try:
-            async with httpx.AsyncClient(base_url=url) as http:
-                for _ in range(250):
-                    try:
-                        if (await http.get("/health")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.02)
-                else:
-                    raise RuntimeError("Gate did not come up")
-            yield url
-        finally:
-            server.should_exit = True
-            await asyncio.to_thread(thread.join, 10)
-    store.close()
+@pytest.fixture
+def gate_url(gate: Any) -> str:
+    """Gate on loopback with a worker and a store (the shared ``gate`` fixture)."""
+    return str(gate.url)
 
 
 def judged_pipeline(name: str = "p", wait: int = 0) -> Pipeline:
@@ -157,7 +115,7 @@ def _sync_errors(url: str) -> None:
         with pytest.raises(NotFound):
             gate.application("gone")
 
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     with Client(closed, timeout=2) as nowhere, pytest.raises(ApiConnectionError) as refused:
         nowhere.applications()
     assert refused.value.status is None and closed in str(refused.value) and "cannot reach Gate" in str(refused.value)
@@ -244,7 +202,7 @@ async def test_async_client_cancel_pause_skip_start_run(gate_url):
             await gate.trigger("demo", "slow", parameters={})
         assert bad.value.field == "parameters.env"
 
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     async with AsyncClient(closed, timeout=2) as nowhere:
         with pytest.raises(ApiConnectionError, match="cannot reach Gate at http://127.0.0.1"):
             await nowhere.health()
