@@ -13,12 +13,33 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflows.errors import ExpressionError, InvalidPipelineError
 from workflows.operations import ExecutionNotFoundError, OperationRefusedError
 
 log = logging.getLogger("gennaker.api")
+
+
+class ErrorBody(BaseModel):
+    """Gate's (Spring's) error body; ``field`` names the offending input when there is one."""
+
+    model_config = ConfigDict(extra="allow")
+
+    timestamp: int
+    status: int
+    error: str
+    message: str
+    path: str
+    field: str | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed or invalid input; the message names the field"},
+    404: {"model": ErrorBody, "description": "No such application, pipeline or execution"},
+    409: {"model": ErrorBody, "description": "Refused by the current state (stale save, judgment, running)"},
+}
 
 
 class ApiError(Exception):
@@ -117,3 +138,21 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _respond(request, 500, f"internal error ({type(err).__name__}); see the API's log")
+
+
+def document(app: FastAPI) -> None:
+    """Make /openapi.json say what is served: Gate's error body for 400/404/409, not FastAPI's 422."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -45,8 +45,9 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     app.state.temporal = temporal
     app.state.store = store
     errors.install(app)
+    errors.document(app)
     for module in (misc, applications, pipeline_configs, pipelines, executions, projects):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     return app
 
 

@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from gennaker.localstack import ServedApi
 from gennaker.settings import Settings
@@ -117,7 +117,9 @@ def test_no_server_errors_and_responses_match_the_schema(live_api: ServedApi) ->
             @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             def check(case: Any) -> None:
                 case.call_and_validate(
-                    base_url=live.url, checks=[not_a_server_error, response_schema_conformance], timeout=30
+                    base_url=live.url,
+                    checks=[not_a_server_error, response_schema_conformance, status_code_conformance],
+                    timeout=30,
                 )
 
             try:
@@ -148,3 +150,18 @@ def test_openapi_lists_every_path_served() -> None:
     assert served - documented == set()
     assert documented - served == set()
     assert [r.path for r in routes if not r.original_route.include_in_schema] == []
+
+
+def test_the_document_declares_gates_error_body_not_fastapis_422() -> None:
+    from api.main import create_app
+
+    schema = create_app(Settings()).openapi()
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert operations and all("422" not in op["responses"] for op in operations)
+    assert all(
+        op["responses"]["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+        for op in operations
+    )
+    assert {"timestamp", "status", "error", "message", "path"} <= set(
+        schema["components"]["schemas"]["ErrorBody"]["required"]
+    )
