@@ -313,3 +313,32 @@ async def test_execution_shapes_match_spinnakers(api):
     same_shape(ours["stages"][0], theirs["stages"][0], "stage")
     listed = (await api.http.get(f"/applications/{config['application']}/pipelines")).json()
     same_shape(next(e for e in listed if e["id"] == ours["id"]), {k: v for k, v in theirs.items()}, "listed")
+
+
+@pytest.mark.parametrize(
+    ("flags", "stage_status", "pipeline_status"),
+    [
+        ({}, "TERMINAL", "TERMINAL"),
+        ({"failPipeline": False}, "STOPPED", "SUCCEEDED"),
+        ({"failPipeline": False, "completeOtherBranchesThenFail": True}, "STOPPED", "TERMINAL"),
+        ({"failPipeline": False, "continuePipeline": True}, "FAILED_CONTINUE", "SUCCEEDED"),
+    ],
+)
+async def test_failure_options_through_the_api(api, flags, stage_status, pipeline_status):
+    name = "fails-" + "-".join(sorted(flags)) if flags else "fails"
+    await api.http.post(
+        "/pipelines",
+        json={
+            "application": "demo",
+            "name": name,
+            "limitConcurrent": False,
+            "stages": [
+                {"refId": "1", "type": "wait", "name": "broken", "waitTime": "soon", **flags},
+                {"refId": "2", "type": "wait", "name": "other", "waitTime": 0},
+            ],
+        },
+    )
+    response = await api.http.post(f"/pipelines/demo/{name}", json={})
+    done = await api.finished(response.json()["ref"].removeprefix("/pipelines/"))
+    assert done["status"] == pipeline_status
+    assert {s["name"]: s["status"] for s in done["stages"]}["broken"] == stage_status
