@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import Response
 
 from workflows import operations
+from workflows.execution import strip_execution as strip
 from workflows.status import COMPLETED
 
 Json = dict[str, Any]
-_DONE = {s.value for s in COMPLETED}
+FINISHED = {s.value for s in COMPLETED}
 
 
 async def get(client: Any, store: Any, execution_id: str, *, expand: bool = True) -> Json:
@@ -28,7 +29,7 @@ async def get(client: Any, store: Any, execution_id: str, *, expand: bool = True
         stored = await asyncio.to_thread(store.get_execution, execution_id)
     except NotFoundError:
         stored = None
-    if stored is not None and stored.get("status") in _DONE:
+    if stored is not None and stored.get("status") in FINISHED:
         return stored if expand else strip(stored)
     try:
         return await operations.get_execution(client, execution_id, expand=expand)
@@ -42,7 +43,7 @@ async def refresh(client: Any, executions: list[Json], *, expand: bool) -> list[
     """Replace the running ones with their live state (the finished ones are final already)."""
 
     async def one(execution: Json) -> Json:
-        if execution.get("status") in _DONE:
+        if execution.get("status") in FINISHED:
             return execution if expand else strip(execution)
         try:
             return await operations.get_execution(client, execution["id"], expand=expand)
@@ -58,7 +59,7 @@ async def listing(client: Any, rows: list[tuple[str, str]], *, expand: bool) -> 
     parts: list[str] = []
     live: dict[int, Any] = {}
     for i, (status, text) in enumerate(rows):
-        if status in _DONE:
+        if status in FINISHED:
             parts.append(text)
         else:
             parts.append("")
@@ -74,10 +75,3 @@ def json_list(items: list[Json]) -> Response:
     """A list of executions as the response itself: they are JSON already, so FastAPI need not validate
     and re-encode hundreds of them (the listing is Deck's most frequent call)."""
     return Response(content=json.dumps(items, separators=(",", ":")), media_type="application/json")
-
-
-def strip(execution: Json) -> Json:
-    """Gate's ``expand=false`` (the store keeps this form too, for listings)."""
-    from api.store.repository import execution_summary
-
-    return execution_summary(execution)

@@ -25,6 +25,23 @@ def _same(value: Any) -> Any:
     return value
 
 
+def summary_context(context: Any) -> JSON:
+    """A stage context as Gate's ``expand=false`` shows it: only ``group`` is kept."""
+    group = context.get("group") if isinstance(context, dict) else None
+    return {"group": group} if group is not None else {}
+
+
+def strip_execution(execution: JSON) -> JSON:
+    """An execution's JSON as Gate's ``expand=false`` shows it: stage contexts cut to ``group``,
+    no outputs, no tasks. The one implementation the engine, the API and the store share."""
+    stages = [
+        {**stage, "context": summary_context(stage.get("context")), "outputs": {}, "tasks": []}
+        for stage in execution.get("stages") or []
+        if isinstance(stage, dict)
+    ]
+    return {**execution, "stages": stages}
+
+
 def _drop_none(d: JSON) -> JSON:
     return {k: v for k, v in d.items() if v is not None}
 
@@ -100,9 +117,8 @@ class StageState:
             "lastModified": self.last_modified,
             "scheduledTime": self.scheduled_time,
         }
-        if not expand:  # Gate's expand=false keeps only context.group
-            group = self.context.get("group")
-            body["context"] = {"group": group} if group is not None else {}
+        if not expand:
+            body["context"] = summary_context(self.context)
             body["outputs"] = {}
             body["tasks"] = []
         return _drop_none(body)

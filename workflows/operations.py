@@ -16,7 +16,7 @@ from temporalio.service import RPCError
 
 from .config import PipelineConfig
 from .errors import GennakerError
-from .execution import PIPELINE, ExecutionState
+from .execution import PIPELINE, ExecutionState, strip_execution
 from .graph import StageGraph
 from .ids import new_ulid
 from .launch import WORKFLOW_TYPE, pipeline_start
@@ -105,12 +105,7 @@ async def get_execution(client: Client, execution_id: str, *, expand: bool = Tru
             for x in [x for x in by_id.values() if x.get("parentStageId") == s["id"]]:
                 by_id.pop(x["id"])
         execution["stages"] = merged
-    if not expand:
-        for s in execution["stages"]:
-            group = (s.get("context") or {}).get("group")
-            s["context"] = {"group": group} if group is not None else {}
-            s["outputs"], s["tasks"] = {}, []
-    return execution
+    return execution if expand else strip_execution(execution)
 
 
 async def _stage_state(client: Client, workflow_id: str | None) -> list[dict[str, Any]]:

@@ -17,12 +17,17 @@ router = APIRouter(tags=["executions"])
 Json = dict[str, Any]
 
 
+def _csv(text: str | None) -> list[str]:
+    """Gate's comma-separated query values (``statuses=A,B``, ``executionIds=x,y``), blanks dropped."""
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
 def _statuses(text: str | None) -> list[str] | None:
     from workflows.status import ExecutionStatus
 
     if not text:
         return None
-    wanted = [s.strip().upper() for s in text.split(",") if s.strip()]
+    wanted = [s.upper() for s in _csv(text)]
     unknown = [s for s in wanted if s not in ExecutionStatus.__members__]
     if unknown:
         raise bad_request(
@@ -69,7 +74,7 @@ async def executions(
     if bool(pipelineConfigIds) == bool(executionIds):
         raise bad_request("give either pipelineConfigIds or executionIds")
     if executionIds:
-        ids = [i.strip() for i in executionIds.split(",") if i.strip()]
+        ids = _csv(executionIds)
         found = await asyncio.to_thread(
             store.list_executions,
             execution_ids=ids,
@@ -79,7 +84,7 @@ async def executions(
             raw=True,
         )
     else:
-        configs = [i.strip() for i in (pipelineConfigIds or "").split(",") if i.strip()]
+        configs = _csv(pipelineConfigIds)
         found = await asyncio.to_thread(
             store.list_executions,
             pipeline_config_ids=configs,
@@ -136,7 +141,7 @@ async def restart(
 @router.delete("/pipelines/{execution_id}")
 async def delete(execution_id: str, client: ClientDep, store: StoreDep) -> None:
     execution = await reads.get(client, store, execution_id)
-    if execution.get("status") not in reads._DONE:
+    if execution.get("status") not in reads.FINISHED:
         raise ApiError(409, f"execution {execution_id} is {execution.get('status')}; cancel it before deleting it")
     await asyncio.to_thread(store.delete_execution, execution_id)
 
@@ -196,7 +201,7 @@ async def search(
     expand: bool = False,
 ) -> Response:
     """Orca's search by trigger: newest first (``reverse`` for oldest first), paged by startIndex/size."""
-    types = [t.strip() for t in triggerTypes.split(",") if t.strip()] if triggerTypes else None
+    types = _csv(triggerTypes) or None
     found: list[Json] = await asyncio.to_thread(
         store.list_executions,
         application=application,

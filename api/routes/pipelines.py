@@ -127,9 +127,9 @@ async def trigger_v2(
     body: Any = Body(None),
 ) -> Json:
     event_id = str(uuid.uuid4())
-    body = dict(body or {}) if isinstance(body, dict) or body is None else body
-    if isinstance(body, dict):
-        body.setdefault("eventId", event_id)
+    if body is None or isinstance(body, dict):  # anything else is refused, with a message, by _trigger
+        body = {"eventId": event_id, **(body or {})}
+        event_id = body["eventId"]
     execution_id = await _trigger_saved(client, store, settings, user, application, name_or_id, body, new_ulid())
     return {"eventId": event_id, "ref": f"/pipelines/{execution_id}"}
 

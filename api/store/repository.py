@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 from sqlmodel import col
 
+from workflows.execution import strip_execution as execution_summary
+
 from .errors import ConflictError, NotFoundError, StaleError, StoreError, ValidationError
 from .models import KEY_LENGTH, Application, Execution, PipelineConfig, PipelineConfigRevision, Project
 
@@ -685,15 +687,3 @@ def _remove_application(project: Doc, application: str) -> bool:
         changed |= len(kept_configs) != len(configs)
         config["pipelineConfigs"] = kept_configs
     return changed
-
-
-def execution_summary(execution: Doc) -> Doc:
-    """Gate's ``expand=false`` form: each stage keeps only ``context.group``, no outputs, no tasks."""
-    stages = []
-    for stage in execution.get("stages") or []:
-        if not isinstance(stage, dict):
-            continue
-        context = stage.get("context")
-        group = context.get("group") if isinstance(context, dict) else None
-        stages.append({**stage, "context": {"group": group} if group is not None else {}, "outputs": {}, "tasks": []})
-    return {**execution, "stages": stages}
