@@ -654,14 +654,13 @@ class StageWorkflow:
     def expression_context(self, stage: StageState) -> expr.EvaluationContext:
         assert self.input is not None
         trigger = self.input.trigger
+        execution = self.execution_view()  # one copy serves both the `execution` root and #stage(...)
         root = dict(stage.context)
-        root.update(
-            {"trigger": trigger, "parameters": trigger.get("parameters") or {}, "execution": self.execution_view()}
-        )
+        root.update({"trigger": trigger, "parameters": trigger.get("parameters") or {}, "execution": execution})
         return expr.EvaluationContext(
             root=root,
             fallback=[stage.outputs, *self.input.ancestor_outputs],
-            execution=self.execution_view(),
+            execution=execution,
             current_stage_id=stage.id,
             url_fetcher=None,
             user=self.input.user,
