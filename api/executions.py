@@ -22,11 +22,13 @@ FINISHED = {s.value for s in COMPLETED}
 
 
 async def get(client: Any, store: Any, execution_id: str, *, expand: bool = True) -> Json:
-    from api.store import NotFoundError
+    from api.store import ExecutionDeletedError, NotFoundError
 
     stored: Json | None
     try:
         stored = await asyncio.to_thread(store.get_execution, execution_id)
+    except ExecutionDeletedError:
+        raise  # Temporal may still hold its workflow for a while; deleted means gone
     except NotFoundError:
         stored = None
     if stored is not None and stored.get("status") in FINISHED:

@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     app.state.store = store
     errors.install(app)
     errors.document(app)
-    for module in (misc, applications, pipeline_configs, pipelines, executions, projects):
+    # executions before pipelines: `POST /pipelines/{id}/evaluateVariables` must win over the trigger route
+    # `POST /pipelines/{application}/{name}`, as Spring prefers the literal segment in Gate
+    for module in (misc, applications, pipeline_configs, executions, pipelines, projects):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     return app
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
@@ -124,6 +125,104 @@ async def cancel_execution(
     handle = await _running(client, execution_id)
     await handle.signal(PipelineWorkflow.cancel, CancelRequest(user=user, reason=reason))
     await handle.cancel()
+
+
+async def force_cancel_execution(
+    client: Client, execution_id: str, *, user: str = "anonymous", reason: str | None = None
+) -> dict[str, Any] | None:
+    """Cancel without waiting for cancel hooks or a worker: terminate the workflow (its stage workflows
+    with it, by Temporal's parent-close policy). Returns the last execution JSON the workflow answered,
+    marked CANCELED, for the caller to store; None if the workflow could not be queried (no worker)."""
+    handle = await _running(client, execution_id)
+    execution: dict[str, Any] | None = None
+    with contextlib.suppress(RPCError, asyncio.TimeoutError):
+        execution = await asyncio.wait_for(get_execution(client, execution_id), FORCE_QUERY_TIMEOUT)
+    if execution is None:
+        execution = await _as_started(client, handle)
+    who = f"{user}: {reason}" if reason else user
+    await handle.terminate(reason=f"force-canceled by {who}")
+    return mark_canceled(execution, user=user, reason=reason) if execution is not None else None
+
+
+async def _as_started(client: Client, handle: WorkflowHandle[Any, Any]) -> dict[str, Any] | None:
+    """The execution as its start input describes it (no stage has run), for a workflow that cannot answer."""
+    from temporalio.api.enums.v1 import EventType
+
+    async for event in handle.fetch_history_events():
+        if event.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            return None
+        attrs = event.workflow_execution_started_event_attributes
+        [inp] = await client.data_converter.decode(attrs.input.payloads, [RunPipelineInput])
+        if inp.resume is not None:
+            return inp.resume.to_json()  # type: ignore[no-any-return]
+        config = inp.config
+        return {
+            "id": inp.execution_id,
+            "type": inp.type,
+            "application": config.get("application"),
+            "name": config.get("name"),
+            "pipelineConfigId": config.get("id"),
+            "buildTime": event.event_time.ToMilliseconds(),
+            "status": "NOT_STARTED",
+            "trigger": inp.trigger,
+            "authentication": inp.authentication,
+            "origin": inp.origin,
+            "stages": [],
+        }
+    return None
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
+FORCE_QUERY_TIMEOUT = 5.0  # seconds to wait for the workflow's own state before terminating without it
+
+
+def mark_canceled(execution: dict[str, Any], *, user: str, reason: str | None) -> dict[str, Any]:
+    """The execution as a forced cancel leaves it: CANCELED, and so is every stage and task that had not finished."""
+    import time
+
+    from .status import ExecutionStatus
+
+    now = int(time.time() * 1000)
+    done = {s.value for s in ExecutionStatus if s.is_complete}
+
+    def close(item: dict[str, Any]) -> None:
+        if item.get("status") not in done:
+            item["status"] = ExecutionStatus.CANCELED.value
+            if item.get("startTime"):
+                item["endTime"] = now
+
+    close(execution)
+    execution.update(canceled=True, canceledBy=user, endTime=execution.get("endTime") or now)
+    if reason:
+        execution["cancellationReason"] = reason
+    for stage in execution.get("stages", []):
+        close(stage)
+        for task in stage.get("tasks", []):
+            close(task)
+    return execution
+
+
+async def delete_workflows(client: Client, execution_id: str) -> int:
+    """Ask Temporal to delete an execution's workflows (the pipeline's and its stages'); returns how many.
+    Temporal deletes asynchronously, so they may stay visible for a while."""
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+
+    ids = [execution_id]
+    if _PLAIN_ID.fullmatch(execution_id):  # only plain ids go into a visibility query
+        with contextlib.suppress(RPCError):
+            ids += [w.id async for w in client.list_workflows(f'WorkflowId STARTS_WITH "{execution_id}."')]
+    deleted = 0
+    for workflow_id in dict.fromkeys(ids):
+        request = DeleteWorkflowExecutionRequest(
+            namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=workflow_id)
+        )
+        try:
+            await client.workflow_service.delete_workflow_execution(request)
+            deleted += 1
+        except RPCError:
+            continue  # already gone (retention, or an earlier delete)
+    return deleted
 
 
 async def pause_execution(client: Client, execution_id: str, *, user: str = "anonymous") -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
 
 from workflows import operations
 
 from .. import executions as reads
+from .. import expressions as evaluation
 from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
 from ..errors import ApiError, bad_request
 
@@ -96,18 +98,43 @@ async def executions(
     return await reads.listing(client, found, expand=expand)
 
 
+async def _cancel(client: Any, store: Any, execution_id: str, user: str, reason: str | None, force: bool) -> None:
+    if not force:
+        await operations.cancel_execution(client, execution_id, user=user, reason=reason)
+        return
+    # Orca accepts and ignores `force`; here it means "stop now": terminate the workflow, whatever its
+    # cancel hooks or workers are doing, and store the execution as CANCELED.
+    execution = await operations.force_cancel_execution(client, execution_id, user=user, reason=reason)
+    if execution is None:
+        stored = await asyncio.to_thread(store.get_execution, execution_id)
+        execution = operations.mark_canceled(stored, user=user, reason=reason)
+    await asyncio.to_thread(store.save_execution, execution)
+
+
 @router.put("/pipelines/{execution_id}/cancel")
 async def cancel(
-    execution_id: str, client: ClientDep, user: UserDep, reason: str | None = None, force: bool = False
+    execution_id: str,
+    client: ClientDep,
+    store: StoreDep,
+    user: UserDep,
+    reason: str | None = None,
+    force: bool = False,
 ) -> None:
-    await operations.cancel_execution(client, execution_id, user=user, reason=reason)
+    """Cancel a running execution; ``force=true`` terminates it at once (cancel hooks do not run)."""
+    await _cancel(client, store, execution_id, user, reason, force)
 
 
 @router.put("/applications/{application}/pipelines/{execution_id}/cancel")
 async def cancel_legacy(
-    application: str, execution_id: str, client: ClientDep, user: UserDep, reason: str | None = None
+    application: str,
+    execution_id: str,
+    client: ClientDep,
+    store: StoreDep,
+    user: UserDep,
+    reason: str | None = None,
+    force: bool = False,
 ) -> None:
-    await operations.cancel_execution(client, execution_id, user=user, reason=reason)
+    await _cancel(client, store, execution_id, user, reason, force)
 
 
 @router.put("/pipelines/{execution_id}/pause")
@@ -132,40 +159,32 @@ async def patch_stage(
 
 @router.put("/pipelines/{execution_id}/stages/{stage_id}/restart")
 async def restart(
-    execution_id: str, stage_id: str, client: ClientDep, settings: SettingsDep, user: UserDep, body: Any = Body(None)
+    execution_id: str,
+    stage_id: str,
+    client: ClientDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    user: UserDep,
+    body: Any = Body(None),
 ) -> Json:
+    await reads.get(client, store, execution_id)  # 404 for a deleted one, though Temporal may still have it
     await operations.restart_stage(client, execution_id, stage_id, user=user, task_queue=settings.task_queue)
     return await operations.get_execution(client, execution_id)
 
 
 @router.delete("/pipelines/{execution_id}")
-async def delete(execution_id: str, client: ClientDep, store: StoreDep) -> None:
+async def delete(execution_id: str, client: ClientDep, store: StoreDep, background: BackgroundTasks) -> None:
+    """Delete a finished execution: gone from reads and listings at once; Temporal's copies are deleted after."""
     execution = await reads.get(client, store, execution_id)
     if execution.get("status") not in reads.FINISHED:
         raise ApiError(409, f"execution {execution_id} is {execution.get('status')}; cancel it before deleting it")
     await asyncio.to_thread(store.delete_execution, execution_id)
-
-
-async def _evaluate(client: Any, store: Any, execution_id: str, expression: str) -> Json:
-    from workflows import expressions as expr
-
-    execution = await reads.get(client, store, execution_id)
-    trigger = execution.get("trigger") or {}
-    outputs = [s.get("outputs") or {} for s in reversed(execution.get("stages", []))]
-    ctx = expr.EvaluationContext(
-        root={"trigger": trigger, "parameters": trigger.get("parameters") or {}, "execution": execution},
-        fallback=outputs,
-        execution=execution,
-    )
-    result = expr.process(expression, ctx)
-    if result.summary:
-        return {"result": result.value, "detail": result.summary}
-    return {"result": result.value}
+    background.add_task(operations.delete_workflows, client, execution_id)
 
 
 @router.get("/pipelines/{execution_id}/evaluateExpression")
 async def evaluate_get(execution_id: str, client: ClientDep, store: StoreDep, expression: str) -> Json:
-    return await _evaluate(client, store, execution_id, expression)
+    return evaluation.for_execution(await reads.get(client, store, execution_id), expression)
 
 
 @router.post("/pipelines/{execution_id}/evaluateExpression")
@@ -181,7 +200,30 @@ async def evaluate_post(execution_id: str, request: Request, client: ClientDep, 
         raw = parsed.get("expression") if isinstance(parsed, dict) else parsed
     if not isinstance(raw, str) or not raw:
         raise bad_request("an expression is required", field="expression")
-    return await _evaluate(client, store, execution_id, raw)
+    return evaluation.for_execution(await reads.get(client, store, execution_id), raw)
+
+
+@router.get("/pipelines/{execution_id}/{stage_id}/evaluateExpression")
+async def evaluate_at_stage(
+    execution_id: str, stage_id: str, client: ClientDep, store: StoreDep, expression: str
+) -> Json:
+    """An expression as one stage saw it (its context, its and its ancestors' outputs)."""
+    return evaluation.for_stage(await reads.get(client, store, execution_id), stage_id, expression)
+
+
+@router.post("/pipelines/{execution_id}/evaluateVariables")
+async def evaluate_variables(
+    execution_id: str,
+    client: ClientDep,
+    store: StoreDep,
+    requisiteStageRefIds: str = "",  # noqa: N803 - Orca's parameter names
+    spelVersion: str = "",  # noqa: N803
+    variables: Any = Body(...),
+) -> Json:
+    """Dry-run an Evaluate Variables stage placed after ``requisiteStageRefIds`` (Deck's "test" button)."""
+    execution = await reads.get(client, store, execution_id)
+    refs = [r for r in re.split(r"[,;\s]", requisiteStageRefIds) if r]
+    return evaluation.evaluate_variables(execution, refs, spelVersion, variables)
 
 
 @router.get("/applications/{application}/executions/search", response_model=list[dict[str, Any]])

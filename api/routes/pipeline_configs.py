@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query
 
+from workflows.errors import GennakerError
+
 from ..deps import StoreDep, UserDep
 from ..errors import bad_request
 
@@ -33,6 +35,42 @@ def save_pipeline(store: StoreDep, user: UserDep, config: Any = Body(...), stale
     config = _body(config)
     _validate(config)
     return store.save_pipeline(config, user, stale_check=staleCheck)  # type: ignore[no-any-return]
+
+
+@router.post("/pipelines/bulksave")
+def bulksave(
+    store: StoreDep,
+    user: UserDep,
+    pipelines: Any = Body(...),
+    application: str = "bulk_save_placeholder_app",
+    staleCheck: bool = Query(False),  # noqa: N803
+) -> Json:
+    """Save many configs; each is validated and saved on its own (one bad config does not stop the others),
+    and the answer counts both, as Front50's batch update does. ``application`` only names Orca's task there."""
+    from api.store import StoreError
+
+    from ..errors import ApiError
+
+    if not isinstance(pipelines, list):
+        raise bad_request("the body must be a list of pipeline configs")
+    saved: list[str] = []
+    failed: list[Json] = []
+    for i, config in enumerate(pipelines):
+        try:
+            config = _body(config)
+            _validate(config)
+            saved.append(store.save_pipeline(config, user, stale_check=staleCheck)["name"])
+        except (ApiError, StoreError, GennakerError) as err:
+            message = getattr(err, "message", None) or str(err)
+            failed.append(
+                {**config, "errorMsg": message} if isinstance(config, dict) else {"index": i, "errorMsg": message}
+            )
+    return {
+        "successful_pipelines_count": len(saved),
+        "successful_pipelines": saved,
+        "failed_pipelines_count": len(failed),
+        "failed_pipelines": failed,
+    }
 
 
 @router.put("/pipelines/{pipeline_id}")

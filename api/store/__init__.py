@@ -2,7 +2,15 @@
 history, projects) plus the engine's projection of executions, in SQLite, PostgreSQL or MySQL. See docs/store.md.
 """
 
-from .errors import ConflictError, NotFoundError, StaleError, StoreError, ValidationError
+from .errors import ConflictError, ExecutionDeletedError, NotFoundError, StaleError, StoreError, ValidationError
 from .repository import Store
 
-__all__ = ["ConflictError", "NotFoundError", "StaleError", "Store", "StoreError", "ValidationError"]
+__all__ = [
+    "ConflictError",
+    "ExecutionDeletedError",
+    "NotFoundError",
+    "StaleError",
+    "Store",
+    "StoreError",
+    "ValidationError",
+]

@@ -18,6 +18,10 @@ class NotFoundError(StoreError):
     """The named application, pipeline, project or execution does not exist."""
 
 
+class ExecutionDeletedError(NotFoundError):
+    """The execution was deleted through the API (its tombstone is kept, so Temporal's copy is not served)."""
+
+
 class ConflictError(StoreError):
     """The save would break a uniqueness rule (a pipeline name taken in its application, a project name taken)."""
 

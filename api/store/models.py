@@ -104,7 +104,37 @@ class Execution(SQLModel, table=True):
     summary: str | None = Field(default=None, sa_column=Column("summary", Body, nullable=True))
 
 
+class DeletedExecution(SQLModel, table=True):
+    """A tombstone: the execution was deleted through the API. Temporal deletes its workflow histories
+    asynchronously (seconds to minutes), so reads check here first and answer 404 at once."""
+
+    __tablename__ = "deleted_executions"
+
+    id: str = Field(sa_column=_key("id", primary_key=True))
+    deleted_at: int = Field(sa_column=Column("deleted_at", BigInteger, nullable=False))
+
+
+class TriggerEvent(SQLModel, table=True):
+    """One incoming event (a webhook delivery, a cron tick, a finished upstream execution) claimed for one
+    pipeline: the execution it started. A redelivered event finds its row and starts nothing new."""
+
+    __tablename__ = "trigger_events"
+
+    event_key: str = Field(sa_column=_key("event_key", primary_key=True))
+    pipeline_config_id: str = Field(sa_column=_key("pipeline_config_id", primary_key=True))
+    execution_id: str = Field(sa_column=_key("execution_id"))
+    created_at: int = Field(sa_column=Column("created_at", BigInteger, nullable=False))
+
+
 TABLES = [
     model.__table__  # type: ignore[attr-defined,union-attr]
-    for model in (Application, PipelineConfig, PipelineConfigRevision, Project, Execution)
+    for model in (
+        Application,
+        PipelineConfig,
+        PipelineConfigRevision,
+        Project,
+        Execution,
+        DeletedExecution,
+        TriggerEvent,
+    )
 ]

@@ -32,8 +32,17 @@ from sqlmodel import col
 
 from workflows.execution import strip_execution as execution_summary
 
-from .errors import ConflictError, NotFoundError, StaleError, StoreError, ValidationError
-from .models import KEY_LENGTH, Application, Execution, PipelineConfig, PipelineConfigRevision, Project
+from .errors import ConflictError, ExecutionDeletedError, NotFoundError, StaleError, StoreError, ValidationError
+from .models import (
+    KEY_LENGTH,
+    Application,
+    DeletedExecution,
+    Execution,
+    PipelineConfig,
+    PipelineConfigRevision,
+    Project,
+    TriggerEvent,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 KINDS = ("pipeline", "strategy")
@@ -484,11 +493,14 @@ class Store:
             "summary": _dumps(execution_summary(execution)),
         }
         with self._session(write=True) as s:
-            s.execute(self._upsert(values))
+            if s.get(DeletedExecution, values["id"]) is None:  # a deleted execution stays deleted
+                s.execute(self._upsert(values))
 
     def get_execution(self, execution_id: str) -> Doc:
         with self._session() as s:
             body = s.scalars(select(_EXECUTIONS.c.body).where(_EXECUTIONS.c.id == execution_id)).first()
+            if body is None and s.get(DeletedExecution, execution_id) is not None:
+                raise ExecutionDeletedError(f"Execution {execution_id} was deleted")
         if body is None:
             raise NotFoundError(f"Execution {execution_id} not found")
         return json.loads(body)
@@ -591,9 +603,37 @@ class Store:
 
     @_retrying
     def delete_execution(self, execution_id: str) -> None:
+        """Remove the execution and leave a tombstone, in one transaction."""
         with self._session(write=True) as s:
             if s.execute(delete(_EXECUTIONS).where(_EXECUTIONS.c.id == execution_id)).rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFoundError(f"Execution {execution_id} not found")
+            if s.get(DeletedExecution, execution_id) is None:
+                s.add(DeletedExecution(id=execution_id, deleted_at=now_ms()))
+
+    # ---- trigger events --------------------------------------------------------------------------------------
+
+    def claim_trigger_event(self, event_key: str, pipeline_config_id: str, execution_id: str) -> tuple[str, bool]:
+        """Record that ``event_key`` starts ``execution_id`` of a pipeline, unless the event was claimed for
+        that pipeline before: then answer the earlier execution id. Returns ``(execution id, claimed now)``."""
+        key = event_key[:KEY_LENGTH]
+        try:
+            with self._session(write=True) as s:
+                s.add(
+                    TriggerEvent(
+                        event_key=key,
+                        pipeline_config_id=pipeline_config_id,
+                        execution_id=execution_id,
+                        created_at=now_ms(),
+                    )
+                )
+            return execution_id, True
+        except ConflictError:
+            with self._session() as s:
+                row = s.get(TriggerEvent, (key, pipeline_config_id))
+                earlier = row.execution_id if row is not None else None
+            if earlier is None:  # pragma: no cover - a conflict whose row vanished: only a concurrent purge does that
+                raise
+            return earlier, False
 
     def _upsert(self, values: Doc) -> Any:
         changed = {k: v for k, v in values.items() if k != "id"}

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from api.store import NotFoundError, Store, ValidationError
+from api.store import ExecutionDeletedError, NotFoundError, Store, ValidationError
 
 from .conftest import load_fixture
 
@@ -88,10 +88,24 @@ def test_ties_on_build_time_break_by_id(store: Store) -> None:
 def test_delete_and_missing(store: Store) -> None:
     store.save_execution(execution("E1", "c", 1))
     store.delete_execution("E1")
-    with pytest.raises(NotFoundError, match="E1"):
+    with pytest.raises(ExecutionDeletedError, match="E1 was deleted"):
         store.get_execution("E1")
     with pytest.raises(NotFoundError, match="E1"):
         store.delete_execution("E1")
+    with pytest.raises(NotFoundError, match="E2 not found") as missing:
+        store.get_execution("E2")
+    assert not isinstance(missing.value, ExecutionDeletedError)
+    store.save_execution(execution("E1", "c", 1))  # a late write does not resurrect it
+    assert store.list_executions(application="app") == []
+
+
+def test_trigger_events_are_claimed_once_per_pipeline(store: Store) -> None:
+    assert store.claim_trigger_event("github:delivery-1", "p1", "E1") == ("E1", True)
+    assert store.claim_trigger_event("github:delivery-1", "p1", "E2") == ("E1", False)  # redelivered
+    assert store.claim_trigger_event("github:delivery-1", "p2", "E3") == ("E3", True)  # another pipeline
+    long_key = "k" * 400  # keys are cut to the column's length, consistently
+    assert store.claim_trigger_event(long_key, "p1", "E4") == ("E4", True)
+    assert store.claim_trigger_event(long_key, "p1", "E5") == ("E4", False)
 
 
 @pytest.mark.parametrize(

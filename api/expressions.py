@@ -1,0 +1,88 @@
+"""Trying expressions against a stored execution, as Orca's expression endpoints do: as seen from the
+whole execution, from one stage, or as an ad-hoc Evaluate Variables stage placed after some stages."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from workflows import expressions as expr
+
+from .errors import ApiError, bad_request
+
+Json = dict[str, Any]
+SPEL_VERSIONS = ("v3", "v4")
+
+
+def _root(execution: Json, **extra: Any) -> Json:
+    trigger = execution.get("trigger") or {}
+    return {**extra, "trigger": trigger, "parameters": trigger.get("parameters") or {}, "execution": execution}
+
+
+def _context(execution: Json, root: Json, fallback: list[Json], stage_id: str | None = None) -> expr.EvaluationContext:
+    return expr.EvaluationContext(
+        root=root,
+        fallback=fallback,
+        execution=execution,
+        current_stage_id=stage_id,
+        user=(execution.get("authentication") or {}).get("user"),
+        timestamp_ms=int(time.time() * 1000),
+    )
+
+
+def _answer(result: expr.ProcessResult) -> Json:
+    return {"result": result.value, "detail": result.summary} if result.summary else {"result": result.value}
+
+
+def _upstream(execution: Json, ref_ids: list[str]) -> list[Json]:
+    """The top-level stages with these refIds and every stage they depend on, nearest first."""
+    by_ref = {s.get("refId"): s for s in execution.get("stages", []) if not s.get("parentStageId")}
+    found: list[Json] = []
+    todo = list(ref_ids)
+    while todo:
+        stage = by_ref.get(todo.pop(0))
+        if stage is None or any(stage is s for s in found):
+            continue
+        found.append(stage)
+        todo.extend(str(r) for r in stage.get("requisiteStageRefIds") or [])
+    return found
+
+
+def for_execution(execution: Json, expression: str) -> Json:
+    """``${...}`` as seen from the execution: trigger, parameters, execution, and every stage's outputs."""
+    outputs = [s.get("outputs") or {} for s in reversed(execution.get("stages", []))]
+    return _answer(expr.process(expression, _context(execution, _root(execution), outputs)))
+
+
+def for_stage(execution: Json, stage_id: str, expression: str) -> Json:
+    """``${...}`` as the stage saw it: its context, then its own and its ancestors' outputs."""
+    stage = next((s for s in execution.get("stages", []) if s.get("id") == stage_id), None)
+    if stage is None:
+        raise ApiError(404, f"Stage {stage_id} not found in execution {execution.get('id')}")
+    ancestors = _upstream(execution, [str(r) for r in stage.get("requisiteStageRefIds") or []])
+    fallback = [stage.get("outputs") or {}, *(s.get("outputs") or {} for s in ancestors)]
+    root = _root(execution, **(stage.get("context") or {}))
+    return _answer(expr.process(expression, _context(execution, root, fallback, stage_id)))
+
+
+def evaluate_variables(execution: Json, requisite_ref_ids: list[str], spel_version: str, variables: Any) -> Json:
+    """Orca's dry run of an Evaluate Variables stage placed after ``requisite_ref_ids``: each variable in
+    order, later ones seeing earlier ones; the answer is ``{result: [{key, value}], detail}``."""
+    if spel_version and spel_version not in SPEL_VERSIONS:
+        raise bad_request(f"SpEL evaluator version {spel_version} is not supported", field="spelVersion")
+    if not isinstance(variables, list):
+        raise bad_request("the body must be a list of {key, value} variables")
+    ancestors = _upstream(execution, requisite_ref_ids)
+    evaluated: Json = {}
+    fallback = [evaluated, *(s.get("outputs") or {} for s in ancestors)]
+    ctx = _context(execution, _root(execution), fallback)
+    result: list[Json] = []
+    detail: Json = {}
+    for i, variable in enumerate(variables):
+        if not isinstance(variable, dict) or not isinstance(variable.get("key"), str) or not variable["key"]:
+            raise bad_request(f"variables[{i}].key must be a non-empty string", field=f"[{i}].key")
+        processed = expr.process(variable.get("value"), ctx)
+        detail.update(processed.summary or {})
+        evaluated[variable["key"]] = processed.value
+        result.append({**variable, "value": processed.value})
+    return {"result": result, "detail": detail} if detail else {"result": result}
