@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from integrations.triggers.launcher import Launcher
+
 from .engine import DirectoryConfigSource, EngineActivities, PipelineConfigSource, StoreConfigSource
 
 
@@ -22,9 +24,12 @@ def build_activities(
         store = Store(settings.store_url)
         store.migrate()
     from .expressions import UrlFetcher
+    from .notify import build as notify_activities
+    from .triggers import TriggerActivities
     from .webhook import build as webhook_activities
 
     fetcher = UrlFetcher(list(getattr(settings, "expression_url_allow_list", []) or []))
+    triggers = TriggerActivities(Launcher(client, store, settings), store) if store is not None else None
     engine = EngineActivities(
         client,
         settings.task_queue,
@@ -36,6 +41,7 @@ def build_activities(
         ),
         url_fetcher=fetcher,
         store=store,
+        on_finished=triggers.start_dependents if triggers is not None else None,
     )
     return [
         engine.request_concurrency_slot,
@@ -44,4 +50,6 @@ def build_activities(
         engine.get_pipeline_config,
         engine.evaluate_expressions,
         *webhook_activities(settings, client),
+        *notify_activities(settings, client),
+        *([triggers.start_cron_pipeline] if triggers is not None else []),
     ]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
+
+from workflows.status import COMPLETED
+
+FINISHED = {s.value for s in COMPLETED}
 
 
 class PipelineConfigSource(Protocol):
@@ -83,18 +88,25 @@ class EngineActivities:
         configs: PipelineConfigSource,
         url_fetcher: Callable[[str], str] | None = None,
         store: Any = None,
+        on_finished: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.configs = configs
         self.url_fetcher = url_fetcher
         self.store = store
+        self.on_finished = on_finished
 
     @activity.defn(name="record_execution")
-    def record_execution(self, execution: dict[str, Any]) -> None:
-        """Keep the execution in the store: listings read it, and it outlives Temporal's retention."""
+    async def record_execution(self, execution: dict[str, Any]) -> None:
+        """Keep the execution in the store: listings read it, and it outlives Temporal's retention.
+
+        The pipeline records itself when it starts and when it ends; at the end this also starts the
+        pipelines whose ``pipeline`` trigger waits on it (once each: a retry finds them started)."""
         if self.store is not None:
-            self.store.save_execution(execution)
+            await asyncio.to_thread(self.store.save_execution, execution)
+        if self.on_finished is not None and execution.get("status") in FINISHED:
+            await self.on_finished(execution)
 
     @activity.defn(name="request_concurrency_slot")
     async def request_concurrency_slot(self, req: dict[str, Any]) -> None:

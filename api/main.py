@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +14,9 @@ from gennaker import __version__
 from gennaker.settings import Settings, load_settings
 
 from . import errors
-from .routes import applications, executions, misc, pipeline_configs, pipelines, projects
+from .routes import applications, executions, misc, pipeline_configs, pipelines, projects, webhooks
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, temporal: Any = None, store: Any = None) -> FastAPI:
@@ -29,9 +33,12 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
             app.state.store.migrate()
         if app.state.temporal is None:
             app.state.temporal = await connect(app.state.settings)
+        # cron Schedules follow the stored configs; catch up with changes made while the API was down
+        reconciling = asyncio.create_task(reconcile_schedules(app.state.temporal, app.state.settings, app.state.store))
         try:
             yield
         finally:
+            reconciling.cancel()
             if own_store:
                 app.state.store.close()
 
@@ -48,9 +55,21 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     errors.document(app)
     # executions before pipelines: `POST /pipelines/{id}/evaluateVariables` must win over the trigger route
     # `POST /pipelines/{application}/{name}`, as Spring prefers the literal segment in Gate
-    for module in (misc, applications, pipeline_configs, executions, pipelines, projects):
+    for module in (misc, applications, pipeline_configs, executions, pipelines, projects, webhooks):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     return app
+
+
+async def reconcile_schedules(client: Any, settings: Settings, store: Any) -> None:
+    """Make the cron Schedules match every stored pipeline (logged, never fatal)."""
+    from integrations.triggers.schedules import reconcile
+
+    try:
+        pipelines = await asyncio.to_thread(store.list_pipelines)
+        result = await reconcile(client, settings, pipelines)
+        log.info("cron schedules reconciled: %s", result)
+    except Exception as err:  # noqa: BLE001 - Temporal or the store not reachable: the next start retries
+        log.warning("could not reconcile cron schedules: %s", err)
 
 
 def __getattr__(name: str) -> Any:

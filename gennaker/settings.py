@@ -22,6 +22,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from integrations.notify.settings import NotificationSettings
+
 ENV_PREFIX = "GENNAKER_"
 NESTED_DELIMITER = "__"
 CONFIG_FILE_ENV = "GENNAKER_CONFIG_FILE"
@@ -96,8 +98,16 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     #: accounts ``GET /credentials`` lists, by provider, until the cloud providers bring their own
     accounts: list[dict[str, Any]] = Field(default_factory=list)
+    #: the zone cron triggers' Quartz expressions are read in (Echo's ``scheduler.cron.timezone``)
+    cron_timezone: str = "America/Los_Angeles"
+    #: how late a cron run may still start after Gennaker (or Temporal) was down; older misses are skipped
+    cron_catchup_window_s: float = Field(600.0, ge=10)
+    #: GitHub webhooks without a per-trigger ``secret`` are checked against this one, when set
+    git_webhook_secret: SecretStr | None = None
+    #: Echo's notification channels (Slack, email, webhooks) and the base URL their links use
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
-    @field_validator("execution_window_timezone")
+    @field_validator("execution_window_timezone", "cron_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         try:

@@ -7,8 +7,9 @@ from typing import Any
 from .concurrency import ConcurrencyGateWorkflow
 from .pipeline import PipelineWorkflow
 from .stage import StageWorkflow
+from .triggers import CronTriggerWorkflow
 
-WORKFLOWS: list[type] = [PipelineWorkflow, StageWorkflow, ConcurrencyGateWorkflow]
+WORKFLOWS: list[type] = [PipelineWorkflow, StageWorkflow, ConcurrencyGateWorkflow, CronTriggerWorkflow]
 
 
 def workflow_runner() -> Any:

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from .config import PipelineConfig
@@ -56,8 +57,13 @@ async def start_pipeline(
     origin: str = "api",
     window_timezone: str = "America/Los_Angeles",
     activity_queues: dict[str, str] | None = None,
+    once: bool = False,
 ) -> str:
-    """Validate and start an execution; returns its id (a ULID) once Temporal has accepted it."""
+    """Validate and start an execution; returns its id (a ULID) once Temporal has accepted it.
+
+    ``once``: never start a second run under ``execution_id``, even after the first has closed
+    (triggers use it: a redelivered event must not run its pipeline again). Raises
+    ``WorkflowAlreadyStartedError`` then."""
     validate_for_start(config)
     execution_id = execution_id or new_ulid()
     start = pipeline_start(
@@ -77,6 +83,7 @@ async def start_pipeline(
         task_queue=task_queue,
         search_attributes=start.search_attributes,
         static_summary=start.summary,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE if once else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
     return execution_id
 

@@ -21,7 +21,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from . import search
+    from . import notifications, search
     from .config import PipelineConfig
     from .errors import InvalidPipelineError
     from .execution import ORCHESTRATION, PIPELINE, ExecutionState, StageState
@@ -68,6 +68,7 @@ class PipelineWorkflow:
         self.running: dict[str, asyncio.Task[None]] = {}
         self.shown_status = S.NOT_STARTED
         self.recording: asyncio.Future[None] | None = None
+        self.notifier = notifications.Notifier()
 
     # ---- operator controls -------------------------------------------------------------
 
@@ -177,6 +178,8 @@ class PipelineWorkflow:
             ex.status = S.RUNNING
             ex.start_time = ex.start_time or now_ms()
             self._upsert_status()
+            if inp.resume is None:
+                self.notifier.notify(ex, "pipeline.starting")
             await self._walk()
         except asyncio.CancelledError:
             await self._cancel_everything()
@@ -237,6 +240,9 @@ class PipelineWorkflow:
         stage.workflow_id = stage_workflow_id(self.ex.id, ref, attempt)
         stage.status = S.RUNNING
         stage.start_time = now_ms()
+        self.notifier.notify(self.ex, "stage.starting", stage)
+        if stage.type == "manualJudgment":
+            self.notifier.notify(self.ex, "manualJudgment", stage)
         upstream = [self.ex.stage_by_ref(r) for r in self.graph.upstream(ref)]
         inp = RunStageInput(
             execution_id=self.ex.id,
@@ -268,8 +274,20 @@ class PipelineWorkflow:
                 self._mark_stage(stage, S.TERMINAL, f"stage workflow failed: {err.cause or err}")
         except asyncio.CancelledError:
             self._mark_stage(stage, S.CANCELED)
+            self._stage_ended(ref)
             if not self.halting:
                 raise
+        self._stage_ended(ref)
+
+    def _stage_ended(self, ref: str) -> None:
+        assert self.ex is not None
+        stage = self.ex.stage_by_ref(ref)
+        if stage is None:
+            return
+        self.notifier.notify(self.ex, notifications.stage_event(stage.status), stage)
+        judged = notifications.JUDGMENT_EVENTS.get(str(stage.context.get("judgmentStatus") or "").lower())
+        if stage.type == "manualJudgment" and judged:
+            self.notifier.notify(self.ex, judged, stage)
 
     def _merge(self, result: RunStageResult) -> None:
         assert self.ex is not None
@@ -415,7 +433,9 @@ class PipelineWorkflow:
         if self.ex.paused and self.ex.paused.get("resumeTime") is None:
             self.ex.paused = None
         self._upsert_status()
+        self.notifier.notify(self.ex, notifications.pipeline_event(status))
         await self._release(gate)
+        await self.notifier.drain()
         if workflow.patched(RECORD_PATCH):
             if self.recording is not None:
                 await self.recording  # the start's copy must never land after the end's

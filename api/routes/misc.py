@@ -55,3 +55,23 @@ def expression_capabilities() -> dict[str, Any]:
     from workflows.expressions import FUNCTION_NAMES
 
     return {"functions": [{"name": name, "description": ""} for name in FUNCTION_NAMES], "spelEvaluators": ["v4"]}
+
+
+@router.get("/cron/validate")
+def cron_validate(expression: str, settings: SettingsDep) -> dict[str, Any]:
+    """Gate's answer: ``{valid: true, description}`` or ``{valid: false, message}``, always a 200 (Gate
+    turns Echo's 400 into ``valid: false``). ``nextRuns`` (the next three, in UTC) is Gennaker's addition."""
+    from datetime import UTC, datetime
+
+    from integrations.triggers.quartz import CronError, next_fire_times, parse_quartz
+
+    try:
+        cron = parse_quartz(expression, time_zone=settings.cron_timezone)
+    except CronError as err:
+        return {"valid": False, "message": str(err)}
+    runs = next_fire_times(cron, datetime.now(UTC), 3)
+    return {
+        "valid": True,
+        "description": cron.description or "No description available",
+        "nextRuns": [run.astimezone(UTC).isoformat() for run in runs],
+    }

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, BackgroundTasks, Body, Query
 
 from workflows.errors import GennakerError
 
-from ..deps import StoreDep, UserDep
+from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
 from ..errors import bad_request
 
 router = APIRouter(tags=["pipeline configs"])
+log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 
@@ -22,25 +25,74 @@ def _body(config: Any) -> Json:
     return config
 
 
-def _validate(config: Json) -> None:
-    """The shape checks Gennaker makes on save: types and the stage graph. Unknown stage types are kept."""
+def _validate(config: Json, settings: Any = None) -> None:
+    """The checks Gennaker makes on save: types, the stage graph, and that every cron trigger can be
+    scheduled exactly. Unknown stage types are kept (refused when they would start)."""
+    from integrations.triggers.quartz import CronError
+    from integrations.triggers.schedules import check_cron_triggers
     from workflows.config import PipelineConfig
     from workflows.graph import StageGraph
 
     StageGraph.build(PipelineConfig.parse(config).stages)
+    try:
+        check_cron_triggers(config, settings.cron_timezone if settings is not None else "America/Los_Angeles")
+    except CronError as err:
+        raise bad_request(str(err), field=str(err).split(":", 1)[0]) from None
+
+
+async def _schedule(client: Any, settings: Any, pipeline: Json) -> None:
+    """Bring the pipeline's cron Schedules in line with it. The save stands if Temporal cannot be
+    reached (logged); the API's start-up reconciliation catches up."""
+    from integrations.triggers import schedules
+
+    try:
+        if schedules.cron_triggers(pipeline):
+            await schedules.sync_pipeline(client, settings, pipeline)
+        else:  # none now; delete any it had before
+            await schedules.remove_pipeline(client, str(pipeline.get("id")))
+    except Exception as err:  # noqa: BLE001 - logged; reconciled at start-up
+        log.warning("pipeline %s: could not sync its cron schedules: %s", pipeline.get("id"), err)
+
+
+def _has_cron(pipeline: Json) -> bool:
+    from integrations.triggers.schedules import cron_triggers
+
+    return bool(cron_triggers(pipeline))
 
 
 @router.post("/pipelines")
-def save_pipeline(store: StoreDep, user: UserDep, config: Any = Body(...), staleCheck: bool = Query(False)) -> Json:  # noqa: N803 - Gate's parameter name
+async def save_pipeline(
+    store: StoreDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    user: UserDep,
+    background: BackgroundTasks,
+    config: Any = Body(...),
+    staleCheck: bool = Query(False),  # noqa: N803 - Gate's parameter name
+) -> Json:
     config = _body(config)
-    _validate(config)
-    return store.save_pipeline(config, user, stale_check=staleCheck)  # type: ignore[no-any-return]
+    _validate(config, settings)
+    saved: Json = await asyncio.to_thread(store.save_pipeline, config, user, stale_check=staleCheck)
+    await _after_save(client, settings, saved, background)
+    return saved
+
+
+async def _after_save(client: Any, settings: Any, saved: Json, background: BackgroundTasks) -> None:
+    # With cron triggers the answer waits for the Schedules (they exist when the save returns); without,
+    # removing ones the pipeline may have had before happens after the answer, keeping saves fast.
+    if _has_cron(saved):
+        await _schedule(client, settings, saved)
+    else:
+        background.add_task(_schedule, client, settings, saved)
 
 
 @router.post("/pipelines/bulksave")
-def bulksave(
+async def bulksave(
     store: StoreDep,
+    client: ClientDep,
+    settings: SettingsDep,
     user: UserDep,
+    background: BackgroundTasks,
     pipelines: Any = Body(...),
     application: str = "bulk_save_placeholder_app",
     staleCheck: bool = Query(False),  # noqa: N803
@@ -58,8 +110,10 @@ def bulksave(
     for i, config in enumerate(pipelines):
         try:
             config = _body(config)
-            _validate(config)
-            saved.append(store.save_pipeline(config, user, stale_check=staleCheck)["name"])
+            _validate(config, settings)
+            doc = await asyncio.to_thread(store.save_pipeline, config, user, stale_check=staleCheck)
+            await _after_save(client, settings, doc, background)
+            saved.append(doc["name"])
         except (ApiError, StoreError, GennakerError) as err:
             message = getattr(err, "message", None) or str(err)
             failed.append(
@@ -74,18 +128,35 @@ def bulksave(
 
 
 @router.put("/pipelines/{pipeline_id}")
-def update_pipeline(pipeline_id: str, store: StoreDep, user: UserDep, config: Any = Body(...)) -> Json:
+async def update_pipeline(
+    pipeline_id: str,
+    store: StoreDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    user: UserDep,
+    background: BackgroundTasks,
+    config: Any = Body(...),
+) -> Json:
     config = _body(config)
     if config.get("id") not in (None, pipeline_id):
         raise bad_request(f"the body's id {config.get('id')!r} does not match the path's {pipeline_id!r}", field="id")
-    store.get_pipeline(pipeline_id)  # 404 when there is none
-    _validate(config)
-    return store.save_pipeline({**config, "id": pipeline_id}, user)  # type: ignore[no-any-return]
+    await asyncio.to_thread(store.get_pipeline, pipeline_id)  # 404 when there is none
+    _validate(config, settings)
+    saved: Json = await asyncio.to_thread(store.save_pipeline, {**config, "id": pipeline_id}, user)
+    await _after_save(client, settings, saved, background)
+    return saved
 
 
 @router.delete("/pipelines/{application}/{name}")
-def delete_pipeline(application: str, name: str, store: StoreDep) -> None:
-    store.delete_pipeline(application, name)
+async def delete_pipeline(application: str, name: str, store: StoreDep, client: ClientDep) -> None:
+    from integrations.triggers.schedules import remove_pipeline
+
+    pipeline: Json = await asyncio.to_thread(store.get_pipeline_by_name, application, name)
+    await asyncio.to_thread(store.delete_pipeline, application, name)
+    try:
+        await remove_pipeline(client, str(pipeline.get("id")))
+    except Exception as err:  # noqa: BLE001 - logged; reconciled at start-up
+        log.warning("pipeline %s: could not delete its cron schedules: %s", pipeline.get("id"), err)
 
 
 @router.get("/applications/{application}/pipelineConfigs")
@@ -126,9 +197,9 @@ def reorder(store: StoreDep, body: Any = Body(...)) -> None:
 
 
 @router.post("/strategies")
-def save_strategy(store: StoreDep, user: UserDep, config: Any = Body(...)) -> Json:
+def save_strategy(store: StoreDep, settings: SettingsDep, user: UserDep, config: Any = Body(...)) -> Json:
     config = _body(config)
-    _validate(config)
+    _validate(config, settings)
     return store.save_pipeline(config, user, kind="strategy")  # type: ignore[no-any-return]
 
 

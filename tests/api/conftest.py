@@ -4,6 +4,7 @@ a worker whose activities write to the same store, and the store on a SQLite fil
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,6 +41,13 @@ class Api:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(client: Any, tmp_path: Path) -> AsyncIterator[Api]:
+    async with serve_api(client, tmp_path) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def serve_api(client: Any, tmp_path: Path, **settings: Any) -> AsyncIterator[Api]:
+    """The API (in-process), a worker and a store, on settings a test may add to."""
     from api.main import create_app
     from api.store import Store
     from tests.conftest import build_worker_with
@@ -48,6 +56,7 @@ async def api(client: Any, tmp_path: Path) -> AsyncIterator[Api]:
         state_dir=tmp_path,
         task_queue=f"api-{uuid.uuid4()}",
         accounts=[{"name": "prod", "type": "aws", "secretKey": "hush", "regions": ["us-east-1"]}],
+        **settings,
     )
     store = Store(settings.store_url)
     store.migrate()

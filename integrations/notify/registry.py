@@ -1,0 +1,37 @@
+"""Notification type → channel. Types are Echo's (``slack``, ``email``, ``microsoftteams``,
+``googlechat``) plus Gennaker's ``webhook``; any other type answers "not supported"."""
+
+from __future__ import annotations
+
+import httpx
+
+from .base import Channel, DisabledChannel, UnsupportedChannel
+from .googlechat import GoogleChatChannel
+from .mail import EmailChannel
+from .settings import NotificationSettings
+from .slack import SlackChannel
+from .teams import TeamsChannel
+from .webhook import WebhookChannel
+
+CHANNEL_TYPES: tuple[str, ...] = ("email", "googlechat", "microsoftteams", "slack", "webhook")
+
+
+def build_channels(settings: NotificationSettings, http: httpx.AsyncClient) -> dict[str, Channel]:
+    """One channel per supported type, built from the settings; disabled types send nothing."""
+    channels: dict[str, Channel] = {
+        "email": EmailChannel(settings.email),
+        "googlechat": GoogleChatChannel(http),
+        "microsoftteams": TeamsChannel(http),
+        "slack": SlackChannel(settings.slack),
+        "webhook": WebhookChannel(http),
+    }
+    for kind in CHANNEL_TYPES:
+        if not getattr(settings, kind).enabled:
+            channels[kind] = DisabledChannel(kind)
+    return channels
+
+
+def channel_for(channels: dict[str, Channel], kind: str) -> Channel:
+    """The channel for a notification ``type`` (case-insensitive), or one that answers "not supported"."""
+    key = (kind or "").strip().lower()
+    return channels.get(key) or UnsupportedChannel(key, tuple(sorted(channels)))

@@ -1,0 +1,1 @@
+"""Pipeline triggers: Echo's webhook, git and pipeline matching, cron schedules, and starting the matches."""

@@ -1,0 +1,141 @@
+"""Echo's text matching: ``payloadConstraints`` (regex *search*, keys may be JSONPath) and regex full matches.
+
+Echo's ``ArtifactMatcher.isJsonPathConstraintInPayload``, re-stated:
+
+* for each ``key → value`` of the constraints, if ``key`` is a top-level key of the payload with a
+  non-null value, ``value`` (as Java prints it) must be *found* (``Matcher.find``, not a full
+  match) in the payload value (as Java prints it: lists as ``[a, b]``, objects as ``{k=v}``);
+* otherwise ``key`` is read as a JSONPath (``$.`` is put in front when it starts with neither
+  ``$`` nor ``@``, as Jayway does); the value there must be a string, number or boolean (compared
+  as text) or a list (any of its strings, numbers or booleans may match); objects, nulls, missing
+  paths and bad paths never match;
+* a constraint whose regex does not compile never matches.
+
+Java's regex dialect is read with Python's ``re``; the common syntax is the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from jsonpath_ng.ext import parse as _parse_json_path
+
+# Jayway's indefinite paths (deep scan, wildcard, filter, several indexes or names) return lists.
+_INDEFINITE_PATH = re.compile(r"\.\.|\*|\[\s*\?|\[[^\]]*[,:][^\]]*\]")
+
+
+@lru_cache(maxsize=1024)
+def compile_pattern(pattern: str) -> re.Pattern[str] | None:
+    """The compiled regex, or None when it does not compile (Echo logs and treats it as never matching)."""
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+def regex_find(pattern: str, text: str) -> bool:
+    """Java's ``Pattern.compile(pattern).asPredicate().test(text)``: the pattern occurs somewhere in the text."""
+    compiled = compile_pattern(pattern)
+    return compiled is not None and compiled.search(text) is not None
+
+
+def regex_full_match(pattern: str, text: str) -> bool:
+    """Java's ``Pattern.matches``: the pattern covers the whole text. An invalid pattern never matches."""
+    compiled = compile_pattern(pattern)
+    return compiled is not None and compiled.fullmatch(text) is not None
+
+
+def java_str(value: Any) -> str:
+    """``toString()`` of the Java object Jackson would have built from this JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _java_double(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(java_str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{java_str(k)}={java_str(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _java_double(value: float) -> str:
+    """``Double.toString``: plain between 10^-3 and 10^7, else ``d.dddE±n``."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "-0.0" if str(value).startswith("-") else "0.0"
+    if 1e-3 <= abs(value) < 1e7:
+        text = repr(value)
+        return text if "." in text or "e" in text else text + ".0"
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    figures = "".join(str(d) for d in digits)
+    power = len(figures) - 1 + exponent
+    mantissa = figures[0] + "." + (figures[1:] or "0")
+    return ("-" if sign else "") + f"{mantissa}E{power}"
+
+
+def is_definite_path(path: str) -> bool:
+    """Does the JSONPath name one value (Jayway returns it as is) rather than a set (returned as a list)?"""
+    return not _INDEFINITE_PATH.search(path)
+
+
+@lru_cache(maxsize=512)
+def _compiled_path(path: str) -> Any:
+    try:
+        return _parse_json_path(path)
+    except Exception:  # jsonpath-ng raises several unrelated types for bad syntax
+        return None
+
+
+def json_path_texts(payload: Any, key: str) -> list[str] | None:
+    """The texts a constraint's regex is tried on when its key is a JSONPath; None when nothing usable is there."""
+    path = key if key.startswith(("$", "@")) else "$." + key
+    expression = _compiled_path(path)
+    if expression is None:
+        return None
+    try:
+        found = [m.value for m in expression.find(payload)]
+    except Exception:  # a path that cannot be applied to this document reads as missing
+        return None
+    if is_definite_path(path):
+        if not found:
+            return None
+        value = found[0]
+        if isinstance(value, list):
+            return _scalar_texts(value)
+        if value is None or isinstance(value, dict):
+            return None
+        return [java_str(value)]
+    return _scalar_texts(found)
+
+
+def _scalar_texts(values: list[Any]) -> list[str]:
+    return [java_str(v) for v in values if isinstance(v, str | int | float)]
+
+
+def payload_constraints_match(constraints: Mapping[Any, Any], payload: Mapping[str, Any]) -> bool:
+    """Do all the constraints hold for the payload? An empty mapping always holds."""
+    for key, expected in constraints.items():
+        key_text = java_str(key)
+        if key_text in payload and payload[key_text] is not None:
+            if expected is not None and not regex_find(java_str(expected), java_str(payload[key_text])):
+                return False
+            continue
+        texts = json_path_texts(payload, key_text)
+        if texts is None:
+            return False
+        # Echo fails on a null value here; we read it as "the path only has to be there".
+        if expected is not None and not any(regex_find(java_str(expected), t) for t in texts):
+            return False
+    return True

@@ -1,0 +1,88 @@
+"""Starting the pipelines a trigger matched, once per event however often the event arrives.
+
+Every automatic start (a webhook, a git push, a cron tick, a finished upstream execution) goes
+through :class:`Launcher`: the store claims ``(event key, pipeline id)`` for a new execution id
+first, then the pipeline workflow starts under that id and never a second time. A redelivered
+event finds its claim and starts nothing; a crash between the claim and the start is mended by the
+next delivery (or the activity's retry), which starts the claimed id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from workflows import operations
+from workflows.errors import GennakerError
+from workflows.ids import new_ulid
+from workflows.parameters import missing_required
+
+log = logging.getLogger(__name__)
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Launched:
+    """What became of one matched pipeline: the execution it has (new or from an earlier delivery),
+    or why it did not start."""
+
+    pipeline_id: str
+    pipeline_name: str
+    execution_id: str | None = None
+    started: bool = False
+    error: str | None = None
+
+    def to_json(self) -> Json:
+        out: Json = {"pipelineId": self.pipeline_id, "pipelineName": self.pipeline_name}
+        if self.execution_id:
+            out.update(executionId=self.execution_id, started=self.started)
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+class Launcher:
+    """Starts triggered pipelines through Temporal, de-duplicated by the store."""
+
+    def __init__(self, client: Client, store: Any, settings: Any) -> None:
+        self.client = client
+        self.store = store
+        self.settings = settings
+
+    async def launch(self, pipeline: Json, trigger: Json, event_key: str, *, run_as: str | None = None) -> Launched:
+        """Start ``pipeline`` with ``trigger`` unless ``event_key`` already started it."""
+        pipeline_id, name = str(pipeline.get("id") or ""), str(pipeline.get("name") or "")
+        if not pipeline_id:
+            return Launched(pipeline_id, name, error="the pipeline has no id (it was never saved)")
+        missing = missing_required(pipeline, trigger.get("parameters") or {})
+        if missing:
+            return Launched(pipeline_id, name, error=f"Required parameter {missing[0]} is missing")
+        execution_id, claimed = await asyncio.to_thread(
+            self.store.claim_trigger_event, event_key, pipeline_id, new_ulid()
+        )
+        user = run_as or trigger.get("user") or "anonymous"
+        try:
+            await operations.start_pipeline(
+                self.client,
+                pipeline,
+                trigger,
+                task_queue=self.settings.task_queue,
+                execution_id=execution_id,
+                authentication={"user": user, "allowedAccounts": []},
+                window_timezone=self.settings.execution_window_timezone,
+                activity_queues=self.settings.activity_queues,
+                once=True,
+            )
+        except WorkflowAlreadyStartedError:
+            return Launched(pipeline_id, name, execution_id, started=False)
+        except GennakerError as err:  # the saved config cannot run (a cycle, an unknown stage type)
+            log.warning("trigger %s: pipeline %s not started: %s", event_key, pipeline_id, err)
+            return Launched(pipeline_id, name, execution_id, error=str(err))
+        if not claimed:
+            log.info("trigger %s: started the execution claimed earlier, %s", event_key, execution_id)
+        return Launched(pipeline_id, name, execution_id, started=True)

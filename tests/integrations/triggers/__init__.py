@@ -1,0 +1,1 @@
+"""Echo's event → trigger matching (integrations/triggers)."""

@@ -1,0 +1,127 @@
+"""Echo's notifications, sent from the pipeline workflow without holding it up.
+
+The pipeline calls :meth:`Notifier.notify` at each event (``pipeline.starting``, ``stage.complete``,
+``manualJudgment``...). Entries whose ``when`` lists the event each become one ``send_notification``
+activity, started in the background: stages never wait for a channel. A channel that still fails
+after its retries adds a ``systemNotifications`` entry to the execution (Deck shows those as a banner)
+and never changes a status. When the pipeline ends it waits at most :data:`GRACE` for sends still
+under way, so the stored execution shows their failures; sends still retrying after that are dropped.
+
+Custom ``message.<when>.text`` is evaluated here as an expression (trigger, parameters, execution,
+and for stage events the stage's context), as Orca evaluates notification text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+from .execution import ExecutionState, StageState
+from .status import ExecutionStatus as S
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notify import SendNotificationInput
+    from integrations.notify.render import summarize, wants
+
+    from . import expressions as expr
+    from .stage import now_ms
+
+PATCH = "notifications"
+GRACE = timedelta(seconds=30)
+SEND_NOTIFICATION = "send_notification"
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=30), maximum_attempts=5)
+JUDGMENT_EVENTS = {"continue": "manualJudgmentContinue", "stop": "manualJudgmentStop"}
+JSON = dict[str, Any]
+
+
+def pipeline_event(status: S) -> str:
+    """``pipeline.complete`` for a success, ``pipeline.failed`` for anything else (Orca's rule)."""
+    return "pipeline.complete" if status == S.SUCCEEDED else "pipeline.failed"
+
+
+def stage_event(status: S) -> str:
+    return "stage.complete" if status in (S.SUCCEEDED, S.FAILED_CONTINUE, S.SKIPPED) else "stage.failed"
+
+
+def _stage_entries(stage: StageState, when: str) -> list[Any]:
+    entries = stage.context.get("notifications")
+    if not isinstance(entries, list):
+        return []
+    if when.startswith("stage.") and stage.context.get("sendNotifications") not in (True, "true"):
+        return []  # Orca sends stage events only for stages that ask (Deck's "send notifications" box)
+    return entries
+
+
+def _entries(ex: ExecutionState, when: str, stage: StageState | None) -> list[JSON]:
+    source = ex.notifications if stage is None else _stage_entries(stage, when)
+    return [e for e in source if isinstance(e, dict) and wants(e, when)]
+
+
+class Notifier:
+    """The pipeline workflow's notifications under way."""
+
+    def __init__(self) -> None:
+        self.pending: list[asyncio.Future[None]] = []
+
+    def notify(self, ex: ExecutionState, when: str, stage: StageState | None = None) -> None:
+        """Start sending what the execution's (or the stage's) notifications ask for at ``when``."""
+        entries = _entries(ex, when, stage)
+        if not entries or not workflow.patched(PATCH):
+            return
+        execution = ex.to_json()
+        stage_json = stage.to_json() if stage is not None else None
+        summary = summarize(execution, stage_json)
+        for entry in entries:
+            entry = _with_evaluated_text(entry, when, ex, execution, stage)
+            self.pending.append(asyncio.ensure_future(self._send(ex, entry, when, summary)))
+
+    async def _send(self, ex: ExecutionState, entry: JSON, when: str, summary: Any) -> None:
+        try:
+            await workflow.execute_activity(
+                SEND_NOTIFICATION,
+                SendNotificationInput(notification=entry, when=when, execution=summary),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RETRY,
+                summary=f"{entry.get('type')} notification: {when}",
+            )
+        except ActivityError as err:
+            cause = getattr(err.cause, "message", None) or str(err.cause or err)
+            ex.system_notifications.append(
+                {
+                    "createdAt": now_ms(),
+                    "group": "notification",
+                    "message": f"{entry.get('type')} notification for {when} failed: {cause}",
+                    "closed": False,
+                }
+            )
+
+    async def drain(self) -> None:
+        """Wait (at most :data:`GRACE`) for the sends under way."""
+        if self.pending:
+            pending = self.pending
+            try:
+                await workflow.wait_condition(lambda: all(f.done() for f in pending), timeout=GRACE)
+            except TimeoutError:
+                workflow.logger.warning("notifications still retrying after %s are dropped", GRACE)
+
+
+def _with_evaluated_text(entry: JSON, when: str, ex: ExecutionState, execution: JSON, stage: StageState | None) -> JSON:
+    message = entry.get("message")
+    text = (
+        message.get(when, {}).get("text") if isinstance(message, dict) and isinstance(message.get(when), dict) else None
+    )
+    if not isinstance(text, str) or "${" not in text:
+        return entry
+    root: JSON = dict(stage.context) if stage is not None else {}
+    root.update(trigger=ex.trigger, parameters=ex.trigger.get("parameters") or {}, execution=execution)
+    ctx = expr.EvaluationContext(root=root, execution=execution, timestamp_ms=now_ms())
+    evaluated = expr.process(text, ctx).value
+    out = copy.deepcopy(entry)
+    out["message"][when]["text"] = evaluated if isinstance(evaluated, str) else str(evaluated)
+    return out
