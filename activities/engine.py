@@ -98,15 +98,23 @@ class EngineActivities:
         self.on_finished = on_finished
 
     @activity.defn(name="record_execution")
-    async def record_execution(self, execution: dict[str, Any]) -> None:
+    async def record_execution(self, execution: dict[str, Any]) -> dict[str, Any] | None:
         """Keep the execution in the store: listings read it, and it outlives Temporal's retention.
 
-        The pipeline records itself when it starts and when it ends; at the end this also starts the
-        pipelines whose ``pipeline`` trigger waits on it (once each: a retry finds them started)."""
+        The pipeline records itself when it starts and when it ends. At the start the answer carries
+        the application's notifications (Front50's application level), for the workflow to send; at
+        the end this starts the pipelines whose ``pipeline`` trigger waits on it (once each)."""
         if self.store is not None:
             await asyncio.to_thread(self.store.save_execution, execution)
-        if self.on_finished is not None and execution.get("status") in FINISHED:
-            await self.on_finished(execution)
+        if execution.get("status") in FINISHED:
+            if self.on_finished is not None:
+                await self.on_finished(execution)
+            return None
+        if self.store is not None and execution.get("application"):
+            entries = await asyncio.to_thread(self.store.notification_entries, str(execution["application"]))
+            if entries:
+                return {"applicationNotifications": entries}
+        return None
 
     @activity.defn(name="request_concurrency_slot")
     async def request_concurrency_slot(self, req: dict[str, Any]) -> None:

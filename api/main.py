@@ -14,7 +14,7 @@ from gennaker import __version__
 from gennaker.settings import Settings, load_settings
 
 from . import errors
-from .routes import applications, executions, misc, pipeline_configs, pipelines, projects, webhooks
+from .routes import applications, executions, misc, notifications, pipeline_configs, pipelines, projects, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     errors.document(app)
     # executions before pipelines: `POST /pipelines/{id}/evaluateVariables` must win over the trigger route
     # `POST /pipelines/{application}/{name}`, as Spring prefers the literal segment in Gate
-    for module in (misc, applications, pipeline_configs, executions, pipelines, projects, webhooks):
+    for module in (misc, applications, notifications, pipeline_configs, executions, pipelines, projects, webhooks):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     return app
 

@@ -58,8 +58,7 @@ def _stage_entries(stage: StageState, when: str) -> list[Any]:
     return entries
 
 
-def _entries(ex: ExecutionState, when: str, stage: StageState | None) -> list[JSON]:
-    source = ex.notifications if stage is None else _stage_entries(stage, when)
+def _entries(source: list[Any], when: str) -> list[JSON]:
     return [e for e in source if isinstance(e, dict) and wants(e, when)]
 
 
@@ -68,10 +67,20 @@ class Notifier:
 
     def __init__(self) -> None:
         self.pending: list[asyncio.Future[None]] = []
+        #: the application's notifications (from the store, when the execution was first recorded)
+        self.application: list[Any] = []
 
-    def notify(self, ex: ExecutionState, when: str, stage: StageState | None = None) -> None:
-        """Start sending what the execution's (or the stage's) notifications ask for at ``when``."""
-        entries = _entries(ex, when, stage)
+    def notify(
+        self, ex: ExecutionState, when: str, stage: StageState | None = None, *, application_only: bool = False
+    ) -> None:
+        """Start sending what the execution's, the application's (pipeline events) or the stage's
+        notifications ask for at ``when``."""
+        if stage is not None:
+            entries = _entries(_stage_entries(stage, when), when)
+        else:
+            entries = _entries(self.application, when)
+            if not application_only:
+                entries = _entries(ex.notifications, when) + entries
         if not entries or not workflow.patched(PATCH):
             return
         execution = ex.to_json()

@@ -169,7 +169,7 @@ class PipelineWorkflow:
         if workflow.patched(RECORD_PATCH):
             # the store's copy (listings, and reads after Temporal's retention): written as the
             # execution starts, without holding up its first stage, and again when it ends
-            self.recording = asyncio.ensure_future(self._record())
+            self.recording = asyncio.ensure_future(self._record_start())
         try:
             if ex.start_time is None and self._expired():
                 return await self._finish(S.CANCELED)
@@ -450,14 +450,23 @@ class PipelineWorkflow:
             )
         return self.ex
 
-    async def _record(self) -> None:
+    async def _record_start(self) -> None:
+        """Record the start; the store answers with the application's notifications, if it has any."""
+        answer = await self._record()
+        entries = answer.get("applicationNotifications") if isinstance(answer, dict) else None
+        if entries and self.ex is not None and self.inp is not None:
+            self.notifier.application = [e for e in entries if isinstance(e, dict)]
+            if self.inp.resume is None:
+                self.notifier.notify(self.ex, "pipeline.starting", application_only=True)
+
+    async def _record(self) -> Any:
         """Write the execution to the store; a failure is logged, never fails the pipeline."""
         assert self.ex is not None
         body = self.ex.to_json(copy=False)
         if len(json.dumps(body, default=str)) > MAX_RECORD_BYTES:
             body = self.ex.to_json(expand=False, copy=False)  # stays under Temporal's payload limit
         try:
-            await workflow.execute_activity(
+            return await workflow.execute_activity(
                 "record_execution",
                 body,
                 start_to_close_timeout=timedelta(seconds=30),

@@ -126,6 +126,18 @@ class TriggerEvent(SQLModel, table=True):
     created_at: int = Field(sa_column=Column("created_at", BigInteger, nullable=False))
 
 
+class NotificationConfig(SQLModel, table=True):
+    """Front50's notification document of one application (``level`` "application") or the global one
+    (``level`` "global", name ``__GLOBAL``): ``{"application": app, "slack": [...], "email": [...]}``."""
+
+    __tablename__ = "notification_configs"
+
+    level: str = Field(sa_column=Column("level", String(16), primary_key=True))
+    name: str = Field(sa_column=_key("name", primary_key=True))
+    updated_at: int = Field(sa_column=Column("updated_at", BigInteger, nullable=False))
+    body: str = Field(sa_column=Column("body", Body, nullable=False))
+
+
 TABLES = [
     model.__table__  # type: ignore[attr-defined,union-attr]
     for model in (
@@ -136,5 +148,6 @@ TABLES = [
         Execution,
         DeletedExecution,
         TriggerEvent,
+        NotificationConfig,
     )
 ]

@@ -208,11 +208,16 @@ async def test_notifications_reach_slack_and_failures_show(client, tmp_path):
                 ],
             }
             await api.http.post("/pipelines", json=pipeline)
+            app_level = {"slack": [{"address": "general", "level": "application", "when": ["pipeline.starting"]}]}
+            assert (await api.http.post("/notifications/application/loud", json=app_level)).status_code == 200
+            shown = (await api.http.get("/notifications/application/loud")).json()
+            assert shown["application"] == "loud" and shown["slack"][0]["address"] == "general"
+            assert (await api.http.get("/notifications/nonsense/loud")).status_code == 404
             execution_id = (await api.http.post("/pipelines/loud/told", json={})).json()["ref"].split("/")[-1]
             done = await api.finished(execution_id)
             assert done["status"] == "SUCCEEDED"  # a failing channel changes nothing
-            texts = {(m.channel_id, json.dumps(m.args)) for m in slack.messages}
-            assert {c for c, _ in texts} == {"C0DEPLOYS", "C0GENERAL"}
+            texts = [(m.channel_id, json.dumps(m.args)) for m in slack.messages]
+            assert sorted(c for c, _ in texts) == ["C0DEPLOYS", "C0DEPLOYS", "C0GENERAL", "C0GENERAL"]
             assert any("done: told for anonymous" in t for _, t in texts)
             stored = await _eventually(lambda: _stored_failure(api, execution_id))
             assert "channel_not_found" in stored["message"] and token not in json.dumps(stored)

@@ -119,3 +119,21 @@ def test_delete_cascades_to_pipelines_strategies_and_projects(store: Store) -> N
     assert project["config"]["pipelineConfigs"] == [{"application": "keep", "pipelineConfigId": kept["id"]}]
     assert store.get_execution("E1")["application"] == "app"  # executions are Orca's, not Front50's
     assert len(store.pipeline_history(pipeline["id"])) == 1
+
+
+def test_notification_documents_with_the_global_ones_appended(store) -> None:
+    assert store.get_notifications("App") == {"application": "app"}
+    store.save_notifications("App", {"slack": [{"address": "#a", "when": ["pipeline.failed"]}], "other": 1}, "bob")
+    store.save_notifications(None, {"slack": [{"address": "#all"}], "email": [{"address": "ops@x.io"}]}, "root")
+    doc = store.get_notifications("app")
+    assert [e["address"] for e in doc["slack"]] == ["#a", "#all"] and doc["email"] == [{"address": "ops@x.io"}]
+    assert doc["other"] == 1 and doc["lastModifiedBy"] == "bob"
+    assert [(e["type"], e["address"]) for e in store.notification_entries("APP")] == [
+        ("slack", "#a"),
+        ("slack", "#all"),
+        ("email", "ops@x.io"),
+    ]
+    with pytest.raises(ValidationError, match="slack"):
+        store.save_notifications("app", {"slack": "#a"}, "bob")
+    store.delete_notifications("app")
+    assert [e["address"] for e in store.get_notifications("app")["slack"]] == ["#all"]
