@@ -85,7 +85,13 @@ async def bench(args: argparse.Namespace, client: Client) -> list[tuple[str, str
         client,
         task_queue=queue,
         workflows=[*WORKFLOWS, RawChain, RawChild],
-        activities=[noop_task, raw_noop, engine.request_concurrency_slot, engine.evaluate_expressions],
+        activities=[
+            noop_task,
+            raw_noop,
+            engine.request_concurrency_slot,
+            engine.evaluate_expressions,
+            engine.record_execution,  # no store here: the call itself is what a real worker pays
+        ],
         activity_executor=ThreadPoolExecutor(max_workers=20),
         workflow_runner=workflow_runner(),
     ):

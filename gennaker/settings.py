@@ -22,6 +22,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from integrations.notify.settings import SECRET_FIELDS as NOTIFY_SECRET_FIELDS
 from integrations.notify.settings import NotificationSettings
 
 ENV_PREFIX = "GENNAKER_"
@@ -30,7 +31,7 @@ CONFIG_FILE_ENV = "GENNAKER_CONFIG_FILE"
 DEFAULT_CONFIG_FILE = Path("gennaker.yml")
 
 # Field names whose values never appear in errors, logs or `gennaker config check`.
-SECRET_FIELDS = frozenset({"api_key"})
+SECRET_FIELDS = frozenset({"api_key", "database_url", "git_webhook_secret"}) | NOTIFY_SECRET_FIELDS
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 

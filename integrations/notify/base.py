@@ -9,7 +9,9 @@ so only :func:`safe_url` forms of them appear in results, errors and logs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -173,6 +175,27 @@ def check_webhook_url(url: str) -> str | None:
 BodyCheck = Callable[[str], "tuple[str, bool] | None"]
 
 
+# httpx logs every request's full URL at INFO; for webhook URLs that is the credential. While a
+# channel posts, this filter shows httpx's log line with the URL reduced to :func:`safe_url`.
+_POSTING_SECRET_URL: ContextVar[bool] = ContextVar("gennaker_notify_posting", default=False)
+
+
+class _RedactWebhookUrls(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _POSTING_SECRET_URL.get() and isinstance(record.args, tuple):
+            record.args = tuple(safe_url(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in record.args)
+        return True
+
+
+_HTTPX_FILTER = _RedactWebhookUrls()
+
+
+def _redact_httpx_logs() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if _HTTPX_FILTER not in httpx_logger.filters:
+        httpx_logger.addFilter(_HTTPX_FILTER)
+
+
 async def post_json(
     http: httpx.AsyncClient, channel: str, url: str, payload: object, *, check_body: BodyCheck | None = None
 ) -> SendResult:
@@ -181,6 +204,8 @@ async def post_json(
     problem = check_webhook_url(url)
     if problem:
         return SendResult.failed(channel, f"{problem} ({shown})", code="invalid_address", retryable=False)
+    _redact_httpx_logs()
+    token = _POSTING_SECRET_URL.set(True)
     try:
         response = await http.post(url.strip(), json=payload)
     except httpx.TransportError as err:
@@ -192,6 +217,8 @@ async def post_json(
             retryable=True,
             recipients=(shown,),
         )
+    finally:
+        _POSTING_SECRET_URL.reset(token)
     status = response.status_code
     if 200 <= status < 300:
         failure = check_body(response.text) if check_body else None

@@ -75,6 +75,8 @@ def classify_error(error: Exception, host: str) -> tuple[str, bool, str]:
         return f"smtp_{code}", 400 <= code < 500, f"the SMTP server answered {code} {_one_line(reply)}".rstrip()
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return "smtp_disconnected", True, f"the SMTP server {host} closed the connection"
+    if isinstance(error, smtplib.SMTPException):  # (an OSError too, so before the network errors)
+        return "smtp_error", False, f"sending email failed: {type(error).__name__}"
     if isinstance(error, ssl.SSLCertVerificationError):
         return "tls_verify", False, f"the TLS certificate of SMTP server {host} could not be verified"
     if isinstance(error, ssl.SSLError):

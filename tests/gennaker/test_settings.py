@@ -171,6 +171,20 @@ def test_secret_not_echoed_in_errors() -> None:
     assert "setting GENNAKER_TEMPORAL__API_KEY" in describe_error(info.value)
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"notifications": {"slack": {"bot_token": 987654321}}},
+        {"notifications": {"email": {"password": 987654321}}},
+        {"git_webhook_secret": 987654321},
+    ],
+)
+def test_notification_and_webhook_secrets_not_echoed(given: dict) -> None:
+    with pytest.raises(ValidationError) as info:
+        Settings(**given)
+    assert "987654321" not in describe_error(info.value) and "setting GENNAKER_" in describe_error(info.value)
+
+
 def test_config_check_prints_masked_settings(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
