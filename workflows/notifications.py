@@ -69,6 +69,7 @@ class Notifier:
         self.pending: list[asyncio.Future[None]] = []
         #: the application's notifications (from the store, when the execution was first recorded)
         self.application: list[Any] = []
+        self.reminders: list[asyncio.Future[None]] = []
 
     def notify(
         self, ex: ExecutionState, when: str, stage: StageState | None = None, *, application_only: bool = False
@@ -89,6 +90,37 @@ class Notifier:
         for entry in entries:
             entry = _with_evaluated_text(entry, when, ex, execution, stage)
             self.pending.append(asyncio.ensure_future(self._send(ex, entry, when, summary)))
+
+    def remind(self, ex: ExecutionState, stage: StageState) -> None:
+        """Orca's ``notifyEveryMs``: while a judgment waits, send its ``manualJudgment`` entries again."""
+        entries = [
+            e
+            for e in _entries(_stage_entries(stage, "manualJudgment"), "manualJudgment")
+            if _every(e.get("notifyEveryMs")) is not None
+        ]
+        if not entries or not workflow.patched(PATCH):
+            return
+        for entry in entries:
+            every = _every(entry.get("notifyEveryMs"))
+            assert every is not None
+            self.reminders.append(asyncio.ensure_future(self._remind(ex, stage.ref_id, entry, every)))
+
+    async def _remind(self, ex: ExecutionState, ref: str, entry: JSON, every: timedelta) -> None:
+        def waiting() -> bool:
+            stage = ex.stage_by_ref(ref)  # the pipeline replaces the stage object when the result arrives
+            return stage is not None and stage.status == S.RUNNING
+
+        while waiting():
+            try:
+                await workflow.wait_condition(lambda: not waiting(), timeout=every)
+                return
+            except TimeoutError:
+                stage = ex.stage_by_ref(ref)
+                if stage is None:
+                    return
+                summary = summarize(ex.to_json(), stage.to_json())
+                judged = _with_evaluated_text(entry, "manualJudgment", ex, ex.to_json(), stage)
+                self.pending.append(asyncio.ensure_future(self._send(ex, judged, "manualJudgment", summary)))
 
     async def _send(self, ex: ExecutionState, entry: JSON, when: str, summary: Any) -> None:
         try:
@@ -118,6 +150,18 @@ class Notifier:
                 await workflow.wait_condition(lambda: all(f.done() for f in pending), timeout=GRACE)
             except TimeoutError:
                 workflow.logger.warning("notifications still retrying after %s are dropped", GRACE)
+
+
+MIN_REMINDER = timedelta(seconds=2)
+
+
+def _every(value: Any) -> timedelta | None:
+    """``notifyEveryMs`` as an interval (at least :data:`MIN_REMINDER`), None when reminders are off."""
+    try:
+        ms = int(value)
+    except (TypeError, ValueError):
+        return None
+    return max(timedelta(milliseconds=ms), MIN_REMINDER) if ms > 0 else None
 
 
 def _with_evaluated_text(entry: JSON, when: str, ex: ExecutionState, execution: JSON, stage: StageState | None) -> JSON:

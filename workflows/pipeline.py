@@ -243,6 +243,7 @@ class PipelineWorkflow:
         self.notifier.notify(self.ex, "stage.starting", stage)
         if stage.type == "manualJudgment":
             self.notifier.notify(self.ex, "manualJudgment", stage)
+            self.notifier.remind(self.ex, stage)
         upstream = [self.ex.stage_by_ref(r) for r in self.graph.upstream(ref)]
         inp = RunStageInput(
             execution_id=self.ex.id,

@@ -227,3 +227,43 @@ async def _stored_failure(api, execution_id):
     execution = (await api.http.get(f"/pipelines/{execution_id}")).json()
     found = [n for n in execution.get("systemNotifications", []) if n.get("group") == "notification"]
     return found[0] if found else None
+
+
+async def test_judgment_notifications_remind_and_link_to_the_judgment(client, tmp_path):
+    token = f"xoxb-{uuid.uuid4().hex}"
+    with serve_slack(token) as slack:
+        settings = {"slack": {"bot_token": token, "base_url": slack.base_url}, "base_url": "https://spin.example"}
+        async with serve_api(client, tmp_path, notifications=settings) as api:
+            entry = {
+                "type": "slack",
+                "address": "#deploys",
+                "when": ["manualJudgment", "manualJudgmentContinue"],
+                "notifyEveryMs": 2000,
+            }
+            pipeline = {
+                "application": "judged",
+                "name": "gate",
+                "stages": [{"refId": "j", "type": "manualJudgment", "name": "Approve", "notifications": [entry]}],
+            }
+            await api.http.post("/pipelines", json=pipeline)
+            execution_id = (await api.http.post("/pipelines/judged/gate", json={})).json()["ref"].split("/")[-1]
+            running = await api.wait_for(execution_id, lambda e: e["stages"][0].get("tasks"))
+
+            async def reminded():
+                return len(slack.messages) >= 3  # the first message and two reminders
+
+            assert await _eventually(reminded, timeout=15)
+            first = json.dumps(slack.messages[0].args)
+            assert "awaiting manual judgment" in first
+            assert f"https://spin.example/#/applications/judged/executions/details/{execution_id}?refId=j" in first
+            stage_id = running["stages"][0]["id"]
+            await api.http.patch(f"/pipelines/{execution_id}/stages/{stage_id}", json={"judgmentStatus": "continue"})
+            await api.finished(execution_id)
+
+            async def judged():
+                return any("judged to" in json.dumps(m.args) for m in slack.messages)
+
+            assert await _eventually(judged)
+            count = len(slack.messages)
+            await asyncio.sleep(2.5)
+            assert len(slack.messages) == count  # no reminders once judged
