@@ -63,15 +63,10 @@ def cron_validate(expression: str, settings: SettingsDep) -> dict[str, Any]:
     turns Echo's 400 into ``valid: false``). ``nextRuns`` (the next three, in UTC) is Gennaker's addition."""
     from datetime import UTC, datetime
 
-    from integrations.triggers.quartz import CronError, next_fire_times, parse_quartz
+    from integrations.triggers.cron import next_fire_times, parse_quartz, validate_for_gate
 
-    try:
-        cron = parse_quartz(expression, time_zone=settings.cron_timezone)
-    except CronError as err:
-        return {"valid": False, "message": str(err)}
-    runs = next_fire_times(cron, datetime.now(UTC), 3)
-    return {
-        "valid": True,
-        "description": cron.description or "No description available",
-        "nextRuns": [run.astimezone(UTC).isoformat() for run in runs],
-    }
+    answer = validate_for_gate(expression, time_zone=settings.cron_timezone)
+    if answer.get("valid"):
+        runs = next_fire_times(parse_quartz(expression, time_zone=settings.cron_timezone), datetime.now(UTC), 3)
+        answer["nextRuns"] = [run.astimezone(UTC).isoformat() for run in runs]
+    return answer

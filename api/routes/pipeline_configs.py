@@ -28,7 +28,7 @@ def _body(config: Any) -> Json:
 def _validate(config: Json, settings: Any = None) -> None:
     """The checks Gennaker makes on save: types, the stage graph, and that every cron trigger can be
     scheduled exactly. Unknown stage types are kept (refused when they would start)."""
-    from integrations.triggers.quartz import CronError
+    from integrations.triggers.cron import CronError
     from integrations.triggers.schedules import check_cron_triggers
     from workflows.config import PipelineConfig
     from workflows.graph import StageGraph

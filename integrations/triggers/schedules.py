@@ -33,7 +33,7 @@ from temporalio.service import RPCError
 
 from workflows.triggers import CronTriggerInput
 
-from .quartz import CronError, parse_quartz
+from .cron import CronError, parse_quartz
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
