@@ -267,3 +267,30 @@ async def test_judgment_notifications_remind_and_link_to_the_judgment(client, tm
             count = len(slack.messages)
             await asyncio.sleep(2.5)
             assert len(slack.messages) == count  # no reminders once judged
+
+
+async def test_reconciliation_makes_schedules_match_the_store(api, client):
+    """What the API runs when it starts: missing Schedules created, orphans deleted, changes applied."""
+    from temporalio.client import Schedule, ScheduleActionStartWorkflow, ScheduleSpec, ScheduleState
+
+    from api.main import reconcile_schedules
+    from integrations.triggers.schedules import schedule_id
+
+    ghost = schedule_id("no-such-pipeline", "t-1")
+    await client.create_schedule(
+        ghost,
+        Schedule(
+            action=ScheduleActionStartWorkflow("CronTrigger", id=ghost, task_queue="nobody"),
+            spec=ScheduleSpec(cron_expressions=["0 0 * * *"]),
+            state=ScheduleState(paused=True),
+        ),
+    )
+    cron = {"type": "cron", "id": "t-2", "enabled": True, "cronExpression": "0 0 6 * * ?"}
+    saved = api.store.save_pipeline(_wait_stage("drift", "made-while-down", triggers=[cron]), "bob")  # no API call
+    wanted = client.get_schedule_handle(schedule_id(saved["id"], saved["triggers"][0]["id"]))  # ids given on save
+    assert await _missing(wanted)
+    await reconcile_schedules(client, api.settings, api.store)
+    assert not (await wanted.describe()).schedule.state.paused
+    assert await _eventually(lambda: _missing(client.get_schedule_handle(ghost)))
+    await api.http.delete("/pipelines/drift/made-while-down")
+    assert await _eventually(lambda: _missing(wanted))
