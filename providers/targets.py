@@ -1,0 +1,148 @@
+"""Which server groups an operation acts on: Orca's target resolution and cluster-wide selection, as pure
+functions over a cluster's server groups (so they are table-tested without a cloud).
+
+``current_asg_dynamic`` is the newest group, ``ancestor_asg_dynamic`` the one before it,
+``oldest_asg_dynamic`` the oldest; the cluster operations (disable/shrink/scale down a cluster)
+keep the groups Orca keeps and return the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .base import UP, Capacity, ServerGroup
+
+TARGETS = {
+    "current_asg_dynamic": "current",
+    "current_asg": "current",
+    "ancestor_asg_dynamic": "ancestor",
+    "ancestor_asg": "ancestor",
+    "oldest_asg_dynamic": "oldest",
+    "oldest_asg": "oldest",
+}
+
+
+class TargetError(ValueError):
+    """No server group answers the stage's target (the message says which and where)."""
+
+
+def newest_first(groups: Sequence[ServerGroup]) -> list[ServerGroup]:
+    return sorted(groups, key=lambda g: (g.created_ms, g.name), reverse=True)
+
+
+def resolve_target(groups: Sequence[ServerGroup], target: str, *, only_enabled: bool = False) -> ServerGroup:
+    """The server group a ``target`` names, among one cluster's groups in one location."""
+    kind = TARGETS.get(target)
+    if kind is None:
+        raise TargetError(f"target: '{target}' is not one of {', '.join(sorted(TARGETS))}")
+    candidates = [g for g in newest_first(groups) if not (only_enabled and g.disabled)]
+    if kind == "current" and candidates:
+        return candidates[0]
+    if kind == "ancestor" and len(candidates) > 1:
+        return candidates[1]
+    if kind == "oldest" and candidates:
+        return candidates[-1]
+    raise TargetError(f"no {kind} server group (target {target}) among {len(candidates)} server group(s)")
+
+
+def is_active(group: ServerGroup) -> bool:
+    """Orca's rule: enabled, or disabled but still with healthy instances."""
+    return not group.disabled or any(i.health_state == UP for i in group.instances)
+
+
+def _key(*comparators: Callable[[ServerGroup], Any]) -> Callable[[ServerGroup], tuple[Any, ...]]:
+    return lambda g: tuple(c(g) for c in comparators)
+
+
+def _retain_order(groups: list[ServerGroup], *, active_first: bool, larger_first: bool) -> list[ServerGroup]:
+    """Groups in the order Orca retains them: active ones, larger ones (when asked), then newer ones."""
+    comparators: list[Callable[[ServerGroup], Any]] = []
+    if active_first:
+        comparators.append(lambda g: 0 if is_active(g) else 1)
+    if larger_first:
+        comparators.append(lambda g: -len(g.instances))
+    comparators.append(lambda g: (-g.created_ms, g.name))
+    return sorted(groups, key=_key(*comparators))
+
+
+def _candidates(groups: Sequence[ServerGroup], exclude: Sequence[str]) -> list[ServerGroup]:
+    """Orca's ``filterParentDeploys``: the groups the deploy just created are never targets."""
+    return [g for g in groups if g.name not in set(exclude)]
+
+
+def disable_cluster(
+    groups: Sequence[ServerGroup],
+    *,
+    remaining_enabled: int = 1,
+    prefer_larger: bool = False,
+    exclude: Sequence[str] = (),
+) -> list[ServerGroup]:
+    """The active groups to disable so that ``remaining_enabled`` stay enabled (the excluded count)."""
+    candidates = _candidates(groups, exclude)
+    drop = max(0, remaining_enabled - (len(groups) - len(candidates)))
+    active = [g for g in candidates if is_active(g)]
+    order = sorted(active, key=lambda g: -len(g.instances)) if prefer_larger else newest_first(active)
+    return order[drop:]
+
+
+def shrink_cluster(
+    groups: Sequence[ServerGroup],
+    *,
+    shrink_to: int = 1,
+    allow_delete_active: bool = False,
+    retain_larger: bool = False,
+    exclude: Sequence[str] = (),
+) -> list[ServerGroup]:
+    """The groups to destroy so that ``shrink_to`` remain (never an active one unless allowed)."""
+    candidates = _candidates(groups, exclude)
+    if not allow_delete_active:
+        candidates = [g for g in candidates if not is_active(g)]
+    drop = shrink_to - (len(groups) - len(candidates))
+    ordered = _retain_order(candidates, active_first=allow_delete_active, larger_first=retain_larger)
+    return ordered[max(0, drop) :]
+
+
+def scale_down_cluster(
+    groups: Sequence[ServerGroup],
+    *,
+    remaining_full_size: int = 1,
+    allow_scale_down_active: bool = False,
+    prefer_larger: bool = False,
+    exclude: Sequence[str] = (),
+) -> list[ServerGroup]:
+    """The groups to scale to zero so that ``remaining_full_size`` keep their size."""
+    candidates = _candidates(groups, exclude)
+    if not allow_scale_down_active:
+        candidates = [g for g in candidates if not is_active(g)]
+    drop = max(0, remaining_full_size - (len(groups) - len(candidates)))
+    ordered = _retain_order(candidates, active_first=allow_scale_down_active, larger_first=prefer_larger)
+    return [g for g in ordered[drop:] if g.capacity.desired > 0 or g.capacity.min > 0]
+
+
+def resize_capacity(current: Capacity, context: dict[str, Any], cluster: Sequence[ServerGroup] = ()) -> Capacity:
+    """The capacity a ``resizeServerGroup`` stage asks for, from the group's current one (Orca's
+    ``ResizeStrategy``): ``scale_exact`` (``capacity``), ``scale_up``/``scale_down`` by ``scalePct`` or
+    ``scaleNum``, ``scale_to_cluster`` (the cluster's largest desired), with ``resizeType``
+    ``exact``/``pct``/``incr`` as Deck sends it."""
+    action = str(context.get("action") or "scale_exact").lower()
+    raw = context.get("capacity")
+    given: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if action == "scale_exact":
+        return Capacity(
+            min=int(given.get("min", current.min)),
+            max=int(given.get("max", current.max)),
+            desired=int(given.get("desired", current.desired)),
+        )
+    if action == "scale_to_cluster":
+        largest = max((g.capacity.desired for g in cluster), default=current.desired)
+        return Capacity(min=min(current.min, largest), max=max(current.max, largest), desired=largest)
+    if action not in ("scale_up", "scale_down"):
+        raise ValueError(f"action: '{action}' is not scale_exact, scale_up, scale_down or scale_to_cluster")
+    if context.get("scalePct") is not None:
+        step = math.ceil(current.desired * float(context["scalePct"]) / 100)
+    else:
+        step = int(context.get("scaleNum") or 0)
+    desired = current.desired + step if action == "scale_up" else max(0, current.desired - step)
+    return Capacity(min=min(current.min, desired), max=max(current.max, desired), desired=desired)
