@@ -12,7 +12,12 @@ from .engine import DirectoryConfigSource, EngineActivities, PipelineConfigSourc
 
 
 def build_activities(
-    settings: Any, client: Any, *, configs: PipelineConfigSource | None = None, store: Any = None
+    settings: Any,
+    client: Any,
+    *,
+    configs: PipelineConfigSource | None = None,
+    store: Any = None,
+    clouds: dict[str, Any] | None = None,
 ) -> list[Callable[..., Any]]:
     """The activity callables for a worker, wired to real clients built from ``settings``.
 
@@ -23,6 +28,9 @@ def build_activities(
 
         store = Store(settings.store_url)
         store.migrate()
+    from providers.registry import build_clouds
+
+    from .deploy import build as deploy_activities
     from .expressions import UrlFetcher
     from .notify import build as notify_activities
     from .triggers import TriggerActivities
@@ -51,5 +59,8 @@ def build_activities(
         engine.evaluate_expressions,
         *webhook_activities(settings, client),
         *notify_activities(settings, client),
+        *deploy_activities(
+            clouds if clouds is not None else build_clouds(list(getattr(settings, "accounts", []) or []))
+        ),
         *([triggers.start_cron_pipeline] if triggers is not None else []),
     ]

@@ -539,6 +539,7 @@ class StageWorkflow:
             poll=poll,
             trigger=self.input.trigger,
             outputs=stage.outputs,
+            ancestor_outputs=self.input.ancestor_outputs if spec.needs_ancestors else [],
         )
 
     # ---- child pipelines ---------------------------------------------------------------------

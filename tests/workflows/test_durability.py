@@ -46,15 +46,20 @@ class Worker:
             "PYTHONPATH": str(ROOT),
         }
         self.proc: subprocess.Popen[bytes] | None = None
+        self.state_dir = state_dir
+        self.starts = 0
 
     def start(self) -> Worker:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "worker.py")],
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self.starts += 1
+        # each run's output is kept beside the test's state, for when a run goes wrong
+        with open(self.state_dir / f"worker-{self.starts}.log", "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py")],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         return self
 
     def kill(self) -> None:

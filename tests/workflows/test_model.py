@@ -144,9 +144,28 @@ def test_graph_errors_name_the_stage_and_field(stages, field, text):
 
 
 def test_registry_keys_are_pinned():
-    assert {"wait", "manualJudgment", "evaluateVariables", "checkPreconditions", "pipeline", "webhook"} <= set(
-        known_types()
-    )
+    assert known_types() == [
+        "checkPreconditions",
+        "cloneServerGroup",
+        "createServerGroup",
+        "deploy",
+        "destroyServerGroup",
+        "disableCluster",
+        "disableServerGroup",
+        "enableServerGroup",
+        "evaluateVariables",
+        "findAmi",
+        "findImage",
+        "findImageFromTags",
+        "manualJudgment",
+        "pipeline",
+        "resizeServerGroup",
+        "restrictExecutionDuringTimeWindow",
+        "scaleDownCluster",
+        "shrinkCluster",
+        "wait",
+        "webhook",
+    ]
 
 
 def test_unknown_stage_type_lists_known_types():

@@ -41,6 +41,8 @@ class TaskInput:
     poll: int = 0
     trigger: JSON = field(default_factory=dict)
     outputs: JSON = field(default_factory=dict)
+    #: the outputs of the stages this one follows, nearest first (where deploys find baked images)
+    ancestor_outputs: list[JSON] = field(default_factory=list)
 
 
 @dataclass
@@ -131,6 +133,8 @@ class TaskSpec:
     start_to_close: timedelta = timedelta(minutes=5)
     #: long activities heartbeat; this is how quickly a dead worker or a cancel is noticed.
     heartbeat_timeout: timedelta | None = None
+    #: the activity reads upstream stages' outputs (``TaskInput.ancestor_outputs``), e.g. baked images
+    needs_ancestors: bool = False
 
 
 @dataclass

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from . import (  # noqa: F401
     check_preconditions,
+    clusters,
+    deploy,
     evaluate_variables,
     execution_window,
+    find_image,
     manual_judgment,
     pipeline_stage,
+    server_groups,
     wait,
     webhook,  # noqa: F401
 )

@@ -1,0 +1,441 @@
+"""Clouddriver's server-group operations as activities: each wraps single cloud calls through
+``providers`` and answers a :class:`TaskResult`.
+
+Exactly once: every decision that depends on the cloud's state (the new group's name, which group
+``current_asg_dynamic`` is, the size a percentage resize leads to) is taken by its own task and kept
+in the stage context; the task that acts reads the decision and makes an idempotent call (create by
+name, resize to an absolute size, disable/destroy by name). A worker that dies mid-task makes the
+task run again with the same decision, never a second group or the wrong one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from providers import targets
+from providers.base import (
+    Capacity,
+    CloudError,
+    CreateServerGroupRequest,
+    InvalidRequestError,
+    NotFoundCloudError,
+    ServerGroup,
+    ServerGroupCloud,
+    TransientCloudError,
+)
+from providers.naming import Moniker, NameError_, next_name
+from workflows.stages.base import TaskInput, TaskResult
+
+log = logging.getLogger(__name__)
+JSON = dict[str, Any]
+UP_BACKOFF_MS = 10_000
+
+
+class StageInputError(ValueError):
+    """The stage's context cannot be acted on; the message names the field."""
+
+
+def clusters_of(context: JSON) -> list[JSON]:
+    """``deploy``'s ``clusters``, or the one cluster a ``createServerGroup`` stage describes inline."""
+    clusters = context.get("clusters")
+    if isinstance(clusters, list):
+        if not all(isinstance(c, dict) for c in clusters):
+            raise StageInputError("clusters: every entry must be an object")
+        return clusters
+    return [context]
+
+
+def regions_of(cluster: JSON) -> dict[str, list[str]]:
+    """Region → zones: ``availabilityZones`` ({region: [zones]}), else ``regions``/``region``."""
+    zones = cluster.get("availabilityZones")
+    if isinstance(zones, dict) and zones:
+        return {str(r): [str(z) for z in (v or [])] for r, v in zones.items()}
+    regions = cluster.get("regions") or ([cluster["region"]] if cluster.get("region") else [])
+    if not isinstance(regions, list) or not regions:
+        raise StageInputError("availabilityZones: a cluster needs availabilityZones, regions or region")
+    return {str(r): [] for r in regions}
+
+
+def _capacity(raw: Any, field: str) -> Capacity:
+    if raw is None:
+        return Capacity()
+    if not isinstance(raw, dict):
+        raise StageInputError(f"{field}: must be an object with min, max and desired")
+    try:
+        capacity = Capacity(int(raw.get("min", 1)), int(raw.get("max", 1)), int(raw.get("desired", 1)))
+    except (TypeError, ValueError):
+        raise StageInputError(f"{field}: min, max and desired must be numbers") from None
+    if not 0 <= capacity.min <= capacity.desired <= capacity.max:
+        raise StageInputError(f"{field}: needs 0 <= min <= desired <= max, got {capacity.to_json()}")
+    return capacity
+
+
+def _image_for(cluster: JSON, region: str, cloud: str, ancestors: list[JSON]) -> str:
+    """The image to deploy: the cluster's own (``imageId``, ``amiName``, ``image``), else the nearest
+    upstream bake or find-image stage's ``deploymentDetails`` for this region, as Orca finds it."""
+    for key in ("imageId", "amiName", "image"):
+        if isinstance(cluster.get(key), str) and cluster[key]:
+            return str(cluster[key])
+    for outputs in ancestors:
+        for detail in outputs.get("deploymentDetails") or []:
+            if not isinstance(detail, dict):
+                continue
+            provider = detail.get("cloudProvider") or detail.get("cloudProviderType") or cloud
+            if detail.get("region") in (region, None) and provider == cloud:
+                image = detail.get("imageId") or detail.get("ami") or detail.get("imageName")
+                if image:
+                    return str(image)
+    raise StageInputError(f"imageId: no image for {region}: give imageId/amiName, or bake or find one upstream")
+
+
+def _failure(err: Exception) -> TaskResult:
+    """A cloud or input error as the task's answer: transient ones are retried by Temporal instead."""
+    if isinstance(err, TransientCloudError):
+        raise ApplicationError(str(err), type="TransientCloudError") from err
+    return TaskResult.terminal(str(err))
+
+
+class DeployActivities:
+    """The server-group activities, around the clouds configured in settings (``aws``, ``gce``)."""
+
+    def __init__(self, clouds: dict[str, ServerGroupCloud]) -> None:
+        self.clouds = clouds
+
+    def cloud(self, name: Any) -> ServerGroupCloud:
+        cloud = self.clouds.get(str(name or "aws"))
+        if cloud is None:
+            known = ", ".join(sorted(self.clouds)) or "none configured"
+            raise StageInputError(f"cloudProvider: '{name}' has no accounts here (known: {known})")
+        return cloud
+
+    def _guarded(self, fn: Callable[[TaskInput], TaskResult]) -> Callable[[TaskInput], TaskResult]:
+        def run(inp: TaskInput) -> TaskResult:
+            try:
+                return fn(inp)
+            except (StageInputError, NameError_, targets.TargetError, CloudError, ValueError) as err:
+                return _failure(err)
+
+        return run
+
+    # ---- deploy ----------------------------------------------------------------------------------
+
+    @activity.defn(name="deploy_choose_names")
+    def choose_names(self, inp: TaskInput) -> TaskResult:
+        """Decide each new server group's name, account, region and image, once (kept in ``deploy.plan``)."""
+        return self._guarded(self._choose_names)(inp)
+
+    def _choose_names(self, inp: TaskInput) -> TaskResult:
+        if isinstance(inp.context.get("deploy.plan"), list):
+            return TaskResult.succeeded()  # decided already (a retry, or a resumed stage)
+        plan: list[JSON] = []
+        for i, cluster in enumerate(clusters_of(inp.context)):
+            provider = str(cluster.get("cloudProvider") or cluster.get("provider") or "aws")
+            cloud = self.cloud(provider)
+            account = cluster.get("account") or cluster.get("credentials")
+            if not isinstance(account, str) or not account:
+                raise StageInputError(f"clusters[{i}].account: which account to deploy to")
+            moniker = Moniker.of(
+                str(cluster.get("application") or inp.application), cluster.get("stack"), cluster.get("freeFormDetails")
+            )
+            capacity = _capacity(cluster.get("capacity"), f"clusters[{i}].capacity")
+            for region, zones in regions_of(cluster).items():
+                existing = cloud.server_groups(account, region, moniker.cluster)
+                plan.append(
+                    {
+                        "cluster": i,
+                        "cloudProvider": provider,
+                        "account": account,
+                        "region": region,
+                        "zones": zones,
+                        "serverGroupName": next_name(moniker, [(g.name, g.created_ms) for g in existing]),
+                        "clusterName": moniker.cluster,
+                        "imageId": _image_for(cluster, region, provider, inp.ancestor_outputs),
+                        "capacity": capacity.to_json(),
+                    }
+                )
+        return TaskResult.succeeded({"deploy.plan": plan})
+
+    @activity.defn(name="deploy_create_server_groups")
+    def create_server_groups(self, inp: TaskInput) -> TaskResult:
+        """Create every planned group (a group that already has its name is taken as created)."""
+        return self._guarded(self._create)(inp)
+
+    def _create(self, inp: TaskInput) -> TaskResult:
+        clusters = clusters_of(inp.context)
+        by_region: dict[str, list[str]] = {}
+        for item in inp.context.get("deploy.plan") or []:
+            cluster = clusters[int(item["cluster"])]
+            request = CreateServerGroupRequest(
+                name=item["serverGroupName"],
+                account=item["account"],
+                region=item["region"],
+                image_id=item["imageId"],
+                capacity=Capacity(**item["capacity"]),
+                instance_type=str(cluster.get("instanceType") or "t3.micro"),
+                zones=list(item["zones"]),
+                load_balancers=[str(x) for x in cluster.get("loadBalancers") or []],
+                target_groups=[str(x) for x in cluster.get("targetGroups") or []],
+                security_groups=[str(x) for x in cluster.get("securityGroups") or []],
+                subnet_type=cluster.get("subnetType"),
+                key_pair=cluster.get("keyPair"),
+                user_data=cluster.get("base64UserData") or cluster.get("userData"),
+                tags={str(k): str(v) for k, v in (cluster.get("tags") or {}).items()},
+            )
+            created = self.cloud(item["cloudProvider"]).create_server_group(request)
+            by_region.setdefault(created.region, []).append(created.name)
+        names = [n for group in by_region.values() for n in group]
+        context: JSON = {"deploy.server.groups": by_region, "serverGroupNames": names}
+        if len(names) == 1:
+            context["serverGroupName"] = context["asgName"] = names[0]
+        return TaskResult.succeeded(context, {"deploy.server.groups": by_region})
+
+    @activity.defn(name="deploy_wait_for_up_instances")
+    def wait_for_up_instances(self, inp: TaskInput) -> TaskResult:
+        """RUNNING until every new group has ``targetHealthyDeployPercentage`` (100) of its desired size Up."""
+        return self._guarded(self._wait_up)(inp)
+
+    def _wait_up(self, inp: TaskInput) -> TaskResult:
+        percent = float(inp.context.get("targetHealthyDeployPercentage") or 100)
+        waiting: list[str] = []
+        for item in inp.context.get("deploy.plan") or []:
+            group = self.cloud(item["cloudProvider"]).server_group(
+                item["account"], item["region"], item["serverGroupName"]
+            )
+            if group is None:
+                raise NotFoundCloudError(f"server group {item['serverGroupName']} is gone from {item['region']}")
+            needed = int(-(-group.capacity.desired * percent // 100))
+            if group.healthy_count() < needed:
+                waiting.append(f"{group.name} ({group.healthy_count()}/{needed} up)")
+        if waiting:
+            return TaskResult.running(UP_BACKOFF_MS, waitingFor=waiting)
+        return TaskResult.succeeded({"waitingFor": []})
+
+    # ---- one server group ------------------------------------------------------------------------
+
+    @activity.defn(name="server_group_determine_target")
+    def determine_target(self, inp: TaskInput) -> TaskResult:
+        """Resolve ``target`` (or ``serverGroupName``) per region once, into ``targets`` (and the new
+        capacity, for a resize), so the acting task never re-resolves after it has acted."""
+        return self._guarded(self._determine)(inp)
+
+    def _determine(self, inp: TaskInput) -> TaskResult:
+        if isinstance(inp.context.get("targets"), list):
+            return TaskResult.succeeded()
+        ctx = inp.context
+        cloud = self.cloud(ctx.get("cloudProvider"))
+        account = ctx.get("credentials") or ctx.get("account")
+        if not isinstance(account, str) or not account:
+            raise StageInputError("credentials: which account")
+        regions = ctx.get("regions") or ([ctx["region"]] if ctx.get("region") else [])
+        if not regions:
+            raise StageInputError("regions: which regions")
+        chosen: list[JSON] = []
+        for region in regions:
+            name = ctx.get("serverGroupName") or ctx.get("asgName")
+            cluster_name = ctx.get("cluster") or (Moniker.parse(str(name)).cluster if name else None)
+            if not cluster_name:
+                raise StageInputError("cluster: which cluster (or serverGroupName)")
+            groups = cloud.server_groups(account, str(region), str(cluster_name))
+            if name:
+                group = next((g for g in groups if g.name == name), None)
+                if group is None:
+                    raise NotFoundCloudError(f"serverGroupName: {name} not found in {account}/{region}")
+            else:
+                group = targets.resolve_target(groups, str(ctx.get("target") or "current_asg_dynamic"))
+            entry: JSON = {
+                "account": account,
+                "region": str(region),
+                "serverGroupName": group.name,
+                "cloudProvider": cloud.cloud_provider,
+            }
+            if inp.stage_type == "resizeServerGroup":
+                entry["capacity"] = targets.resize_capacity(group.capacity, ctx, groups).to_json()
+            chosen.append(entry)
+        names = [t["serverGroupName"] for t in chosen]
+        return TaskResult.succeeded({"targets": chosen, "serverGroupName": names[0], "asgName": names[0]})
+
+    def _each_target(self, inp: TaskInput, act: Callable[[ServerGroupCloud, JSON], None]) -> TaskResult:
+        done = []
+        for target in inp.context.get("targets") or []:
+            act(self.cloud(target["cloudProvider"]), target)
+            done.append(target["serverGroupName"])
+        return TaskResult.succeeded({"serverGroupNames": done})
+
+    @activity.defn(name="server_group_disable")
+    def disable(self, inp: TaskInput) -> TaskResult:
+        return self._guarded(
+            lambda i: self._each_target(i, lambda c, t: c.disable(t["account"], t["region"], t["serverGroupName"]))
+        )(inp)
+
+    @activity.defn(name="server_group_enable")
+    def enable(self, inp: TaskInput) -> TaskResult:
+        return self._guarded(
+            lambda i: self._each_target(i, lambda c, t: c.enable(t["account"], t["region"], t["serverGroupName"]))
+        )(inp)
+
+    @activity.defn(name="server_group_destroy")
+    def destroy(self, inp: TaskInput) -> TaskResult:
+        return self._guarded(
+            lambda i: self._each_target(i, lambda c, t: c.destroy(t["account"], t["region"], t["serverGroupName"]))
+        )(inp)
+
+    @activity.defn(name="server_group_resize")
+    def resize(self, inp: TaskInput) -> TaskResult:
+        return self._guarded(
+            lambda i: self._each_target(
+                i, lambda c, t: c.resize(t["account"], t["region"], t["serverGroupName"], Capacity(**t["capacity"]))
+            )
+        )(inp)
+
+    @activity.defn(name="server_group_wait_for_capacity")
+    def wait_for_capacity(self, inp: TaskInput) -> TaskResult:
+        """RUNNING until each resized group has its desired number of instances (all Up when it grew)."""
+        return self._guarded(self._wait_capacity)(inp)
+
+    def _wait_capacity(self, inp: TaskInput) -> TaskResult:
+        waiting = []
+        for t in inp.context.get("targets") or []:
+            group = self.cloud(t["cloudProvider"]).server_group(t["account"], t["region"], t["serverGroupName"])
+            desired = int(t["capacity"]["desired"])
+            if group is None or len(group.instances) != desired or group.healthy_count() < desired:
+                have = group.healthy_count() if group else 0
+                waiting.append(f"{t['serverGroupName']} ({have}/{desired})")
+        if waiting:
+            return TaskResult.running(UP_BACKOFF_MS, waitingFor=waiting)
+        return TaskResult.succeeded({"waitingFor": []})
+
+    # ---- cluster-wide ----------------------------------------------------------------------------
+
+    @activity.defn(name="cluster_operate")
+    def cluster_operate(self, inp: TaskInput) -> TaskResult:
+        """``disableCluster`` / ``shrinkCluster`` / ``scaleDownCluster``: choose (once) and act."""
+        return self._guarded(self._cluster)(inp)
+
+    def _cluster(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud = self.cloud(ctx.get("cloudProvider"))
+        account = str(ctx.get("credentials") or ctx.get("account") or "")
+        if not account or not ctx.get("cluster"):
+            raise StageInputError("credentials and cluster: which cluster to act on")
+        decided: dict[str, list[str]] = dict(ctx.get("clusterTargets") or {})
+        acted: dict[str, list[str]] = {}
+        exclude = [str(n) for n in ctx.get("excludeServerGroups") or []]
+        for region in ctx.get("regions") or []:
+            if region not in decided:
+                groups = cloud.server_groups(account, str(region), str(ctx["cluster"]))
+                decided[region] = [g.name for g in self._select(inp.stage_type, groups, ctx, exclude)]
+            for name in decided[region]:
+                self._apply(cloud, inp.stage_type, account, str(region), name)
+            acted[region] = decided[region]
+        return TaskResult.succeeded({"clusterTargets": acted})
+
+    @staticmethod
+    def _select(stage_type: str, groups: list[ServerGroup], ctx: JSON, exclude: list[str]) -> list[ServerGroup]:
+        if stage_type == "disableCluster":
+            return targets.disable_cluster(
+                groups,
+                remaining_enabled=int(ctx.get("remainingEnabledServerGroups", 1)),
+                prefer_larger=bool(ctx.get("preferLargerOverNewer")),
+                exclude=exclude,
+            )
+        if stage_type == "shrinkCluster":
+            return targets.shrink_cluster(
+                groups,
+                shrink_to=int(ctx.get("shrinkToSize", 1)),
+                allow_delete_active=bool(ctx.get("allowDeleteActive")),
+                retain_larger=bool(ctx.get("retainLargerOverNewer")),
+                exclude=exclude,
+            )
+        if stage_type == "scaleDownCluster":
+            return targets.scale_down_cluster(
+                groups,
+                remaining_full_size=int(ctx.get("remainingFullSizeServerGroups", 1)),
+                allow_scale_down_active=bool(ctx.get("allowScaleDownActive")),
+                prefer_larger=bool(ctx.get("preferLargerOverNewer")),
+                exclude=exclude,
+            )
+        raise StageInputError(f"type: {stage_type} is not a cluster operation")
+
+    @staticmethod
+    def _apply(cloud: ServerGroupCloud, stage_type: str, account: str, region: str, name: str) -> None:
+        if stage_type == "disableCluster":
+            cloud.disable(account, region, name)
+        elif stage_type == "shrinkCluster":
+            cloud.destroy(account, region, name)
+        else:
+            group = cloud.server_group(account, region, name)
+            if group is not None:
+                cloud.resize(account, region, name, Capacity(0, group.capacity.max, 0))
+
+    # ---- images ----------------------------------------------------------------------------------
+
+    @activity.defn(name="find_image")
+    def find_image(self, inp: TaskInput) -> TaskResult:
+        """``findImageFromTags`` (package + tags) and ``findImage`` (the image a cluster runs), per region,
+        answered as ``amiDetails`` / ``deploymentDetails`` for the deploys downstream."""
+        return self._guarded(self._find_image)(inp)
+
+    def _find_image(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        provider = str(ctx.get("cloudProvider") or ctx.get("cloudProviderType") or "aws")
+        cloud = self.cloud(provider)
+        account = str(ctx.get("credentials") or ctx.get("account") or (cloud.accounts() or [""])[0])
+        details: list[JSON] = []
+        for region in ctx.get("regions") or []:
+            if inp.stage_type in ("findImage", "findAmi"):
+                groups = [
+                    g
+                    for g in cloud.server_groups(account, str(region), str(ctx.get("cluster")))
+                    if not (ctx.get("onlyEnabled", True) and g.disabled)
+                ]
+                if not groups:
+                    raise NotFoundCloudError(f"cluster: no server group of {ctx.get('cluster')} in {region}")
+                group = targets.newest_first(groups)[0]
+                image_id, image_name = group.image_id, group.image_name
+            else:
+                raw_tags = ctx.get("tags")
+                tags: dict[str, Any] = raw_tags if isinstance(raw_tags, dict) else {}
+                images = cloud.find_images(
+                    account, str(region), package=ctx.get("packageName"), tags={str(k): str(v) for k, v in tags.items()}
+                )
+                if not images:
+                    raise NotFoundCloudError(
+                        f"packageName: no image of {ctx.get('packageName')} with {tags} in {region}"
+                    )
+                image_id, image_name = images[0].id, images[0].name
+            details.append(
+                {
+                    "imageId": image_id,
+                    "ami": image_id,
+                    "imageName": image_name,
+                    "amiName": image_name,
+                    "region": region,
+                    "cloudProvider": provider,
+                }
+            )
+        return TaskResult.succeeded({"amiDetails": details}, {"deploymentDetails": details})
+
+
+def build(clouds: dict[str, ServerGroupCloud]) -> list[Callable[..., Any]]:
+    acts = DeployActivities(clouds)
+    return [
+        acts.choose_names,
+        acts.create_server_groups,
+        acts.wait_for_up_instances,
+        acts.determine_target,
+        acts.disable,
+        acts.enable,
+        acts.destroy,
+        acts.resize,
+        acts.wait_for_capacity,
+        acts.cluster_operate,
+        acts.find_image,
+    ]
+
+
+__all__ = ["DeployActivities", "InvalidRequestError", "build"]

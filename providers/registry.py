@@ -1,0 +1,26 @@
+"""The clouds a worker talks to, built from the settings' ``accounts`` (the composition root calls this)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import ServerGroupCloud
+
+
+def provider_of(entry: dict[str, Any]) -> str:
+    return str(entry.get("type") or entry.get("cloudProvider") or "").lower()
+
+
+def build_clouds(accounts: list[dict[str, Any]]) -> dict[str, ServerGroupCloud]:
+    """One cloud object per provider that has accounts (``aws``, ``gce``)."""
+    clouds: dict[str, ServerGroupCloud] = {}
+    entries = [e for e in accounts if isinstance(e, dict)]
+    if any(provider_of(e) == "aws" for e in entries):
+        from .aws import AwsCloud, aws_accounts
+
+        clouds["aws"] = AwsCloud(aws_accounts(entries))
+    if any(provider_of(e) == "gce" for e in entries):
+        from .gce import GceCloud, gce_accounts
+
+        clouds["gce"] = GceCloud(gce_accounts(entries))
+    return clouds

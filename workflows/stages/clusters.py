@@ -1,0 +1,35 @@
+"""Cluster-wide operations, on every group of a cluster but the ones to keep (Orca's
+``AbstractClusterWideClouddriverTask``): ``disableCluster``, ``shrinkCluster``, ``scaleDownCluster``.
+The groups to act on are chosen once per region and kept in ``clusterTargets``."""
+
+from __future__ import annotations
+
+from . import register
+from .base import JSON, StageDefinition, TaskSpec
+
+ORCA = "com.netflix.spinnaker.orca.clouddriver.tasks.cluster."
+
+
+class _ClusterStage(StageDefinition):
+    task = ""
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        return [TaskSpec(self.task, ORCA + self.task[0].upper() + self.task[1:] + "Task", activity="cluster_operate")]
+
+
+@register
+class DisableClusterStage(_ClusterStage):
+    type = "disableCluster"
+    task = "disableCluster"
+
+
+@register
+class ShrinkClusterStage(_ClusterStage):
+    type = "shrinkCluster"
+    task = "shrinkCluster"
+
+
+@register
+class ScaleDownClusterStage(_ClusterStage):
+    type = "scaleDownCluster"
+    task = "scaleDownCluster"

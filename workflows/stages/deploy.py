@@ -1,0 +1,118 @@
+"""``deploy`` / ``createServerGroup`` / ``cloneServerGroup``: new server groups, then the strategy.
+
+Tasks: decide names and images (once), create, wait for the instances to be Up. The strategy is
+a set of synthetic after-stages, as Orca builds them (``RedBlackStrategy``, ``HighlanderStrategy``):
+
+* ``redblack``: ``shrinkCluster`` to ``maxRemainingAsgs`` (when set), a ``wait`` of
+  ``delayBeforeDisableSec``, ``disableCluster`` (all but the new group), then, with ``scaleDown``,
+  a ``wait`` of ``delayBeforeScaleDownSec`` and ``scaleDownCluster``;
+* ``highlander``: ``shrinkCluster`` to 1, active groups included: only the new group is left;
+* ``""`` / ``none``: nothing.
+
+The new groups are excluded from every cluster operation (Orca's ``filterParentDeploys``). With
+several clusters, each strategy step runs for all of them in parallel.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from . import register
+from .base import JSON, StageDefinition, SyntheticStage, TaskSpec
+
+STRATEGIES = ("", "none", "redblack", "highlander")
+
+
+def _clusters(context: JSON) -> list[JSON]:
+    clusters = context.get("clusters")
+    return [c for c in clusters if isinstance(c, dict)] if isinstance(clusters, list) else [context]
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return max(0.0, float(value or 0))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def strategy_stages(context: JSON) -> list[SyntheticStage]:
+    """The after-stages of every deployed cluster's strategy, step by step (a step's stages in parallel)."""
+    steps: dict[int, list[SyntheticStage]] = {}
+    clusters = _clusters(context)
+    for item in context.get("deploy.plan") or []:
+        cluster = clusters[int(item["cluster"])]
+        strategy = str(cluster.get("strategy") or "").lower()
+        base = {
+            "cloudProvider": item["cloudProvider"],
+            "credentials": item["account"],
+            "regions": [item["region"]],
+            "cluster": item["clusterName"],
+            "excludeServerGroups": [item["serverGroupName"]],
+        }
+        where = f"{item['clusterName']} in {item['region']}"
+        plan: list[SyntheticStage] = []
+        if strategy == "redblack":
+            if cluster.get("maxRemainingAsgs"):
+                shrink = {"shrinkToSize": int(cluster["maxRemainingAsgs"]), "allowDeleteActive": False}
+                plan.append(
+                    SyntheticStage("shrinkCluster", f"shrinkCluster {where}", {**base, **shrink}, "STAGE_AFTER")
+                )
+            if _seconds(cluster.get("delayBeforeDisableSec")):
+                wait = {"waitTime": _seconds(cluster["delayBeforeDisableSec"])}
+                plan.append(SyntheticStage("wait", "waitBeforeDisable", wait, "STAGE_AFTER"))
+            disable = {"remainingEnabledServerGroups": 1, "preferLargerOverNewer": False}
+            plan.append(SyntheticStage("disableCluster", f"disableCluster {where}", {**base, **disable}, "STAGE_AFTER"))
+            if cluster.get("scaleDown") in (True, "true"):
+                if _seconds(cluster.get("delayBeforeScaleDownSec")):
+                    wait = {"waitTime": _seconds(cluster["delayBeforeScaleDownSec"])}
+                    plan.append(SyntheticStage("wait", "waitBeforeScaleDown", wait, "STAGE_AFTER"))
+                down = {"remainingFullSizeServerGroups": 1, "allowScaleDownActive": False}
+                plan.append(
+                    SyntheticStage("scaleDownCluster", f"scaleDownCluster {where}", {**base, **down}, "STAGE_AFTER")
+                )
+        elif strategy == "highlander":
+            shrink = {"shrinkToSize": 1, "allowDeleteActive": True, "retainLargerOverNewer": False}
+            plan.append(SyntheticStage("shrinkCluster", f"shrinkCluster {where}", {**base, **shrink}, "STAGE_AFTER"))
+        for step, stage in enumerate(plan):
+            steps.setdefault(step, []).append(stage)
+    out: list[SyntheticStage] = []
+    for step in sorted(steps):
+        for stage in steps[step]:
+            stage.parallel_group = f"strategy-step-{step}"
+            out.append(stage)
+    return out
+
+
+@register
+class DeployStage(StageDefinition):
+    type = "deploy"
+    aliases = ("createServerGroup", "cloneServerGroup")
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        wait_minutes = _seconds(context.get("waitForUpInstancesTimeoutMinutes")) or 30
+        return [
+            TaskSpec(
+                "determineServerGroupNames",
+                "com.netflix.spinnaker.orca.clouddriver.tasks.servergroup.DetermineServerGroupNamesTask",
+                activity="deploy_choose_names",
+                needs_ancestors=True,
+            ),
+            TaskSpec(
+                "createServerGroup",
+                "com.netflix.spinnaker.orca.clouddriver.tasks.servergroup.CreateServerGroupTask",
+                activity="deploy_create_server_groups",
+                start_to_close=timedelta(minutes=10),
+            ),
+            TaskSpec(
+                "waitForUpInstances",
+                "com.netflix.spinnaker.orca.clouddriver.tasks.instance.WaitForUpInstancesTask",
+                activity="deploy_wait_for_up_instances",
+                polling=True,
+                backoff=timedelta(seconds=10),
+                timeout=timedelta(minutes=wait_minutes),
+            ),
+        ]
+
+    def after_stages(self, context: JSON) -> list[SyntheticStage]:
+        return strategy_stages(context)

@@ -1,0 +1,36 @@
+"""``findImageFromTags`` (an image by package name and tags) and ``findImage`` (the image a cluster runs):
+``amiDetails`` in the context and ``deploymentDetails`` in the outputs, which deploys downstream use."""
+
+from __future__ import annotations
+
+from . import register
+from .base import JSON, StageDefinition, TaskSpec
+
+
+@register
+class FindImageFromTagsStage(StageDefinition):
+    type = "findImageFromTags"
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        return [
+            TaskSpec(
+                "findImage",
+                "com.netflix.spinnaker.orca.clouddriver.tasks.image.FindImageFromTagsTask",
+                activity="find_image",
+            )
+        ]
+
+
+@register
+class FindImageStage(StageDefinition):
+    type = "findImage"
+    aliases = ("findAmi",)
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        return [
+            TaskSpec(
+                "findImage",
+                "com.netflix.spinnaker.orca.clouddriver.tasks.image.FindImageFromClusterTask",
+                activity="find_image",
+            )
+        ]

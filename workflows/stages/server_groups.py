@@ -1,0 +1,70 @@
+"""One server group at a time: ``disableServerGroup``, ``enableServerGroup``, ``destroyServerGroup``,
+``resizeServerGroup``. Each first resolves its target (``target: current_asg_dynamic`` and friends,
+or ``serverGroupName``) once, then acts on that group by name."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from . import register
+from .base import JSON, StageDefinition, TaskSpec
+
+ORCA = "com.netflix.spinnaker.orca.clouddriver.tasks.servergroup."
+
+
+def _determine() -> TaskSpec:
+    return TaskSpec(
+        "determineTargetServerGroup", ORCA + "DetermineTargetServerGroupTask", activity="server_group_determine_target"
+    )
+
+
+@register
+class DisableServerGroupStage(StageDefinition):
+    type = "disableServerGroup"
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        return [
+            _determine(),
+            TaskSpec("disableServerGroup", ORCA + "DisableServerGroupTask", activity="server_group_disable"),
+        ]
+
+
+@register
+class EnableServerGroupStage(StageDefinition):
+    type = "enableServerGroup"
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        return [
+            _determine(),
+            TaskSpec("enableServerGroup", ORCA + "EnableServerGroupTask", activity="server_group_enable"),
+        ]
+
+
+@register
+class DestroyServerGroupStage(StageDefinition):
+    type = "destroyServerGroup"
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        return [
+            _determine(),
+            TaskSpec("destroyServerGroup", ORCA + "DestroyServerGroupTask", activity="server_group_destroy"),
+        ]
+
+
+@register
+class ResizeServerGroupStage(StageDefinition):
+    type = "resizeServerGroup"
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        return [
+            _determine(),
+            TaskSpec("resizeServerGroup", ORCA + "ResizeServerGroupTask", activity="server_group_resize"),
+            TaskSpec(
+                "waitForCapacityMatch",
+                ORCA + "WaitForCapacityMatchTask",
+                activity="server_group_wait_for_capacity",
+                polling=True,
+                backoff=timedelta(seconds=10),
+                timeout=timedelta(minutes=30),
+            ),
+        ]
