@@ -36,6 +36,8 @@ def build_activities(
     from .triggers import TriggerActivities
     from .webhook import build as webhook_activities
 
+    if clouds is None:
+        clouds = build_clouds(list(getattr(settings, "accounts", []) or []))
     fetcher = UrlFetcher(list(getattr(settings, "expression_url_allow_list", []) or []))
     triggers = TriggerActivities(Launcher(client, store, settings), store) if store is not None else None
     engine = EngineActivities(

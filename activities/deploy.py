@@ -103,8 +103,22 @@ def _failure(err: Exception) -> TaskResult:
 class DeployActivities:
     """The server-group activities, around the clouds configured in settings (``aws``, ``gce``)."""
 
-    def __init__(self, clouds: dict[str, ServerGroupCloud]) -> None:
+    def __init__(self, clouds: dict[str, ServerGroupCloud], store: Any = None) -> None:
         self.clouds = clouds
+        self.store = store
+
+    def _cache(self, cloud: ServerGroupCloud, account: str, region: str, name: str) -> None:
+        """Write the group's new state through the API's cache (Orca's forceCacheRefresh), best effort."""
+        if self.store is None:
+            return
+        try:
+            group = cloud.server_group(account, region, name)
+            if group is None:
+                self.store.drop_cloud_cache_item(cloud.cloud_provider, account, "serverGroups", region, name)
+            else:
+                self.store.put_cloud_cache_item(cloud.cloud_provider, account, "serverGroups", group.to_json())
+        except Exception as err:  # noqa: BLE001 - the next scheduled refresh catches up
+            log.info("cache write-through of %s failed: %s", name, err)
 
     def cloud(self, name: Any) -> ServerGroupCloud:
         cloud = self.clouds.get(str(name or "aws"))
@@ -186,7 +200,9 @@ class DeployActivities:
                 user_data=cluster.get("base64UserData") or cluster.get("userData"),
                 tags={str(k): str(v) for k, v in (cluster.get("tags") or {}).items()},
             )
-            created = self.cloud(item["cloudProvider"]).create_server_group(request)
+            cloud = self.cloud(item["cloudProvider"])
+            created = cloud.create_server_group(request)
+            self._cache(cloud, created.account, created.region, created.name)
             by_region.setdefault(created.region, []).append(created.name)
         names = [n for group in by_region.values() for n in group]
         context: JSON = {"deploy.server.groups": by_region, "serverGroupNames": names}
@@ -262,7 +278,9 @@ class DeployActivities:
     def _each_target(self, inp: TaskInput, act: Callable[[ServerGroupCloud, JSON], None]) -> TaskResult:
         done = []
         for target in inp.context.get("targets") or []:
-            act(self.cloud(target["cloudProvider"]), target)
+            cloud = self.cloud(target["cloudProvider"])
+            act(cloud, target)
+            self._cache(cloud, target["account"], target["region"], target["serverGroupName"])
             done.append(target["serverGroupName"])
         return TaskResult.succeeded({"serverGroupNames": done})
 
@@ -331,6 +349,7 @@ class DeployActivities:
                 decided[region] = [g.name for g in self._select(inp.stage_type, groups, ctx, exclude)]
             for name in decided[region]:
                 self._apply(cloud, inp.stage_type, account, str(region), name)
+                self._cache(cloud, account, str(region), name)
             acted[region] = decided[region]
         return TaskResult.succeeded({"clusterTargets": acted})
 
@@ -421,8 +440,8 @@ class DeployActivities:
         return TaskResult.succeeded({"amiDetails": details}, {"deploymentDetails": details})
 
 
-def build(clouds: dict[str, ServerGroupCloud]) -> list[Callable[..., Any]]:
-    acts = DeployActivities(clouds)
+def build(clouds: dict[str, ServerGroupCloud], store: Any = None) -> list[Callable[..., Any]]:
+    acts = DeployActivities(clouds, store)
     return [
         acts.choose_names,
         acts.create_server_groups,

@@ -14,7 +14,17 @@ from gennaker import __version__
 from gennaker.settings import Settings, load_settings
 
 from . import errors
-from .routes import applications, executions, misc, notifications, pipeline_configs, pipelines, projects, webhooks
+from .routes import (
+    applications,
+    executions,
+    infrastructure,
+    misc,
+    notifications,
+    pipeline_configs,
+    pipelines,
+    projects,
+    webhooks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +65,28 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     errors.document(app)
     # executions before pipelines: `POST /pipelines/{id}/evaluateVariables` must win over the trigger route
     # `POST /pipelines/{application}/{name}`, as Spring prefers the literal segment in Gate
-    for module in (misc, applications, notifications, pipeline_configs, executions, pipelines, projects, webhooks):
+    routers = (
+        misc,
+        applications,
+        notifications,
+        pipeline_configs,
+        executions,
+        pipelines,
+        projects,
+        webhooks,
+        infrastructure,
+    )
+    for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     return app
 
 
 async def reconcile_schedules(client: Any, settings: Settings, store: Any) -> None:
-    """Make the cron Schedules match every stored pipeline (logged, never fatal)."""
+    """Make the cron Schedules match every stored pipeline, and the cloud cache Schedules the configured
+    accounts (logged, never fatal)."""
     from integrations.triggers.schedules import reconcile
+
+    from .cloud_cache import sync_cache_schedules
 
     try:
         pipelines = await asyncio.to_thread(store.list_pipelines)
@@ -70,6 +94,10 @@ async def reconcile_schedules(client: Any, settings: Settings, store: Any) -> No
         log.info("cron schedules reconciled: %s", result)
     except Exception as err:  # noqa: BLE001 - Temporal or the store not reachable: the next start retries
         log.warning("could not reconcile cron schedules: %s", err)
+    try:
+        log.info("cloud cache schedules: %s", await sync_cache_schedules(client, settings))
+    except Exception as err:  # noqa: BLE001 - as above
+        log.warning("could not set up the cloud cache schedules: %s", err)
 
 
 def __getattr__(name: str) -> Any:

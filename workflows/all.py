@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cloud_cache import RefreshCloudCacheWorkflow
 from .concurrency import ConcurrencyGateWorkflow
 from .pipeline import PipelineWorkflow
 from .stage import StageWorkflow
 from .triggers import CronTriggerWorkflow
 
-WORKFLOWS: list[type] = [PipelineWorkflow, StageWorkflow, ConcurrencyGateWorkflow, CronTriggerWorkflow]
+WORKFLOWS: list[type] = [
+    PipelineWorkflow,
+    StageWorkflow,
+    ConcurrencyGateWorkflow,
+    CronTriggerWorkflow,
+    RefreshCloudCacheWorkflow,
+]
 
 
 def workflow_runner() -> Any:

@@ -138,6 +138,37 @@ class NotificationConfig(SQLModel, table=True):
     body: str = Field(sa_column=Column("body", Body, nullable=False))
 
 
+class CloudCacheItem(SQLModel, table=True):
+    """One cached cloud object (a server group, a load balancer, an image) as Gate shows it, refreshed
+    whole per (provider, account, kind) by the cache's Schedule, and written through by deploys."""
+
+    __tablename__ = "cloud_cache"
+    __table_args__ = (
+        Index("ix_cloud_cache_application", "kind", "application"),
+        Index("ix_cloud_cache_account", "provider", "account", "kind"),
+    )
+
+    provider: str = Field(sa_column=Column("provider", String(32), primary_key=True))
+    account: str = Field(sa_column=_key("account", primary_key=True))
+    kind: str = Field(sa_column=Column("kind", String(32), primary_key=True))
+    region: str = Field(sa_column=Column("region", String(64), primary_key=True))
+    name: str = Field(sa_column=_key("name", primary_key=True))
+    application: str | None = Field(default=None, sa_column=_key("application", nullable=True))
+    cluster: str | None = Field(default=None, sa_column=_key("cluster", nullable=True))
+    body: str = Field(sa_column=Column("body", Body, nullable=False))
+
+
+class CloudCacheStatus(SQLModel, table=True):
+    """When each account's cache was last refreshed, and the last refresh's error if it failed."""
+
+    __tablename__ = "cloud_cache_status"
+
+    provider: str = Field(sa_column=Column("provider", String(32), primary_key=True))
+    account: str = Field(sa_column=_key("account", primary_key=True))
+    refreshed_at: int = Field(sa_column=Column("refreshed_at", BigInteger, nullable=False))
+    error: str | None = Field(default=None, sa_column=Column("error", Text, nullable=True))
+
+
 TABLES = [
     model.__table__  # type: ignore[attr-defined,union-attr]
     for model in (
@@ -149,5 +180,7 @@ TABLES = [
         DeletedExecution,
         TriggerEvent,
         NotificationConfig,
+        CloudCacheItem,
+        CloudCacheStatus,
     )
 ]

@@ -36,6 +36,8 @@ from .errors import ConflictError, ExecutionDeletedError, NotFoundError, StaleEr
 from .models import (
     KEY_LENGTH,
     Application,
+    CloudCacheItem,
+    CloudCacheStatus,
     DeletedExecution,
     Execution,
     NotificationConfig,
@@ -668,6 +670,92 @@ class Store:
             for entry in entries
             if isinstance(entry, dict)
         ]
+
+    # ---- the cloud cache (Clouddriver's) ---------------------------------------------------------------------
+
+    def replace_cloud_cache(
+        self, provider: str, account: str, kind: str, items: list[Doc], *, error: str | None = None
+    ) -> None:
+        """Replace everything cached of one kind in one account (one transaction), and stamp the refresh.
+        Each item is Gate's JSON with ``region`` and ``name`` (and ``moniker.app``/``cluster`` when known)."""
+        rows = [self._cache_row(provider, account, kind, item) for item in items]
+        with self._session(write=True) as s:
+            if error is None:
+                s.execute(
+                    delete(CloudCacheItem).where(
+                        col(CloudCacheItem.provider) == provider,
+                        col(CloudCacheItem.account) == account,
+                        col(CloudCacheItem.kind) == kind,
+                    )
+                )
+                s.add_all(rows)
+            status = s.get(CloudCacheStatus, (provider, account), with_for_update=True)
+            if status is None:
+                s.add(CloudCacheStatus(provider=provider, account=account, refreshed_at=now_ms(), error=error))
+            else:
+                status.error = error
+                if error is None:
+                    status.refreshed_at = now_ms()
+
+    def put_cloud_cache_item(self, provider: str, account: str, kind: str, item: Doc) -> None:
+        """Write one object through the cache (a deploy just changed it)."""
+        row = self._cache_row(provider, account, kind, item)
+        with self._session(write=True) as s:
+            s.merge(row)
+
+    def drop_cloud_cache_item(self, provider: str, account: str, kind: str, region: str, name: str) -> None:
+        with self._session(write=True) as s:
+            found = s.get(CloudCacheItem, (provider, account, kind, region, name))
+            if found is not None:
+                s.delete(found)
+
+    @staticmethod
+    def _cache_row(provider: str, account: str, kind: str, item: Doc) -> CloudCacheItem:
+        raw = item.get("moniker")
+        moniker: Doc = raw if isinstance(raw, dict) else {}
+        return CloudCacheItem(
+            provider=provider,
+            account=account,
+            kind=kind,
+            region=str(item.get("region") or ""),
+            name=str(item.get("name") or item.get("imageId") or ""),
+            application=(moniker.get("app") or item.get("application") or None),
+            cluster=(moniker.get("cluster") or item.get("cluster") or None),
+            body=_dumps(item),
+        )
+
+    def cloud_cache(
+        self,
+        kind: str,
+        *,
+        application: str | None = None,
+        account: str | None = None,
+        cluster: str | None = None,
+        region: str | None = None,
+        name: str | None = None,
+        provider: str | None = None,
+    ) -> list[Doc]:
+        stmt = select(col(CloudCacheItem.body)).where(col(CloudCacheItem.kind) == kind)
+        for column, value in (
+            (CloudCacheItem.application, application),
+            (CloudCacheItem.account, account),
+            (CloudCacheItem.cluster, cluster),
+            (CloudCacheItem.region, region),
+            (CloudCacheItem.name, name),
+            (CloudCacheItem.provider, provider),
+        ):
+            if value is not None:
+                stmt = stmt.where(col(column) == value)
+        with self._session() as s:
+            return [json.loads(b) for b in s.scalars(stmt.order_by(col(CloudCacheItem.name)))]
+
+    def cloud_cache_status(self) -> list[Doc]:
+        with self._session() as s:
+            rows = s.scalars(select(CloudCacheStatus)).all()
+            return [
+                {"provider": r.provider, "account": r.account, "refreshedAt": r.refreshed_at, "error": r.error}
+                for r in rows
+            ]
 
     # ---- trigger events --------------------------------------------------------------------------------------
 

@@ -1,0 +1,63 @@
+"""The cache Schedules: one per cloud account in the settings, ``gennaker-cache:<provider>:<account>``,
+every ``CACHE_INTERVAL``, starting ``RefreshCloudCache``. The API creates them when it starts and
+deletes those of accounts no longer configured."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from providers.registry import provider_of
+from workflows.cloud_cache import CACHE_INTERVAL, RefreshCloudCacheInput
+
+log = logging.getLogger(__name__)
+PREFIX = "gennaker-cache:"
+CACHED = ("aws", "gce")
+
+
+def cached_accounts(settings: Any) -> list[tuple[str, str]]:
+    return [
+        (provider_of(e), str(e.get("name")))
+        for e in getattr(settings, "accounts", []) or []
+        if isinstance(e, dict) and provider_of(e) in CACHED and e.get("name")
+    ]
+
+
+async def sync_cache_schedules(client: Client, settings: Any) -> list[str]:
+    """One Schedule per cached account; returns their ids."""
+    wanted: dict[str, Schedule] = {}
+    for provider, account in cached_accounts(settings):
+        sid = f"{PREFIX}{provider}:{account}"
+        wanted[sid] = Schedule(
+            action=ScheduleActionStartWorkflow(
+                "RefreshCloudCache", RefreshCloudCacheInput(provider, account), id=sid, task_queue=settings.task_queue
+            ),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=CACHE_INTERVAL)]),
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        )
+    for sid, schedule in wanted.items():
+        try:
+            await client.create_schedule(sid, schedule, trigger_immediately=True)
+        except ScheduleAlreadyRunningError:
+
+            def update(_: ScheduleUpdateInput, schedule: Schedule = schedule) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=schedule)
+
+            await client.get_schedule_handle(sid).update(update)
+    existing = [s.id async for s in await client.list_schedules() if s.id.startswith(PREFIX)]
+    for sid in set(existing) - set(wanted):
+        await client.get_schedule_handle(sid).delete()
+    return sorted(wanted)

@@ -1,0 +1,172 @@
+"""Pipelines that deploy to AWS (moto's server) through the engine: find image → deploy red/black → resize →
+disable and destroy the old group; highlander; target resolution; errors that name the field."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.worker import Worker
+
+from tests.providers.aws_fixtures import REGION, ZONES, AwsWorld
+from workflows import operations
+
+pytestmark = pytest.mark.temporal
+
+
+class Deployer:
+    def __init__(self, client: Any, queue: str, world: AwsWorld) -> None:
+        self.client, self.queue, self.world = client, queue, world
+
+    async def run(self, stages: list[dict[str, Any]], name: str = "deploy") -> dict[str, Any]:
+        config = {"application": "myapp", "name": name, "limitConcurrent": False, "stages": stages}
+        execution_id = await operations.start_pipeline(self.client, config, task_queue=self.queue)
+        return await operations.wait_for_execution(self.client, execution_id)
+
+    def groups(self) -> dict[str, dict[str, Any]]:
+        found = self.world.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+        return {g["AutoScalingGroupName"]: g for g in found}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def deployer(client: Any, aws_world: AwsWorld, aws_cloud: Any) -> AsyncIterator[Deployer]:
+    from activities.all import build_activities
+    from activities.engine import MemoryConfigSource
+    from tests.conftest import Settings
+    from workflows.all import WORKFLOWS, workflow_runner
+
+    queue = f"deploy-{uuid.uuid4()}"
+    activities = build_activities(
+        Settings(task_queue=queue), client, configs=MemoryConfigSource(), clouds={"aws": aws_cloud}
+    )
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=activities,
+        activity_executor=ThreadPoolExecutor(max_workers=10),
+        workflow_runner=workflow_runner(),
+    ):
+        yield Deployer(client, queue, aws_world)
+
+
+def cluster(world: AwsWorld, **extra: Any) -> dict[str, Any]:
+    return {
+        "application": "myapp",
+        "stack": "prod",
+        "account": "test",
+        "cloudProvider": "aws",
+        "availabilityZones": {REGION: ZONES},
+        "capacity": {"min": 2, "max": 2, "desired": 2},
+        "instanceType": "t3.micro",
+        "subnetType": "internal",
+        "securityGroups": [world.security_group_id],
+        "targetGroups": [world.target_group_name],
+        **extra,
+    }
+
+
+def target(stage_type: str, target_name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": stage_type,
+        "cloudProvider": "aws",
+        "credentials": "test",
+        "regions": [REGION],
+        "cluster": "myapp-prod",
+        "target": target_name,
+        **extra,
+    }
+
+
+async def test_red_black_then_resize_disable_and_destroy(deployer: Deployer) -> None:
+    world = deployer.world
+    find = {
+        "refId": "find",
+        "type": "findImageFromTags",
+        "packageName": "myapp",
+        "tags": {"appversion": "1.0.0"},
+        "regions": [REGION],
+        "cloudProvider": "aws",
+        "credentials": "test",
+    }
+    deploy = {
+        "refId": "deploy",
+        "requisiteStageRefIds": ["find"],
+        "type": "deploy",
+        "clusters": [cluster(world, strategy="redblack", scaleDown=True, maxRemainingAsgs=2)],
+    }
+    first = await deployer.run([find, deploy])
+    assert first["status"] == "SUCCEEDED", first
+    assert first["stages"][0]["outputs"]["deploymentDetails"][0]["imageId"] == world.image_id
+    assert set(deployer.groups()) == {"myapp-prod-v000"}
+
+    second = await deployer.run([find, deploy])
+    assert second["status"] == "SUCCEEDED", second
+    groups = deployer.groups()
+    assert set(groups) == {"myapp-prod-v000", "myapp-prod-v001"}
+    assert "AddToLoadBalancer" in world.suspended("myapp-prod-v000")  # disabled: out of the target group
+    assert groups["myapp-prod-v000"]["DesiredCapacity"] == 0  # scaleDown
+    new_ids = {i["InstanceId"] for i in groups["myapp-prod-v001"]["Instances"]}
+    assert world.target_ids() == new_ids
+    strategy = [s["type"] for s in second["stages"] if s.get("parentStageId")]
+    assert strategy == ["shrinkCluster", "disableCluster", "scaleDownCluster"]  # shrink first, as Orca
+
+    ops = await deployer.run(
+        [
+            {**target("resizeServerGroup", "current_asg_dynamic", action="scale_up", scaleNum=1), "refId": "1"},
+            {**target("enableServerGroup", "ancestor_asg_dynamic"), "refId": "2", "requisiteStageRefIds": ["1"]},
+            {**target("disableServerGroup", "ancestor_asg_dynamic"), "refId": "3", "requisiteStageRefIds": ["2"]},
+            {**target("destroyServerGroup", "ancestor_asg_dynamic"), "refId": "4", "requisiteStageRefIds": ["3"]},
+        ],
+        name="operate",
+    )
+    assert ops["status"] == "SUCCEEDED", ops
+    assert ops["stages"][0]["context"]["targets"][0]["capacity"] == {"min": 2, "max": 3, "desired": 3}
+    assert [s["context"]["serverGroupName"] for s in ops["stages"]] == [
+        "myapp-prod-v001",
+        "myapp-prod-v000",
+        "myapp-prod-v000",
+        "myapp-prod-v000",
+    ]
+    groups = deployer.groups()
+    assert set(groups) == {"myapp-prod-v001"} and groups["myapp-prod-v001"]["DesiredCapacity"] == 3
+
+
+async def test_highlander_leaves_only_the_new_group(deployer: Deployer) -> None:
+    world = deployer.world
+    for _ in range(2):
+        done = await deployer.run(
+            [
+                {
+                    "refId": "d",
+                    "type": "deploy",
+                    "clusters": [cluster(world, imageId=world.image_id, strategy="highlander")],
+                }
+            ]
+        )
+        assert done["status"] == "SUCCEEDED", done
+    assert set(deployer.groups()) == {"myapp-prod-v001"}
+
+
+async def test_bad_input_fails_the_stage_with_the_field(deployer: Deployer) -> None:
+    world = deployer.world
+    no_image = await deployer.run([{"refId": "d", "type": "createServerGroup", **cluster(world)}])
+    assert no_image["status"] == "TERMINAL"
+    assert "imageId" in no_image["stages"][0]["context"]["exception"]["details"]["error"]
+    bad_capacity = await deployer.run(
+        [
+            {
+                "refId": "d",
+                "type": "createServerGroup",
+                **cluster(world, imageId=world.image_id, capacity={"min": 3, "max": 1}),
+            }
+        ]
+    )
+    assert "capacity" in bad_capacity["stages"][0]["context"]["exception"]["details"]["error"]
+    unknown = await deployer.run([{"refId": "d", **target("disableServerGroup", "ancestor_asg_dynamic")}])
+    assert unknown["status"] == "TERMINAL" and "ancestor" in str(unknown["stages"][0]["context"]["exception"])
+    assert deployer.groups() == {}
