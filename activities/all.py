@@ -30,6 +30,7 @@ def build_activities(
         store.migrate()
     from providers.registry import build_clouds
 
+    from .cloud_cache import CloudCacheActivities
     from .deploy import build as deploy_activities
     from .expressions import UrlFetcher
     from .notify import build as notify_activities
@@ -61,8 +62,7 @@ def build_activities(
         engine.evaluate_expressions,
         *webhook_activities(settings, client),
         *notify_activities(settings, client),
-        *deploy_activities(
-            clouds if clouds is not None else build_clouds(list(getattr(settings, "accounts", []) or []))
-        ),
+        *deploy_activities(clouds, store),
+        *([CloudCacheActivities(clouds, store).refresh] if store is not None else []),
         *([triggers.start_cron_pipeline] if triggers is not None else []),
     ]

@@ -53,10 +53,12 @@ async def serve_api(client: Any, tmp_path: Path, **settings: Any) -> AsyncIterat
     from tests.conftest import build_worker_with
 
     settings = Settings(
-        state_dir=tmp_path,
-        task_queue=f"api-{uuid.uuid4()}",
-        accounts=[{"name": "prod", "type": "aws", "secretKey": "hush", "regions": ["us-east-1"]}],
-        **settings,
+        **{
+            "state_dir": tmp_path,
+            "task_queue": f"api-{uuid.uuid4()}",
+            "accounts": [{"name": "prod", "type": "aws", "secretKey": "hush", "regions": ["us-east-1"]}],
+            **settings,
+        }
     )
     store = Store(settings.store_url)
     store.migrate()
@@ -66,3 +68,7 @@ async def serve_api(client: Any, tmp_path: Path, **settings: Any) -> AsyncIterat
         async with httpx.AsyncClient(transport=transport, base_url="http://gate") as http:
             yield Api(http, store, settings)
     store.close()
+
+
+# AWS (moto's server) for the infrastructure reads
+from tests.providers.aws_fixtures import aws_account, aws_world, moto_clients, moto_endpoint  # noqa: E402, F401
