@@ -5,6 +5,7 @@
 #   make test    the test suite with coverage (the floor is in pyproject.toml)
 #   make lint    ruff check, ruff format --check, mypy
 #   make bench   the benchmarks in bench/ (the engine, then the API: make bench-api)
+#   make demo    a real red/black deployment to moto's AWS server, no cloud account needed
 #
 # VENV=/some/dir, PYTHON=python3.11 and PYTEST_ARGS="-k settings" can be given on the command line.
 
@@ -16,7 +17,7 @@ RUN_STAMP := $(VENV)/.gennaker-install-$(PYPROJECT_HASH)
 TEST_STAMP := $(VENV)/.gennaker-install-test-$(PYPROJECT_HASH)
 LINT_PATHS := workflows activities gennaker integrations api worker.py
 
-.PHONY: run test lint bench bench-api install install-test
+.PHONY: run test lint bench bench-api demo install install-test
 
 run: $(RUN_STAMP)
 	$(BIN)/gennaker up
@@ -32,6 +33,10 @@ lint: $(TEST_STAMP)
 bench: $(RUN_STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.api
+
+# moto comes with the test extras
+demo: $(TEST_STAMP)
+	$(BIN)/python -m gennaker.demo
 
 bench-api: $(RUN_STAMP)
 	$(BIN)/python -m bench.api

@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     #: the zone cron triggers' Quartz expressions are read in (Echo's ``scheduler.cron.timezone``)
     cron_timezone: str = "America/Los_Angeles"
     #: how late a cron run may still start after Gennaker (or Temporal) was down; older misses are skipped
-    cron_catchup_window_s: float = Field(600.0, ge=10)
+    cron_catchup_window_s: float = Field(default=600.0, ge=10)
     #: GitHub webhooks without a per-trigger ``secret`` are checked against this one, when set
     git_webhook_secret: SecretStr | None = None
     #: Echo's notification channels (Slack, email, webhooks) and the base URL their links use
