@@ -143,7 +143,7 @@ def main() -> int:
     from gennaker.client import Client
     from gennaker.devserver import DevServer
     from gennaker.localstack import ServedApi, free_port
-    from gennaker.settings import Settings
+    from gennaker.settings import Settings, TemporalSettings
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
     with tempfile.TemporaryDirectory(prefix="gennaker-demo-") as tmp:
