@@ -162,9 +162,7 @@ def main() -> int:
         settings = Settings(state_dir=Path(tmp), task_queue="gennaker-demo", accounts=[account])
         server = DevServer(settings, port=free_port(), ui_port=free_port(), db_file=Path(tmp) / "temporal.db")
         server.start()
-        settings = Settings(
-            state_dir=Path(tmp), task_queue="gennaker-demo", accounts=[account], temporal={"address": server.address}
-        )
+        settings = settings.model_copy(update={"temporal": TemporalSettings(address=server.address)})
         store = Store(settings.store_url)
         store.migrate()
         try:
