@@ -93,6 +93,19 @@ def _image_for(cluster: JSON, region: str, cloud: str, ancestors: list[JSON]) ->
     raise StageInputError(f"imageId: no image for {region}: give imageId/amiName, or bake or find one upstream")
 
 
+PLATFORM_HEALTH = {"amazon", "google", "aws", "gce"}
+
+
+def _platform_health_only(cluster: JSON, context: JSON) -> bool:
+    """Count instances Up on the cloud's own health: when ``interestingHealthProviderNames`` names only the
+    platform (Deck's "consider only cloud provider health"), or when nothing else could report on them
+    (no load balancers, no target groups) -- Orca would wait forever there unless the application set it."""
+    names = cluster.get("interestingHealthProviderNames", context.get("interestingHealthProviderNames"))
+    if isinstance(names, list) and names:
+        return all(str(n).lower() in PLATFORM_HEALTH for n in names)
+    return not (cluster.get("loadBalancers") or cluster.get("targetGroups"))
+
+
 def _failure(err: Exception) -> TaskResult:
     """A cloud or input error as the task's answer: transient ones are retried by Temporal instead."""
     if isinstance(err, TransientCloudError):
@@ -218,15 +231,18 @@ class DeployActivities:
     def _wait_up(self, inp: TaskInput) -> TaskResult:
         percent = float(inp.context.get("targetHealthyDeployPercentage") or 100)
         waiting: list[str] = []
+        clusters = clusters_of(inp.context)
         for item in inp.context.get("deploy.plan") or []:
+            platform_only = _platform_health_only(clusters[int(item["cluster"])], inp.context)
             group = self.cloud(item["cloudProvider"]).server_group(
                 item["account"], item["region"], item["serverGroupName"]
             )
             if group is None:
                 raise NotFoundCloudError(f"server group {item['serverGroupName']} is gone from {item['region']}")
             needed = int(-(-group.capacity.desired * percent // 100))
-            if group.healthy_count() < needed:
-                waiting.append(f"{group.name} ({group.healthy_count()}/{needed} up)")
+            healthy = group.healthy_count(platform_only=platform_only)
+            if healthy < needed:
+                waiting.append(f"{group.name} ({healthy}/{needed} up)")
         if waiting:
             return TaskResult.running(UP_BACKOFF_MS, waitingFor=waiting)
         return TaskResult.succeeded({"waitingFor": []})
@@ -391,6 +407,28 @@ class DeployActivities:
             if group is not None:
                 cloud.resize(account, region, name, Capacity(0, group.capacity.max, 0))
 
+    @activity.defn(name="cluster_size")
+    def cluster_size(self, req: JSON) -> JSON:
+        """``{region: number of server groups}`` of a cluster (enabled ones with ``onlyEnabledServerGroups``)."""
+        try:
+            cloud = self.cloud(req.get("cloudProvider"))
+            account = str(req.get("credentials") or req.get("account") or "")
+            if not account or not req.get("cluster"):
+                raise StageInputError("credentials and cluster: which cluster to count")
+            only_enabled = req.get("onlyEnabledServerGroups") in (True, "true")
+            return {
+                str(region): sum(
+                    1
+                    for g in cloud.server_groups(account, str(region), str(req["cluster"]))
+                    if not (only_enabled and g.disabled)
+                )
+                for region in req.get("regions") or []
+            }
+        except TransientCloudError as err:
+            raise ApplicationError(str(err), type="TransientCloudError") from err
+        except (StageInputError, CloudError, ValueError) as err:
+            raise ApplicationError(str(err), non_retryable=True) from err
+
     # ---- images ----------------------------------------------------------------------------------
 
     @activity.defn(name="find_image")
@@ -453,6 +491,7 @@ def build(clouds: dict[str, ServerGroupCloud], store: Any = None) -> list[Callab
         acts.resize,
         acts.wait_for_capacity,
         acts.cluster_operate,
+        acts.cluster_size,
         acts.find_image,
     ]
 

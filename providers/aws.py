@@ -44,6 +44,7 @@ from .base import (
     InvalidRequestError,
     NotFoundCloudError,
     ServerGroup,
+    ServerGroupCloud,
     TransientCloudError,
 )
 from .naming import Moniker
@@ -60,8 +61,8 @@ def _check_capacity(capacity: Capacity, name: str) -> None:
         raise InvalidRequestError(f"capacity: {name} needs 0 <= min <= desired <= max, got {capacity.to_json()}")
 
 
-class AwsCloud:
-    """Server groups in the configured AWS accounts (implements ``ServerGroupCloud``)."""
+class AwsCloud(ServerGroupCloud):
+    """Server groups (Auto Scaling groups) in the configured AWS accounts."""
 
     cloud_provider = "aws"
 
@@ -192,7 +193,7 @@ class AwsCloud:
                         for listener in listeners.get(arn, [])
                     ],
                     "targetGroups": target_groups,
-                    "serverGroups": [s for g in target_groups for s in g["serverGroups"]],
+                    "serverGroups": list({s["name"]: s for g in target_groups for s in g["serverGroups"]}.values()),
                 }
             )
         return sorted(out, key=lambda b: b["name"])

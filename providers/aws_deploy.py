@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -35,9 +36,11 @@ _AMI_ID = re.compile(r"^ami-[0-9a-f]+$")
 METADATA_TAG = "immutable_metadata"
 
 
-def client_token(account: str, region: str, name: str) -> str:
-    """The same token for every try at one group's launch template (CreateLaunchTemplate's idempotency)."""
-    digest = hashlib.sha256(f"{account}/{region}/{name}".encode()).hexdigest()
+def client_token(account: str, region: str, name: str, data: Any = None) -> str:
+    """The same token for every try at one group's launch template (CreateLaunchTemplate's idempotency);
+    the template's content is part of it, so a different request never meets AWS's parameter mismatch."""
+    content = json.dumps(data, sort_keys=True, default=str)
+    digest = hashlib.sha256(f"{account}/{region}/{name}/{content}".encode()).hexdigest()
     return f"gennaker-{digest[:48]}"
 
 
@@ -121,6 +124,11 @@ class Builder:
         if not chosen:
             where = f"zones {zones}" if zones else self.where
             raise InvalidRequestError(f"subnetType: no subnet for instances tagged with purpose '{purpose}' in {where}")
+        vpcs = sorted({s["VpcId"] for s in chosen})
+        if len(vpcs) > 1:  # SubnetAnalyzer ignores such purposes: the group could not span them
+            raise InvalidRequestError(
+                f"subnetType: purpose '{purpose}' spans VPCs {vpcs} in {self.where}; set the account's vpcId"
+            )
         return chosen
 
     def zones(self) -> list[str]:
@@ -194,23 +202,32 @@ class Builder:
         with aws_call(f"creating launch template {req.name} in {self.where}"):
             template = self._template(req.name)
             if template is None:
-                try:
-                    template = self.ec2.create_launch_template(
-                        LaunchTemplateName=req.name,
-                        LaunchTemplateData=data,
-                        ClientToken=client_token(req.account, req.region, req.name),
-                        VersionDescription=f"gennaker deploy of {req.name}",
-                    )["LaunchTemplate"]
-                    log.info(
-                        "created launch template %s (%s) in %s", req.name, template["LaunchTemplateId"], self.where
-                    )
-                except ClientError as err:  # a concurrent try made it first
-                    if "AlreadyExists" not in error_code(err):
-                        raise
-                    template = self._template(req.name)
-            if template is None:
-                raise TransientCloudError(f"launch template {req.name} vanished while it was being created")
+                template = self._create_template(req, data, client_token(req.account, req.region, req.name, data))
+                if self._template(req.name) is None:
+                    # AWS answers a repeated token with the template it made then, even one deleted since
+                    # (a destroyed group of the same name, deployed again): ask once more with a new token
+                    log.info("launch template %s: the token's template is gone, creating afresh", req.name)
+                    salt = str(time.time_ns())
+                    template = self._create_template(req, data, client_token(req.account, req.region, req.name, salt))
         return {"LaunchTemplateId": template["LaunchTemplateId"], "Version": str(template["LatestVersionNumber"])}
+
+    def _create_template(self, req: CreateServerGroupRequest, data: JSON, token: str) -> JSON:
+        try:
+            template: JSON = self.ec2.create_launch_template(
+                LaunchTemplateName=req.name,
+                LaunchTemplateData=data,
+                ClientToken=token,
+                VersionDescription=f"gennaker deploy of {req.name}",
+            )["LaunchTemplate"]
+            log.info("created launch template %s (%s) in %s", req.name, template["LaunchTemplateId"], self.where)
+            return template
+        except ClientError as err:  # another try made it first: that one is ours too
+            if "AlreadyExists" not in error_code(err):
+                raise
+        found = self._template(req.name)
+        if found is None:
+            raise TransientCloudError(f"launch template {req.name} exists in {self.where} but cannot be read yet")
+        return found
 
     def _template(self, name: str) -> JSON | None:
         found = missing_ok(self.ec2.describe_launch_templates, LaunchTemplateNames=[name])

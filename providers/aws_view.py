@@ -64,6 +64,11 @@ def template_spec(asg: JSON) -> JSON | None:
     return spec
 
 
+def template_key(spec: JSON) -> tuple[str, str]:
+    """(template id or name, version) of a launch template specification."""
+    return spec.get("LaunchTemplateId") or spec.get("LaunchTemplateName") or "", str(spec.get("Version") or "$Default")
+
+
 def is_disabled(asg: JSON) -> bool:
     """Clouddriver's ``AmazonServerGroup.isDisabled()``: ``AddToLoadBalancer`` is suspended."""
     return any(p.get("ProcessName") == "AddToLoadBalancer" for p in asg.get("SuspendedProcesses") or [])
@@ -105,16 +110,14 @@ class Gathered:
 
 
 def gather(ec2: Any, elbv2: Any, elb: Any, asgs: list[JSON]) -> Gathered:
+    """Instances, launch template versions, image names and load balancer health of ``asgs``."""
     out = Gathered()
     ids = sorted({i["InstanceId"] for g in asgs for i in g.get("Instances") or []})
     for chunk in _chunks(ids):
         pages = ec2.get_paginator("describe_instances").paginate(Filters=[{"Name": "instance-id", "Values": chunk}])
         out.instances.update({i["InstanceId"]: i for p in pages for r in p["Reservations"] for i in r["Instances"]})
     for spec in filter(None, (template_spec(g) for g in asgs)):
-        key = (
-            spec.get("LaunchTemplateId") or spec.get("LaunchTemplateName") or "",
-            str(spec.get("Version") or "$Default"),
-        )
+        key = template_key(spec)
         if key in out.templates:
             continue
         by: JSON = {"LaunchTemplateId": key[0]} if key[0].startswith("lt-") else {"LaunchTemplateName": key[0]}
@@ -156,9 +159,8 @@ def instance_health(asg: JSON, instance_id: str, lifecycle: str | None, seen: Ga
 
 
 def template_of(asg: JSON, seen: Gathered) -> JSON:
-    spec = template_spec(asg) or {}
-    key = (spec.get("LaunchTemplateId") or spec.get("LaunchTemplateName") or "", str(spec.get("Version") or "$Default"))
-    return seen.templates.get(key) or {}
+    """The launch template version the group launches from, as gathered ({} when it is gone)."""
+    return seen.templates.get(template_key(template_spec(asg) or {})) or {}
 
 
 def server_group(account: str, region: str, asg: JSON, seen: Gathered, now: int) -> ServerGroup:

@@ -102,8 +102,11 @@ class ServerGroup:
     def cluster(self) -> str:
         return self.moniker.cluster
 
-    def healthy_count(self) -> int:
-        return sum(1 for i in self.instances if i.health_state == UP)
+    def healthy_count(self, *, platform_only: bool = False) -> int:
+        """Instances Up. ``platform_only`` (Spinnaker's "consider only cloud provider health") also counts
+        those no load balancer reports on (Unknown) or that are still in their first minutes (Starting)."""
+        counted = (UP, UNKNOWN, STARTING) if platform_only else (UP,)
+        return sum(1 for i in self.instances if i.health_state in counted)
 
     def to_json(self) -> dict[str, Any]:
         """Gate's server group shape (the fields Deck and pipelines read)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -226,8 +227,11 @@ def test_user_data_tags_and_token() -> None:
     assert user_data(None) is None
     request = CreateServerGroupRequest("app--canary-v003", "a", REGION, "ami-1", Capacity(), tags={"team": "x"})
     assert group_tags(request) == {"team": "x", "spinnaker:application": "app", "spinnaker:details": "canary"}
-    assert client_token("a", REGION, "app-v001") == client_token("a", REGION, "app-v001")
-    assert client_token("a", REGION, "app-v001") != client_token("a", REGION, "app-v002")
+    data = {"ImageId": "ami-1", "InstanceType": "t3.micro"}
+    assert client_token("a", REGION, "app-v001", data) == client_token("a", REGION, "app-v001", dict(data))
+    assert client_token("a", REGION, "app-v001", data) != client_token("a", REGION, "app-v002", data)
+    assert client_token("a", REGION, "app-v001", data) != client_token("a", REGION, "app-v001", {"ImageId": "ami-2"})
+    assert len(client_token("a", REGION, "app-v001", data)) <= 64
 
 
 # accounts
@@ -433,15 +437,32 @@ def test_create_takes_a_group_that_appeared_meanwhile(aws_cloud: AwsCloud, aws_w
     with Stubber(aws_world.autoscaling) as stub:
         stub.add_client_error("create_auto_scaling_group", "AlreadyExists", "exists", 400)
         builder.create_group(req, {"LaunchTemplateId": "lt-1", "Version": "1"}, {"AvailabilityZones": ZONES}, [])
+    template = {"LaunchTemplateId": "lt-0123", "LaunchTemplateName": req.name, "LatestVersionNumber": 1}
     with Stubber(aws_world.ec2) as stub:
-        template = {"LaunchTemplateId": "lt-0123", "LaunchTemplateName": req.name, "LatestVersionNumber": 1}
         stub.add_client_error("describe_launch_templates", "InvalidLaunchTemplateName.NotFoundException", "", 400)
         stub.add_client_error("create_launch_template", "InvalidLaunchTemplateName.AlreadyExistsException", "", 400)
+        stub.add_response("describe_launch_templates", {"LaunchTemplates": [template]})
         stub.add_response("describe_launch_templates", {"LaunchTemplates": [template]})
         assert builder.launch_template(req, {"ImageId": aws_world.image_id}) == {
             "LaunchTemplateId": "lt-0123",
             "Version": "1",
         }
+
+
+def test_create_does_not_take_a_deleted_template_for_its_token(aws_cloud: AwsCloud, aws_world: AwsWorld) -> None:
+    """A group destroyed and deployed again under the same name repeats the token; AWS then answers
+    with the deleted template (moto ignores tokens, so botocore's Stubber plays AWS)."""
+    builder = Builder(aws_cloud.clients.account("test"), REGION, aws_world.ec2, aws_world.elbv2, aws_world.autoscaling)
+    req = request(aws_world)
+    old = {"LaunchTemplateId": "lt-0old", "LaunchTemplateName": req.name, "LatestVersionNumber": 1}
+    new = {**old, "LaunchTemplateId": "lt-0new"}
+    with Stubber(aws_world.ec2) as stub:
+        stub.add_client_error("describe_launch_templates", "InvalidLaunchTemplateName.NotFoundException", "", 400)
+        stub.add_response("create_launch_template", {"LaunchTemplate": old})
+        stub.add_client_error("describe_launch_templates", "InvalidLaunchTemplateName.NotFoundException", "", 400)
+        stub.add_response("create_launch_template", {"LaunchTemplate": new})
+        assert builder.launch_template(req, {"ImageId": aws_world.image_id})["LaunchTemplateId"] == "lt-0new"
+        stub.assert_no_pending_responses()
 
 
 def test_clusters_oldest_first_and_next_name(aws_cloud: AwsCloud, aws_world: AwsWorld) -> None:
@@ -568,6 +589,7 @@ def test_load_balancers_and_instances_as_gate_shows_them(aws_cloud: AwsCloud, aw
     assert instance["health"][1]["targetGroups"][0]["targetGroupName"] == "myapp-web"
     assert instance["instanceType"] == "t3.micro" and instance["availabilityZone"] in ZONES
     assert aws_cloud.instance("test", REGION, "i-0000000000000000") is None
+    json.dumps([balancer, instance, group.to_json()])  # what the API and the cache store must be plain JSON
 
 
 def test_assumes_the_role_through_sts(moto_endpoint: str, aws_world: AwsWorld) -> None:

@@ -3,6 +3,7 @@ disable and destroy the old group; highlander; target resolution; errors that na
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -170,3 +171,31 @@ async def test_bad_input_fails_the_stage_with_the_field(deployer: Deployer) -> N
     unknown = await deployer.run([{"refId": "d", **target("disableServerGroup", "ancestor_asg_dynamic")}])
     assert unknown["status"] == "TERMINAL" and "ancestor" in str(unknown["stages"][0]["context"]["exception"])
     assert deployer.groups() == {}
+
+
+async def test_without_load_balancers_the_clouds_own_health_counts(deployer: Deployer) -> None:
+    world = deployer.world
+    plain = cluster(world, imageId=world.image_id, targetGroups=[])
+    done = await deployer.run([{"refId": "d", "type": "createServerGroup", **plain}])
+    assert done["status"] == "SUCCEEDED", done  # Unknown/Starting instances count when nothing else could report
+
+
+async def test_cluster_size_precondition(deployer: Deployer) -> None:
+    world = deployer.world
+    await deployer.run([{"refId": "d", "type": "createServerGroup", **cluster(world, imageId=world.image_id)}])
+
+    def check(expected: int, comparison: str = "==") -> dict[str, Any]:
+        where = {"credentials": "test", "cloudProvider": "aws", "regions": [REGION], "cluster": "myapp-prod"}
+        return {
+            "refId": "c",
+            "type": "checkPreconditions",
+            "preconditions": [
+                {"type": "clusterSize", "context": {**where, "expected": expected, "comparison": comparison}}
+            ],
+        }
+
+    assert (await deployer.run([check(1)]))["status"] == "SUCCEEDED"
+    assert (await deployer.run([check(0, ">")]))["status"] == "SUCCEEDED"
+    failed = await deployer.run([check(2)])
+    assert failed["status"] == "TERMINAL"
+    assert "expected cluster size == 2, was 1 in us-east-1" in json.dumps(failed)

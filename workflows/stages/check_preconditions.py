@@ -1,8 +1,9 @@
 """``checkPreconditions``: one parallel synthetic stage per precondition; any failure fails the stage.
 
-Precondition types here: ``expression`` (``context.expression``, written without ``${}``) and
-``stageStatus`` (``context.stageName`` has ``context.stageStatus``). ``clusterSize`` needs a cloud
-and is added by the Clouddriver stages.
+Precondition types: ``expression`` (``context.expression``, written without ``${}``),
+``stageStatus`` (``context.stageName`` has ``context.stageStatus``) and ``clusterSize`` (the number
+of server groups of ``context.cluster`` in each region compares to ``expected``, read through the
+``cluster_size`` activity).
 """
 
 from __future__ import annotations
@@ -57,6 +58,41 @@ async def check_stage_status(runtime: TaskRuntime, ctx: JSON) -> TaskResult:
     if actual.upper() == wanted.upper():
         return TaskResult.succeeded()
     return TaskResult.terminal(f"stage '{name}' is {actual}, expected {wanted.upper()}")
+
+
+COMPARISONS: dict[str, Callable[[int, int], bool]] = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+@precondition("clusterSize")
+async def check_cluster_size(runtime: TaskRuntime, ctx: JSON) -> TaskResult:
+    """Orca's ``ClusterSizePreconditionTask``: server groups (enabled ones with ``onlyEnabledServerGroups``)."""
+    comparison = str(ctx.get("comparison") or "==")
+    compare = COMPARISONS.get(comparison)
+    if compare is None:
+        return TaskResult.terminal(f"comparison: '{comparison}' is not one of {', '.join(COMPARISONS)}")
+    try:
+        expected = int(ctx.get("expected", 1))
+    except (TypeError, ValueError):
+        return TaskResult.terminal(f"expected: {ctx.get('expected')!r} is not a number")
+    try:
+        sizes: JSON = await runtime.activity("cluster_size", dict(ctx), f"size of {ctx.get('cluster')}")
+    except Exception as err:  # noqa: BLE001 - the activity's non-retryable error is the precondition's failure
+        return TaskResult.terminal(str(getattr(err, "message", None) or getattr(err, "cause", None) or err))
+    wrong = {r: n for r, n in sizes.items() if not compare(int(n), expected)}
+    if wrong:
+        region, actual = next(iter(wrong.items()))
+        return TaskResult.terminal(
+            f"Precondition check failed: expected cluster size {comparison} {expected}, was {actual} in {region}",
+            {"clusterSizes": sizes},
+        )
+    return TaskResult.succeeded({"clusterSizes": sizes})
 
 
 async def check_precondition(runtime: TaskRuntime) -> TaskResult:
