@@ -199,3 +199,35 @@ async def test_cluster_size_precondition(deployer: Deployer) -> None:
     failed = await deployer.run([check(2)])
     assert failed["status"] == "TERMINAL"
     assert "expected cluster size == 2, was 1 in us-east-1" in json.dumps(failed)
+
+
+async def test_explicit_rollback(deployer: Deployer) -> None:
+    world = deployer.world
+    rb = cluster(world, imageId=world.image_id, strategy="redblack")
+    for _ in range(2):
+        assert (await deployer.run([{"refId": "d", "type": "deploy", "clusters": [rb]}]))["status"] == "SUCCEEDED"
+    assert "AddToLoadBalancer" in world.suspended("myapp-prod-v000")
+    rollback = {
+        "refId": "r",
+        "type": "rollbackServerGroup",
+        "rollbackType": "EXPLICIT",
+        "cloudProvider": "aws",
+        "credentials": "test",
+        "regions": [REGION],
+        "rollbackContext": {"rollbackServerGroupName": "myapp-prod-v001", "restoreServerGroupName": "myapp-prod-v000"},
+    }
+    done = await deployer.run([rollback], name="rollback")
+    assert done["status"] == "SUCCEEDED", done
+    assert "AddToLoadBalancer" not in world.suspended("myapp-prod-v000")
+    assert "AddToLoadBalancer" in world.suspended("myapp-prod-v001")
+    restored = deployer.groups()["myapp-prod-v000"]
+    assert world.target_ids() == {i["InstanceId"] for i in restored["Instances"]}
+    missing = await deployer.run(
+        [
+            {
+                **rollback,
+                "rollbackContext": {"rollbackServerGroupName": "myapp-prod-v001", "restoreServerGroupName": "nope"},
+            }
+        ]
+    )
+    assert missing["status"] == "TERMINAL" and "nope" in json.dumps(missing["stages"][0]["context"]["exception"])

@@ -161,6 +161,7 @@ def test_registry_keys_are_pinned():
         "pipeline",
         "resizeServerGroup",
         "restrictExecutionDuringTimeWindow",
+        "rollbackServerGroup",
         "scaleDownCluster",
         "shrinkCluster",
         "wait",

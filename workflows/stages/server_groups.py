@@ -68,3 +68,28 @@ class ResizeServerGroupStage(StageDefinition):
                 timeout=timedelta(minutes=30),
             ),
         ]
+
+
+@register
+class RollbackServerGroupStage(StageDefinition):
+    """``rollbackServerGroup`` with ``rollbackType: EXPLICIT``: bring ``restoreServerGroupName`` back in
+    (enabled, at least the rolled-back group's size, its instances Up), then disable ``rollbackServerGroupName``."""
+
+    type = "rollbackServerGroup"
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        step = "server_group_rollback"
+        return [
+            TaskSpec("determineRollback", ORCA + "DetermineRollbackCandidatesTask", activity=step),
+            TaskSpec("enableRestoreServerGroup", ORCA + "EnableServerGroupTask", activity=step),
+            TaskSpec("resizeRestoreServerGroup", ORCA + "ResizeServerGroupTask", activity=step),
+            TaskSpec(
+                "waitForRestoredInstances",
+                "com.netflix.spinnaker.orca.clouddriver.tasks.instance.WaitForUpInstancesTask",
+                activity=step,
+                polling=True,
+                backoff=timedelta(seconds=10),
+                timeout=timedelta(minutes=30),
+            ),
+            TaskSpec("disableRollbackServerGroup", ORCA + "DisableServerGroupTask", activity=step),
+        ]
