@@ -183,6 +183,8 @@ class DeployActivities:
                         "clusterName": moniker.cluster,
                         "imageId": _image_for(cluster, region, provider, inp.ancestor_outputs),
                         "capacity": capacity.to_json(),
+                        "executionId": inp.execution_id,
+                        "stageId": inp.stage_id,
                     }
                 )
         return TaskResult.succeeded({"deploy.plan": plan})

@@ -66,18 +66,21 @@ class StoreConfigSource:
         self.store = store
 
     def get(self, application: str, id_or_name: str) -> dict[str, Any] | None:
+        """A pipeline, else a strategy (deploys with ``strategy: custom`` run one), by id then by name."""
         from api.store import NotFoundError
 
-        try:
-            config: dict[str, Any] = self.store.get_pipeline(id_or_name)
-            if config.get("application") == application:
-                return config
-        except NotFoundError:
-            pass
-        try:
-            return self.store.get_pipeline_by_name(application, id_or_name)  # type: ignore[no-any-return]
-        except NotFoundError:
-            return None
+        for kind in ("pipeline", "strategy"):
+            try:
+                config: dict[str, Any] = self.store.get_pipeline(id_or_name, kind=kind)
+                if config.get("application") == application:
+                    return config
+            except NotFoundError:
+                pass
+            try:
+                return self.store.get_pipeline_by_name(application, id_or_name, kind=kind)  # type: ignore[no-any-return]
+            except NotFoundError:
+                continue
+        return None
 
 
 class EngineActivities:

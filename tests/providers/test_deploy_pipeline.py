@@ -20,8 +20,8 @@ pytestmark = pytest.mark.temporal
 
 
 class Deployer:
-    def __init__(self, client: Any, queue: str, world: AwsWorld) -> None:
-        self.client, self.queue, self.world = client, queue, world
+    def __init__(self, client: Any, queue: str, world: AwsWorld, configs: Any) -> None:
+        self.client, self.queue, self.world, self.configs = client, queue, world, configs
 
     async def run(self, stages: list[dict[str, Any]], name: str = "deploy") -> dict[str, Any]:
         config = {"application": "myapp", "name": name, "limitConcurrent": False, "stages": stages}
@@ -41,9 +41,8 @@ async def deployer(client: Any, aws_world: AwsWorld, aws_cloud: Any) -> AsyncIte
     from workflows.all import WORKFLOWS, workflow_runner
 
     queue = f"deploy-{uuid.uuid4()}"
-    activities = build_activities(
-        Settings(task_queue=queue), client, configs=MemoryConfigSource(), clouds={"aws": aws_cloud}
-    )
+    configs = MemoryConfigSource()
+    activities = build_activities(Settings(task_queue=queue), client, configs=configs, clouds={"aws": aws_cloud})
     async with Worker(
         client,
         task_queue=queue,
@@ -52,7 +51,7 @@ async def deployer(client: Any, aws_world: AwsWorld, aws_cloud: Any) -> AsyncIte
         activity_executor=ThreadPoolExecutor(max_workers=10),
         workflow_runner=workflow_runner(),
     ):
-        yield Deployer(client, queue, aws_world)
+        yield Deployer(client, queue, aws_world, configs)
 
 
 def cluster(world: AwsWorld, **extra: Any) -> dict[str, Any]:
@@ -231,3 +230,43 @@ async def test_explicit_rollback(deployer: Deployer) -> None:
         ]
     )
     assert missing["status"] == "TERMINAL" and "nope" in json.dumps(missing["stages"][0]["context"]["exception"])
+
+
+async def test_custom_strategy_runs_the_strategy_pipeline(deployer: Deployer) -> None:
+    world = deployer.world
+    strategy = {
+        "id": "strategy-1",
+        "application": "myapp",
+        "name": "disable the others",
+        "strategy": True,
+        "parameterConfig": [{"name": n} for n in ("credentials", "cluster", "region", "cloudProvider", "note")],
+        "stages": [
+            {
+                "refId": "1",
+                "type": "disableCluster",
+                "cloudProvider": "${parameters.cloudProvider}",
+                "credentials": "${parameters.credentials}",
+                "regions": ["${parameters.region}"],
+                "cluster": "${parameters.cluster}",
+                "remainingEnabledServerGroups": 1,
+            }
+        ],
+    }
+    deployer.configs.configs.append(strategy)
+    custom = cluster(
+        world,
+        imageId=world.image_id,
+        strategy="custom",
+        strategyApplication="myapp",
+        strategyPipeline="strategy-1",
+        pipelineParameters={"note": "from the deploy"},
+    )
+    for _ in range(2):
+        done = await deployer.run([{"refId": "d", "type": "deploy", "clusters": [custom]}])
+        assert done["status"] == "SUCCEEDED", done
+    [run] = [s for s in done["stages"] if s["type"] == "pipeline"]
+    params = run["context"]["pipelineParameters"]
+    assert params["strategy"] is True and params["cluster"] == "myapp-prod" and params["note"] == "from the deploy"
+    assert params["parentPipelineId"] == done["id"]
+    assert "AddToLoadBalancer" in world.suspended("myapp-prod-v000")
+    assert "AddToLoadBalancer" not in world.suspended("myapp-prod-v001")

@@ -7,6 +7,9 @@ a set of synthetic after-stages, as Orca builds them (``RedBlackStrategy``, ``Hi
   ``delayBeforeDisableSec``, ``disableCluster`` (all but the new group), then, with ``scaleDown``,
   a ``wait`` of ``delayBeforeScaleDownSec`` and ``scaleDownCluster``;
 * ``highlander``: ``shrinkCluster`` to 1, active groups included: only the new group is left;
+* ``custom``: a ``pipeline`` stage running the strategy ``strategyPipeline`` of ``strategyApplication``
+  with Orca's parameters (application, credentials, cluster, moniker, region, cloudProvider,
+  ``strategy: true``, ``clone``, ``parentPipelineId``, ``parentStageId``) plus ``pipelineParameters``;
 * ``""`` / ``none``: nothing.
 
 The new groups are excluded from every cluster operation (Orca's ``filterParentDeploys``). With
@@ -21,7 +24,7 @@ from typing import Any
 from . import register
 from .base import JSON, StageDefinition, SyntheticStage, TaskSpec
 
-STRATEGIES = ("", "none", "redblack", "highlander")
+STRATEGIES = ("", "none", "redblack", "highlander", "custom")
 
 
 def _clusters(context: JSON) -> list[JSON]:
@@ -71,6 +74,30 @@ def strategy_stages(context: JSON) -> list[SyntheticStage]:
                 plan.append(
                     SyntheticStage("scaleDownCluster", f"scaleDownCluster {where}", {**base, **down}, "STAGE_AFTER")
                 )
+        elif strategy == "custom":
+            parameters = {
+                "application": cluster.get("application") or context.get("application"),
+                "credentials": item["account"],
+                "cluster": item["clusterName"],
+                "moniker": cluster.get("moniker")
+                or {"app": cluster.get("application"), "cluster": item["clusterName"]},
+                "region": item["region"],
+                "cloudProvider": item["cloudProvider"],
+                "strategy": True,
+                "clone": context.get("type") == "cloneServerGroup",
+                "parentPipelineId": item.get("executionId"),
+                "parentStageId": item.get("stageId"),
+                **(cluster.get("pipelineParameters") or {}),
+            }
+            run = {
+                "application": cluster.get("strategyApplication"),
+                "pipelineApplication": cluster.get("strategyApplication"),
+                "pipeline": cluster.get("strategyPipeline"),
+                "pipelineId": cluster.get("strategyPipeline"),
+                "pipelineParameters": parameters,
+                "waitForCompletion": True,
+            }
+            plan.append(SyntheticStage("pipeline", f"strategy {where}", run, "STAGE_AFTER"))
         elif strategy == "highlander":
             shrink = {"shrinkToSize": 1, "allowDeleteActive": True, "retainLargerOverNewer": False}
             plan.append(SyntheticStage("shrinkCluster", f"shrinkCluster {where}", {**base, **shrink}, "STAGE_AFTER"))
