@@ -392,14 +392,23 @@ class DeployActivities:
         raw = ctx.get("rollbackContext")
         rc: JSON = raw if isinstance(raw, dict) else {}
         rollback, restore = rc.get("rollbackServerGroupName"), rc.get("restoreServerGroupName")
-        if not rollback or not restore:
-            raise StageInputError("rollbackContext: needs rollbackServerGroupName and restoreServerGroupName")
+        if not rollback:
+            raise StageInputError("rollbackContext: needs rollbackServerGroupName")
         cloud = self.cloud(ctx.get("cloudProvider"))
         account = str(ctx.get("credentials") or ctx.get("account") or "")
         regions = ctx.get("regions") or ([ctx["region"]] if ctx.get("region") else [])
         if not account or len(regions) != 1:
             raise StageInputError("credentials and regions: one account and one region to roll back in")
         region = str(regions[0])
+        if not restore:  # the group before it in its cluster (a deploy's rollback on failure)
+            others = [
+                g
+                for g in cloud.server_groups(account, region, Moniker.parse(str(rollback)).cluster)
+                if g.name != rollback
+            ]
+            if not others:
+                raise NotFoundCloudError(f"rollbackContext: no server group to restore before {rollback}")
+            restore = targets.newest_first(others)[0].name
         found = {n: cloud.server_group(account, region, str(n)) for n in (rollback, restore)}
         missing = [n for n, g in found.items() if g is None]
         if missing:

@@ -254,6 +254,8 @@ class StageWorkflow:
             return
         status = await self._run_tasks(main, definition)
         if status != S.SUCCEEDED:
+            if status == S.TERMINAL or main.status == S.TERMINAL:
+                await self._run_on_failure(main, definition)
             return
         if not await self._run_synthetic(main, definition.after_stages(main.context), STAGE_AFTER):
             return
@@ -411,6 +413,17 @@ class StageWorkflow:
             if worst == S.FAILED_CONTINUE:
                 parent.context.setdefault("_failedContinue", True)
         return True
+
+    async def _run_on_failure(self, main: StageState, definition: StageDefinition) -> None:
+        """Run the stage's on-failure stages (a rollback), best effort: the stage stays as it failed."""
+        specs = definition.on_failure_stages(main.context)
+        if not specs:
+            return
+        status, end_time = main.status, main.end_time
+        for spec in specs:
+            stage = self._add_synthetic(main, spec, STAGE_AFTER)
+            await self._run_one_synthetic(stage)
+        main.status, main.end_time = status, end_time
 
     async def _run_one_synthetic(self, stage: StageState) -> None:
         stage.status = S.RUNNING

@@ -270,3 +270,26 @@ async def test_custom_strategy_runs_the_strategy_pipeline(deployer: Deployer) ->
     assert params["parentPipelineId"] == done["id"]
     assert "AddToLoadBalancer" in world.suspended("myapp-prod-v000")
     assert "AddToLoadBalancer" not in world.suspended("myapp-prod-v001")
+
+
+async def test_a_failed_red_black_rolls_back_on_failure(deployer: Deployer) -> None:
+    world = deployer.world
+    first = await deployer.run([{"refId": "d", "type": "deploy", "clusters": [cluster(world, imageId=world.image_id)]}])
+    assert first["status"] == "SUCCEEDED"
+    failing = cluster(world, imageId=world.image_id, strategy="redblack", rollback={"onFailure": True})
+    stage = {
+        "refId": "d",
+        "type": "deploy",
+        "clusters": [failing],
+        "targetHealthyDeployPercentage": 200,
+        "waitForUpInstancesTimeoutMinutes": 0.05,
+    }  # never healthy enough
+    done = await deployer.run([stage])
+    assert done["status"] == "TERMINAL"
+    deploy = done["stages"][0]
+    assert deploy["status"] == "TERMINAL" and "timed out" in json.dumps(deploy["context"]["exception"])
+    [rollback] = [s for s in done["stages"] if s.get("parentStageId") == deploy["id"]]
+    assert rollback["type"] == "rollbackServerGroup" and rollback["status"] == "SUCCEEDED", rollback
+    assert rollback["context"]["rollbackPlan"]["restoreServerGroupName"] == "myapp-prod-v000"
+    assert "AddToLoadBalancer" in world.suspended("myapp-prod-v001")
+    assert "AddToLoadBalancer" not in world.suspended("myapp-prod-v000")

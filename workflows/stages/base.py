@@ -178,6 +178,10 @@ class StageDefinition:
     def after_stages(self, context: JSON) -> list[SyntheticStage]:
         return []
 
+    def on_failure_stages(self, context: JSON) -> list[SyntheticStage]:
+        """Stages to run when this stage's tasks fail (Orca's ``onFailureStages``); the stage stays failed."""
+        return []
+
     def validate_patch(self, context: JSON, status: ExecutionStatus, patch: PatchRequest) -> None:
         """Raise ``ValueError`` to refuse a PATCH. Default: only a running stage may be patched."""
         if status not in (ExecutionStatus.RUNNING, ExecutionStatus.SUSPENDED, ExecutionStatus.PAUSED):

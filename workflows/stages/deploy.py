@@ -143,3 +143,35 @@ class DeployStage(StageDefinition):
 
     def after_stages(self, context: JSON) -> list[SyntheticStage]:
         return strategy_stages(context)
+
+    def on_failure_stages(self, context: JSON) -> list[SyntheticStage]:
+        return rollback_stages(context)
+
+
+def rollback_stages(context: JSON) -> list[SyntheticStage]:
+    """``rollback.onFailure``: every group this deploy created is rolled back to the cluster's previous
+    group (enabled, sized, Up), as Orca's deploy does when its strategy fails."""
+    clusters = _clusters(context)
+    created = {name for names in (context.get("deploy.server.groups") or {}).values() for name in names}
+    out: list[SyntheticStage] = []
+    for item in context.get("deploy.plan") or []:
+        rollback = clusters[int(item["cluster"])].get("rollback")
+        if not (isinstance(rollback, dict) and rollback.get("onFailure") in (True, "true")):
+            continue
+        if item["serverGroupName"] not in created:
+            continue  # nothing was created: nothing to roll back
+        out.append(
+            SyntheticStage(
+                "rollbackServerGroup",
+                f"rollback {item['serverGroupName']}",
+                {
+                    "rollbackType": "EXPLICIT",
+                    "cloudProvider": item["cloudProvider"],
+                    "credentials": item["account"],
+                    "regions": [item["region"]],
+                    "rollbackContext": {"rollbackServerGroupName": item["serverGroupName"]},
+                },
+                "STAGE_AFTER",
+            )
+        )
+    return out
