@@ -160,9 +160,11 @@ class DeployActivities:
         if isinstance(inp.context.get("deploy.plan"), list):
             return TaskResult.succeeded()  # decided already (a retry, or a resumed stage)
         plan: list[JSON] = []
-        for i, cluster in enumerate(clusters_of(inp.context)):
-            provider = str(cluster.get("cloudProvider") or cluster.get("provider") or "aws")
+        for i, given in enumerate(clusters_of(inp.context)):
+            provider = str(given.get("cloudProvider") or given.get("provider") or "aws")
             cloud = self.cloud(provider)
+            defaults = self._source_defaults(cloud, given, i)
+            cluster = {**defaults, **{k: v for k, v in given.items() if v not in (None, "", [], {})}}
             account = cluster.get("account") or cluster.get("credentials")
             if not isinstance(account, str) or not account:
                 raise StageInputError(f"clusters[{i}].account: which account to deploy to")
@@ -185,9 +187,36 @@ class DeployActivities:
                         "capacity": capacity.to_json(),
                         "executionId": inp.execution_id,
                         "stageId": inp.stage_id,
+                        "sourceDefaults": defaults,
                     }
                 )
         return TaskResult.succeeded({"deploy.plan": plan})
+
+    @staticmethod
+    def _source_defaults(cloud: ServerGroupCloud, cluster: JSON, index: int) -> JSON:
+        """``cloneServerGroup``: what the new group takes from ``source`` ({account, region, asgName}) unless the
+        stage says otherwise: image, instance type, load balancers, target groups, security groups, and the
+        source's capacity with ``useSourceCapacity`` (or when the stage gives none)."""
+        source = cluster.get("source")
+        if not isinstance(source, dict) or not source:
+            return {}
+        name = source.get("asgName") or source.get("serverGroupName")
+        account, region = source.get("account") or cluster.get("account"), source.get("region")
+        if not (name and account and region):
+            raise StageInputError(f"clusters[{index}].source: needs account, region and asgName")
+        group = cloud.server_group(str(account), str(region), str(name))
+        if group is None:
+            raise NotFoundCloudError(f"clusters[{index}].source: {name} not found in {account}/{region}")
+        defaults: JSON = {
+            "imageId": group.image_id,
+            "instanceType": group.instance_type,
+            "loadBalancers": group.load_balancers,
+            "targetGroups": group.target_groups,
+            "securityGroups": group.security_groups,
+        }
+        if cluster.get("useSourceCapacity") in (True, "true") or not cluster.get("capacity"):
+            defaults["capacity"] = group.capacity.to_json()
+        return {k: v for k, v in defaults.items() if v}
 
     @activity.defn(name="deploy_create_server_groups")
     def create_server_groups(self, inp: TaskInput) -> TaskResult:
@@ -198,7 +227,11 @@ class DeployActivities:
         clusters = clusters_of(inp.context)
         by_region: dict[str, list[str]] = {}
         for item in inp.context.get("deploy.plan") or []:
-            cluster = clusters[int(item["cluster"])]
+            given = clusters[int(item["cluster"])]
+            cluster = {
+                **(item.get("sourceDefaults") or {}),
+                **{k: v for k, v in given.items() if v not in (None, "", [], {})},
+            }
             request = CreateServerGroupRequest(
                 name=item["serverGroupName"],
                 account=item["account"],

@@ -293,3 +293,31 @@ async def test_a_failed_red_black_rolls_back_on_failure(deployer: Deployer) -> N
     assert rollback["context"]["rollbackPlan"]["restoreServerGroupName"] == "myapp-prod-v000"
     assert "AddToLoadBalancer" in world.suspended("myapp-prod-v001")
     assert "AddToLoadBalancer" not in world.suspended("myapp-prod-v000")
+
+
+async def test_clone_takes_what_the_stage_leaves_out_from_the_source(deployer: Deployer) -> None:
+    world = deployer.world
+    big = cluster(world, imageId=world.image_id, capacity={"min": 3, "max": 3, "desired": 3}, instanceType="m5.large")
+    assert (await deployer.run([{"refId": "d", "type": "createServerGroup", **big}]))["status"] == "SUCCEEDED"
+    clone = {
+        "refId": "c",
+        "type": "cloneServerGroup",
+        "application": "myapp",
+        "stack": "prod",
+        "account": "test",
+        "cloudProvider": "aws",
+        "availabilityZones": {REGION: ZONES},
+        "subnetType": "internal",
+        "useSourceCapacity": True,
+        "source": {"account": "test", "region": REGION, "asgName": "myapp-prod-v000"},
+    }
+    done = await deployer.run([clone])
+    assert done["status"] == "SUCCEEDED", done
+    copy = deployer.groups()["myapp-prod-v001"]
+    assert copy["DesiredCapacity"] == 3
+    template = world.ec2.describe_launch_template_versions(LaunchTemplateName="myapp-prod-v001")
+    data = template["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    assert data["ImageId"] == world.image_id and data["InstanceType"] == "m5.large"
+    assert world.target_ids() >= {i["InstanceId"] for i in copy["Instances"]}
+    missing = await deployer.run([{**clone, "source": {"account": "test", "region": REGION, "asgName": "nope-v000"}}])
+    assert missing["status"] == "TERMINAL" and "source" in json.dumps(missing["stages"][0]["context"]["exception"])
