@@ -51,14 +51,51 @@ def clusters_of(context: JSON) -> list[JSON]:
 
 
 def regions_of(cluster: JSON) -> dict[str, list[str]]:
-    """Region → zones: ``availabilityZones`` ({region: [zones]}), else ``regions``/``region``."""
+    """Region → zones: ``availabilityZones`` ({region: [zones]}), else ``regions``/``region`` with GCE's
+    ``zone`` or ``distributionPolicy.zones``."""
     zones = cluster.get("availabilityZones")
     if isinstance(zones, dict) and zones:
         return {str(r): [str(z) for z in (v or [])] for r, v in zones.items()}
+    policy = cluster.get("distributionPolicy")
+    gce_zones = [str(z) for z in (policy.get("zones") or [])] if isinstance(policy, dict) else []
+    if cluster.get("zone"):
+        gce_zones = gce_zones or [str(cluster["zone"])]
     regions = cluster.get("regions") or ([cluster["region"]] if cluster.get("region") else [])
     if not isinstance(regions, list) or not regions:
         raise StageInputError("availabilityZones: a cluster needs availabilityZones, regions or region")
-    return {str(r): [] for r in regions}
+    return {str(r): list(gce_zones) for r in regions}
+
+
+#: instance types when the cluster names none, per cloud
+DEFAULT_INSTANCE_TYPES = {"aws": "t3.micro", "gce": "e2-small"}
+#: cluster fields the request carries by name; the rest reach the provider in ``extra``
+REQUEST_FIELDS = {
+    "instanceType",
+    "loadBalancers",
+    "targetGroups",
+    "securityGroups",
+    "subnetType",
+    "keyPair",
+    "base64UserData",
+    "userData",
+    "capacity",
+    "availabilityZones",
+    "regions",
+    "region",
+    "account",
+    "credentials",
+    "imageId",
+    "amiName",
+    "image",
+    "application",
+    "stack",
+    "freeFormDetails",
+    "strategy",
+    "cloudProvider",
+    "provider",
+    "source",
+    "useSourceCapacity",
+}
 
 
 def _capacity(raw: Any, field: str) -> Capacity:
@@ -104,6 +141,12 @@ def _platform_health_only(cluster: JSON, context: JSON) -> bool:
     if isinstance(names, list) and names:
         return all(str(n).lower() in PLATFORM_HEALTH for n in names)
     return not (cluster.get("loadBalancers") or cluster.get("targetGroups"))
+
+
+def _group_platform_only(group: ServerGroup, context: JSON) -> bool:
+    """:func:`_platform_health_only` for an existing group (its own load balancers and target groups)."""
+    where = {"loadBalancers": group.load_balancers, "targetGroups": group.target_groups}
+    return _platform_health_only(where, context)
 
 
 def _failure(err: Exception) -> TaskResult:
@@ -232,13 +275,16 @@ class DeployActivities:
                 **(item.get("sourceDefaults") or {}),
                 **{k: v for k, v in given.items() if v not in (None, "", [], {})},
             }
+            raw_tags = cluster.get("tags")
             request = CreateServerGroupRequest(
                 name=item["serverGroupName"],
                 account=item["account"],
                 region=item["region"],
                 image_id=item["imageId"],
                 capacity=Capacity(**item["capacity"]),
-                instance_type=str(cluster.get("instanceType") or "t3.micro"),
+                instance_type=str(
+                    cluster.get("instanceType") or DEFAULT_INSTANCE_TYPES.get(item["cloudProvider"], "t3.micro")
+                ),
                 zones=list(item["zones"]),
                 load_balancers=[str(x) for x in cluster.get("loadBalancers") or []],
                 target_groups=[str(x) for x in cluster.get("targetGroups") or []],
@@ -246,7 +292,9 @@ class DeployActivities:
                 subnet_type=cluster.get("subnetType"),
                 key_pair=cluster.get("keyPair"),
                 user_data=cluster.get("base64UserData") or cluster.get("userData"),
-                tags={str(k): str(v) for k, v in (cluster.get("tags") or {}).items()},
+                # AWS tags are a map; GCE's are a list of network tags, which reach it in ``extra``
+                tags={str(k): str(v) for k, v in raw_tags.items()} if isinstance(raw_tags, dict) else {},
+                extra={k: v for k, v in cluster.items() if k not in REQUEST_FIELDS},
             )
             cloud = self.cloud(item["cloudProvider"])
             created = cloud.create_server_group(request)
@@ -371,8 +419,8 @@ class DeployActivities:
         for t in inp.context.get("targets") or []:
             group = self.cloud(t["cloudProvider"]).server_group(t["account"], t["region"], t["serverGroupName"])
             desired = int(t["capacity"]["desired"])
-            if group is None or len(group.instances) != desired or group.healthy_count() < desired:
-                have = group.healthy_count() if group else 0
+            have = group.healthy_count(platform_only=_group_platform_only(group, inp.context)) if group else 0
+            if group is None or len(group.instances) != desired or have < desired:
                 waiting.append(f"{t['serverGroupName']} ({have}/{desired})")
         if waiting:
             return TaskResult.running(UP_BACKOFF_MS, waitingFor=waiting)

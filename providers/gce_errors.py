@@ -91,7 +91,9 @@ def translate(err: BaseException, action: str) -> CloudError:
         return error_class(status, _reasons(err))(f"{action}: {err.message}")
     if isinstance(err, api_exceptions.RetryError | requests.ConnectionError | requests.Timeout):
         return TransientCloudError(f"{action}: {type(err).__name__}: {err}")
-    if isinstance(err, auth_exceptions.TransportError):
+    if isinstance(err, auth_exceptions.TransportError) or (
+        isinstance(err, auth_exceptions.RefreshError) and err.retryable
+    ):
         return TransientCloudError(f"{action}: could not reach Google's token service ({type(err).__name__})")
     if isinstance(err, auth_exceptions.GoogleAuthError):
         # no credentials found, or a key Google refuses: configuration, and its text may quote the key
