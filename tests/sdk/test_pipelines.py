@@ -44,6 +44,27 @@ from gennaker.pipelines import (
     WebhookTrigger,
     expr,
 )
+from gennaker.pipelines_deploy import (
+    CloneServerGroup,
+    Cluster,
+    ClusterSizePrecondition,
+    CreateServerGroup,
+    CustomStrategy,
+    Deploy,
+    DestroyServerGroup,
+    DisableCluster,
+    DisableServerGroup,
+    EnableServerGroup,
+    FindAmi,
+    FindImage,
+    FindImageFromTags,
+    Highlander,
+    RedBlack,
+    ResizeServerGroup,
+    RollbackServerGroup,
+    ScaleDownCluster,
+    ShrinkCluster,
+)
 from workflows.config import PipelineConfig
 from workflows.errors import UnknownStageTypeError
 from workflows.graph import StageGraph
@@ -383,6 +404,232 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
     (
         Stage("wait", name="Raw", waitTime=5, skipWaitText="x"),
         {"type": "wait", "name": "Raw", "waitTime": 5, "skipWaitText": "x"},
+    ),
+    (
+        Deploy(
+            [
+                Cluster(
+                    "myapp",
+                    "prod",
+                    account="prod",
+                    regions={"us-east-1": ["us-east-1a"]},
+                    capacity=(1, 3, 2),
+                    target_groups=["web"],
+                    strategy=RedBlack(
+                        max_remaining=2,
+                        scale_down=True,
+                        delay_before_disable=timedelta(seconds=30),
+                        rollback_on_failure=True,
+                    ),
+                )
+            ]
+        ),
+        {
+            "type": "deploy",
+            "name": "Deploy",
+            "clusters": [
+                {
+                    "application": "myapp",
+                    "stack": "prod",
+                    "freeFormDetails": "",
+                    "account": "prod",
+                    "cloudProvider": "aws",
+                    "capacity": {"min": 1, "max": 3, "desired": 2},
+                    "availabilityZones": {"us-east-1": ["us-east-1a"]},
+                    "targetGroups": ["web"],
+                    "strategy": "redblack",
+                    "scaleDown": True,
+                    "maxRemainingAsgs": 2,
+                    "delayBeforeDisableSec": 30,
+                    "rollback": {"onFailure": True},
+                }
+            ],
+        },
+    ),
+    (
+        CreateServerGroup(
+            Cluster("myapp", account="prod", regions=["us-east-1"], capacity=2, image_id="ami-1", strategy=Highlander())
+        ),
+        {
+            "type": "createServerGroup",
+            "name": "Create Server Group",
+            "application": "myapp",
+            "stack": "",
+            "freeFormDetails": "",
+            "account": "prod",
+            "cloudProvider": "aws",
+            "capacity": {"min": 2, "max": 2, "desired": 2},
+            "availabilityZones": {"us-east-1": []},
+            "imageId": "ami-1",
+            "strategy": "highlander",
+        },
+    ),
+    (
+        CloneServerGroup(
+            Cluster(
+                "myapp",
+                account="prod",
+                regions=["us-east-1"],
+                source={"account": "prod", "region": "us-east-1", "asgName": "myapp-v001"},
+                use_source_capacity=True,
+                strategy=CustomStrategy("myapp", "s-1", {"k": "v"}),
+            )
+        ),
+        {
+            "type": "cloneServerGroup",
+            "name": "Clone Server Group",
+            "application": "myapp",
+            "stack": "",
+            "freeFormDetails": "",
+            "account": "prod",
+            "cloudProvider": "aws",
+            "capacity": {"min": 1, "max": 1, "desired": 1},
+            "availabilityZones": {"us-east-1": []},
+            "strategy": "custom",
+            "strategyApplication": "myapp",
+            "strategyPipeline": "s-1",
+            "pipelineParameters": {"k": "v"},
+            "source": {"account": "prod", "region": "us-east-1", "asgName": "myapp-v001"},
+            "useSourceCapacity": True,
+        },
+    ),
+    (
+        DisableServerGroup("myapp-prod", account="prod", regions=["us-east-1"], target="ancestor_asg_dynamic"),
+        {
+            "type": "disableServerGroup",
+            "name": "Disable Server Group",
+            "cluster": "myapp-prod",
+            "credentials": "prod",
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "target": "ancestor_asg_dynamic",
+        },
+    ),
+    (
+        EnableServerGroup("myapp-prod", account="prod", regions=["us-east-1"], server_group="myapp-prod-v003"),
+        {
+            "type": "enableServerGroup",
+            "name": "Enable Server Group",
+            "cluster": "myapp-prod",
+            "credentials": "prod",
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "serverGroupName": "myapp-prod-v003",
+        },
+    ),
+    (
+        DestroyServerGroup("myapp-prod", account="prod", regions=["us-east-1"], target="oldest_asg_dynamic"),
+        {
+            "type": "destroyServerGroup",
+            "name": "Destroy Server Group",
+            "cluster": "myapp-prod",
+            "credentials": "prod",
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "target": "oldest_asg_dynamic",
+        },
+    ),
+    (
+        ResizeServerGroup("myapp-prod", account="prod", regions=["us-east-1"], scale_pct=50, down=True),
+        {
+            "type": "resizeServerGroup",
+            "name": "Resize Server Group",
+            "cluster": "myapp-prod",
+            "credentials": "prod",
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "target": "current_asg_dynamic",
+            "action": "scale_down",
+            "scalePct": 50,
+        },
+    ),
+    (
+        DisableCluster("myapp-prod", account="prod", regions=["us-east-1"], remaining=2),
+        {
+            "type": "disableCluster",
+            "name": "Disable Cluster",
+            "cluster": "myapp-prod",
+            "credentials": "prod",
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "remainingEnabledServerGroups": 2,
+        },
+    ),
+    (
+        ShrinkCluster("myapp-prod", account="prod", regions=["us-east-1"], shrink_to=2, allow_delete_active=True),
+        {
+            "type": "shrinkCluster",
+            "name": "Shrink Cluster",
+            "cluster": "myapp-prod",
+            "credentials": "prod",
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "shrinkToSize": 2,
+            "allowDeleteActive": True,
+        },
+    ),
+    (
+        ScaleDownCluster("myapp-prod", account="prod", regions=["us-east-1"]),
+        {
+            "type": "scaleDownCluster",
+            "name": "Scale Down Cluster",
+            "cluster": "myapp-prod",
+            "credentials": "prod",
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "remainingFullSizeServerGroups": 1,
+            "allowScaleDownActive": False,
+        },
+    ),
+    (
+        RollbackServerGroup("myapp-prod-v002", account="prod", region="us-east-1"),
+        {
+            "type": "rollbackServerGroup",
+            "name": "Rollback Server Group",
+            "rollbackType": "EXPLICIT",
+            "credentials": "prod",
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "rollbackContext": {"rollbackServerGroupName": "myapp-prod-v002"},
+        },
+    ),
+    (
+        FindImageFromTags("myapp", {"appversion": "1.0"}, regions=["us-east-1"], account="prod"),
+        {
+            "type": "findImageFromTags",
+            "name": "Find Image from Tags",
+            "packageName": "myapp",
+            "tags": {"appversion": "1.0"},
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "credentials": "prod",
+        },
+    ),
+    (
+        FindImage("myapp-prod", account="prod", regions=["us-east-1"]),
+        {
+            "type": "findImage",
+            "name": "Find Image from Cluster",
+            "cluster": "myapp-prod",
+            "credentials": "prod",
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "onlyEnabled": True,
+            "selectionStrategy": "NEWEST",
+        },
+    ),
+    (
+        FindAmi("myapp-prod", account="prod", regions=["us-east-1"], only_enabled=False),
+        {
+            "type": "findAmi",
+            "name": "Find Image from Cluster",
+            "cluster": "myapp-prod",
+            "credentials": "prod",
+            "regions": ["us-east-1"],
+            "cloudProvider": "aws",
+            "onlyEnabled": False,
+            "selectionStrategy": "NEWEST",
+        },
     ),
 ]
 
@@ -949,3 +1196,49 @@ def test_importable_without_temporal_or_workflows() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "wait"
+
+
+@pytest.mark.parametrize(
+    ("build", "fragment"),
+    [
+        (lambda: Deploy([]), "Deploy('Deploy').clusters: must be a non-empty list of Cluster"),
+        (
+            lambda: Deploy([Cluster("a", account="p", regions=[], capacity=1)]),
+            "clusters[0].regions: needs at least one region",
+        ),
+        (
+            lambda: Deploy([Cluster("a", account="p", regions=["r"], capacity=(3, 1, 2))]),
+            "clusters[0].capacity: needs min <= desired <= max",
+        ),
+        (
+            lambda: Deploy([Cluster("a", account="p", regions=["r"], strategy="redblack")]),
+            "clusters[0].strategy: must be RedBlack()",
+        ),
+        (lambda: DisableServerGroup("c", account="p", regions=["r"], target="newest"), ".target: must be one of"),
+        (lambda: ResizeServerGroup("c", account="p", regions=["r"]), "give exactly one of capacity"),
+        (lambda: ResizeServerGroup("c", account="p", regions=["r"], scale_num=1, scale_pct=5), "give exactly one"),
+        (lambda: ClusterSizePrecondition("c", "p", ["r"], 1, "~="), "comparison: must be one of"),
+    ],
+)
+def test_deploy_builders_name_the_mistake(build: Any, fragment: str) -> None:
+    with pytest.raises(PipelineBuildError) as err:
+        build()
+    assert fragment in str(err.value)
+
+
+def test_cluster_size_precondition_json() -> None:
+    check = CheckPreconditions([ClusterSizePrecondition("app-web", "prod", ["us-east-1"], 2, ">=", only_enabled=True)])
+    assert one(check)["preconditions"] == [
+        {
+            "type": "clusterSize",
+            "context": {
+                "cluster": "app-web",
+                "credentials": "prod",
+                "regions": ["us-east-1"],
+                "expected": 2,
+                "comparison": ">=",
+                "onlyEnabledServerGroups": True,
+                "cloudProvider": "aws",
+            },
+        }
+    ]
