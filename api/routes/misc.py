@@ -44,7 +44,7 @@ def auth_user(user: UserDep) -> dict[str, Any]:
 @router.get("/credentials")
 def credentials(settings: SettingsDep) -> list[dict[str, Any]]:
     """Accounts from settings, without any secret field."""
-    secret = ("secret", "password", "token", "key", "credential")
+    secret = ("secret", "password", "token", "key", "credential", "externalid", "jsonpath")
     return [
         {k: v for k, v in account.items() if not any(s in k.lower() for s in secret)} for account in settings.accounts
     ]

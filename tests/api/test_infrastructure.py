@@ -85,3 +85,30 @@ async def test_reads_from_the_cache(client, tmp_path, aws_world, moto_endpoint):
         assert {lb["name"] for lb in lbs} >= {"myapp-frontend"}
         assert (await api.http.get("/search", params={"type": "nonsense"})).status_code == 400
         await asyncio.sleep(0)
+
+
+async def test_credentials_never_show_secrets(client, tmp_path):
+    accounts = [
+        {
+            "name": "aws",
+            "type": "aws",
+            "regions": ["us-east-1"],
+            "accessKeyId": "AKIA1",
+            "secretAccessKey": "s1",
+            "roleArn": "arn:aws:iam::1:role/x",
+            "externalId": "ext-secret",
+        },
+        {
+            "name": "gce",
+            "type": "gce",
+            "project": "my-project-1",
+            "regions": ["us-central1"],
+            "jsonPath": "/etc/key.json",
+        },
+    ]
+    async with serve_api(client, tmp_path, accounts=accounts) as api:
+        shown = (await api.http.get("/credentials")).json()
+    text = str(shown)
+    assert [a["name"] for a in shown] == ["aws", "gce"] and shown[0]["roleArn"] == "arn:aws:iam::1:role/x"
+    for secret in ("AKIA1", "s1'", "ext-secret", "/etc/key.json"):
+        assert secret not in text
