@@ -33,6 +33,7 @@ def build_activities(
     from .cloud_cache import CloudCacheActivities
     from .deploy import build as deploy_activities
     from .expressions import UrlFetcher
+    from .jenkins import build as jenkins_activities
     from .notify import build as notify_activities
     from .triggers import TriggerActivities
     from .webhook import build as webhook_activities
@@ -63,6 +64,7 @@ def build_activities(
         *webhook_activities(settings, client),
         *notify_activities(settings, client),
         *deploy_activities(clouds, store),
+        *jenkins_activities(settings, client),
         *([CloudCacheActivities(clouds, store).refresh] if store is not None else []),
         *([triggers.start_cron_pipeline] if triggers is not None else []),
     ]

@@ -22,6 +22,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from integrations.jenkins.settings import SECRET_FIELDS as JENKINS_SECRET_FIELDS
+from integrations.jenkins.settings import JenkinsSettings
 from integrations.notify.settings import SECRET_FIELDS as NOTIFY_SECRET_FIELDS
 from integrations.notify.settings import NotificationSettings
 
@@ -31,7 +33,9 @@ CONFIG_FILE_ENV = "GENNAKER_CONFIG_FILE"
 DEFAULT_CONFIG_FILE = Path("gennaker.yml")
 
 # Field names whose values never appear in errors, logs or `gennaker config check`.
-SECRET_FIELDS = frozenset({"api_key", "database_url", "git_webhook_secret"}) | NOTIFY_SECRET_FIELDS
+SECRET_FIELDS = (
+    frozenset({"api_key", "database_url", "git_webhook_secret"}) | NOTIFY_SECRET_FIELDS | JENKINS_SECRET_FIELDS
+)
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -107,6 +111,8 @@ class Settings(BaseSettings):
     git_webhook_secret: SecretStr | None = None
     #: Echo's notification channels (Slack, email, webhooks) and the base URL their links use
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    #: Igor's Jenkins masters, the script stage's job, the Jenkins poll interval
+    jenkins: JenkinsSettings = Field(default_factory=JenkinsSettings)
 
     @field_validator("execution_window_timezone", "cron_timezone")
     @classmethod

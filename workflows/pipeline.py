@@ -342,6 +342,7 @@ class PipelineWorkflow:
                 "manualSkip",
             ):
                 s.context.pop(key, None)
+            resolve(s.type, s.context.get("alias")).prepare_for_restart(s.context)
             s.status, s.start_time, s.end_time, s.tasks, s.outputs = S.NOT_STARTED, None, None, [], {}
             s.last_modified = None
             self.attempts[s.ref_id] = self.attempts.get(s.ref_id, 0) + 1

@@ -44,6 +44,7 @@ from gennaker.pipelines import (
     WebhookTrigger,
     expr,
 )
+from gennaker.pipelines_ci import Jenkins, Script
 from gennaker.pipelines_deploy import (
     CloneServerGroup,
     Cluster,
@@ -619,6 +620,30 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
         },
     ),
     (
+        Jenkins("ci", "build-app", {"BRANCH": "main"}, property_file="build.properties"),
+        {
+            "type": "jenkins",
+            "name": "Jenkins",
+            "master": "ci",
+            "job": "build-app",
+            "parameters": {"BRANCH": "main"},
+            "markUnstableAsSuccessful": False,
+            "waitForCompletion": True,
+            "propertyFile": "build.properties",
+        },
+    ),
+    (
+        Script("deploy.sh", "--fast", repo_url="git@x:y.git"),
+        {
+            "type": "script",
+            "name": "Script",
+            "scriptPath": "deploy.sh",
+            "command": "--fast",
+            "waitForCompletion": True,
+            "repoUrl": "git@x:y.git",
+        },
+    ),
+    (
         FindAmi("myapp-prod", account="prod", regions=["us-east-1"], only_enabled=False),
         {
             "type": "findAmi",
@@ -641,7 +666,8 @@ def test_builder_output(stage: Stage, want: dict[str, Any]) -> None:
 
 def test_every_engine_type_but_synthetic_has_a_builder() -> None:
     built = {s.stage_type for s, _ in BUILDERS}
-    assert set(known_types()) - built == {"restrictExecutionDuringTimeWindow"}
+    # both are added by the engine, never written: the execution window's and a failed jenkins stage's
+    assert set(known_types()) - built == {"restrictExecutionDuringTimeWindow", "getProperties"}
 
 
 def test_generic_stage_for_a_type_the_engine_lacks() -> None:

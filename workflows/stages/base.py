@@ -178,6 +178,9 @@ class StageDefinition:
     def after_stages(self, context: JSON) -> list[SyntheticStage]:
         return []
 
+    def prepare_for_restart(self, context: JSON) -> None:
+        """Forget what a restart must not reuse (a Jenkins stage's build); the context is the stage's own."""
+
     def on_failure_stages(self, context: JSON) -> list[SyntheticStage]:
         """Stages to run when this stage's tasks fail (Orca's ``onFailureStages``); the stage stays failed."""
         return []

@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     evaluate_variables,
     execution_window,
     find_image,
+    jenkins,
     manual_judgment,
     pipeline_stage,
     server_groups,
