@@ -16,6 +16,7 @@ from gennaker.settings import Settings, load_settings
 from . import errors
 from .routes import (
     applications,
+    builds,
     executions,
     infrastructure,
     misc,
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
             yield
         finally:
             reconciling.cancel()
+            if getattr(app.state, "jenkins", None) is not None:
+                app.state.jenkins.close()
             if own_store:
                 app.state.store.close()
 
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         projects,
         webhooks,
         infrastructure,
+        builds,
     )
     for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
