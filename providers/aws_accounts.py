@@ -19,12 +19,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from .accounts import parse_accounts
 from .aws_errors import aws_call
 from .base import NotFoundCloudError
-from .registry import provider_of
 
 log = logging.getLogger(__name__)
 
@@ -125,32 +125,9 @@ class AwsAccount(BaseModel):
         return f"arn:aws:iam::{self.account_id}:{self.role_arn}"
 
 
-def _reason(error: Any) -> str:
-    """``field: why`` for one pydantic error, in the entry's own (camelCase) spelling."""
-    field = ".".join(to_camel(p) if isinstance(p, str) else f"[{p}]" for p in error["loc"])
-    why = str(error["msg"]).removeprefix("Value error, ")
-    return f"{field}: {why}" if field else why
-
-
 def aws_accounts(entries: list[dict[str, Any]]) -> list[AwsAccount]:
     """The AWS accounts among the settings' ``accounts`` entries (others are skipped)."""
-    accounts: list[AwsAccount] = []
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or provider_of(entry) != "aws":
-            continue
-        label = f"accounts[{index}]" + (f" ({entry['name']})" if isinstance(entry.get("name"), str) else "")
-        try:
-            accounts.append(AwsAccount.model_validate(entry))
-            continue
-        except ValidationError as err:
-            # pydantic's own text repeats the input; only the field and the reason are safe to show
-            reasons = [_reason(e) for e in err.errors(include_url=False, include_input=False, include_context=False)]
-        raise AwsAccountError(f"{label}: {'; '.join(reasons)}")  # outside the except: no chained input
-    names = [a.name for a in accounts]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise AwsAccountError(f"accounts: AWS account names must be unique, repeated: {', '.join(duplicates)}")
-    return accounts
+    return parse_accounts(entries, "aws", AwsAccount, AwsAccountError)
 
 
 @dataclass

@@ -25,11 +25,11 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import compute_v1
 from google.oauth2 import service_account
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from .accounts import parse_accounts
 from .base import CloudError, NotFoundCloudError
-from .registry import provider_of
 
 log = logging.getLogger(__name__)
 
@@ -156,31 +156,9 @@ class GceAccount(BaseModel):
         return [z for z in self.zones if z.startswith(f"{region}-")]
 
 
-def _reason(error: Any) -> str:
-    """``field: why`` for one pydantic error, in the entry's own (camelCase) spelling."""
-    field = ".".join(to_camel(p) if isinstance(p, str) else f"[{p}]" for p in error["loc"])
-    why = str(error["msg"]).removeprefix("Value error, ")
-    return f"{field}: {why}" if field else why
-
-
 def gce_accounts(entries: list[dict[str, Any]]) -> list[GceAccount]:
     """The GCE accounts among the settings' ``accounts`` entries (others are skipped)."""
-    accounts: list[GceAccount] = []
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or provider_of(entry) != "gce":
-            continue
-        label = f"accounts[{index}]" + (f" ({entry['name']})" if isinstance(entry.get("name"), str) else "")
-        try:
-            accounts.append(GceAccount.model_validate(entry))
-        except ValidationError as err:
-            # pydantic's own text repeats the input; only the field and the reason are safe to show
-            reasons = [_reason(e) for e in err.errors(include_url=False, include_input=False, include_context=False)]
-            raise GceAccountError(f"{label}: {'; '.join(reasons)}") from None
-    names = [a.name for a in accounts]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise GceAccountError(f"accounts: GCE account names must be unique, repeated: {', '.join(duplicates)}")
-    return accounts
+    return parse_accounts(entries, "gce", GceAccount, GceAccountError)
 
 
 def credentials_for(account: GceAccount) -> Credentials:
