@@ -30,6 +30,7 @@ def build_activities(
         store.migrate()
     from providers.registry import build_clouds
 
+    from .bake import build as bake_activities
     from .cloud_cache import CloudCacheActivities
     from .deploy import build as deploy_activities
     from .expressions import UrlFetcher
@@ -65,6 +66,7 @@ def build_activities(
         *notify_activities(settings, client),
         *deploy_activities(clouds, store),
         *jenkins_activities(settings, client),
+        *bake_activities(settings, client),
         *([CloudCacheActivities(clouds, store).refresh] if store is not None else []),
         *([triggers.start_cron_pipeline] if triggers is not None else []),
     ]

@@ -16,6 +16,7 @@ from gennaker.settings import Settings, load_settings
 from . import errors
 from .routes import (
     applications,
+    bakery,
     builds,
     executions,
     infrastructure,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         webhooks,
         infrastructure,
         builds,
+        bakery,
     )
     for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)

@@ -7,11 +7,11 @@ See docs/stages/jenkins.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .pipelines import JSON, Stage, _flag, _jsonable, _text
+from .pipelines import JSON, Stage, _flag, _jsonable, _strings, _text
 
 
 @dataclass(eq=False)
@@ -69,4 +69,56 @@ class Script(Stage):
         return out
 
 
-__all__ = ["Jenkins", "Script"]
+@dataclass(eq=False)
+class Bake(Stage):
+    """``bake`` (Rosco's): ``package`` on ``base_os``, one image per region (docs/stages/bake.md)."""
+
+    TYPE: ClassVar[str] = "bake"
+    DEFAULT_NAME: ClassVar[str] = "Bake"
+
+    package: str
+    base_os: str
+    regions: Sequence[str] = ()
+    base_label: str = field(default="release", kw_only=True)
+    cloud_provider: str = field(default="aws", kw_only=True)
+    vm_type: str = field(default="hvm", kw_only=True)
+    store_type: str = field(default="ebs", kw_only=True)
+    template_file_name: str | None = field(default=None, kw_only=True)
+    var_file_name: str | None = field(default=None, kw_only=True)
+    extended_attributes: Mapping[str, str] = field(default_factory=dict, kw_only=True)
+    base_ami: str | None = field(default=None, kw_only=True)
+    ami_name: str | None = field(default=None, kw_only=True)
+    ami_suffix: str | None = field(default=None, kw_only=True)
+    account: str | None = field(default=None, kw_only=True)
+    rebake: bool = field(default=False, kw_only=True)
+
+    def _fields(self) -> JSON:
+        regions = _strings(self.regions, self._where("regions"))
+        if not regions:
+            raise self._error("regions", "needs at least one region")
+        out: JSON = {
+            "package": _text(self.package, self._where("package")),
+            "baseOs": _text(self.base_os, self._where("base_os")),
+            "regions": regions,
+            "baseLabel": _text(self.base_label, self._where("base_label")),
+            "cloudProviderType": _text(self.cloud_provider, self._where("cloud_provider")),
+            "vmType": _text(self.vm_type, self._where("vm_type")),
+            "storeType": _text(self.store_type, self._where("store_type")),
+            "rebake": _flag(self.rebake, self._where("rebake")),
+        }
+        for attr, key in (
+            ("template_file_name", "templateFileName"),
+            ("var_file_name", "varFileName"),
+            ("base_ami", "baseAmi"),
+            ("ami_name", "amiName"),
+            ("ami_suffix", "amiSuffix"),
+            ("account", "account"),
+        ):
+            if getattr(self, attr) is not None:
+                out[key] = _text(getattr(self, attr), self._where(attr))
+        if self.extended_attributes:
+            out["extendedAttributes"] = _jsonable(dict(self.extended_attributes), self._where("extended_attributes"))
+        return out
+
+
+__all__ = ["Bake", "Jenkins", "Script"]

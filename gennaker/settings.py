@@ -22,6 +22,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bakery.settings import BakerySettings
 from integrations.jenkins.settings import SECRET_FIELDS as JENKINS_SECRET_FIELDS
 from integrations.jenkins.settings import JenkinsSettings
 from integrations.notify.settings import SECRET_FIELDS as NOTIFY_SECRET_FIELDS
@@ -113,6 +114,8 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     #: Igor's Jenkins masters, the script stage's job, the Jenkins poll interval
     jenkins: JenkinsSettings = Field(default_factory=JenkinsSettings)
+    #: Rosco's: the image config, packer, the bake cache (docs/stages/bake.md)
+    bakery: BakerySettings = Field(default_factory=BakerySettings)
 
     @field_validator("execution_window_timezone", "cron_timezone")
     @classmethod

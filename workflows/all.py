@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bakery.workflow import BakeWorkflow
+
 from .cloud_cache import RefreshCloudCacheWorkflow
 from .concurrency import ConcurrencyGateWorkflow
 from .pipeline import PipelineWorkflow
@@ -16,6 +18,7 @@ WORKFLOWS: list[type] = [
     ConcurrencyGateWorkflow,
     CronTriggerWorkflow,
     RefreshCloudCacheWorkflow,
+    BakeWorkflow,
 ]
 
 

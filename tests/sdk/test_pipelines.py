@@ -44,7 +44,7 @@ from gennaker.pipelines import (
     WebhookTrigger,
     expr,
 )
-from gennaker.pipelines_ci import Jenkins, Script
+from gennaker.pipelines_ci import Bake, Jenkins, Script
 from gennaker.pipelines_deploy import (
     CloneServerGroup,
     Cluster,
@@ -617,6 +617,22 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
             "cloudProvider": "aws",
             "onlyEnabled": True,
             "selectionStrategy": "NEWEST",
+        },
+    ),
+    (
+        Bake("myapp", "noble", ["us-east-1"], extended_attributes={"k": "v"}, rebake=True),
+        {
+            "type": "bake",
+            "name": "Bake",
+            "package": "myapp",
+            "baseOs": "noble",
+            "regions": ["us-east-1"],
+            "baseLabel": "release",
+            "cloudProviderType": "aws",
+            "vmType": "hvm",
+            "storeType": "ebs",
+            "rebake": True,
+            "extendedAttributes": {"k": "v"},
         },
     ),
     (

@@ -145,6 +145,7 @@ def test_graph_errors_name_the_stage_and_field(stages, field, text):
 
 def test_registry_keys_are_pinned():
     assert known_types() == [
+        "bake",
         "checkPreconditions",
         "cloneServerGroup",
         "createServerGroup",
