@@ -8,6 +8,8 @@ from fastapi import Depends, Request
 
 from gennaker.settings import Settings
 
+from .auth.principal import ANONYMOUS_PRINCIPAL, Principal
+
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
@@ -21,12 +23,18 @@ def get_store(request: Request) -> Any:
     return request.app.state.store
 
 
+def get_principal(request: Request) -> Principal:
+    """The caller with its roles. Anonymous while authentication is off (the Fiat issue adds the rest)."""
+    return ANONYMOUS_PRINCIPAL
+
+
 def get_user(request: Request) -> str:
-    """The caller. Anonymous while authentication is off (the Fiat issue adds it)."""
-    return "anonymous"
+    """The caller's name, for the routes that only record who did something."""
+    return get_principal(request).name
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClientDep = Annotated[Any, Depends(get_client)]
 StoreDep = Annotated[Any, Depends(get_store)]
 UserDep = Annotated[str, Depends(get_user)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
