@@ -22,6 +22,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from api.auth.settings import AuthSettings
 from bakery.settings import BakerySettings
 from integrations.jenkins.settings import SECRET_FIELDS as JENKINS_SECRET_FIELDS
 from integrations.jenkins.settings import JenkinsSettings
@@ -116,6 +117,8 @@ class Settings(BaseSettings):
     jenkins: JenkinsSettings = Field(default_factory=JenkinsSettings)
     #: Rosco's: the image config, packer, the bake cache (docs/stages/bake.md)
     bakery: BakerySettings = Field(default_factory=BakerySettings)
+    #: Fiat's: authentication and permissions, off by default (docs/auth.md)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @field_validator("execution_window_timezone", "cron_timezone")
     @classmethod
