@@ -11,15 +11,13 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
+from integrations.schedules import put_schedule
 from providers.registry import provider_of
 from workflows.cloud_cache import CACHE_INTERVAL, RefreshCloudCacheInput
 
@@ -49,14 +47,7 @@ async def sync_cache_schedules(client: Client, settings: Any) -> list[str]:
             policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
         )
     for sid, schedule in wanted.items():
-        try:
-            await client.create_schedule(sid, schedule, trigger_immediately=True)
-        except ScheduleAlreadyRunningError:
-
-            def update(_: ScheduleUpdateInput, schedule: Schedule = schedule) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=schedule)
-
-            await client.get_schedule_handle(sid).update(update)
+        await put_schedule(client, sid, schedule, trigger_immediately=True)
     existing = [s.id async for s in await client.list_schedules() if s.id.startswith(PREFIX)]
     for sid in set(existing) - set(wanted):
         await client.get_schedule_handle(sid).delete()

@@ -22,15 +22,12 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
-from temporalio.service import RPCError
 
+from integrations.schedules import delete_schedule, put_schedule
 from workflows.triggers import CronTriggerInput
 
 from .cron import CronError, parse_quartz
@@ -127,24 +124,11 @@ async def _existing(client: Client, pipeline_id: str | None = None) -> set[str]:
 
 
 async def _put(client: Client, want: Wanted) -> None:
-    try:
-        await client.create_schedule(want.id, want.schedule)
-        return
-    except ScheduleAlreadyRunningError:
-        pass
-
-    def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=want.schedule)
-
-    await client.get_schedule_handle(want.id).update(update)
+    await put_schedule(client, want.id, want.schedule)
 
 
 async def _delete(client: Client, sid: str) -> None:
-    try:
-        await client.get_schedule_handle(sid).delete()
-    except RPCError as err:
-        if "not found" not in str(err).lower():
-            raise
+    await delete_schedule(client, sid)
 
 
 async def sync_pipeline(client: Client, settings: Any, pipeline: Json) -> list[str]:
