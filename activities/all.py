@@ -66,7 +66,7 @@ def build_activities(
         *notify_activities(settings, client),
         *deploy_activities(clouds, store),
         *jenkins_activities(settings, client),
-        *bake_activities(settings, client),
+        *(bake_activities(settings, client, store) if store is not None else []),
         *([CloudCacheActivities(clouds, store).refresh] if store is not None else []),
         *([triggers.start_cron_pipeline] if triggers is not None else []),
     ]

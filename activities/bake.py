@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from bakery.request import bake_request
 from bakery.runner import CANCELED as STOPPED_CANCELED
 from bakery.runner import reap_stale, run_packer
 from bakery.settings import BakerySettings
-from bakery.store import CANCELED, COMPLETED, FAILURE, RUNNING, SUCCESS, BakeRecord, BakeStore, SqliteBakeStore
+from bakery.store import CANCELED, COMPLETED, FAILURE, RUNNING, SUCCESS, BakeRecord, BakeStore
 from workflows.stages.bake import CANCEL_BAKE, COMPLETED_BAKE, CREATE_BAKE, MONITOR_BAKE
 from workflows.stages.base import JSON, TaskInput, TaskResult
 from workflows.status import ExecutionStatus
@@ -282,8 +283,13 @@ class BakeActivities:
         info = activity.info()
         assert info.workflow_run_id and info.workflow_id, "run_packer runs in the bake workflow"
         bake_id, recipe = info.workflow_run_id, inp.recipe
-        if not self.store.create(_new_record(bake_id, info.workflow_id, recipe, self.clock_ms())):
-            self.store.update(bake_id, state=RUNNING, result=None, error=None, updated_ms=self.clock_ms())
+        log_ref = self.log_ref(recipe.region, bake_id)
+        record = _new_record(bake_id, info.workflow_id, recipe, self.clock_ms())
+        record.log_ref = log_ref
+        if not self.store.create(record):
+            self.store.update(
+                bake_id, state=RUNNING, result=None, error=None, log_ref=log_ref, updated_ms=self.clock_ms()
+            )
         home = logs.bakery_dir(self.state_dir).resolve()
         workdir, pidfile = home / "work" / bake_id, home / "run" / f"{bake_id}.pid"
         if reap_stale(pidfile, inp.kill_grace_s):
@@ -334,6 +340,14 @@ class BakeActivities:
             images=result.images,
         )
         return result
+
+    def log_ref(self, region: str, bake_id: str) -> dict[str, str]:
+        """Where this worker writes a bake's log: its host and path, and the API's address for it."""
+        return {
+            "host": socket.gethostname(),
+            "path": str(logs.log_path(self.state_dir, bake_id).resolve()),
+            "url": f"/bakery/logs/{region}/{bake_id}",
+        }
 
     def _ended(self, bake_id: str, state: str, result: str | None, **changes: Any) -> None:
         self.store.update(bake_id, state=state, result=result, updated_ms=self.clock_ms(), **changes)
@@ -422,9 +436,10 @@ def _build_fields(recipe: BakeRecipe) -> JSON:
     return {"buildInfoUrl": v.get("build_info_url"), "buildHost": v.get("build_host")}
 
 
-def build(settings: Any, client: Any) -> list[Callable[..., Any]]:
-    """The bake activities for a worker. Reads ``settings.bakery`` (a :class:`BakerySettings`),
-    ``settings.accounts``, ``settings.state_dir``, ``settings.task_queue`` and ``activity_queues``."""
+def build(settings: Any, client: Any, store: Any) -> list[Callable[..., Any]]:
+    """The bake activities for a worker, keeping bakes in ``store`` (``api.store.Store``, shared by every
+    worker). Reads ``settings.bakery`` (a :class:`BakerySettings`), ``settings.accounts``,
+    ``settings.state_dir`` (bake logs), ``settings.task_queue`` and ``activity_queues``."""
     bakery = getattr(settings, "bakery", None) or BakerySettings()
     queues = getattr(settings, "activity_queues", None) or {}
     acts = BakeActivities(
@@ -432,7 +447,7 @@ def build(settings: Any, client: Any) -> list[Callable[..., Any]]:
         bakery,
         load_images(bakery.images_path),
         BakeAccounts(list(getattr(settings, "accounts", None) or []), bakery.default_account),
-        SqliteBakeStore(logs.bakery_dir(getattr(settings, "state_dir", ".gennaker")) / "bakes.db"),
+        BakeStore(store),
         Path(getattr(settings, "state_dir", ".gennaker")),
         workflow_queue=settings.task_queue,
         packer_queue=queues.get(RUN_PACKER),

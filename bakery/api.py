@@ -1,4 +1,4 @@
-"""What ``GET /bakery/...`` routes call: pure reads of the image config, the bake store and bake logs.
+"""What ``GET /bakery/...`` routes call: reads of the image config, the bake store and bake logs.
 
 Each function takes the settings it needs and raises :class:`~bakery.errors.NotFoundError`
 subclasses for a 404 (Gate's bodies: ``bake.options.not.found``, ``logs.not.found``).
@@ -7,15 +7,16 @@ subclasses for a 404 (Gate's bodies: ``bake.options.not.found``, ``logs.not.foun
 from __future__ import annotations
 
 import functools
+import socket
 from pathlib import Path
 from typing import Any
 
 from .errors import BakeNotFoundError
 from .images import ImageConfig, load_images
-from .logs import LogChunk, bakery_dir, gate_logs, read_log
+from .logs import LogChunk, gate_logs, read_log
 from .options import bake_options
 from .settings import BakerySettings
-from .store import SqliteBakeStore
+from .store import BakeStore
 
 __all__ = ["bake_status", "image_config", "logs", "logs_from", "options"]
 
@@ -36,9 +37,25 @@ def options(settings: BakerySettings, cloud_provider: str | None = None) -> list
     return bake_options(image_config(settings), cloud_provider)
 
 
-def logs(state_dir: Path | str, status_id: str) -> str:
-    """``GET /bakery/logs/{region}/{statusId}``: Gate's ``<pre>...</pre>`` (raises BakeNotFoundError)."""
-    return gate_logs(state_dir, status_id)
+def logs(state_dir: Path | str, status_id: str, store: Any = None) -> str:
+    """``GET /bakery/logs/{region}/{statusId}``: Gate's ``<pre>...</pre>`` (raises BakeNotFoundError).
+
+    The log is under ``state_dir``, or where the bake's log reference in the store says, when a worker
+    on this host with another state dir baked it. A log kept on another host is not fetched from there."""
+    try:
+        return gate_logs(state_dir, status_id)
+    except BakeNotFoundError:
+        if store is None:
+            raise
+    record = BakeStore(store).get(status_id)
+    ref = (record.log_ref if record is not None else None) or {}
+    path = Path(ref.get("path") or "")
+    if ref.get("host") == socket.gethostname():
+        if path.name == f"{status_id}.log" and len(path.parents) > 2:
+            return gate_logs(path.parents[2], status_id)
+    elif ref.get("host"):
+        raise BakeNotFoundError(f"the log of bake '{status_id}' is kept by the bakery worker on {ref['host']}")
+    raise BakeNotFoundError(f"no bake log for '{status_id}'")
 
 
 def logs_from(state_dir: Path | str, status_id: str, offset: int = 0) -> LogChunk:
@@ -46,9 +63,9 @@ def logs_from(state_dir: Path | str, status_id: str, offset: int = 0) -> LogChun
     return read_log(state_dir, status_id, offset)
 
 
-def bake_status(state_dir: Path | str, status_id: str) -> dict[str, Any]:
+def bake_status(store: Any, status_id: str) -> dict[str, Any]:
     """Rosco's ``GET /api/v1/{region}/status/{statusId}`` with the bake's details (raises BakeNotFoundError)."""
-    record = SqliteBakeStore(bakery_dir(state_dir) / "bakes.db").get(status_id)
+    record = BakeStore(store).get(status_id)
     if record is None:
         raise BakeNotFoundError(f"Unable to retrieve status for '{status_id}'.")
     return {**record.status_json(), "bake": record.bake_json(), "error": record.error}

@@ -1,21 +1,15 @@
 """Rosco's bake store: every bake by id, and the cache (the newest successful bake for a key).
 
-:class:`BakeStore` is the interface; :class:`SqliteBakeStore` keeps it in one SQLite file under the
-state dir (``bakery/bakes.db``) until the store in ``api/store`` has a ``bakes`` table with the same
-columns. The cache reuses a key's newest ``COMPLETED``/``SUCCESS`` bake that is still ``reusable``;
-a rebake retires the key's earlier bakes (Rosco's ``deleteBakeByKeyPreserveDetails``).
+The bakes live in the shared store's ``bakes`` table (``api/store``), so every bakery worker, on any
+machine, sees the same cache. :class:`BakeStore` gives the bakery typed :class:`BakeRecord` objects
+over the store's plain documents. The cache reuses a key's newest ``COMPLETED``/``SUCCESS`` bake that
+is still ``reusable``; a rebake retires the key's earlier bakes (Rosco's ``deleteBakeByKeyPreserveDetails``).
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
 RUNNING, COMPLETED, CANCELED = "RUNNING", "COMPLETED", "CANCELED"
 SUCCESS, FAILURE = "SUCCESS", "FAILURE"
@@ -43,6 +37,8 @@ class BakeRecord:
     base_os: str = ""
     account: str | None = None
     error: str | None = None
+    #: where packer's log was written: ``{"host", "path", "url"}`` (logs stay on the baking worker)
+    log_ref: dict[str, str] | None = None
     reusable: bool = True
     #: the stages (``executionId/stageId``) that asked for this bake
     requested_by: list[str] = field(default_factory=list)
@@ -78,145 +74,92 @@ class BakeRecord:
         return out
 
 
-class BakeStore(Protocol):
-    """Where bakes are kept; implemented by :class:`SqliteBakeStore` (and later by ``api/store``)."""
+#: BakeRecord fields kept in the store's ``request`` summary (what was asked for)
+_REQUEST = {
+    "base_ami": "baseAmi",
+    "app_version": "appVersion",
+    "package": "package",
+    "base_os": "baseOs",
+    "account": "account",
+}
+#: the other BakeRecord fields and their names in the store's documents
+_COLUMNS = {
+    "state": "state",
+    "result": "result",
+    "reusable": "reusable",
+    "image_name": "imageName",
+    "ami": "imageId",
+    "images": "images",
+    "log_ref": "logRef",
+    "error": "error",
+    "updated_ms": "updatedAt",
+}
 
-    def put(self, record: BakeRecord) -> None: ...
+
+def _to_doc(record: BakeRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "key": record.key,
+        "workflowId": record.workflow_id,
+        "region": record.region,
+        "cloudProvider": record.cloud_provider,
+        **{doc: getattr(record, name) for name, doc in _COLUMNS.items()},
+        "request": {doc: getattr(record, name) for name, doc in _REQUEST.items()},
+        "requestedBy": list(record.requested_by),
+        "createdAt": record.created_ms,
+    }
+
+
+def _from_doc(doc: dict[str, Any] | None) -> BakeRecord | None:
+    if doc is None:
+        return None
+    request = doc.get("request") or {}
+    return BakeRecord(
+        id=doc["id"],
+        key=doc["key"],
+        workflow_id=doc["workflowId"],
+        region=doc["region"],
+        cloud_provider=doc["cloudProvider"],
+        **{name: doc.get(key) for name, key in _COLUMNS.items()},  # type: ignore[arg-type]
+        **{name: request.get(key) for name, key in _REQUEST.items() if key in request},  # type: ignore[arg-type]
+        requested_by=list(doc.get("requestedBy") or []),
+        created_ms=doc["createdAt"],
+    )
+
+
+class BakeStore:
+    """The bakes in the shared store (``api.store.Store``: SQLite, PostgreSQL or MySQL), as records.
+
+    Safe to share between threads; each call is one transaction of the store."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
 
     def create(self, record: BakeRecord) -> bool:
         """Add a bake unless one with its id exists; True if added."""
-        ...
+        return bool(self.store.create_bake(_to_doc(record)))
 
-    def get(self, bake_id: str) -> BakeRecord | None: ...
+    def get(self, bake_id: str) -> BakeRecord | None:
+        return _from_doc(self.store.get_bake(bake_id))
 
     def cached(self, key: str) -> BakeRecord | None:
         """The key's newest reusable successful bake."""
-        ...
+        return _from_doc(self.store.cached_bake(key))
 
     def for_key(self, key: str) -> list[BakeRecord]:
         """Every bake of a key, newest first."""
-        ...
+        return [r for r in map(_from_doc, self.store.bakes_for_key(key)) if r is not None]
 
     def retire(self, key: str) -> int:
         """Stop reusing the key's finished bakes (a rebake); returns how many were retired."""
-        ...
+        return int(self.store.retire_bakes(key))
 
-    def add_requester(self, bake_id: str, requester: str) -> None: ...
+    def add_requester(self, bake_id: str, requester: str) -> None:
+        self.store.add_bake_requester(bake_id, requester)
 
     def update(self, bake_id: str, **changes: Any) -> None:
         """Change some fields of a bake (its state and results), leaving the others as they are."""
-        ...
-
-
-_COLUMNS = [f.name for f in fields(BakeRecord)]
-_JSON = {"images", "requested_by"}
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS bakes (
-    {", ".join(f"{c} {'INTEGER' if c in ('created_ms', 'updated_ms', 'reusable') else 'TEXT'}" for c in _COLUMNS)},
-    PRIMARY KEY (id)
-);
-CREATE INDEX IF NOT EXISTS bakes_by_key ON bakes (key, created_ms);
-"""
-
-
-class SqliteBakeStore:
-    """:class:`BakeStore` in one SQLite file; safe to share between threads and processes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._prepared = threading.Lock()
-        self._ready = False  # the file is made on first use: a worker that never bakes leaves none
-
-    def _prepare(self) -> None:
-        with self._prepared:
-            if self._ready:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
-            try:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA)
-            finally:
-                db.close()
-            self._ready = True
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self._prepare()
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
-
-    @staticmethod
-    def _row(values: tuple[Any, ...]) -> BakeRecord:
-        data = dict(zip(_COLUMNS, values, strict=True))
-        for name in _JSON:
-            data[name] = json.loads(data[name] or ("{}" if name == "images" else "[]"))
-        data["reusable"] = bool(data["reusable"])
-        return BakeRecord(**data)
-
-    def put(self, record: BakeRecord) -> None:
-        self._insert("INSERT OR REPLACE", record)
-
-    def create(self, record: BakeRecord) -> bool:
-        return self._insert("INSERT OR IGNORE", record) > 0
-
-    def _insert(self, verb: str, record: BakeRecord) -> int:
-        data = asdict(record)
-        for name in _JSON:
-            data[name] = json.dumps(data[name])
-        data["reusable"] = int(record.reusable)
-        marks = ", ".join("?" for _ in _COLUMNS)
-        sql = f"{verb} INTO bakes ({', '.join(_COLUMNS)}) VALUES ({marks})"
-        with self._lock, self._connect() as db:
-            return db.execute(sql, [data[c] for c in _COLUMNS]).rowcount
-
-    def _select(self, where: str, args: tuple[Any, ...]) -> list[BakeRecord]:
-        with self._connect() as db:
-            rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM bakes WHERE {where}", args).fetchall()
-        return [self._row(r) for r in rows]
-
-    def get(self, bake_id: str) -> BakeRecord | None:
-        found = self._select("id = ?", (bake_id,))
-        return found[0] if found else None
-
-    def for_key(self, key: str) -> list[BakeRecord]:
-        return self._select("key = ? ORDER BY created_ms DESC, rowid DESC", (key,))
-
-    def cached(self, key: str) -> BakeRecord | None:
-        found = self._select(
-            "key = ? AND state = ? AND result = ? AND reusable = 1 ORDER BY created_ms DESC, rowid DESC LIMIT 1",
-            (key, COMPLETED, SUCCESS),
-        )
-        return found[0] if found else None
-
-    def retire(self, key: str) -> int:
-        with self._lock, self._connect() as db:
-            # a bake still running is the one a rebake joins: it stays reusable
-            sql = "UPDATE bakes SET reusable = 0 WHERE key = ? AND reusable = 1 AND state != ?"
-            return db.execute(sql, (key, RUNNING)).rowcount
-
-    def update(self, bake_id: str, **changes: Any) -> None:
-        unknown = set(changes) - set(_COLUMNS) - {"id"}
-        if unknown or "id" in changes:
-            raise ValueError(f"cannot update bake fields {sorted(unknown | ({'id'} & set(changes)))}")
-        values = [json.dumps(v) if k in _JSON else int(v) if k == "reusable" else v for k, v in changes.items()]
-        assignments = ", ".join(f"{k} = ?" for k in changes)
-        with self._lock, self._connect() as db:
-            db.execute(f"UPDATE bakes SET {assignments} WHERE id = ?", [*values, bake_id])
-
-    def add_requester(self, bake_id: str, requester: str) -> None:
-        # read and write in one IMMEDIATE transaction: stages joining a bake at once (threads or processes)
-        with self._lock, self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT requested_by FROM bakes WHERE id = ?", (bake_id,)).fetchone()
-            if row is None:
-                return
-            requesters = json.loads(row[0] or "[]")
-            if requester not in requesters:
-                requesters.append(requester)
-                db.execute("UPDATE bakes SET requested_by = ? WHERE id = ?", (json.dumps(requesters), bake_id))
+        unknown = sorted(set(changes) - set(_COLUMNS))
+        if unknown:
+            raise ValueError(f"cannot update bake fields {unknown}")
+        self.store.update_bake(bake_id, {_COLUMNS[k]: v for k, v in changes.items()})

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from ..deps import SettingsDep
+from ..deps import SettingsDep, StoreDep
 from ..errors import ApiError
 
 router = APIRouter(tags=["bakery"])
@@ -36,13 +36,13 @@ def bake_options_for(cloud_provider: str, settings: SettingsDep) -> Any:
 
 
 @router.get("/bakery/logs/{region}/{status_id}")
-async def bake_logs(region: str, status_id: str, settings: SettingsDep) -> Response:
+async def bake_logs(region: str, status_id: str, settings: SettingsDep, store: StoreDep) -> Response:
     """The bake's packer output, as Gate wraps it (``<pre>...</pre>``)."""
     from bakery import api as rosco
     from bakery.errors import BakeNotFoundError
 
     try:
-        text = await asyncio.to_thread(rosco.logs, settings.state_dir, status_id)
+        text = await asyncio.to_thread(rosco.logs, settings.state_dir, status_id, store)
     except BakeNotFoundError as err:
         raise _not_found(err) from None
     return Response(text, media_type="text/plain")

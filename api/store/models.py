@@ -7,7 +7,7 @@ columns are copies of the few fields we look up, sort or filter by. These classe
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects import mysql
 from sqlmodel import Field, SQLModel
 
@@ -169,6 +169,33 @@ class CloudCacheStatus(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column("error", Text, nullable=True))
 
 
+class Bake(SQLModel, table=True):
+    """One bake (one packer run) of Rosco's bake store, shared by every bakery worker. The cache is the newest
+    reusable successful bake of a ``bake_key``; ``request`` is what was asked for (package, base image, account),
+    ``images`` the image id per region, ``log_ref`` where the packer log was written."""
+
+    __tablename__ = "bakes"
+    __table_args__ = (Index("ix_bakes_key_created", "bake_key", "created_at"),)
+
+    id: str = Field(sa_column=_key("id", primary_key=True))
+    bake_key: str = Field(sa_column=_key("bake_key"))
+    workflow_id: str = Field(sa_column=_key("workflow_id"))
+    region: str = Field(sa_column=Column("region", String(64), nullable=False))
+    cloud_provider: str = Field(sa_column=Column("cloud_provider", String(32), nullable=False))
+    state: str = Field(sa_column=Column("state", String(16), nullable=False))
+    result: str | None = Field(default=None, sa_column=Column("result", String(16), nullable=True))
+    reusable: bool = Field(sa_column=Column("reusable", Boolean, nullable=False))
+    image_name: str | None = Field(default=None, sa_column=_key("image_name", nullable=True))
+    image_id: str | None = Field(default=None, sa_column=_key("image_id", nullable=True))
+    images: str = Field(sa_column=Column("images", Text, nullable=False))
+    request: str = Field(sa_column=Column("request", Body, nullable=False))
+    requested_by: str = Field(sa_column=Column("requested_by", Body, nullable=False))
+    log_ref: str | None = Field(default=None, sa_column=Column("log_ref", Text, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column("error", Body, nullable=True))
+    created_at: int = Field(sa_column=Column("created_at", BigInteger, nullable=False))
+    updated_at: int = Field(sa_column=Column("updated_at", BigInteger, nullable=False))
+
+
 TABLES = [
     model.__table__  # type: ignore[attr-defined,union-attr]
     for model in (
@@ -182,5 +209,6 @@ TABLES = [
         NotificationConfig,
         CloudCacheItem,
         CloudCacheStatus,
+        Bake,
     )
 ]

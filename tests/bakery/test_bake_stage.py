@@ -21,12 +21,13 @@ from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
 from activities.bake import BakeActivities, build
+from api.store import Store
 from bakery.accounts import BakeAccounts
 from bakery.images import ImageConfig
 from bakery.logs import read_log
 from bakery.messages import RunBakeResult
 from bakery.settings import BakerySettings
-from bakery.store import CANCELED, SqliteBakeStore
+from bakery.store import CANCELED, BakeStore
 from tests.bakery.conftest import XENIAL_AMI, account_entries
 from tests.bakery.test_packer_moto import assert_gone
 from tests.conftest import Settings
@@ -92,8 +93,9 @@ async def bakery(
 
     queue = f"bake-{uuid.uuid4()}"
     accounts = BakeAccounts(account_entries(moto_endpoint))
-    store = SqliteBakeStore(tmp_path / "bakery" / "bakes.db")
-    acts = BakeActivities(client, bakery_settings, images, accounts, store, tmp_path, workflow_queue=queue)
+    store = Store(f"sqlite:///{tmp_path / 'gennaker.db'}")
+    store.migrate()
+    acts = BakeActivities(client, bakery_settings, images, accounts, BakeStore(store), tmp_path, workflow_queue=queue)
     engine = build_activities(
         Settings(task_queue=queue), client, configs=MemoryConfigSource(), clouds={"aws": aws_cloud}
     )
@@ -110,6 +112,7 @@ async def bakery(
     ):
         yield Bakery(client, queue, aws_world, acts)
     accounts.close()
+    store.close()
 
 
 def bake(**fields: Any) -> dict[str, Any]:
@@ -302,18 +305,30 @@ async def test_deploy_takes_the_baked_image(bakery: Bakery) -> None:
 def test_build_wires_the_activities(tmp_path: Path, bakery_settings: BakerySettings) -> None:
     from types import SimpleNamespace
 
+    from activities.all import build_activities
+    from worker import activity_name
+
     settings = SimpleNamespace(
         task_queue="q", state_dir=tmp_path, bakery=bakery_settings, activity_queues={"run_packer": "packers"}
     )
-    activities = build(settings, None)
+    store = Store(f"sqlite:///{tmp_path / 'gennaker.db'}")
+    activities = build(settings, None, store)
     names = [fn.__temporal_activity_definition.name for fn in activities]  # type: ignore[attr-defined]
     assert names == ["create_bake", "monitor_bake", "completed_bake", "cancel_bake", "run_packer"]
     owner = activities[0].__self__  # type: ignore[attr-defined]
     assert (owner.workflow_queue, owner.packer_queue) == ("q", "packers")
-    assert not (tmp_path / "bakery" / "bakes.db").exists()  # made when the first bake is stored
+    assert owner.store.store is store  # the shared store: no bake file under the state dir
     # without settings.bakery: the shipped images.yml and templates
-    plain = build(SimpleNamespace(task_queue="q", state_dir=tmp_path), None)[0].__self__  # type: ignore[attr-defined]
+    plain = build(SimpleNamespace(task_queue="q", state_dir=tmp_path), None, store)[0].__self__  # type: ignore[attr-defined]
     assert plain.images.aws is not None and plain.settings.templates_dir.name == "templates"
+    # the worker's composition hands the bakery the store it builds for every activity
+    wired = build_activities(Settings(task_queue="q", state_dir=str(tmp_path)), None, store=store, clouds={})
+    (create,) = [fn for fn in wired if activity_name(fn) == "create_bake"]
+    assert create.__self__.store.store is store  # type: ignore[attr-defined]
+    assert "create_bake" not in {
+        activity_name(fn) for fn in build_activities(Settings(task_queue="q"), None, clouds={})
+    }
+    store.close()
 
 
 def task_input(context: dict[str, Any], stage_id: str = "s1", started: int = 1_700_000_000_000) -> TaskInput:

@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import ActivityEnvironment
 
 from activities.bake import BakeActivities, workflow_id_for
+from api.store import Store
 from bakery.accounts import BakeAccounts
 from bakery.images import ImageConfig
 from bakery.logs import read_log
@@ -26,7 +27,7 @@ from bakery.messages import BakeRecipe, RunBakeInput, RunBakeResult
 from bakery.recipe import plan_bake
 from bakery.request import bake_request
 from bakery.settings import BakerySettings
-from bakery.store import CANCELED, COMPLETED, FAILURE, SUCCESS, SqliteBakeStore
+from bakery.store import CANCELED, COMPLETED, FAILURE, SUCCESS, BakeStore
 from tests.bakery.conftest import XENIAL_AMI
 from tests.providers.aws_fixtures import AwsWorld
 
@@ -67,8 +68,9 @@ def acts(
     accounts: BakeAccounts,
     tmp_path: Path,
 ) -> BakeActivities:
-    store = SqliteBakeStore(tmp_path / "bakery" / "bakes.db")
-    return BakeActivities(None, bakery_settings, images, accounts, store, tmp_path, workflow_queue="unused")  # type: ignore[arg-type]
+    store = Store(f"sqlite:///{tmp_path / 'gennaker.db'}")
+    store.migrate()
+    return BakeActivities(None, bakery_settings, images, accounts, BakeStore(store), tmp_path, workflow_queue="unused")  # type: ignore[arg-type]
 
 
 def recipe(acts: BakeActivities, **fields: Any) -> BakeRecipe:
@@ -134,6 +136,8 @@ def test_packer_bakes_an_ami_in_moto(acts: BakeActivities, aws_world: AwsWorld) 
     assert not Path("/tmp/gennaker-pwned").exists()
     stored = acts.store.get("bake-ok")
     assert stored is not None and stored.succeeded and stored.ami == result.ami and stored.base_ami == XENIAL_AMI
+    assert stored.log_ref is not None and stored.log_ref["url"] == "/bakery/logs/us-east-1/bake-ok"
+    assert Path(stored.log_ref["path"]) == (acts.state_dir / "bakery" / "logs" / "bake-ok.log").resolve()
     log = read_log(acts.state_dir, "bake-ok").text
     assert "==> gennaker: bake bake-ok attempt 1: myapp-all-20240101-xenial" in log
     assert "Creating AMI myapp-all-20240101-xenial from instance" in log

@@ -1,20 +1,21 @@
-"""The bake store (the cache's table) and bake logs as the API serves them; the install recipe run
-with stand-in package managers."""
+"""Bake records and bake logs as the API serves them (the bakes table itself: tests/store/test_bakes.py);
+the install recipe run with stand-in package managers."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
+from api.store import Store
 from bakery import api
 from bakery.errors import BakeNotFoundError, BakeOptionsNotFoundError
 from bakery.logs import gate_logs, log_path, read_log, tail
 from bakery.settings import SHIPPED_TEMPLATES, BakerySettings
-from bakery.store import CANCELED, COMPLETED, FAILURE, RUNNING, SUCCESS, BakeRecord, SqliteBakeStore
+from bakery.store import COMPLETED, RUNNING, SUCCESS, BakeRecord, BakeStore
 
 
 def record(bake_id: str, key: str = "k", created: int = 1, **fields: object) -> BakeRecord:
@@ -27,35 +28,6 @@ def record(bake_id: str, key: str = "k", created: int = 1, **fields: object) -> 
         created_ms=created,
         **fields,
     )  # type: ignore[arg-type]
-
-
-def test_the_cache_is_the_newest_reusable_success(tmp_path: Path) -> None:
-    store = SqliteBakeStore(tmp_path / "bakery" / "bakes.db")
-    assert store.create(record("a", created=1))
-    assert not store.create(record("a", created=5))  # ids are unique; the first one stays
-    assert store.get("a").created_ms == 1  # type: ignore[union-attr]
-    assert store.cached("k") is None  # still running
-    store.update("a", state=COMPLETED, result=SUCCESS, ami="ami-1", images={"us-east-1": "ami-1"})
-    store.create(record("b", created=2))
-    store.update("b", state=COMPLETED, result=FAILURE, error="boom")
-    store.create(record("c", created=3, state=CANCELED))
-    assert store.cached("k").id == "a"  # type: ignore[union-attr]  # failures and cancels are not reused
-    assert [r.id for r in store.for_key("k")] == ["c", "b", "a"]
-    store.add_requester("a", "ex/1")
-    store.add_requester("a", "ex/1")
-    store.add_requester("a", "ex/2")
-    assert store.get("a").requested_by == ["ex/1", "ex/2"]  # type: ignore[union-attr]
-    store.create(record("e", created=4))  # running: a rebake joins it, so it stays reusable
-    assert store.retire("k") == 3
-    assert store.cached("k") is None and store.get("a").ami == "ami-1"  # type: ignore[union-attr]  # details kept
-    store.update("e", state=COMPLETED, result=SUCCESS)
-    assert store.cached("k").id == "e"  # type: ignore[union-attr]
-    store.create(record("d", key="other"))
-    assert store.cached("other") is None and store.get("missing") is None
-    with pytest.raises(ValueError, match="cannot update bake fields"):
-        store.update("a", id="x")
-    # a second store on the same file (another process) sees the same bakes
-    assert SqliteBakeStore(tmp_path / "bakery" / "bakes.db").get("a") is not None
 
 
 def test_record_json_shapes() -> None:
@@ -84,22 +56,6 @@ def test_record_json_shapes() -> None:
         "base_ami": "ami-1",
     }
     assert record("r2").status_json()["state"] == RUNNING
-
-
-def test_concurrent_writers(tmp_path: Path) -> None:
-    store = SqliteBakeStore(tmp_path / "bakes.db")
-    store.create(record("shared"))
-
-    def add(n: int) -> None:
-        store.create(record(f"id-{n}"))
-        store.update(f"id-{n}", state=COMPLETED, result=SUCCESS)
-
-    threads = [threading.Thread(target=add, args=(n,)) for n in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(store.for_key("k")) == 21
 
 
 def test_logs_by_offset_and_as_gate_serves_them(tmp_path: Path) -> None:
@@ -174,13 +130,16 @@ def test_what_the_routes_call(tmp_path: Path, bakery_settings: BakerySettings) -
     with pytest.raises(BakeOptionsNotFoundError):
         api.options(bakery_settings, "docker")
     assert api.options(BakerySettings(), "aws")["baseImages"][0]["id"] == "noble"  # type: ignore[call-overload]
+    store = Store(f"sqlite:///{tmp_path / 'gennaker.db'}")
+    store.migrate()
     with pytest.raises(BakeNotFoundError):
         api.logs(tmp_path, "nope")
+    with pytest.raises(BakeNotFoundError, match="no bake log for 'nope'"):
+        api.logs(tmp_path, "nope", store)
     with pytest.raises(BakeNotFoundError, match="Unable to retrieve status for 'nope'"):
-        api.bake_status(tmp_path, "nope")
-    store = SqliteBakeStore(tmp_path / "bakery" / "bakes.db")
-    store.create(record("b1", state=COMPLETED, result=SUCCESS, ami="ami-1", image_name="img"))
-    status = api.bake_status(tmp_path, "b1")
+        api.bake_status(store, "nope")
+    BakeStore(store).create(record("b1", state=COMPLETED, result=SUCCESS, ami="ami-1", image_name="img"))
+    status = api.bake_status(store, "b1")
     assert status["state"] == "COMPLETED" and status["bake"]["ami"] == "ami-1" and status["error"] is None
     path = log_path(tmp_path, "b1")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -188,3 +147,28 @@ def test_what_the_routes_call(tmp_path: Path, bakery_settings: BakerySettings) -
     assert api.logs(tmp_path, "b1") == "<pre>line 1\nline 2\n</pre>"
     chunk = api.logs_from(tmp_path, "b1", 7)
     assert chunk.to_json() == {"id": "b1", "offset": 7, "nextOffset": 14, "size": 14, "logsContent": "line 2\n"}
+    store.close()
+
+
+def test_logs_follow_the_bake_s_log_reference(tmp_path: Path) -> None:
+    """A worker on this host with another state dir baked it: its log reference says where the log is."""
+    store = Store(f"sqlite:///{tmp_path / 'gennaker.db'}")
+    store.migrate()
+    worker_state, api_state = tmp_path / "worker", tmp_path / "api"
+    path = log_path(worker_state, "b2")
+    path.parent.mkdir(parents=True)
+    path.write_text("==> amazon-ebs: AMIs were created\n")
+    here = {"host": socket.gethostname(), "path": str(path), "url": "/bakery/logs/us-east-1/b2"}
+    BakeStore(store).create(record("b2", log_ref=here))
+    assert api.logs(api_state, "b2", store) == "<pre>==&gt; amazon-ebs: AMIs were created\n</pre>"
+    with pytest.raises(BakeNotFoundError):
+        api.logs(api_state, "b2")  # without the store: not under this state dir
+    elsewhere = {**here, "host": "bakery-7"}
+    BakeStore(store).create(record("b3", log_ref={**elsewhere, "path": str(log_path(worker_state, "b3"))}))
+    with pytest.raises(BakeNotFoundError, match="kept by the bakery worker on bakery-7"):
+        api.logs(api_state, "b3", store)
+    # a reference whose file is not this bake's log is not followed
+    BakeStore(store).create(record("b4", log_ref=here))
+    with pytest.raises(BakeNotFoundError, match="no bake log for 'b4'"):
+        api.logs(api_state, "b4", store)
+    store.close()
