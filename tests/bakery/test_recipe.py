@@ -221,6 +221,20 @@ def test_extended_attributes_become_variables(images: ImageConfig, config_dir: P
             plan(images, config_dir, accounts, extendedAttributes={reserved: "/etc"})
 
 
+def test_vm_type_and_store_type(images: ImageConfig, config_dir: Path, accounts: BakeAccounts) -> None:
+    """``vmType`` picks the virtualization settings (instance type, source image); both are in the cache key."""
+    hvm = plan(images, config_dir, accounts, amiSuffix="1")
+    pv = plan(images, config_dir, accounts, amiSuffix="1", vmType="pv")
+    assert (pv.source_image, pv.variables["aws_instance_type"]) == (TRUSTY_AMI, "m1.small")
+    assert (hvm.source_image, hvm.variables["aws_instance_type"]) == (XENIAL_AMI, "t2.micro")
+    assert pv.key != hvm.key
+    assert plan(images, config_dir, accounts, amiSuffix="1", vmType="HVM").key == hvm.key  # the default, any case
+    s3 = plan(images, config_dir, accounts, amiSuffix="1", storeType="s3")
+    assert s3.key != hvm.key and s3.template == hvm.template  # the template decides how it is stored (Rosco)
+    with pytest.raises(BakeRequestError, match="vm type 'pv'"):
+        plan(images, config_dir, accounts, region="us-west-2", vmType="pv")
+
+
 def test_request_errors_from_the_recipe(images: ImageConfig, config_dir: Path, accounts: BakeAccounts) -> None:
     cases = [
         ({"templateFileName": "nope.json"}, "templateFileName: no file 'nope.json' in the bakery's config dir"),
