@@ -169,6 +169,20 @@ class CloudCacheStatus(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column("error", Text, nullable=True))
 
 
+class JenkinsBuildCursor(SQLModel, table=True):
+    """Igor's per-job poll cursor of one Jenkins master: every build numbered ``last_build`` or lower has been
+    seen; ``posted`` lists the newer builds whose events were already sent (they finished while an older one
+    was still running)."""
+
+    __tablename__ = "jenkins_build_cursors"
+
+    master: str = Field(sa_column=_key("master", primary_key=True))
+    job: str = Field(sa_column=_key("job", primary_key=True))
+    last_build: int = Field(sa_column=Column("last_build", BigInteger, nullable=False))
+    posted: str = Field(sa_column=Column("posted", Text, nullable=False))
+    updated_at: int = Field(sa_column=Column("updated_at", BigInteger, nullable=False))
+
+
 class Bake(SQLModel, table=True):
     """One bake (one packer run) of Rosco's bake store, shared by every bakery worker. The cache is the newest
     reusable successful bake of a ``bake_key``; ``request`` is what was asked for (package, base image, account),
@@ -209,6 +223,7 @@ TABLES = [
         NotificationConfig,
         CloudCacheItem,
         CloudCacheStatus,
+        JenkinsBuildCursor,
         Bake,
     )
 ]

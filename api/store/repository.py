@@ -41,6 +41,7 @@ from .models import (
     CloudCacheStatus,
     DeletedExecution,
     Execution,
+    JenkinsBuildCursor,
     NotificationConfig,
     PipelineConfig,
     PipelineConfigRevision,
@@ -782,6 +783,35 @@ class Store:
             if earlier is None:  # pragma: no cover - a conflict whose row vanished: only a concurrent purge does that
                 raise
             return earlier, False
+
+    # ---- Jenkins poll cursors --------------------------------------------------------------------------------
+
+    def jenkins_cursors(self, master: str) -> dict[str, Doc]:
+        """Every job's poll cursor on ``master``: ``{job: {"lastBuild": n, "posted": [numbers]}}``."""
+        stmt = select(JenkinsBuildCursor).where(col(JenkinsBuildCursor.master) == master)
+        with self._session() as s:
+            return {r.job: {"lastBuild": r.last_build, "posted": json.loads(r.posted)} for r in s.scalars(stmt)}
+
+    @_retrying
+    def save_jenkins_cursors(self, master: str, cursors: dict[str, Doc]) -> None:
+        """Create or replace the cursors of these jobs on ``master`` (other jobs' cursors are kept)."""
+        now = now_ms()
+        with self._session(write=True) as s:
+            for job, cursor in cursors.items():
+                last = _as_int(cursor.get("lastBuild"), "lastBuild")
+                posted = _dumps(sorted({_as_int(n, "posted") for n in cursor.get("posted") or []}))
+                row = s.get(JenkinsBuildCursor, (master, job), with_for_update=True)
+                if row is None:
+                    s.add(JenkinsBuildCursor(master=master, job=job, last_build=last, posted=posted, updated_at=now))
+                else:
+                    row.last_build, row.posted, row.updated_at = last, posted, now
+
+    @_retrying
+    def delete_jenkins_cursors(self, master: str) -> int:
+        """Forget every cursor of ``master`` (its jobs are seen for the first time on the next poll)."""
+        with self._session(write=True) as s:
+            result = s.execute(delete(JenkinsBuildCursor).where(col(JenkinsBuildCursor.master) == master))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     # ---- bakes (Rosco's bake store) --------------------------------------------------------------------------
 
