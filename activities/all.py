@@ -35,6 +35,7 @@ def build_activities(
     from .deploy import build as deploy_activities
     from .expressions import UrlFetcher
     from .jenkins import build as jenkins_activities
+    from .jenkins_triggers import build as jenkins_trigger_activities
     from .notify import build as notify_activities
     from .triggers import TriggerActivities
     from .webhook import build as webhook_activities
@@ -69,4 +70,5 @@ def build_activities(
         *(bake_activities(settings, client, store) if store is not None else []),
         *([CloudCacheActivities(clouds, store).refresh] if store is not None else []),
         *([triggers.start_cron_pipeline] if triggers is not None else []),
+        *(jenkins_trigger_activities(settings, client, store) if store is not None else []),
     ]

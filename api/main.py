@@ -88,8 +88,8 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
 
 
 async def reconcile_schedules(client: Any, settings: Settings, store: Any) -> None:
-    """Make the cron Schedules match every stored pipeline, and the cloud cache Schedules the configured
-    accounts (logged, never fatal)."""
+    """Make the cron Schedules match every stored pipeline, the cloud cache Schedules the configured
+    accounts and the Jenkins poll Schedules the configured masters (logged, never fatal)."""
     from integrations.triggers.schedules import reconcile
 
     from .cloud_cache import sync_cache_schedules
@@ -104,6 +104,12 @@ async def reconcile_schedules(client: Any, settings: Settings, store: Any) -> No
         log.info("cloud cache schedules: %s", await sync_cache_schedules(client, settings))
     except Exception as err:  # noqa: BLE001 - as above
         log.warning("could not set up the cloud cache schedules: %s", err)
+    try:
+        from integrations.jenkins.schedules import sync_jenkins_schedules
+
+        log.info("jenkins poll schedules: %s", await sync_jenkins_schedules(client, settings))
+    except Exception as err:  # noqa: BLE001 - as above
+        log.warning("could not set up the jenkins poll schedules: %s", err)
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@ from bakery.workflow import BakeWorkflow
 
 from .cloud_cache import RefreshCloudCacheWorkflow
 from .concurrency import ConcurrencyGateWorkflow
+from .jenkins_poll import JenkinsPollWorkflow
 from .pipeline import PipelineWorkflow
 from .stage import StageWorkflow
 from .triggers import CronTriggerWorkflow
@@ -19,6 +20,7 @@ WORKFLOWS: list[type] = [
     CronTriggerWorkflow,
     RefreshCloudCacheWorkflow,
     BakeWorkflow,
+    JenkinsPollWorkflow,
 ]
 
 

@@ -46,6 +46,9 @@ BUILDS_TREE = (
     "?tree=builds[number,url,duration,timestamp,result,building,fullDisplayName,queueId,"
     "actions[parameters[name,value],causes[userId],failCount,skipCount,totalCount,urlName]]"
 )
+#: Igor's ``getProjects``: every job with its last build, folders down to this depth
+JOB_TREE_DEPTH = 10
+_LAST_BUILD = "name,lastBuild[number,timestamp,duration,building,result,url]"
 #: console text kept at most (the head of the log); Jenkins logs can be gigabytes
 CONSOLE_MAX_BYTES = 1024 * 1024
 
@@ -114,6 +117,15 @@ class JenkinsClient:
     def jobs(self) -> list[JSON]:
         """Every job and folder, recursively (python-jenkins' ``get_all_jobs``, with ``fullname``)."""
         return self._call("list jobs", lambda s: s.get_all_jobs())  # type: ignore[no-any-return]
+
+    def job_tree(self) -> list[JSON]:
+        """Igor's ``getProjects`` query: the root's jobs, each with its ``lastBuild`` (number, timestamp,
+        building, result), folders holding theirs under ``jobs`` (to ``JOB_TREE_DEPTH`` levels)."""
+        fields = _LAST_BUILD
+        for _ in range(JOB_TREE_DEPTH - 1):
+            fields = f"{_LAST_BUILD},jobs[{fields}]"
+        found = self._call("list jobs and their last builds", lambda s: s.get_info(query=f"?tree=jobs[{fields}]"))
+        return [j for j in found.get("jobs") or [] if isinstance(j, dict)]
 
     def builds(self, job: str) -> list[JSON]:
         """The job's newest builds (up to 100) with their parameters, causes and queue ids."""

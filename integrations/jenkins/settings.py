@@ -138,6 +138,20 @@ class ScriptJobSettings(BaseModel):
     job: str = "job"
 
 
+class JenkinsPollingSettings(BaseModel):
+    """Igor's build monitor: how often each master is polled for finished builds (the ``jenkins`` triggers)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    #: Igor's ``jenkins.polling.enabled``: False creates no poll Schedules (jenkins triggers never fire)
+    enabled: bool = True
+    #: Igor's ``spinnaker.build.pollInterval`` (60 s)
+    interval_s: Annotated[float, Field(ge=5)] = 60.0
+    #: Igor's ``spinnaker.build.handleFirstBuilds`` (true in Igor): a job seen for the first time fires its
+    #: finished builds too. Ours is false: the first sight of a job only records where its builds stand.
+    handle_first_builds: bool = False
+
+
 class JenkinsSettings(BaseModel):
     """Everything the Jenkins stages and the builds API read from the settings."""
 
@@ -147,6 +161,8 @@ class JenkinsSettings(BaseModel):
     script: ScriptJobSettings = Field(default_factory=ScriptJobSettings)
     #: Orca's poll interval of ``waitForJenkinsJobStart`` and ``monitorJenkinsJob``
     poll_interval_s: Seconds = 10.0
+    #: the build monitor behind ``jenkins`` triggers
+    polling: JenkinsPollingSettings = Field(default_factory=JenkinsPollingSettings)
 
     @field_validator("masters", mode="before")
     @classmethod

@@ -267,6 +267,20 @@ class JenkinsStandIn:
             assert item.build is not None
             return item.build
 
+    def add_build(
+        self, job: str, result: str = "SUCCESS", *, building: bool = False, artifacts: dict[str, bytes] | None = None
+    ) -> Build:
+        """A build of ``job`` that ran without Spinnaker (a push, a timer, a user): finished with ``result``,
+        or still ``building`` until :meth:`release` (then it ends with ``result``)."""
+        with self.lock:
+            found = self.jobs[job]
+            script = Script(result=result, hold=building, artifacts=dict(artifacts or {}))
+            build = Build(found, found.next_build_number, next(self._queue_ids), {}, "anonymous", script, _now_ms())
+            build.released = not building
+            found.runs.append(build)
+            found.next_build_number += 1
+            return build
+
     def release(self, job: str, number: int) -> None:
         """Let a held build finish with its scripted result."""
         with self.lock:
@@ -462,8 +476,9 @@ class JenkinsStandIn:
             "downstreamProjects": [],
         }
 
-    def _tree(self, prefix: str) -> list[JSON]:
-        """The items directly in folder ``prefix`` ("" for the root), folders holding their items."""
+    def _tree(self, prefix: str, last_build: bool = False) -> list[JSON]:
+        """The items directly in folder ``prefix`` ("" for the root), folders holding their items; with
+        ``last_build`` (a ``tree`` query asking for it, as Igor's does) each job's ``lastBuild``."""
         items: dict[str, JSON] = {}
         for name in sorted(self.jobs):
             if prefix and not name.startswith(prefix + "/"):
@@ -478,7 +493,7 @@ class JenkinsStandIn:
                         "_class": "com.cloudbees.hudson.plugins.folder.Folder",
                         "name": head,
                         "url": self.url + "".join(f"job/{quote(p)}/" for p in path.split("/")),
-                        "jobs": self._tree(path),
+                        "jobs": self._tree(path, last_build),
                     },
                 )
             else:
@@ -489,6 +504,21 @@ class JenkinsStandIn:
                     "url": self.job_url(job),
                     "color": "blue" if job.buildable else "disabled",
                 }
+                if last_build:
+                    found = max(job.runs, key=lambda b: b.number, default=None)
+                    items[head]["lastBuild"] = (
+                        None
+                        if found is None
+                        else {
+                            "_class": "hudson.model.FreeStyleBuild",
+                            "number": found.number,
+                            "timestamp": found.started_ms,
+                            "duration": found.script.duration_ms if not found.building else 0,
+                            "building": found.building,
+                            "result": found.result,
+                            "url": self.build_url(found),
+                        }
+                    )
         return list(items.values())
 
     # ---- request handling (called by the handler, under the lock) ------------------------------------
@@ -523,7 +553,8 @@ class JenkinsStandIn:
             if self.csrf and (not request.session or self._sessions.get(request.session) != request.crumb):
                 return 403, "No valid crumb was included in the request", {}
         if path == "api/json" and method == "GET":
-            return 200, {"_class": "hudson.model.Hudson", "mode": "NORMAL", "jobs": self._tree("")}, {}
+            tree = self._tree("", last_build="lastBuild[" in query.get("tree", ""))
+            return 200, {"_class": "hudson.model.Hudson", "mode": "NORMAL", "jobs": tree}, {}
         if path in ("me/api/json", "whoAmI/api/json") and method == "GET":
             return (
                 200,

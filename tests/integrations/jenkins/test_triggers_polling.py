@@ -89,3 +89,20 @@ def test_cursor_json_round_trip() -> None:
     assert cursor.to_json() == {"lastBuild": 4, "posted": [6, 9]}
     assert Cursor.from_json(cursor.to_json()) == cursor
     assert Cursor.from_json(None) is None
+
+
+def test_polling_settings_defaults_and_refusals() -> None:
+    from pydantic import ValidationError
+
+    from integrations.jenkins.settings import JenkinsSettings
+
+    polling = JenkinsSettings().polling
+    assert (polling.enabled, polling.interval_s, polling.handle_first_builds) == (True, 60.0, False)
+    assert (
+        JenkinsSettings.model_validate({"polling": {"intervalS": 30, "handleFirstBuilds": True}}).polling.interval_s
+        == 30
+    )
+    with pytest.raises(ValidationError, match="polling.interval_s"):
+        JenkinsSettings.model_validate({"polling": {"interval_s": 1}})
+    with pytest.raises(ValidationError, match="polling.lookback"):
+        JenkinsSettings.model_validate({"polling": {"lookback": 1}})
