@@ -75,8 +75,10 @@ def child_pipeline_start(
     window_timezone: str,
     activity_queues: dict[str, str],
     now: datetime,
+    authentication: dict[str, Any] | None = None,
 ) -> PipelineStart:
-    parent_auth = (trigger.get("parentExecution") or {}).get("authentication")
+    """A child runs as its parent stage does (``authentication``), else as the parent execution."""
+    parent_auth = authentication or (trigger.get("parentExecution") or {}).get("authentication")
     return pipeline_start(
         execution_id,
         config,

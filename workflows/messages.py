@@ -37,6 +37,8 @@ class RunStageInput:
     activity_queues: dict[str, str] = field(default_factory=dict)
     paused: bool = False
     user: str | None = None
+    #: who the stage runs as (``workflows/authorization.py``); empty: the execution's authentication
+    authentication: JSON = field(default_factory=dict)
 
 
 @dataclass

@@ -250,8 +250,13 @@ async def patch_stage(
     *,
     user: str = "anonymous",
     roles: list[str] | None = None,
+    allowed_accounts: list[str] | None = None,
+    admin: bool = False,
 ) -> dict[str, Any]:
-    """PATCH a running stage (manual judgment, skip a wait or a window, manual skip)."""
+    """PATCH a running stage (manual judgment, skip a wait or a window, manual skip).
+
+    ``roles``/``admin`` decide who may judge; ``allowed_accounts`` are the sender's, which a judgment
+    with ``propagateAuthenticationContext`` hands on to the stages after it."""
     handle = await _running(client, execution_id)
     execution = await get_execution(client, execution_id)  # live: includes running synthetic stages
     stage = next((s for s in execution.get("stages", []) if s.get("id") == stage_id), None)
@@ -266,7 +271,8 @@ async def patch_stage(
 
     try:
         return await client.get_workflow_handle(workflow_id).execute_update(
-            StageWorkflow.patch, PatchStageInput(stage_id, context, user, list(roles or []))
+            StageWorkflow.patch,
+            PatchStageInput(stage_id, context, user, list(roles or []), list(allowed_accounts or []), admin),
         )
     except WorkflowUpdateFailedError as err:
         raise OperationRefusedError(str(err.cause.message if hasattr(err.cause, "message") else err.cause)) from None

@@ -21,7 +21,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from . import notifications, search
+    from . import authorization, notifications, search
     from .config import PipelineConfig
     from .errors import InvalidPipelineError
     from .execution import ORCHESTRATION, PIPELINE, ExecutionState, StageState
@@ -256,6 +256,7 @@ class PipelineWorkflow:
             activity_queues=self.inp.activity_queues,
             paused=self.paused,
             user=(self.ex.authentication or {}).get("user"),
+            authentication=authorization.effective_authentication(self.ex.authentication or {}, upstream),
         )
         try:
             result = await workflow.execute_child_workflow(

@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from . import authorization
     from . import expressions as expr
     from .execution import STAGE_AFTER, STAGE_BEFORE, ExecutionState, StageState, TaskState
     from .ids import ulid_from
@@ -148,7 +149,8 @@ class StageWorkflow:
         stage = self._stage(req.stage_id)
         assert stage is not None  # the validator has checked
         stage.context.update(copy.deepcopy(req.context))
-        stage.last_modified = {"user": req.user, "allowedAccounts": [], "lastModifiedTime": now_ms()}
+        accounts = list(req.allowed_accounts)
+        stage.last_modified = {"user": req.user, "allowedAccounts": accounts, "lastModifiedTime": now_ms()}
         stage.context["lastModifiedBy"] = req.user
         if _truthy(req.context.get("manualSkip")):
             self.skip_requested.add(stage.id)
@@ -248,6 +250,8 @@ class StageWorkflow:
             return
         if definition.evaluate_context and not await self._evaluate_context(main):
             return
+        if self._access_denied(main, definition):
+            return
         if _truthy(main.context.get("restrictExecutionDuringTimeWindow")) and not await self._run_window(main):
             return
         if not await self._run_synthetic(main, definition.before_stages(main.context), STAGE_BEFORE):
@@ -264,6 +268,23 @@ class StageWorkflow:
         main.end_time = now_ms()
 
     # ---- pieces of a stage -------------------------------------------------------------------
+
+    def authentication(self) -> JSON:
+        """Who this stage runs as: what the pipeline passed (a propagated judge), else the execution's."""
+        assert self.input is not None
+        return self.input.authentication or dict(self.input.execution.get("authentication") or {})
+
+    def _access_denied(self, stage: StageState, definition: StageDefinition) -> bool:
+        """With permissions enforced, fail a stage whose accounts its user may not write to (nothing runs)."""
+        auth = self.authentication()
+        if not authorization.is_enforced(auth):
+            return False
+        denied = authorization.denied_accounts(auth, definition.mutates_accounts(stage.context))
+        if not denied:
+            return False
+        workflow.logger.info("stage %s: user %s denied %s", stage.name, auth.get("user"), ", ".join(denied))
+        self._fail(stage, authorization.denial_message(denied), "AccessDeniedException")
+        return True
 
     async def _enabled(self, stage: StageState) -> bool:
         enabled = stage.context.get("stageEnabled")
@@ -429,6 +450,8 @@ class StageWorkflow:
         stage.status = S.RUNNING
         stage.start_time = now_ms()
         definition = _definition(stage)
+        if self._access_denied(stage, definition):
+            return
         status = await self._run_tasks(stage, definition)
         if status == S.SUCCEEDED:
             stage.status = S.SUCCEEDED
@@ -561,7 +584,13 @@ class StageWorkflow:
         assert self.input is not None
         execution_id = self._new_id()
         start = child_pipeline_start(
-            execution_id, config, trigger, self.input.window_timezone, self.input.activity_queues, workflow.now()
+            execution_id,
+            config,
+            trigger,
+            self.input.window_timezone,
+            self.input.activity_queues,
+            workflow.now(),
+            authentication=self.authentication(),
         )
         handle = await workflow.start_child_workflow(
             "Pipeline",

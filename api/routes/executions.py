@@ -12,7 +12,7 @@ from workflows import operations
 
 from .. import executions as reads
 from .. import expressions as evaluation
-from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
+from ..deps import ClientDep, PrincipalDep, SettingsDep, StoreDep, UserDep
 from ..errors import ApiError, bad_request
 
 router = APIRouter(tags=["executions"])
@@ -149,11 +149,25 @@ async def resume(execution_id: str, client: ClientDep, user: UserDep) -> None:
 
 @router.patch("/pipelines/{execution_id}/stages/{stage_id}")
 async def patch_stage(
-    execution_id: str, stage_id: str, client: ClientDep, user: UserDep, body: Any = Body(...)
+    execution_id: str,
+    stage_id: str,
+    client: ClientDep,
+    principal: PrincipalDep,
+    body: Any = Body(...),
 ) -> Json:
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object of context keys")
-    await operations.patch_stage(client, execution_id, stage_id, body, user=user)
+    await operations.patch_stage(
+        client,
+        execution_id,
+        stage_id,
+        body,
+        user=principal.name,
+        roles=sorted(principal.roles),
+        # the judge's writable accounts go here once the permission checks can tell them (Fiat part 2)
+        allowed_accounts=[],
+        admin=principal.admin,
+    )
     return await operations.get_execution(client, execution_id)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from ..authorization import context_accounts
 from ..status import ExecutionStatus
 
 JSON = dict[str, Any]
@@ -145,6 +146,10 @@ class PatchRequest:
     context: JSON
     user: str = "anonymous"
     roles: list[str] = field(default_factory=list)
+    #: the accounts the sender may write to (recorded as the stage's ``lastModified.allowedAccounts``)
+    allowed_accounts: list[str] = field(default_factory=list)
+    #: a Fiat admin may judge any stage, whatever roles it names
+    admin: bool = False
 
 
 @dataclass
@@ -168,9 +173,19 @@ class StageDefinition:
     manual_skip_allowed: bool = False
     #: evaluate ``${...}`` in the context when the stage starts (v4); off for stages that do it themselves.
     evaluate_context: bool = True
+    #: the stage acts on the account its context names (``credentials`` or ``account``); see
+    #: ``workflows/authorization.py``. Stages acting on several accounts override ``mutates_accounts``.
+    mutates_account: bool = False
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         raise NotImplementedError
+
+    def mutates_accounts(self, context: JSON) -> list[str]:
+        """The accounts this stage changes (its evaluated context); checked against the execution's
+        ``allowedAccounts`` before its first task when permissions are enforced."""
+        if not self.mutates_account:
+            return []
+        return context_accounts(context)
 
     def before_stages(self, context: JSON) -> list[SyntheticStage]:
         return []

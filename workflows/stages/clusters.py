@@ -12,6 +12,7 @@ ORCA = "com.netflix.spinnaker.orca.clouddriver.tasks.cluster."
 
 class _ClusterStage(StageDefinition):
     task = ""
+    mutates_account = True
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         return [TaskSpec(self.task, ORCA + self.task[0].upper() + self.task[1:] + "Task", activity="cluster_operate")]

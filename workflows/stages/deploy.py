@@ -21,6 +21,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from ..authorization import context_accounts
 from . import register
 from .base import JSON, StageDefinition, SyntheticStage, TaskSpec
 
@@ -141,11 +142,24 @@ class DeployStage(StageDefinition):
             ),
         ]
 
+    def mutates_accounts(self, context: JSON) -> list[str]:
+        """Every cluster's account (``account`` or ``credentials``), and the stage's own."""
+        return deploy_accounts(context)
+
     def after_stages(self, context: JSON) -> list[SyntheticStage]:
         return strategy_stages(context)
 
     def on_failure_stages(self, context: JSON) -> list[SyntheticStage]:
         return rollback_stages(context)
+
+
+def deploy_accounts(context: JSON) -> list[str]:
+    out: list[str] = []
+    for item in [context, *_clusters(context)]:
+        for account in context_accounts(item):
+            if account not in out:
+                out.append(account)
+    return out
 
 
 def rollback_stages(context: JSON) -> list[SyntheticStage]:

@@ -3,7 +3,9 @@
 A judgment arrives as a PATCH of ``judgmentStatus`` (``continue``/``stop``, any case) and
 optionally ``judgmentInput`` (one of ``judgmentInputs``). When the stage names roles in
 ``selectedStageRoles`` (or the older ``requiredJudgmentRoles``), only a user holding one of them
-may judge; the validator refuses others before anything is recorded.
+may judge (a Fiat admin always may); the validator refuses others before anything is recorded.
+With ``propagateAuthenticationContext: true`` the stages downstream run as the judge (their user and
+``allowedAccounts``, recorded in ``lastModified``); see ``workflows/authorization.py``.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class ManualJudgmentStage(StageDefinition):
         if choice not in (None, "") and options and choice not in options:
             raise ValueError(f"judgmentInput must be one of {', '.join(map(str, options))}, got {choice!r}")
         roles = required_roles(context)
-        if roles and not set(roles) & set(patch.roles):
+        if roles and not patch.admin and not set(roles) & set(patch.roles):
             raise ValueError(
                 f"user {patch.user} may not judge this stage: it requires one of the roles {', '.join(roles)}"
             )

@@ -21,6 +21,7 @@ def _determine() -> TaskSpec:
 @register
 class DisableServerGroupStage(StageDefinition):
     type = "disableServerGroup"
+    mutates_account = True
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         return [
@@ -32,6 +33,7 @@ class DisableServerGroupStage(StageDefinition):
 @register
 class EnableServerGroupStage(StageDefinition):
     type = "enableServerGroup"
+    mutates_account = True
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         return [
@@ -43,6 +45,7 @@ class EnableServerGroupStage(StageDefinition):
 @register
 class DestroyServerGroupStage(StageDefinition):
     type = "destroyServerGroup"
+    mutates_account = True
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         return [
@@ -54,6 +57,7 @@ class DestroyServerGroupStage(StageDefinition):
 @register
 class ResizeServerGroupStage(StageDefinition):
     type = "resizeServerGroup"
+    mutates_account = True
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         return [
@@ -76,6 +80,7 @@ class RollbackServerGroupStage(StageDefinition):
     (enabled, at least the rolled-back group's size, its instances Up), then disable ``rollbackServerGroupName``."""
 
     type = "rollbackServerGroup"
+    mutates_account = True
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         step = "server_group_rollback"
