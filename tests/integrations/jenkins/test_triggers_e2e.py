@@ -191,3 +191,20 @@ def test_polling_off_asks_for_no_schedules(
 
     assert list(wanted(settings_for(temporal_env, standin, tmp_path))) == [schedule_id("ci")]
     assert wanted(settings_for(temporal_env, standin, tmp_path, enabled=False)) == {}
+
+
+async def test_the_api_start_reconciles_the_poll_schedules(
+    temporal_env: WorkflowEnvironment, client: Client, standin: JenkinsStandIn, store: Store, tmp_path: Path
+) -> None:
+    from api.main import reconcile_schedules
+    from integrations.schedules import delete_schedule
+
+    settings = settings_for(temporal_env, standin, tmp_path, intervalS=45)
+    try:
+        await reconcile_schedules(client, settings, store)
+        described = await client.get_schedule_handle(schedule_id("ci")).describe()
+        assert described.schedule.spec.intervals[0].every == timedelta(seconds=45)
+        action = described.schedule.action
+        assert action.workflow == "JenkinsPoll" and action.task_queue == settings.task_queue  # type: ignore[attr-defined]
+    finally:
+        await delete_schedule(client, schedule_id("ci"))
