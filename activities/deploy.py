@@ -10,8 +10,11 @@ task run again with the same decision, never a second group or the wrong one.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from temporalio import activity
@@ -30,10 +33,15 @@ from providers.base import (
 )
 from providers.naming import Moniker, NameError_, next_name
 from workflows.stages.base import TaskInput, TaskResult
+from workflows.stages.rolling import target_percentages
+
+from .deploy_cancel import cancel_rollback
 
 log = logging.getLogger(__name__)
 JSON = dict[str, Any]
 UP_BACKOFF_MS = 10_000
+#: stages whose target gets a new capacity decided with it
+RESIZE_STAGES = ("resizeServerGroup", "pinServerGroup")
 
 
 class StageInputError(ValueError):
@@ -130,6 +138,27 @@ def _image_for(cluster: JSON, region: str, cloud: str, ancestors: list[JSON]) ->
     raise StageInputError(f"imageId: no image for {region}: give imageId/amiName, or bake or find one upstream")
 
 
+def _source_of(cluster: JSON, region: str, existing: list[ServerGroup]) -> JSON | None:
+    """The group this deploy replaces (Orca's deploy ``source``): the cluster's ``source`` when it names one
+    in this region, else its newest enabled group (the newest one when all are disabled); None if none."""
+    given = cluster.get("source")
+    if isinstance(given, dict) and given.get("region") in (region, None):
+        name = given.get("asgName") or given.get("serverGroupName")
+        chosen = next((g for g in existing if g.name == name), None)
+    else:
+        enabled = [g for g in existing if not g.disabled]
+        ordered = targets.newest_first(enabled or existing)
+        chosen = ordered[0] if ordered else None
+    if chosen is None:
+        return None
+    return {
+        "serverGroupName": chosen.name,
+        "region": region,
+        "capacity": chosen.capacity.to_json(),
+        "disabled": chosen.disabled,
+    }
+
+
 PLATFORM_HEALTH = {"amazon", "google", "aws", "gce"}
 
 
@@ -147,6 +176,32 @@ def _group_platform_only(group: ServerGroup, context: JSON) -> bool:
     """:func:`_platform_health_only` for an existing group (its own load balancers and target groups)."""
     where = {"loadBalancers": group.load_balancers, "targetGroups": group.target_groups}
     return _platform_health_only(where, context)
+
+
+@contextlib.contextmanager
+def heartbeating() -> Iterator[None]:
+    """Heartbeat from a side thread while the activity runs, when its task set a heartbeat timeout: a cloud
+    call may block for a while, but a worker that dies is noticed within the timeout, not start-to-close."""
+    if not activity.in_activity() or not activity.info().heartbeat_timeout:
+        yield
+        return
+    timeout = activity.info().heartbeat_timeout
+    assert timeout is not None
+    interval = max(0.5, timeout.total_seconds() / 4)
+    stop = threading.Event()
+    context = contextvars.copy_context()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            activity.heartbeat()
+
+    thread = threading.Thread(target=context.run, args=(beat,), name="deploy-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=interval + 1)
 
 
 def _failure(err: Exception) -> TaskResult:
@@ -185,10 +240,11 @@ class DeployActivities:
 
     def _guarded(self, fn: Callable[[TaskInput], TaskResult]) -> Callable[[TaskInput], TaskResult]:
         def run(inp: TaskInput) -> TaskResult:
-            try:
-                return fn(inp)
-            except (StageInputError, NameError_, targets.TargetError, CloudError, ValueError) as err:
-                return _failure(err)
+            with heartbeating():
+                try:
+                    return fn(inp)
+                except (StageInputError, NameError_, targets.TargetError, CloudError, ValueError) as err:
+                    return _failure(err)
 
         return run
 
@@ -215,8 +271,12 @@ class DeployActivities:
                 str(cluster.get("application") or inp.application), cluster.get("stack"), cluster.get("freeFormDetails")
             )
             capacity = _capacity(cluster.get("capacity"), f"clusters[{i}].capacity")
+            rolling = str(cluster.get("strategy") or "").lower() == "rollingredblack"
+            if rolling:
+                target_percentages(cluster)  # refuse bad percentages before anything is created
             for region, zones in regions_of(cluster).items():
                 existing = cloud.server_groups(account, region, moniker.cluster)
+                source = _source_of(cluster, region, existing)
                 plan.append(
                     {
                         "cluster": i,
@@ -227,7 +287,10 @@ class DeployActivities:
                         "serverGroupName": next_name(moniker, [(g.name, g.created_ms) for g in existing]),
                         "clusterName": moniker.cluster,
                         "imageId": _image_for(cluster, region, provider, inp.ancestor_outputs),
-                        "capacity": capacity.to_json(),
+                        # a rolling red/black starts the new group empty and grows it step by step (Orca)
+                        "capacity": Capacity(0, 0, 0).to_json() if rolling else capacity.to_json(),
+                        "savedCapacity": capacity.to_json(),
+                        "source": source,
                         "executionId": inp.execution_id,
                         "stageId": inp.stage_id,
                         "sourceDefaults": defaults,
@@ -368,11 +431,30 @@ class DeployActivities:
                 "serverGroupName": group.name,
                 "cloudProvider": cloud.cloud_provider,
             }
-            if inp.stage_type == "resizeServerGroup":
-                entry["capacity"] = targets.resize_capacity(group.capacity, ctx, groups).to_json()
+            if inp.stage_type in RESIZE_STAGES:
+                source = self._source_capacity(cloud, account, str(region), ctx, groups)
+                entry["capacity"] = targets.resize_capacity(group.capacity, ctx, groups, source).to_json()
             chosen.append(entry)
         names = [t["serverGroupName"] for t in chosen]
         return TaskResult.succeeded({"targets": chosen, "serverGroupName": names[0], "asgName": names[0]})
+
+    @staticmethod
+    def _source_capacity(
+        cloud: ServerGroupCloud, account: str, region: str, ctx: JSON, groups: list[ServerGroup]
+    ) -> Capacity | None:
+        """``scale_to_server_group``: the capacity the ``source`` group ({serverGroupName}) has now."""
+        source = ctx.get("source")
+        if str(ctx.get("action") or "").lower() != "scale_to_server_group":
+            return None
+        if not isinstance(source, dict) or not (source.get("serverGroupName") or source.get("asgName")):
+            raise StageInputError("source: scale_to_server_group needs source.serverGroupName")
+        name = str(source.get("serverGroupName") or source.get("asgName"))
+        group = next((g for g in groups if g.name == name), None) or cloud.server_group(
+            str(source.get("credentials") or account), str(source.get("region") or region), name
+        )
+        if group is None:
+            raise NotFoundCloudError(f"source: {name} not found in {account}/{region}")
+        return group.capacity
 
     def _each_target(self, inp: TaskInput, act: Callable[[ServerGroupCloud, JSON], None]) -> TaskResult:
         done = []
@@ -425,6 +507,12 @@ class DeployActivities:
         if waiting:
             return TaskResult.running(UP_BACKOFF_MS, waitingFor=waiting)
         return TaskResult.succeeded({"waitingFor": []})
+
+    @activity.defn(name="deploy_cancel")
+    def cancel(self, inp: TaskInput) -> TaskResult:
+        """The deploy's cancel hook: with ``rollback.onFailure``, restore the replaced group and disable the
+        new one (activities/deploy_cancel.py)."""
+        return self._guarded(lambda i: cancel_rollback(self, i, clusters_of(i.context)))(inp)
 
     # ---- rollback (EXPLICIT) ---------------------------------------------------------------------
 
@@ -662,6 +750,7 @@ def build(clouds: dict[str, ServerGroupCloud], store: Any = None) -> list[Callab
         acts.cluster_operate,
         acts.cluster_size,
         acts.rollback,
+        acts.cancel,
         acts.find_image,
     ]
 

@@ -121,27 +121,74 @@ def scale_down_cluster(
     return [g for g in ordered[drop:] if g.capacity.desired > 0 or g.capacity.min > 0]
 
 
-def resize_capacity(current: Capacity, context: dict[str, Any], cluster: Sequence[ServerGroup] = ()) -> Capacity:
+def scale_pct(capacity: Capacity, pct: float) -> Capacity:
+    """Orca's ``scalePct``: desired becomes ``ceil(desired * pct / 100)``; min and max stretch to hold it."""
+    desired = math.ceil(capacity.desired * pct / 100)
+    return Capacity(min=min(capacity.min, desired), max=max(capacity.max, desired), desired=desired)
+
+
+def pin(capacity: Capacity, context: dict[str, Any], original_min: int | None = None) -> Capacity:
+    """Orca's pinning flags on a computed capacity: ``unpinMinimumCapacity`` lowers min back to the original
+    one (never raises it), then ``pinCapacity`` sets min = max = desired, ``pinMinimumCapacity`` min = desired."""
+    unpin = context.get("unpinMinimumCapacity") in (True, "true")
+    if unpin and original_min is not None and original_min <= capacity.min:
+        capacity = Capacity(min=original_min, max=capacity.max, desired=capacity.desired)
+    if context.get("pinCapacity") in (True, "true"):
+        return Capacity(min=capacity.desired, max=capacity.desired, desired=capacity.desired)
+    if context.get("pinMinimumCapacity") in (True, "true"):
+        return Capacity(min=capacity.desired, max=capacity.max, desired=capacity.desired)
+    return capacity
+
+
+def _original_min(context: dict[str, Any]) -> int | None:
+    """The min to unpin to: ``originalCapacity.<source>`` (the source before the deploy), else ``savedCapacity``."""
+    source = context.get("source")
+    name = source.get("serverGroupName") if isinstance(source, dict) else None
+    for key in (f"originalCapacity.{name}", "savedCapacity"):
+        raw = context.get(key)
+        if isinstance(raw, dict) and raw.get("min") is not None:
+            return int(raw["min"])
+    return None
+
+
+def resize_capacity(
+    current: Capacity,
+    context: dict[str, Any],
+    cluster: Sequence[ServerGroup] = (),
+    source: Capacity | None = None,
+) -> Capacity:
     """The capacity a ``resizeServerGroup`` stage asks for, from the group's current one (Orca's
     ``ResizeStrategy``): ``scale_exact`` (``capacity``), ``scale_up``/``scale_down`` by ``scalePct`` or
-    ``scaleNum``, ``scale_to_cluster`` (the cluster's largest desired), with ``resizeType``
-    ``exact``/``pct``/``incr`` as Deck sends it."""
+    ``scaleNum``, ``scale_to_cluster`` (the cluster's largest desired), ``scale_to_server_group`` (the
+    ``source`` group's capacity, scaled by ``scalePct``), with ``resizeType`` ``exact``/``pct``/``incr`` as
+    Deck sends it, then Orca's pinning flags (``pinCapacity``, ``pinMinimumCapacity``, ``unpinMinimumCapacity``)."""
     action = str(context.get("action") or "scale_exact").lower()
     raw = context.get("capacity")
     given: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    pct = context.get("scalePct")
     if action == "scale_exact":
-        return Capacity(
+        capacity = Capacity(
             min=int(given.get("min", current.min)),
             max=int(given.get("max", current.max)),
             desired=int(given.get("desired", current.desired)),
         )
+        if pct is not None:  # a rolling red/black without a source: a percentage of the configured capacity
+            capacity = scale_pct(capacity, float(pct))
+        return pin(capacity, context, _original_min(context))
+    if action == "scale_to_server_group":
+        if source is None:
+            raise ValueError("source: scale_to_server_group needs a source server group")
+        capacity = scale_pct(source, float(pct)) if pct is not None else source
+        return pin(capacity, context, _original_min(context))
     if action == "scale_to_cluster":
         largest = max((g.capacity.desired for g in cluster), default=current.desired)
         return Capacity(min=min(current.min, largest), max=max(current.max, largest), desired=largest)
     if action not in ("scale_up", "scale_down"):
-        raise ValueError(f"action: '{action}' is not scale_exact, scale_up, scale_down or scale_to_cluster")
-    if context.get("scalePct") is not None:
-        step = math.ceil(current.desired * float(context["scalePct"]) / 100)
+        raise ValueError(
+            f"action: '{action}' is not scale_exact, scale_up, scale_down, scale_to_cluster or scale_to_server_group"
+        )
+    if pct is not None:
+        step = math.ceil(current.desired * float(pct) / 100)
     else:
         step = int(context.get("scaleNum") or 0)
     desired = current.desired + step if action == "scale_up" else max(0, current.desired - step)

@@ -262,6 +262,8 @@ class StageWorkflow:
                 await self._run_on_failure(main, definition)
             return
         if not await self._run_synthetic(main, definition.after_stages(main.context), STAGE_AFTER):
+            if main.status == S.TERMINAL:  # a strategy step failed: the stage's rollback, as Orca plans it
+                await self._run_on_failure(main, definition)
             return
         if main.status == S.RUNNING:
             main.status = S.SUCCEEDED

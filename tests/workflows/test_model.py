@@ -161,6 +161,7 @@ def test_registry_keys_are_pinned():
         "getProperties",
         "jenkins",
         "manualJudgment",
+        "pinServerGroup",
         "pipeline",
         "resizeServerGroup",
         "restrictExecutionDuringTimeWindow",

@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     jenkins,
     manual_judgment,
     pipeline_stage,
+    rolling,
     server_groups,
     wait,
     webhook,  # noqa: F401

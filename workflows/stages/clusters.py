@@ -4,6 +4,8 @@ The groups to act on are chosen once per region and kept in ``clusterTargets``."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from . import register
 from .base import JSON, StageDefinition, TaskSpec
 
@@ -15,7 +17,9 @@ class _ClusterStage(StageDefinition):
     mutates_account = True
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
-        return [TaskSpec(self.task, ORCA + self.task[0].upper() + self.task[1:] + "Task", activity="cluster_operate")]
+        name = ORCA + self.task[0].upper() + self.task[1:] + "Task"
+        # the activity heartbeats, so a worker that dies in the middle is noticed in seconds
+        return [TaskSpec(self.task, name, activity="cluster_operate", heartbeat_timeout=timedelta(seconds=20))]
 
 
 @register

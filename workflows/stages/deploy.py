@@ -24,8 +24,11 @@ from typing import Any
 from ..authorization import context_accounts
 from . import register
 from .base import JSON, StageDefinition, SyntheticStage, TaskSpec
+from .rolling import rolling_failure_stages, rolling_red_black_stages
 
-STRATEGIES = ("", "none", "redblack", "highlander", "custom")
+STRATEGIES = ("", "none", "redblack", "highlander", "custom", "rollingredblack")
+#: a dead worker is noticed this soon on the deploy's cloud calls (the activities heartbeat while they run)
+CLOUD_CALL_HEARTBEAT = timedelta(seconds=20)
 
 
 def _clusters(context: JSON) -> list[JSON]:
@@ -75,6 +78,8 @@ def strategy_stages(context: JSON) -> list[SyntheticStage]:
                 plan.append(
                     SyntheticStage("scaleDownCluster", f"scaleDownCluster {where}", {**base, **down}, "STAGE_AFTER")
                 )
+        elif strategy == "rollingredblack":
+            plan.extend(rolling_red_black_stages(context, item, cluster, base))
         elif strategy == "custom":
             parameters = {
                 "application": cluster.get("application") or context.get("application"),
@@ -131,6 +136,8 @@ class DeployStage(StageDefinition):
                 "com.netflix.spinnaker.orca.clouddriver.tasks.servergroup.CreateServerGroupTask",
                 activity="deploy_create_server_groups",
                 start_to_close=timedelta(minutes=10),
+                heartbeat_timeout=CLOUD_CALL_HEARTBEAT,
+                on_cancel="deploy_cancel",
             ),
             TaskSpec(
                 "waitForUpInstances",
@@ -183,9 +190,19 @@ def rollback_stages(context: JSON) -> list[SyntheticStage]:
                     "cloudProvider": item["cloudProvider"],
                     "credentials": item["account"],
                     "regions": [item["region"]],
-                    "rollbackContext": {"rollbackServerGroupName": item["serverGroupName"]},
+                    "rollbackContext": {
+                        "rollbackServerGroupName": item["serverGroupName"],
+                        # the group this deploy replaced, when there was one (else the one before it)
+                        **(
+                            {"restoreServerGroupName": item["source"]["serverGroupName"]}
+                            if isinstance(item.get("source"), dict)
+                            else {}
+                        ),
+                    },
                 },
                 "STAGE_AFTER",
             )
         )
+        if str(clusters[int(item["cluster"])].get("strategy") or "").lower() == "rollingredblack":
+            out.extend(rolling_failure_stages(item))  # after the rollback, as Orca orders them
     return out
