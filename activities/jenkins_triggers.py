@@ -63,6 +63,7 @@ class JenkinsTriggerActivities:
         cursors = self.store.jenkins_cursors(inp.master)
         result = PollJenkinsMasterResult()
         for job, last_build in polling.flatten_jobs(tree):
+            activity.heartbeat(job)  # a master with many jobs reads many build lists
             cursor = polling.Cursor.from_json(cursors.get(job))
             delta = polling.delta_without_builds(job, last_build, cursor, handle_first_builds=self.handle_first_builds)
             if delta is None:
@@ -165,7 +166,8 @@ class JenkinsTriggerActivities:
 
 
 def _activity_error(err: JenkinsError) -> ApplicationError:
-    return ApplicationError(err.message, type=RETRYABLE_ERROR, non_retryable=not err.retryable)
+    kind = RETRYABLE_ERROR if err.retryable else type(err).__name__
+    return ApplicationError(err.message, type=kind, non_retryable=not err.retryable)
 
 
 def build(settings: Any, client: Any, store: Any) -> list[Callable[..., Any]]:

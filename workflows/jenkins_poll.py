@@ -78,6 +78,7 @@ class JenkinsPollWorkflow:
             inp,
             result_type=PollJenkinsMasterResult,
             start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=timedelta(minutes=2),
             retry_policy=RetryPolicy(maximum_attempts=2),
             summary=f"poll Jenkins master {inp.master}",
         )

@@ -170,10 +170,35 @@ def test_an_unreachable_master_is_a_retryable_error(standin: JenkinsStandIn, act
     standin.fail_next("GET", "api/json", 503)
     with pytest.raises(ApplicationError) as err:
         ActivityEnvironment().run(acts.poll_jenkins_master, PollJenkinsMasterInput("ci"))
-    assert not err.value.non_retryable and "HTTP 503" in str(err.value)
+    assert not err.value.non_retryable and err.value.type == "JenkinsRetryable" and "HTTP 503" in str(err.value)
     with pytest.raises(ApplicationError) as unknown:
         ActivityEnvironment().run(acts.poll_jenkins_master, PollJenkinsMasterInput("nope"))
-    assert unknown.value.non_retryable and "Master 'nope' not found" in str(unknown.value)
+    assert unknown.value.non_retryable and unknown.value.type == "UnknownMasterError"
+    assert "Master 'nope' not found" in str(unknown.value)
+
+
+def test_the_poll_heartbeats_per_job(standin: JenkinsStandIn, acts: JenkinsTriggerActivities) -> None:
+    standin.add_job("a")
+    standin.add_job("team/b")
+    beats: list[Any] = []
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: beats.append(details[0])
+    env.run(acts.poll_jenkins_master, PollJenkinsMasterInput("ci"))
+    assert beats == ["a", "team/job/b"]
+
+
+async def test_a_build_that_cannot_be_read_for_now_is_retried(
+    standin: JenkinsStandIn, acts: JenkinsTriggerActivities, store: Store
+) -> None:
+    standin.add_job("build")
+    standin.add_build("build")
+    _saved(store, {"type": "jenkins", "enabled": True, "master": "ci", "job": "build"})
+    standin.fail_next("GET", "job/build/1/api/json", 502)
+    with pytest.raises(ApplicationError) as err:
+        await ActivityEnvironment().run(acts.trigger_jenkins_build, JenkinsBuildEvent("ci", "build", 1, "SUCCESS"))
+    assert not err.value.non_retryable and "HTTP 502" in str(err.value)
+    launcher: RecordingLauncher = acts.launcher  # type: ignore[assignment]
+    assert launcher.started == []
 
 
 def _saved(store: Store, *triggers: dict[str, Any]) -> dict[str, Any]:
