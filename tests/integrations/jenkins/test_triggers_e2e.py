@@ -208,3 +208,21 @@ async def test_the_api_start_reconciles_the_poll_schedules(
         assert action.workflow == "JenkinsPoll" and action.task_queue == settings.task_queue  # type: ignore[attr-defined]
     finally:
         await delete_schedule(client, schedule_id("ci"))
+
+
+async def test_overlapping_polls_start_a_build_once(
+    temporal_env: WorkflowEnvironment, client: Client, standin: JenkinsStandIn, store: Store, tmp_path: Path
+) -> None:
+    settings = settings_for(temporal_env, standin, tmp_path)
+    save_pipelines(store)
+    standin.add_job("build")
+    standin.add_build("build")
+    async with build_worker_with(client, settings, store):
+        await poll(client, settings)
+        standin.add_build("build")
+        results = await asyncio.gather(*(poll(client, settings) for _ in range(3)))
+    launched = [entry for result in results for entry in result["launched"]]
+    # polls that read the cursor before another saved it post build #2 too; only one starts it
+    assert all(result["builds"] in ([], ["build #2 SUCCESS"]) for result in results)
+    assert [entry["started"] for entry in launched].count(True) == 1
+    assert len({entry["executionId"] for entry in launched}) == 1
