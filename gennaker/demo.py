@@ -3,17 +3,19 @@
 Starts moto's AWS server as the account ``aws-local`` (a VPC, subnets, an image, a load balancer and
 target group in it), the Temporal dev server, a worker and the API; saves an application and two
 pipelines; deploys a first server group; then runs the pipeline a user would: find the image →
-deploy red/black → resize the new group → disable and destroy the old one. Prints the execution's
-id, status and Temporal UI link, and exits 0 only if it SUCCEEDED.
+bake the next version (Debian's packer, ``amazon-ebs`` against moto) → deploy the baked image
+red/black → resize the new group → disable and destroy the old one. Prints the execution's id, status
+and Temporal UI link, and exits 0 only if it SUCCEEDED. Without packer it says how to install it and
+exits 2.
 
-The bake stage joins the pipeline once the bakery lands; Kubernetes (``k8s-local``) where its
-apiserver has been built.
+Kubernetes (``k8s-local``) where its apiserver has been built.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +24,26 @@ from typing import Any
 REGION = "us-east-1"
 ZONES = ["us-east-1a", "us-east-1b"]
 KEY_ID, SECRET = "AKIADEMOGENNAKERKEY1", "demo-secret-not-a-real-one"  # moto accepts any
+NO_PACKER = (
+    "make demo bakes an image with packer, which is not installed (not on PATH).\n"
+    "Install Debian's packer and run it again:  sudo apt-get install packer"
+)
+
+
+def demo_images() -> str:
+    """The bakery's image config for the demo: one base OS, Ubuntu Xenial as moto ships it (found by name,
+    as Rosco finds base AMIs), baked without ssh: moto's instances are not machines packer could connect
+    to, so the package is named in the image and its tags but not installed."""
+    base = {"id": "xenial", "shortDescription": "v16.04", "detailedDescription": "moto's Ubuntu", "packageType": "deb"}
+    where = {
+        "region": REGION,
+        "instanceType": "t3.micro",
+        "sourceAmi": "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*",
+        "sourceAmiOwners": ["099720109477"],
+        "sshUserName": "ubuntu",
+    }
+    config = {"aws": {"communicator": "none", "baseImages": [{"baseImage": base, "virtualizationSettings": [where]}]}}
+    return json.dumps(config, indent=2)  # YAML is a superset of JSON
 
 
 def build_world(endpoint: str) -> dict[str, str]:
@@ -99,8 +121,21 @@ def pipelines(world: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
                 "credentials": "aws-local",
             },
             {
-                "refId": "deploy",
+                "refId": "bake",
                 "requisiteStageRefIds": ["find"],
+                "type": "bake",
+                "name": "Bake",
+                "package": "demo_1.1.0-h2_all",
+                "baseOs": "xenial",
+                "regions": [REGION],
+                "cloudProviderType": "aws",
+                "account": "aws-local",
+                "storeType": "ebs",
+                "vmType": "hvm",
+            },
+            {
+                "refId": "deploy",
+                "requisiteStageRefIds": ["bake"],
                 "type": "deploy",
                 "name": "Deploy (red/black)",
                 "clusters": [{**cluster, "strategy": "redblack"}],
@@ -136,15 +171,28 @@ def pipelines(world: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     return first, release
 
 
+def report_images(done: dict[str, Any]) -> None:
+    """What was baked, and what the red/black deploy took."""
+    stages = {s["name"]: s for s in done["stages"]}
+    for detail in (stages.get("Bake") or {}).get("outputs", {}).get("deploymentDetails", []):
+        print(f"baked {detail['imageId']} ({detail['imageName']}) from {detail.get('baseAmiId')} in {detail['region']}")
+    for plan in (stages.get("Deploy (red/black)") or {}).get("context", {}).get("deploy.plan", []):
+        print(f"deployed {plan.get('serverGroupName')} with {plan.get('imageId')}")
+
+
 def main() -> int:
     from moto.server import ThreadedMotoServer
 
     from api.store import Store
+    from bakery.settings import BakerySettings
     from gennaker.client import Client
     from gennaker.devserver import DevServer
     from gennaker.localstack import ServedApi, free_port
     from gennaker.settings import Settings, TemporalSettings
 
+    if shutil.which("packer") is None:
+        print(NO_PACKER, file=sys.stderr)
+        return 2
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
     with tempfile.TemporaryDirectory(prefix="gennaker-demo-") as tmp:
         moto_port = free_port()
@@ -159,7 +207,13 @@ def main() -> int:
             "secretAccessKey": SECRET,
             "endpointUrl": endpoint,
         }
-        settings = Settings(state_dir=Path(tmp), task_queue="gennaker-demo", accounts=[account])
+        images_file = Path(tmp) / "images.yml"
+        settings = Settings(
+            state_dir=Path(tmp),
+            task_queue="gennaker-demo",
+            accounts=[account],
+            bakery=BakerySettings(images_file=images_file, poll_interval_s=1),
+        )
         server = DevServer(settings, port=free_port(), ui_port=free_port(), db_file=Path(tmp) / "temporal.db")
         server.start()
         settings = settings.model_copy(update={"temporal": TemporalSettings(address=server.address)})
@@ -167,6 +221,7 @@ def main() -> int:
         store.migrate()
         try:
             world = build_world(endpoint)
+            images_file.write_text(demo_images())
             first, release = pipelines(world)
             with ServedApi(settings, store) as api, Client(api.url) as gate:
                 gate.save_application("demo", email="demo@example.com")
@@ -179,6 +234,10 @@ def main() -> int:
                 print(f"execution {done['id']}: {done['status']}")
                 for stage in done["stages"]:
                     print(f"  {stage['status']:<10} {stage['name']}")
+                    error = ((stage.get("context") or {}).get("exception") or {}).get("details", {}).get("error")
+                    if error and stage["status"] != "SUCCEEDED":
+                        print("             " + str(error).replace("\n", "\n             "))
+                report_images(done)
                 print(f"Temporal UI: {server.ui_url}/namespaces/default/workflows/{done['id']}")
                 return 0 if done["status"] == "SUCCEEDED" else 1
         finally:
