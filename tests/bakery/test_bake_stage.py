@@ -388,3 +388,25 @@ async def bakery_pid(bakery: Bakery, bake_id: str, timeout: float = 30) -> tuple
         assert time.monotonic() < deadline, "packer did not start"
         await asyncio.sleep(0.05)
     return bake_id, int(pidfile.read_text().split()[0])
+
+
+async def test_another_bakery_worker_reuses_the_bake_from_the_shared_store(bakery: Bakery, tmp_path: Path) -> None:
+    """A second worker (its own state dir, its own connection to the store) finds the first one's bake."""
+    first = stage(await bakery.run([bake(amiSuffix="w1")]), f"Bake in {REGION}")["context"]
+    url = bakery.acts.store.store._engine.url.render_as_string(hide_password=False)
+    shared = Store(url)
+    acts = bakery.acts
+    other = BakeActivities(
+        bakery.client, acts.settings, acts.images, acts.accounts, BakeStore(shared), tmp_path / "other", bakery.queue
+    )
+    env = ActivityEnvironment()
+    created = await env.run(other.create_bake, task_input(bake(region=REGION, amiSuffix="w2"), stage_id="elsewhere"))
+    assert created.context["previouslyBaked"] is True and created.context["status"] == first["status"]
+    done = await env.run(other.completed_bake, task_input({**bake(region=REGION), **created.context}))
+    assert done.context["ami"] == first["ami"] and done.context["imageName"] == "myapp-all-w1-xenial"
+    record = other.store.get(first["status"]["id"])
+    assert record is not None and record.log_ref is not None
+    baked_log = acts.state_dir / "bakery" / "logs" / f"{record.id}.log"
+    assert Path(record.log_ref["path"]) == baked_log.resolve()  # the log stays with the worker that baked
+    assert not (tmp_path / "other" / "bakery").exists()
+    shared.close()
