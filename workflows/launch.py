@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from . import search
+from . import authorization, search
 from .execution import PIPELINE, ExecutionState
 from .messages import RunPipelineInput
 from .status import ExecutionStatus
@@ -42,6 +42,7 @@ def pipeline_start(
 ) -> PipelineStart:
     trigger = dict(trigger or {})
     trigger.setdefault("type", "manual")
+    authentication = inherited_authentication(authentication, trigger)
     inp = RunPipelineInput(
         execution_id=execution_id,
         config=config,
@@ -66,6 +67,23 @@ def pipeline_start(
         pairs.append(SearchAttributePair(search.PIPELINE_CONFIG_ID, config["id"]))
     summary = f"{config.get('application')} / {name or execution_id} ({trigger.get('type')} trigger)"
     return PipelineStart(inp, TypedSearchAttributes(pairs), summary)
+
+
+def inherited_authentication(authentication: dict[str, Any] | None, trigger: dict[str, Any]) -> dict[str, Any] | None:
+    """A pipeline started by another (a ``pipeline`` trigger or stage) never escapes its parent's checks.
+
+    When the parent execution was enforced and the caller's ``authentication`` is not, the child
+    takes the parent's (same user, or none given), or the caller's user with enforcement on and
+    the caller's accounts (a ``runAsUser`` the caller could not resolve). This only ever adds checks:
+    an enforced ``authentication`` from the caller is kept as it is."""
+    parent_execution = trigger.get("parentExecution")
+    parent = parent_execution.get("authentication") if isinstance(parent_execution, dict) else None
+    if not authorization.is_enforced(parent) or authorization.is_enforced(authentication):
+        return authentication
+    assert isinstance(parent, dict)
+    if not authentication or authentication.get("user") == parent.get("user"):
+        return dict(parent)
+    return {**authentication, authorization.ENFORCED: True}
 
 
 def child_pipeline_start(

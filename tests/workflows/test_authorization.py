@@ -272,3 +272,18 @@ async def test_a_child_pipeline_after_a_propagating_judgment_runs_as_the_judge(w
     assert execution["status"] == "SUCCEEDED"
     kid = await engine.get(stage_named(execution, "run to-prod")["context"]["executionId"])
     assert kid["authentication"] == {"user": "rel", "allowedAccounts": ["prod"], "enforced": True}
+
+
+async def test_a_pipeline_triggered_by_an_enforced_execution_keeps_its_checks(world):
+    from integrations.triggers.dependent import build_pipeline_trigger
+
+    engine, cloud = world
+    auth = authentication("ann", ["dev"], enforced=True)
+    upstream = await engine.run(pipeline(deploy("1", "dev"), id="up-id"), authentication=auth)
+    downstream = pipeline(deploy("1", "prod"), id="down-id", triggers=[{"type": "pipeline", "pipeline": "up-id"}])
+    trigger = build_pipeline_trigger(upstream, downstream, downstream["triggers"][0], [])
+    # as the trigger launcher starts it: the trigger's user, no accounts, no flag
+    execution = await engine.run(downstream, trigger, authentication={"user": "ann", "allowedAccounts": []})
+    assert execution["authentication"] == auth
+    assert error(stage_named(execution, "deploy 1")) == "Access denied to account prod"
+    assert {c[2] for c in cloud.calls} == {"dev"}

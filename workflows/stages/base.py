@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ..authorization import context_accounts
+from ..authorization import KUBERNETES_MUTATING_TYPES, context_accounts
 from ..status import ExecutionStatus
 
 JSON = dict[str, Any]
@@ -183,7 +183,7 @@ class StageDefinition:
     def mutates_accounts(self, context: JSON) -> list[str]:
         """The accounts this stage changes (its evaluated context); checked against the execution's
         ``allowedAccounts`` before its first task when permissions are enforced."""
-        if not self.mutates_account:
+        if not (self.mutates_account or self.type in KUBERNETES_MUTATING_TYPES):
             return []
         return context_accounts(context)
 

@@ -1,0 +1,61 @@
+"""The PATCH route hands the judge's identity (name, roles, admin) to the engine's judgment check."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.auth.principal import Principal
+from api.deps import get_principal
+from gennaker.settings import Settings
+from tests.conftest import build_worker_with, stage_named
+from workflows import operations
+from workflows.authorization import authentication
+
+pytestmark = pytest.mark.temporal
+
+
+async def test_the_patch_route_judges_as_the_caller(client: Any, tmp_path: Path) -> None:
+    from api.main import create_app
+    from api.store import Store
+
+    settings = Settings(state_dir=tmp_path, task_queue=f"authz-api-{uuid.uuid4()}")
+    store = Store(settings.store_url)
+    store.migrate()
+    caller = {"now": Principal("eve", frozenset({"dev"}), authenticated=True, via="token")}
+    config = {
+        "application": "demo",
+        "name": "judged",
+        "stages": [{"refId": "1", "type": "manualJudgment", "name": "judge", "selectedStageRoles": ["release"]}],
+    }
+    async with build_worker_with(client, settings, store):
+        app = create_app(settings, temporal=client, store=store)
+        app.dependency_overrides[get_principal] = lambda: caller["now"]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gate") as http:
+            execution_id = await operations.start_pipeline(
+                client,
+                config,
+                task_queue=settings.task_queue,
+                authentication=authentication("ann", [], enforced=True),
+            )
+            stage_id = ""
+            for _ in range(200):
+                body = (await http.get(f"/pipelines/{execution_id}")).json()
+                if stage_named(body, "judge").get("tasks"):
+                    stage_id = stage_named(body, "judge")["id"]
+                    break
+            url = f"/pipelines/{execution_id}/stages/{stage_id}"
+            refused = await http.patch(url, json={"judgmentStatus": "continue"})
+            assert refused.status_code == 409, refused.text
+            assert "user eve may not judge" in refused.json()["message"]
+            caller["now"] = Principal("rel", frozenset({"release", "ops"}), authenticated=True, via="token")
+            judged = await http.patch(url, json={"judgmentStatus": "continue"})
+            assert judged.status_code == 200, judged.text
+            done = await operations.wait_for_execution(client, execution_id)
+            assert done["status"] == "SUCCEEDED"
+            assert stage_named(done, "judge")["lastModified"]["user"] == "rel"
+    store.close()
