@@ -130,6 +130,7 @@ class DeployStage(StageDefinition):
                 "com.netflix.spinnaker.orca.clouddriver.tasks.servergroup.DetermineServerGroupNamesTask",
                 activity="deploy_choose_names",
                 needs_ancestors=True,
+                heartbeat_timeout=CLOUD_CALL_HEARTBEAT,
             ),
             TaskSpec(
                 "createServerGroup",
@@ -143,6 +144,7 @@ class DeployStage(StageDefinition):
                 "waitForUpInstances",
                 "com.netflix.spinnaker.orca.clouddriver.tasks.instance.WaitForUpInstancesTask",
                 activity="deploy_wait_for_up_instances",
+                heartbeat_timeout=CLOUD_CALL_HEARTBEAT,
                 polling=True,
                 backoff=timedelta(seconds=10),
                 timeout=timedelta(minutes=wait_minutes),
