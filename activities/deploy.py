@@ -14,7 +14,9 @@ import contextlib
 import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
@@ -35,6 +37,7 @@ from providers.naming import Moniker, NameError_, next_name
 from workflows.stages.base import TaskInput, TaskResult
 from workflows.stages.rolling import target_percentages
 
+from . import deploy_waits as waits
 from .deploy_cancel import cancel_rollback
 
 log = logging.getLogger(__name__)
@@ -375,7 +378,8 @@ class DeployActivities:
         return self._guarded(self._wait_up)(inp)
 
     def _wait_up(self, inp: TaskInput) -> TaskResult:
-        percent = float(inp.context.get("targetHealthyDeployPercentage") or 100)
+        percent = waits.percentage(inp.context.get("targetHealthyDeployPercentage"), "targetHealthyDeployPercentage")
+        running_for = timedelta(milliseconds=max(0, int(time.time() * 1000) - inp.task_start_time_ms))
         waiting: list[str] = []
         clusters = clusters_of(inp.context)
         for item in inp.context.get("deploy.plan") or []:
@@ -383,14 +387,17 @@ class DeployActivities:
             group = self.cloud(item["cloudProvider"]).server_group(
                 item["account"], item["region"], item["serverGroupName"]
             )
-            if group is None:
+            if group is None:  # Orca waits up to 10 minutes for a new group to show before it fails
+                if running_for < waits.SERVER_GROUP_WAIT:
+                    waiting.append(f"{item['serverGroupName']} (not there yet)")
+                    continue
                 raise NotFoundCloudError(f"server group {item['serverGroupName']} is gone from {item['region']}")
-            needed = int(-(-group.capacity.desired * percent // 100))
+            needed = waits.healthy_target(group.capacity.desired, percent)
             healthy = group.healthy_count(platform_only=platform_only)
             if healthy < needed:
                 waiting.append(f"{group.name} ({healthy}/{needed} up)")
         if waiting:
-            return TaskResult.running(UP_BACKOFF_MS, waitingFor=waiting)
+            return TaskResult.running(waits.backoff_ms(running_for), waitingFor=waiting)
         return TaskResult.succeeded({"waitingFor": []})
 
     # ---- one server group ------------------------------------------------------------------------
@@ -538,7 +545,10 @@ class DeployActivities:
             cloud.resize(account, region, restore, Capacity(**plan["capacity"]))
         elif inp.task_name == "waitForRestoredInstances":
             group = cloud.server_group(account, region, restore)
-            needed = int(-(-plan["capacity"]["desired"] * float(plan["targetHealthyRollbackPercentage"]) // 100))
+            needed = waits.healthy_target(
+                int(plan["capacity"]["desired"]),
+                waits.percentage(plan["targetHealthyRollbackPercentage"], "targetHealthyRollbackPercentage"),
+            )
             healthy = (
                 group.healthy_count(platform_only=not (group.load_balancers or group.target_groups)) if group else 0
             )

@@ -123,7 +123,8 @@ class DeployStage(StageDefinition):
     aliases = ("createServerGroup", "cloneServerGroup")
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
-        wait_minutes = _seconds(context.get("waitForUpInstancesTimeoutMinutes")) or 30
+        # Orca's WaitForUpInstancesTask gives up after 2 hours; waitForUpInstancesTimeoutMinutes is ours
+        wait_minutes = _seconds(context.get("waitForUpInstancesTimeoutMinutes")) or 120
         return [
             TaskSpec(
                 "determineServerGroupNames",
@@ -189,6 +190,7 @@ def rollback_stages(context: JSON) -> list[SyntheticStage]:
                 f"rollback {item['serverGroupName']}",
                 {
                     "rollbackType": "EXPLICIT",
+                    "stageTimeoutMs": 30 * 60 * 1000,  # Orca timeboxes a deploy's rollback to 30 minutes
                     "cloudProvider": item["cloudProvider"],
                     "credentials": item["account"],
                     "regions": [item["region"]],

@@ -69,7 +69,7 @@ class ResizeServerGroupStage(StageDefinition):
                 activity="server_group_wait_for_capacity",
                 polling=True,
                 backoff=timedelta(seconds=10),
-                timeout=timedelta(minutes=30),
+                timeout=timedelta(hours=2),  # Orca's AbstractInstancesCheckTask
             ),
         ]
 
@@ -94,7 +94,7 @@ class RollbackServerGroupStage(StageDefinition):
                 activity=step,
                 polling=True,
                 backoff=timedelta(seconds=10),
-                timeout=timedelta(minutes=30),
+                timeout=timedelta(hours=2),  # Orca's AbstractInstancesCheckTask
             ),
             TaskSpec("disableRollbackServerGroup", ORCA + "DisableServerGroupTask", activity=step),
         ]
