@@ -79,6 +79,52 @@ class RedBlack:
 
 
 @dataclass(frozen=True)
+class RollingRedBlack:
+    """Grow the new group to each of ``percentages`` of the old one's size (100 last), running ``validation``
+    (a pipeline: ``{"application", "pipelineId", "pipelineParameters"}``) after each step, then disable the old
+    group; optionally scale it down, shrink to ``max_remaining`` groups, roll back when a step fails."""
+
+    percentages: Sequence[int] = (100,)
+    scale_down: bool = False
+    delay_before_cleanup: timedelta | None = None
+    delay_before_scale_down: timedelta | None = None
+    validation: Mapping[str, Any] | None = None
+    max_remaining: int | None = None
+    rollback_on_failure: bool = False
+
+    def to_json(self, where: str) -> JSON:
+        steps = list(self.percentages)
+        if not steps or any(isinstance(p, bool) or not isinstance(p, int) or not 0 < p <= 100 for p in steps):
+            raise _fail(f"{where}.percentages", f"must be whole percentages in 1..100, got {self.percentages!r}")
+        if steps != sorted(steps):
+            raise _fail(f"{where}.percentages", f"must grow step by step, got {steps!r}")
+        out: JSON = {
+            "strategy": "rollingredblack",
+            "targetPercentages": steps,
+            "scaleDown": _flag(self.scale_down, f"{where}.scale_down"),
+        }
+        for attr, key in (
+            ("delay_before_cleanup", "delayBeforeCleanup"),
+            ("delay_before_scale_down", "delayBeforeScaleDown"),
+        ):
+            delay = getattr(self, attr)
+            if delay is not None:
+                if not isinstance(delay, timedelta) or delay < timedelta():
+                    raise _fail(f"{where}.{attr}", f"must be a timedelta >= 0, got {delay!r}")
+                out[key] = int(delay.total_seconds())
+        if self.validation is not None:
+            check = _jsonable(dict(self.validation), f"{where}.validation")
+            if not (check.get("application") and check.get("pipelineId")):
+                raise _fail(f"{where}.validation", "needs application and pipelineId")
+            out["pipelineBeforeCleanup"] = check
+        if self.max_remaining is not None:
+            out["maxRemainingAsgs"] = _count(self.max_remaining, f"{where}.max_remaining", minimum=1)
+        if self.rollback_on_failure:
+            out["rollback"] = {"onFailure": True}
+        return out
+
+
+@dataclass(frozen=True)
 class Highlander:
     """Destroy every other group of the cluster once the new one is Up."""
 
@@ -103,7 +149,7 @@ class CustomStrategy:
         }
 
 
-Strategy = RedBlack | Highlander | CustomStrategy
+Strategy = RedBlack | RollingRedBlack | Highlander | CustomStrategy
 
 
 @dataclass(frozen=True)
@@ -161,9 +207,10 @@ class Cluster:
             if values:
                 out[key] = values
         if self.strategy is not None:
-            if not isinstance(self.strategy, (RedBlack, Highlander, CustomStrategy)):
+            if not isinstance(self.strategy, (RedBlack, RollingRedBlack, Highlander, CustomStrategy)):
                 raise _fail(
-                    f"{where}.strategy", f"must be RedBlack(), Highlander() or CustomStrategy(), got {self.strategy!r}"
+                    f"{where}.strategy",
+                    f"must be RedBlack(), RollingRedBlack(), Highlander() or CustomStrategy(), got {self.strategy!r}",
                 )
             out.update(self.strategy.to_json(f"{where}.strategy"))
         if self.source is not None:
@@ -479,6 +526,7 @@ __all__ = [
     "Highlander",
     "PipelineBuildError",
     "RedBlack",
+    "RollingRedBlack",
     "ResizeServerGroup",
     "RollbackServerGroup",
     "ScaleDownCluster",

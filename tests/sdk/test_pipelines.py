@@ -682,8 +682,8 @@ def test_builder_output(stage: Stage, want: dict[str, Any]) -> None:
 
 def test_every_engine_type_but_synthetic_has_a_builder() -> None:
     built = {s.stage_type for s, _ in BUILDERS}
-    # both are added by the engine, never written: the execution window's and a failed jenkins stage's
-    assert set(known_types()) - built == {"restrictExecutionDuringTimeWindow", "getProperties"}
+    # added by the engine, never written: the execution window's, a failed jenkins stage's, rolling red/black's pin
+    assert set(known_types()) - built == {"restrictExecutionDuringTimeWindow", "getProperties", "pinServerGroup"}
 
 
 def test_generic_stage_for_a_type_the_engine_lacks() -> None:
