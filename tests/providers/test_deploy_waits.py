@@ -113,3 +113,40 @@ def test_a_deploy_rollback_is_timeboxed_to_30_minutes_as_orca_does() -> None:
     context = {"rollback": {"onFailure": True}, "deploy.plan": [item], "deploy.server.groups": {"r": ["app-v001"]}}
     [rollback] = rollback_stages(context)
     assert rollback.context["stageTimeoutMs"] == 30 * 60 * 1000
+
+
+def _group(load_balancers: list[str], target_groups: list[str]) -> Any:
+    from providers.base import Capacity, ServerGroup
+
+    return ServerGroup(
+        name="app-v001",
+        account="a",
+        region="r",
+        cloud_provider="aws",
+        created_ms=1,
+        capacity=Capacity(),
+        load_balancers=load_balancers,
+        target_groups=target_groups,
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "where", "expected"),
+    [
+        ({}, {}, True),  # nothing could report: the cloud's own health counts
+        ({}, {"targetGroups": ["web"]}, False),
+        ({"interestingHealthProviderNames": ["Amazon"]}, {"targetGroups": ["web"]}, True),
+        ({"interestingHealthProviderNames": ["Amazon"]}, {"interestingHealthProviderNames": ["TargetGroup"]}, False),
+        ({"interestingHealthProviderNames": ["Google", "LoadBalancer"]}, {}, False),
+        ({}, ("lb", []), False),  # an existing group in a load balancer
+        ({}, ([], []), True),
+        ({"interestingHealthProviderNames": ["aws"]}, ([], ["web"]), True),
+    ],
+)
+def test_when_platform_health_counts(context: dict[str, Any], where: Any, expected: bool) -> None:
+    from activities.deploy_base import platform_health_only
+
+    if isinstance(where, tuple):
+        lbs, tgs = where
+        where = _group([lbs] if isinstance(lbs, str) else lbs, tgs)
+    assert platform_health_only(context, where) is expected
