@@ -227,3 +227,59 @@ TABLES = [
         Bake,
     )
 ]
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token (``gnk_...``) issued by an admin: only its SHA-256 is kept, never the token."""
+
+    __tablename__ = "api_tokens"
+
+    id: str = Field(sa_column=Column("id", String(32), primary_key=True))
+    token_hash: str = Field(sa_column=Column("token_hash", String(64), nullable=False, unique=True))
+    owner: str = Field(sa_column=_key("owner"))
+    roles: str = Field(sa_column=Column("roles", Text, nullable=False))
+    description: str | None = Field(default=None, sa_column=Column("description", Text, nullable=True))
+    created_at: int = Field(sa_column=Column("created_at", BigInteger, nullable=False))
+    created_by: str | None = Field(default=None, sa_column=_key("created_by", nullable=True))
+    expires_at: int | None = Field(default=None, sa_column=Column("expires_at", BigInteger, nullable=True))
+    last_used_at: int | None = Field(default=None, sa_column=Column("last_used_at", BigInteger, nullable=True))
+    revoked_at: int | None = Field(default=None, sa_column=Column("revoked_at", BigInteger, nullable=True))
+
+
+class ServiceAccount(SQLModel, table=True):
+    """Front50's service account ``{name, memberOf: [roles]}``; ``name`` is the lower-cased key."""
+
+    __tablename__ = "service_accounts"
+
+    name: str = Field(sa_column=_key("name", primary_key=True))
+    updated_at: int = Field(sa_column=Column("updated_at", BigInteger, nullable=False))
+    body: str = Field(sa_column=Column("body", Body, nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, from where, and how it ended (never a secret or a token)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_principal_at", "principal", "at"),
+        Index("ix_audit_events_application_at", "application", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column("id", AutoId, primary_key=True, autoincrement=True))
+    at: int = Field(sa_column=Column("at", BigInteger, nullable=False))
+    principal: str = Field(sa_column=_key("principal"))
+    via: str = Field(sa_column=Column("via", String(32), nullable=False))
+    action: str = Field(sa_column=Column("action", String(64), nullable=False))
+    resource_type: str | None = Field(default=None, sa_column=Column("resource_type", String(32), nullable=True))
+    resource_name: str | None = Field(default=None, sa_column=_key("resource_name", nullable=True))
+    application: str | None = Field(default=None, sa_column=_key("application", nullable=True))
+    execution_id: str | None = Field(default=None, sa_column=_key("execution_id", nullable=True))
+    outcome: str = Field(sa_column=Column("outcome", String(16), nullable=False))
+    status: int | None = Field(default=None, sa_column=Column("status", Integer, nullable=True))
+    remote_address: str | None = Field(default=None, sa_column=Column("remote_address", String(64), nullable=True))
+    detail: str | None = Field(default=None, sa_column=Column("detail", Text, nullable=True))
+
+
+TABLES.extend(model.__table__ for model in (ApiToken, ServiceAccount, AuditEvent))  # type: ignore[attr-defined]

@@ -35,7 +35,9 @@ from workflows.execution import strip_execution as execution_summary
 from .errors import ConflictError, ExecutionDeletedError, NotFoundError, StaleError, StoreError, ValidationError
 from .models import (
     KEY_LENGTH,
+    ApiToken,
     Application,
+    AuditEvent,
     Bake,
     CloudCacheItem,
     CloudCacheStatus,
@@ -46,6 +48,7 @@ from .models import (
     PipelineConfig,
     PipelineConfigRevision,
     Project,
+    ServiceAccount,
     TriggerEvent,
 )
 
@@ -910,6 +913,141 @@ class Store:
             return mysql_insert(_EXECUTIONS).values(values).on_duplicate_key_update(changed)
         raise StoreError(f"unsupported database {self.dialect}: use SQLite, PostgreSQL or MySQL")
 
+    # ---- Fiat: API tokens, service accounts, the audit trail ---------------------------------------------------
+
+    @_retrying
+    def save_api_token(self, token: Doc) -> Doc:
+        """Store an issued token: ``{id, tokenHash, owner, roles, description, createdBy, expiresAt}``."""
+        owner = _required_text(token, "owner", "a token")
+        roles = [str(r).strip().lower() for r in token.get("roles") or [] if str(r).strip()]
+        row = ApiToken(
+            id=str(token["id"]),
+            token_hash=str(token["tokenHash"]),
+            owner=owner.lower(),
+            roles=_dumps(roles),
+            description=token.get("description"),
+            created_at=now_ms(),
+            created_by=token.get("createdBy"),
+            expires_at=_optional_int(token.get("expiresAt"), "expiresAt"),
+        )
+        with self._session(write=True, conflict="a token with this id or hash exists") as s:
+            s.add(row)
+            s.flush()
+            return _token_doc(row)
+
+    def find_api_token(self, token_hash: str) -> Doc | None:
+        """The token whose hash this is (revoked and expired ones too: the caller decides), or None."""
+        with self._session() as s:
+            row = s.scalars(select(ApiToken).where(col(ApiToken.token_hash) == token_hash)).first()
+            return None if row is None else _token_doc(row)
+
+    def list_api_tokens(self, owner: str | None = None) -> list[Doc]:
+        stmt = select(ApiToken).order_by(col(ApiToken.created_at), col(ApiToken.id))
+        if owner is not None:
+            stmt = stmt.where(col(ApiToken.owner) == owner.lower())
+        with self._session() as s:
+            return [_token_doc(r) for r in s.scalars(stmt)]
+
+    @_retrying
+    def revoke_api_token(self, token_id: str) -> Doc:
+        with self._session(write=True) as s:
+            row = s.get(ApiToken, token_id)
+            if row is None:
+                raise NotFoundError(f"no token with id {token_id!r}")
+            if row.revoked_at is None:
+                row.revoked_at = now_ms()
+            s.flush()
+            return _token_doc(row)
+
+    def touch_api_token(self, token_id: str, at: int) -> None:
+        """Record a use (callers throttle this: it is a write)."""
+        with self._session(write=True) as s:
+            s.execute(update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=at))
+
+    def list_service_accounts(self) -> list[Doc]:
+        with self._session() as s:
+            return [json.loads(r.body) for r in s.scalars(select(ServiceAccount).order_by(col(ServiceAccount.name)))]
+
+    def get_service_account(self, name: str) -> Doc:
+        with self._session() as s:
+            row = s.get(ServiceAccount, name.strip().lower())
+            if row is None:
+                raise NotFoundError(f"no service account named {name!r}")
+            return json.loads(row.body)  # type: ignore[no-any-return]
+
+    @_retrying
+    def save_service_account(self, doc: Doc) -> Doc:
+        """Front50's ``{name, memberOf: [roles]}``: the name and the roles are lower-cased, as Fiat compares them."""
+        if not isinstance(doc, dict):
+            raise ValidationError("a service account is a JSON object {name, memberOf: [roles]}")
+        name = _required_text(doc, "name", "a service account").lower()
+        member_of = doc.get("memberOf", [])
+        if not isinstance(member_of, list) or not all(isinstance(r, str) for r in member_of):
+            raise ValidationError("'memberOf' must be a list of role names", field="memberOf")
+        saved = {**doc, "name": name, "memberOf": sorted({r.strip().lower() for r in member_of if r.strip()})}
+        saved["lastModified"] = now_ms()
+        with self._session(write=True) as s:
+            s.merge(ServiceAccount(name=name, updated_at=saved["lastModified"], body=_dumps(saved)))
+        return saved
+
+    @_retrying
+    def delete_service_account(self, name: str) -> None:
+        with self._session(write=True) as s:
+            row = s.get(ServiceAccount, name.strip().lower())
+            if row is None:
+                raise NotFoundError(f"no service account named {name!r}")
+            s.delete(row)
+
+    @_retrying
+    def record_audit(self, event: Doc) -> None:
+        """Append one audit event: ``{principal, via, action, resourceType, resourceName, application,
+        executionId, outcome, status, remoteAddress, detail}`` (``at`` defaults to now)."""
+        action = _required_text(event, "action", "an audit event")
+
+        def text(field: str, limit: int = KEY_LENGTH) -> str | None:
+            value = event.get(field)
+            return None if value is None or value == "" else str(value)[:limit]
+
+        row = AuditEvent(
+            at=_optional_int(event.get("at"), "at") or now_ms(),
+            principal=(text("principal") or "anonymous").lower(),
+            via=text("via", 32) or "anonymous",
+            action=action[:64],
+            resource_type=text("resourceType", 32),
+            resource_name=text("resourceName"),
+            application=(text("application") or "").lower() or None,
+            execution_id=text("executionId"),
+            outcome=text("outcome", 16) or "success",
+            status=_optional_int(event.get("status"), "status"),
+            remote_address=text("remoteAddress", 64),
+            detail=text("detail", 2000),
+        )
+        with self._session(write=True) as s:
+            s.add(row)
+
+    def list_audit(self, filters: Doc | None = None, limit: int = 100) -> list[Doc]:
+        """Newest first; ``filters`` may hold ``principal``, ``application``, ``action``, ``executionId``,
+        ``outcome``, ``since`` and ``until`` (epoch ms)."""
+        filters = filters or {}
+        stmt = select(AuditEvent)
+        for field, column in (
+            ("principal", AuditEvent.principal),
+            ("application", AuditEvent.application),
+            ("action", AuditEvent.action),
+            ("executionId", AuditEvent.execution_id),
+            ("outcome", AuditEvent.outcome),
+        ):
+            value = filters.get(field)
+            if value:
+                stmt = stmt.where(col(column) == (value.lower() if field in ("principal", "application") else value))
+        if filters.get("since") is not None:
+            stmt = stmt.where(col(AuditEvent.at) >= _as_int(filters["since"], "since"))
+        if filters.get("until") is not None:
+            stmt = stmt.where(col(AuditEvent.at) <= _as_int(filters["until"], "until"))
+        stmt = stmt.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(max(1, int(limit)))
+        with self._session() as s:
+            return [_audit_doc(r) for r in s.scalars(stmt)]
+
 
 def _sqlite_setup(engine: Engine, *, wal: bool) -> None:
     """WAL, and writers start with BEGIN IMMEDIATE so concurrent writers queue instead of failing mid-way."""
@@ -1049,3 +1187,38 @@ def _bake_doc(row: Bake) -> Doc:
         "createdAt": row.created_at,
         "updatedAt": row.updated_at,
     }
+
+
+def _token_doc(row: ApiToken) -> Doc:
+    """A token as the CLI and the API show it: everything but its hash."""
+    return {
+        "id": row.id,
+        "owner": row.owner,
+        "roles": json.loads(row.roles),
+        "description": row.description,
+        "createdAt": row.created_at,
+        "createdBy": row.created_by,
+        "expiresAt": row.expires_at,
+        "lastUsedAt": row.last_used_at,
+        "revokedAt": row.revoked_at,
+        "tokenHash": row.token_hash,
+    }
+
+
+def _audit_doc(row: AuditEvent) -> Doc:
+    doc = {
+        "id": row.id,
+        "at": row.at,
+        "principal": row.principal,
+        "via": row.via,
+        "action": row.action,
+        "resourceType": row.resource_type,
+        "resourceName": row.resource_name,
+        "application": row.application,
+        "executionId": row.execution_id,
+        "outcome": row.outcome,
+        "status": row.status,
+        "remoteAddress": row.remote_address,
+        "detail": row.detail,
+    }
+    return {k: v for k, v in doc.items() if v is not None}

@@ -27,9 +27,7 @@ def test_migrate_twice_is_harmless_and_creates_every_table(store: Store) -> None
         names = set(inspect(engine).get_table_names())
         assert {t.name for t in TABLES} | {"alembic_version"} <= names
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
-                "0007_jenkins_cursors"
-            ]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0008_auth"]
     finally:
         engine.dispose()
 
