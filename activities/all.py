@@ -37,6 +37,7 @@ def build_activities(
     from .jenkins import build as jenkins_activities
     from .jenkins_triggers import build as jenkins_trigger_activities
     from .notify import build as notify_activities
+    from .run_job import build as run_job_activities
     from .triggers import TriggerActivities
     from .webhook import build as webhook_activities
 
@@ -67,6 +68,7 @@ def build_activities(
         *notify_activities(settings, client),
         *deploy_activities(clouds, store),
         *jenkins_activities(settings, client),
+        *run_job_activities(settings),
         *(bake_activities(settings, client, store) if store is not None else []),
         *([CloudCacheActivities(clouds, store).refresh] if store is not None else []),
         *([triggers.start_cron_pipeline] if triggers is not None else []),

@@ -18,7 +18,7 @@ import json
 import re
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,7 +158,7 @@ def execution_status(state: str) -> ExecutionStatus:
     return {SUCCEEDED: ExecutionStatus.SUCCEEDED, FAILED: ExecutionStatus.TERMINAL}.get(state, ExecutionStatus.RUNNING)
 
 
-def completion_details(job: Mapping[str, Any], pods: list[Mapping[str, Any]]) -> dict[str, str]:
+def completion_details(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """Clouddriver's ``completionDetails``: the exit code and signal of the last terminated container of the newest
     pod, and the message and reason of the Job's ``Failed`` condition (else the container's)."""
     details = {"exitCode": "", "signal": "", "message": "", "reason": ""}
@@ -243,7 +243,7 @@ class KubernetesJobs:
         self.batch = client.BatchV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
 
-    def create(self, namespace: str, body: JSON, owner_stage: str) -> CreatedJob:
+    def create(self, namespace: str, body: Any, owner_stage: str) -> CreatedJob:
         """Create the Job; a Job of that name already made by this stage (a retried call) is adopted."""
         from kubernetes.client.exceptions import ApiException
 

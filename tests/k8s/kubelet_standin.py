@@ -106,7 +106,7 @@ def create_job_pod(api: Any, namespace: str, job: dict[str, Any], node: str, suf
     labels = {**(template.get("metadata", {}).get("labels") or {}), "controller-uid": meta["uid"]}
     labels["job-name"] = meta["name"]
     name = f"{meta['name']}-{suffix}"
-    pod = {
+    pod: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
@@ -125,7 +125,7 @@ def create_job_pod(api: Any, namespace: str, job: dict[str, Any], node: str, suf
         },
         "spec": {**template["spec"], "nodeName": node},
     }
-    core.create_namespaced_pod(namespace, pod)
+    core.create_namespaced_pod(namespace, pod)  # type: ignore[arg-type]  # the client takes plain JSON too
     return name
 
 
@@ -137,6 +137,7 @@ def finish_job(
 
     core, batch = client.CoreV1Api(api), client.BatchV1Api(api)
     found = core.read_namespaced_pod(pod, namespace)
+    assert found.spec is not None
     now = _now()
     core.patch_namespaced_pod_status(
         pod,

@@ -83,7 +83,7 @@ def test_bad_config_json_is_an_error(line: str) -> None:
         kj.extract_properties_from_log(line)
 
 
-JOB = {
+JOB: dict[str, Any] = {
     "apiVersion": "batch/v1",
     "kind": "Job",
     "metadata": {"name": "pi"},
@@ -171,7 +171,7 @@ def test_namespace_of(manifest: dict[str, Any], context: dict[str, Any], want: s
 
 def test_completion_details_from_the_failed_condition_and_the_newest_pod() -> None:
     failed = job({"conditions": [cond("Failed", reason="BackoffLimitExceeded", message="limit")]})
-    pods = [
+    pods: list[dict[str, Any]] = [
         {"metadata": {"creationTimestamp": "2026-01-01T00:00:02Z"}, "status": {"containerStatuses": [
             {"state": {"terminated": {"exitCode": 3, "reason": "Error"}}}]}},
         {"metadata": {"creationTimestamp": "2026-01-01T00:00:01Z"}, "status": {"containerStatuses": [
@@ -183,3 +183,17 @@ def test_completion_details_from_the_failed_condition_and_the_newest_pod() -> No
         "Job pi-x failed; reason: BackoffLimitExceeded; message: limit; exit code 3"
     )
     assert kj.completion_details(job({}), []) == {"exitCode": "", "signal": "", "message": "", "reason": ""}
+
+
+def test_sdk_builder_artifact_source_and_refusals() -> None:
+    from gennaker.pipelines import PipelineBuildError
+    from gennaker.pipelines_jobs import RunJobManifest
+
+    artifact = {"type": "embedded/base64", "reference": "eA=="}
+    fields = RunJobManifest("k8s", manifest_artifact=artifact, consume_artifact_source="propertyFile")._fields()
+    assert fields["source"] == "artifact" and fields["manifestArtifact"] == artifact and "manifest" not in fields
+    assert fields["consumeArtifactSource"] == "propertyFile"
+    with pytest.raises(PipelineBuildError, match="exactly one of manifest and manifest_artifact"):
+        RunJobManifest("k8s")._fields()
+    with pytest.raises(PipelineBuildError, match="consume_artifact_source"):
+        RunJobManifest("k8s", JOB, consume_artifact_source="artifact")._fields()

@@ -66,6 +66,7 @@ from gennaker.pipelines_deploy import (
     ScaleDownCluster,
     ShrinkCluster,
 )
+from gennaker.pipelines_jobs import RunJobManifest
 from workflows.config import PipelineConfig
 from workflows.errors import UnknownStageTypeError
 from workflows.graph import StageGraph
@@ -670,6 +671,22 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
             "cloudProvider": "aws",
             "onlyEnabled": False,
             "selectionStrategy": "NEWEST",
+        },
+    ),
+    (
+        RunJobManifest("k8s", {"apiVersion": "batch/v1", "kind": "Job"}, property_file="main"),
+        {
+            "type": "runJobManifest",
+            "name": "Run Job (Manifest)",
+            "account": "k8s",
+            "credentials": "k8s",
+            "cloudProvider": "kubernetes",
+            "source": "text",
+            "manifest": {"apiVersion": "batch/v1", "kind": "Job"},
+            "propertyFile": "main",
+            "consumeArtifactSource": "none",
+            "skipExpressionEvaluation": False,
+            "waitForCompletion": True,
         },
     ),
 ]

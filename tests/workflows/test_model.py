@@ -166,6 +166,7 @@ def test_registry_keys_are_pinned():
         "resizeServerGroup",
         "restrictExecutionDuringTimeWindow",
         "rollbackServerGroup",
+        "runJobManifest",
         "scaleDownCluster",
         "script",
         "shrinkCluster",

@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     manual_judgment,
     pipeline_stage,
     rolling,
+    run_job_manifest,
     server_groups,
     wait,
     webhook,  # noqa: F401
