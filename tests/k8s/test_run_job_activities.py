@@ -136,7 +136,8 @@ def test_kubeconfig_accounts(kube_cluster: KubeCluster) -> None:
     )
     api = accounts("k8s")
     assert accounts("k8s") is api
-    assert k8s.CoreV1Api(api).read_namespace("default").metadata.name == "default"
+    namespace = k8s.CoreV1Api(api).read_namespace("default")
+    assert namespace.metadata is not None and namespace.metadata.name == "default"
     for name in ("aws", "nope"):
         with pytest.raises(LookupError):
             accounts(name)
