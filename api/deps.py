@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from gennaker.settings import Settings
 
-from .auth.principal import ANONYMOUS_PRINCIPAL, Principal
+from .auth.principal import Principal
 
 
 def get_settings(request: Request) -> Settings:
@@ -24,8 +24,11 @@ def get_store(request: Request) -> Any:
 
 
 def get_principal(request: Request) -> Principal:
-    """The caller with its roles. Anonymous while authentication is off (the Fiat issue adds the rest)."""
-    return ANONYMOUS_PRINCIPAL
+    """The caller with its roles (api/auth/authenticate.py); anonymous while authentication is off, a 401 for
+    credentials that are not accepted. Computed once per request."""
+    from .auth.authenticate import resolve
+
+    return resolve(request)
 
 
 def get_user(request: Request) -> str:

@@ -14,8 +14,10 @@ from gennaker import __version__
 from gennaker.settings import Settings, load_settings
 
 from . import errors
+from .auth import audit
 from .routes import (
     applications,
+    auth,
     bakery,
     builds,
     executions,
@@ -66,11 +68,13 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     app.state.temporal = temporal
     app.state.store = store
     errors.install(app)
+    audit.install(app)
     errors.document(app)
     # executions before pipelines: `POST /pipelines/{id}/evaluateVariables` must win over the trigger route
     # `POST /pipelines/{application}/{name}`, as Spring prefers the literal segment in Gate
     routers = (
         misc,
+        auth,
         applications,
         notifications,
         pipeline_configs,

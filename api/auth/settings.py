@@ -30,6 +30,10 @@ class AuthSettings(BaseModel):
     service_account_or_mode: bool = False
 
 
+Algorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+DEFAULT_ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "ES256")
+
+
 class OidcIssuer(BaseModel):
     """One OpenID Connect issuer. Keys come from ``jwks_uri``, or from the issuer's discovery document."""
 
@@ -41,9 +45,7 @@ class OidcIssuer(BaseModel):
     jwks_uri: str | None = None
     username_claim: str = "preferred_username"
     roles_claim: str | None = "groups"
-    algorithms: list[Literal["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]] = Field(
-        default_factory=lambda: ["RS256", "ES256"]
-    )
+    algorithms: list[Algorithm] = Field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
     #: how long fetched keys are trusted before they are fetched again (an unknown ``kid`` refetches at once)
     jwks_ttl_seconds: float = 600.0
     #: seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat``

@@ -1,4 +1,4 @@
-"""Gate's small endpoints: health, version, the caller, accounts, expression capabilities."""
+"""Gate's small endpoints: health, version, accounts, expression capabilities (the caller: routes/auth.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from gennaker import __version__
 
-from ..deps import SettingsDep, UserDep
+from ..deps import SettingsDep
 
 router = APIRouter(tags=["misc"])
 
@@ -23,28 +23,10 @@ def version() -> dict[str, str]:
     return {"version": __version__}
 
 
-@router.get("/auth/user")
-def auth_user(user: UserDep) -> dict[str, Any]:
-    """The caller, as Gate shows it; anonymous while authentication is off."""
-    return {
-        "username": user,
-        "email": None,
-        "firstName": None,
-        "lastName": None,
-        "roles": [],
-        "allowedAccounts": [],
-        "authorities": [],
-        "enabled": True,
-        "accountNonExpired": True,
-        "accountNonLocked": True,
-        "credentialsNonExpired": True,
-    }
-
-
 @router.get("/credentials")
 def credentials(settings: SettingsDep) -> list[dict[str, Any]]:
     """Accounts from settings, without any secret field."""
-    secret = ("secret", "password", "token", "key", "credential", "externalid", "jsonpath")
+    secret = ("secret", "password", "token", "key", "credential", "externalid", "jsonpath", "kubeconfig")
     return [
         {k: v for k, v in account.items() if not any(s in k.lower() for s in secret)} for account in settings.accounts
     ]

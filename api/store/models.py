@@ -282,4 +282,4 @@ class AuditEvent(SQLModel, table=True):
     detail: str | None = Field(default=None, sa_column=Column("detail", Text, nullable=True))
 
 
-TABLES.extend(model.__table__ for model in (ApiToken, ServiceAccount, AuditEvent))  # type: ignore[attr-defined]
+TABLES.extend(model.__table__ for model in (ApiToken, ServiceAccount, AuditEvent))  # type: ignore[attr-defined,union-attr]

@@ -1,0 +1,155 @@
+"""Gate's auth endpoints, Front50's service accounts, Gennaker's API tokens and audit trail (docs/auth.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Body, Query
+
+from ..auth import permissions, tokens
+from ..auth.principal import Principal
+from ..deps import PrincipalDep, SettingsDep, StoreDep
+from ..errors import ApiError, bad_request
+
+router = APIRouter(tags=["auth"])
+Json = dict[str, Any]
+
+
+def require_admin(principal: Principal, settings: Any) -> None:
+    """Admin-only while authentication is on; open (as everything is) while it is off."""
+    if not settings.auth.enabled or principal.admin:
+        return
+    if principal.is_anonymous:
+        raise ApiError(401, "authentication required: this endpoint is for admins")
+    raise ApiError(403, f"{principal.name} is not an admin (admins hold one of auth.admin_roles)")
+
+
+@router.get("/auth/user")
+def auth_user(principal: PrincipalDep, settings: SettingsDep) -> Json:
+    """The caller, as Gate shows it; ``allowedAccounts`` are the accounts the caller may change."""
+    roles = sorted(principal.roles)
+    return {
+        "username": principal.name,
+        "email": principal.email,
+        "firstName": None,
+        "lastName": None,
+        "roles": roles,
+        "allowedAccounts": permissions.allowed_accounts(principal, settings.accounts),
+        "authorities": [{"authority": r} for r in roles],
+        "admin": principal.admin,
+        "authenticated": principal.authenticated,
+        "enabled": True,
+        "accountNonExpired": True,
+        "accountNonLocked": True,
+        "credentialsNonExpired": True,
+    }
+
+
+@router.get("/auth/user/serviceAccounts")
+async def my_service_accounts(
+    principal: PrincipalDep, settings: SettingsDep, store: StoreDep, application: str | None = None
+) -> list[str]:
+    """The service accounts the caller may name as ``runAsUser``: all for admins (and with authentication
+    off), else those whose ``memberOf`` roles the caller holds (all of them; any with
+    ``auth.service_account_or_mode``). ``application`` is accepted, as Gate does, and not used."""
+    accounts = await asyncio.to_thread(store.list_service_accounts)
+    if not settings.auth.enabled:
+        return [a["name"] for a in accounts]
+    or_mode = settings.auth.service_account_or_mode
+    return [a["name"] for a in accounts if permissions.can_use_service_account(principal, a, or_mode=or_mode)]
+
+
+@router.get("/serviceAccounts")
+async def list_service_accounts(principal: PrincipalDep, settings: SettingsDep, store: StoreDep) -> list[Json]:
+    require_admin(principal, settings)
+    return await asyncio.to_thread(store.list_service_accounts)  # type: ignore[no-any-return]
+
+
+@router.post("/serviceAccounts")
+async def save_service_account(
+    principal: PrincipalDep, settings: SettingsDep, store: StoreDep, body: Any = Body(...)
+) -> Json:
+    require_admin(principal, settings)
+    if not isinstance(body, dict):
+        raise bad_request("a service account is a JSON object {name, memberOf: [roles]}")
+    return await asyncio.to_thread(store.save_service_account, body)  # type: ignore[no-any-return]
+
+
+@router.delete("/serviceAccounts/{name}")
+async def delete_service_account(name: str, principal: PrincipalDep, settings: SettingsDep, store: StoreDep) -> None:
+    require_admin(principal, settings)
+    await asyncio.to_thread(store.delete_service_account, name)
+
+
+@router.get("/audit")
+async def audit(
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    user: str | None = None,
+    application: str | None = None,
+    action: str | None = None,
+    executionId: str | None = None,  # noqa: N803 - Gate's spelling
+    outcome: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[Json]:
+    """The audit trail, newest first (admins only while authentication is on)."""
+    require_admin(principal, settings)
+    filters = {
+        "principal": user,
+        "application": application,
+        "action": action,
+        "executionId": executionId,
+        "outcome": outcome,
+        "since": since,
+        "until": until,
+    }
+    return await asyncio.to_thread(store.list_audit, filters, limit)  # type: ignore[no-any-return]
+
+
+@router.get("/auth/tokens")
+async def list_tokens(
+    principal: PrincipalDep, settings: SettingsDep, store: StoreDep, user: str | None = None
+) -> list[Json]:
+    require_admin(principal, settings)
+    return [tokens.public(t) for t in await asyncio.to_thread(store.list_api_tokens, user)]
+
+
+@router.post("/auth/tokens", status_code=201)
+async def issue_token(principal: PrincipalDep, settings: SettingsDep, store: StoreDep, body: Any = Body(...)) -> Json:
+    """``{user, roles?, expires?: "30d", description?}`` → the record and, this once, ``token``."""
+    require_admin(principal, settings)
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object {user, roles, expires, description}")
+    user = body.get("user")
+    if not isinstance(user, str) or not user.strip():
+        raise bad_request("'user' names the token's owner", field="user")
+    roles = body.get("roles") or []
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise bad_request("'roles' must be a list of role names", field="roles")
+    expires = body.get("expires")
+    if expires is not None:
+        try:
+            tokens.parse_duration(str(expires))
+        except ValueError as err:
+            raise bad_request(str(err), field="expires") from None
+    description = body.get("description")
+    token, record = await asyncio.to_thread(
+        tokens.issue,
+        store,
+        user,
+        roles,
+        expires=str(expires) if expires is not None else None,
+        by=principal.name,
+        description=str(description) if description is not None else None,
+    )
+    return {**record, "token": token}
+
+
+@router.delete("/auth/tokens/{token_id}")
+async def revoke_token(token_id: str, principal: PrincipalDep, settings: SettingsDep, store: StoreDep) -> Json:
+    require_admin(principal, settings)
+    return tokens.public(await asyncio.to_thread(store.revoke_api_token, token_id))
