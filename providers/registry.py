@@ -23,4 +23,8 @@ def build_clouds(accounts: list[dict[str, Any]]) -> dict[str, ServerGroupCloud]:
         from .gce import GceCloud, gce_accounts
 
         clouds["gce"] = GceCloud(gce_accounts(entries))
+    if any(provider_of(e) == "kubernetes" for e in entries):
+        from .kubernetes_accounts import kubernetes_accounts, register_accounts
+
+        register_accounts(kubernetes_accounts(entries))  # the manifest stages and runJobManifest find them by name
     return clouds
