@@ -17,6 +17,7 @@ field or the account. No credentials appear in messages or logs.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -140,7 +141,7 @@ class RunJobActivities:
         if job_location(ctx) is not None:
             return TaskResult.succeeded()
         try:
-            manifest = kj.job_manifest(ctx)
+            manifest = kj.job_manifest(ctx, inp.trigger)
             account, jobs = self._jobs(ctx)
         except kj.JobManifestError as err:
             return TaskResult.terminal(str(err))
@@ -245,7 +246,7 @@ class RunJobActivities:
         where = job_location(ctx)
         if where is None and isinstance(ctx.get("jobName"), str):  # the create may have happened, unreported
             try:
-                where = (kj.namespace_of(kj.job_manifest(ctx), ctx), ctx["jobName"])
+                where = (kj.namespace_of(kj.job_manifest(ctx, inp.trigger), ctx), ctx["jobName"])
             except kj.JobManifestError:
                 where = None
         if where is None:
@@ -293,10 +294,8 @@ class KubeconfigAccounts:
 
 def build(settings: Any) -> list[Callable[..., Any]]:
     """The activities wired to the Kubernetes accounts in ``settings.accounts``."""
-    try:
-        from providers.kubernetes_accounts import api_client_for  # type: ignore[attr-defined]
-    except ImportError:
-        factory: ApiClientFactory = KubeconfigAccounts(list(getattr(settings, "accounts", []) or []))
-    else:
-        factory = api_client_for
+    try:  # the Kubernetes provider's shared account reader, once it is there
+        factory: ApiClientFactory = importlib.import_module("providers.kubernetes_accounts").api_client_for
+    except (ImportError, AttributeError):
+        factory = KubeconfigAccounts(list(getattr(settings, "accounts", []) or []))
     return activities_of(RunJobActivities(factory))

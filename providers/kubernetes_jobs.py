@@ -58,14 +58,29 @@ class PropertyParseError(ValueError):
 # --- the manifest -------------------------------------------------------------------------------------------------
 
 
-def _artifact_manifests(context: Mapping[str, Any]) -> list[Any]:
+def manifest_artifact(context: Mapping[str, Any], trigger: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """The stage's ``manifestArtifact``, else the artifact bound to ``manifestArtifactId`` in the trigger's
+    ``resolvedExpectedArtifacts`` (Orca's ``getBoundArtifactForStage``, trigger part only)."""
     artifact = context.get("manifestArtifact")
-    if not isinstance(artifact, Mapping):
-        raise JobManifestError(
-            "source 'artifact' needs an embedded manifestArtifact (type embedded/base64, reference = the YAML, "
-            "base64-encoded); artifacts from other stores are not supported",
-            "manifestArtifact",
-        )
+    if isinstance(artifact, Mapping):
+        return artifact
+    wanted = context.get("manifestArtifactId")
+    if isinstance(wanted, str) and wanted:
+        for expected in (trigger or {}).get("resolvedExpectedArtifacts") or []:
+            if isinstance(expected, Mapping) and expected.get("id") == wanted:
+                bound = expected.get("boundArtifact")
+                if isinstance(bound, Mapping):
+                    return bound
+        raise JobManifestError(f"no artifact is bound to expected artifact {wanted!r}", "manifestArtifactId")
+    raise JobManifestError(
+        "source 'artifact' needs manifestArtifact or manifestArtifactId (an embedded/base64 artifact: reference = "
+        "the YAML, base64-encoded); artifacts from other stores are not supported",
+        "manifestArtifact",
+    )
+
+
+def _artifact_manifests(context: Mapping[str, Any], trigger: Mapping[str, Any] | None) -> list[Any]:
+    artifact = manifest_artifact(context, trigger)
     kind = str(artifact.get("type") or "")
     if kind not in ("embedded/base64", "base64"):
         raise JobManifestError(f"artifact type {kind!r} is not supported (only embedded/base64)", "manifestArtifact")
@@ -79,10 +94,10 @@ def _artifact_manifests(context: Mapping[str, Any]) -> list[Any]:
         raise JobManifestError(f"is not base64 YAML ({err.__class__.__name__})", "manifestArtifact.reference") from err
 
 
-def job_manifest(context: Mapping[str, Any]) -> JSON:
+def job_manifest(context: Mapping[str, Any], trigger: Mapping[str, Any] | None = None) -> JSON:
     """The Job manifest the stage runs, from ``manifest``, ``manifests`` or (``source: artifact``) its artifact."""
     if str(context.get("source") or "text").lower() == "artifact":
-        docs, where = _artifact_manifests(context), "manifestArtifact"
+        docs, where = _artifact_manifests(context, trigger), "manifestArtifact"
     elif context.get("manifest") is not None:
         docs, where = [context["manifest"]], "manifest"
     elif context.get("manifests") is not None:

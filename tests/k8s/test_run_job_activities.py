@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client as k8s
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -155,3 +156,29 @@ def test_the_stage_plan_and_restart() -> None:
     stage.prepare_for_restart(context)
     assert context == {"manifest": {}}
     assert stage.mutates_accounts({"account": "k8s"}) == ["k8s"]
+
+
+def test_a_job_from_a_bound_base64_artifact(k8s_api: Any, k8s_namespace: str) -> None:
+    import base64
+
+    manifest = stage_context(k8s_namespace)["manifest"]
+    reference = base64.b64encode(yaml.safe_dump(manifest).encode()).decode()
+    trigger = {
+        "resolvedExpectedArtifacts": [
+            {"id": "m1", "boundArtifact": {"type": "embedded/base64", "reference": reference}}
+        ]
+    }
+    context = {"account": "k8s", "source": "artifact", "manifestArtifactId": "m1"}
+    acts, env = acts_for(k8s_api), ActivityEnvironment()
+    first = env.run(
+        acts.run_kubernetes_job,
+        TaskInput("e", "app", "s", "1", "runJobManifest", "runJob", context, 0, 0, trigger=trigger),
+    )
+    context = {**context, **first.context}
+    second = env.run(
+        acts.run_kubernetes_job,
+        TaskInput("e", "app", "s", "1", "runJobManifest", "runJob", context, 0, 0, trigger=trigger),
+    )
+    assert second.context["deploy.jobs"] == {k8s_namespace: [f"job {context['jobName']}"]}
+    jobs = k8s_api.sanitize_for_serialization(k8s.BatchV1Api(k8s_api).list_namespaced_job(k8s_namespace))
+    assert [j["metadata"]["name"] for j in jobs["items"]] == [context["jobName"]]

@@ -122,7 +122,8 @@ def test_job_manifest_sources(context: dict[str, Any]) -> None:
         ({"manifest": {**JOB, "apiVersion": "batch/v2"}}, "manifest", "apiVersion"),
         ({"manifest": {**JOB, "metadata": {}}}, "manifest.metadata", "metadata.name"),
         ({"manifest": {**JOB, "spec": {}}}, "manifest.spec", "spec.template"),
-        ({"source": "artifact"}, "manifestArtifact", "embedded manifestArtifact"),
+        ({"source": "artifact"}, "manifestArtifact", "needs manifestArtifact or manifestArtifactId"),
+        ({"source": "artifact", "manifestArtifactId": "a1"}, "manifestArtifactId", "no artifact is bound"),
         ({"source": "artifact", "manifestArtifact": {"type": "gcs/object"}}, "manifestArtifact", "not supported"),
         (
             {"source": "artifact", "manifestArtifact": {"type": "embedded/base64"}},
@@ -197,3 +198,10 @@ def test_sdk_builder_artifact_source_and_refusals() -> None:
         RunJobManifest("k8s")._fields()
     with pytest.raises(PipelineBuildError, match="consume_artifact_source"):
         RunJobManifest("k8s", JOB, consume_artifact_source="artifact")._fields()
+
+
+def test_job_manifest_from_a_bound_expected_artifact() -> None:
+    bound = {"type": "embedded/base64", "reference": base64.b64encode(YAML.encode()).decode()}
+    trigger = {"resolvedExpectedArtifacts": [{"id": "other"}, {"id": "a1", "boundArtifact": bound}]}
+    found = kj.job_manifest({"source": "artifact", "manifestArtifactId": "a1"}, trigger)
+    assert found["metadata"] == {"generateName": "pi-"}
