@@ -1,4 +1,4 @@
-"""The ``gennaker`` command: ``up`` (the whole local stack), ``worker``, ``config check``."""
+"""The ``gennaker`` command: ``up`` (the whole local stack), ``worker``, ``config check``, ``auth token``."""
 
 from __future__ import annotations
 
@@ -71,6 +71,19 @@ def through_gate(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     return execute(args, settings)
+
+
+# --- auth: API tokens ---------------------------------------------------------------------------------------------
+
+
+def auth_tokens(args: argparse.Namespace) -> int:
+    """``gennaker auth token issue|list|revoke`` (api/auth/cli.py), on the store named by the settings."""
+    from api.auth import cli as auth_cli
+
+    settings = _load()
+    if settings is None:
+        return 2
+    return auth_cli.run(args, settings)
 
 
 # --- worker -------------------------------------------------------------------------------------------------------
@@ -218,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in gate_commands.add_commands(commands):
         commands.choices[name].set_defaults(func=through_gate, uses_temporal=False)
+
+    from api.auth import cli as auth_cli
+
+    auth_cli.add_parser(commands).set_defaults(func=auth_tokens, uses_temporal=False)
 
     p_config = commands.add_parser("config", help="inspect the settings")
     config_commands = p_config.add_subparsers(dest="config_command", metavar="COMMAND", required=True)

@@ -27,15 +27,22 @@ def require_admin(principal: Principal, settings: Any) -> None:
 
 @router.get("/auth/user")
 def auth_user(principal: PrincipalDep, settings: SettingsDep) -> Json:
-    """The caller, as Gate shows it; ``allowedAccounts`` are the accounts the caller may change."""
+    """The caller, as Gate shows it; ``allowedAccounts`` are the accounts the caller may change (all of them
+    while authentication is off)."""
     roles = sorted(principal.roles)
+    accounts = settings.accounts
+    allowed = (
+        permissions.allowed_accounts(principal, accounts)
+        if settings.auth.enabled
+        else permissions.account_names(accounts)
+    )
     return {
         "username": principal.name,
         "email": principal.email,
         "firstName": None,
         "lastName": None,
         "roles": roles,
-        "allowedAccounts": permissions.allowed_accounts(principal, settings.accounts),
+        "allowedAccounts": allowed,
         "authorities": [{"authority": r} for r in roles],
         "admin": principal.admin,
         "authenticated": principal.authenticated,
