@@ -17,7 +17,6 @@ field or the account. No credentials appear in messages or logs.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -108,10 +107,12 @@ class RunJobActivities:
         self,
         api_client_for: ApiClientFactory,
         *,
+        namespace_allowed: Callable[[str, str], bool] | None = None,
         poll_interval: timedelta = timedelta(seconds=10),
         property_retry: timedelta = PROPERTY_RETRY,
     ) -> None:
         self.api_client_for = api_client_for
+        self.namespace_allowed = namespace_allowed
         self.poll_ms = max(1, int(poll_interval.total_seconds() * 1000))
         self.property_retry_ms = max(1, int(property_retry.total_seconds() * 1000))
 
@@ -123,6 +124,8 @@ class RunJobActivities:
             api = self.api_client_for(account)
         except LookupError as err:
             raise kj.JobManifestError(f"no Kubernetes account named {account!r}", "account") from err
+        except ValueError as err:  # the account's kubeconfig cannot be loaded; the message names no secret
+            raise kj.JobManifestError(str(err), "account") from err
         return account, kj.KubernetesJobs(api)
 
     def _failed(self, err: Exception, what: str) -> TaskResult:
@@ -145,10 +148,12 @@ class RunJobActivities:
             account, jobs = self._jobs(ctx)
         except kj.JobManifestError as err:
             return TaskResult.terminal(str(err))
+        namespace = kj.namespace_of(manifest, ctx)
+        if self.namespace_allowed is not None and not self.namespace_allowed(account, namespace):
+            return TaskResult.terminal(f"namespace: account {account} may not use namespace {namespace!r}")
         name = ctx.get("jobName")
         if not isinstance(name, str) or not name:
             return TaskResult.running(NAME_STEP_BACKOFF_MS, jobName=kj.job_name(manifest))
-        namespace = kj.namespace_of(manifest, ctx)
         metadata = manifest.setdefault("metadata", {})
         metadata.pop("generateName", None)
         metadata.update(name=name, namespace=namespace)
@@ -267,35 +272,12 @@ def activities_of(acts: RunJobActivities) -> list[Callable[..., Any]]:
     return [acts.run_kubernetes_job, acts.wait_on_kubernetes_job, acts.delete_kubernetes_job]
 
 
-class KubeconfigAccounts:
-    """Account name → ``ApiClient`` from the settings' ``kubernetes`` accounts (``kubeconfigFile``, ``context``),
-    until ``providers/kubernetes_accounts.py`` provides the shared reader; clients are built once and kept."""
-
-    def __init__(self, entries: list[Any]) -> None:
-        self.entries = {
-            str(e.get("name")): e
-            for e in entries
-            if isinstance(e, Mapping) and str(e.get("cloudProvider") or e.get("type") or "").lower() == "kubernetes"
-        }
-        self.clients: dict[str, Any] = {}
-
-    def __call__(self, account: str) -> Any:
-        if account not in self.clients:
-            entry = self.entries.get(account)
-            if entry is None:
-                raise LookupError(account)
-            from kubernetes import config
-
-            self.clients[account] = config.new_client_from_config(
-                config_file=entry.get("kubeconfigFile"), context=entry.get("context"), persist_config=False
-            )
-        return self.clients[account]
-
-
 def build(settings: Any) -> list[Callable[..., Any]]:
-    """The activities wired to the Kubernetes accounts in ``settings.accounts``."""
-    try:  # the Kubernetes provider's shared account reader, once it is there
-        factory: ApiClientFactory = importlib.import_module("providers.kubernetes_accounts").api_client_for
-    except (ImportError, AttributeError):
-        factory = KubeconfigAccounts(list(getattr(settings, "accounts", []) or []))
-    return activities_of(RunJobActivities(factory))
+    """The activities on the Kubernetes accounts of the settings (``providers/kubernetes_accounts.py``; the
+    composition root registers them through ``build_clouds``)."""
+    from providers.kubernetes_accounts import account_named, api_client_for
+
+    def namespace_allowed(account: str, namespace: str) -> bool:
+        return account_named(account).allows(namespace)
+
+    return activities_of(RunJobActivities(api_client_for, namespace_allowed=namespace_allowed))

@@ -15,7 +15,7 @@ from kubernetes import client as k8s
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.run_job import KubeconfigAccounts, RunJobActivities
+from activities.run_job import RunJobActivities
 from tests.k8s.cluster import KubeCluster
 from tests.k8s.kubelet_standin import KubeletStandIn, create_job_pod, finish_job
 from workflows.stages import resolve
@@ -128,20 +128,22 @@ def test_a_refused_manifest_is_terminal_with_the_servers_message(k8s_api: Any, k
     assert "Kubernetes API 422" in result.error and "restartPolicy" in result.error
 
 
-def test_kubeconfig_accounts(kube_cluster: KubeCluster) -> None:
-    accounts = KubeconfigAccounts(
-        [
-            {"name": "k8s", "cloudProvider": "kubernetes", "kubeconfigFile": str(kube_cluster.kubeconfig_path)},
-            {"name": "aws", "type": "aws"},
-        ]
-    )
-    api = accounts("k8s")
-    assert accounts("k8s") is api
-    namespace = k8s.CoreV1Api(api).read_namespace("default")
-    assert namespace.metadata is not None and namespace.metadata.name == "default"
-    for name in ("aws", "nope"):
-        with pytest.raises(LookupError):
-            accounts(name)
+def test_build_uses_the_kubernetes_accounts_and_their_namespaces(kube_cluster: KubeCluster, k8s_namespace: str) -> None:
+    from activities.run_job import build
+    from providers.kubernetes_accounts import kubernetes_accounts, register_accounts
+
+    entry = {
+        "name": "runjob-k8s",
+        "type": "kubernetes",
+        "kubeconfigFile": str(kube_cluster.kubeconfig_path),
+        "namespaces": [k8s_namespace],
+    }
+    register_accounts(kubernetes_accounts([entry]))
+    run, env = build(object())[0], ActivityEnvironment()
+    allowed = env.run(run, task({**stage_context(k8s_namespace), "account": "runjob-k8s"}))
+    assert allowed.status == ExecutionStatus.RUNNING and "jobName" in allowed.context
+    refused = env.run(run, task({**stage_context("elsewhere"), "account": "runjob-k8s"}))
+    assert refused.error == "namespace: account runjob-k8s may not use namespace 'elsewhere'"
 
 
 def test_the_stage_plan_and_restart() -> None:
