@@ -18,6 +18,7 @@ from .auth import audit
 from .routes import (
     applications,
     auth,
+    authorize,
     bakery,
     builds,
     executions,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     routers = (
         misc,
         auth,
+        authorize,
         applications,
         notifications,
         pipeline_configs,

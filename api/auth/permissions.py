@@ -76,7 +76,7 @@ def application_authorizations(
     if app is None:
         return ALL if allow_unknown else frozenset()
     perms = application_permissions(app, execute_fallback)
-    if perms is OPEN:
+    if perms is None:  # open
         return ALL
     roles = caller_roles(principal)
     return frozenset(a for a, wanted in perms.items() if wanted & roles)
@@ -95,7 +95,7 @@ def account_authorizations(principal: Principal, account: Mapping[str, Any]) -> 
     if principal.admin:
         return frozenset(ACCOUNT_AUTHORIZATIONS)
     perms = account_permissions(account)
-    if perms is OPEN:
+    if perms is None:  # open
         return frozenset(ACCOUNT_AUTHORIZATIONS)
     roles = caller_roles(principal)
     return frozenset(a for a, wanted in perms.items() if wanted & roles)
@@ -174,7 +174,7 @@ def user_permission(
         name = app.get("name")
         if not isinstance(name, str):
             continue
-        if allow_unknown and application_permissions(app, execute_fallback) is OPEN and not principal.admin:
+        if allow_unknown and application_permissions(app, execute_fallback) is None and not principal.admin:
             continue
         granted = application_authorizations(principal, app, execute_fallback=execute_fallback)
         if granted:

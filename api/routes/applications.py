@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Query, Response
 from workflows.ids import new_ulid
 
 from .. import executions as reads
+from ..auth.enforce import EXECUTE, READ, WRITE, Guard, GuardDep
 from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
 from ..errors import bad_request
 from .executions import _statuses
@@ -30,12 +31,13 @@ TASK_CLASS = "com.netflix.spinnaker.orca.applications.tasks"
 
 
 @router.get("/applications")
-async def list_applications(store: StoreDep) -> list[Json]:
-    return await asyncio.to_thread(store.list_applications)  # type: ignore[no-any-return]
+async def list_applications(store: StoreDep, guard: GuardDep) -> list[Json]:
+    return await guard.keep_apps(await asyncio.to_thread(store.list_applications), key=lambda a: a.get("name"))
 
 
 @router.get("/applications/{application}")
-async def get_application(application: str, store: StoreDep, expand: bool = True) -> Json:
+async def get_application(application: str, store: StoreDep, guard: GuardDep, expand: bool = True) -> Json:
+    await guard.app(application, READ)
     app = await asyncio.to_thread(store.get_application, application)
     return {"name": app["name"], "attributes": app, "clusters": {}}
 
@@ -45,9 +47,11 @@ async def app_tasks(
     application: str,
     client: ClientDep,
     store: StoreDep,
+    guard: GuardDep,
     limit: int = Query(100, ge=1, le=5000),
     statuses: str | None = None,
 ) -> Response:
+    await guard.app(application, READ)
     found = await asyncio.to_thread(
         store.list_executions, application=application, type="ORCHESTRATION", statuses=_statuses(statuses), limit=limit
     )
@@ -56,31 +60,34 @@ async def app_tasks(
 
 @router.post("/tasks")
 async def post_task(
-    client: ClientDep, store: StoreDep, settings: SettingsDep, user: UserDep, body: Any = Body(...)
+    client: ClientDep, store: StoreDep, settings: SettingsDep, guard: GuardDep, body: Any = Body(...)
 ) -> Json:
-    return await _task(client, store, settings, user, body, None)
+    return await _task(client, store, settings, guard, body, None)
 
 
 @router.post("/applications/{application}/tasks")
 async def post_app_task(
-    application: str, client: ClientDep, store: StoreDep, settings: SettingsDep, user: UserDep, body: Any = Body(...)
+    application: str, client: ClientDep, store: StoreDep, settings: SettingsDep, guard: GuardDep, body: Any = Body(...)
 ) -> Json:
-    return await _task(client, store, settings, user, body, application)
+    return await _task(client, store, settings, guard, body, application)
 
 
 @router.get("/tasks/{task_id}")
-async def get_task(task_id: str, client: ClientDep, store: StoreDep) -> Json:
-    return orchestration_view(await reads.get(client, store, task_id))
+async def get_task(task_id: str, client: ClientDep, store: StoreDep, guard: GuardDep) -> Json:
+    return orchestration_view(await guard.execution(await reads.get(client, store, task_id), READ))
 
 
 @router.put("/tasks/{task_id}/cancel")
-async def cancel_task(task_id: str, client: ClientDep, user: UserDep) -> None:
+async def cancel_task(task_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, user: UserDep) -> None:
     from workflows import operations
+
+    await guard.execution(await reads.get(client, store, task_id), EXECUTE)
 
     await operations.cancel_execution(client, task_id, user=user)
 
 
-async def _task(client: Any, store: Any, settings: Any, user: str, body: Any, application: str | None) -> Json:
+async def _task(client: Any, store: Any, settings: Any, guard: Guard, body: Any, application: str | None) -> Json:
+    user = guard.principal.name
     if not isinstance(body, dict):
         raise bad_request("a task is a JSON object {application, description, job: [...]}")
     jobs = body.get("job")
@@ -93,11 +100,19 @@ async def _task(client: Any, store: Any, settings: Any, user: str, body: Any, ap
         raise bad_request("application is required", field="application")
     description = body.get("description") or _describe(jobs[0], application)
     if all(j["type"] in PROJECT_JOBS for j in jobs):
-        execution = await asyncio.to_thread(_run_project_jobs, store, jobs, application, description, user)
+        await _check_project_jobs(guard, store, jobs)
+        execution = await asyncio.to_thread(
+            _run_project_jobs, store, jobs, application, description, user, guard.authentication()
+        )
         return {"ref": f"/tasks/{execution['id']}"}
     if all(j["type"] in APPLICATION_JOBS for j in jobs):
-        execution = await asyncio.to_thread(_run_application_jobs, store, jobs, application, description, user)
+        await _check_application_jobs(guard, jobs)
+        execution = await asyncio.to_thread(
+            _run_application_jobs, store, jobs, application, description, user, guard.authentication()
+        )
         return {"ref": f"/tasks/{execution['id']}"}
+    await guard.app(application, EXECUTE)
+    guard.jobs(jobs)
     config = {
         "application": application,
         "description": description,
@@ -110,8 +125,41 @@ async def _task(client: Any, store: Any, settings: Any, user: str, body: Any, ap
         body.get("trigger") or {"type": "manual", "user": user},
         type="ORCHESTRATION",
         user=user,
+        authentication=guard.authentication(),
     )
     return {"ref": f"/tasks/{execution_id}"}
+
+
+async def _check_application_jobs(guard: Guard, jobs: list[Json]) -> None:
+    """WRITE on each application a job updates or deletes; creating a new one is open (Fiat's CREATE)."""
+    for job in jobs:
+        name = _job_application(job)
+        if not name:
+            continue  # refused with a message naming the field when the job runs
+        if job["type"] == "deleteApplication":
+            await guard.app(name, WRITE)
+        else:
+            await guard.app_write_or_create(name)
+
+
+async def _check_project_jobs(guard: Guard, store: Any, jobs: list[Json]) -> None:
+    """A project is written by those who may WRITE every application it lists (now and as stored)."""
+    from api.store import NotFoundError
+
+    if not guard.enabled:
+        return
+    for job in jobs:
+        project: Json = job["project"] if isinstance(job.get("project"), dict) else {}
+        apps = set((project.get("config") or {}).get("applications") or [])
+        key = project.get("id") or project.get("name")
+        if isinstance(key, str) and key:
+            try:
+                stored = await asyncio.to_thread(store.get_project, key)
+                apps |= set((stored.get("config") or {}).get("applications") or [])
+            except NotFoundError:
+                pass
+        for app in sorted(a for a in apps if isinstance(a, str)):
+            await guard.app(app, WRITE)
 
 
 def _job_application(job: Json) -> str | None:
@@ -129,7 +177,9 @@ def _describe(job: Json, application: str) -> str:
     return f"{words.get(job['type'], job['type'])}: {application}"
 
 
-def _run_application_jobs(store: Any, jobs: list[Json], application: str, description: str, user: str) -> Json:
+def _run_application_jobs(
+    store: Any, jobs: list[Json], application: str, description: str, user: str, authentication: Json | None = None
+) -> Json:
     """Apply application jobs to the store and record them as one finished orchestration."""
     from api.store import NotFoundError
 
@@ -159,10 +209,12 @@ def _run_application_jobs(store: Any, jobs: list[Json], application: str, descri
             "newState": new_state,
         }
         stages.append(_finished_stage(i, job, now, context, _task_class(job["type"])))
-    return _record_orchestration(store, application, description, user, now, stages)
+    return _record_orchestration(store, application, description, user, now, stages, authentication)
 
 
-def _run_project_jobs(store: Any, jobs: list[Json], application: str, description: str, user: str) -> Json:
+def _run_project_jobs(
+    store: Any, jobs: list[Json], application: str, description: str, user: str, authentication: Json | None = None
+) -> Json:
     """Apply upsertProject / deleteProject jobs to the store, recorded as one finished orchestration."""
     stages = []
     now = int(time.time() * 1000)
@@ -184,7 +236,7 @@ def _run_project_jobs(store: Any, jobs: list[Json], application: str, descriptio
                 f"com.netflix.spinnaker.orca.front50.tasks.{job['type'][0].upper()}{job['type'][1:]}Task",
             )
         )
-    return _record_orchestration(store, application, description, user, now, stages)
+    return _record_orchestration(store, application, description, user, now, stages, authentication)
 
 
 def _finished_stage(i: int, job: Json, now: int, context: Json, task_class: str) -> Json:
@@ -219,7 +271,13 @@ def _finished_stage(i: int, job: Json, now: int, context: Json, task_class: str)
 
 
 def _record_orchestration(
-    store: Any, application: str, description: str, user: str, now: int, stages: list[Json]
+    store: Any,
+    application: str,
+    description: str,
+    user: str,
+    now: int,
+    stages: list[Json],
+    authentication: Json | None = None,
 ) -> Json:
     execution = {
         "id": new_ulid(),
@@ -246,7 +304,7 @@ def _record_orchestration(
             "strategy": False,
             "resolvedExpectedArtifacts": [],
         },
-        "authentication": {"user": user, "allowedAccounts": []},
+        "authentication": authentication or {"user": user, "allowedAccounts": []},
         "notifications": [],
         "initialConfig": {},
         "systemNotifications": [],

@@ -12,6 +12,7 @@ from workflows import operations
 
 from .. import executions as reads
 from .. import expressions as evaluation
+from ..auth.enforce import EXECUTE, READ, GuardDep
 from ..deps import ClientDep, PrincipalDep, SettingsDep, StoreDep, UserDep
 from ..errors import ApiError, bad_request
 
@@ -39,8 +40,8 @@ def _statuses(text: str | None) -> list[str] | None:
 
 
 @router.get("/pipelines/{execution_id}")
-async def get_execution(execution_id: str, client: ClientDep, store: StoreDep) -> Json:
-    return await reads.get(client, store, execution_id)
+async def get_execution(execution_id: str, client: ClientDep, store: StoreDep, guard: GuardDep) -> Json:
+    return await guard.execution(await reads.get(client, store, execution_id), READ)
 
 
 @router.get("/applications/{application}/pipelines", response_model=list[dict[str, Any]])
@@ -48,10 +49,12 @@ async def app_executions(
     application: str,
     client: ClientDep,
     store: StoreDep,
+    guard: GuardDep,
     limit: int = Query(5, ge=1, le=1000),
     statuses: str | None = None,
     expand: bool = False,
 ) -> Response:
+    await guard.app(application, READ)
     found = await asyncio.to_thread(
         store.list_executions,
         application=application,
@@ -67,6 +70,7 @@ async def app_executions(
 async def executions(
     client: ClientDep,
     store: StoreDep,
+    guard: GuardDep,
     pipelineConfigIds: str | None = None,  # noqa: N803
     executionIds: str | None = None,
     limit: int = Query(1, ge=1, le=1000),  # noqa: N803
@@ -95,7 +99,20 @@ async def executions(
             expand=expand,
             raw=True,
         )
+    if guard.enabled:
+        found = await guard.keep_apps(found, key=_raw_application)
     return await reads.listing(client, found, expand=expand)
+
+
+def _raw_application(item: Any) -> Any:
+    """The application of a listed execution: raw listings are (status, JSON text) pairs."""
+    import json
+
+    if isinstance(item, dict):
+        return item.get("application")
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str):
+        return (json.loads(item[1]) or {}).get("application")
+    return None
 
 
 async def _cancel(client: Any, store: Any, execution_id: str, user: str, reason: str | None, force: bool) -> None:
@@ -117,10 +134,12 @@ async def cancel(
     client: ClientDep,
     store: StoreDep,
     user: UserDep,
+    guard: GuardDep,
     reason: str | None = None,
     force: bool = False,
 ) -> None:
     """Cancel a running execution; ``force=true`` terminates it at once (cancel hooks do not run)."""
+    await guard.execution_id(execution_id, EXECUTE)
     await _cancel(client, store, execution_id, user, reason, force)
 
 
@@ -131,19 +150,23 @@ async def cancel_legacy(
     client: ClientDep,
     store: StoreDep,
     user: UserDep,
+    guard: GuardDep,
     reason: str | None = None,
     force: bool = False,
 ) -> None:
+    await guard.execution_id(execution_id, EXECUTE)
     await _cancel(client, store, execution_id, user, reason, force)
 
 
 @router.put("/pipelines/{execution_id}/pause")
-async def pause(execution_id: str, client: ClientDep, user: UserDep) -> None:
+async def pause(execution_id: str, client: ClientDep, user: UserDep, guard: GuardDep) -> None:
+    await guard.execution_id(execution_id, EXECUTE)
     await operations.pause_execution(client, execution_id, user=user)
 
 
 @router.put("/pipelines/{execution_id}/resume")
-async def resume(execution_id: str, client: ClientDep, user: UserDep) -> None:
+async def resume(execution_id: str, client: ClientDep, user: UserDep, guard: GuardDep) -> None:
+    await guard.execution_id(execution_id, EXECUTE)
     await operations.resume_execution(client, execution_id, user=user)
 
 
@@ -153,10 +176,12 @@ async def patch_stage(
     stage_id: str,
     client: ClientDep,
     principal: PrincipalDep,
+    guard: GuardDep,
     body: Any = Body(...),
 ) -> Json:
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object of context keys")
+    await guard.execution_id(execution_id, EXECUTE)
     await operations.patch_stage(
         client,
         execution_id,
@@ -164,8 +189,7 @@ async def patch_stage(
         body,
         user=principal.name,
         roles=sorted(principal.roles),
-        # the judge's writable accounts go here once the permission checks can tell them (Fiat part 2)
-        allowed_accounts=[],
+        allowed_accounts=guard.authentication()["allowedAccounts"],
         admin=principal.admin,
     )
     return await operations.get_execution(client, execution_id)
@@ -179,17 +203,21 @@ async def restart(
     store: StoreDep,
     settings: SettingsDep,
     user: UserDep,
+    guard: GuardDep,
     body: Any = Body(None),
 ) -> Json:
-    await reads.get(client, store, execution_id)  # 404 for a deleted one, though Temporal may still have it
+    # 404 for a deleted one, though Temporal may still have it
+    await guard.execution(await reads.get(client, store, execution_id), EXECUTE)
     await operations.restart_stage(client, execution_id, stage_id, user=user, task_queue=settings.task_queue)
     return await operations.get_execution(client, execution_id)
 
 
 @router.delete("/pipelines/{execution_id}")
-async def delete(execution_id: str, client: ClientDep, store: StoreDep, background: BackgroundTasks) -> None:
+async def delete(
+    execution_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, background: BackgroundTasks
+) -> None:
     """Delete a finished execution: gone from reads and listings at once; Temporal's copies are deleted after."""
-    execution = await reads.get(client, store, execution_id)
+    execution = await guard.execution(await reads.get(client, store, execution_id), EXECUTE)
     if execution.get("status") not in reads.FINISHED:
         raise ApiError(409, f"execution {execution_id} is {execution.get('status')}; cancel it before deleting it")
     await asyncio.to_thread(store.delete_execution, execution_id)
@@ -197,12 +225,15 @@ async def delete(execution_id: str, client: ClientDep, store: StoreDep, backgrou
 
 
 @router.get("/pipelines/{execution_id}/evaluateExpression")
-async def evaluate_get(execution_id: str, client: ClientDep, store: StoreDep, expression: str) -> Json:
-    return evaluation.for_execution(await reads.get(client, store, execution_id), expression)
+async def evaluate_get(execution_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, expression: str) -> Json:
+    execution = await guard.execution(await reads.get(client, store, execution_id), READ)
+    return evaluation.for_execution(execution, expression)
 
 
 @router.post("/pipelines/{execution_id}/evaluateExpression")
-async def evaluate_post(execution_id: str, request: Request, client: ClientDep, store: StoreDep) -> Json:
+async def evaluate_post(
+    execution_id: str, request: Request, client: ClientDep, store: StoreDep, guard: GuardDep
+) -> Json:
     raw: Any = (await request.body()).decode(errors="replace")
     if request.headers.get("content-type", "").startswith("application/json"):
         import json
@@ -214,15 +245,16 @@ async def evaluate_post(execution_id: str, request: Request, client: ClientDep, 
         raw = parsed.get("expression") if isinstance(parsed, dict) else parsed
     if not isinstance(raw, str) or not raw:
         raise bad_request("an expression is required", field="expression")
-    return evaluation.for_execution(await reads.get(client, store, execution_id), raw)
+    return evaluation.for_execution(await guard.execution(await reads.get(client, store, execution_id), READ), raw)
 
 
 @router.get("/pipelines/{execution_id}/{stage_id}/evaluateExpression")
 async def evaluate_at_stage(
-    execution_id: str, stage_id: str, client: ClientDep, store: StoreDep, expression: str
+    execution_id: str, stage_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, expression: str
 ) -> Json:
     """An expression as one stage saw it (its context, its and its ancestors' outputs)."""
-    return evaluation.for_stage(await reads.get(client, store, execution_id), stage_id, expression)
+    execution = await guard.execution(await reads.get(client, store, execution_id), READ)
+    return evaluation.for_stage(execution, stage_id, expression)
 
 
 @router.post("/pipelines/{execution_id}/evaluateVariables")
@@ -230,12 +262,13 @@ async def evaluate_variables(
     execution_id: str,
     client: ClientDep,
     store: StoreDep,
+    guard: GuardDep,
     requisiteStageRefIds: str = "",  # noqa: N803 - Orca's parameter names
     spelVersion: str = "",  # noqa: N803
     variables: Any = Body(...),
 ) -> Json:
     """Dry-run an Evaluate Variables stage placed after ``requisiteStageRefIds`` (Deck's "test" button)."""
-    execution = await reads.get(client, store, execution_id)
+    execution = await guard.execution(await reads.get(client, store, execution_id), READ)
     refs = [r for r in re.split(r"[,;\s]", requisiteStageRefIds) if r]
     return evaluation.evaluate_variables(execution, refs, spelVersion, variables)
 
@@ -245,6 +278,7 @@ async def search(
     application: str,
     client: ClientDep,
     store: StoreDep,
+    guard: GuardDep,
     triggerTypes: str | None = None,  # noqa: N803
     pipelineName: str | None = None,
     eventId: str | None = None,  # noqa: N803
@@ -257,6 +291,7 @@ async def search(
     expand: bool = False,
 ) -> Response:
     """Orca's search by trigger: newest first (``reverse`` for oldest first), paged by startIndex/size."""
+    await guard.app(application, READ)
     types = _csv(triggerTypes) or None
     found: list[Json] = await asyncio.to_thread(
         store.list_executions,

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
+from ..auth.enforce import READ, Guard, GuardDep
 from ..deps import StoreDep
 from ..errors import ApiError
 
@@ -39,6 +40,26 @@ async def _answer(store: Any, body: Any, accounts: set[str] | None = None) -> Re
     else:
         headers["X-Gennaker-Cache-Refreshed-At"] = "never"
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/json", headers=headers)
+
+
+def _app_of(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return None
+    return item.get("application") or (item.get("moniker") or {}).get("app")
+
+
+async def _visible(guard: Guard, items: list[Json]) -> list[Json]:
+    """The cache entries whose account and application the caller may READ (all while auth is off)."""
+    if not guard.enabled:
+        return items
+    return await guard.keep_apps(guard.keep_accounts(items), key=_app_of)
+
+
+async def _scoped(guard: Guard, application: str | None, account: str | None) -> None:
+    """403 unless the caller may READ the application and the account a single-resource read names."""
+    if application is not None:
+        await guard.app(application, READ)
+    guard.account(account, READ)
 
 
 async def _groups(store: Any, **where: Any) -> list[Json]:
@@ -70,9 +91,10 @@ def _clusters(groups: list[Json]) -> list[Json]:
 
 
 @router.get("/applications/{application}/clusters")
-async def app_clusters(application: str, store: StoreDep) -> Response:
+async def app_clusters(application: str, store: StoreDep, guard: GuardDep) -> Response:
     """``{account: [cluster names]}``, as Gate answers."""
-    groups = await _groups(store, application=application)
+    await _scoped(guard, application, None)
+    groups = guard.keep_accounts(await _groups(store, application=application))
     out: dict[str, list[str]] = {}
     for group in groups:
         names = out.setdefault(group["account"], [])
@@ -82,36 +104,52 @@ async def app_clusters(application: str, store: StoreDep) -> Response:
 
 
 @router.get("/applications/{application}/clusters/{account}")
-async def account_clusters(application: str, account: str, store: StoreDep) -> Response:
+async def account_clusters(application: str, account: str, store: StoreDep, guard: GuardDep) -> Response:
+    await _scoped(guard, application, account)
     groups = await _groups(store, application=application, account=account)
     summaries = [{**c, "serverGroups": [g["name"] for g in c["serverGroups"]]} for c in _clusters(groups)]
     return await _answer(store, summaries, {account})
 
 
 @router.get("/applications/{application}/clusters/{account}/{cluster}")
-async def cluster(application: str, account: str, cluster: str, store: StoreDep) -> Response:
+async def cluster(application: str, account: str, cluster: str, store: StoreDep, guard: GuardDep) -> Response:
+    await _scoped(guard, application, account)
     groups = await _groups(store, application=application, account=account, cluster=cluster)
     return await _answer(store, _clusters(groups), {account})
 
 
 @router.get("/applications/{application}/clusters/{account}/{cluster}/serverGroups")
-async def cluster_server_groups(application: str, account: str, cluster: str, store: StoreDep) -> Response:
+async def cluster_server_groups(
+    application: str, account: str, cluster: str, store: StoreDep, guard: GuardDep
+) -> Response:
+    await _scoped(guard, application, account)
     groups = await _groups(store, application=application, account=account, cluster=cluster)
     return await _answer(store, groups, {account})
 
 
 @router.get("/applications/{application}/clusters/{account}/{cluster}/serverGroups/{name}")
-async def cluster_server_group(application: str, account: str, cluster: str, name: str, store: StoreDep) -> Response:
+async def cluster_server_group(
+    application: str, account: str, cluster: str, name: str, store: StoreDep, guard: GuardDep
+) -> Response:
     """The server group of that name, once per region it is in."""
+    await _scoped(guard, application, account)
     groups = await _groups(store, application=application, account=account, cluster=cluster, name=name)
     return await _answer(store, groups, {account})
 
 
 @router.get("/applications/{application}/clusters/{account}/{cluster}/{provider}/{region}/serverGroups/target/{target}")
 async def target_server_group(
-    application: str, account: str, cluster: str, provider: str, region: str, target: str, store: StoreDep
+    application: str,
+    account: str,
+    cluster: str,
+    provider: str,
+    region: str,
+    target: str,
+    store: StoreDep,
+    guard: GuardDep,
 ) -> Response:
     """``current_asg_dynamic`` / ``ancestor_asg_dynamic`` / ``oldest_asg_dynamic`` of a cluster in a region."""
+    await _scoped(guard, application, account)
     groups = await _groups(store, account=account, cluster=cluster, region=region, provider=provider)
     ordered = sorted(groups, key=lambda g: (g.get("createdTime") or 0, g["name"]), reverse=True)
     index = {"current_asg_dynamic": 0, "current_asg": 0, "ancestor_asg_dynamic": 1, "ancestor_asg": 1}.get(target)
@@ -129,23 +167,38 @@ async def target_server_group(
 
 
 @router.get("/applications/{application}/serverGroups")
-async def app_server_groups(application: str, store: StoreDep, cloudProvider: str | None = None) -> Response:  # noqa: N803
-    groups = await _groups(store, application=application, provider=cloudProvider)
+async def app_server_groups(
+    application: str,
+    store: StoreDep,
+    guard: GuardDep,
+    cloudProvider: str | None = None,  # noqa: N803
+) -> Response:
+    await _scoped(guard, application, None)
+    groups = guard.keep_accounts(await _groups(store, application=application, provider=cloudProvider))
     return await _answer(store, groups, {g["account"] for g in groups})
 
 
 @router.get("/serverGroups")
-async def server_groups(store: StoreDep, applications: str | None = None, cloudProvider: str | None = None) -> Response:  # noqa: N803
+async def server_groups(
+    store: StoreDep,
+    guard: GuardDep,
+    applications: str | None = None,
+    cloudProvider: str | None = None,  # noqa: N803
+) -> Response:
     wanted = [a.strip() for a in (applications or "").split(",") if a.strip()]
     if wanted:
         groups = [g for app in wanted for g in await _groups(store, application=app, provider=cloudProvider)]
     else:
         groups = await _groups(store, provider=cloudProvider)
+    groups = await _visible(guard, groups)
     return await _answer(store, groups, {g["account"] for g in groups})
 
 
 @router.get("/applications/{application}/serverGroups/{account}/{region}/{name}")
-async def server_group(application: str, account: str, region: str, name: str, store: StoreDep) -> Response:
+async def server_group(
+    application: str, account: str, region: str, name: str, store: StoreDep, guard: GuardDep
+) -> Response:
+    await _scoped(guard, application, account)
     found = await _groups(store, account=account, region=region, name=name)
     if not found:
         raise ApiError(404, f"Server group {name} not found in {account}/{region}")
@@ -153,19 +206,21 @@ async def server_group(application: str, account: str, region: str, name: str, s
 
 
 @router.get("/loadBalancers")
-async def load_balancers(store: StoreDep, provider: str = "aws") -> Response:
-    items = await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, provider=provider)
+async def load_balancers(store: StoreDep, guard: GuardDep, provider: str = "aws") -> Response:
+    items = await _visible(guard, await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, provider=provider))
     return await _answer(store, items)
 
 
 @router.get("/applications/{application}/loadBalancers")
-async def app_load_balancers(application: str, store: StoreDep) -> Response:
-    items = await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, application=application)
+async def app_load_balancers(application: str, store: StoreDep, guard: GuardDep) -> Response:
+    await _scoped(guard, application, None)
+    items = guard.keep_accounts(await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, application=application))
     return await _answer(store, items)
 
 
 @router.get("/loadBalancers/{account}/{region}/{name}")
-async def load_balancer(account: str, region: str, name: str, store: StoreDep) -> Response:
+async def load_balancer(account: str, region: str, name: str, store: StoreDep, guard: GuardDep) -> Response:
+    await _scoped(guard, None, account)
     items = await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, account=account, region=region, name=name)
     if not items:
         raise ApiError(404, f"Load balancer {name} not found in {account}/{region}")
@@ -175,6 +230,7 @@ async def load_balancer(account: str, region: str, name: str, store: StoreDep) -
 @router.get("/images/find")
 async def find_images(
     store: StoreDep,
+    guard: GuardDep,
     provider: str = "aws",
     q: str | None = None,
     region: str | None = None,
@@ -182,19 +238,23 @@ async def find_images(
     count: int = Query(1000, ge=1, le=10000),
 ) -> Response:
     """Images whose name matches ``q`` (``*`` wildcards; a plain word matches anywhere), newest first."""
+    await _scoped(guard, None, account)
     images = await asyncio.to_thread(store.cloud_cache, IMAGES, provider=provider, region=region, account=account)
     if q:
         pattern = q if "*" in q else f"*{q}*"
         images = [i for i in images if fnmatch.fnmatchcase(str(i.get("imageName") or ""), pattern)]
+    images = guard.keep_accounts(images)
     images.sort(key=lambda i: i.get("creationDate") or 0, reverse=True)
     return await _answer(store, images[:count], {account} if account else None)
 
 
 @router.get("/instances/{account}/{region}/{instance_id}")
-async def instance(account: str, region: str, instance_id: str, store: StoreDep) -> Response:
+async def instance(account: str, region: str, instance_id: str, store: StoreDep, guard: GuardDep) -> Response:
+    await _scoped(guard, None, account)
     for group in await _groups(store, account=account, region=region):
         for item in group.get("instances") or []:
             if item.get("id") == instance_id:
+                await guard.app(_app_of(group), READ)
                 body = {
                     **item,
                     "account": account,
@@ -210,6 +270,7 @@ async def instance(account: str, region: str, instance_id: str, store: StoreDep)
 @router.get("/search")
 async def search(
     store: StoreDep,
+    guard: GuardDep,
     q: str = "",
     type: str = "serverGroups",  # noqa: A002 - Gate's parameter name
     platform: str = "aws",
@@ -218,7 +279,7 @@ async def search(
 ) -> Response:
     """Gate's search over the cache (``type``: serverGroups, clusters, applications, loadBalancers, instances)."""
     needle = q.lower()
-    groups = await _groups(store, provider=platform)
+    groups = await _visible(guard, await _groups(store, provider=platform))
     results: list[Json] = []
     if type == "serverGroups":
         results = [
@@ -264,7 +325,7 @@ async def search(
             if needle in str(i.get("id", "")).lower()
         ]
     elif type == "loadBalancers":
-        lbs = await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, provider=platform)
+        lbs = await _visible(guard, await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, provider=platform))
         results = [
             {
                 "type": "loadBalancers",

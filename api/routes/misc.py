@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from gennaker import __version__
 
+from ..auth.enforce import READ, GuardDep
 from ..deps import SettingsDep
 
 router = APIRouter(tags=["misc"])
@@ -24,11 +25,12 @@ def version() -> dict[str, str]:
 
 
 @router.get("/credentials")
-def credentials(settings: SettingsDep) -> list[dict[str, Any]]:
-    """Accounts from settings, without any secret field."""
+def credentials(settings: SettingsDep, guard: GuardDep) -> list[dict[str, Any]]:
+    """Accounts from settings the caller may READ, without any secret field."""
     secret = ("secret", "password", "token", "key", "credential", "externalid", "jsonpath", "kubeconfig")
     return [
-        {k: v for k, v in account.items() if not any(s in k.lower() for s in secret)} for account in settings.accounts
+        {k: v for k, v in account.items() if not any(s in k.lower() for s in secret)}
+        for account in guard.keep_accounts(settings.accounts, key="name", authorization=READ)
     ]
 
 

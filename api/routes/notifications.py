@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 
+from ..auth.enforce import READ, WRITE, GuardDep
 from ..deps import StoreDep, UserDep
 from ..errors import ApiError, bad_request
 
@@ -21,23 +22,26 @@ def _level(level: str) -> None:
 
 
 @router.get("/notifications/{level}/{application}")
-async def get_notifications(level: str, application: str, store: StoreDep) -> Json:
+async def get_notifications(level: str, application: str, store: StoreDep, guard: GuardDep) -> Json:
     """The application's notifications (global ones appended), ``{application}`` alone when it has none."""
     _level(level)
+    await guard.app(application, READ)
     return await asyncio.to_thread(store.get_notifications, application)  # type: ignore[no-any-return]
 
 
 @router.post("/notifications/{level}/{application}")
 async def save_notifications(
-    level: str, application: str, store: StoreDep, user: UserDep, body: Any = Body(...)
+    level: str, application: str, store: StoreDep, user: UserDep, guard: GuardDep, body: Any = Body(...)
 ) -> None:
     _level(level)
+    await guard.app(application, WRITE)
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object of notification lists by type")
     await asyncio.to_thread(store.save_notifications, application, body, user)
 
 
 @router.delete("/notifications/{level}/{application}")
-async def delete_notifications(level: str, application: str, store: StoreDep) -> None:
+async def delete_notifications(level: str, application: str, store: StoreDep, guard: GuardDep) -> None:
     _level(level)
+    await guard.app(application, WRITE)
     await asyncio.to_thread(store.delete_notifications, application)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Body, Query
 
 from workflows.errors import GennakerError
 
+from ..auth.enforce import READ, WRITE, Guard, GuardDep
 from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
 from ..errors import bad_request
 
@@ -60,18 +61,47 @@ def _has_cron(pipeline: Json) -> bool:
     return bool(cron_triggers(pipeline))
 
 
+async def _authorize_save(guard: Guard, store: Any, config: Json, kind: str = "pipeline") -> Json:
+    """WRITE on the application (and on the stored one's, when it moves); the triggers' runAsUser and the
+    pipeline's roles (managed service account). Returns the config to save."""
+    from api.store import NotFoundError
+
+    from ..auth.enforce import MANAGED_SUFFIX, apply_managed_service_account, check_run_as_users
+
+    if not guard.enabled:
+        return config
+    await guard.app(config.get("application"), WRITE)
+    previous: Json | None = None
+    if isinstance(config.get("id"), str) and config["id"]:
+        try:
+            previous = await asyncio.to_thread(store.get_pipeline, config["id"], kind)
+        except NotFoundError:
+            previous = None
+    if previous is not None and previous.get("application") != config.get("application"):
+        await guard.app(previous.get("application"), WRITE)
+    if kind != "pipeline":
+        await asyncio.to_thread(check_run_as_users, guard, config)
+        return config
+    saved = await asyncio.to_thread(apply_managed_service_account, guard, config, previous)
+    managed = f"{saved['id']}{MANAGED_SUFFIX}".lower() if saved.get("roles") else None
+    await asyncio.to_thread(check_run_as_users, guard, saved, managed)
+    return saved
+
+
 @router.post("/pipelines")
 async def save_pipeline(
     store: StoreDep,
     client: ClientDep,
     settings: SettingsDep,
     user: UserDep,
+    guard: GuardDep,
     background: BackgroundTasks,
     config: Any = Body(...),
     staleCheck: bool = Query(False),  # noqa: N803 - Gate's parameter name
 ) -> Json:
     config = _body(config)
     _validate(config, settings)
+    config = await _authorize_save(guard, store, config)
     saved: Json = await asyncio.to_thread(store.save_pipeline, config, user, stale_check=staleCheck)
     await _after_save(client, settings, saved, background)
     return saved
@@ -92,6 +122,7 @@ async def bulksave(
     client: ClientDep,
     settings: SettingsDep,
     user: UserDep,
+    guard: GuardDep,
     background: BackgroundTasks,
     pipelines: Any = Body(...),
     application: str = "bulk_save_placeholder_app",
@@ -111,6 +142,7 @@ async def bulksave(
         try:
             config = _body(config)
             _validate(config, settings)
+            config = await _authorize_save(guard, store, config)
             doc = await asyncio.to_thread(store.save_pipeline, config, user, stale_check=staleCheck)
             await _after_save(client, settings, doc, background)
             saved.append(doc["name"])
@@ -134,6 +166,7 @@ async def update_pipeline(
     client: ClientDep,
     settings: SettingsDep,
     user: UserDep,
+    guard: GuardDep,
     background: BackgroundTasks,
     config: Any = Body(...),
 ) -> Json:
@@ -142,14 +175,17 @@ async def update_pipeline(
         raise bad_request(f"the body's id {config.get('id')!r} does not match the path's {pipeline_id!r}", field="id")
     await asyncio.to_thread(store.get_pipeline, pipeline_id)  # 404 when there is none
     _validate(config, settings)
-    saved: Json = await asyncio.to_thread(store.save_pipeline, {**config, "id": pipeline_id}, user)
+    config = await _authorize_save(guard, store, {**config, "id": pipeline_id})
+    saved: Json = await asyncio.to_thread(store.save_pipeline, config, user)
     await _after_save(client, settings, saved, background)
     return saved
 
 
 @router.delete("/pipelines/{application}/{name}")
-async def delete_pipeline(application: str, name: str, store: StoreDep, client: ClientDep) -> None:
+async def delete_pipeline(application: str, name: str, store: StoreDep, client: ClientDep, guard: GuardDep) -> None:
     from integrations.triggers.schedules import remove_pipeline
+
+    await guard.app(application, WRITE)
 
     pipeline: Json = await asyncio.to_thread(store.get_pipeline_by_name, application, name)
     await asyncio.to_thread(store.delete_pipeline, application, name)
@@ -160,59 +196,80 @@ async def delete_pipeline(application: str, name: str, store: StoreDep, client: 
 
 
 @router.get("/applications/{application}/pipelineConfigs")
-def app_pipeline_configs(application: str, store: StoreDep, pipelineNameFilter: str | None = None) -> list[Json]:  # noqa: N803
-    configs: list[Json] = store.list_pipelines(application)
+async def app_pipeline_configs(
+    application: str,
+    store: StoreDep,
+    guard: GuardDep,
+    pipelineNameFilter: str | None = None,  # noqa: N803
+) -> list[Json]:
+    await guard.app(application, READ)
+    configs: list[Json] = await asyncio.to_thread(store.list_pipelines, application)
     if pipelineNameFilter:
         configs = [c for c in configs if pipelineNameFilter.lower() in str(c.get("name", "")).lower()]
     return configs
 
 
 @router.get("/applications/{application}/pipelineConfigs/{name}")
-def app_pipeline_config(application: str, name: str, store: StoreDep) -> Json:
-    return store.get_pipeline_by_name(application, name)  # type: ignore[no-any-return]
+async def app_pipeline_config(application: str, name: str, store: StoreDep, guard: GuardDep) -> Json:
+    await guard.app(application, READ)
+    return await asyncio.to_thread(store.get_pipeline_by_name, application, name)  # type: ignore[no-any-return]
 
 
 @router.get("/pipelineConfigs")
-def all_pipeline_configs(store: StoreDep) -> list[Json]:
-    return store.list_pipelines()  # type: ignore[no-any-return]
+async def all_pipeline_configs(store: StoreDep, guard: GuardDep) -> list[Json]:
+    return await guard.keep_apps(await asyncio.to_thread(store.list_pipelines))
 
 
 @router.get("/pipelineConfigs/{pipeline_id}/history")
-def pipeline_history(pipeline_id: str, store: StoreDep, limit: int = Query(20, ge=1, le=1000)) -> list[Json]:
-    return store.pipeline_history(pipeline_id, limit=limit)  # type: ignore[no-any-return]
+async def pipeline_history(
+    pipeline_id: str, store: StoreDep, guard: GuardDep, limit: int = Query(20, ge=1, le=1000)
+) -> list[Json]:
+    history: list[Json] = await asyncio.to_thread(store.pipeline_history, pipeline_id, limit=limit)
+    for application in sorted({str(h.get("application")) for h in history}):
+        await guard.app(application, READ)
+    return history
 
 
 @router.post("/actions/pipelines/reorder")
-def reorder(store: StoreDep, body: Any = Body(...)) -> None:
+async def reorder(store: StoreDep, guard: GuardDep, body: Any = Body(...)) -> None:
     body = _body(body)
     application, ids = body.get("application"), body.get("idsToIndices")
     if not isinstance(application, str) or not application:
         raise bad_request("application is required", field="application")
     if not isinstance(ids, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in ids.values()):
         raise bad_request("idsToIndices must map pipeline ids to integer positions", field="idsToIndices")
-    store.reorder_pipelines(application, ids)
+    await guard.app(application, WRITE)
+    await asyncio.to_thread(store.reorder_pipelines, application, ids)
 
 
 # ---- strategies: the same documents, stored apart ------------------------------------------------------------
 
 
 @router.post("/strategies")
-def save_strategy(store: StoreDep, settings: SettingsDep, user: UserDep, config: Any = Body(...)) -> Json:
+async def save_strategy(
+    store: StoreDep, settings: SettingsDep, user: UserDep, guard: GuardDep, config: Any = Body(...)
+) -> Json:
     config = _body(config)
     _validate(config, settings)
-    return store.save_pipeline(config, user, kind="strategy")  # type: ignore[no-any-return]
+    config = await _authorize_save(guard, store, config, kind="strategy")
+    return await asyncio.to_thread(store.save_pipeline, config, user, kind="strategy")  # type: ignore[no-any-return]
 
 
 @router.delete("/strategies/{application}/{name}")
-def delete_strategy(application: str, name: str, store: StoreDep) -> None:
-    store.delete_pipeline(application, name, kind="strategy")
+async def delete_strategy(application: str, name: str, store: StoreDep, guard: GuardDep) -> None:
+    await guard.app(application, WRITE)
+    await asyncio.to_thread(store.delete_pipeline, application, name, kind="strategy")
 
 
 @router.get("/applications/{application}/strategyConfigs")
-def app_strategy_configs(application: str, store: StoreDep) -> list[Json]:
-    return store.list_pipelines(application, kind="strategy")  # type: ignore[no-any-return]
+async def app_strategy_configs(application: str, store: StoreDep, guard: GuardDep) -> list[Json]:
+    await guard.app(application, READ)
+    return await asyncio.to_thread(store.list_pipelines, application, kind="strategy")  # type: ignore[no-any-return]
 
 
 @router.get("/applications/{application}/strategyConfigs/{name}")
-def app_strategy_config(application: str, name: str, store: StoreDep) -> Json:
-    return store.get_pipeline_by_name(application, name, kind="strategy")  # type: ignore[no-any-return]
+async def app_strategy_config(application: str, name: str, store: StoreDep, guard: GuardDep) -> Json:
+    await guard.app(application, READ)
+    return await asyncio.to_thread(  # type: ignore[no-any-return]
+        store.get_pipeline_by_name, application, name, kind="strategy"
+    )

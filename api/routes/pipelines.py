@@ -12,7 +12,8 @@ from workflows import operations
 from workflows.ids import new_ulid
 from workflows.parameters import missing_required, with_defaults
 
-from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
+from ..auth.enforce import EXECUTE, Guard, GuardDep
+from ..deps import ClientDep, SettingsDep, StoreDep
 from ..errors import bad_request
 
 router = APIRouter(tags=["executions"])
@@ -71,6 +72,7 @@ async def _start(
     origin: str = "api",
     type: str = "PIPELINE",
     user: str = "anonymous",
+    authentication: Json | None = None,
 ) -> str:
     return await operations.start_pipeline(
         client,
@@ -80,7 +82,7 @@ async def _start(
         execution_id=execution_id,
         type=type,
         origin=origin,
-        authentication={"user": user, "allowedAccounts": []},
+        authentication=authentication or {"user": user, "allowedAccounts": []},
         window_timezone=settings.execution_window_timezone,
         activity_queues=settings.activity_queues,
     )
@@ -90,16 +92,21 @@ async def _trigger_saved(
     client: Any,
     store: Any,
     settings: Any,
-    user: str,
+    guard: Guard,
     application: str,
     name_or_id: str,
     body: Any,
     execution_id: str | None = None,
 ) -> str:
+    user = guard.principal.name
+    await guard.app(application, EXECUTE)
     config = await _config(store, application, name_or_id)
     if config.get("disabled") in (True, "true"):
         raise bad_request(f"pipeline '{config.get('name')}' is disabled")
-    return await _start(client, settings, config, _trigger(config, body, user), execution_id=execution_id, user=user)
+    trigger = _trigger(config, body, user)
+    return await _start(
+        client, settings, config, trigger, execution_id=execution_id, user=user, authentication=guard.authentication()
+    )
 
 
 @router.post("/pipelines/{application}/{name_or_id}", status_code=202)
@@ -109,10 +116,10 @@ async def trigger(
     client: ClientDep,
     store: StoreDep,
     settings: SettingsDep,
-    user: UserDep,
+    guard: GuardDep,
     body: Any = Body(None),
 ) -> Json:
-    execution_id = await _trigger_saved(client, store, settings, user, application, name_or_id, body)
+    execution_id = await _trigger_saved(client, store, settings, guard, application, name_or_id, body)
     return {"ref": f"/pipelines/{execution_id}"}
 
 
@@ -123,23 +130,25 @@ async def trigger_v2(
     client: ClientDep,
     store: StoreDep,
     settings: SettingsDep,
-    user: UserDep,
+    guard: GuardDep,
     body: Any = Body(None),
 ) -> Json:
     event_id = str(uuid.uuid4())
     if body is None or isinstance(body, dict):  # anything else is refused, with a message, by _trigger
         body = {"eventId": event_id, **(body or {})}
         event_id = body["eventId"]
-    execution_id = await _trigger_saved(client, store, settings, user, application, name_or_id, body, new_ulid())
+    execution_id = await _trigger_saved(client, store, settings, guard, application, name_or_id, body, new_ulid())
     return {"eventId": event_id, "ref": f"/pipelines/{execution_id}"}
 
 
 @router.post("/pipelines/start", status_code=202)
-async def start_adhoc(client: ClientDep, settings: SettingsDep, user: UserDep, config: Any = Body(...)) -> Json:
+async def start_adhoc(client: ClientDep, settings: SettingsDep, guard: GuardDep, config: Any = Body(...)) -> Json:
     if not isinstance(config, dict):
         raise bad_request("the body must be a pipeline (a JSON object)")
     if not config.get("application"):
         raise bad_request("application is required", field="application")
+    await guard.app(config["application"], EXECUTE)
+    user = guard.principal.name
     trigger = _trigger(config, config.get("trigger"), user)
-    execution_id = await _start(client, settings, config, trigger, user=user)
+    execution_id = await _start(client, settings, config, trigger, user=user, authentication=guard.authentication())
     return {"ref": f"/pipelines/{execution_id}"}

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from .. import executions as reads
+from ..auth.enforce import GuardDep
 from ..deps import ClientDep, StoreDep
 from .executions import _statuses
 
@@ -27,7 +28,12 @@ async def get_project(project: str, store: StoreDep) -> Json:
 
 @router.get("/projects/{project}/pipelines", response_model=list[dict[str, Any]])
 async def project_executions(
-    project: str, client: ClientDep, store: StoreDep, limit: int = Query(5, ge=1, le=1000), statuses: str | None = None
+    project: str,
+    client: ClientDep,
+    store: StoreDep,
+    guard: GuardDep,
+    limit: int = Query(5, ge=1, le=1000),
+    statuses: str | None = None,
 ) -> Response:
     """The newest executions of the pipelines the project lists (or of all its applications' pipelines)."""
     found = await asyncio.to_thread(store.get_project, project)
@@ -43,4 +49,5 @@ async def project_executions(
     executions = await asyncio.to_thread(
         store.list_executions, pipeline_config_ids=ids, statuses=_statuses(statuses), limit_per_config=limit
     )
+    executions = await guard.keep_apps(executions)
     return reads.json_list(await reads.refresh(client, executions, expand=False))

@@ -67,13 +67,18 @@ class Launcher:
         )
         user = run_as or trigger.get("user") or "anonymous"
         try:
+            authentication = await asyncio.to_thread(self._authentication, run_as, user)
+        except PermissionError as err:  # auth on, and runAsUser is not a service account
+            log.warning("trigger %s: pipeline %s not started: %s", event_key, pipeline_id, err)
+            return Launched(pipeline_id, name, execution_id, error=str(err))
+        try:
             await operations.start_pipeline(
                 self.client,
                 pipeline,
                 trigger,
                 task_queue=self.settings.task_queue,
                 execution_id=execution_id,
-                authentication={"user": user, "allowedAccounts": []},
+                authentication=authentication,
                 window_timezone=self.settings.execution_window_timezone,
                 activity_queues=self.settings.activity_queues,
                 once=True,
@@ -86,3 +91,10 @@ class Launcher:
         if not claimed:
             log.info("trigger %s: started the execution claimed earlier, %s", event_key, execution_id)
         return Launched(pipeline_id, name, execution_id, started=True)
+
+    def _authentication(self, run_as: str | None, user: str) -> Json:
+        """Who the execution runs as: with authentication on, the ``runAsUser`` service account (its roles'
+        writable accounts) or anonymous; off, the trigger's user as before."""
+        from api.auth.enforce import run_as_authentication
+
+        return run_as_authentication(self.store, self.settings, run_as, user)

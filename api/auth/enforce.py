@@ -1,0 +1,259 @@
+"""Enforcing Fiat's permissions in the routes: one ``Guard`` per request (``GuardDep``), asked explicitly by
+each route (``await guard.app(name, WRITE)``), never guessed from paths.
+
+With ``settings.auth.enabled`` false every check passes and every filter keeps everything.
+A refusal is Gate's 403 error body naming the permission and the resource.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from ..deps import get_principal
+from ..errors import ApiError
+from . import permissions as rules
+from .principal import Principal
+
+Json = dict[str, Any]
+READ, WRITE, EXECUTE = rules.READ, rules.WRITE, rules.EXECUTE
+MANAGED_SUFFIX = "@managed-service-account"
+
+
+def forbidden(message: str, **extra: Any) -> ApiError:
+    return ApiError(403, message, **extra)
+
+
+def account_entries(settings: Any) -> list[Json]:
+    """Every account the permissions know: the settings' ``accounts`` list (what ``GET /credentials`` shows)."""
+    return [a for a in settings.accounts if isinstance(a, dict)]
+
+
+def job_accounts(job: Any) -> set[str]:
+    """The accounts a stage or orchestration job would change (Orca's ``credentials`` / ``account`` keys)."""
+    if not isinstance(job, dict):
+        return set()
+    names = {job.get(k) for k in ("credentials", "account", "accountName", "deploymentAccount")}
+    return {n for n in names if isinstance(n, str) and n}
+
+
+class Guard:
+    """The caller's permissions for one request, with the applications it looked up remembered."""
+
+    def __init__(self, principal: Principal, settings: Any, store: Any) -> None:
+        self.principal = principal
+        self.settings = settings
+        self.store = store
+        self.enabled = bool(settings.auth.enabled)
+        self._apps: dict[str, Json | None] = {}
+
+    # ---- applications ------------------------------------------------------------------------------------
+
+    def _load_app(self, name: str) -> Json | None:
+        from api.store import NotFoundError
+
+        key = name.strip().lower()
+        if key not in self._apps:
+            try:
+                self._apps[key] = self.store.get_application(key)
+            except NotFoundError:
+                self._apps[key] = None
+        return self._apps[key]
+
+    def app_allows_sync(self, application: str | None, authorization: str) -> bool:
+        if not self.enabled:
+            return True
+        if not isinstance(application, str) or not application:
+            return self.principal.admin or self.settings.auth.allow_access_to_unknown_applications
+        granted = rules.application_authorizations(
+            self.principal,
+            self._load_app(application),
+            execute_fallback=self.settings.auth.execute_fallback,
+            allow_unknown=self.settings.auth.allow_access_to_unknown_applications,
+        )
+        return authorization in granted
+
+    async def app_allows(self, application: str | None, authorization: str) -> bool:
+        if not self.enabled:
+            return True
+        return await asyncio.to_thread(self.app_allows_sync, application, authorization)
+
+    async def app(self, application: str | None, authorization: str) -> None:
+        """403 unless the caller has ``authorization`` on the application."""
+        if not await self.app_allows(application, authorization):
+            raise self._refusal(authorization, "application", application)
+
+    async def app_write_or_create(self, application: str) -> None:
+        """Saving an application: WRITE on one that exists; creating one is open (Fiat's CREATE is not restricted)."""
+        if not self.enabled:
+            return
+        if await asyncio.to_thread(self._load_app, application) is None:
+            return
+        await self.app(application, WRITE)
+
+    async def keep_apps(self, items: Iterable[Any], key: Any = None, authorization: str = READ) -> list[Any]:
+        """The items whose application the caller may READ (``key`` gives an item's application)."""
+        listed = list(items)
+        if not self.enabled:
+            return listed
+        pick = key or (lambda item: item.get("application") if isinstance(item, dict) else None)
+
+        def keep() -> list[Any]:
+            return [item for item in listed if self.app_allows_sync(pick(item), authorization)]
+
+        return await asyncio.to_thread(keep)
+
+    async def execution(self, execution: Json, authorization: str) -> Json:
+        await self.app(execution.get("application"), authorization)
+        return execution
+
+    async def execution_id(self, execution_id: str, authorization: str) -> None:
+        """Check an execution known by id (404 if the store has none, as the route would answer)."""
+        if not self.enabled:
+            return
+        stored = await asyncio.to_thread(self.store.get_execution, execution_id)
+        await self.execution(stored, authorization)
+
+    # ---- accounts --------------------------------------------------------------------------------------------
+
+    def account_allows(self, account: str | None, authorization: str) -> bool:
+        if not self.enabled or not isinstance(account, str) or not account:
+            return True
+        entry = rules.find_account(account_entries(self.settings), account)
+        if entry is None:  # not an account Gennaker was given: nothing restricts it
+            return True
+        return authorization in rules.account_authorizations(self.principal, entry)
+
+    def account(self, account: str | None, authorization: str) -> None:
+        if not self.account_allows(account, authorization):
+            raise self._refusal(authorization, "account", account)
+
+    def keep_accounts(self, items: Iterable[Any], key: str = "account", authorization: str = READ) -> list[Any]:
+        listed = list(items)
+        if not self.enabled:
+            return listed
+        return [i for i in listed if not isinstance(i, dict) or self.account_allows(i.get(key), authorization)]
+
+    def jobs(self, jobs: Iterable[Any]) -> None:
+        """WRITE on every account the jobs (orchestration steps, ad-hoc stages) name."""
+        for i, job in enumerate(jobs):
+            for name in sorted(job_accounts(job)):
+                if not self.account_allows(name, WRITE):
+                    raise self._refusal(WRITE, "account", name, field=f"job[{i}].account")
+
+    # ---- executions' authentication ------------------------------------------------------------------------
+
+    def authentication(self) -> Json:
+        """``execution.authentication`` for an execution this caller starts."""
+        if not self.enabled:
+            return {"user": self.principal.name, "allowedAccounts": []}
+        return rules.execution_authentication(self.principal, account_entries(self.settings))
+
+    def _refusal(self, authorization: str, kind: str, name: Any, **extra: Any) -> ApiError:
+        who = self.principal.name
+        what = f"{kind} '{name}'" if name else f"an unnamed {kind}"
+        return forbidden(f"Access denied: {who} does not have {authorization} permission on {what}", **extra)
+
+
+def get_guard(request: Request, principal: Annotated[Principal, Depends(get_principal)]) -> Guard:
+    return Guard(principal, request.app.state.settings, request.app.state.store)
+
+
+GuardDep = Annotated[Guard, Depends(get_guard)]
+
+
+# ---- service accounts ------------------------------------------------------------------------------------------
+
+
+def _or_mode(settings: Any) -> bool:
+    return bool(getattr(settings.auth, "service_account_or_mode", False))
+
+
+def run_as_authentication(store: Any, settings: Any, run_as: str | None, fallback_user: str) -> Json:
+    """The ``authentication`` of an execution a trigger starts. Auth off: the trigger's user, as before.
+    Auth on: ``run_as`` must be a service account in the store; the execution runs as it, with the accounts its
+    roles may WRITE. Without ``run_as``, it runs as anonymous (the accounts open to everyone)."""
+    from api.store import NotFoundError
+
+    if not settings.auth.enabled:
+        return {"user": run_as or fallback_user, "allowedAccounts": []}
+    accounts = account_entries(settings)
+    if not run_as:
+        return rules.execution_authentication(Principal(), accounts)
+    try:
+        service_account = store.get_service_account(run_as)
+    except NotFoundError:
+        raise PermissionError(f"runAsUser '{run_as}' is not a service account") from None
+    principal = rules.service_account_principal(service_account, settings.auth.admin_roles)
+    return rules.execution_authentication(principal, accounts)
+
+
+def check_run_as_users(guard: Guard, config: Json, managed: str | None = None) -> None:
+    """Refuse (403, naming ``triggers[i].runAsUser``) a trigger whose runAsUser the saver may not use."""
+    from api.store import NotFoundError
+
+    if not guard.enabled:
+        return
+    for i, trigger in enumerate(config.get("triggers") or []):
+        run_as = trigger.get("runAsUser") if isinstance(trigger, dict) else None
+        if not isinstance(run_as, str) or not run_as.strip() or run_as.strip().lower() == managed:
+            continue
+        field = f"triggers[{i}].runAsUser"
+        try:
+            service_account = guard.store.get_service_account(run_as.strip())
+        except NotFoundError:
+            raise ApiError(400, f"{field}: '{run_as}' is not a service account", field=field) from None
+        if not rules.can_use_service_account(guard.principal, service_account, or_mode=_or_mode(guard.settings)):
+            raise forbidden(
+                f"{field}: {guard.principal.name} may not run triggers as service account '{run_as}'"
+                " (it does not hold the account's roles)",
+                field=field,
+            )
+
+
+def apply_managed_service_account(guard: Guard, config: Json, previous: Json | None) -> Json:
+    """Orca's managed service accounts: a pipeline with ``roles`` runs its automated triggers as
+    ``<pipelineId>@managed-service-account`` (memberOf = the roles). Only a caller holding all the roles (the new
+    ones and the stored pipeline's) or an admin may save it. Returns the config to save (with an id)."""
+    import uuid
+
+    if not guard.enabled:
+        return config
+    roles = config.get("roles")
+    if roles is None or roles == []:
+        held = rules.normalize_roles((previous or {}).get("roles") or [])
+        _check_holds(guard, held)
+        return config
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise ApiError(400, "roles must be a list of role names", field="roles")
+    wanted = rules.normalize_roles(roles)
+    _check_holds(guard, wanted | rules.normalize_roles((previous or {}).get("roles") or []))
+    doc = dict(config)
+    if not doc.get("id"):
+        doc["id"] = str(uuid.uuid4())
+        # a new id: cron triggers copied from another pipeline get ids of their own (as the store gives new ones)
+        doc["triggers"] = [
+            {k: v for k, v in t.items() if not (k == "id" and str(t.get("type", "")).lower() == "cron")}
+            if isinstance(t, dict)
+            else t
+            for t in doc.get("triggers") or []
+        ]
+    name = f"{doc['id']}{MANAGED_SUFFIX}".lower()
+    guard.store.save_service_account({"name": name, "memberOf": sorted(wanted)})
+    doc["triggers"] = [
+        {**t, "runAsUser": name} if isinstance(t, dict) and t.get("type") != "manual" else t
+        for t in doc.get("triggers") or []
+    ]
+    return doc
+
+
+def _check_holds(guard: Guard, roles: frozenset[str]) -> None:
+    missing = sorted(roles - rules.caller_roles(guard.principal))
+    if missing and not guard.principal.admin:
+        raise forbidden(
+            f"Access denied: {guard.principal.name} does not hold the pipeline's roles ({', '.join(missing)})",
+            field="roles",
+        )

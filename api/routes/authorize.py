@@ -1,0 +1,60 @@
+"""Fiat's ``GET /authorize/{user}``: the user's UserPermission (applications, accounts, service accounts, roles,
+each with what the user may do). For the caller itself, or for anyone when an admin asks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from ..auth import permissions as rules
+from ..auth.enforce import account_entries
+from ..auth.principal import Principal
+from ..deps import PrincipalDep, SettingsDep, StoreDep
+from ..errors import ApiError
+
+router = APIRouter(tags=["auth"])
+Json = dict[str, Any]
+
+
+def _other(request: Request, store: Any, settings: Any, user: str) -> Principal:
+    """Another user as Fiat knows it: a service account by that name (its memberOf), else the roles file."""
+    from api.store import NotFoundError
+
+    try:
+        return rules.service_account_principal(store.get_service_account(user), settings.auth.admin_roles)
+    except NotFoundError:
+        pass
+    roles: frozenset[str] = frozenset()
+    if settings.auth.roles_file:
+        from ..auth.authenticate import authenticator
+
+        roles = authenticator(request.app).roles_file.roles_of(user)  # type: ignore[union-attr]
+    admin = bool(roles & rules.normalize_roles(settings.auth.admin_roles))
+    return Principal(name=user, roles=roles, admin=admin, authenticated=True, via="roles_file")
+
+
+@router.get("/authorize/{user}")
+async def authorize(
+    user: str, request: Request, principal: PrincipalDep, settings: SettingsDep, store: StoreDep
+) -> Json:
+    auth = settings.auth
+    if user.strip().lower() == principal.name.strip().lower():
+        subject = principal
+    elif not auth.enabled or principal.admin:
+        subject = await asyncio.to_thread(_other, request, store, settings, user.strip())
+    else:
+        raise ApiError(403, f"Access denied: {principal.name} may only read its own permissions, not {user}'s")
+    apps, service_accounts = await asyncio.gather(
+        asyncio.to_thread(store.list_applications), asyncio.to_thread(store.list_service_accounts)
+    )
+    return rules.user_permission(
+        subject,
+        applications=apps,
+        accounts=account_entries(settings),
+        service_accounts=service_accounts,
+        execute_fallback=auth.execute_fallback,
+        allow_unknown=auth.allow_access_to_unknown_applications,
+        or_mode=bool(getattr(auth, "service_account_or_mode", False)),
+    )
