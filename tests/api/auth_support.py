@@ -27,13 +27,15 @@ async def auth_api(
     """The app with ``auth`` settings (enabled unless said otherwise), reached from ``peer``."""
     from api.main import create_app
 
-    settings = Settings(
-        state_dir=tmp_path,
-        auth={"enabled": True, **auth},
-        accounts=[
-            {"name": "open", "type": "aws"},
-            {"name": "prod", "type": "aws", "permissions": {"READ": ["dev", "ops"], "WRITE": ["ops"]}},
-        ],
+    settings = Settings.model_validate(
+        {
+            "state_dir": tmp_path,
+            "auth": {"enabled": True, **auth},
+            "accounts": [
+                {"name": "open", "type": "aws"},
+                {"name": "prod", "type": "aws", "permissions": {"READ": ["dev", "ops"], "WRITE": ["ops"]}},
+            ],
+        }
     )
     store = Store(settings.store_url)
     store.migrate()
