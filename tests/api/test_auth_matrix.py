@@ -1,0 +1,240 @@
+"""Every Gate route × six callers (anonymous, reader, writer, executor, admin, a service account) with Fiat on:
+the callers outside a route's set get Gate's 403 naming the permission; the others get past the check."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.api.permissions_world import LOCKED_PERMISSIONS, ROLES, WAIT, World, serve_world
+
+pytestmark = pytest.mark.temporal
+
+EVERYONE = frozenset(ROLES)
+READERS = frozenset({"reader", "writer", "executor", "admin", "service"})
+WRITERS = frozenset({"writer", "admin"})
+EXECUTORS = frozenset({"executor", "admin", "service"})
+ADMIN = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    allowed: frozenset[str]
+    body: Any = None
+    #: makes what a destructive call uses up, once per caller: extra names for ``path``
+    fresh: Callable[[World], dict[str, str]] | None = None
+
+
+def _fresh_pipeline(w: World) -> dict[str, str]:
+    return {"name": w.pipeline()["name"]}
+
+
+def _fresh_execution(w: World) -> dict[str, str]:
+    return {"fresh": w.finished_execution()}
+
+
+def _fresh_app(w: World) -> dict[str, str]:
+    name = f"gone-{uuid.uuid4().hex[:8]}"
+    w.store.save_application({"name": name, "email": "a@b.c", "permissions": LOCKED_PERMISSIONS}, "setup")
+    return {"app": name}
+
+
+def _new(suffix: str = "") -> dict[str, Any]:
+    return {"application": "locked", "name": f"new-{uuid.uuid4().hex[:8]}{suffix}", "stages": WAIT}
+
+
+EXPR = "expression=%24%7B1%2B1%7D"
+CASES: dict[str, Case] = {
+    # open to every caller
+    "health": Case("GET", "/health", EVERYONE),
+    "version": Case("GET", "/version", EVERYONE),
+    "expression capabilities": Case("GET", "/capabilities/expressions", EVERYONE),
+    "cron validate": Case("GET", "/cron/validate?expression=0+0+12+*+*+%3F", EVERYONE),
+    "bakery options": Case("GET", "/bakery/options", EVERYONE),
+    "jenkins masters": Case("GET", "/v2/builds", EVERYONE),
+    "jenkins jobs": Case("GET", "/v3/builds/none/jobs", EVERYONE),
+    "jenkins job config": Case("GET", "/v3/builds/none/jobConfig?job=j", EVERYONE),
+    "jenkins builds": Case("GET", "/v3/builds/none/builds?job=j", EVERYONE),
+    "jenkins build": Case("GET", "/v3/builds/none/build/1?job=j", EVERYONE),
+    "bake options for a cloud": Case("GET", "/bakery/options/aws", EVERYONE),
+    "bake logs": Case("GET", "/bakery/logs/us-east-1/nothing", EVERYONE),
+    "auth user": Case("GET", "/auth/user", EVERYONE),
+    "list applications (filtered)": Case("GET", "/applications", EVERYONE),
+    "all pipeline configs (filtered)": Case("GET", "/pipelineConfigs", EVERYONE),
+    "executions by id (filtered)": Case("GET", "/executions?executionIds={execution}", EVERYONE),
+    "credentials (filtered)": Case("GET", "/credentials", EVERYONE),
+    "server groups (filtered)": Case("GET", "/serverGroups", EVERYONE),
+    "load balancers (filtered)": Case("GET", "/loadBalancers", EVERYONE),
+    "search (filtered)": Case("GET", "/search?q=v000", EVERYONE),
+    "images (filtered)": Case("GET", "/images/find?q=x", EVERYONE),
+    "projects": Case("GET", "/projects", EVERYONE),
+    "a project": Case("GET", "/projects/nothing-here", EVERYONE),
+    "project executions (filtered)": Case("GET", "/projects/nothing-here/pipelines", EVERYONE),
+    "create an application": Case(
+        "POST", "/tasks", EVERYONE, {"job": [{"type": "createApplication", "application": {"name": "x-{role}"}}]}
+    ),
+    # webhooks authenticate by their secrets, never by the caller
+    "webhook": Case("POST", "/webhooks/webhook/nobody-listens", EVERYONE, {"a": 1}),
+    "git webhook": Case("POST", "/webhooks/git/github", EVERYONE, {"zen": "ping"}),
+    # READ on the application (and the account)
+    "an application": Case("GET", "/applications/locked", READERS),
+    "application tasks": Case("GET", "/applications/locked/tasks", READERS),
+    "pipeline configs": Case("GET", "/applications/locked/pipelineConfigs", READERS),
+    "a pipeline config": Case("GET", "/applications/locked/pipelineConfigs/deploy", READERS),
+    "strategy configs": Case("GET", "/applications/locked/strategyConfigs", READERS),
+    "a strategy config": Case("GET", "/applications/locked/strategyConfigs/none", READERS),
+    "pipeline history": Case("GET", "/pipelineConfigs/{pipeline}/history", READERS),
+    "application executions": Case("GET", "/applications/locked/pipelines", READERS),
+    "execution search": Case("GET", "/applications/locked/executions/search", READERS),
+    "an execution": Case("GET", "/pipelines/{execution}", READERS),
+    "a task": Case("GET", "/tasks/{execution}", READERS),
+    "evaluate (GET)": Case("GET", "/pipelines/{execution}/evaluateExpression?" + EXPR, READERS),
+    "evaluate (POST)": Case("POST", "/pipelines/{execution}/evaluateExpression", READERS, {"expression": "${1}"}),
+    "evaluate at a stage": Case("GET", "/pipelines/{execution}/s1/evaluateExpression?" + EXPR, READERS),
+    "evaluate variables": Case("POST", "/pipelines/{execution}/evaluateVariables", READERS, []),
+    "notifications": Case("GET", "/notifications/application/locked", READERS),
+    "application clusters": Case("GET", "/applications/locked/clusters", READERS),
+    "account clusters": Case("GET", "/applications/locked/clusters/prod", READERS),
+    "a cluster": Case("GET", "/applications/locked/clusters/prod/locked", READERS),
+    "cluster server groups": Case("GET", "/applications/locked/clusters/prod/locked/serverGroups", READERS),
+    "cluster server group": Case("GET", "/applications/locked/clusters/prod/locked/serverGroups/locked-v000", READERS),
+    "target server group": Case(
+        "GET",
+        "/applications/locked/clusters/prod/locked/aws/us-east-1/serverGroups/target/current_asg_dynamic",
+        READERS,
+    ),
+    "application server groups": Case("GET", "/applications/locked/serverGroups", READERS),
+    "a server group": Case("GET", "/applications/locked/serverGroups/prod/us-east-1/locked-v000", READERS),
+    "application load balancers": Case("GET", "/applications/locked/loadBalancers", READERS),
+    "an instance": Case("GET", "/instances/prod/us-east-1/i-locked-prod", READERS),
+    # READ on an account only admins may see
+    "clusters in a hidden account": Case("GET", "/applications/free/clusters/vault", ADMIN),
+    "server group in a hidden account": Case("GET", "/applications/free/serverGroups/vault/us-east-1/free-v000", ADMIN),
+    "load balancer in a hidden account": Case("GET", "/loadBalancers/vault/us-east-1/free-lb", ADMIN),
+    "instance in a hidden account": Case("GET", "/instances/vault/us-east-1/i-free-vault", ADMIN),
+    "images of a hidden account": Case("GET", "/images/find?account=vault", ADMIN),
+    # WRITE on the application
+    "save a pipeline": Case("POST", "/pipelines", WRITERS, _new()),
+    "update a pipeline": Case(
+        "PUT", "/pipelines/{pipeline}", WRITERS, {"application": "locked", "name": "deploy", "stages": WAIT}
+    ),
+    "delete a pipeline": Case("DELETE", "/pipelines/locked/{name}", WRITERS, fresh=_fresh_pipeline),
+    "save a strategy": Case("POST", "/strategies", WRITERS, _new("-s")),
+    "delete a strategy": Case("DELETE", "/strategies/locked/none", WRITERS),
+    "reorder pipelines": Case(
+        "POST", "/actions/pipelines/reorder", WRITERS, {"application": "locked", "idsToIndices": {}}
+    ),
+    "save notifications": Case("POST", "/notifications/application/locked", WRITERS, {"slack": []}),
+    "delete notifications": Case("DELETE", "/notifications/application/locked", WRITERS),
+    "update an application": Case(
+        "POST",
+        "/tasks",
+        WRITERS,
+        {"job": [{"type": "updateApplication", "application": {"name": "locked", "description": "{role}"}}]},
+    ),
+    "delete an application": Case(
+        "POST",
+        "/tasks",
+        WRITERS,
+        {"job": [{"type": "deleteApplication", "application": {"name": "{app}"}}]},
+        _fresh_app,
+    ),
+    "upsert a project": Case(
+        "POST",
+        "/tasks",
+        WRITERS,
+        {"job": [{"type": "upsertProject", "project": {"name": "p-{role}", "config": {"applications": ["locked"]}}}]},
+    ),
+    # WRITE on the account an orchestration changes
+    "orchestration on an account": Case(
+        "POST", "/tasks", WRITERS, {"application": "free", "job": [{"type": "wait", "waitTime": 0, "account": "prod"}]}
+    ),
+    # EXECUTE on the application
+    "trigger": Case("POST", "/pipelines/locked/deploy", EXECUTORS, {}),
+    "trigger v2": Case("POST", "/pipelines/v2/locked/deploy", EXECUTORS, {}),
+    "ad-hoc pipeline": Case("POST", "/pipelines/start", EXECUTORS, _new("-adhoc")),
+    "orchestration": Case("POST", "/applications/locked/tasks", EXECUTORS, {"job": [{"type": "wait", "waitTime": 0}]}),
+    "cancel": Case("PUT", "/pipelines/{execution}/cancel", EXECUTORS),
+    "cancel (legacy path)": Case("PUT", "/applications/locked/pipelines/{execution}/cancel", EXECUTORS),
+    "cancel a task": Case("PUT", "/tasks/{execution}/cancel", EXECUTORS),
+    "pause": Case("PUT", "/pipelines/{execution}/pause", EXECUTORS),
+    "resume": Case("PUT", "/pipelines/{execution}/resume", EXECUTORS),
+    "judge (patch a stage)": Case(
+        "PATCH", "/pipelines/{execution}/stages/s1", EXECUTORS, {"judgmentStatus": "continue"}
+    ),
+    "restart a stage": Case("PUT", "/pipelines/{execution}/stages/s1/restart", EXECUTORS, {}),
+    "delete an execution": Case("DELETE", "/pipelines/{fresh}", EXECUTORS, fresh=_fresh_execution),
+}
+
+
+def _fill(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for key, text in names.items():
+            value = value.replace("{" + key + "}", text)
+        return value
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, names) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_route_by_caller(name: str, client: Any, tmp_path: Any) -> None:
+    case = CASES[name]
+    wrong: list[str] = []
+    async with serve_world(client, tmp_path) as world:
+        for role in ROLES:
+            names = {**world.ids, "role": role, **(case.fresh(world) if case.fresh else {})}
+            response = await world.call(role, case.method, _fill(case.path, names), _fill(case.body, names))
+            status = response.status_code
+            if role in case.allowed:
+                if status in (401, 403) or status >= 500:
+                    wrong.append(f"{role}: expected to pass, got {status} {response.text[:200]}")
+            elif status != 403:
+                wrong.append(f"{role}: expected 403, got {status} {response.text[:200]}")
+            else:
+                body = response.json()
+                assert body["status"] == 403 and body["error"] == "Forbidden", body
+                assert "permission" in body["message"] or "may not" in body["message"], body
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    """A new route must say who may call it: every served path appears in CASES (or is listed here)."""
+    from api.main import create_app
+
+    elsewhere = {
+        # the auth routes (authentication's own tests) and Fiat's authorize route (test_permissions_http)
+        "/auth/user/serviceAccounts",
+        "/serviceAccounts",
+        "/serviceAccounts/{name}",
+        "/audit",
+        "/auth/tokens",
+        "/auth/tokens/{token_id}",
+        "/authorize/{user}",
+        "/pipelines/bulksave",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+    }
+    import re
+
+    patterns = [re.sub(r"\{[^}]+\}", "[^/]+", c.path.split("?")[0]) for c in CASES.values()]
+    app = create_app()
+    missing = []
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        if not path or path in elsewhere:
+            continue
+        probe = re.sub(r"\{[^}]+\}", "x", path)
+        if not any(re.fullmatch(p, probe) for p in patterns):
+            missing.append(path)
+    assert not missing, f"routes without a row in the permission matrix: {missing}"
