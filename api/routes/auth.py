@@ -10,9 +10,15 @@ from fastapi import APIRouter, Body, Query
 from ..auth import permissions, tokens
 from ..auth.principal import Principal
 from ..deps import PrincipalDep, SettingsDep, StoreDep
-from ..errors import ApiError, bad_request
+from ..errors import ApiError, ErrorBody, bad_request
 
-router = APIRouter(tags=["auth"])
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Credentials not accepted, or none for an admin-only endpoint"},
+    403: {"model": ErrorBody, "description": "Not an admin"},
+}
+router = APIRouter(tags=["auth"], responses=AUTH_ERRORS)
+#: epoch milliseconds, within what every database's BIGINT holds
+MAX_EPOCH_MS = 2**62
 Json = dict[str, Any]
 
 
@@ -99,8 +105,8 @@ async def audit(
     action: str | None = None,
     executionId: str | None = None,  # noqa: N803 - Gate's spelling
     outcome: str | None = None,
-    since: int | None = None,
-    until: int | None = None,
+    since: int | None = Query(None, ge=0, le=MAX_EPOCH_MS),
+    until: int | None = Query(None, ge=0, le=MAX_EPOCH_MS),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[Json]:
     """The audit trail, newest first (admins only while authentication is on)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -51,7 +52,11 @@ def test_bad_trusted_address_is_a_settings_error_naming_it() -> None:
 async def test_roles_file_adds_roles_to_every_way_in_and_follows_edits(tmp_path: Path) -> None:
     roles = tmp_path / "roles.yml"
     roles.write_text("users:\n  - username: Bob\n    roles: [Dev]\n  - username: mallory\n    roles: [admins]\n")
-    settings = {"roles_file": str(roles), "admin_roles": ["ADMINS"], "proxy": {**PROXY, "trusted_addresses": ["::1"]}}
+    settings: dict[str, Any] = {
+        "roles_file": str(roles),
+        "admin_roles": ["ADMINS"],
+        "proxy": {**PROXY, "trusted_addresses": ["::1"]},
+    }
     async with auth_api(tmp_path, **settings) as api:
         token, _ = tokens.issue(api.store, "bob", ["qa"], expires=None, by="cli")
         user = (await api.http.get("/auth/user", headers=bearer(token))).json()
