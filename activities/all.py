@@ -36,6 +36,7 @@ def build_activities(
     from .expressions import UrlFetcher
     from .jenkins import build as jenkins_activities
     from .jenkins_triggers import build as jenkins_trigger_activities
+    from .manifest import build as manifest_activities
     from .notify import build as notify_activities
     from .run_job import build as run_job_activities
     from .triggers import TriggerActivities
@@ -69,6 +70,7 @@ def build_activities(
         *deploy_activities(clouds, store),
         *jenkins_activities(settings, client),
         *run_job_activities(settings),
+        *manifest_activities(settings),
         *(bake_activities(settings, client, store) if store is not None else []),
         *([CloudCacheActivities(clouds, store).refresh] if store is not None else []),
         *([triggers.start_cron_pipeline] if triggers is not None else []),

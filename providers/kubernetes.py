@@ -41,6 +41,8 @@ def translate(err: Exception, what: str) -> CloudError:
             return ThrottledError(text)
         if status == 404:
             return NotFoundCloudError(text)
+        if status == 500 and "failed to create typed patch object" in message:
+            return InvalidRequestError(text)  # server-side apply refusing the manifest's shape: not transient
         if status >= 500 or status in (0, 408):
             return TransientCloudError(text)
         return InvalidRequestError(text)

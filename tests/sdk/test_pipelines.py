@@ -67,6 +67,14 @@ from gennaker.pipelines_deploy import (
     ShrinkCluster,
 )
 from gennaker.pipelines_jobs import RunJobManifest
+from gennaker.pipelines_manifest import (
+    DeleteManifest,
+    DeployManifest,
+    PatchManifest,
+    ScaleManifest,
+    Traffic,
+    UndoRolloutManifest,
+)
 from workflows.config import PipelineConfig
 from workflows.errors import UnknownStageTypeError
 from workflows.graph import StageGraph
@@ -689,6 +697,78 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
             "waitForCompletion": True,
         },
     ),
+    (
+        DeployManifest("k8s", [{"kind": "ReplicaSet"}], traffic=Traffic(["service web"], strategy="highlander")),
+        {
+            "type": "deployManifest",
+            "name": "Deploy (Manifest)",
+            "account": "k8s",
+            "credentials": "k8s",
+            "cloudProvider": "kubernetes",
+            "source": "text",
+            "manifests": [{"kind": "ReplicaSet"}],
+            "trafficManagement": {
+                "enabled": True,
+                "options": {"services": ["service web"], "strategy": "highlander", "enableTraffic": True},
+            },
+            "skipExpressionEvaluation": False,
+        },
+    ),
+    (
+        DeleteManifest("k8s", "prod", cluster="replicaSet web", criteria="oldest", grace_period_seconds=0),
+        {
+            "type": "deleteManifest",
+            "name": "Delete (Manifest)",
+            "account": "k8s",
+            "credentials": "k8s",
+            "cloudProvider": "kubernetes",
+            "location": "prod",
+            "cluster": "replicaSet web",
+            "criteria": "oldest",
+            "options": {"cascading": True, "gracePeriodSeconds": 0},
+        },
+    ),
+    (
+        ScaleManifest("k8s", "prod", "replicaSet web-v001", replicas=3),
+        {
+            "type": "scaleManifest",
+            "name": "Scale (Manifest)",
+            "account": "k8s",
+            "credentials": "k8s",
+            "cloudProvider": "kubernetes",
+            "location": "prod",
+            "manifestName": "replicaSet web-v001",
+            "replicas": 3,
+        },
+    ),
+    (
+        PatchManifest("k8s", "prod", "deployment api", {"spec": {"paused": False}}, merge_strategy="merge"),
+        {
+            "type": "patchManifest",
+            "name": "Patch (Manifest)",
+            "account": "k8s",
+            "credentials": "k8s",
+            "cloudProvider": "kubernetes",
+            "location": "prod",
+            "manifestName": "deployment api",
+            "source": "text",
+            "patchBody": [{"spec": {"paused": False}}],
+            "options": {"mergeStrategy": "merge", "record": True},
+        },
+    ),
+    (
+        UndoRolloutManifest("k8s", "prod", "deployment api", revisions_back=2),
+        {
+            "type": "undoRolloutManifest",
+            "name": "Undo Rollout (Manifest)",
+            "account": "k8s",
+            "credentials": "k8s",
+            "cloudProvider": "kubernetes",
+            "location": "prod",
+            "manifestName": "deployment api",
+            "revisionsBack": 2,
+        },
+    ),
 ]
 
 
@@ -704,19 +784,19 @@ def test_every_engine_type_but_synthetic_has_a_builder() -> None:
 
 
 def test_generic_stage_for_a_type_the_engine_lacks() -> None:
-    stage = Stage("deployManifest", name="Deploy", account="k8s", cloudProvider="kubernetes", manifests=[{"a": 1}])
+    stage = Stage("rollingRestartManifest", name="Deploy", account="k8s", cloudProvider="kubernetes", manifests=[{"a": 1}])
     doc = Pipeline("p", application="app", stages=[stage]).to_json()
     assert doc["stages"][0] == {
         "refId": "1",
         "requisiteStageRefIds": [],
-        "type": "deployManifest",
+        "type": "rollingRestartManifest",
         "name": "Deploy",
         "account": "k8s",
         "cloudProvider": "kubernetes",
         "manifests": [{"a": 1}],
     }
     StageGraph.build(PipelineConfig.parse(doc).stages)
-    with pytest.raises(UnknownStageTypeError, match="deployManifest"):
+    with pytest.raises(UnknownStageTypeError, match="rollingRestartManifest"):
         validate_for_start(doc)
     assert one(Stage("wait", waitTime=1))["name"] == "wait"
 
