@@ -119,3 +119,11 @@ async def test_service_accounts_or_mode_and_auth_off(tmp_path: Path) -> None:
         assert (await api.http.post("/serviceAccounts", json={"name": "a", "memberOf": ["x"]})).status_code == 200
         assert (await api.http.get("/auth/user/serviceAccounts")).json() == ["a"]
         assert [a["name"] for a in (await api.http.get("/serviceAccounts")).json()] == ["a"]
+
+
+async def test_a_trusted_proxy_header_wins_over_a_bearer_token(tmp_path: Path) -> None:
+    async with auth_api(tmp_path, peer="10.0.0.7", proxy={**PROXY, "trusted_addresses": ["10.0.0.7"]}) as api:
+        token, _ = tokens.issue(api.store, "bob", [], expires=None, by="cli")
+        user = (await api.http.get("/auth/user", headers={**HEADERS, **bearer(token)})).json()
+        assert user["username"] == "mallory"
+        assert (await api.http.get("/auth/user", headers=bearer(token))).json()["username"] == "bob"

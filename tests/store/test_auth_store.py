@@ -9,10 +9,18 @@ from api.store import ConflictError, NotFoundError, Store, ValidationError
 
 def test_tokens_keep_their_hash_and_revoke_once(store: Store) -> None:
     saved = store.save_api_token(
-        {"id": "t1", "tokenHash": "a" * 64, "owner": "Alice", "roles": ["Dev", " "], "expiresAt": 99, "createdBy": "root"}
+        {
+            "id": "t1",
+            "tokenHash": "a" * 64,
+            "owner": "Alice",
+            "roles": ["Dev", " "],
+            "expiresAt": 99,
+            "createdBy": "root",
+        }
     )
     assert saved["owner"] == "alice" and saved["roles"] == ["dev"] and saved["expiresAt"] == 99
-    assert store.find_api_token("a" * 64)["id"] == "t1"
+    found = store.find_api_token("a" * 64)
+    assert found is not None and found["id"] == "t1"
     assert store.find_api_token("b" * 64) is None
     with pytest.raises(ConflictError):
         store.save_api_token({"id": "t2", "tokenHash": "a" * 64, "owner": "bob"})
@@ -20,7 +28,8 @@ def test_tokens_keep_their_hash_and_revoke_once(store: Store) -> None:
     assert [t["id"] for t in store.list_api_tokens()] == ["t1", "t3"]
     assert [t["id"] for t in store.list_api_tokens(owner="BOB")] == ["t3"]
     store.touch_api_token("t3", 1234)
-    assert store.find_api_token("c" * 64)["lastUsedAt"] == 1234
+    touched = store.find_api_token("c" * 64)
+    assert touched is not None and touched["lastUsedAt"] == 1234
     first = store.revoke_api_token("t1")["revokedAt"]
     assert first is not None
     assert store.revoke_api_token("t1")["revokedAt"] == first
@@ -57,7 +66,9 @@ def test_audit_filters_newest_first(store: Store) -> None:
     store.record_audit(
         {"at": 2, "principal": "bob", "action": "pipeline.trigger", "application": "app", "executionId": "E1"}
     )
-    store.record_audit({"at": 3, "principal": "alice", "action": "execution.cancel", "outcome": "denied", "status": 403})
+    store.record_audit(
+        {"at": 3, "principal": "alice", "action": "execution.cancel", "outcome": "denied", "status": 403}
+    )
     assert [e["at"] for e in store.list_audit()] == [3, 2, 1]
     assert [e["at"] for e in store.list_audit({"principal": "ALICE"})] == [3, 1]
     assert [e["at"] for e in store.list_audit({"application": "APP"})] == [2, 1]
