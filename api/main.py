@@ -23,6 +23,7 @@ from .routes import (
     builds,
     executions,
     infrastructure,
+    manifests,
     misc,
     notifications,
     pipeline_configs,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         projects,
         webhooks,
         infrastructure,
+        manifests,
         builds,
         bakery,
     )
