@@ -15,6 +15,7 @@ import httpx
 from fastapi import Request
 
 from api.auth.principal import Principal
+from api.auth.settings import AuthSettings
 from gennaker.settings import Settings
 
 PRINCIPALS = {
@@ -31,7 +32,7 @@ LOCKED_PERMISSIONS = {
     "WRITE": ["writers"],
     "EXECUTE": ["executors", "deployers"],
 }
-ACCOUNTS = [
+ACCOUNTS: list[dict[str, Any]] = [
     {
         "name": "prod",
         "type": "aws",
@@ -124,7 +125,7 @@ async def serve_world(client: Any, tmp_path: Path, **auth: Any) -> AsyncIterator
         state_dir=tmp_path,
         task_queue=f"authz-{uuid.uuid4()}",
         accounts=ACCOUNTS,
-        auth={"enabled": True, "admin_roles": ["admins"], **auth},
+        auth=AuthSettings(**{"enabled": True, "admin_roles": ["admins"], **auth}),
     )
     store = Store(settings.store_url)
     store.migrate()

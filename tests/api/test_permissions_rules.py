@@ -15,9 +15,12 @@ WRITER = Principal("wes", frozenset({"writers"}), authenticated=True)
 EXECUTOR = Principal("eve", frozenset({"executors"}), authenticated=True)
 ADMIN = Principal("ada", frozenset(), admin=True, authenticated=True)
 
-RESTRICTED = {"name": "app", "permissions": {"READ": ["readers"], "WRITE": ["writers"], "EXECUTE": ["executors"]}}
-NO_EXECUTE = {"name": "app", "permissions": {"READ": ["readers"], "WRITE": ["writers"]}}
-LEGACY = {"name": "app", "requiredGroupMembership": ["READERS "]}
+RESTRICTED: dict[str, Any] = {
+    "name": "app",
+    "permissions": {"READ": ["readers"], "WRITE": ["writers"], "EXECUTE": ["executors"]},
+}
+NO_EXECUTE: dict[str, Any] = {"name": "app", "permissions": {"READ": ["readers"], "WRITE": ["writers"]}}
+LEGACY: dict[str, Any] = {"name": "app", "requiredGroupMembership": ["READERS "]}
 OPEN_APP: dict[str, Any] = {"name": "app", "permissions": {"READ": [], "WRITE": []}}
 
 
@@ -53,7 +56,7 @@ def test_application_authorizations(
     assert set(got) == expected
 
 
-ACCOUNTS = [
+ACCOUNTS: list[dict[str, Any]] = [
     {"name": "open", "type": "aws"},
     {"name": "prod", "type": "aws", "permissions": {"READ": ["readers", "writers"], "WRITE": ["writers"]}},
     {"name": "secret", "type": "aws", "permissions": {"READ": ["admins-only"], "WRITE": ["admins-only"]}},
@@ -122,7 +125,7 @@ def test_service_account_principal_holds_its_roles() -> None:
 
 
 def test_user_permission_document() -> None:
-    apps = [RESTRICTED | {"name": "locked"}, {"name": "free"}, NO_EXECUTE | {"name": "readable"}]
+    apps: list[dict[str, Any]] = [RESTRICTED | {"name": "locked"}, {"name": "free"}, NO_EXECUTE | {"name": "readable"}]
     doc = p.user_permission(READER, applications=apps, accounts=ACCOUNTS, service_accounts=[BOTH, NOBODY])
     assert doc["name"] == "rita" and doc["admin"] is False
     assert doc["applications"] == [
