@@ -25,7 +25,8 @@ async def gate(kube_cluster: Any, tmp_path: Path) -> AsyncIterator[httpx.AsyncCl
         accounts=[
             {"name": "k8s", "type": "kubernetes", "kubeconfigFile": str(kube_cluster.kubeconfig_path),
              "permissions": {"READ": ["dev"], "WRITE": ["ops"]}},
-            {"name": "k8s-inline", "type": "kubernetes", "kubeconfigContents": kube_cluster.kubeconfig_path.read_text()},
+            {"name": "k8s-inline", "type": "kubernetes",
+             "kubeconfigContents": kube_cluster.kubeconfig_path.read_text()},
         ],
     )  # fmt: skip
     store = Store(settings.store_url)
