@@ -150,7 +150,7 @@ class Guard:
         """``execution.authentication`` for an execution this caller starts."""
         if not self.enabled:
             return {"user": self.principal.name, "allowedAccounts": []}
-        return rules.execution_authentication(self.principal, account_entries(self.settings))
+        return _enforced(rules.execution_authentication(self.principal, account_entries(self.settings)))
 
     def _refusal(self, authorization: str, kind: str, name: Any, **extra: Any) -> ApiError:
         who = self.principal.name
@@ -182,13 +182,21 @@ def run_as_authentication(store: Any, settings: Any, run_as: str | None, fallbac
         return {"user": run_as or fallback_user, "allowedAccounts": []}
     accounts = account_entries(settings)
     if not run_as:
-        return rules.execution_authentication(Principal(), accounts)
+        return _enforced(rules.execution_authentication(Principal(), accounts))
     try:
         service_account = store.get_service_account(run_as)
     except NotFoundError:
         raise PermissionError(f"runAsUser '{run_as}' is not a service account") from None
     principal = rules.service_account_principal(service_account, settings.auth.admin_roles)
-    return rules.execution_authentication(principal, accounts)
+    return _enforced(rules.execution_authentication(principal, accounts))
+
+
+def _enforced(body: Json) -> Json:
+    """With authentication on, the engine checks each stage's accounts against ``allowedAccounts``
+    (docs/auth-engine.md): the API marks the executions it starts as enforced."""
+    from workflows.authorization import authentication
+
+    return authentication(body["user"], body["allowedAccounts"], enforced=True)
 
 
 def check_run_as_users(guard: Guard, config: Json, managed: str | None = None) -> None:

@@ -89,17 +89,17 @@ async def test_executions_record_the_caller_and_its_writable_accounts(client: An
         )
         started["task"] = task.json()["ref"].rsplit("/", 1)[1]
         expected = {
-            "anonymous": {"user": "anonymous", "allowedAccounts": ["open"]},
-            "writer": {"user": "wes", "allowedAccounts": ["open", "prod"]},
-            "admin": {"user": "ada", "allowedAccounts": ["open", "prod", "vault"]},
-            "adhoc": {"user": "wes", "allowedAccounts": ["open", "prod"]},
-            "task": {"user": "wes", "allowedAccounts": ["open", "prod"]},
+            "anonymous": {"user": "anonymous", "allowedAccounts": ["open"], "enforced": True},
+            "writer": {"user": "wes", "allowedAccounts": ["open", "prod"], "enforced": True},
+            "admin": {"user": "ada", "allowedAccounts": ["open", "prod", "vault"], "enforced": True},
+            "adhoc": {"user": "wes", "allowedAccounts": ["open", "prod"], "enforced": True},
+            "task": {"user": "wes", "allowedAccounts": ["open", "prod"], "enforced": True},
         }
         for key, execution_id in started.items():
             assert await _authentication(w, execution_id) == expected[key], key
         update = {"job": [{"type": "updateApplication", "application": {"name": "free", "description": "d"}}]}
         ref = (await w.call("writer", "POST", "/tasks", update)).json()["ref"].rsplit("/", 1)[1]
-        assert await _authentication(w, ref) == {"user": "wes", "allowedAccounts": ["open", "prod"]}
+        assert await _authentication(w, ref) == {"user": "wes", "allowedAccounts": ["open", "prod"], "enforced": True}
 
 
 def _webhook_pipeline(run_as: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -133,8 +133,8 @@ async def test_run_as_user_must_be_a_service_account_the_saver_may_use(client: A
         auth = {}
         for name, entry in runs.items():
             auth[name] = await _authentication(w, entry["executionId"])
-        assert auth["shipped"] == {"user": "shipper", "allowedAccounts": ["open", "prod"]}
-        assert auth["by-sa"] == {"user": "deployer", "allowedAccounts": ["open"]}
+        assert auth["shipped"] == {"user": "shipper", "allowedAccounts": ["open", "prod"], "enforced": True}
+        assert auth["by-sa"] == {"user": "deployer", "allowedAccounts": ["open"], "enforced": True}
         # a service account deleted after the save: the trigger does not start the pipeline
         await asyncio.to_thread(w.store.delete_service_account, "shipper")
         again = await w.call("anonymous", "POST", "/webhooks/webhook/ship-it", {"x": 2})
@@ -149,7 +149,11 @@ async def test_a_trigger_without_run_as_user_runs_as_anonymous(client: Any, tmp_
         assert (await w.call("writer", "POST", "/pipelines", _webhook_pipeline())).status_code == 200
         fired = await w.call("anonymous", "POST", "/webhooks/webhook/ship-it", {"x": 1})
         (entry,) = fired.json()["executions"]
-        assert await _authentication(w, entry["executionId"]) == {"user": "anonymous", "allowedAccounts": ["open"]}
+        assert await _authentication(w, entry["executionId"]) == {
+            "user": "anonymous",
+            "allowedAccounts": ["open"],
+            "enforced": True,
+        }
 
 
 async def test_managed_service_accounts_follow_the_pipelines_roles(client: Any, tmp_path: Any) -> None:
@@ -180,7 +184,11 @@ async def test_managed_service_accounts_follow_the_pipelines_roles(client: Any, 
         # the event runs as the managed account
         fired = await w.call("anonymous", "POST", "/webhooks/webhook/ship-it", {"x": 1})
         (entry,) = fired.json()["executions"]
-        assert await _authentication(w, entry["executionId"]) == {"user": name, "allowedAccounts": ["open", "prod"]}
+        assert await _authentication(w, entry["executionId"]) == {
+            "user": name,
+            "allowedAccounts": ["open", "prod"],
+            "enforced": True,
+        }
 
 
 async def test_authorize_shows_a_users_permissions_to_itself_and_admins(client: Any, tmp_path: Any) -> None:
@@ -224,3 +232,29 @@ async def test_with_auth_off_nothing_is_checked(client: Any, tmp_path: Any) -> N
         assert saved.json()["triggers"][0]["runAsUser"] == "nobody-at-all"
         ref = (await w.call("anonymous", "POST", "/pipelines/locked/deploy", {})).json()["ref"].rsplit("/", 1)[1]
         assert await _authentication(w, ref) == {"user": "anonymous", "allowedAccounts": []}
+
+
+async def test_the_engine_refuses_a_stage_on_an_account_the_caller_may_not_write(client: Any, tmp_path: Any) -> None:
+    """The API marks what it starts as enforced: a writer's execution may not destroy in an admins' account."""
+    async with serve_world(client, tmp_path) as w:
+        stage = {
+            "refId": "1",
+            "type": "destroyServerGroup",
+            "name": "Destroy",
+            "credentials": "vault",
+            "cloudProvider": "aws",
+            "cluster": "free",
+            "regions": ["us-east-1"],
+            "target": "current_asg_dynamic",
+        }
+        config = {"application": "free", "name": "destroy", "stages": [stage]}
+        response = await w.call("writer", "POST", "/pipelines/start", config)
+        assert response.status_code == 202, response.text
+        execution_id = response.json()["ref"].rsplit("/", 1)[1]
+        for _ in range(400):
+            execution = (await w.call("admin", "GET", f"/pipelines/{execution_id}")).json()
+            if execution.get("status") in ("TERMINAL", "SUCCEEDED", "CANCELED"):
+                break
+            await asyncio.sleep(0.05)
+        assert execution["status"] == "TERMINAL", execution
+        assert "Access denied to account vault" in str(execution["stages"][0]["context"])
