@@ -111,6 +111,7 @@ CASES: dict[str, Case] = {
     ),
     "application server groups": Case("GET", "/applications/locked/serverGroups", READERS),
     "a server group": Case("GET", "/applications/locked/serverGroups/prod/us-east-1/locked-v000", READERS),
+    "a kubernetes manifest": Case("GET", "/manifests/prod/default/deployment%20web", READERS),
     "application load balancers": Case("GET", "/applications/locked/loadBalancers", READERS),
     "an instance": Case("GET", "/instances/prod/us-east-1/i-locked-prod", READERS),
     # READ on an account only admins may see
@@ -119,6 +120,8 @@ CASES: dict[str, Case] = {
     "load balancer in a hidden account": Case("GET", "/loadBalancers/vault/us-east-1/free-lb", ADMIN),
     "instance in a hidden account": Case("GET", "/instances/vault/us-east-1/i-free-vault", ADMIN),
     "images of a hidden account": Case("GET", "/images/find?account=vault", ADMIN),
+    "manifest in a readable account": Case("GET", "/manifests/prod/default/deployment%20web", READERS),
+    "manifest in a hidden account": Case("GET", "/manifests/vault/default/deployment%20web", ADMIN),
     # WRITE on the application
     "save a pipeline": Case("POST", "/pipelines", WRITERS, _new()),
     "update a pipeline": Case(
