@@ -18,6 +18,7 @@ import logging
 import shutil
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,8 @@ def main() -> int:
     from api.store import Store
     from bakery.settings import BakerySettings
     from gennaker.client import Client
+    from gennaker.demo_k8s import pipeline as k8s_pipeline
+    from gennaker.demo_k8s import start_local_cluster
     from gennaker.devserver import DevServer
     from gennaker.localstack import ServedApi, free_port
     from gennaker.settings import Settings, TemporalSettings
@@ -199,6 +202,8 @@ def main() -> int:
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         moto.start()
         endpoint = f"http://127.0.0.1:{moto_port}"
+        kube = ExitStack()  # k8s-local, where the kube-apiserver has been built
+        k8s_account = start_local_cluster(Path(tmp) / "kube", kube)
         account = {
             "name": "aws-local",
             "type": "aws",
@@ -211,7 +216,7 @@ def main() -> int:
         settings = Settings(
             state_dir=Path(tmp),
             task_queue="gennaker-demo",
-            accounts=[account],
+            accounts=[account, *([k8s_account] if k8s_account else [])],
             bakery=BakerySettings(images_file=images_file, poll_interval_s=1),
         )
         server = DevServer(settings, port=free_port(), ui_port=free_port(), db_file=Path(tmp) / "temporal.db")
@@ -227,6 +232,8 @@ def main() -> int:
                 gate.save_application("demo", email="demo@example.com")
                 for config in (first, release):
                     gate.save_pipeline(config)
+                if k8s_account:
+                    gate.save_pipeline(k8s_pipeline("demo"))
                 print(f"moto (aws-local): {endpoint}   API: {api.url}   Temporal UI: {server.ui_url}")
                 bootstrap = gate.run("demo", "first deploy", timeout=300)
                 print(f"first deploy: {bootstrap['status']}")
@@ -238,12 +245,18 @@ def main() -> int:
                     if error and stage["status"] != "SUCCEEDED":
                         print("             " + str(error).replace("\n", "\n             "))
                 report_images(done)
+                k8s_ok = True
+                if k8s_account:
+                    k8s = gate.run("demo", "k8s release", timeout=300)
+                    print(f"k8s release {k8s['id']}: {k8s['status']}")
+                    k8s_ok = k8s["status"] == "SUCCEEDED"
                 print(f"Temporal UI: {server.ui_url}/namespaces/default/workflows/{done['id']}")
-                return 0 if done["status"] == "SUCCEEDED" else 1
+                return 0 if done["status"] == "SUCCEEDED" and k8s_ok else 1
         finally:
             store.close()
             server.stop()
             moto.stop()
+            kube.close()
 
 
 if __name__ == "__main__":
