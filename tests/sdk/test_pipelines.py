@@ -784,7 +784,9 @@ def test_every_engine_type_but_synthetic_has_a_builder() -> None:
 
 
 def test_generic_stage_for_a_type_the_engine_lacks() -> None:
-    stage = Stage("rollingRestartManifest", name="Deploy", account="k8s", cloudProvider="kubernetes", manifests=[{"a": 1}])
+    stage = Stage(
+        "rollingRestartManifest", name="Deploy", account="k8s", cloudProvider="kubernetes", manifests=[{"a": 1}]
+    )
     doc = Pipeline("p", application="app", stages=[stage]).to_json()
     assert doc["stages"][0] == {
         "refId": "1",
