@@ -7,17 +7,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client, Schedule, ScheduleActionStartWorkflow
 
-from integrations.schedules import put_schedule
+from integrations.schedules import every, sync_schedules
 from providers.registry import provider_of
 from workflows.cloud_cache import CACHE_INTERVAL, RefreshCloudCacheInput
 
@@ -39,16 +31,11 @@ async def sync_cache_schedules(client: Client, settings: Any) -> list[str]:
     wanted: dict[str, Schedule] = {}
     for provider, account in cached_accounts(settings):
         sid = f"{PREFIX}{provider}:{account}"
-        wanted[sid] = Schedule(
-            action=ScheduleActionStartWorkflow(
+        wanted[sid] = every(
+            ScheduleActionStartWorkflow(
                 "RefreshCloudCache", RefreshCloudCacheInput(provider, account), id=sid, task_queue=settings.task_queue
             ),
-            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=CACHE_INTERVAL)]),
-            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+            CACHE_INTERVAL,
+            note=f"Clouddriver's caching agents for {provider} account {account}",
         )
-    for sid, schedule in wanted.items():
-        await put_schedule(client, sid, schedule, trigger_immediately=True)
-    existing = [s.id async for s in await client.list_schedules() if s.id.startswith(PREFIX)]
-    for sid in set(existing) - set(wanted):
-        await client.get_schedule_handle(sid).delete()
-    return sorted(wanted)
+    return await sync_schedules(client, PREFIX, wanted, trigger_immediately=True)

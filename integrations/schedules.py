@@ -4,8 +4,32 @@ and the Jenkins build monitor (``integrations/jenkins/schedules.py``)."""
 
 from __future__ import annotations
 
-from temporalio.client import Client, Schedule, ScheduleAlreadyRunningError, ScheduleUpdate, ScheduleUpdateInput
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 from temporalio.service import RPCError, RPCStatusCode
+
+
+def every(action: ScheduleActionStartWorkflow, interval: timedelta, *, note: str = "") -> Schedule:
+    """A Schedule that starts ``action`` every ``interval``, skipping a run while the previous one still runs."""
+    return Schedule(
+        action=action,
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=interval)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        state=ScheduleState(note=note),
+    )
 
 
 async def put_schedule(
@@ -39,3 +63,15 @@ async def delete_schedule(client: Client, schedule_id: str) -> None:
 async def schedule_ids(client: Client, prefix: str) -> set[str]:
     """The ids of every Schedule whose id starts with ``prefix``."""
     return {s.id async for s in await client.list_schedules() if s.id.startswith(prefix)}
+
+
+async def sync_schedules(
+    client: Client, prefix: str, wanted: dict[str, Schedule], *, trigger_immediately: bool = False
+) -> list[str]:
+    """Make the Schedules whose ids start with ``prefix`` exactly ``wanted``: put each, delete the others.
+    Returns the wanted ids, sorted."""
+    for sid, schedule in wanted.items():
+        await put_schedule(client, sid, schedule, trigger_immediately=trigger_immediately)
+    for sid in await schedule_ids(client, prefix) - set(wanted):
+        await delete_schedule(client, sid)
+    return sorted(wanted)

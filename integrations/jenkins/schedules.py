@@ -8,18 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleState,
-)
+from temporalio.client import Client, Schedule, ScheduleActionStartWorkflow
 
-from integrations.schedules import delete_schedule, put_schedule, schedule_ids
+from integrations.schedules import every, sync_schedules
 from workflows.jenkins_poll import PollJenkinsMasterInput
 
 from .settings import JenkinsSettings
@@ -40,12 +31,12 @@ def wanted(settings: Any) -> dict[str, Schedule]:
         jenkins = JenkinsSettings.model_validate(jenkins or {})
     if not jenkins.polling.enabled:
         return {}
-    every = timedelta(seconds=jenkins.polling.interval_s)
+    interval = timedelta(seconds=jenkins.polling.interval_s)
     out: dict[str, Schedule] = {}
     for master in jenkins.masters:
         sid = schedule_id(master.name)
-        out[sid] = Schedule(
-            action=ScheduleActionStartWorkflow(
+        out[sid] = every(
+            ScheduleActionStartWorkflow(
                 "JenkinsPoll",
                 PollJenkinsMasterInput(master.name),
                 id=sid,
@@ -53,18 +44,12 @@ def wanted(settings: Any) -> dict[str, Schedule]:
                 execution_timeout=POLL_TIMEOUT,
                 static_summary=f"poll Jenkins master {master.name} for finished builds",
             ),
-            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-            state=ScheduleState(note=f"Igor's build monitor of {master.name}"),
+            interval,
+            note=f"Igor's build monitor of {master.name}",
         )
     return out
 
 
 async def sync_jenkins_schedules(client: Client, settings: Any) -> list[str]:
     """Make the poll Schedules exactly those the settings ask for; returns their ids."""
-    wants = wanted(settings)
-    for sid, schedule in wants.items():
-        await put_schedule(client, sid, schedule)
-    for sid in await schedule_ids(client, PREFIX) - set(wants):
-        await delete_schedule(client, sid)
-    return sorted(wants)
+    return await sync_schedules(client, PREFIX, wanted(settings))

@@ -15,6 +15,7 @@ from temporalio.client import (
     ScheduleState,
 )
 
+from integrations import schedules
 from integrations.schedules import delete_schedule, put_schedule, schedule_ids
 
 pytestmark = pytest.mark.temporal
@@ -42,3 +43,25 @@ async def test_put_creates_then_replaces_and_delete_tolerates_missing(client: Cl
     assert await schedule_ids(client, prefix) == {sid}
     await delete_schedule(client, sid)
     await delete_schedule(client, sid)  # already gone: fine
+
+
+async def test_sync_puts_the_wanted_and_deletes_the_rest_of_its_prefix(client: Client) -> None:
+    prefix = f"test-{uuid.uuid4()}:"
+    elsewhere = f"other-{uuid.uuid4()}"
+    for sid in (f"{prefix}stale", elsewhere):
+        await put_schedule(client, sid, every(5, "old"))
+    for _ in range(50):  # the schedule list is eventually consistent
+        if await schedule_ids(client, prefix) == {f"{prefix}stale"}:
+            break
+    action = ScheduleActionStartWorkflow("Nothing", id=f"nothing-{uuid.uuid4()}", task_queue="nowhere")
+    wanted = {f"{prefix}keep": schedules.every(action, timedelta(hours=1), note="kept")}
+    assert await schedules.sync_schedules(client, prefix, wanted) == [f"{prefix}keep"]
+    described = await client.get_schedule_handle(f"{prefix}keep").describe()
+    assert described.schedule.spec.intervals[0].every == timedelta(hours=1)
+    assert described.schedule.state.note == "kept" and not described.schedule.state.paused
+    assert described.schedule.policy.overlap.name == "SKIP"
+    with pytest.raises(Exception, match="(?i)not found|already completed"):
+        await client.get_schedule_handle(f"{prefix}stale").describe()
+    assert (await client.get_schedule_handle(elsewhere).describe()).schedule.state.note == "old"
+    for sid in (f"{prefix}keep", elsewhere):
+        await delete_schedule(client, sid)
