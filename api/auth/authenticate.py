@@ -47,7 +47,7 @@ class Authenticator:
         proxy = self.settings.proxy
         if proxy is not None and headers.get(proxy.user_header):
             if self._trusted(peer):
-                return self._proxy_principal(headers)
+                return self._proxy_principal(headers, store)
             log.warning("ignoring the %s header from %s: not a trusted proxy address", proxy.user_header, peer)
         authorization = headers.get("authorization")
         if not authorization:
@@ -59,7 +59,7 @@ class Authenticator:
         if tokens.looks_like_token(credential):
             return self._token_principal(credential, store)
         if credential.count(".") == 2 and self.oidc is not None:
-            return self._oidc_principal(credential)
+            return self._oidc_principal(credential, store)
         raise AuthenticationError("the bearer token is neither a Gennaker API token nor a JWT of a configured issuer")
 
     def _trusted(self, peer: str | None) -> bool:
@@ -69,13 +69,13 @@ class Authenticator:
             return False
         return any(address in network for network in self.trusted)
 
-    def _proxy_principal(self, headers: Any) -> Principal:
+    def _proxy_principal(self, headers: Any, store: Any) -> Principal:
         assert self.settings.proxy is not None
         proxy = self.settings.proxy
         name = headers.get(proxy.user_header, "").strip()
         roles = headers.get(proxy.roles_header, "").replace(";", ",").split(",") if proxy.roles_header else []
         email = headers.get(proxy.email_header) if proxy.email_header else None
-        return self._principal(name, roles, "proxy", email=email)
+        return self._principal(name, roles, "proxy", store, email=email)
 
     def _token_principal(self, credential: str, store: Any) -> Principal:
         from api.store import NotFoundError
@@ -90,23 +90,25 @@ class Authenticator:
             via = "service_account"
         except NotFoundError:
             via = "token"
-        return self._principal(record["owner"], roles, via)
+        return self._principal(record["owner"], roles, via, store)
 
-    def _oidc_principal(self, credential: str) -> Principal:
+    def _oidc_principal(self, credential: str, store: Any) -> Principal:
         assert self.oidc is not None
         try:
             identity = self.oidc.verify(credential)
         except OidcError as err:
             raise AuthenticationError(str(err)) from None
-        return self._principal(identity.username, identity.roles, "oidc", email=identity.email)
+        return self._principal(identity.username, identity.roles, "oidc", store, email=identity.email)
 
-    def _principal(self, name: str, roles: list[str], via: str, *, email: str | None = None) -> Principal:
+    def _principal(self, name: str, roles: list[str], via: str, store: Any, *, email: str | None = None) -> Principal:
         name = name.strip().lower()
         if not name:
             raise AuthenticationError("the credential names no user")
         held = normalize(roles)
         if self.roles_file is not None:
             held |= self.roles_file.roles_of(name)
+        if store is not None:  # roles an admin stored for the user (PUT /roles/{user})
+            held |= normalize(store.get_user_roles(name))
         return Principal(
             name=name,
             roles=held,

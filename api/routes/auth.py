@@ -95,6 +95,30 @@ async def delete_service_account(name: str, principal: PrincipalDep, settings: S
     await asyncio.to_thread(store.delete_service_account, name)
 
 
+@router.get("/roles/{user}")
+async def get_user_roles(user: str, principal: PrincipalDep, settings: SettingsDep, store: StoreDep) -> Json:
+    """The roles stored for ``user`` (not those its credential or the roles file bring)."""
+    require_admin(principal, settings)
+    roles = await asyncio.to_thread(store.get_user_roles, user)
+    return {"name": user.strip().lower(), "roles": roles}
+
+
+@router.put("/roles/{user}")
+async def put_user_roles(
+    user: str, principal: PrincipalDep, settings: SettingsDep, store: StoreDep, body: Any = Body(...)
+) -> Json:
+    """Fiat's ``PUT /roles/{userId}``: replace the roles kept for a user; they join the credential's roles on its
+    next request."""
+    require_admin(principal, settings)
+    return await asyncio.to_thread(store.put_user_roles, user, body, principal.name)  # type: ignore[no-any-return]
+
+
+@router.delete("/roles/{user}")
+async def delete_user_roles(user: str, principal: PrincipalDep, settings: SettingsDep, store: StoreDep) -> None:
+    require_admin(principal, settings)
+    await asyncio.to_thread(store.delete_user_roles, user)
+
+
 @router.get("/audit")
 async def audit(
     principal: PrincipalDep,

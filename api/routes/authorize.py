@@ -19,7 +19,8 @@ Json = dict[str, Any]
 
 
 def _other(request: Request, store: Any, settings: Any, user: str) -> Principal:
-    """Another user as Fiat knows it: a service account by that name (its memberOf), else the roles file."""
+    """Another user as Fiat knows it: a service account by that name (its memberOf), else the roles file and the
+    roles stored for the user."""
     from api.store import NotFoundError
 
     try:
@@ -31,8 +32,9 @@ def _other(request: Request, store: Any, settings: Any, user: str) -> Principal:
         from ..auth.authenticate import authenticator
 
         roles = authenticator(request.app).roles_file.roles_of(user)  # type: ignore[union-attr]
+    roles |= rules.normalize_roles(store.get_user_roles(user))
     admin = bool(roles & rules.normalize_roles(settings.auth.admin_roles))
-    return Principal(name=user, roles=roles, admin=admin, authenticated=True, via="roles_file")
+    return Principal(name=user, roles=roles, admin=admin, authenticated=True, via="stored_roles")
 
 
 @router.get("/authorize/{user}")

@@ -256,6 +256,16 @@ class ServiceAccount(SQLModel, table=True):
     body: str = Field(sa_column=Column("body", Body, nullable=False))
 
 
+class UserRoles(SQLModel, table=True):
+    """Roles kept for a user in the store (Fiat's ``PUT /roles/{userId}``): ``{name, roles: [...]}``."""
+
+    __tablename__ = "user_roles"
+
+    name: str = Field(sa_column=_key("name", primary_key=True))
+    updated_at: int = Field(sa_column=Column("updated_at", BigInteger, nullable=False))
+    body: str = Field(sa_column=Column("body", Body, nullable=False))
+
+
 class AuditEvent(SQLModel, table=True):
     """Who did what, from where, and how it ended (never a secret or a token)."""
 
@@ -282,4 +292,4 @@ class AuditEvent(SQLModel, table=True):
     detail: str | None = Field(default=None, sa_column=Column("detail", Text, nullable=True))
 
 
-TABLES.extend(model.__table__ for model in (ApiToken, ServiceAccount, AuditEvent))  # type: ignore[attr-defined,union-attr]
+TABLES.extend(model.__table__ for model in (ApiToken, ServiceAccount, UserRoles, AuditEvent))  # type: ignore[attr-defined,union-attr]

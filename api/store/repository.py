@@ -50,6 +50,7 @@ from .models import (
     Project,
     ServiceAccount,
     TriggerEvent,
+    UserRoles,
 )
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -996,6 +997,40 @@ class Store:
             row = s.get(ServiceAccount, name.strip().lower())
             if row is None:
                 raise NotFoundError(f"no service account named {name!r}")
+            s.delete(row)
+
+    def get_user_roles(self, name: str) -> list[str]:
+        """The roles stored for a user (empty when none are)."""
+        with self._session() as s:
+            row = s.get(UserRoles, name.strip().lower())
+            return [] if row is None else list(json.loads(row.body)["roles"])
+
+    @_retrying
+    def put_user_roles(self, name: str, roles: Any, user: str) -> Doc:
+        """Replace the roles stored for ``name`` (lower-cased, as Fiat compares them); ``[]`` keeps an empty entry."""
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError("a user name is required", field="name")
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise ValidationError("the body must be a JSON list of role names", field="roles")
+        key, stamp = name.strip().lower(), now_ms()
+        if len(key) > KEY_LENGTH:
+            raise ValidationError(f"a user name has at most {KEY_LENGTH} characters", field="name")
+        saved = {
+            "name": key,
+            "roles": sorted({r.strip().lower() for r in roles if r.strip()}),
+            "lastModified": stamp,
+            "lastModifiedBy": user,
+        }
+        with self._session(write=True) as s:
+            s.merge(UserRoles(name=key, updated_at=stamp, body=_dumps(saved)))
+        return saved
+
+    @_retrying
+    def delete_user_roles(self, name: str) -> None:
+        with self._session(write=True) as s:
+            row = s.get(UserRoles, name.strip().lower())
+            if row is None:
+                raise NotFoundError(f"no roles are stored for {name!r}")
             s.delete(row)
 
     @_retrying

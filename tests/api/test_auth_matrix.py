@@ -219,6 +219,7 @@ def test_every_route_is_in_the_matrix() -> None:
         "/serviceAccounts",
         "/serviceAccounts/{name}",
         "/audit",
+        "/roles/{user}",
         "/auth/tokens",
         "/auth/tokens/{token_id}",
         "/authorize/{user}",

@@ -69,6 +69,35 @@ async def test_roles_file_adds_roles_to_every_way_in_and_follows_edits(tmp_path:
         assert user["roles"] == ["admins", "dev", "extra-role"]
 
 
+async def test_roles_stored_by_an_admin_join_every_way_in(tmp_path: Path) -> None:
+    """Fiat's PUT /roles/{user}: roles kept in the store for a user, added to its credential's roles."""
+    settings: dict[str, Any] = {"admin_roles": ["admins"], "proxy": {**PROXY, "trusted_addresses": ["::1"]}}
+    async with auth_api(tmp_path, **settings) as api:
+        root, _ = tokens.issue(api.store, "root", ["admins"], expires=None, by="cli")
+        bob, _ = tokens.issue(api.store, "bob", ["qa"], expires=None, by="cli")
+        assert (await api.http.put("/roles/bob", json=["release"])).status_code == 401
+        assert (await api.http.put("/roles/bob", json=["release"], headers=bearer(bob))).status_code == 403
+        put = await api.http.put("/roles/Bob", json=["Release", "dev"], headers=bearer(root))
+        assert put.status_code == 200 and put.json()["roles"] == ["dev", "release"], put.text
+        assert put.json()["lastModifiedBy"] == "root"
+        bad = await api.http.put("/roles/bob", json={"roles": "dev"}, headers=bearer(root))
+        assert bad.status_code == 400 and bad.json()["field"] == "roles"
+        stored = await api.http.get("/roles/bob", headers=bearer(root))
+        assert stored.json() == {"name": "bob", "roles": ["dev", "release"]}
+        assert (await api.http.get("/roles/bob", headers=bearer(bob))).status_code == 403
+        user = (await api.http.get("/auth/user", headers=bearer(bob))).json()
+        assert user["roles"] == ["dev", "qa", "release"]
+        other = (await api.http.get("/authorize/bob", headers=bearer(root))).json()
+        assert sorted(r["name"] for r in other["roles"]) == ["dev", "release"]
+        assert (await api.http.delete("/roles/bob", headers=bearer(root))).status_code == 200
+        assert (await api.http.delete("/roles/bob", headers=bearer(root))).status_code == 404
+        assert (await api.http.get("/auth/user", headers=bearer(bob))).json()["roles"] == ["qa"]
+    async with auth_api(tmp_path / "p", peer="::1", **settings) as api:
+        api.store.put_user_roles("carol", ["ops"], "root")
+        user = (await api.http.get("/auth/user", headers={"X-Forwarded-User": "carol"})).json()
+        assert user["roles"] == ["ops"]
+
+
 async def test_broken_roles_file_is_a_503_not_a_500(tmp_path: Path) -> None:
     roles = tmp_path / "roles.yml"
     roles.write_text("users: {not: a list}\n")

@@ -1,4 +1,4 @@
-"""Fiat's tables in the store: hashed API tokens, Front50's service accounts, the audit trail."""
+"""Fiat's tables in the store: hashed API tokens, Front50's service accounts, stored user roles, the audit trail."""
 
 from __future__ import annotations
 
@@ -59,6 +59,25 @@ def test_service_accounts_round_trip_lower_cased(store: Store) -> None:
     with pytest.raises(ValidationError) as err:
         store.save_service_account({"memberOf": []})
     assert err.value.field == "name"
+
+
+def test_stored_user_roles_replace_lower_cased_and_delete(store: Store) -> None:
+    assert store.get_user_roles("nobody") == []
+    saved = store.put_user_roles("Alice", ["Dev", "ops", " ", "dev"], "root")
+    assert saved["name"] == "alice" and saved["roles"] == ["dev", "ops"] and saved["lastModifiedBy"] == "root"
+    assert store.get_user_roles("ALICE") == ["dev", "ops"]
+    store.put_user_roles("alice", ["qa"], "root")
+    assert store.get_user_roles("alice") == ["qa"]
+    bad = (("", [], "name"), ("bob", "ops", "roles"), ("bob", [1], "roles"), ("x" * 300, [], "name"))
+    for name, roles, field in bad:
+        with pytest.raises(ValidationError) as err:
+            store.put_user_roles(name, roles, "root")
+        assert err.value.field == field
+    assert store.get_user_roles("bob") == []
+    store.delete_user_roles("alice")
+    assert store.get_user_roles("alice") == []
+    with pytest.raises(NotFoundError):
+        store.delete_user_roles("alice")
 
 
 def test_audit_filters_newest_first(store: Store) -> None:

@@ -1,4 +1,4 @@
-"""Fiat's tables: API tokens (hashed), service accounts, the audit trail.
+"""Fiat's tables: API tokens (hashed), service accounts, users' stored roles, the audit trail.
 
 Revision ID: 0008_auth
 Revises: 0007_jenkins_cursors
@@ -53,6 +53,13 @@ def upgrade() -> None:
         **MYSQL,
     )
     op.create_table(
+        "user_roles",
+        sa.Column("name", KEY, primary_key=True),
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+        sa.Column("body", BODY, nullable=False),
+        **MYSQL,
+    )
+    op.create_table(
         "audit_events",
         sa.Column("id", AUTO_ID, primary_key=True, autoincrement=True),
         sa.Column("at", sa.BigInteger, nullable=False),
@@ -77,5 +84,6 @@ def downgrade() -> None:
     for name in AUDIT_INDEXES:
         op.drop_index(name, "audit_events")
     op.drop_table("audit_events")
+    op.drop_table("user_roles")
     op.drop_table("service_accounts")
     op.drop_table("api_tokens")
