@@ -1,7 +1,9 @@
 """Gate's ``GET /manifests/{account}/{location}/{name}``: one Kubernetes manifest as Clouddriver shows it.
 
 ``name`` is Spinnaker's ``kind name`` (``deployment my-app``; ``deployment/my-app`` also works). The answer is
-read live from the API server (Clouddriver reads its own cache), with the stability rules the manifest stages use.
+read live from the API server (Clouddriver reads its own cache), with the stability rules the manifest stages use;
+like the cached reads it says how fresh it is (``X-Gennaker-Cache-Refreshed-At`` = when it was read,
+``X-Gennaker-Cache-Age-Seconds: 0``, ``X-Gennaker-Read: live``).
 Names are checked before any call: a bad kind, name or namespace is a 400 naming it.
 """
 
@@ -10,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import time
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from providers import kubernetes_manifest as km
 from providers.base import CloudError, InvalidRequestError, NotFoundCloudError
@@ -57,7 +60,9 @@ def manifest_view(account: str, found: Json) -> Json:
 
 
 @router.get("/manifests/{account}/{location}/{name}")
-async def get_manifest(account: str, location: str, name: str, settings: SettingsDep, guard: GuardDep) -> Json:
+async def get_manifest(
+    account: str, location: str, name: str, settings: SettingsDep, guard: GuardDep, response: Response
+) -> Json:
     try:
         kind, object_name = km.parse_coordinates(name, "name")
         namespace = km.check_namespace(location, "location")
@@ -78,4 +83,7 @@ async def get_manifest(account: str, location: str, name: str, settings: Setting
         raise ApiError(502, str(err)) from None
     if found is None:
         raise ApiError(404, f"{kind} {object_name} not found in {account}/{namespace}")
+    response.headers["X-Gennaker-Read"] = "live"
+    response.headers["X-Gennaker-Cache-Refreshed-At"] = str(int(time.time() * 1000))
+    response.headers["X-Gennaker-Cache-Age-Seconds"] = "0.0"
     return manifest_view(account, found)

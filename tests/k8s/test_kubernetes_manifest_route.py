@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,10 @@ async def test_manifest_in_clouddrivers_shape(gate: httpx.AsyncClient, kube_clus
     assert body["status"]["stable"]["state"] is False  # no controller has reported on it
     assert set(body["status"]) == {"stable", "paused", "available", "failed"}
     assert "managedFields" not in body["manifest"]["metadata"]
+    # read live, and it says so in the headers the cached reads use
+    assert answer.headers["X-Gennaker-Read"] == "live"
+    assert answer.headers["X-Gennaker-Cache-Age-Seconds"] == "0.0"
+    assert abs(int(answer.headers["X-Gennaker-Cache-Refreshed-At"]) / 1000 - time.time()) < 60
     missing = await gate.get(f"/manifests/k8s/{k8s_namespace}/deployment nope")
     assert missing.status_code == 404
 
