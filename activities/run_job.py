@@ -24,7 +24,9 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import manifest_sources
 from providers import kubernetes_jobs as kj
+from providers.kubernetes_manifest import ManifestError
 from workflows.stages.base import JSON, TaskInput, TaskResult
 from workflows.stages.run_job_manifest import DELETE_KUBERNETES_JOB, RUN_KUBERNETES_JOB, WAIT_ON_KUBERNETES_JOB
 
@@ -36,6 +38,19 @@ PROPERTY_RETRY = timedelta(seconds=5)
 NAME_STEP_BACKOFF_MS = 1
 
 ApiClientFactory = Callable[[str], Any]
+
+
+def job_manifest_of(context: JSON, trigger: JSON | None) -> JSON:
+    """The stage's Job manifest. An artifact source is read as deployManifest reads it (embedded/base64, bound by
+    id from the trigger or ``expectedArtifacts``, expressions evaluated unless ``skipExpressionEvaluation``)."""
+    docs = None
+    if kj.is_artifact_source(context):
+        try:
+            docs, _ = manifest_sources.manifests_of({**context, "source": "artifact"}, trigger or {})
+        except ManifestError as err:
+            field, _, message = str(err).partition(": ")
+            raise kj.JobManifestError(message, field) from None
+    return kj.job_manifest(context, docs)
 
 
 def account_of(context: Mapping[str, Any]) -> str | None:
@@ -144,7 +159,7 @@ class RunJobActivities:
         if job_location(ctx) is not None:
             return TaskResult.succeeded()
         try:
-            manifest = kj.job_manifest(ctx, inp.trigger)
+            manifest = job_manifest_of(ctx, inp.trigger)
             account, jobs = self._jobs(ctx)
         except kj.JobManifestError as err:
             return TaskResult.terminal(str(err))
@@ -251,7 +266,7 @@ class RunJobActivities:
         where = job_location(ctx)
         if where is None and isinstance(ctx.get("jobName"), str):  # the create may have happened, unreported
             try:
-                where = (kj.namespace_of(kj.job_manifest(ctx, inp.trigger), ctx), ctx["jobName"])
+                where = (kj.namespace_of(job_manifest_of(ctx, inp.trigger), ctx), ctx["jobName"])
             except kj.JobManifestError:
                 where = None
         if where is None:

@@ -3,7 +3,7 @@
 Pure rules first (each table-tested), then :class:`KubernetesJobs`, the few API calls the stage makes through a
 ``kubernetes.client.ApiClient`` (create, read, list the Job's pods, read a pod's log, delete).
 
-* :func:`job_manifest` picks the one Job out of ``manifest`` / ``manifests`` / an embedded or base64 artifact,
+* :func:`job_manifest` picks the one Job out of ``manifest`` / ``manifests`` / the documents read from an artifact,
   as Clouddriver's ``KubernetesRunJobOperation`` does (only kind ``Job`` is accepted).
 * :func:`job_state` is Clouddriver's ``KubernetesJobStatus.getJobState`` (``Running``/``Succeeded``/``Failed``),
   extended with the ``Complete`` condition and the ``failed`` count past ``backoffLimit``.
@@ -12,8 +12,6 @@ Pure rules first (each table-tested), then :class:`KubernetesJobs`, the few API 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import secrets
@@ -21,8 +19,6 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import yaml
 
 from workflows.status import ExecutionStatus
 
@@ -58,46 +54,17 @@ class PropertyParseError(ValueError):
 # --- the manifest -------------------------------------------------------------------------------------------------
 
 
-def manifest_artifact(context: Mapping[str, Any], trigger: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-    """The stage's ``manifestArtifact``, else the artifact bound to ``manifestArtifactId`` in the trigger's
-    ``resolvedExpectedArtifacts`` (Orca's ``getBoundArtifactForStage``, trigger part only)."""
-    artifact = context.get("manifestArtifact")
-    if isinstance(artifact, Mapping):
-        return artifact
-    wanted = context.get("manifestArtifactId")
-    if isinstance(wanted, str) and wanted:
-        for expected in (trigger or {}).get("resolvedExpectedArtifacts") or []:
-            if isinstance(expected, Mapping) and expected.get("id") == wanted:
-                bound = expected.get("boundArtifact")
-                if isinstance(bound, Mapping):
-                    return bound
-        raise JobManifestError(f"no artifact is bound to expected artifact {wanted!r}", "manifestArtifactId")
-    raise JobManifestError(
-        "source 'artifact' needs manifestArtifact or manifestArtifactId (an embedded/base64 artifact: reference = "
-        "the YAML, base64-encoded); artifacts from other stores are not supported",
-        "manifestArtifact",
-    )
+def is_artifact_source(context: Mapping[str, Any]) -> bool:
+    return str(context.get("source") or "text").lower() == "artifact"
 
 
-def _artifact_manifests(context: Mapping[str, Any], trigger: Mapping[str, Any] | None) -> list[Any]:
-    artifact = manifest_artifact(context, trigger)
-    kind = str(artifact.get("type") or "")
-    if kind not in ("embedded/base64", "base64"):
-        raise JobManifestError(f"artifact type {kind!r} is not supported (only embedded/base64)", "manifestArtifact")
-    reference = artifact.get("reference")
-    if not isinstance(reference, str) or not reference.strip():
-        raise JobManifestError("needs a base64 `reference`", "manifestArtifact.reference")
-    try:
-        text = base64.b64decode(reference, validate=False).decode("utf-8")
-        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except (binascii.Error, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise JobManifestError(f"is not base64 YAML ({err.__class__.__name__})", "manifestArtifact.reference") from err
-
-
-def job_manifest(context: Mapping[str, Any], trigger: Mapping[str, Any] | None = None) -> JSON:
-    """The Job manifest the stage runs, from ``manifest``, ``manifests`` or (``source: artifact``) its artifact."""
-    if str(context.get("source") or "text").lower() == "artifact":
-        docs, where = _artifact_manifests(context, trigger), "manifestArtifact"
+def job_manifest(context: Mapping[str, Any], artifact_docs: list[Any] | None = None) -> JSON:
+    """The Job manifest the stage runs, from ``manifest`` or ``manifests``, or (``source: artifact``) from the
+    documents the activity read out of its artifact (``activities/manifest_sources.py``, shared with deployManifest)."""
+    if is_artifact_source(context):
+        if artifact_docs is None:
+            raise JobManifestError("the artifact's manifests were not read", "manifestArtifact")
+        docs, where = artifact_docs, "manifestArtifact"
     elif context.get("manifest") is not None:
         docs, where = [context["manifest"]], "manifest"
     elif context.get("manifests") is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from activities.run_job import job_manifest_of
 from providers import kubernetes_jobs as kj
 from workflows.status import ExecutionStatus
 
@@ -105,7 +106,7 @@ YAML = "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: pi-}\nspec:\n 
     ],
 )
 def test_job_manifest_sources(context: dict[str, Any]) -> None:
-    found = kj.job_manifest(context)
+    found = job_manifest_of(context, None)
     assert found["kind"] == "Job" and found["apiVersion"] == "batch/v1"
     if "manifest" in context:
         found["metadata"]["name"] = "changed"
@@ -122,24 +123,24 @@ def test_job_manifest_sources(context: dict[str, Any]) -> None:
         ({"manifest": {**JOB, "apiVersion": "batch/v2"}}, "manifest", "apiVersion"),
         ({"manifest": {**JOB, "metadata": {}}}, "manifest.metadata", "metadata.name"),
         ({"manifest": {**JOB, "spec": {}}}, "manifest.spec", "spec.template"),
-        ({"source": "artifact"}, "manifestArtifact", "needs manifestArtifact or manifestArtifactId"),
-        ({"source": "artifact", "manifestArtifactId": "a1"}, "manifestArtifactId", "no artifact is bound"),
-        ({"source": "artifact", "manifestArtifact": {"type": "gcs/object"}}, "manifestArtifact", "not supported"),
+        ({"source": "artifact"}, "manifestArtifact", "give manifestArtifact or manifestArtifactId"),
+        ({"source": "artifact", "manifestArtifactId": "a1"}, "manifestArtifactId", "no artifact 'a1'"),
+        ({"source": "artifact", "manifestArtifact": {"type": "gcs/object"}}, "manifestArtifact.type", "cannot be read"),
         (
             {"source": "artifact", "manifestArtifact": {"type": "embedded/base64"}},
-            "manifestArtifact.reference",
-            "base64",
+            "manifestArtifact",
+            "holds no manifest",
         ),
         (
             {"source": "artifact", "manifestArtifact": {"type": "embedded/base64", "reference": "//79"}},
             "manifestArtifact.reference",
-            "not base64 YAML",
+            "not base64 text",
         ),
     ],
 )
 def test_bad_manifests_name_the_field(context: dict[str, Any], field: str, text: str) -> None:
     with pytest.raises(kj.JobManifestError, match=text) as caught:
-        kj.job_manifest(context)
+        job_manifest_of(context, None)
     assert caught.value.field == field and str(caught.value).startswith(f"{field}: ")
 
 
@@ -203,5 +204,16 @@ def test_sdk_builder_artifact_source_and_refusals() -> None:
 def test_job_manifest_from_a_bound_expected_artifact() -> None:
     bound = {"type": "embedded/base64", "reference": base64.b64encode(YAML.encode()).decode()}
     trigger = {"resolvedExpectedArtifacts": [{"id": "other"}, {"id": "a1", "boundArtifact": bound}]}
-    found = kj.job_manifest({"source": "artifact", "manifestArtifactId": "a1"}, trigger)
+    found = job_manifest_of({"source": "artifact", "manifestArtifactId": "a1"}, trigger)
     assert found["metadata"] == {"generateName": "pi-"}
+
+
+def test_artifact_manifests_are_evaluated_unless_skipped() -> None:
+    """As deployManifest (and Orca) read them: expressions in an artifact's manifest see the trigger's parameters."""
+    text = YAML.replace("metadata: {generateName: pi-}", "metadata:\n  generateName: ${parameters.prefix}-")
+    artifact = {"type": "embedded/base64", "reference": base64.b64encode(text.encode()).decode()}
+    trigger = {"parameters": {"prefix": "nightly"}}
+    context: dict[str, Any] = {"source": "artifact", "manifestArtifact": artifact}
+    assert job_manifest_of(context, trigger)["metadata"] == {"generateName": "nightly-"}
+    skipped = job_manifest_of({**context, "skipExpressionEvaluation": True}, trigger)
+    assert skipped["metadata"] == {"generateName": "${parameters.prefix}-"}
