@@ -1084,6 +1084,21 @@ class Store:
             return [_audit_doc(r) for r in s.scalars(stmt)]
 
 
+def _switch_to_wal(cursor: Any, attempts: int = 100) -> None:
+    """``PRAGMA journal_mode=WAL``. On a new file, connections switching at once can deadlock on the switch's locks,
+    and SQLite then answers "database is locked" at once (no busy wait): try again, briefly, until one has switched."""
+    import sqlite3
+
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 + random.random() * 0.05)
+
+
 def _sqlite_setup(engine: Engine, *, wal: bool) -> None:
     """WAL, and writers start with BEGIN IMMEDIATE so concurrent writers queue instead of failing mid-way."""
 
@@ -1092,7 +1107,7 @@ def _sqlite_setup(engine: Engine, *, wal: bool) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
         cursor = dbapi_conn.cursor()
         if wal:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

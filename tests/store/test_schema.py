@@ -103,3 +103,63 @@ def test_threads_share_one_store(store: Store) -> None:
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(work, range(80)))
     assert sorted(e["id"] for e in store.list_executions(application="app")) == [f"E{i}" for i in range(5)]
+
+
+def test_the_switch_to_wal_retries_a_locked_database_only() -> None:
+    """Connections opening a new SQLite file at once can deadlock on the WAL switch; SQLite then answers
+    "database is locked" without waiting, so the switch is tried again (and only for that error)."""
+    import sqlite3
+
+    from api.store.repository import _switch_to_wal
+
+    class Cursor:
+        def __init__(self, failures: list[str]) -> None:
+            self.failures, self.calls = failures, 0
+
+        def execute(self, sql: str) -> None:
+            assert sql == "PRAGMA journal_mode=WAL"
+            self.calls += 1
+            if self.failures:
+                raise sqlite3.OperationalError(self.failures.pop(0))
+
+    locked = Cursor(["database is locked", "database is locked"])
+    _switch_to_wal(locked)
+    assert locked.calls == 3
+    other = Cursor(["disk I/O error"])
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        _switch_to_wal(other)
+    assert other.calls == 1
+    stuck = Cursor(["database is locked"] * 5)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _switch_to_wal(stuck, attempts=3)
+    assert stuck.calls == 3
+
+
+def test_many_connections_open_a_new_file_at_once(tmp_path: Path) -> None:
+    """The race for real: six connections switching fresh files to WAL at once, eighty times, all succeed."""
+    import sqlite3
+    import threading
+
+    from api.store.repository import _switch_to_wal
+
+    errors: list[str] = []
+    for i in range(80):
+        path = tmp_path / f"new-{i}.db"
+
+        def connect(path: Path = path) -> None:
+            try:
+                conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+                _switch_to_wal(conn.cursor())
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("CREATE TABLE IF NOT EXISTS t (x)")
+                conn.execute("COMMIT")
+                conn.close()
+            except sqlite3.Error as err:
+                errors.append(str(err))
+
+        threads = [threading.Thread(target=connect) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
