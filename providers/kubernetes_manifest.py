@@ -162,14 +162,7 @@ def annotate(manifest: JSON, moniker: Moniker, account: str, version: int | None
     base = meta["name"]
     if version is not None:
         meta["name"] = f"{base}-v{version:03d}"
-    labels = meta.setdefault("labels", {}) or {}
-    meta["labels"] = labels
-    labels.setdefault(APP_NAME, moniker.app)
-    labels[MANAGED_BY] = "spinnaker"
-    notes = meta.setdefault("annotations", {}) or {}
-    meta["annotations"] = notes
-    notes[MONIKER + "application"] = moniker.app
-    notes[MONIKER + "cluster"] = moniker.cluster
+    notes = _stamp_moniker(meta, moniker)
     for key, value in (("stack", moniker.stack), ("detail", moniker.detail)):
         if value:
             notes[MONIKER + key] = value
@@ -183,17 +176,27 @@ def annotate(manifest: JSON, moniker: Moniker, account: str, version: int | None
     notes[DIGEST] = content_digest
     template = out.get("spec", {}).get("template") if isinstance(out.get("spec"), dict) else None
     if kind.lower() in WORKLOADS and isinstance(template, dict):
-        tmeta = template.setdefault("metadata", {}) or {}
-        template["metadata"] = tmeta
-        tlabels = tmeta.setdefault("labels", {}) or {}
-        tmeta["labels"] = tlabels
-        tlabels.setdefault(APP_NAME, moniker.app)
-        tlabels[MANAGED_BY] = "spinnaker"
-        tnotes = tmeta.setdefault("annotations", {}) or {}
-        tmeta["annotations"] = tnotes
-        tnotes[MONIKER + "application"] = moniker.app
-        tnotes[MONIKER + "cluster"] = moniker.cluster
+        _stamp_moniker(_child(template, "metadata"), moniker)
     return out
+
+
+def _child(parent: JSON, key: str) -> JSON:
+    """``parent[key]``, made an empty map when missing or null."""
+    value = parent.get(key) or {}
+    parent[key] = value
+    return value  # type: ignore[no-any-return]
+
+
+def _stamp_moniker(meta: JSON, moniker: Moniker) -> JSON:
+    """The app and managed-by labels and the moniker's application/cluster annotations on one ``metadata``
+    (the object's, or its pod template's); returns the annotations."""
+    labels = _child(meta, "labels")
+    labels.setdefault(APP_NAME, moniker.app)
+    labels[MANAGED_BY] = "spinnaker"
+    notes = _child(meta, "annotations")
+    notes[MONIKER + "application"] = moniker.app
+    notes[MONIKER + "cluster"] = moniker.cluster
+    return notes
 
 
 def artifact_of(manifest: JSON, account: str) -> JSON:
