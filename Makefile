@@ -5,6 +5,7 @@
 #   make test    the test suite with coverage (the floor is in pyproject.toml)
 #   make lint    ruff check, ruff format --check, mypy
 #   make bench   the benchmarks in bench/ (the engine, then the API: make bench-api)
+#   make bench-scale / make chaos   history growth at 10..1,000 stages; pipelines under SIGKILLs
 #   make demo    a real red/black deployment to moto's AWS server, no cloud account needed
 #
 # VENV=/some/dir, PYTHON=python3.11 and PYTEST_ARGS="-k settings" can be given on the command line.
@@ -17,7 +18,7 @@ RUN_STAMP := $(VENV)/.gennaker-install-$(PYPROJECT_HASH)
 TEST_STAMP := $(VENV)/.gennaker-install-test-$(PYPROJECT_HASH)
 LINT_PATHS := workflows activities gennaker integrations api providers bakery worker.py
 
-.PHONY: run test tools lint bench bench-api demo install install-test
+.PHONY: run test tools lint bench bench-api bench-scale chaos demo install install-test
 
 run: $(RUN_STAMP)
 	$(BIN)/gennaker up
@@ -47,6 +48,15 @@ demo: $(TEST_STAMP)
 
 bench-api: $(RUN_STAMP)
 	$(BIN)/python -m bench.api
+
+# History growth with the stage count against raw Temporal, big shapes through Gate (docs/performance.md);
+# ARGS="--sizes 10,100 --only linear,raw" picks sizes. moto comes with the test extras.
+bench-scale: $(TEST_STAMP)
+	nice -n 10 $(BIN)/python -m bench.scale $(ARGS)
+
+# Pipelines under SIGKILLs of the worker, the API and the dev server; exits non-zero when an invariant breaks.
+chaos: $(TEST_STAMP)
+	nice -n 10 $(BIN)/python -m bench.chaos $(ARGS)
 
 install: $(RUN_STAMP)
 
