@@ -73,7 +73,9 @@ class ServedApi:
             workflow_runner=workflow_runner(),
         )
         app = create_app(self.settings, temporal=client, store=self.store)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False, proxy_headers=False
+        )
         self._server = uvicorn.Server(config)
         async with worker:
             serving = asyncio.create_task(self._server.serve())
