@@ -14,7 +14,9 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import os
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,6 +32,8 @@ log = logging.getLogger("gennaker.worker")
 # Threads for sync (blocking SDK) activities per worker; also the worker's activity slot count, so the two agree.
 MAX_ACTIVITY_THREADS = 100
 GRACEFUL_SHUTDOWN = timedelta(seconds=5)
+# After SIGTERM/SIGINT the process exits by this time at the latest, stopped gracefully or not.
+HARD_EXIT_AFTER = GRACEFUL_SHUTDOWN + timedelta(seconds=5)
 
 
 class UnknownQueueError(ValueError):
@@ -147,6 +151,12 @@ async def run_worker(
     log.info("worker stopped")
 
 
+def _hard_exit() -> None:
+    log.error("the worker did not stop within %ss of the signal; exiting now", HARD_EXIT_AFTER.total_seconds())
+    logging.shutdown()
+    os._exit(1)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run Gennaker's Temporal workers.")
     parser.add_argument(
@@ -165,8 +175,18 @@ async def serve(settings: Settings, queues: list[str] | None = None) -> None:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(*_: object) -> None:
+        # A plain handler (not the loop's): it runs even while the loop is busy, and arms the hard exit that
+        # bounds the graceful shutdown (which can hang on polls when Temporal is already gone).
+        if not stop.is_set():
+            timer = threading.Timer(HARD_EXIT_AFTER.total_seconds(), _hard_exit)
+            timer.daemon = True
+            timer.start()
+        loop.call_soon_threadsafe(stop.set)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        signal.signal(sig, on_signal)
     client = await connect(settings)
     log.info("connected to Temporal at %s, namespace %s", settings.temporal.address, settings.temporal.namespace)
     await run_worker(settings, client, stop=stop, queues=queues)

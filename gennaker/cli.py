@@ -6,11 +6,9 @@ import argparse
 import importlib.util
 import os
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,28 +100,6 @@ def worker(args: argparse.Namespace) -> int:
 # --- up -----------------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Child:
-    """A process ``gennaker up`` started and must stop."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    grace: float
-
-
-def _spawn(name: str, cmd: list[str], env: dict[str, str], grace: float) -> Child:
-    from gennaker.devserver import die_with_parent
-
-    process = subprocess.Popen(
-        cmd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        process_group=0,  # Ctrl-C reaches only `gennaker up`, which stops the children in order
-        preexec_fn=die_with_parent(),
-    )
-    return Child(name, process, grace)
-
-
 def worker_command() -> list[str]:
     script = PROJECT_ROOT / "worker.py"
     return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "worker"]
@@ -144,30 +120,55 @@ def api_command(settings: Any) -> list[str] | None:
         settings.api.host,
         "--port",
         str(settings.api.port),
+        "--timeout-graceful-shutdown",  # open requests get this long after SIGTERM; `up`'s grace is longer
+        str(int(API_GRACE / 2)),
     ]
 
 
 def up(args: argparse.Namespace) -> int:
-    """Start the dev server (unless disabled), the worker and the API; stop them in reverse order on a signal."""
-    from gennaker.devserver import DevServer, DevServerError, terminate
+    """Start the dev server (unless disabled), the worker and the API; stop them on a signal or when one exits.
+
+    Children die with this process even when it is SIGKILLed, stopping is bounded (SIGTERM, grace, SIGKILL; a
+    second Ctrl-C skips the grace) and a run first kills what a previous one on the same state directory left
+    (gennaker/supervisor.py)."""
+    from gennaker import supervisor
+    from gennaker.devserver import DevServer, DevServerError
 
     settings = _load()
     if settings is None:
         return 2
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    hurry = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        if stop.is_set():
+            hurry.set()
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    left = supervisor.kill_leftovers(settings.state_dir)
+    if left:
+        print(f"gennaker: killed what a previous run left behind: {', '.join(left)}", flush=True)
 
     env = dict(os.environ)
-    children: list[Child] = []
+    children: list[supervisor.Child] = []
     dev: DevServer | None = None
     failure: str | None = None
     lines: list[str] = []
+
+    def record() -> None:
+        dev_child = (
+            [supervisor.Child("Temporal dev server", dev.process, DEV_SERVER_GRACE)] if dev and dev.process else []
+        )
+        supervisor.record(settings.state_dir, [*children, *dev_child])
+
     try:
         if settings.dev_server.enabled:
             log_file = settings.state_dir / "temporal-server.log"
-            dev = DevServer(settings, log_file=log_file)
+            dev = DevServer(settings, log_file=log_file, grace=DEV_SERVER_GRACE)
             print(f"gennaker: starting the Temporal dev server (state in {settings.dev_server_db_path})", flush=True)
             dev.start()
+            record()
             # The worker and the API talk to this server, whatever the settings say about a remote one.
             env["GENNAKER_TEMPORAL__ADDRESS"] = dev.address
             env["GENNAKER_TEMPORAL__TLS"] = "false"
@@ -177,14 +178,16 @@ def up(args: argparse.Namespace) -> int:
         else:
             lines.append(f"  Temporal gRPC     {settings.temporal.address} (namespace {settings.temporal.namespace})")
         if not stop.is_set():
-            children.append(_spawn("worker", worker_command(), env, WORKER_GRACE))
+            children.append(supervisor.spawn("worker", worker_command(), env, WORKER_GRACE))
+            record()
             queues = ", ".join(dict.fromkeys([settings.task_queue, *settings.activity_queues.values()]))
             lines.append(f"  worker            task queues {queues}")
         api_cmd = api_command(settings)
         if api_cmd is not None and not stop.is_set():
             if importlib.util.find_spec("uvicorn") is None:
                 raise RuntimeError("api/main.py exists but uvicorn is not installed (pip install -e .)")
-            children.append(_spawn("API", api_cmd, env, API_GRACE))
+            children.append(supervisor.spawn("API", api_cmd, env, API_GRACE))
+            record()
             lines.append(f"  API               http://{settings.api.host}:{settings.api.port}")
         if not stop.is_set():
             print("gennaker is up:", *lines, "Press Ctrl-C to stop.", sep="\n", flush=True)
@@ -202,10 +205,13 @@ def up(args: argparse.Namespace) -> int:
             print(f"gennaker: {failure}; stopping", file=sys.stderr, flush=True)
         else:
             print("gennaker: stopping", flush=True)
-        for child in reversed(children):
-            terminate(child.process, child.grace)
+        # The worker and the API first (together, each within its grace), so they leave while Temporal answers.
+        supervisor.stop(children, hurry=hurry)
         if dev is not None:
+            if hurry.is_set():
+                dev.grace = 0
             dev.stop()
+        supervisor.forget(settings.state_dir)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("gennaker: stopped", flush=True)

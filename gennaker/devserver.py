@@ -258,24 +258,11 @@ def terminate(proc: subprocess.Popen[Any], grace: float) -> int:
 
 
 def die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes a child get SIGTERM when this process dies, so a killed `gennaker up` leaves
-    no orphans (Linux only). The signal follows the spawning *thread*, so only the main thread uses it."""
-    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
-        return None
-    parent = os.getpid()
+    """A ``preexec_fn`` that has the kernel SIGKILL the child when this process's main thread dies (Linux), so a
+    killed `gennaker up` leaves no orphan (see gennaker/supervisor.py)."""
+    from gennaker.supervisor import die_with_parent as with_signal
 
-    def preexec() -> None:
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-        except (OSError, AttributeError):
-            return
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
+    return with_signal(signal.SIGKILL)
 
 
 def _run_in_thread(coro: Any) -> Any:
