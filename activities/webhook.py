@@ -11,6 +11,11 @@ Temporal calls it again 10 s later (Orca's backoff); every other failure is a TE
 Orca's ``webhook.error`` text, which is what users read in the execution. The monitor never raises
 for the remote side: like Orca it answers RUNNING and is polled again.
 
+Every call goes through the outbound policy (``integrations.outbound``): the URL and each redirect
+are checked, the connection goes only to a vetted address, the body is read streaming up to
+``outbound.max_response_bytes``, and at most ``outbound.webhook_kept_body_bytes`` of it is kept in
+the execution (Orca keeps it all). A refused call is a TERMINAL stage naming the rule.
+
 Header values and payloads are never logged: they carry tokens.
 """
 
@@ -31,6 +36,14 @@ from jsonpath_ng.ext import parse as _parse_json_path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from integrations.outbound import (
+    OutboundPolicy,
+    OutboundRefused,
+    OutboundResponse,
+    guarded_client,
+    policy_from,
+)
+from integrations.outbound import request as outbound_request
 from workflows.stages.base import JSON, TaskInput, TaskResult
 from workflows.stages.webhook import CANCEL_WEBHOOK, CREATE_WEBHOOK, MONITOR_WEBHOOK, cancel_configured, truthy
 from workflows.status import ExecutionStatus
@@ -83,8 +96,8 @@ MONITOR_SLOW_AFTER_MS = 60_000
 #: WebhookProperties.connectTimeoutMs / readTimeoutMs
 CONNECT_TIMEOUT_S = 15.0
 READ_TIMEOUT_S = 20.0
-#: bodies larger than this are not kept in the execution (Temporal payloads are capped at 2 MB).
-MAX_BODY_BYTES = 256 * 1024
+#: bodies larger than this are not kept in the execution (``outbound.webhook_kept_body_bytes``).
+MAX_BODY_BYTES = 64 * 1024
 
 # Spring's HttpStatus names where Python's differ.
 _SPRING_STATUS_NAMES = {413: "PAYLOAD_TOO_LARGE", 414: "URI_TOO_LONG", 418: "I_AM_A_TEAPOT"}
@@ -445,8 +458,14 @@ class WebhookActivities:
     """The webhook stage's activities around one shared ``httpx.Client`` (built by the worker)."""
 
     def __init__(
-        self, client: ClientSource, *, max_body_bytes: int = MAX_BODY_BYTES, clock_ms: Callable[[], int] | None = None
+        self,
+        client: ClientSource,
+        *,
+        policy: OutboundPolicy | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        clock_ms: Callable[[], int] | None = None,
     ) -> None:
+        self._policy = policy or OutboundPolicy()
         self._client_source = client
         self._client: httpx.Client | None = client if isinstance(client, httpx.Client) else None
         self._max_body_bytes = max_body_bytes
@@ -471,6 +490,8 @@ class WebhookActivities:
         url = url.strip()
         try:
             response = self._send(method, url, headers, ctx.get("payload"))
+        except OutboundRefused as err:
+            return self._failed(inp, {}, refused_message(url, err))
         except (httpx.HTTPError, httpx.InvalidURL) as err:
             if transport_error_retryable(err, method):
                 raise self._retry(
@@ -555,6 +576,8 @@ class WebhookActivities:
             if problem:
                 raise ValueError(problem)
             response = self._send("GET", target, headers, None)
+        except OutboundRefused as err:
+            return self._monitor_failed(inp, context, refused_message(target, err, "status url"))
         except (ValueError, httpx.HTTPError, httpx.InvalidURL) as err:
             if isinstance(err, httpx.HTTPError) and transport_error_retryable(err, "GET"):
                 activity.logger.warning(
@@ -619,19 +642,20 @@ class WebhookActivities:
             self._client = source() if callable(source) else source
         return self._client
 
-    def _send(self, method: str, url: str, headers: list[tuple[str, str]], payload: Any) -> httpx.Response:
+    def _send(self, method: str, url: str, headers: list[tuple[str, str]], payload: Any) -> OutboundResponse:
+        """One call under the outbound policy (checked, redirects followed by hand, body capped)."""
         content, content_type = encode_payload(payload)
-        request_headers_ = httpx.Headers(headers)
-        if content_type and "content-type" not in request_headers_:
-            request_headers_["Content-Type"] = content_type
-        response = self._http().request(method, url, headers=request_headers_, content=content)
+        pairs = list(headers)
+        if content_type and not any(name.lower() == "content-type" for name, _ in pairs):
+            pairs.append(("Content-Type", content_type))
+        response = outbound_request(self._http(), self._policy, method, url, headers=pairs, content=content)
         activity.logger.info("webhook %s %s -> %s", method, _safe_url(url), response.status_code)
         return response
 
-    def _body(self, response: httpx.Response) -> Any:
+    def _body(self, response: OutboundResponse) -> Any:
         return parse_body(response.text, response.headers.get("content-type"))
 
-    def _response_fields(self, response: httpx.Response, body: Any) -> JSON:
+    def _response_fields(self, response: OutboundResponse, body: Any) -> JSON:
         return without_nulls(
             {
                 "statusCode": status_code_name(response.status_code),
@@ -680,12 +704,21 @@ class WebhookActivities:
             if problem:
                 raise ValueError(problem)
             response = self._send(method, endpoint, headers, ctx.get("cancelPayload"))
+        except OutboundRefused as err:
+            activity.logger.warning("%s", refused_message(endpoint, err, "cancel url"))
+            return None
         except (ValueError, httpx.HTTPError, httpx.InvalidURL) as err:
             activity.logger.warning("webhook cancellation to %s failed: %s", _safe_url(endpoint), type(err).__name__)
             return None
         if response.status_code >= 400:
             activity.logger.warning("webhook cancellation to %s answered %s", _safe_url(endpoint), response.status_code)
         return response.status_code
+
+
+def refused_message(url: Any, error: OutboundRefused, what: str = "webhook url") -> str:
+    """The stage's error for a refused call, e.g. ``webhook url http://169.254.169.254/latest:
+    address 169.254.169.254 is link-local (outbound.reject_link_local)``."""
+    return f"{what} {_safe_url(str(url))}: {error}"
 
 
 def _text_set(value: Any) -> bool:
@@ -695,10 +728,12 @@ def _text_set(value: Any) -> bool:
 def build(settings: Any, client: Any = None) -> list[Callable[..., Any]]:
     """The webhook activities around a real ``httpx.Client``. ``client`` (the Temporal client) is unused.
 
-    Optional settings: ``webhook_connect_timeout_s``, ``webhook_read_timeout_s``, ``webhook_max_body_bytes``.
+    Calls follow ``settings.outbound`` (the safe defaults without it). Optional settings:
+    ``webhook_connect_timeout_s``, ``webhook_read_timeout_s``.
     """
     connect = float(getattr(settings, "webhook_connect_timeout_s", CONNECT_TIMEOUT_S))
     read = float(getattr(settings, "webhook_read_timeout_s", READ_TIMEOUT_S))
-    http = httpx.Client(timeout=httpx.Timeout(read, connect=connect), follow_redirects=True)
-    acts = WebhookActivities(http, max_body_bytes=int(getattr(settings, "webhook_max_body_bytes", MAX_BODY_BYTES)))
+    policy = policy_from(settings)
+    http = guarded_client(policy, timeout=httpx.Timeout(read, connect=connect))
+    acts = WebhookActivities(http, policy=policy, max_body_bytes=policy.settings.webhook_kept_body_bytes)
     return [acts.create_webhook, acts.monitor_webhook, acts.cancel_webhook]

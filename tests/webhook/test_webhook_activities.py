@@ -15,9 +15,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.webhook import RETRYABLE_ERROR, WebhookActivities, build
+from integrations.outbound import OutboundPolicy, OutboundSettings, guarded_client
 from tests.stubs import Reply, Stub, serve_stub
 from workflows.stages.base import TaskInput, TaskResult
 from workflows.status import ExecutionStatus as S
+
+
+#: the operator's opt-in for the stub server on loopback (refused by default)
+LOOPBACK = OutboundPolicy(OutboundSettings(allow_cidrs=["127.0.0.0/8"]))
 
 
 @pytest.fixture
@@ -41,9 +46,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def acts(clock: Clock) -> Iterator[WebhookActivities]:
-    client = httpx.Client(timeout=httpx.Timeout(0.5, connect=0.5), follow_redirects=True)
+    client = guarded_client(LOOPBACK, timeout=httpx.Timeout(0.5, connect=0.5))
     try:
-        yield WebhookActivities(client, clock_ms=clock)
+        yield WebhookActivities(client, policy=LOOPBACK, clock_ms=clock)
     finally:
         client.close()
 
@@ -518,7 +523,7 @@ def test_client_factory_is_called_once_and_lazily(stub: Stub) -> None:
         made.append(httpx.Client(timeout=1.0))
         return made[-1]
 
-    acts = WebhookActivities(factory)
+    acts = WebhookActivities(factory, policy=LOOPBACK)
     assert made == []
     stub.on("POST", "/hook", Reply(200))
     run(acts.create_webhook, {"url": stub.url("/hook")})
