@@ -7,6 +7,7 @@ See ``docs/expressions.md``.
 """
 
 from workflows.expressions.errors import (
+    Budget,
     ExpressionEvaluationError,
     ExpressionFunctionError,
     ExpressionInternalError,
@@ -17,10 +18,11 @@ from workflows.expressions.errors import (
 )
 from workflows.expressions.evaluator import EvaluationContext, evaluate
 from workflows.expressions.functions import FUNCTION_NAMES
-from workflows.expressions.process import ProcessResult, evaluate_condition, process, scan_template
+from workflows.expressions.process import ProcessResult, document_budget, evaluate_condition, process, scan_template
 
 __all__ = [
     "FUNCTION_NAMES",
+    "Budget",
     "EvaluationContext",
     "ExpressionEvaluationError",
     "ExpressionFunctionError",
@@ -30,6 +32,7 @@ __all__ = [
     "ExpressionSyntaxError",
     "ProcessResult",
     "UrlFetchUnavailable",
+    "document_budget",
     "evaluate",
     "evaluate_condition",
     "process",

@@ -394,16 +394,18 @@ def _int_op(op: str, a: int, b: int) -> int:
     return int(a**b)
 
 
-def evaluate(expression: str, ctx: EvaluationContext) -> Any:
+def evaluate(expression: str, ctx: EvaluationContext, budget: Budget | None = None) -> Any:
     """Evaluate ``expression`` (written without the ``${ }`` wrapper) and return its raw value.
 
-    Raises a subclass of :class:`workflows.errors.ExpressionError` on any failure.
+    ``budget`` is shared when the expression is one of a document's (see ``process``); without one the
+    expression gets its own ``MAX_STEPS``. Raises a subclass of :class:`workflows.errors.ExpressionError`
+    on any failure.
     """
     if not isinstance(expression, str):
         raise ExpressionSyntaxError(f"expression must be a string, not {type(expression).__name__}")
     try:
         node = parse(expression)
-        result = Evaluator(ctx, Budget()).eval(node, _ROOT)
+        result = Evaluator(ctx, budget if budget is not None else Budget()).eval(node, _ROOT)
     except ExpressionError:
         raise
     except RecursionError:

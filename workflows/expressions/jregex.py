@@ -1,25 +1,23 @@
-"""Java-style regular expressions (``matches``, ``split``, ``replaceAll``, ``replaceFirst``) on top of
-Python's ``re``, with deterministic guards against catastrophic backtracking.
+"""Java-style regular expressions (``matches``, ``split``, ``replaceAll``, ``replaceFirst``) run by RE2.
 
-There is no clock to time a match out (this runs in Temporal workflow code), so patterns are
-vetted before use:
-
-* pattern length is capped (``MAX_REGEX_LENGTH``) and so is the subject (``MAX_REGEX_SUBJECT``);
-* backreferences are refused, and so are repeated groups that themselves contain a quantifier or an
-  alternation (``(a+)+``, ``(a|aa)*``): the shapes that backtrack exponentially;
-* the remaining polynomial risk is estimated as ``len(subject) ** k`` where ``k`` is the number of
-  unbounded quantifiers (plus one for an unanchored search); above ``MAX_REGEX_COST`` the call is
-  refused rather than run.
+RE2 (the ``google-re2`` package) matches in time linear in the subject whatever the pattern, so
+``(a+)+$`` on a long string ends at once instead of backtracking for hours. Java's dialect is
+translated to RE2's here; what RE2 cannot do in linear time (backreferences, lookahead and
+lookbehind, atomic groups, possessive quantifiers) is refused with an error naming the pattern.
+Deterministic (no clocks): safe inside Temporal workflow code. Also used for trigger constraints and
+git branch patterns (:func:`compile_java`, :func:`pattern_error`).
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
+
+import re2
 
 from workflows.expressions.errors import (
     MAX_COLLECTION_SIZE,
-    MAX_REGEX_COST,
     MAX_REGEX_LENGTH,
     MAX_REGEX_SUBJECT,
     MAX_STRING_LENGTH,
@@ -28,182 +26,229 @@ from workflows.expressions.errors import (
     ExpressionLimitError,
 )
 
-_UNBOUNDED_OVER = 10  # {n,m} with m above this counts as unbounded for the cost estimate
-_INF = 1 << 30
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False  # RE2 would print every bad user pattern to stderr
+_OPTIONS.max_mem = 8 << 20  # a compiled program larger than this is refused ("pattern too large")
+
+_QUANT = re.compile(r"\{(\d{1,9})(,(\d{0,9}))?\}")
+# u: RE2 folds case by Unicode already; d: lines end at \n only, as in RE2
+_JAVA_FLAGS = {"i": "i", "m": "m", "s": "s", "u": "", "d": ""}
+_LITERAL_ESCAPES = {"e": r"\x1B", "Z": r"\z"}  # Java's \Z also allows a final line break: close enough
 
 
-def _quantifier(p: str, i: int) -> tuple[int, int | None]:
-    """Parse an optional quantifier at ``p[i]``; returns (next index, max repeat or None if absent)."""
+def _fail(pattern: str, why: str) -> ExpressionEvaluationError:
+    return ExpressionEvaluationError(f"regex {pattern!r}: {why}")
+
+
+def _quantifier(p: str, i: int) -> tuple[int, bool]:
+    """Skip an optional quantifier at ``p[i]``; returns (next index, whether one was there).
+    Possessive quantifiers (``a*+``) are refused: they need backtracking control RE2 does not have."""
     n = len(p)
     if i >= n:
-        return i, None
+        return i, False
     c = p[i]
-    if c in "*+":
-        hi = _INF
-        i += 1
-    elif c == "?":
-        hi = 1
+    if c in "*+?":
         i += 1
     elif c == "{":
-        m = re.match(r"\{(\d{1,9})(,(\d{0,9}))?\}", p[i:])
+        m = _QUANT.match(p, i)
         if not m:
-            return i, None
-        hi = int(m.group(1)) if m.group(2) is None else (int(m.group(3)) if m.group(3) else _INF)
-        i += m.end()
+            return i, False
+        i = m.end()
     else:
-        return i, None
-    if i < n and p[i] in "?+":  # lazy / possessive
+        return i, False
+    if i < n and p[i] == "+":
+        raise _fail(p, "possessive quantifiers (like a*+) are not supported by the linear-time regex engine")
+    if i < n and p[i] == "?":
         i += 1
-    return i, hi
+    return i, True
 
 
-def _skip_group_prefix(p: str, i: int) -> tuple[int, str]:
-    """``p[i]`` is just past '('. Skip a ``?…`` group prefix; return (index, translated prefix)."""
+def _group_prefix(p: str, i: int) -> tuple[int, str]:
+    """``p[i]`` is just past '('. Translate a ``?…`` group prefix; returns (index, RE2 prefix)."""
     n = len(p)
     if i >= n or p[i] != "?":
         return i, ""
     j = i + 1
-    if j < n and p[j] in ":=!>":
-        return j + 1, p[i : j + 1]
-    if p.startswith("<=", j) or p.startswith("<!", j):
-        return j + 2, p[i : j + 2]
-    if j < n and p[j] == "<":  # Java named group (?<name>...) -> Python (?P<name>...)
+    if j < n and p[j] == ":":
+        return j + 1, "?:"
+    if p.startswith(("=", "!", "<=", "<!"), j):
+        raise _fail(p, "lookahead and lookbehind ((?=, (?!, (?<=, (?<!) are not supported by the linear-time engine")
+    if j < n and p[j] == ">":
+        raise _fail(p, "atomic groups (?>...) are not supported by the linear-time regex engine")
+    if j < n and p[j] == "<":  # Java named group (?<name>...)
         end = p.find(">", j)
         if end < 0:
-            raise ExpressionEvaluationError("regex: unterminated group name")
-        return end + 1, "?P" + p[j : end + 1]
-    if p.startswith("P=", j):
-        raise ExpressionEvaluationError("regex: backreferences are not allowed")
-    if p.startswith("P<", j):
-        end = p.find(">", j)
-        if end < 0:
-            raise ExpressionEvaluationError("regex: unterminated group name")
-        return end + 1, p[i : end + 1]
-    while j < n and (p[j].isalpha() or p[j] == "-"):  # inline flags (?i) / (?i:...)
-        j += 1
-    if j < n and p[j] in ":)":
-        return j + (1 if p[j] == ":" else 0), p[i : j + (1 if p[j] == ":" else 0)]
-    raise ExpressionEvaluationError(f"regex: unsupported group construct near position {i}")
+            raise _fail(p, "unterminated group name")
+        name = p[j + 1 : end]
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", name):
+            raise _fail(p, f"invalid group name {name!r}")
+        return end + 1, f"?P<{name}>"
+    k = j
+    while k < n and (p[k].isalpha() or p[k] == "-"):  # inline flags (?i) / (?i-s:...)
+        k += 1
+    if k < n and p[k] in ":)":
+        flags = []
+        for f in p[j:k]:
+            if f != "-" and f not in _JAVA_FLAGS:
+                raise _fail(p, f"the inline flag {f!r} is not supported (only i, m, s, u and d are)")
+            flags.append(_JAVA_FLAGS.get(f, f))
+        text = "".join(flags).rstrip("-")
+        if p[k] == ":":
+            return k + 1, f"?{text}:" if text else "?:"
+        return k, f"?{text}" if text and text != "-" else ""
+    raise _fail(p, f"unsupported group construct near position {i}")
 
 
-@lru_cache(maxsize=512)
-def compile_java(pattern: str) -> tuple[re.Pattern[str], int, bool]:
-    """Vet and compile a Java regex. Returns (compiled, unbounded quantifier count, anchored)."""
-    if len(pattern) > MAX_REGEX_LENGTH:
-        raise ExpressionLimitError(f"regex is {len(pattern)} characters long; the limit is {MAX_REGEX_LENGTH}")
+def _escape(p: str, i: int, in_class: bool) -> tuple[int, str]:
+    """Translate the escape at ``p[i]`` (a backslash); returns (next index, RE2 text)."""
+    n = len(p)
+    if i + 1 >= n:
+        raise _fail(p, "pattern ends with a backslash")
+    d = p[i + 1]
+    if (d.isdigit() and d != "0") or d == "k":
+        raise _fail(p, "backreferences are not supported by the linear-time regex engine")
+    if d == "Q":  # \Q...\E quotes everything in between
+        end = p.find("\\E", i + 2)
+        literal = p[i + 2 :] if end < 0 else p[i + 2 : end]
+        return (n if end < 0 else end + 2), "".join(re2.escape(ch) if ch.isascii() else ch for ch in literal)
+    if d == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", p[i + 2 : i + 6]):
+        return i + 6, "\\x{" + p[i + 2 : i + 6] + "}"
+    if d == "0":
+        m = re.match(r"[0-3]?[0-7]{1,2}", p[i + 2 :])
+        if not m:
+            raise _fail(p, "illegal octal escape")
+        return i + 2 + m.end(), f"\\x{{{int(m.group(0), 8):x}}}"
+    if d == "c" and i + 2 < n:
+        return i + 3, f"\\x{{{ord(p[i + 2]) ^ 64:x}}}"
+    if d in "GRXhHK" or (d == "v" and not in_class):
+        raise _fail(p, f"the escape \\{d} is not supported by the linear-time regex engine")
+    if d in _LITERAL_ESCAPES and not (in_class and d == "Z"):
+        return i + 2, _LITERAL_ESCAPES[d]
+    return i + 2, p[i : i + 2]
+
+
+def translate(pattern: str) -> str:
+    """Java's regex dialect rewritten for RE2, or an error naming the pattern and what it cannot use."""
     out: list[str] = []
-    stack: list[list[bool]] = [[False, False]]  # per open group: [contains quantifier, contains '|']
-    unbounded = 0
+    depth = 0
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         start = i
         if c == "\\":
-            if i + 1 >= n:
-                raise ExpressionEvaluationError("regex: pattern ends with a backslash")
-            d = pattern[i + 1]
-            if (d.isdigit() and d != "0") or d == "k":
-                raise ExpressionEvaluationError("regex: backreferences are not allowed")
-            i += 2
+            i, text = _escape(pattern, i, False)
+            out.append(text)
         elif c == "[":
             j = i + 1
+            piece = ["["]
             if j < n and pattern[j] == "^":
+                piece.append("^")
                 j += 1
             if j < n and pattern[j] == "]":
+                piece.append("\\]")
                 j += 1
             while j < n and pattern[j] != "]":
                 if pattern[j] == "[" or pattern[j : j + 2] in ("&&", "--", "||", "~~"):
-                    raise ExpressionEvaluationError(
-                        "regex: nested character classes and class set operations are not supported"
-                    )
-                j += 2 if pattern[j] == "\\" else 1
+                    raise _fail(pattern, "nested character classes and class set operations are not supported")
+                if pattern[j] == "\\":
+                    j, text = _escape(pattern, j, True)
+                    piece.append(text)
+                else:
+                    piece.append(pattern[j])
+                    j += 1
             if j >= n:
-                raise ExpressionEvaluationError("regex: unclosed character class")
+                raise _fail(pattern, "unclosed character class")
+            out.append("".join(piece) + "]")
             i = j + 1
         elif c == "(":
-            i, prefix = _skip_group_prefix(pattern, i + 1)
+            i, prefix = _group_prefix(pattern, i + 1)
+            if prefix == "" and pattern[i - 1] != "(":  # a bare flag group like (?u) that RE2 does not need
+                i += 1
+                continue
             out.append("(" + prefix)
-            stack.append([False, False])
+            depth += 1
             continue
         elif c == ")":
-            if len(stack) == 1:
-                raise ExpressionEvaluationError("regex: unbalanced parenthesis")
-            has_quant, has_alt = stack.pop()
+            if depth == 0:
+                raise _fail(pattern, "unbalanced parenthesis")
+            depth -= 1
+            out.append(")")
             i += 1
-            j, hi = _quantifier(pattern, i)
-            if hi is not None and hi > 1 and (has_quant or has_alt):
-                raise ExpressionEvaluationError(
-                    "regex: a repeated group may not contain another quantifier or '|' "
-                    "(patterns like (a+)+ can take exponential time)"
-                )
-            if hi is not None and hi > _UNBOUNDED_OVER:
-                unbounded += 1
-            stack[-1][0] = stack[-1][0] or has_quant or hi is not None
-            stack[-1][1] = stack[-1][1] or has_alt
-            out.append(pattern[start:j])
-            i = j
-            continue
-        elif c == "|":
-            stack[-1][1] = True
-            i += 1
-            out.append(c)
-            continue
-        elif c in "*+?{" and not (c == "{" and _quantifier(pattern, i)[1] is None):
-            raise ExpressionEvaluationError(f"regex: quantifier '{c}' has nothing to repeat")
+        elif c in "*+?" or (c == "{" and _QUANT.match(pattern, i)):
+            raise _fail(pattern, f"quantifier '{c}' has nothing to repeat")
         else:
+            out.append(c)
             i += 1
-        j, hi = _quantifier(pattern, i)
-        if hi is not None:
-            stack[-1][0] = True
-            if hi > _UNBOUNDED_OVER:
-                unbounded += 1
-        out.append(pattern[start:j])
-        i = j
-    if len(stack) != 1:
-        raise ExpressionEvaluationError("regex: missing closing parenthesis")
-    anchored = (pattern.startswith("^") or pattern.startswith("\\A")) and not stack[0][1]
+        if pattern[start] != "(":
+            j, quantified = _quantifier(pattern, i)
+            if quantified:
+                out.append(pattern[i:j])
+                i = j
+    if depth:
+        raise _fail(pattern, "missing closing parenthesis")
+    return "".join(out)
+
+
+@lru_cache(maxsize=512)
+def compile_java(pattern: str) -> Any:
+    """A Java regex compiled by RE2 (cached). Raises an expression error naming the pattern when it is too
+    long, uses what RE2 cannot run in linear time, or is not a valid regex."""
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise ExpressionLimitError(f"regex is {len(pattern)} characters long; the limit is {MAX_REGEX_LENGTH}")
+    translated = translate(pattern)
     try:
-        compiled = re.compile("".join(out))
-    except (re.error, OverflowError, ValueError, RecursionError) as e:
-        raise ExpressionEvaluationError(f"invalid regular expression {pattern!r}: {e}") from None
-    return compiled, unbounded, anchored
+        return re2.compile(translated, _OPTIONS)
+    except (re2.error, UnicodeEncodeError, TypeError, ValueError) as e:
+        detail = e.args[0].decode(errors="replace") if e.args and isinstance(e.args[0], bytes) else str(e)
+        raise ExpressionEvaluationError(f"invalid regular expression {pattern!r}: {detail}") from None
 
 
-def _prepare(subject: str, pattern: str, search: bool, budget: Budget | None) -> re.Pattern[str]:
-    compiled, unbounded, anchored = compile_java(pattern)
+def pattern_error(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be used (for trigger constraints and branch patterns), or None when it can."""
+    try:
+        compile_java(pattern)
+    except (ExpressionEvaluationError, ExpressionLimitError) as e:
+        return str(e)
+    return None
+
+
+def _prepare(subject: str, pattern: str, budget: Budget | None) -> Any:
+    compiled = compile_java(pattern)
     if len(subject) > MAX_REGEX_SUBJECT:
         raise ExpressionLimitError(f"regex subject is {len(subject)} characters long; the limit is {MAX_REGEX_SUBJECT}")
-    power = max(unbounded + (1 if search and not anchored else 0), 1)
-    cost = (len(subject) + 1) ** power
-    if cost > MAX_REGEX_COST:
-        raise ExpressionLimitError(
-            f"regex {pattern!r} has {unbounded} unbounded quantifiers; applying it to a "
-            f"{len(subject)}-character string could backtrack too long (regex cost limit)"
-        )
-    if budget is not None:  # charge the evaluation budget for the (estimated) matching work
-        budget.tick(1 + (len(subject) >> 5) + (cost >> 12))
+    try:
+        subject.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ExpressionEvaluationError("regex subject contains an unpaired surrogate character") from None
+    if budget is not None:  # RE2 is linear: charge for the characters it reads
+        budget.tick(1 + (len(subject) >> 3))
     return compiled
 
 
 def java_matches(subject: str, pattern: str, budget: Budget | None = None) -> bool:
     """Java ``String.matches`` / SpEL ``matches``: the whole subject must match."""
-    return _prepare(subject, pattern, False, budget).fullmatch(subject) is not None
+    return _prepare(subject, pattern, budget).fullmatch(subject) is not None
+
+
+def _each_match(compiled: Any, subject: str, budget: Budget | None) -> Any:
+    for m in compiled.finditer(subject):
+        if budget is not None:  # each further search re-reads the rest of the subject in the worst case
+            budget.tick(2)
+        yield m
 
 
 def java_split(subject: str, pattern: str, limit: int = 0, budget: Budget | None = None) -> list[str]:
     """Java ``String.split(regex, limit)``, including its trailing-empty-string rules."""
-    compiled = _prepare(subject, pattern, True, budget)
+    compiled = _prepare(subject, pattern, budget)
     parts: list[str] = []
     index = 0
-    for m in compiled.finditer(subject):
+    for m in _each_match(compiled, subject, budget):
         if 0 < limit <= len(parts) + 1:
             break
         if m.end() == 0:  # a zero-width match at the start never yields a leading empty string
             continue
         parts.append(subject[index : m.start()])
         index = m.end()
-        if budget is not None:
-            budget.tick()
         if len(parts) >= MAX_COLLECTION_SIZE:
             raise ExpressionLimitError(f"split would produce more than {MAX_COLLECTION_SIZE} parts")
     if not parts and index == 0:
@@ -215,10 +260,12 @@ def java_split(subject: str, pattern: str, limit: int = 0, budget: Budget | None
     return parts
 
 
-def _parse_replacement(replacement: str, compiled: re.Pattern[str]) -> list[str | int]:
+def _parse_replacement(replacement: str, compiled: Any) -> list[str | int]:
     """Java replacement syntax: ``$1`` / ``${name}`` are groups, ``\\x`` is a literal ``x``."""
     parts: list[str | int] = []
     buf: list[str] = []
+    groups: int = compiled.groups
+    names: dict[str, int] = compiled.groupindex
     i, n = 0, len(replacement)
     while i < n:
         c = replacement[i]
@@ -234,9 +281,9 @@ def _parse_replacement(replacement: str, compiled: re.Pattern[str]) -> list[str 
             if replacement.startswith("{", i + 1):
                 end = replacement.find("}", i + 2)
                 name = replacement[i + 2 : end] if end > 0 else ""
-                if name not in compiled.groupindex:
+                if name not in names:
                     raise ExpressionEvaluationError(f"replacement: no group named {name!r}")
-                parts.append(compiled.groupindex[name])
+                parts.append(names[name])
                 i = end + 1
                 continue
             j = i + 1
@@ -244,10 +291,10 @@ def _parse_replacement(replacement: str, compiled: re.Pattern[str]) -> list[str 
                 raise ExpressionEvaluationError("replacement: illegal group reference after '$'")
             group = int(replacement[j])
             j += 1
-            while j < n and replacement[j].isdigit() and group * 10 + int(replacement[j]) <= compiled.groups:
+            while j < n and replacement[j].isdigit() and group * 10 + int(replacement[j]) <= groups:
                 group = group * 10 + int(replacement[j])
                 j += 1
-            if group > compiled.groups:
+            if group > groups:
                 raise ExpressionEvaluationError(f"replacement: no group {group}")
             parts.append(group)
             i = j
@@ -263,17 +310,19 @@ def java_replace(
     subject: str, pattern: str, replacement: str, first: bool = False, budget: Budget | None = None
 ) -> str:
     """Java ``replaceAll`` / ``replaceFirst``."""
-    compiled = _prepare(subject, pattern, True, budget)
+    compiled = _prepare(subject, pattern, budget)
     parts = _parse_replacement(replacement, compiled)
-    size = [len(subject)]
-
-    def expand(m: re.Match[str]) -> str:
-        if budget is not None:
-            budget.tick()
+    out: list[str] = []
+    size = index = 0
+    for m in _each_match(compiled, subject, budget):
         text = "".join(p if isinstance(p, str) else (m.group(p) or "") for p in parts)
-        size[0] += len(text) - (m.end() - m.start())
-        if size[0] > MAX_STRING_LENGTH:
+        out.append(subject[index : m.start()])
+        out.append(text)
+        size += m.start() - index + len(text)
+        index = m.end()
+        if size + len(subject) - index > MAX_STRING_LENGTH:
             raise ExpressionLimitError(f"replacement result longer than the limit of {MAX_STRING_LENGTH} characters")
-        return text
-
-    return compiled.sub(expand, subject, count=1 if first else 0)
+        if first:
+            break
+    out.append(subject[index:])
+    return "".join(out)

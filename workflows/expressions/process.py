@@ -15,6 +15,7 @@ from typing import Any
 
 from workflows.errors import ExpressionError
 from workflows.expressions.errors import (
+    MAX_DOCUMENT_STEPS,
     MAX_STRING_LENGTH,
     MAX_WALK_DEPTH,
     Budget,
@@ -93,8 +94,9 @@ def scan_template(text: str) -> list[str | Piece]:
 
 
 class _Walker:
-    def __init__(self, ctx: EvaluationContext) -> None:
+    def __init__(self, ctx: EvaluationContext, budget: Budget) -> None:
         self.ctx = ctx
+        self.budget = budget  # one for the whole document: every ${} draws from it
         self.summary: dict[str, list[dict[str, Any]]] = {}
 
     def record(self, key: str, level: str, description: str, exception_type: str | None) -> None:
@@ -144,7 +146,7 @@ class _Walker:
         if len(parts) == 1 and pieces:
             piece = pieces[0]
             try:
-                result = evaluate(piece.expression, self.ctx)
+                result = evaluate(piece.expression, self.ctx, self.budget)
             except UrlFetchUnavailable:
                 raise
             except ExpressionError as e:
@@ -155,14 +157,14 @@ class _Walker:
                 return source
             return result
         out: list[str] = []
-        budget = Budget()
+        budget = self.budget
         size = 0
         for part in parts:
             if isinstance(part, str):
                 text = part
             else:
                 try:
-                    result = evaluate(part.expression, self.ctx)
+                    result = evaluate(part.expression, self.ctx, budget)
                     text = part.text if result is None else java_str(result, budget)
                 except UrlFetchUnavailable:
                     raise
@@ -180,17 +182,25 @@ class _Walker:
         return "".join(out)
 
 
-def process(value: Any, ctx: EvaluationContext) -> ProcessResult:
+def document_budget(max_steps: int = MAX_DOCUMENT_STEPS) -> Budget:
+    """A step budget for one whole document, to share between several ``process`` calls (one request)."""
+    return Budget(max_steps)
+
+
+def process(value: Any, ctx: EvaluationContext, budget: Budget | None = None) -> ProcessResult:
     """Evaluate every ``${...}`` in the string values of ``value`` (dicts and lists are walked).
 
-    Returns a new structure plus the evaluation summary; the input is not modified.
+    All of the document's expressions share one step budget (``budget``, else a fresh
+    ``MAX_DOCUMENT_STEPS`` one); once it is spent, the remaining ones fail and are recorded in the
+    summary like any failed expression. Returns a new structure plus the evaluation summary; the
+    input is not modified.
     """
-    walker = _Walker(ctx)
+    walker = _Walker(ctx, budget if budget is not None else document_budget())
     result = walker.walk(value, None, 0)
     return ProcessResult(result, walker.summary)
 
 
-def evaluate_condition(expression: str, ctx: EvaluationContext) -> bool:
+def evaluate_condition(expression: str, ctx: EvaluationContext, budget: Budget | None = None) -> bool:
     """Evaluate a ``stageEnabled`` / ``expression`` precondition to ``True`` or ``False``.
 
     Written without ``${}``, but a whole-string ``${...}`` wrapper is tolerated. The result must be a
@@ -203,7 +213,7 @@ def evaluate_condition(expression: str, ctx: EvaluationContext) -> bool:
         parts = scan_template(text)
         if len(parts) == 1 and isinstance(parts[0], Piece):
             text = parts[0].expression
-    result = evaluate(text, ctx)
+    result = evaluate(text, ctx, budget)
     if isinstance(result, bool):
         return result
     if isinstance(result, str) and result.lower() in ("true", "false"):
