@@ -11,7 +11,9 @@ Echo's ``ArtifactMatcher.isJsonPathConstraintInPayload``, re-stated:
   paths and bad paths never match;
 * a constraint whose regex does not compile never matches.
 
-Java's regex dialect is read with Python's ``re``; the common syntax is the same.
+Patterns are Java regexes run by RE2 (``workflows.expressions.jregex``): linear time whatever the
+pattern, so a payload cannot make a constraint backtrack for hours; what RE2 cannot run (backreferences,
+lookaround) counts as a regex that does not compile.
 """
 
 from __future__ import annotations
@@ -24,29 +26,37 @@ from typing import Any
 
 from jsonpath_ng.ext import parse as _parse_json_path
 
+from workflows.expressions.jregex import compile_java, pattern_error
+
 # Jayway's indefinite paths (deep scan, wildcard, filter, several indexes or names) return lists.
 _INDEFINITE_PATH = re.compile(r"\.\.|\*|\[\s*\?|\[[^\]]*[,:][^\]]*\]")
 
 
-@lru_cache(maxsize=1024)
-def compile_pattern(pattern: str) -> re.Pattern[str] | None:
-    """The compiled regex, or None when it does not compile (Echo logs and treats it as never matching)."""
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
+def compile_pattern(pattern: str) -> Any:
+    """The compiled (RE2) regex, or None when it cannot be used (Echo logs and treats it as never matching);
+    :func:`workflows.expressions.jregex.pattern_error` says why."""
+    return None if pattern_error(pattern) else compile_java(pattern)
 
 
 def regex_find(pattern: str, text: str) -> bool:
     """Java's ``Pattern.compile(pattern).asPredicate().test(text)``: the pattern occurs somewhere in the text."""
     compiled = compile_pattern(pattern)
-    return compiled is not None and compiled.search(text) is not None
+    return compiled is not None and _valid_text(text) and compiled.search(text) is not None
 
 
 def regex_full_match(pattern: str, text: str) -> bool:
     """Java's ``Pattern.matches``: the pattern covers the whole text. An invalid pattern never matches."""
     compiled = compile_pattern(pattern)
-    return compiled is not None and compiled.fullmatch(text) is not None
+    return compiled is not None and _valid_text(text) and compiled.fullmatch(text) is not None
+
+
+def _valid_text(text: str) -> bool:
+    """RE2 reads UTF-8: a string holding an unpaired surrogate (possible from JSON escapes) never matches."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def java_str(value: Any) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .artifacts import expected_artifacts_satisfied, file_artifacts, payload_artifacts
-from .constraints import compile_pattern, java_str
+from .constraints import compile_pattern, java_str, regex_full_match
 from .errors import SignatureError, TriggerError
 from .model import GIT, JSON, Event, Match, MatchResult, Refusal, base_trigger, enabled_triggers, pipeline_id
 
@@ -327,7 +327,7 @@ def _branch_refusal(pattern: Any, branch: str | None) -> tuple[bool, str | None]
     compiled = compile_pattern(java_str(pattern))
     if compiled is None:
         return False, f"branch: '{pattern}' is not a valid regular expression"
-    return branch is not None and compiled.fullmatch(branch) is not None, None
+    return branch is not None and regex_full_match(java_str(pattern), branch), None
 
 
 def _events_match(events: Any, action: str | None) -> bool:
