@@ -116,12 +116,12 @@ def api_command(settings: Any) -> list[str] | None:
         "api.main:app",
         "--app-dir",
         str(PROJECT_ROOT),
+        "--timeout-graceful-shutdown",  # open requests get this long after SIGTERM; `up`'s grace is longer
+        str(int(API_GRACE / 2)),
         "--host",
         settings.api.host,
         "--port",
         str(settings.api.port),
-        "--timeout-graceful-shutdown",  # open requests get this long after SIGTERM; `up`'s grace is longer
-        str(int(API_GRACE / 2)),
     ]
 
 
