@@ -1,0 +1,167 @@
+"""The claim-check codec: payloads above the threshold go to a blob store; history keeps a small reference.
+
+A reference is a payload of its own encoding (``binary/gennaker-claim-check``) whose data is
+``{"key": <sha256 of the stored bytes>, "size": <bytes>, "encoding": <the original encoding>}``. The stored
+bytes are the whole original payload (metadata and data), serialized deterministically, so equal values share a
+key and are stored once however many workflows carry them. Smaller payloads pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
+from temporalio.exceptions import ApplicationError
+
+from .blobs import BlobStore
+
+ENCODING = b"binary/gennaker-claim-check"
+RECORDED_REFS = 100_000  # (key, workflow id) pairs this process already wrote, to skip rewriting them
+
+
+class MissingBlobError(ApplicationError):
+    """A reference names a blob the store does not have (collected, or another blob store configured)."""
+
+    def __init__(self, key: str, size: int, where: str) -> None:
+        super().__init__(
+            f"payload blob {key} ({size} bytes) is missing from the {where}: it was removed, or this process uses "
+            "another blob store than the one that wrote it (GENNAKER_PAYLOADS__BLOB_DIR / __DATABASE_URL)",
+            type="PayloadBlobMissing",
+            non_retryable=True,
+        )
+        self.key = key
+
+
+class BadReferenceError(ApplicationError):
+    """A claim-check reference payload that cannot be read, or whose blob does not hash to its key."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="PayloadBlobInvalid", non_retryable=True)
+
+
+class BytesLru:
+    """Recently used blobs, bounded by their total size; thread-safe."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            data = self._items.get(key)
+            if data is not None:
+                self._items.move_to_end(key)
+            return data
+
+    def put(self, key: str, data: bytes) -> None:
+        if len(data) > self.capacity:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._size -= len(old) if old is not None else 0
+            self._items[key] = data
+            self._size += len(data)
+            while self._size > self.capacity:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+
+@dataclass
+class ClaimCheck:
+    """What every copy of the codec shares: the store, the threshold, the caches."""
+
+    store: BlobStore
+    threshold: int
+    cache: BytesLru
+    recorded: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def save(self, payload: Payload, workflow_id: str) -> tuple[str, int]:
+        """Store ``payload`` (blocking: run in a thread); its key and stored size."""
+        data = payload.SerializeToString(deterministic=True)
+        key = hashlib.sha256(data).hexdigest()
+        with self.lock:
+            known = (key, workflow_id) in self.recorded
+        if not known:
+            self.store.put(key, data, workflow_id)
+            with self.lock:
+                self.recorded[(key, workflow_id)] = None
+                if len(self.recorded) > RECORDED_REFS:
+                    self.recorded.popitem(last=False)
+        self.cache.put(key, data)
+        return key, len(data)
+
+    def load(self, key: str, size: int) -> Payload:
+        """The payload stored under ``key`` (blocking: run in a thread)."""
+        data = self.cache.get(key)
+        if data is None:
+            data = self.store.get(key)
+            if data is None:
+                raise MissingBlobError(key, size, self.store.description)
+            if hashlib.sha256(data).hexdigest() != key:
+                raise BadReferenceError(f"payload blob {key} in the {self.store.description} does not match its key")
+            self.cache.put(key, data)
+        payload = Payload()
+        payload.ParseFromString(data)
+        return payload
+
+
+def reference(key: str, size: int, original: Payload) -> Payload:
+    body = {"key": key, "size": size, "encoding": original.metadata.get("encoding", b"").decode("utf-8", "replace")}
+    return Payload(metadata={"encoding": ENCODING}, data=json.dumps(body, separators=(",", ":")).encode())
+
+
+def read_reference(payload: Payload) -> tuple[str, int]:
+    try:
+        body: Any = json.loads(payload.data)
+        key, size = body["key"], int(body["size"])
+    except (ValueError, KeyError, TypeError):
+        raise BadReferenceError(f"unreadable claim-check reference payload: {payload.data[:200]!r}") from None
+    if not isinstance(key, str) or len(key) != 64:
+        raise BadReferenceError(f"claim-check reference with a bad key: {key!r}")
+    return key, size
+
+
+def is_reference(payload: Payload) -> bool:
+    return payload.metadata.get("encoding") == ENCODING
+
+
+class ClaimCheckCodec(PayloadCodec, WithSerializationContext):
+    """Temporal's ``PayloadCodec`` hook; with a serialization context it records which workflow refers to a blob."""
+
+    def __init__(self, shared: ClaimCheck, workflow_id: str = "") -> None:
+        self.shared = shared
+        self.workflow_id = workflow_id
+
+    def with_context(self, context: SerializationContext) -> ClaimCheckCodec:
+        return ClaimCheckCodec(self.shared, getattr(context, "workflow_id", None) or "")
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        out: list[Payload] = []
+        for payload in payloads:
+            if is_reference(payload) or payload.ByteSize() <= self.shared.threshold:
+                out.append(payload)
+                continue
+            key, size = await asyncio.to_thread(self.shared.save, payload, self.workflow_id)
+            out.append(reference(key, size, payload))
+        return out
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        out: list[Payload] = []
+        for payload in payloads:
+            if not is_reference(payload):
+                out.append(payload)
+                continue
+            key, size = read_reference(payload)
+            out.append(await asyncio.to_thread(self.shared.load, key, size))
+        return out
