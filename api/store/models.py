@@ -100,7 +100,31 @@ class Execution(SQLModel, table=True):
     start_time: int | None = Field(default=None, sa_column=Column("start_time", BigInteger, nullable=True))
     end_time: int | None = Field(default=None, sa_column=Column("end_time", BigInteger, nullable=True))
     body: str = Field(sa_column=Column("body", Body, nullable=False))
-    #: Gate's expand=false form of `body` (stages without context, outputs and tasks), for listings
+    #: Gate's expand=false form of the whole execution (stages without context, outputs and tasks), kept for
+    #: finished executions only (listings send it as is); NULL while running (listings assemble it from stages)
+    summary: str | None = Field(default=None, sa_column=Column("summary", Body, nullable=True))
+    #: the version (the writer's clock) that last wrote this header; a lower one is ignored
+    version: int = Field(default=0, sa_column=Column("version", BigInteger, nullable=False, server_default="0"))
+    #: engine-private data (pipeline config, trigger, settings a restart needs); never in Gate's JSON
+    engine: str | None = Field(default=None, sa_column=Column("engine", Body, nullable=True))
+    #: the header version that last moved it to a finished status (NULL while not finished)
+    finished_version: int | None = Field(default=None, sa_column=Column("finished_version", BigInteger, nullable=True))
+    #: the finished_version whose downstream triggers have run (exactly once per finish)
+    handled_version: int | None = Field(default=None, sa_column=Column("handled_version", BigInteger, nullable=True))
+
+
+class ExecutionStage(SQLModel, table=True):
+    """One stage of an execution (Gate's stage JSON in `body`, its expand=false form in `summary`), written
+    by the engine at every transition, conditionally on `version`. A removed stage keeps its row with a NULL
+    body (a tombstone), so an older write cannot bring it back."""
+
+    __tablename__ = "execution_stages"
+
+    execution_id: str = Field(sa_column=_key("execution_id", primary_key=True))
+    stage_id: str = Field(sa_column=_key("stage_id", primary_key=True))
+    seq: int = Field(sa_column=Column("seq", BigInteger, nullable=False))
+    version: int = Field(sa_column=Column("version", BigInteger, nullable=False))
+    body: str | None = Field(default=None, sa_column=Column("body", Body, nullable=True))
     summary: str | None = Field(default=None, sa_column=Column("summary", Body, nullable=True))
 
 
@@ -218,6 +242,7 @@ TABLES = [
         PipelineConfigRevision,
         Project,
         Execution,
+        ExecutionStage,
         DeletedExecution,
         TriggerEvent,
         NotificationConfig,

@@ -22,16 +22,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, select, union_all, update
-from sqlalchemy import func as sa_func
+from sqlalchemy import create_engine, delete, event, literal_column, select, union_all, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 from sqlmodel import col
 
-from workflows.execution import strip_execution as execution_summary
-
+from . import projection
 from .errors import ConflictError, ExecutionDeletedError, NotFoundError, StaleError, StoreError, ValidationError
 from .models import (
     KEY_LENGTH,
@@ -43,6 +41,7 @@ from .models import (
     CloudCacheStatus,
     DeletedExecution,
     Execution,
+    ExecutionStage,
     JenkinsBuildCursor,
     NotificationConfig,
     PipelineConfig,
@@ -60,6 +59,7 @@ APPLICATION_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
 HISTORY_LIMIT = 20
 ATTEMPTS = 5  # of a write that hit a deadlock or a lock timeout
 _EXECUTIONS = Execution.__table__  # type: ignore[attr-defined]
+_STAGES = ExecutionStage.__table__  # type: ignore[attr-defined]
 
 Doc = dict[str, Any]
 GLOBAL_NOTIFICATIONS = "__GLOBAL"
@@ -482,40 +482,100 @@ class Store:
 
     @_retrying
     def save_execution(self, execution: Doc) -> None:
-        """Insert or replace by `id` (one upsert statement), keeping the whole Gate JSON."""
+        """Insert or replace by `id` the whole Gate JSON (header and every stage) in one transaction: the previous
+        release's writes, imports and tests. The engine writes with `apply_execution_update`."""
         if not isinstance(execution, dict):
             raise ValidationError("an execution must be a JSON object", field="execution")
-        trigger = execution.get("trigger")
-        trigger_type = trigger.get("type") if isinstance(trigger, dict) else None
-        start_time = _optional_int(execution.get("startTime"), "startTime")
-        build_time = _optional_int(execution.get("buildTime"), "buildTime")
-        name = execution.get("name")
-        values = {
-            "id": _required_text(execution, "id", "An execution"),
-            "application": _required_text(execution, "application", "An execution").lower(),
-            "pipeline_config_id": execution.get("pipelineConfigId") or None,
-            "type": str(execution.get("type") or "PIPELINE").upper()[:32],
-            "status": str(execution.get("status") or "NOT_STARTED").upper()[:32],
-            "name": name[:KEY_LENGTH] if isinstance(name, str) else None,
-            "trigger_type": str(trigger_type)[:64] if trigger_type is not None else None,
-            "build_time": build_time if build_time is not None else (start_time or 0),
-            "start_time": start_time,
-            "end_time": _optional_int(execution.get("endTime"), "endTime"),
-            "body": _dumps(execution),
-            "summary": _dumps(execution_summary(execution)),
-        }
+        doc = {**execution, "id": _required_text(execution, "id", "An execution")}
+        _required_text(execution, "application", "An execution")
+        if doc.get("stages") is not None and not isinstance(doc["stages"], list):
+            raise ValidationError("'stages' must be a list", field="stages")
+        self._first_write_retried(self._save_execution, doc)
+
+    @_retrying
+    def _save_execution(self, doc: Doc) -> Doc:
         with self._session(write=True) as s:
-            if s.get(DeletedExecution, values["id"]) is None:  # a deleted execution stays deleted
-                s.execute(self._upsert(values))
+            if s.get(DeletedExecution, doc["id"]) is None:  # a deleted execution stays deleted
+                projection.replace_execution(s, doc)
+        return doc
+
+    @staticmethod
+    def _first_write_retried(write: Callable[[Doc], Doc], doc: Doc) -> Doc:
+        """Run a write again when another process inserted the same execution's header first: the next
+        attempt finds the row and updates it."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return write(doc)
+            except ConflictError:
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def apply_execution_update(self, update: Doc) -> Doc:
+        """Apply one engine write (header keys, stage rows, removals, engine data) in one transaction, each row
+        only if the update's `version` is not lower than the row's. Returns ``{"applied", "finishedFirst"}``.
+        See docs/store.md for the update's shape."""
+        return self._first_write_retried(self._apply_execution_update, projection.check_update(update))
+
+    @_retrying
+    def _apply_execution_update(self, update: Doc) -> Doc:
+        with self._session(write=True) as s:
+            return projection.apply_update(s, update)
 
     def get_execution(self, execution_id: str) -> Doc:
+        """The execution's Gate JSON (expand=true): header and stages in order."""
+        return json.loads(self.get_execution_text(execution_id)[2])  # type: ignore[no-any-return]
+
+    def get_execution_text(self, execution_id: str, *, expand: bool = True) -> tuple[str, str, str]:
+        """``(application, status, Gate JSON text)`` of one execution, assembled from stored text without decoding
+        it (Gate's GET sends the text as is)."""
+        t = _EXECUTIONS
         with self._session() as s:
-            body = s.scalars(select(_EXECUTIONS.c.body).where(_EXECUTIONS.c.id == execution_id)).first()
-            if body is None and s.get(DeletedExecution, execution_id) is not None:
-                raise ExecutionDeletedError(f"Execution {execution_id} was deleted")
-        if body is None:
-            raise NotFoundError(f"Execution {execution_id} not found")
-        return json.loads(body)
+            row = s.execute(select(t.c.application, t.c.status, t.c.body).where(t.c.id == execution_id)).first()
+            if row is None:
+                if s.get(DeletedExecution, execution_id) is not None:
+                    raise ExecutionDeletedError(f"Execution {execution_id} was deleted")
+                raise NotFoundError(f"Execution {execution_id} not found")
+            stages = projection.stage_texts(s, execution_id, expand=expand)
+        return row.application, row.status, projection.assemble(row.body, stages)
+
+    def get_execution_engine(self, execution_id: str) -> Doc | None:
+        """The engine-private data of an execution (None when it has none or does not exist)."""
+        with self._session() as s:
+            text = s.scalars(select(_EXECUTIONS.c.engine).where(_EXECUTIONS.c.id == execution_id)).first()
+        return None if text is None else json.loads(text)  # type: ignore[no-any-return]
+
+    def unhandled_finish(self, execution_id: str) -> tuple[int, Doc] | None:
+        """``(finished version, execution)`` when the execution is finished and its downstream triggers have not
+        run for that finish yet; None otherwise."""
+        t = _EXECUTIONS
+        with self._session() as s:
+            row = s.execute(select(t.c.finished_version, t.c.handled_version).where(t.c.id == execution_id)).first()
+        if row is None or row.finished_version is None or row.handled_version == row.finished_version:
+            return None
+        return row.finished_version, self.get_execution(execution_id)
+
+    @_retrying
+    def mark_finish_handled(self, execution_id: str, finished_version: int) -> None:
+        """Record that the downstream triggers of this finish have run."""
+        with self._session(write=True) as s:
+            s.execute(projection.update_stmt(execution_id, {"handled_version": finished_version}))
+
+    def unfinished_executions(self, *, built_before_ms: int, limit: int = 500) -> list[Doc]:
+        """Headers (``id``, ``application``, ``status``, ``buildTime``) of executions not finished, built before
+        the given time, oldest first: the reconciler's candidates."""
+        t = _EXECUTIONS
+        stmt = (
+            select(t.c.id, t.c.application, t.c.status, t.c.build_time)
+            .where(t.c.status.not_in(sorted(projection.FINISHED)), t.c.build_time < built_before_ms)
+            .order_by(t.c.build_time, t.c.id)
+            .limit(limit)
+        )
+        with self._session() as s:
+            return [
+                {"id": r.id, "application": r.application, "status": r.status, "buildTime": r.build_time}
+                for r in s.execute(stmt)
+            ]
 
     def list_executions(
         self,
@@ -566,24 +626,22 @@ class Store:
                 if not ids:
                     return []
                 conds = [t.c.id.in_(ids)]
-            # expand=False reads the stored summary: listings need not decode whole executions
-            column = t.c.body if expand else sa_func.coalesce(t.c.summary, t.c.body)
-            stmt = select(column, t.c.status, t.c.summary.is_(None)).where(*conds).order_by(*newest)
+            # expand=False sends a finished execution's stored summary as is; the others are assembled from
+            # the header and the stage rows' stored text, never decoded
+            summary = literal_column("NULL") if expand else t.c.summary
+            stmt = select(t.c.id, t.c.status, t.c.body, summary).where(*conds).order_by(*newest)
             if limit is not None:
                 stmt = stmt.limit(int(limit))
             rows = s.execute(stmt).all()
+            assemble = [r.id for r in rows if r[3] is None]
+            stages = projection.stages_of(s, assemble, expand=expand) if assemble else {}
+        texts = [
+            (status, summary if summary is not None else projection.assemble(body, stages[eid]))
+            for eid, status, body, summary in rows
+        ]
         if raw:
-            # (status, JSON text) for callers that pass finished executions straight through
-            return [
-                (status, text if expand or not old else _dumps(execution_summary(json.loads(text))))
-                for text, status, old in rows
-            ]
-        found = [json.loads(text) for text, _, _ in rows]
-        return (
-            found
-            if expand
-            else [execution_summary(e) if old else e for e, (_, _, old) in zip(found, rows, strict=True)]
-        )
+            return texts  # (status, JSON text) for callers that pass them straight through
+        return [json.loads(text) for _, text in texts]
 
     def _newest_per_config(
         self, s: Session, conds: list[Any], application: str | None, config_ids: list[str] | None, n: int
@@ -619,6 +677,7 @@ class Store:
         with self._session(write=True) as s:
             if s.execute(delete(_EXECUTIONS).where(_EXECUTIONS.c.id == execution_id)).rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFoundError(f"Execution {execution_id} not found")
+            s.execute(delete(_STAGES).where(_STAGES.c.execution_id == execution_id))
             if s.get(DeletedExecution, execution_id) is None:
                 s.add(DeletedExecution(id=execution_id, deleted_at=now_ms()))
 
@@ -898,22 +957,6 @@ class Store:
             if requester not in requesters:
                 row.requested_by = _dumps([*requesters, requester])
 
-    def _upsert(self, values: Doc) -> Any:
-        changed = {k: v for k, v in values.items() if k != "id"}
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            return pg_insert(_EXECUTIONS).values(values).on_conflict_do_update(index_elements=["id"], set_=changed)
-        if self.dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            return sqlite_insert(_EXECUTIONS).values(values).on_conflict_do_update(index_elements=["id"], set_=changed)
-        if self.dialect in ("mysql", "mariadb"):
-            from sqlalchemy.dialects.mysql import insert as mysql_insert
-
-            return mysql_insert(_EXECUTIONS).values(values).on_duplicate_key_update(changed)
-        raise StoreError(f"unsupported database {self.dialect}: use SQLite, PostgreSQL or MySQL")
-
     # ---- Fiat: API tokens, service accounts, the audit trail ---------------------------------------------------
 
     @_retrying
@@ -1004,6 +1047,12 @@ class Store:
         with self._session() as s:
             row = s.get(UserRoles, name.strip().lower())
             return [] if row is None else list(json.loads(row.body)["roles"])
+
+    def get_user_roles_record(self, name: str) -> Doc | None:
+        """The stored roles document ``{name, roles, lastModified, lastModifiedBy}``, or None."""
+        with self._session() as s:
+            row = s.get(UserRoles, name.strip().lower())
+            return None if row is None else json.loads(row.body)  # type: ignore[no-any-return]
 
     @_retrying
     def put_user_roles(self, name: str, roles: Any, user: str) -> Doc:
