@@ -26,6 +26,7 @@ from .routes import (
     manifests,
     misc,
     notifications,
+    payload_codec,
     pipeline_configs,
     pipelines,
     projects,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         manifests,
         builds,
         bakery,
+        payload_codec,
     )
     for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)

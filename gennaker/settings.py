@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from api.auth.settings import AuthSettings
 from bakery.settings import BakerySettings
+from gennaker.payloads.settings import PayloadSettings
 from integrations.jenkins.settings import SECRET_FIELDS as JENKINS_SECRET_FIELDS
 from integrations.jenkins.settings import JenkinsSettings
 from integrations.notify.settings import SECRET_FIELDS as NOTIFY_SECRET_FIELDS
@@ -119,6 +120,8 @@ class Settings(BaseSettings):
     bakery: BakerySettings = Field(default_factory=BakerySettings)
     #: Fiat's: authentication and permissions, off by default (docs/auth.md)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    #: the claim-check of large payloads: threshold, blob store, cache (docs/payloads.md)
+    payloads: PayloadSettings = Field(default_factory=PayloadSettings)
 
     @field_validator("execution_window_timezone", "cron_timezone")
     @classmethod

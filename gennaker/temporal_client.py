@@ -55,14 +55,27 @@ def tls_config(temporal: TemporalSettings) -> TLSConfig | bool | None:
 
 
 async def connect(settings: Settings) -> Client:
-    """A client for ``settings.temporal`` (address, namespace, TLS, API key); a clear error if it is unreachable."""
+    """A client for ``settings.temporal`` (address, namespace, TLS, API key); a clear error if it is unreachable.
+
+    Its data converter claim-checks large payloads (``gennaker.payloads``), as every Gennaker client must: a
+    process without it could neither read the references others put in history nor keep its own values out.
+    """
     from temporalio.client import Client
+
+    from gennaker.payloads import data_converter
 
     temporal = settings.temporal
     tls = tls_config(temporal)
     api_key = temporal.api_key.get_secret_value() if temporal.api_key is not None else None
+    converter = data_converter(settings)
     try:
-        return await Client.connect(temporal.address, namespace=temporal.namespace, tls=tls, api_key=api_key)
+        return await Client.connect(
+            temporal.address,
+            namespace=temporal.namespace,
+            tls=tls,
+            api_key=api_key,
+            data_converter=converter,
+        )
     except Exception as exc:
         reason = str(exc) or type(exc).__name__
         raise TemporalConnectError(
