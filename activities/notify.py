@@ -27,6 +27,7 @@ from integrations.notify.base import InvalidNotificationError, SendResult
 from integrations.notify.registry import build_channels, channel_for
 from integrations.notify.render import ExecutionSummary, render_message
 from integrations.notify.settings import NotificationSettings
+from integrations.outbound import OutboundPolicy, guarded_async_client, policy_from
 
 SEND_NOTIFICATION = "send_notification"
 
@@ -84,12 +85,14 @@ class NotifyActivities:
         settings: NotificationSettings,
         http: httpx.AsyncClient | None = None,
         *,
+        policy: OutboundPolicy | None = None,
         clock_ms: Callable[[], int] | None = None,
     ) -> None:
         self.settings = settings
+        self.policy = policy or OutboundPolicy()
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=settings.http_timeout_s, follow_redirects=True)
-        self.channels = build_channels(settings, self._http)
+        self._http = http or guarded_async_client(self.policy, timeout=settings.http_timeout_s)
+        self.channels = build_channels(settings, self._http, self.policy)
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._secrets = [
             secret.get_secret_value()
@@ -193,9 +196,12 @@ def _default_event_id() -> str:
 
 def build(settings: Any, client: Any = None) -> list[Callable[..., Any]]:
     """The notification activity, configured from ``settings.notifications`` (defaults when absent).
-    ``client`` (the Temporal client) is unused."""
+    ``client`` (the Temporal client) is unused. Webhook-style channels follow ``settings.outbound``."""
     configured = getattr(settings, "notifications", None)
-    acts = NotifyActivities(configured if isinstance(configured, NotificationSettings) else NotificationSettings())
+    acts = NotifyActivities(
+        configured if isinstance(configured, NotificationSettings) else NotificationSettings(),
+        policy=policy_from(settings),
+    )
     return [acts.send_notification]
 
 

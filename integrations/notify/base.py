@@ -4,11 +4,13 @@ the HTTP channels (which answers are worth another try, how a webhook URL may be
 A channel never raises for the remote side: it answers a :class:`SendResult` that says whether the
 message went out and, if not, whether trying again may help. The activity turns that into Temporal's
 retry decision. Webhook URLs (Teams, Google Chat, generic) carry their secret in the path or query,
-so only :func:`safe_url` forms of them appear in results, errors and logs.
+so only :func:`safe_url` forms of them appear in results, errors and logs. Their POSTs go through the
+outbound policy (``integrations.outbound``): a refused address fails the notification, naming the rule.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -19,6 +21,8 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 import httpx
+
+from integrations.outbound import OutboundPolicy, OutboundRefused, arequest
 
 if TYPE_CHECKING:
     from .render import Message
@@ -197,17 +201,35 @@ def _redact_httpx_logs() -> None:
 
 
 async def post_json(
-    http: httpx.AsyncClient, channel: str, url: str, payload: object, *, check_body: BodyCheck | None = None
+    http: httpx.AsyncClient,
+    channel: str,
+    url: str,
+    payload: object,
+    *,
+    check_body: BodyCheck | None = None,
+    policy: OutboundPolicy | None = None,
 ) -> SendResult:
-    """POST ``payload`` as JSON to ``url`` and classify the answer (shared by the webhook-style channels)."""
+    """POST ``payload`` as JSON to ``url`` under the outbound policy (the safe defaults when none is
+    given) and classify the answer (shared by the webhook-style channels)."""
     shown = safe_url(url)
     problem = check_webhook_url(url)
     if problem:
         return SendResult.failed(channel, f"{problem} ({shown})", code="invalid_address", retryable=False)
     _redact_httpx_logs()
     token = _POSTING_SECRET_URL.set(True)
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     try:
-        response = await http.post(url.strip(), json=payload)
+        response = await arequest(
+            http,
+            policy or OutboundPolicy(),
+            "POST",
+            url.strip(),
+            headers=[("Content-Type", "application/json")],
+            content=body,
+        )
+    except OutboundRefused as err:
+        # e.g. "address 169.254.169.254 is link-local (outbound.reject_link_local)": never worth a retry
+        return SendResult.failed(channel, f"{shown}: {err}", code="refused", retryable=False, recipients=(shown,))
     except httpx.TransportError as err:
         # A notification sent twice beats one never sent, so even a POST that may have arrived is retried.
         return SendResult.failed(

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from integrations.outbound import OutboundPolicy
+
 from .base import SendResult, post_json
 from .render import Message
 
@@ -49,8 +51,9 @@ def build_payload(message: Message) -> dict[str, Any]:
 class GoogleChatChannel:
     """POSTs :func:`build_payload` to the webhook URL in the notification's address."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, policy: OutboundPolicy | None = None) -> None:
         self.http = http
+        self.policy = policy
 
     async def send(self, message: Message) -> SendResult:
-        return await post_json(self.http, CHANNEL, message.address, build_payload(message))
+        return await post_json(self.http, CHANNEL, message.address, build_payload(message), policy=self.policy)

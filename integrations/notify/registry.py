@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import httpx
 
+from integrations.outbound import OutboundPolicy
+
 from .base import Channel, DisabledChannel, UnsupportedChannel
 from .googlechat import GoogleChatChannel
 from .mail import EmailChannel
@@ -16,14 +18,17 @@ from .webhook import WebhookChannel
 CHANNEL_TYPES: tuple[str, ...] = ("email", "googlechat", "microsoftteams", "slack", "webhook")
 
 
-def build_channels(settings: NotificationSettings, http: httpx.AsyncClient) -> dict[str, Channel]:
-    """One channel per supported type, built from the settings; disabled types send nothing."""
+def build_channels(
+    settings: NotificationSettings, http: httpx.AsyncClient, policy: OutboundPolicy | None = None
+) -> dict[str, Channel]:
+    """One channel per supported type, built from the settings; disabled types send nothing.
+    The webhook-style channels POST under ``policy`` (the outbound policy's safe defaults when None)."""
     channels: dict[str, Channel] = {
         "email": EmailChannel(settings.email),
-        "googlechat": GoogleChatChannel(http),
-        "microsoftteams": TeamsChannel(http),
+        "googlechat": GoogleChatChannel(http, policy),
+        "microsoftteams": TeamsChannel(http, policy),
         "slack": SlackChannel(settings.slack),
-        "webhook": WebhookChannel(http),
+        "webhook": WebhookChannel(http, policy),
     }
     for kind in CHANNEL_TYPES:
         if not getattr(settings, kind).enabled:

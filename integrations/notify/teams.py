@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from integrations.outbound import OutboundPolicy
+
 from .base import SendResult, post_json
 from .render import Message
 
@@ -94,8 +96,11 @@ def body_failure(text: str) -> tuple[str, bool] | None:
 class TeamsChannel:
     """POSTs :func:`build_card` to the incoming-webhook URL in the notification's address."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, policy: OutboundPolicy | None = None) -> None:
         self.http = http
+        self.policy = policy
 
     async def send(self, message: Message) -> SendResult:
-        return await post_json(self.http, CHANNEL, message.address, build_card(message), check_body=body_failure)
+        return await post_json(
+            self.http, CHANNEL, message.address, build_card(message), check_body=body_failure, policy=self.policy
+        )

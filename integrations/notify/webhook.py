@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from integrations.outbound import OutboundPolicy
+
 from .base import SendResult, post_json
 from .render import Message
 
@@ -69,8 +71,9 @@ def _without_nulls(data: dict[str, Any]) -> dict[str, Any]:
 class WebhookChannel:
     """POSTs :func:`build_event` to the notification's address."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, policy: OutboundPolicy | None = None) -> None:
         self.http = http
+        self.policy = policy
 
     async def send(self, message: Message) -> SendResult:
-        return await post_json(self.http, CHANNEL, message.address, build_event(message))
+        return await post_json(self.http, CHANNEL, message.address, build_event(message), policy=self.policy)

@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope
 
 from integrations.notify.render import ExecutionSummary
+from integrations.outbound import OutboundPolicy, OutboundSettings, guarded_async_client
 from tests.stubs import Stub, serve_stub
 
 from .slack_standin import SlackStandin, serve_slack
@@ -55,9 +56,13 @@ def stub() -> Iterator[Stub]:
         yield served
 
 
+#: the operator's opt-in for the stub servers on loopback (refused by default)
+LOOPBACK = OutboundPolicy(OutboundSettings(allow_cidrs=["127.0.0.0/8"]))
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=1.0)) as client:
+    async with guarded_async_client(LOOPBACK, timeout=httpx.Timeout(2.0, connect=1.0)) as client:
         yield client
 
 

@@ -31,7 +31,7 @@ from integrations.notify.render import ExecutionSummary
 from integrations.notify.settings import ChannelToggle, EmailSettings, SlackSettings
 from tests.stubs import Reply, Stub
 
-from .conftest import SLACK_TOKEN, SMTP_PASSWORD, SMTP_USER, Mailbox
+from .conftest import LOOPBACK, SLACK_TOKEN, SMTP_PASSWORD, SMTP_USER, Mailbox
 from .slack_standin import SlackStandin
 
 BASE = "http://gennaker.example.com:8084"
@@ -55,7 +55,9 @@ def notify_settings(slack: SlackStandin | None = None, box: Mailbox | None = Non
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def acts(slack: SlackStandin, smtp_auth: Mailbox) -> AsyncIterator[NotifyActivities]:
-    activities = NotifyActivities(notify_settings(slack, smtp_auth), clock_ms=lambda: 1_700_000_000_000)
+    activities = NotifyActivities(
+        notify_settings(slack, smtp_auth), policy=LOOPBACK, clock_ms=lambda: 1_700_000_000_000
+    )
     try:
         yield activities
     finally:
@@ -241,7 +243,7 @@ async def test_secrets_never_reach_errors_results_or_logs(
         ),
     )
     stub.on("POST", "/hook?token=webhook-secret", Reply(403))
-    acts = NotifyActivities(settings)
+    acts = NotifyActivities(settings, policy=LOOPBACK)
     seen: list[str] = [repr(settings)]
     try:
         for entry in (

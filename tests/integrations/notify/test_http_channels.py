@@ -12,7 +12,7 @@ from integrations.notify.teams import TeamsChannel
 from integrations.notify.webhook import WebhookChannel
 from tests.stubs import Reply, Stub
 
-from .conftest import free_port
+from .conftest import LOOPBACK, free_port
 
 LINK = "http://localhost:8084/#/applications/myapp/executions/details/01HEXEC"
 TEAMS_PATH = "/webhookb2/abc-secret@tenant/IncomingWebhook/def/ghi"
@@ -27,15 +27,15 @@ def message(kind: str, address: str, execution: ExecutionSummary, when: str = "p
 
 def channels(http: httpx.AsyncClient) -> dict[str, Channel]:
     return {
-        "webhook": WebhookChannel(http),
-        "microsoftteams": TeamsChannel(http),
-        "googlechat": GoogleChatChannel(http),
+        "webhook": WebhookChannel(http, LOOPBACK),
+        "microsoftteams": TeamsChannel(http, LOOPBACK),
+        "googlechat": GoogleChatChannel(http, LOOPBACK),
     }
 
 
 async def test_webhook_posts_the_event(stub: Stub, http: httpx.AsyncClient, execution: ExecutionSummary) -> None:
     stub.on("POST", "/hooks/deploys", Reply(204))
-    result = await WebhookChannel(http).send(message("webhook", stub.url("/hooks/deploys"), execution))
+    result = await WebhookChannel(http, LOOPBACK).send(message("webhook", stub.url("/hooks/deploys"), execution))
     assert result.sent, result.error
     assert result.recipients == (f"{stub.base}/...",)
     [call] = stub.calls
@@ -54,7 +54,8 @@ async def test_webhook_posts_the_event(stub: Stub, http: httpx.AsyncClient, exec
 
 async def test_teams_posts_a_message_card(stub: Stub, http: httpx.AsyncClient, execution: ExecutionSummary) -> None:
     stub.on("POST", TEAMS_PATH, Reply(200, "1"))
-    result = await TeamsChannel(http).send(message("microsoftteams", stub.url(TEAMS_PATH), execution, "stage.complete"))
+    teams = TeamsChannel(http, LOOPBACK)
+    result = await teams.send(message("microsoftteams", stub.url(TEAMS_PATH), execution, "stage.complete"))
     assert result.sent, result.error
     card = stub.calls[0].json()
     assert card["@type"] == "MessageCard"
@@ -69,13 +70,13 @@ async def test_teams_failure_inside_a_200(stub: Stub, http: httpx.AsyncClient, e
         TEAMS_PATH,
         Reply(200, "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429"),
     )
-    result = await TeamsChannel(http).send(message("microsoftteams", stub.url(TEAMS_PATH), execution))
+    result = await TeamsChannel(http, LOOPBACK).send(message("microsoftteams", stub.url(TEAMS_PATH), execution))
     assert (result.sent, result.retryable, result.error_code) == (False, True, "delivery_failed")
 
 
 async def test_google_chat_posts_a_card(stub: Stub, http: httpx.AsyncClient, execution: ExecutionSummary) -> None:
     stub.on("POST", CHAT_PATH, Reply(200, {"name": "spaces/AAAA/messages/1"}))
-    result = await GoogleChatChannel(http).send(
+    result = await GoogleChatChannel(http, LOOPBACK).send(
         message("googlechat", stub.url(CHAT_PATH), execution, "manualJudgmentStop")
     )
     assert result.sent, result.error
@@ -130,5 +131,5 @@ async def test_unreachable_is_retryable(http: httpx.AsyncClient, execution: Exec
 
 @pytest.mark.parametrize("address", ["#not-a-url", "ftp://example.com/x", "http:///x"])
 async def test_bad_addresses_are_permanent(http: httpx.AsyncClient, execution: ExecutionSummary, address: str) -> None:
-    result = await WebhookChannel(http).send(message("webhook", address, execution))
+    result = await WebhookChannel(http, LOOPBACK).send(message("webhook", address, execution))
     assert (result.sent, result.retryable, result.error_code) == (False, False, "invalid_address")
