@@ -41,16 +41,14 @@ def _validate(config: Json, settings: Any = None) -> None:
         raise bad_request(str(err), field=str(err).split(":", 1)[0]) from None
 
 
-async def _schedule(client: Any, settings: Any, pipeline: Json) -> None:
-    """Bring the pipeline's cron Schedules in line with it. The save stands if Temporal cannot be
-    reached (logged); the API's start-up reconciliation catches up."""
+async def _schedule(client: Any, settings: Any, pipeline: Json, store: Any) -> None:
+    """Bring the pipeline's cron Schedules in line with the store (re-read there, so concurrent saves through
+    other API processes converge). The save stands if Temporal cannot be reached (logged); the API's start-up
+    reconciliation catches up."""
     from integrations.triggers import schedules
 
     try:
-        if schedules.cron_triggers(pipeline):
-            await schedules.sync_pipeline(client, settings, pipeline)
-        else:  # none now; delete any it had before
-            await schedules.remove_pipeline(client, str(pipeline.get("id")))
+        await schedules.sync_pipeline(client, settings, pipeline, schedules.store_loader(store))
     except Exception as err:  # noqa: BLE001 - logged; reconciled at start-up
         log.warning("pipeline %s: could not sync its cron schedules: %s", pipeline.get("id"), err)
 
@@ -103,17 +101,17 @@ async def save_pipeline(
     _validate(config, settings)
     config = await _authorize_save(guard, store, config)
     saved: Json = await asyncio.to_thread(store.save_pipeline, config, user, stale_check=staleCheck)
-    await _after_save(client, settings, saved, background)
+    await _after_save(client, settings, saved, background, store)
     return saved
 
 
-async def _after_save(client: Any, settings: Any, saved: Json, background: BackgroundTasks) -> None:
+async def _after_save(client: Any, settings: Any, saved: Json, background: BackgroundTasks, store: Any) -> None:
     # With cron triggers the answer waits for the Schedules (they exist when the save returns); without,
     # removing ones the pipeline may have had before happens after the answer, keeping saves fast.
     if _has_cron(saved):
-        await _schedule(client, settings, saved)
+        await _schedule(client, settings, saved, store)
     else:
-        background.add_task(_schedule, client, settings, saved)
+        background.add_task(_schedule, client, settings, saved, store)
 
 
 @router.post("/pipelines/bulksave")
@@ -144,7 +142,7 @@ async def bulksave(
             _validate(config, settings)
             config = await _authorize_save(guard, store, config)
             doc = await asyncio.to_thread(store.save_pipeline, config, user, stale_check=staleCheck)
-            await _after_save(client, settings, doc, background)
+            await _after_save(client, settings, doc, background, store)
             saved.append(doc["name"])
         except (ApiError, StoreError, GennakerError) as err:
             message = getattr(err, "message", None) or str(err)
@@ -177,20 +175,22 @@ async def update_pipeline(
     _validate(config, settings)
     config = await _authorize_save(guard, store, {**config, "id": pipeline_id})
     saved: Json = await asyncio.to_thread(store.save_pipeline, config, user)
-    await _after_save(client, settings, saved, background)
+    await _after_save(client, settings, saved, background, store)
     return saved
 
 
 @router.delete("/pipelines/{application}/{name}")
-async def delete_pipeline(application: str, name: str, store: StoreDep, client: ClientDep, guard: GuardDep) -> None:
-    from integrations.triggers.schedules import remove_pipeline
+async def delete_pipeline(
+    application: str, name: str, store: StoreDep, client: ClientDep, settings: SettingsDep, guard: GuardDep
+) -> None:
+    from integrations.triggers.schedules import remove_pipeline, store_loader
 
     await guard.app(application, WRITE)
 
     pipeline: Json = await asyncio.to_thread(store.get_pipeline_by_name, application, name)
     await asyncio.to_thread(store.delete_pipeline, application, name)
     try:
-        await remove_pipeline(client, str(pipeline.get("id")))
+        await remove_pipeline(client, str(pipeline.get("id")), settings, store_loader(store))
     except Exception as err:  # noqa: BLE001 - logged; reconciled at start-up
         log.warning("pipeline %s: could not delete its cron schedules: %s", pipeline.get("id"), err)
 

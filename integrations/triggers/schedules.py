@@ -12,8 +12,11 @@ Missed runs: Temporal starts the runs it missed while it was down if they are at
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,6 +29,7 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleState,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from integrations.schedules import delete_schedule, put_schedule
 from workflows.triggers import CronTriggerInput
@@ -68,12 +72,36 @@ def check_cron_triggers(pipeline: Json, time_zone: str) -> None:
             raise CronError(f"triggers[{i}].cronExpression: {err}") from None
 
 
+# The pipeline as the store has it now (None when it was deleted); each process reads it, none keeps a copy.
+Loader = Callable[[str], Awaitable[Json | None]]
+MAX_PASSES = 10
+DIGEST_MARK = " #"
+
+
 @dataclass(frozen=True)
 class Wanted:
-    """A Schedule as one cron trigger of a saved pipeline asks for it."""
+    """A Schedule as one cron trigger of a saved pipeline asks for it; ``digest`` (in the Schedule's note) tells
+    whether the one in Temporal already is this."""
 
     id: str
     schedule: Schedule
+    digest: str = ""
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+async def schedule_digest(client: Client, schedule_id: str) -> str | None:
+    """The digest the Schedule was put with ("" for one without), None when there is no such Schedule."""
+    try:
+        described = await client.get_schedule_handle(schedule_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND or "not found" in str(err).lower():
+            return None
+        raise
+    note = described.schedule.state.note or ""
+    return note.rsplit(DIGEST_MARK, 1)[1] if DIGEST_MARK in note else ""
 
 
 def wanted(pipeline: Json, settings: Any) -> list[Wanted]:
@@ -104,6 +132,11 @@ def wanted(pipeline: Json, settings: Any) -> list[Wanted]:
             execution_timeout=timedelta(minutes=10),
             static_summary=f"cron {cron.expression} of {pipeline.get('application')}/{pipeline.get('name')}",
         )
+        label = f"{pipeline.get('application')}/{pipeline.get('name')}"
+        digest = _digest(
+            [label, pipeline_id, trigger_id, cron.expression, settings.cron_timezone, settings.task_queue],
+            [settings.cron_catchup_window_s, paused],
+        )
         schedule = Schedule(
             action=action,
             spec=cron.spec,
@@ -111,52 +144,109 @@ def wanted(pipeline: Json, settings: Any) -> list[Wanted]:
                 overlap=ScheduleOverlapPolicy.ALLOW_ALL,  # the pipeline's own concurrency rules decide
                 catchup_window=timedelta(seconds=settings.cron_catchup_window_s),
             ),
-            state=ScheduleState(paused=paused, note=f"{pipeline.get('application')}/{pipeline.get('name')}"),
+            state=ScheduleState(paused=paused, note=f"{label}{DIGEST_MARK}{digest}"),
         )
-        out.append(Wanted(sid, schedule))
+        out.append(Wanted(sid, schedule, digest))
     return out
 
 
 async def _existing(client: Client, pipeline_id: str | None = None) -> set[str]:
-    """Our Schedules (of one pipeline, when given)."""
+    """Our Schedules (of one pipeline, when given), as Temporal's visibility lists them."""
     ids = {s.id async for s in await client.list_schedules() if _pipeline_of(s.id) is not None}
     return ids if pipeline_id is None else {i for i in ids if _pipeline_of(i) == pipeline_id}
 
 
-async def _put(client: Client, want: Wanted) -> None:
-    await put_schedule(client, want.id, want.schedule)
+def store_loader(store: Any) -> Loader:
+    """A :data:`Loader` reading ``store`` (``get_pipeline``; NotFoundError → None)."""
+    from api.store import NotFoundError
+
+    async def load(pipeline_id: str) -> Json | None:
+        try:
+            doc: Json = await asyncio.to_thread(store.get_pipeline, pipeline_id)
+        except NotFoundError:
+            return None
+        return doc
+
+    return load
 
 
-async def _delete(client: Client, sid: str) -> None:
-    await delete_schedule(client, sid)
+async def _wanted_now(load: Loader, settings: Any, pipeline_id: str) -> dict[str, Wanted]:
+    current = await load(pipeline_id)
+    return {w.id: w for w in wanted(current, settings)} if current is not None else {}
 
 
-async def sync_pipeline(client: Client, settings: Any, pipeline: Json) -> list[str]:
-    """Bring one pipeline's Schedules in line with its config; returns the ids it keeps."""
+async def converge(client: Client, settings: Any, pipeline_id: str, load: Loader) -> list[str]:
+    """Make one pipeline's Schedules what the store holds *now*; returns the ids kept.
+
+    Several API processes save at once, so nothing here trusts a copy: each pass reads the pipeline from the
+    store, puts each wanted Schedule whose digest differs, and deletes a Schedule only after reading the store
+    again right before deleting it. Passes repeat until one changes nothing, so whichever process mutates last
+    also checks last, against a store read made after its own mutation."""
+    touched: set[str] = set()  # ids this call put: visibility may not list them yet
+    for _ in range(MAX_PASSES):
+        wants = await _wanted_now(load, settings, pipeline_id)
+        changed = False
+        for want in wants.values():
+            if await schedule_digest(client, want.id) != want.digest:
+                await put_schedule(client, want.id, want.schedule)
+                touched.add(want.id)
+                changed = True
+        for sid in sorted((await _existing(client, pipeline_id) | touched) - set(wants)):
+            if sid in await _wanted_now(load, settings, pipeline_id):
+                changed = True  # saved meanwhile: the next pass puts it
+                continue
+            if await schedule_digest(client, sid) is not None:
+                await delete_schedule(client, sid)
+                changed = True
+        if not changed:
+            return sorted(wants)
+    log.warning(
+        "pipeline %s: its Schedules still changed after %d passes; the next save converges", pipeline_id, MAX_PASSES
+    )
+    return sorted(await _wanted_now(load, settings, pipeline_id))
+
+
+def _given(pipeline: Json | None) -> Loader:
+    async def load(_: str) -> Json | None:
+        return pipeline
+
+    return load
+
+
+async def sync_pipeline(client: Client, settings: Any, pipeline: Json, load: Loader | None = None) -> list[str]:
+    """Bring one pipeline's Schedules in line with the store (``load``; without it, with ``pipeline`` as given,
+    for a single process); returns the ids it keeps."""
     pipeline_id = str(pipeline.get("id") or "")
-    wants = wanted(pipeline, settings)
-    for want in wants:
-        await _put(client, want)
-    keep = {w.id for w in wants}
-    for sid in await _existing(client, pipeline_id) - keep:
-        await _delete(client, sid)
-    return sorted(keep)
+    return await converge(client, settings, pipeline_id, load or _given(pipeline))
 
 
-async def remove_pipeline(client: Client, pipeline_id: str) -> None:
-    """Delete every Schedule of a deleted pipeline."""
-    for sid in await _existing(client, pipeline_id):
-        await _delete(client, sid)
+async def remove_pipeline(client: Client, pipeline_id: str, settings: Any = None, load: Loader | None = None) -> None:
+    """Delete the Schedules of a deleted pipeline (unless ``load``, given with ``settings``, finds it saved again
+    meanwhile: then they become what it wants)."""
+    if load is not None and settings is None:
+        raise ValueError("remove_pipeline: a loader needs the settings")
+    await converge(client, settings, pipeline_id, load or _given(None))
 
 
-async def reconcile(client: Client, settings: Any, pipelines: Iterable[Json]) -> dict[str, int]:
-    """Make the Schedules exactly those every saved pipeline's cron triggers ask for."""
-    keep: set[str] = set()
-    for pipeline in pipelines:
-        for want in wanted(pipeline, settings):
-            await _put(client, want)
-            keep.add(want.id)
-    stale = await _existing(client) - keep
-    for sid in stale:
-        await _delete(client, sid)
-    return {"kept": len(keep), "deleted": len(stale)}
+async def reconcile(
+    client: Client, settings: Any, pipelines: Iterable[Json], load: Loader | None = None
+) -> dict[str, int]:
+    """Make the Schedules exactly those the stored pipelines' cron triggers ask for.
+
+    ``pipelines`` says where to look; what each pipeline wants is read from the store (``load``) when it is
+    converged, so a pipeline saved or deleted by another process meanwhile keeps what that process made. Without
+    ``load`` the listed pipelines are taken as the truth (one process, tests)."""
+    listed = {str(p.get("id")): p for p in pipelines if isinstance(p.get("id"), str) and p.get("id")}
+
+    async def from_list(pipeline_id: str) -> Json | None:
+        return listed.get(pipeline_id)
+
+    loader = load or from_list
+    present = {pid for sid in await _existing(client) if (pid := _pipeline_of(sid)) is not None}
+    kept = deleted = 0
+    for pipeline_id in sorted(set(listed) | present):
+        before = await _existing(client, pipeline_id) if pipeline_id in present else set()
+        keep = await converge(client, settings, pipeline_id, loader)
+        kept += len(keep)
+        deleted += len(before - set(keep))
+    return {"kept": kept, "deleted": deleted}
