@@ -100,13 +100,13 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
 async def reconcile_schedules(client: Any, settings: Settings, store: Any) -> None:
     """Make the cron Schedules match every stored pipeline, the cloud cache Schedules the configured
     accounts and the Jenkins poll Schedules the configured masters (logged, never fatal)."""
-    from integrations.triggers.schedules import reconcile
+    from integrations.triggers.schedules import reconcile, store_loader
 
     from .cloud_cache import sync_cache_schedules
 
     try:
         pipelines = await asyncio.to_thread(store.list_pipelines)
-        result = await reconcile(client, settings, pipelines)
+        result = await reconcile(client, settings, pipelines, store_loader(store))  # deletions re-read the store
         log.info("cron schedules reconciled: %s", result)
     except Exception as err:  # noqa: BLE001 - Temporal or the store not reachable: the next start retries
         log.warning("could not reconcile cron schedules: %s", err)
