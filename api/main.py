@@ -14,7 +14,7 @@ from gennaker import __version__
 from gennaker.settings import Settings, load_settings
 
 from . import errors
-from .auth import audit
+from .auth import audit, forwarded
 from .routes import (
     applications,
     auth,
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     app.state.store = store
     errors.install(app)
     audit.install(app)
+    forwarded.install(app)  # after the audit: runs first, so the audit sees the settled client
     errors.document(app)
     # executions before pipelines: `POST /pipelines/{id}/evaluateVariables` must win over the trigger route
     # `POST /pipelines/{application}/{name}`, as Spring prefers the literal segment in Gate

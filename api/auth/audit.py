@@ -41,6 +41,8 @@ ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("DELETE", "/serviceAccounts/{name}"): ("serviceAccount.delete", "service_account"),
     ("POST", "/auth/tokens"): ("token.issue", "token"),
     ("DELETE", "/auth/tokens/{token_id}"): ("token.revoke", "token"),
+    ("PUT", "/roles/{user}"): ("roles.save", "user_roles"),
+    ("DELETE", "/roles/{user}"): ("roles.delete", "user_roles"),
 }
 #: Orca task types that are Front50 writes, by the action they are recorded as
 TASK_ACTIONS = {
@@ -127,7 +129,13 @@ def _event(
         "status": status,
         "remoteAddress": (scope.get("client") or (None,))[0],
     }
-    name = params.get("name_or_id") or params.get("name") or params.get("pipeline_id") or params.get("token_id")
+    name = (
+        params.get("name_or_id")
+        or params.get("name")
+        or params.get("pipeline_id")
+        or params.get("token_id")
+        or params.get("user")
+    )
     if name is None and isinstance(doc.get("name"), str):
         name = doc["name"]
     if resource_type == "stage":
@@ -157,6 +165,10 @@ def _event(
             event["executionId"] = ref.rsplit("/", 1)[-1]
     if action.startswith("token.") or resource_type == "token":
         name = params.get("token_id") or _token_id(raw_response)  # the token's id, never the token
+        if action == "token.issue" and isinstance(doc.get("user"), str):
+            event["detail"] = f"owner={doc['user'][:64]}; roles={','.join(map(str, doc.get('roles') or []))[:300]}"
+    if action == "roles.save" and isinstance(body, list):
+        event["detail"] = "roles=" + ",".join(map(str, body))[:400]
     event["resourceName"] = name
     return event
 

@@ -63,11 +63,9 @@ class Authenticator:
         raise AuthenticationError("the bearer token is neither a Gennaker API token nor a JWT of a configured issuer")
 
     def _trusted(self, peer: str | None) -> bool:
-        try:
-            address = ipaddress.ip_address(peer or "")
-        except ValueError:
-            return False
-        return any(address in network for network in self.trusted)
+        from .forwarded import is_trusted
+
+        return is_trusted(peer, self.trusted)
 
     def _proxy_principal(self, headers: Any, store: Any) -> Principal:
         assert self.settings.proxy is not None
@@ -108,7 +106,7 @@ class Authenticator:
         if self.roles_file is not None:
             held |= self.roles_file.roles_of(name)
         if store is not None:  # roles an admin stored for the user (PUT /roles/{user})
-            held |= normalize(store.get_user_roles(name))
+            held |= stored_roles(store, name)
         return Principal(
             name=name,
             roles=held,
@@ -117,6 +115,18 @@ class Authenticator:
             via=via,
             email=email,
         )
+
+
+def stored_roles(store: Any, name: str) -> frozenset[str]:
+    """The roles an admin stored for ``name``; those stored while authentication was off (by the anonymous
+    caller, whom anyone could be) grant nothing."""
+    record = store.get_user_roles_record(name)
+    if record is None:
+        return frozenset()
+    if str(record.get("lastModifiedBy") or "").strip().lower() in ("", "anonymous"):
+        log.warning("ignoring the roles stored for %s while authentication was off (store them again)", name)
+        return frozenset()
+    return normalize(record.get("roles") or [])
 
 
 _build_lock = threading.Lock()
@@ -142,7 +152,9 @@ def resolve(request: Request) -> Principal:
     if not request.app.state.settings.auth.enabled:
         principal = ANONYMOUS_PRINCIPAL
     else:
-        peer = request.client.host if request.client else None
+        from .forwarded import peer_of
+
+        peer = peer_of(request.scope)  # the TCP peer: a forwarded address never makes a trusted proxy
         try:
             principal = authenticator(request.app).authenticate(request.headers, peer, request.app.state.store)
         except AuthenticationError as err:

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             except ValueError as err:
                 print(f"gennaker: {err}", file=sys.stderr)
                 return 2
+            _audit(store, "token.issue", record["id"], f"owner={record['owner']}; roles={','.join(record['roles'])}")
             if args.output == "json":
                 print(json.dumps({**record, "token": token}))
             else:
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         except NotFoundError as err:
             print(f"gennaker: {err}", file=sys.stderr)
             return 2
+        _audit(store, "token.revoke", record["id"], f"owner={record['owner']}")
         print(json.dumps(record) if args.output == "json" else f"token {record['id']} of {record['owner']} revoked")
         return 0
     except StoreError as err:
@@ -83,6 +85,22 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         return 3
     finally:
         store.close()
+
+
+def _audit(store: Any, action: str, token_id: str, detail: str) -> None:
+    """Token changes made on the server machine go to the audit trail too (principal ``cli``)."""
+    store.record_audit(
+        {
+            "principal": "cli",
+            "via": "cli",
+            "action": action,
+            "resourceType": "token",
+            "resourceName": token_id,
+            "outcome": "success",
+            "status": 0,
+            "detail": detail[:500],
+        }
+    )
 
 
 def _when(ms: int | None, none: str = "never") -> str:

@@ -87,12 +87,36 @@ class Guard:
             raise self._refusal(authorization, "application", application)
 
     async def app_write_or_create(self, application: str) -> None:
-        """Saving an application: WRITE on one that exists; creating one is open (Fiat's CREATE is not restricted)."""
+        """Saving an application: WRITE on one that exists; CREATE (``auth.create_application_roles``) for a new one."""
         if not self.enabled:
             return
         if await asyncio.to_thread(self._load_app, application) is None:
+            self.create_application(application)
             return
         await self.app(application, WRITE)
+
+    def create_application(self, application: str) -> None:
+        """403 unless the caller may create applications (Fiat's CREATE restriction)."""
+        roles = self.settings.auth.create_application_roles
+        if self.enabled and not rules.can_create_application(self.principal, roles):
+            raise forbidden(
+                f"Access denied: {self.principal.name} does not have CREATE permission on application '{application}'"
+                " (creating applications needs one of auth.create_application_roles)",
+                field="application.name",
+            )
+
+    # ---- build services (Jenkins masters) ------------------------------------------------------------------
+
+    def build_service_allows(self, master: str, authorization: str) -> bool:
+        if not self.enabled:
+            return True
+        permissions = _master_permissions(self.settings, master)
+        return authorization in rules.build_service_authorizations(self.principal, permissions)
+
+    def build_service(self, master: str, authorization: str) -> None:
+        """403 unless the caller has ``authorization`` on the Jenkins master (Igor's build-service permissions)."""
+        if not self.build_service_allows(master, authorization):
+            raise self._refusal(authorization, "build service", master)
 
     async def keep_apps(self, items: Iterable[Any], key: Any = None, authorization: str = READ) -> list[Any]:
         """The items whose application the caller may READ (``key`` gives an item's application)."""
@@ -158,6 +182,14 @@ class Guard:
         return forbidden(f"Access denied: {who} does not have {authorization} permission on {what}", **extra)
 
 
+def _master_permissions(settings: Any, master: str) -> Json | None:
+    """A Jenkins master's permissions from ``auth.build_services`` (names compare ignoring case)."""
+    for name, permissions in settings.auth.build_services.items():
+        if name.lower() == master.lower():
+            return permissions
+    return None
+
+
 def get_guard(request: Request, principal: Annotated[Principal, Depends(get_principal)]) -> Guard:
     return Guard(principal, request.app.state.settings, request.app.state.store)
 
@@ -210,6 +242,14 @@ def check_run_as_users(guard: Guard, config: Json, managed: str | None = None) -
         if not isinstance(run_as, str) or not run_as.strip() or run_as.strip().lower() == managed:
             continue
         field = f"triggers[{i}].runAsUser"
+        own = f"{config.get('id')}{MANAGED_SUFFIX}".lower()
+        if run_as.strip().lower().endswith(MANAGED_SUFFIX) and run_as.strip().lower() != own:  # another pipeline's
+            raise ApiError(
+                400,
+                f"{field}: '{run_as}' is a managed service account; a pipeline runs only as its own"
+                f" (set 'roles' and it is {config.get('id') or '<its id>'}{MANAGED_SUFFIX})",
+                field=field,
+            )
         try:
             service_account = guard.store.get_service_account(run_as.strip())
         except NotFoundError:
@@ -250,12 +290,29 @@ def apply_managed_service_account(guard: Guard, config: Json, previous: Json | N
             for t in doc.get("triggers") or []
         ]
     name = f"{doc['id']}{MANAGED_SUFFIX}".lower()
-    guard.store.save_service_account({"name": name, "memberOf": sorted(wanted)})
+    _claim_managed_account(guard, name, str(doc["id"]), wanted)
     doc["triggers"] = [
         {**t, "runAsUser": name} if isinstance(t, dict) and t.get("type") != "manual" else t
         for t in doc.get("triggers") or []
     ]
     return doc
+
+
+def _claim_managed_account(guard: Guard, name: str, pipeline_id: str, roles: frozenset[str]) -> None:
+    """Save the pipeline's managed service account; it belongs to exactly one pipeline (``managedBy``), so a
+    pipeline whose id only looks like another's can never take the other's account over (409 naming roles)."""
+    from api.store import NotFoundError
+
+    try:
+        existing = guard.store.get_service_account(name)
+    except NotFoundError:
+        existing = None
+    owner = (existing or {}).get("managedBy")
+    if existing is not None and owner is not None and owner != pipeline_id:
+        raise ApiError(
+            409, f"roles: the service account {name} is managed by pipeline {owner}, not {pipeline_id}", field="roles"
+        )
+    guard.store.save_service_account({"name": name, "memberOf": sorted(roles), "managedBy": pipeline_id})
 
 
 def _check_holds(guard: Guard, roles: frozenset[str]) -> None:

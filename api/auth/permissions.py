@@ -82,6 +82,28 @@ def application_authorizations(
     return frozenset(a for a, wanted in perms.items() if wanted & roles)
 
 
+def can_create_application(principal: Principal, create_roles: Iterable[str]) -> bool:
+    """Fiat's CREATE on applications (``fiat.restrictApplicationCreation``): admins, holders of one of
+    ``auth.create_application_roles``, or every authenticated caller when that list holds ``*``."""
+    if principal.admin:
+        return True
+    listed = {str(r).strip().lower() for r in create_roles}
+    if "*" in listed:
+        return principal.authenticated
+    return bool(normalize_roles(listed) & caller_roles(principal))
+
+
+def build_service_authorizations(principal: Principal, permissions: Mapping[str, Any] | None) -> frozenset[str]:
+    """Igor's build-service (Jenkins master) permissions: ``{READ: [roles], WRITE: [roles]}``; none listed: open."""
+    if principal.admin:
+        return frozenset(ACCOUNT_AUTHORIZATIONS)
+    perms = account_permissions({"permissions": permissions}) if permissions else OPEN
+    if perms is None:
+        return frozenset(ACCOUNT_AUTHORIZATIONS)
+    roles = caller_roles(principal)
+    return frozenset(a for a, wanted in perms.items() if wanted & roles)
+
+
 def account_permissions(account: Mapping[str, Any]) -> dict[str, frozenset[str]] | None:
     raw = account.get("permissions")
     if not isinstance(raw, Mapping):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class AuthSettings(BaseModel):
@@ -28,6 +28,18 @@ class AuthSettings(BaseModel):
     roles_file: str | None = None
     #: Fiat's ``fiat.role.orMode``: a service account may be used by holders of ANY of its roles (default ALL)
     service_account_or_mode: bool = False
+    #: Fiat's CREATE restriction (``fiat.restrictApplicationCreation``): who may create applications besides
+    #: admins; ``["*"]`` lets every authenticated caller (docs/security-auth.md)
+    create_application_roles: list[str] = Field(default_factory=list)
+    #: Igor's build-service permissions, by Jenkins master name: ``{READ: [roles], WRITE: [roles]}``;
+    #: a master not listed is open (docs/security-auth.md)
+    build_services: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    #: pipeline config fields redacted in reads (key names anywhere, or dotted paths such as
+    #: ``stages.*.context.password``); a git trigger's ``secret`` always is
+    secret_fields: list[str] = Field(default_factory=list)
+    #: the key sealing secrets that travel through Temporal (a Fernet key); None: one generated into the
+    #: state dir on first use (``sealing.key``). API and worker must share it.
+    seal_key: SecretStr | None = None
 
 
 Algorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]

@@ -64,6 +64,12 @@ def issue(
     return token, public(record)
 
 
+def issued_while_open(record: dict[str, Any]) -> bool:
+    """Issued over HTTP while authentication was off: anyone could, so it must not count once it is on
+    (the issuer was the anonymous caller; the CLI records ``cli``, an admin its own name)."""
+    return str(record.get("createdBy") or "").strip().lower() in ("", "anonymous")
+
+
 def public(record: dict[str, Any]) -> dict[str, Any]:
     """A token record as shown to people: never its hash."""
     return {k: v for k, v in record.items() if k != "tokenHash"}
@@ -81,6 +87,11 @@ def verify(store: Any, token: str) -> dict[str, Any]:
         raise TokenError(f"the API token {record['id']} was revoked")
     if record.get("expiresAt") is not None and record["expiresAt"] <= now:
         raise TokenError(f"the API token {record['id']} has expired")
+    if issued_while_open(record):
+        raise TokenError(
+            f"the API token {record['id']} was issued while authentication was off and grants nothing now;"
+            " an admin must issue a new one"
+        )
     if record.get("lastUsedAt") is None or now - record["lastUsedAt"] >= TOUCH_INTERVAL_MS:
         store.touch_api_token(record["id"], now)
     return record

@@ -21,7 +21,7 @@ from ..auth.enforce import EXECUTE, READ, WRITE, Guard, GuardDep
 from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
 from ..errors import bad_request
 from .executions import _statuses
-from .pipelines import _start
+from .pipelines import _start, manual_trigger
 
 router = APIRouter(tags=["applications"])
 Json = dict[str, Any]
@@ -122,7 +122,7 @@ async def _task(client: Any, store: Any, settings: Any, guard: Guard, body: Any,
         client,
         settings,
         config,
-        body.get("trigger") or {"type": "manual", "user": user},
+        manual_trigger(body.get("trigger"), user),
         type="ORCHESTRATION",
         user=user,
         authentication=guard.authentication(),

@@ -32,7 +32,9 @@ def _other(request: Request, store: Any, settings: Any, user: str) -> Principal:
         from ..auth.authenticate import authenticator
 
         roles = authenticator(request.app).roles_file.roles_of(user)  # type: ignore[union-attr]
-    roles |= rules.normalize_roles(store.get_user_roles(user))
+    from ..auth.authenticate import stored_roles
+
+    roles |= stored_roles(store, user)
     admin = bool(roles & rules.normalize_roles(settings.auth.admin_roles))
     return Principal(name=user, roles=roles, admin=admin, authenticated=True, via="stored_roles")
 

@@ -1,7 +1,9 @@
 """Gate's CI reads (Igor behind Gate): Jenkins masters, their jobs and builds.
 
 The API asks Jenkins directly, through the same client the worker's Jenkins stage uses (Gate asks Igor,
-which asks Jenkins). Unknown masters and jobs are 404s; an unreachable master is a 502 with its name.
+which asks Jenkins), with the master's credentials. So, as Igor does, every read of a master needs READ on it
+(``auth.build_services``) while authentication is on, and the list of masters shows only those the caller may
+READ. Unknown masters and jobs are 404s; an unreachable master is a 502 with its name.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from ..auth.enforce import READ, GuardDep
 from ..deps import SettingsDep
 from ..errors import ApiError
 
@@ -38,27 +41,35 @@ async def _call(fn: Any, *args: Any) -> Any:
 
 
 @router.get("/v2/builds")
-async def masters(request: Request, settings: SettingsDep) -> list[str]:
-    return _masters(request, settings).names()  # type: ignore[no-any-return]
+async def masters(request: Request, settings: SettingsDep, guard: GuardDep) -> list[str]:
+    return [name for name in _masters(request, settings).names() if guard.build_service_allows(name, READ)]
 
 
 @router.get("/v3/builds/{master}/jobs")
-async def jobs(master: str, request: Request, settings: SettingsDep) -> list[str]:
+async def jobs(master: str, request: Request, settings: SettingsDep, guard: GuardDep) -> list[str]:
+    guard.build_service(master, READ)
     return await _call(_masters(request, settings).list_jobs, master)  # type: ignore[no-any-return]
 
 
 @router.get("/v3/builds/{master}/jobConfig")
-async def job_config(master: str, request: Request, settings: SettingsDep, job: str = Query(...)) -> dict[str, Any]:
+async def job_config(
+    master: str, request: Request, settings: SettingsDep, guard: GuardDep, job: str = Query(...)
+) -> dict[str, Any]:
+    guard.build_service(master, READ)
     return await _call(_masters(request, settings).get_job_config, master, job)  # type: ignore[no-any-return]
 
 
 @router.get("/v3/builds/{master}/builds")
-async def builds(master: str, request: Request, settings: SettingsDep, job: str = Query(...)) -> list[dict[str, Any]]:
+async def builds(
+    master: str, request: Request, settings: SettingsDep, guard: GuardDep, job: str = Query(...)
+) -> list[dict[str, Any]]:
+    guard.build_service(master, READ)
     return await _call(_masters(request, settings).list_builds, master, job)  # type: ignore[no-any-return]
 
 
 @router.get("/v3/builds/{master}/build/{number}")
 async def build(
-    master: str, number: int, request: Request, settings: SettingsDep, job: str = Query(...)
+    master: str, number: int, request: Request, settings: SettingsDep, guard: GuardDep, job: str = Query(...)
 ) -> dict[str, Any]:
+    guard.build_service(master, READ)
     return await _call(_masters(request, settings).get_build, master, job, number)  # type: ignore[no-any-return]

@@ -59,6 +59,37 @@ def _has_cron(pipeline: Json) -> bool:
     return bool(cron_triggers(pipeline))
 
 
+def _redacted(settings: Any, config: Any) -> Any:
+    """What a read answers: git trigger secrets and ``auth.secret_fields`` replaced by the placeholder."""
+    from ..auth.redaction import redact
+
+    return redact(config, settings.auth.secret_fields)
+
+
+def _redacted_all(settings: Any, configs: list[Json]) -> list[Json]:
+    from ..auth.redaction import redact_all
+
+    return redact_all(configs, settings.auth.secret_fields)
+
+
+async def _keep_secrets(store: Any, settings: Any, config: Json, kind: str) -> Json:
+    """The config to store: placeholders sent back take the stored secrets, and webhook stages' header values
+    are sealed (they travel into Temporal's history with every execution)."""
+    from api.store import NotFoundError
+
+    from ..auth.redaction import restore
+    from ..auth.sealing import seal_config
+
+    previous: Json | None = None
+    if isinstance(config.get("id"), str) and config["id"]:
+        try:
+            previous = await asyncio.to_thread(store.get_pipeline, config["id"], kind)
+        except NotFoundError:
+            previous = None
+    restored = restore(config, previous, settings.auth.secret_fields)
+    return seal_config(settings, restored)  # type: ignore[no-any-return]
+
+
 async def _authorize_save(guard: Guard, store: Any, config: Json, kind: str = "pipeline") -> Json:
     """WRITE on the application (and on the stored one's, when it moves); the triggers' runAsUser and the
     pipeline's roles (managed service account). Returns the config to save."""
@@ -100,9 +131,10 @@ async def save_pipeline(
     config = _body(config)
     _validate(config, settings)
     config = await _authorize_save(guard, store, config)
+    config = await _keep_secrets(store, settings, config, "pipeline")
     saved: Json = await asyncio.to_thread(store.save_pipeline, config, user, stale_check=staleCheck)
     await _after_save(client, settings, saved, background, store)
-    return saved
+    return _redacted(settings, saved)  # type: ignore[no-any-return]
 
 
 async def _after_save(client: Any, settings: Any, saved: Json, background: BackgroundTasks, store: Any) -> None:
@@ -141,13 +173,16 @@ async def bulksave(
             config = _body(config)
             _validate(config, settings)
             config = await _authorize_save(guard, store, config)
+            config = await _keep_secrets(store, settings, config, "pipeline")
             doc = await asyncio.to_thread(store.save_pipeline, config, user, stale_check=staleCheck)
             await _after_save(client, settings, doc, background, store)
             saved.append(doc["name"])
         except (ApiError, StoreError, GennakerError) as err:
             message = getattr(err, "message", None) or str(err)
             failed.append(
-                {**config, "errorMsg": message} if isinstance(config, dict) else {"index": i, "errorMsg": message}
+                {**_redacted(settings, config), "errorMsg": message}
+                if isinstance(config, dict)
+                else {"index": i, "errorMsg": message}
             )
     return {
         "successful_pipelines_count": len(saved),
@@ -174,9 +209,10 @@ async def update_pipeline(
     await asyncio.to_thread(store.get_pipeline, pipeline_id)  # 404 when there is none
     _validate(config, settings)
     config = await _authorize_save(guard, store, {**config, "id": pipeline_id})
+    config = await _keep_secrets(store, settings, config, "pipeline")
     saved: Json = await asyncio.to_thread(store.save_pipeline, config, user)
     await _after_save(client, settings, saved, background, store)
-    return saved
+    return _redacted(settings, saved)  # type: ignore[no-any-return]
 
 
 @router.delete("/pipelines/{application}/{name}")
@@ -199,6 +235,7 @@ async def delete_pipeline(
 async def app_pipeline_configs(
     application: str,
     store: StoreDep,
+    settings: SettingsDep,
     guard: GuardDep,
     pipelineNameFilter: str | None = None,  # noqa: N803
 ) -> list[Json]:
@@ -206,28 +243,31 @@ async def app_pipeline_configs(
     configs: list[Json] = await asyncio.to_thread(store.list_pipelines, application)
     if pipelineNameFilter:
         configs = [c for c in configs if pipelineNameFilter.lower() in str(c.get("name", "")).lower()]
-    return configs
+    return _redacted_all(settings, configs)
 
 
 @router.get("/applications/{application}/pipelineConfigs/{name}")
-async def app_pipeline_config(application: str, name: str, store: StoreDep, guard: GuardDep) -> Json:
+async def app_pipeline_config(
+    application: str, name: str, store: StoreDep, settings: SettingsDep, guard: GuardDep
+) -> Json:
     await guard.app(application, READ)
-    return await asyncio.to_thread(store.get_pipeline_by_name, application, name)  # type: ignore[no-any-return]
+    found = await asyncio.to_thread(store.get_pipeline_by_name, application, name)
+    return _redacted(settings, found)  # type: ignore[no-any-return]
 
 
 @router.get("/pipelineConfigs")
-async def all_pipeline_configs(store: StoreDep, guard: GuardDep) -> list[Json]:
-    return await guard.keep_apps(await asyncio.to_thread(store.list_pipelines))
+async def all_pipeline_configs(store: StoreDep, settings: SettingsDep, guard: GuardDep) -> list[Json]:
+    return _redacted_all(settings, await guard.keep_apps(await asyncio.to_thread(store.list_pipelines)))
 
 
 @router.get("/pipelineConfigs/{pipeline_id}/history")
 async def pipeline_history(
-    pipeline_id: str, store: StoreDep, guard: GuardDep, limit: int = Query(20, ge=1, le=1000)
+    pipeline_id: str, store: StoreDep, settings: SettingsDep, guard: GuardDep, limit: int = Query(20, ge=1, le=1000)
 ) -> list[Json]:
     history: list[Json] = await asyncio.to_thread(store.pipeline_history, pipeline_id, limit=limit)
     for application in sorted({str(h.get("application")) for h in history}):
         await guard.app(application, READ)
-    return history
+    return _redacted_all(settings, history)
 
 
 @router.post("/actions/pipelines/reorder")
@@ -252,7 +292,9 @@ async def save_strategy(
     config = _body(config)
     _validate(config, settings)
     config = await _authorize_save(guard, store, config, kind="strategy")
-    return await asyncio.to_thread(store.save_pipeline, config, user, kind="strategy")  # type: ignore[no-any-return]
+    config = await _keep_secrets(store, settings, config, "strategy")
+    saved = await asyncio.to_thread(store.save_pipeline, config, user, kind="strategy")
+    return _redacted(settings, saved)  # type: ignore[no-any-return]
 
 
 @router.delete("/strategies/{application}/{name}")
@@ -262,14 +304,15 @@ async def delete_strategy(application: str, name: str, store: StoreDep, guard: G
 
 
 @router.get("/applications/{application}/strategyConfigs")
-async def app_strategy_configs(application: str, store: StoreDep, guard: GuardDep) -> list[Json]:
+async def app_strategy_configs(application: str, store: StoreDep, settings: SettingsDep, guard: GuardDep) -> list[Json]:
     await guard.app(application, READ)
-    return await asyncio.to_thread(store.list_pipelines, application, kind="strategy")  # type: ignore[no-any-return]
+    return _redacted_all(settings, await asyncio.to_thread(store.list_pipelines, application, kind="strategy"))
 
 
 @router.get("/applications/{application}/strategyConfigs/{name}")
-async def app_strategy_config(application: str, name: str, store: StoreDep, guard: GuardDep) -> Json:
+async def app_strategy_config(
+    application: str, name: str, store: StoreDep, settings: SettingsDep, guard: GuardDep
+) -> Json:
     await guard.app(application, READ)
-    return await asyncio.to_thread(  # type: ignore[no-any-return]
-        store.get_pipeline_by_name, application, name, kind="strategy"
-    )
+    found = await asyncio.to_thread(store.get_pipeline_by_name, application, name, kind="strategy")
+    return _redacted(settings, found)  # type: ignore[no-any-return]

@@ -28,7 +28,8 @@ def _trigger(config: Json, body: Any, user: str) -> Json:
     params = body.get("parameters", {})
     if params is not None and not isinstance(params, dict):
         raise bad_request("parameters must be an object", field="parameters")
-    trigger: Json = {"type": "manual", "user": user, **body}
+    _own_fields(body, user)
+    trigger: Json = {**body, "type": "manual", "user": user}
     trigger["parameters"] = with_defaults(config, params)
     for p in config.get("parameterConfig") or []:
         if isinstance(p, dict) and p.get("hasOptions") and p.get("options") and p.get("name") in trigger["parameters"]:
@@ -43,6 +44,29 @@ def _trigger(config: Json, body: Any, user: str) -> Json:
     if missing:
         raise bad_request(f"Required parameter {missing[0]} is missing", field=f"parameters.{missing[0]}")
     return trigger
+
+
+def _own_fields(body: Json, user: str, where: str = "") -> None:
+    """The API sets a manual trigger's ``type`` and ``user`` (the caller): a body naming others is refused
+    rather than believed (Gate overwrites ``user`` with the authenticated one)."""
+    given_type = body.get("type")
+    if given_type is not None and str(given_type).strip().lower() != "manual":
+        field = f"{where}type"
+        raise bad_request(f"{field}: a trigger started through the API is 'manual', not {given_type!r}", field=field)
+    given_user = body.get("user")
+    if given_user is not None and str(given_user).strip().lower() != user.strip().lower():
+        field = f"{where}user"
+        raise bad_request(f"{field}: the trigger's user is the caller ({user}), not {given_user!r}", field=field)
+
+
+def manual_trigger(body: Any, user: str, where: str = "trigger.") -> Json:
+    """An orchestration's trigger: the body's fields, with ``type`` manual and ``user`` the caller."""
+    if body is None:
+        return {"type": "manual", "user": user}
+    if not isinstance(body, dict):
+        raise bad_request(f"{where.rstrip('.')} must be a JSON object", field=where.rstrip("."))
+    _own_fields(body, user, where)
+    return {**body, "type": "manual", "user": user}
 
 
 async def _config(store: Any, application: str, name_or_id: str) -> Json:
@@ -74,9 +98,11 @@ async def _start(
     user: str = "anonymous",
     authentication: Json | None = None,
 ) -> str:
+    from ..auth.sealing import seal_config
+
     return await operations.start_pipeline(
         client,
-        config,
+        seal_config(settings, config),  # webhook headers never reach Temporal's history in clear text
         trigger,
         task_queue=settings.task_queue,
         execution_id=execution_id,

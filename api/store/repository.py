@@ -22,7 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, literal_column, select, union_all, update
+from sqlalchemy import create_engine, delete, event, func, literal_column, select, union_all, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -335,6 +335,8 @@ class Store:
             )
             if s.scalars(clash).first() is not None:
                 raise ConflictError(taken)
+            if row is None:  # ids are unique without regard to case: a managed service account is named after one
+                _check_id_case(s, kind, pipeline_id)
             if row is not None and position is None and row.position is not None and "index" not in doc:
                 doc["index"] = position = row.position  # Orca's SavePipelineTask keeps the stored index
             # Strictly increasing, so two saves within one millisecond still differ for staleCheck.
@@ -1164,6 +1166,22 @@ def _sqlite_setup(engine: Engine, *, wal: bool) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("gennaker_write") else "BEGIN")
+
+
+def _check_id_case(s: Session, kind: str, pipeline_id: str) -> None:
+    """Refuse a new id that differs from a stored one only in case (409 naming ``id``)."""
+    other = s.scalars(
+        select(col(PipelineConfig.id)).where(
+            col(PipelineConfig.kind) == kind,
+            func.lower(col(PipelineConfig.id)) == pipeline_id.lower(),
+            col(PipelineConfig.id) != pipeline_id,
+        )
+    ).first()
+    if other is not None:
+        raise ConflictError(
+            f"{kind} 'id' {pipeline_id} differs only in case from the id of {kind} {other}; ids are unique"
+            " without regard to case"
+        )
 
 
 def _check_kind(kind: str) -> None:
