@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from gennaker import safe_yaml
 from providers.kubernetes_manifest import ManifestError
 
 JSON = dict[str, Any]
@@ -52,7 +53,9 @@ def decode(artifact: JSON, field: str) -> str:
 
 def documents(text: str, field: str) -> list[Any]:
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [d for d in safe_yaml.load_all(text) if d is not None]
+    except safe_yaml.YamlLimitError as err:
+        raise ManifestError(f"{field}: {err}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from gennaker import safe_yaml
+
 JSON = dict[str, Any]
 
 _WHITESPACE = " \t\f"
@@ -34,7 +36,7 @@ def parse_property_file(file_name: str, data: bytes) -> JSON:
     text = _decode(data)
     if file_name.endswith((".yml", ".yaml")):
         try:
-            document = yaml.safe_load(text)
+            document = safe_yaml.load(text)  # alias expansion capped: build output is user data
         except yaml.YAMLError as err:
             raise PropertyFileError(f"invalid YAML: {_first_line(err)}") from None
         return _as_map(document, "YAML")

@@ -14,8 +14,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from gennaker import safe_yaml
 from workflows.expressions.errors import (
     MAX_DOCUMENT_CHARS,
     MAX_DOCUMENT_DEPTH,
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
 #: total nodes a parsed JSON/YAML document may expand to (YAML aliases are copied out).
 MAX_DOCUMENT_NODES = 1_000_000
 #: the safe loader (only plain YAML types), LibYAML-backed when available.
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _text(fn: str, value: Any, budget: Budget) -> str:
@@ -202,7 +200,9 @@ def read_yaml(text: Any, budget: Budget, fn: str = "readYaml", all_docs: bool = 
     text = _doc_text(fn, text, budget, 1)  # YAML parsing is slow: charge it accordingly
     budget.tick(20)
     try:
-        parsed = list(yaml.load_all(text, Loader=_YAML_LOADER)) if all_docs else yaml.load(text, Loader=_YAML_LOADER)
+        parsed = safe_yaml.load_all(text) if all_docs else safe_yaml.load(text)
+    except safe_yaml.YamlLimitError as e:
+        raise ExpressionLimitError(f"#{fn}: {e}") from None
     except Exception as e:  # yaml raises YAMLError, ValueError (bad dates), RecursionError …
         raise ExpressionFunctionError(f"#{fn} could not parse YAML: {str(e)[:300]}") from None
     return to_plain(parsed, budget)
