@@ -44,7 +44,9 @@ def build_activities(
 
     if clouds is None:
         clouds = build_clouds(list(getattr(settings, "accounts", []) or []))
-    fetcher = UrlFetcher(list(getattr(settings, "expression_url_allow_list", []) or []))
+    from integrations.outbound import policy_from
+
+    fetcher = UrlFetcher(list(getattr(settings, "expression_url_allow_list", []) or []), policy=policy_from(settings))
     triggers = TriggerActivities(Launcher(client, store, settings), store) if store is not None else None
     engine = EngineActivities(
         client,
@@ -63,6 +65,8 @@ def build_activities(
         engine.request_concurrency_slot,
         engine.closed_executions,
         engine.record_execution,
+        engine.record_execution_update,
+        engine.load_execution,
         engine.get_pipeline_config,
         engine.evaluate_expressions,
         *webhook_activities(settings, client),

@@ -108,9 +108,11 @@ class EngineActivities:
         the application's notifications (Front50's application level), for the workflow to send; at
         the end this starts the pipelines whose ``pipeline`` trigger waits on it (once each)."""
         if self.store is not None:
-            await asyncio.to_thread(self.store.save_execution, execution)
+            await self._store_call(self.store.save_execution, execution)
         if execution.get("status") in FINISHED:
-            if self.on_finished is not None:
+            if self.store is not None:
+                await self.finish_once(str(execution.get("id")))
+            elif self.on_finished is not None:
                 await self.on_finished(execution)
             return None
         if self.store is not None and execution.get("application"):
@@ -118,6 +120,71 @@ class EngineActivities:
             if entries:
                 return {"applicationNotifications": entries}
         return None
+
+    @activity.defn(name="record_execution_update")
+    async def record_execution_update(self, update: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply one projection write (``Store.apply_execution_update``; a lower version loses per row).
+
+        When the header is finished, the downstream ``pipeline`` triggers run once per finish, however often
+        this is retried or the reconciler finishes it too. A database error is retryable (the engine's local
+        activity retries until the write lands); a malformed update is not."""
+        from api.store import StoreError, ValidationError
+
+        if self.store is None:
+            return None
+        try:
+            await asyncio.to_thread(self.store.apply_execution_update, update)
+        except ValidationError as err:
+            raise ApplicationError(err.message, type="InvalidExecutionUpdate", non_retryable=True) from None
+        except StoreError as err:
+            raise ApplicationError(f"store unavailable: {err.message}", type="StoreUnavailable") from None
+        status = (update.get("execution") or {}).get("status")
+        if status in FINISHED:
+            await self.finish_once(str(update["id"]))
+        answer = None
+        if update.get("wantNotifications"):
+            application = update.get("application") or (update.get("execution") or {}).get("application")
+            entries = await self._store_call(self.store.notification_entries, str(application)) if application else []
+            answer = {"applicationNotifications": entries or []}
+        return answer
+
+    async def finish_once(self, execution_id: str) -> bool:
+        """Run the downstream triggers of a finished execution unless they ran for this finish already; True if
+        they ran now. Two callers at once may both run them: ``start_dependents`` claims each downstream start
+        by event key, so one downstream execution starts either way."""
+        pending = await self._store_call(self.store.unhandled_finish, execution_id)
+        if pending is None:
+            return False
+        finished_version, execution = pending
+        if self.on_finished is not None:
+            await self.on_finished(execution)
+        await self._store_call(self.store.mark_finish_handled, execution_id, finished_version)
+        return True
+
+    async def _store_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """A store call off the event loop; the database failing becomes a retryable activity error."""
+        from api.store import NotFoundError, StoreError, ValidationError
+
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except (NotFoundError, ValidationError):
+            raise
+        except StoreError as err:
+            raise ApplicationError(f"store unavailable: {err.message}", type="StoreUnavailable") from None
+
+    @activity.defn(name="load_execution")
+    async def load_execution(self, execution_id: str) -> dict[str, Any]:
+        """The execution's Gate JSON (expand=true) from the store, for expressions and tasks that read it."""
+        from api.store import NotFoundError
+
+        if self.store is None:
+            raise ApplicationError("no store configured", type="ExecutionNotFound", non_retryable=True)
+        try:
+            return await self._store_call(self.store.get_execution, execution_id)  # type: ignore[no-any-return]
+        except NotFoundError:
+            raise ApplicationError(
+                f"execution {execution_id} is not in the store", type="ExecutionNotFound", non_retryable=True
+            ) from None
 
     @activity.defn(name="request_concurrency_slot")
     async def request_concurrency_slot(self, req: dict[str, Any]) -> None:

@@ -91,7 +91,7 @@ def check_update(update: Any) -> Doc:
             raise ValidationError(f"'{field}' must be a JSON object", field=field)
     if isinstance(update.get("execution"), dict) and "stages" in update["execution"]:
         raise ValidationError("'execution' must not carry 'stages' (send them in 'stages')", field="execution.stages")
-    stages = update.get("stages") or []
+    stages = [] if update.get("stages") is None else update["stages"]
     if not isinstance(stages, list):
         raise ValidationError("'stages' must be a list of {seq, stage}", field="stages")
     for i, item in enumerate(stages):
@@ -104,7 +104,7 @@ def check_update(update: Any) -> Doc:
         sid = item["stage"].get("id")
         if not isinstance(sid, str) or not sid or len(sid) > KEY_LENGTH:
             raise ValidationError(f"{where}.stage.id must be a non-blank string", field=f"{where}.stage.id")
-    removed = update.get("removeStageIds") or []
+    removed = [] if update.get("removeStageIds") is None else update["removeStageIds"]
     if not isinstance(removed, list) or not all(isinstance(r, str) for r in removed):
         raise ValidationError("'removeStageIds' must be a list of stage ids", field="removeStageIds")
     application = update.get("application")
