@@ -10,6 +10,11 @@ filled in) and its path is the entry's path or below it (``/a`` allows ``/a`` an
 ``/ab``). Everything is parsed, never compared as raw strings, so ``http://ok.example@evil/`` and
 ``http://ok.example.evil/`` are refused. URLs with user info, backslashes, dot segments (``..``) or
 percent-encoded dots/slashes are refused outright. Redirects are never followed.
+
+On top of the allow-list, every fetch obeys the outbound policy (``integrations.outbound``): an
+allowed prefix on a loopback, private or link-local address is still refused unless the operator
+opted in to it there (``outbound.allow_cidrs`` / ``outbound.allow_hosts``), the connection goes only
+to the address that was checked, and the body is read streaming up to ``max_bytes``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
+from integrations.outbound import OutboundPolicy, OutboundRefused, ResponseTooLarge, guarded_client
+from integrations.outbound import request as outbound_request
 from workflows.errors import ExpressionError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -104,12 +111,12 @@ class UrlFetcher:
         timeout_s: float = 10,
         max_bytes: int = 1_000_000,
         *,
-        trust_env: bool = False,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         self.prefixes = tuple(_parse_prefix(a) for a in allowed if a and a.strip())
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
-        self.trust_env = trust_env
+        self.policy = policy or OutboundPolicy()
 
     def check(self, url: str) -> str:
         """Return a loggable description of ``url`` if it is allowed; raise :class:`UrlNotAllowed` if not."""
@@ -121,6 +128,10 @@ class UrlFetcher:
                     "(set expression_url_allow_list)"
                 )
             raise UrlNotAllowed(f"URL {_describe(parts)} (host '{host}') is not in the expression URL allow-list")
+        try:
+            self.policy.check_url("GET", url)
+        except OutboundRefused as err:
+            raise UrlNotAllowed(f"URL {_describe(parts)} refused: {err}") from None
         return _describe(parts)
 
     def allows(self, url: str) -> bool:
@@ -133,26 +144,24 @@ class UrlFetcher:
     def __call__(self, url: str) -> str:
         shown = self.check(url)
         try:
-            with (
-                httpx.Client(timeout=self.timeout_s, follow_redirects=False, trust_env=self.trust_env) as client,
-                client.stream("GET", url, headers={"Accept": "*/*"}) as response,
-            ):
-                if response.is_redirect:
-                    raise UrlFetchError(f"{shown} answered with a redirect ({response.status_code}); not followed")
-                if response.status_code >= 400:
-                    raise UrlFetchError(f"{shown} answered HTTP {response.status_code}")
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                    raise UrlFetchError(f"{shown} response is larger than {self.max_bytes} bytes")
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body.extend(chunk)
-                    if len(body) > self.max_bytes:
-                        raise UrlFetchError(f"{shown} response is larger than {self.max_bytes} bytes")
-                encoding = response.charset_encoding or "utf-8"
+            with guarded_client(self.policy, timeout=self.timeout_s) as client:
+                response = outbound_request(
+                    client,
+                    self.policy,
+                    "GET",
+                    url,
+                    headers=[("Accept", "*/*")],
+                    max_bytes=self.max_bytes,
+                    follow_redirects=False,
+                )
+        except ResponseTooLarge:
+            raise UrlFetchError(f"{shown} response is larger than {self.max_bytes} bytes") from None
+        except OutboundRefused as err:
+            raise UrlNotAllowed(f"URL {shown} refused: {err}") from None
         except httpx.HTTPError as e:
             raise UrlFetchError(f"fetching {shown} failed: {type(e).__name__}: {e}") from None
-        try:
-            return bytes(body).decode(encoding, errors="replace")
-        except LookupError:
-            return bytes(body).decode("utf-8", errors="replace")
+        if 300 <= response.status_code < 400 and "location" in response.headers:
+            raise UrlFetchError(f"{shown} answered with a redirect ({response.status_code}); not followed")
+        if response.status_code >= 400:
+            raise UrlFetchError(f"{shown} answered HTTP {response.status_code}")
+        return response.text

@@ -29,6 +29,7 @@ from integrations.jenkins.settings import SECRET_FIELDS as JENKINS_SECRET_FIELDS
 from integrations.jenkins.settings import JenkinsSettings
 from integrations.notify.settings import SECRET_FIELDS as NOTIFY_SECRET_FIELDS
 from integrations.notify.settings import NotificationSettings
+from integrations.outbound.settings import OutboundSettings
 
 ENV_PREFIX = "GENNAKER_"
 NESTED_DELIMITER = "__"
@@ -122,6 +123,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     #: the claim-check of large payloads: threshold, blob store, cache (docs/payloads.md)
     payloads: PayloadSettings = Field(default_factory=PayloadSettings)
+    #: what webhooks, notifications and URL expressions may reach (docs/security.md)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
 
     @field_validator("execution_window_timezone", "cron_timezone")
     @classmethod

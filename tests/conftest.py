@@ -104,6 +104,10 @@ class Settings:
     expression_url_allow_list: list[str] = field(default_factory=list)
     activity_queues: dict[str, str] = field(default_factory=dict)
     execution_window_timezone: str = "America/Los_Angeles"
+    #: the operator's opt-in for the tests' servers on loopback (a fresh install refuses loopback)
+    outbound: dict[str, Any] = field(default_factory=lambda: {"allow_cidrs": ["127.0.0.0/8"]})
+    #: the engine writes its projection here (``build_activities`` opens it when no store is given)
+    store_url: str = field(default_factory=lambda: engine_store_url())
 
 
 def build_worker(

@@ -7,12 +7,21 @@ import asyncio
 import uuid
 
 import pytest
+import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus
 
+from tests.api.conftest import serve_api
 from tests.stubs import Reply, serve_stub
 from workflows import operations
 
 pytestmark = pytest.mark.temporal
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(client, tmp_path):
+    """The API, with the operator's opt-in for the webhook stub on loopback (a fresh install refuses it)."""
+    async with serve_api(client, tmp_path, outbound={"allow_cidrs": ["127.0.0.0/8"]}) as served:
+        yield served
 
 
 def _id(response) -> str:

@@ -11,10 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from activities.expressions import UrlFetcher, UrlFetchError, UrlNotAllowed
+from integrations.outbound import OutboundPolicy, OutboundSettings
 from workflows.errors import ExpressionError
 from workflows.expressions import EvaluationContext, evaluate, process
 
 SEEN: list[str] = []
+#: the operator's opt-in for the test server on loopback (refused by default)
+LOOPBACK = OutboundPolicy(OutboundSettings(allow_cidrs=["127.0.0.0/8"]))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -80,7 +83,7 @@ def base_url() -> Iterator[str]:
 @pytest.fixture
 def fetcher(base_url: str) -> UrlFetcher:
     SEEN.clear()
-    return UrlFetcher([f"{base_url}/ok"], timeout_s=0.5, max_bytes=1000)
+    return UrlFetcher([f"{base_url}/ok"], timeout_s=0.5, max_bytes=1000, policy=LOOPBACK)
 
 
 def test_fetches_allowed_urls(fetcher: UrlFetcher, base_url: str) -> None:
@@ -174,7 +177,7 @@ def test_http_errors_sizes_and_timeouts(fetcher: UrlFetcher, base_url: str) -> N
 
 
 def test_connection_refused_is_an_expression_error() -> None:
-    f = UrlFetcher(["http://127.0.0.1:9/"], timeout_s=0.5)
+    f = UrlFetcher(["http://127.0.0.1:9/"], timeout_s=0.5, policy=LOOPBACK)
     with pytest.raises(UrlFetchError, match="failed"):
         f("http://127.0.0.1:9/x")
 

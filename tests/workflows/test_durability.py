@@ -43,6 +43,8 @@ class Worker:
             "GENNAKER_TEMPORAL__ADDRESS": address,
             "GENNAKER_TASK_QUEUE": task_queue,
             "GENNAKER_STATE_DIR": str(state_dir),
+            # the operator's opt-in for the test's webhook server on loopback (a fresh install refuses it)
+            "GENNAKER_OUTBOUND__ALLOW_CIDRS": '["127.0.0.0/8"]',
             "PYTHONPATH": str(ROOT),
         }
         self.proc: subprocess.Popen[bytes] | None = None
