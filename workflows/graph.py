@@ -6,12 +6,17 @@ When no stage has a refId, Orca treats the list as a straight line and numbers t
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .config import StageConfig
 from .errors import InvalidPipelineError
 from .status import PROCEED, ExecutionStatus
+
+#: most top-level stages one pipeline may have. Orca runs 1,000-stage pipelines; the walks here are
+#: iterative and linear, so the bound is about history size, not recursion.
+MAX_STAGES = 5_000
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,10 @@ class StageGraph:
 
     @classmethod
     def build(cls, stages: list[StageConfig]) -> StageGraph:
+        if len(stages) > MAX_STAGES:
+            raise InvalidPipelineError(
+                f"the pipeline has {len(stages)} stages; the limit is {MAX_STAGES} top-level stages", field="stages"
+            )
         if stages and not any(s.ref_id for s in stages):
             nodes = [StageNode(str(i), (str(i - 1),) if i else (), i) for i in range(len(stages))]
             return cls(nodes)
@@ -75,29 +84,35 @@ class StageGraph:
         return graph
 
     def _find_cycle(self) -> list[str] | None:
+        """A cycle's refIds in order, or None. Depth-first with an explicit stack: a chain of thousands
+        of stages must not exhaust Python's recursion limit."""
         white, grey, black = 0, 1, 2
         color = dict.fromkeys(self.order, white)
-        stack: list[str] = []
-
-        def visit(ref: str) -> list[str] | None:
-            color[ref] = grey
-            stack.append(ref)
-            for child in self.children[ref]:
+        for start in self.order:
+            if color[start] != white:
+                continue
+            path: list[str] = [start]  # the grey stages, root first
+            position: dict[str, int] = {start: 0}
+            todo: list[tuple[str, int]] = [(start, 0)]  # (stage, index of its next child to visit)
+            color[start] = grey
+            while todo:
+                ref, i = todo[-1]
+                children = self.children[ref]
+                if i == len(children):
+                    todo.pop()
+                    path.pop()
+                    del position[ref]
+                    color[ref] = black
+                    continue
+                todo[-1] = (ref, i + 1)
+                child = children[i]
                 if color[child] == grey:
-                    return stack[stack.index(child) :]
+                    return path[position[child] :]
                 if color[child] == white:
-                    found = visit(child)
-                    if found:
-                        return found
-            stack.pop()
-            color[ref] = black
-            return None
-
-        for ref in self.order:
-            if color[ref] == white:
-                found = visit(ref)
-                if found:
-                    return found
+                    color[child] = grey
+                    position[child] = len(path)
+                    path.append(child)
+                    todo.append((child, 0))
         return None
 
     def roots(self) -> list[str]:
@@ -125,15 +140,15 @@ class StageGraph:
         return [r for r in self.order if r in found]
 
     def upstream(self, ref_id: str) -> list[str]:
-        """Every ancestor of a stage (not the stage itself), nearest first."""
-        found: list[str] = []
-        todo = list(self.nodes[ref_id].requisites)
+        """Every ancestor of a stage (not the stage itself), nearest first (breadth-first, linear time)."""
+        found: dict[str, None] = {}
+        todo = deque(self.nodes[ref_id].requisites)
         while todo:
-            ref = todo.pop(0)
+            ref = todo.popleft()
             if ref not in found:
-                found.append(ref)
+                found[ref] = None
                 todo.extend(self.nodes[ref].requisites)
-        return found
+        return list(found)
 
     def blocked(self, statuses: Mapping[str, ExecutionStatus]) -> set[str]:
         """Stages that can never start because an ancestor halted (or is halted by a failure)."""
