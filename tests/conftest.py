@@ -31,9 +31,19 @@ def venv_bin(name: str) -> str:
     return found
 
 
+@pytest.fixture(scope="session")
+def payload_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``settings.payloads`` of every client of the session: one SQLite blob store, so that the session client,
+    the workers of the tests and ``gate``'s stack all read each other's claim-checked payloads."""
+    blobs = tmp_path_factory.mktemp("payload-blobs") / "blobs.db"
+    return {"database_url": f"sqlite:///{blobs}"}
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+async def temporal_env(payload_settings: dict[str, Any]) -> AsyncIterator[WorkflowEnvironment]:
     from gennaker.devserver import LATENCY_FLAGS
+    from gennaker.payloads import data_converter
+    from gennaker.settings import Settings as RealSettings
     from workflows import search
 
     env = await WorkflowEnvironment.start_local(
@@ -41,6 +51,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=list(search.ALL),
         dev_server_extra_args=list(LATENCY_FLAGS),
         dev_server_startup_timeout=timedelta(seconds=30),
+        data_converter=data_converter(RealSettings(payloads=payload_settings)),
     )
     yield env
     await env.shutdown()
@@ -166,7 +177,7 @@ class Gate:
 
 
 @pytest.fixture
-def gate(temporal_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Gate]:
+def gate(temporal_env: WorkflowEnvironment, tmp_path: Path, payload_settings: dict[str, Any]) -> Iterator[Gate]:
     from api.store import Store
     from gennaker.localstack import ServedApi
     from gennaker.settings import Settings as RealSettings
@@ -175,6 +186,7 @@ def gate(temporal_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Gate]:
         state_dir=tmp_path,
         task_queue=f"gate-{uuid.uuid4()}",
         temporal={"address": temporal_env.client.service_client.config.target_host},
+        payloads=payload_settings,
     )
     store = Store(settings.store_url)
     store.migrate()
