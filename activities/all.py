@@ -28,6 +28,10 @@ def build_activities(
 
         store = Store(settings.store_url)
         store.migrate()
+    if hasattr(settings, "state_dir"):
+        from api.auth.sealing import configure as configure_sealing
+
+        configure_sealing(settings)  # the webhook activity opens sealed customHeaders with this key
     from providers.registry import build_clouds
 
     from .bake import build as bake_activities

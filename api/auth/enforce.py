@@ -174,7 +174,8 @@ class Guard:
         """``execution.authentication`` for an execution this caller starts."""
         if not self.enabled:
             return {"user": self.principal.name, "allowedAccounts": []}
-        return _enforced(rules.execution_authentication(self.principal, account_entries(self.settings)))
+        body = rules.execution_authentication(self.principal, account_entries(self.settings))
+        return _enforced(body, grants(self.principal, self.store, self.settings))
 
     def _refusal(self, authorization: str, kind: str, name: Any, **extra: Any) -> ApiError:
         who = self.principal.name
@@ -214,21 +215,50 @@ def run_as_authentication(store: Any, settings: Any, run_as: str | None, fallbac
         return {"user": run_as or fallback_user, "allowedAccounts": []}
     accounts = account_entries(settings)
     if not run_as:
-        return _enforced(rules.execution_authentication(Principal(), accounts))
+        return _enforced(rules.execution_authentication(Principal(), accounts), grants(Principal(), store, settings))
     try:
         service_account = store.get_service_account(run_as)
     except NotFoundError:
         raise PermissionError(f"runAsUser '{run_as}' is not a service account") from None
     principal = rules.service_account_principal(service_account, settings.auth.admin_roles)
-    return _enforced(rules.execution_authentication(principal, accounts))
+    return _enforced(rules.execution_authentication(principal, accounts), grants(principal, store, settings))
 
 
-def _enforced(body: Json) -> Json:
+def _enforced(body: Json, granted: Json | None = None) -> Json:
     """With authentication on, the engine checks each stage's accounts against ``allowedAccounts``
-    (docs/auth-engine.md): the API marks the executions it starts as enforced."""
+    (docs/auth-engine.md) and what else it uses against ``grants``: the API marks the executions it starts
+    as enforced."""
     from workflows.authorization import authentication
 
-    return authentication(body["user"], body["allowedAccounts"], enforced=True)
+    return authentication(body["user"], body["allowedAccounts"], enforced=True, grants=granted)
+
+
+def grants(principal: Principal, store: Any, settings: Any) -> Json:
+    """What ``principal`` may do to applications and Jenkins masters, for the engine's checks of pipeline and
+    jenkins stages (docs/security-auth.md): only the resources it may not do everything to are listed."""
+    if principal.admin:
+        return {"admin": True}
+    auth = settings.auth
+    full_app = frozenset(rules.APPLICATION_AUTHORIZATIONS)
+    applications: dict[str, list[str]] = {}
+    for app in store.list_applications():
+        name = app.get("name")
+        if not isinstance(name, str):
+            continue
+        granted = rules.application_authorizations(
+            principal,
+            app,
+            execute_fallback=auth.execute_fallback,
+            allow_unknown=auth.allow_access_to_unknown_applications,
+        )
+        if not full_app <= granted:
+            applications[name] = sorted(granted & full_app)
+    services: dict[str, list[str]] = {}
+    for master, permissions in auth.build_services.items():
+        granted = rules.build_service_authorizations(principal, permissions)
+        if granted != frozenset(rules.ACCOUNT_AUTHORIZATIONS):
+            services[master] = sorted(granted)
+    return {"admin": False, "applications": applications, "buildServices": services}
 
 
 def check_run_as_users(guard: Guard, config: Json, managed: str | None = None) -> None:

@@ -136,3 +136,7 @@ class BakeStage(StageDefinition):
             SyntheticStage("bake", ctx["name"], ctx, "STAGE_BEFORE", parallel_group="bake-regions")
             for ctx in region_contexts(context)
         ]
+
+    def required_permissions(self, context: JSON) -> list[tuple[str, str, str]]:
+        account = context.get("account") or context.get("accountName")  # the image is made in this account
+        return [("account", account, "WRITE")] if isinstance(account, str) and account else []

@@ -179,6 +179,10 @@ class JenkinsStage(StageDefinition):
     def prepare_for_restart(self, context: JSON) -> None:
         prepare_for_restart(context)
 
+    def required_permissions(self, context: JSON) -> list[tuple[str, str, str]]:
+        master = context.get("master")  # Igor: starting a build needs WRITE on the master
+        return [("buildService", master, "WRITE")] if isinstance(master, str) and master else []
+
 
 @register
 class ScriptStage(StageDefinition):
