@@ -126,7 +126,9 @@ async def schedule_note(client: Client, sid: str) -> str | None:
         raise
 
 
-async def test_concurrent_saves_through_two_apis_leave_exactly_the_right_schedules(stack: Stack, client: Client) -> None:
+async def test_concurrent_saves_through_two_apis_leave_exactly_the_right_schedules(
+    stack: Stack, client: Client
+) -> None:
     pipelines = [f"ops-{uuid.uuid4().hex[:8]}-{i}" for i in range(6)]
     ever: set[str] = set()  # every Schedule id any save asked for
 
