@@ -22,7 +22,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from gennaker import cli
-from gennaker.settings import Settings
+from gennaker.settings import ApiSettings, Settings
 from integrations.triggers.schedules import DIGEST_MARK, schedule_id
 
 from .procs import ROOT, Running, clean_env, free_port, wait_until
@@ -79,7 +79,7 @@ async def stack(temporal_env: WorkflowEnvironment, database_url: str, tmp_path: 
         procs += workers
         apis = []
         for i, port in enumerate(ports, 1):
-            command = cli.api_command(Settings(api={"port": port}))
+            command = cli.api_command(Settings(api=ApiSettings(port=port)))
             assert command is not None
             apis.append(Running(command, {**base, "GENNAKER_API__PORT": str(port)}, tmp_path, name=f"API {i}"))
         procs += apis

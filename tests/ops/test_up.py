@@ -15,7 +15,7 @@ import pytest
 import worker as worker_module
 from gennaker import cli, supervisor
 from gennaker.devserver import DevServer
-from gennaker.settings import Settings
+from gennaker.settings import DevServerSettings, Settings
 
 from .procs import GENNAKER, ROOT, Running, alive, clean_env, cmdline, descendants, free_port, port_is_free, wait_until
 
@@ -125,7 +125,7 @@ async def test_up_kills_what_a_previous_run_left_behind_and_nothing_else(tmp_pat
 
 async def test_the_worker_stops_within_its_bound_when_temporal_is_already_gone(tmp_path: Path) -> None:
     """The incident: SIGTERM reached a worker whose Temporal had gone; it must still exit, by itself, in time."""
-    settings = Settings(state_dir=tmp_path / "state", dev_server={"port": free_port()})
+    settings = Settings(state_dir=tmp_path / "state", dev_server=DevServerSettings(port=free_port()))
     server = await asyncio.to_thread(DevServer(settings, db_file=None, headless=True).start)
     env = clean_env(GENNAKER_TEMPORAL__ADDRESS=server.address, GENNAKER_STATE_DIR=str(tmp_path / "state"))
     worker = Running([sys.executable, str(ROOT / "worker.py")], env, tmp_path, name="worker.py")
