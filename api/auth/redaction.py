@@ -104,7 +104,7 @@ def restore(config: Json, previous: Json | None, secret_fields: Iterable[str] = 
     spots = [(c, k) for c, k in _secret_spots(doc, fields) if c[k] == PLACEHOLDER]
     if not spots:
         return doc
-    stored = {_where(doc, c, k): c[k] for c, k in _secret_spots(previous, fields)} if previous else {}
+    stored = {_where(previous, c, k): c[k] for c, k in _secret_spots(previous, fields)} if previous else {}
     for container, key in spots:
         where = _where(doc, container, key)
         if where not in stored:

@@ -97,6 +97,8 @@ async def _authorize_save(guard: Guard, store: Any, config: Json, kind: str = "p
 
     from ..auth.enforce import MANAGED_SUFFIX, apply_managed_service_account, check_run_as_users
 
+    if isinstance(config.get("id"), str) and config["id"]:  # before a managed service account is named after it
+        await asyncio.to_thread(store.check_pipeline_id, config["id"], kind)
     if not guard.enabled:
         return config
     await guard.app(config.get("application"), WRITE)

@@ -60,6 +60,24 @@ HISTORY_LIMIT = 20
 ATTEMPTS = 5  # of a write that hit a deadlock or a lock timeout
 _EXECUTIONS = Execution.__table__  # type: ignore[attr-defined]
 _STAGES = ExecutionStage.__table__  # type: ignore[attr-defined]
+_HEADER = (
+    _EXECUTIONS.c.id,
+    _EXECUTIONS.c.application,
+    _EXECUTIONS.c.status,
+    _EXECUTIONS.c.build_time,
+    _EXECUTIONS.c.version,
+)
+
+
+def _header_doc(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "application": row.application,
+        "status": row.status,
+        "buildTime": row.build_time,
+        "version": row.version,
+    }
+
 
 Doc = dict[str, Any]
 GLOBAL_NOTIFICATIONS = "__GLOBAL"
@@ -290,6 +308,12 @@ class Store:
             if row is None:
                 raise NotFoundError(f"No {kind} found with id {pipeline_id}")
             return json.loads(row.body)
+
+    def check_pipeline_id(self, pipeline_id: str, kind: str = "pipeline") -> None:
+        """ConflictError (409 naming ``id``) when a stored pipeline's id differs from this one only in case."""
+        _check_kind(kind)
+        with self._session() as s:
+            _check_id_case(s, kind, pipeline_id)
 
     def get_pipeline_by_name(self, application: str, name: str, kind: str = "pipeline") -> Doc:
         _check_kind(kind)
@@ -563,21 +587,24 @@ class Store:
         with self._session(write=True) as s:
             s.execute(projection.update_stmt(execution_id, {"handled_version": finished_version}))
 
-    def unfinished_executions(self, *, built_before_ms: int, limit: int = 500) -> list[Doc]:
-        """Headers (``id``, ``application``, ``status``, ``buildTime``) of executions not finished, built before
-        the given time, oldest first: the reconciler's candidates."""
+    def unfinished_executions(
+        self, *, built_before_ms: int, after: tuple[int, str] | None = None, limit: int = 500
+    ) -> list[Doc]:
+        """Headers of executions not finished, built before the given time, oldest first, after the
+        ``(buildTime, id)`` of the previous page: the reconciler's candidates."""
         t = _EXECUTIONS
-        stmt = (
-            select(t.c.id, t.c.application, t.c.status, t.c.build_time)
-            .where(t.c.status.not_in(sorted(projection.FINISHED)), t.c.build_time < built_before_ms)
-            .order_by(t.c.build_time, t.c.id)
-            .limit(limit)
-        )
+        conds = [t.c.status.not_in(sorted(projection.FINISHED)), t.c.build_time < built_before_ms]
+        if after is not None:
+            conds.append((t.c.build_time > after[0]) | ((t.c.build_time == after[0]) & (t.c.id > after[1])))
+        stmt = select(*_HEADER).where(*conds).order_by(t.c.build_time, t.c.id).limit(limit)
         with self._session() as s:
-            return [
-                {"id": r.id, "application": r.application, "status": r.status, "buildTime": r.build_time}
-                for r in s.execute(stmt)
-            ]
+            return [_header_doc(r) for r in s.execute(stmt)]
+
+    def execution_header(self, execution_id: str) -> Doc | None:
+        """``{id, application, status, buildTime, version}`` of one execution, or None."""
+        with self._session() as s:
+            row = s.execute(select(*_HEADER).where(_EXECUTIONS.c.id == execution_id)).first()
+        return None if row is None else _header_doc(row)
 
     def list_executions(
         self,
