@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from gennaker import __version__
 from gennaker.settings import Settings, load_settings
 
-from . import errors
+from . import errors, limits
 from .auth import audit, forwarded
 from .routes import (
     applications,
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     errors.install(app)
     audit.install(app)
     forwarded.install(app)  # after the audit: runs first, so the audit sees the settled client
+    limits.install(app, app.state.settings)  # last added runs first: body limits before anything reads it
     errors.document(app)
     # executions before pipelines: `POST /pipelines/{id}/evaluateVariables` must win over the trigger route
     # `POST /pipelines/{application}/{name}`, as Spring prefers the literal segment in Gate

@@ -22,9 +22,12 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from activities.reconciler_settings import ReconcilerSettings
 from api.auth.settings import AuthSettings
+from api.limits_settings import RequestLimitSettings
 from bakery.settings import BakerySettings
 from gennaker.payloads.settings import PayloadSettings
+from gennaker.versioning import DeploymentSettings
 from integrations.jenkins.settings import SECRET_FIELDS as JENKINS_SECRET_FIELDS
 from integrations.jenkins.settings import JenkinsSettings
 from integrations.notify.settings import SECRET_FIELDS as NOTIFY_SECRET_FIELDS
@@ -121,10 +124,16 @@ class Settings(BaseSettings):
     bakery: BakerySettings = Field(default_factory=BakerySettings)
     #: Fiat's: authentication and permissions, off by default (docs/auth.md)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    #: request body size and nesting limits, expression time budget (docs/security-dos.md)
+    request_limits: RequestLimitSettings = Field(default_factory=RequestLimitSettings)
     #: the claim-check of large payloads: threshold, blob store, cache (docs/payloads.md)
     payloads: PayloadSettings = Field(default_factory=PayloadSettings)
     #: what webhooks, notifications and URL expressions may reach (docs/security.md)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    #: worker versioning: the deployment's name, this build's id, promotion on start (docs/operations.md)
+    deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
+    #: the Schedule that finishes executions whose workflow closed without a final record (docs/store.md)
+    reconciler: ReconcilerSettings = Field(default_factory=ReconcilerSettings)
 
     @field_validator("execution_window_timezone", "cron_timezone")
     @classmethod

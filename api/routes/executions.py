@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
@@ -39,9 +40,12 @@ def _statuses(text: str | None) -> list[str] | None:
     return wanted
 
 
-@router.get("/pipelines/{execution_id}")
-async def get_execution(execution_id: str, client: ClientDep, store: StoreDep, guard: GuardDep) -> Json:
-    return await guard.execution(await reads.get(client, store, execution_id), READ)
+@router.get("/pipelines/{execution_id}", response_model=dict[str, Any])
+async def get_execution(execution_id: str, client: ClientDep, store: StoreDep, guard: GuardDep) -> Response:
+    """The execution from the store, sent as the stored JSON text (no workflow is asked, no re-encoding)."""
+    application, _, text = await reads.get_text(client, store, execution_id)
+    await guard.execution({"application": application}, READ)
+    return Response(content=text, media_type="application/json")
 
 
 @router.get("/applications/{application}/pipelines", response_model=list[dict[str, Any]])
@@ -115,17 +119,56 @@ def _raw_application(item: Any) -> Any:
     return None
 
 
-async def _cancel(client: Any, store: Any, execution_id: str, user: str, reason: str | None, force: bool) -> None:
+def _on_finished(client: Any, store: Any, settings: Any) -> Any:
+    """The downstream ``pipeline`` triggers of an execution finished here (a reconciled zombie)."""
+    from activities.triggers import TriggerActivities
+    from integrations.triggers.launcher import Launcher
+
+    return TriggerActivities(Launcher(client, store, settings), store).start_dependents
+
+
+async def _reconciled(client: Any, store: Any, settings: Any, execution_id: str) -> str | None:
+    """Finish a zombie on the spot (its workflow closed or gone, the store still showing it unfinished)."""
+    from activities.reconciler import reconcile_one
+
+    return await reconcile_one(client, store, execution_id, _on_finished(client, store, settings))
+
+
+async def _cancel(
+    client: Any, store: Any, settings: Any, execution_id: str, user: str, reason: str | None, force: bool
+) -> None:
+    try:
+        await _cancel_workflow(client, store, execution_id, user, reason, force)
+    except (operations.OperationRefusedError, operations.ExecutionNotFoundError):
+        # "not running" from Temporal while the store shows it running: record how it ended instead
+        if await _reconciled(client, store, settings, execution_id) is None:
+            raise
+
+
+async def _cancel_workflow(
+    client: Any, store: Any, execution_id: str, user: str, reason: str | None, force: bool
+) -> None:
     if not force:
         await operations.cancel_execution(client, execution_id, user=user, reason=reason)
         return
     # Orca accepts and ignores `force`; here it means "stop now": terminate the workflow, whatever its
     # cancel hooks or workers are doing, and store the execution as CANCELED.
     execution = await operations.force_cancel_execution(client, execution_id, user=user, reason=reason)
-    if execution is None:
-        stored = await asyncio.to_thread(store.get_execution, execution_id)
-        execution = operations.mark_canceled(stored, user=user, reason=reason)
-    await asyncio.to_thread(store.save_execution, execution)
+    stored = await asyncio.to_thread(store.get_execution, execution_id)
+    canceled = operations.mark_canceled(stored, user=user, reason=reason)
+    if execution is not None and execution.get("stages"):
+        canceled = {**execution, **{k: canceled[k] for k in ("status", "canceled", "canceledBy", "endTime")}}
+    header = await asyncio.to_thread(store.execution_header, execution_id)
+    version = max(time.time_ns() // 1000, int((header or {}).get("version") or 0) + 1)
+    await asyncio.to_thread(
+        store.apply_execution_update,
+        {
+            "id": execution_id,
+            "version": version,
+            "execution": {k: v for k, v in canceled.items() if k != "stages"},
+            "stages": [{"seq": i, "stage": st} for i, st in enumerate(canceled.get("stages") or []) if st.get("id")],
+        },
+    )
 
 
 @router.put("/pipelines/{execution_id}/cancel")
@@ -135,12 +178,14 @@ async def cancel(
     store: StoreDep,
     user: UserDep,
     guard: GuardDep,
+    settings: SettingsDep,
     reason: str | None = None,
     force: bool = False,
 ) -> None:
-    """Cancel a running execution; ``force=true`` terminates it at once (cancel hooks do not run)."""
+    """Cancel a running execution; ``force=true`` terminates it at once (cancel hooks do not run). An execution
+    whose workflow already closed without a final record is finished as the reconciler would finish it."""
     await guard.execution_id(execution_id, EXECUTE)
-    await _cancel(client, store, execution_id, user, reason, force)
+    await _cancel(client, store, settings, execution_id, user, reason, force)
 
 
 @router.put("/applications/{application}/pipelines/{execution_id}/cancel")
@@ -151,11 +196,12 @@ async def cancel_legacy(
     store: StoreDep,
     user: UserDep,
     guard: GuardDep,
+    settings: SettingsDep,
     reason: str | None = None,
     force: bool = False,
 ) -> None:
     await guard.execution_id(execution_id, EXECUTE)
-    await _cancel(client, store, execution_id, user, reason, force)
+    await _cancel(client, store, settings, execution_id, user, reason, force)
 
 
 @router.put("/pipelines/{execution_id}/pause")
@@ -216,10 +262,18 @@ async def restart(
 
 @router.delete("/pipelines/{execution_id}")
 async def delete(
-    execution_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, background: BackgroundTasks
+    execution_id: str,
+    client: ClientDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    guard: GuardDep,
+    background: BackgroundTasks,
 ) -> None:
-    """Delete a finished execution: gone from reads and listings at once; Temporal's copies are deleted after."""
+    """Delete a finished execution: gone from reads and listings at once; Temporal's copies are deleted after.
+    One the store shows unfinished whose workflow has closed is finished first (as the reconciler would)."""
     execution = await guard.execution(await reads.get(client, store, execution_id), EXECUTE)
+    if execution.get("status") not in reads.FINISHED and await _reconciled(client, store, settings, execution_id):
+        execution = await reads.get(client, store, execution_id)
     if execution.get("status") not in reads.FINISHED:
         raise ApiError(409, f"execution {execution_id} is {execution.get('status')}; cancel it before deleting it")
     await asyncio.to_thread(store.delete_execution, execution_id)
@@ -229,7 +283,7 @@ async def delete(
 @router.get("/pipelines/{execution_id}/evaluateExpression")
 async def evaluate_get(execution_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, expression: str) -> Json:
     execution = await guard.execution(await reads.get(client, store, execution_id), READ)
-    return evaluation.for_execution(execution, expression)
+    return await evaluation.for_execution(execution, expression)
 
 
 @router.post("/pipelines/{execution_id}/evaluateExpression")
@@ -247,7 +301,8 @@ async def evaluate_post(
         raw = parsed.get("expression") if isinstance(parsed, dict) else parsed
     if not isinstance(raw, str) or not raw:
         raise bad_request("an expression is required", field="expression")
-    return evaluation.for_execution(await guard.execution(await reads.get(client, store, execution_id), READ), raw)
+    execution = await guard.execution(await reads.get(client, store, execution_id), READ)
+    return await evaluation.for_execution(execution, raw)
 
 
 @router.get("/pipelines/{execution_id}/{stage_id}/evaluateExpression")
@@ -256,7 +311,7 @@ async def evaluate_at_stage(
 ) -> Json:
     """An expression as one stage saw it (its context, its and its ancestors' outputs)."""
     execution = await guard.execution(await reads.get(client, store, execution_id), READ)
-    return evaluation.for_stage(execution, stage_id, expression)
+    return await evaluation.for_stage(execution, stage_id, expression)
 
 
 @router.post("/pipelines/{execution_id}/evaluateVariables")
@@ -272,7 +327,7 @@ async def evaluate_variables(
     """Dry-run an Evaluate Variables stage placed after ``requisiteStageRefIds`` (Deck's "test" button)."""
     execution = await guard.execution(await reads.get(client, store, execution_id), READ)
     refs = [r for r in re.split(r"[,;\s]", requisiteStageRefIds) if r]
-    return evaluation.evaluate_variables(execution, refs, spelVersion, variables)
+    return await evaluation.evaluate_variables(execution, refs, spelVersion, variables)
 
 
 @router.get("/applications/{application}/executions/search", response_model=list[dict[str, Any]])

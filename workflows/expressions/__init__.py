@@ -7,6 +7,7 @@ See ``docs/expressions.md``.
 """
 
 from workflows.expressions.errors import (
+    MAX_DOCUMENT_STEPS,
     Budget,
     ExpressionEvaluationError,
     ExpressionFunctionError,
@@ -22,6 +23,7 @@ from workflows.expressions.process import ProcessResult, document_budget, evalua
 
 __all__ = [
     "FUNCTION_NAMES",
+    "MAX_DOCUMENT_STEPS",
     "Budget",
     "EvaluationContext",
     "ExpressionEvaluationError",
