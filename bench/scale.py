@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 import tempfile
 import time
 import uuid
@@ -342,7 +343,16 @@ class Bench:
         with contextlib.suppress(Exception):  # closed meanwhile
             await self.client.get_workflow_handle(workflow_id).terminate(reason=reason)
 
-    async def measure_pipeline(self, shape: str, name: str, stages: list[dict[str, Any]], count: int) -> Result:
+    async def guarded(self, shape: str, count: int, measure: Any, *args: Any) -> Result:
+        """One measure; an error (Gate refusing the save, a lost connection) becomes its outcome, not the end."""
+        t0 = time.perf_counter()
+        try:
+            return await measure(shape, count, *args)  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001 - reported in the table
+            outcome = f"error: {type(exc).__name__}: {str(exc)[:160]}"
+            return Result(shape, count, outcome, time.perf_counter() - t0, History(), History())
+
+    async def measure_pipeline(self, shape: str, count: int, name: str, stages: list[dict[str, Any]]) -> Result:
         await self.save(pipeline_config(name, stages))
         t0 = time.perf_counter()
         execution_id = await self.trigger(name)
@@ -352,7 +362,7 @@ class Bench:
         own, children = await workflow_histories(self.client, execution_id)
         return Result(shape, count, outcome, seconds, own, children, execution_id)
 
-    async def measure_raw(self, n: int) -> Result:
+    async def measure_raw(self, shape: str, n: int) -> Result:
         from .shapes import RawChain
 
         workflow_id = f"raw-{n}-{uuid.uuid4().hex[:8]}"
@@ -365,9 +375,9 @@ class Bench:
         status, why = await close_reason(self.client, handle.id)
         outcome = "SUCCEEDED" if status == "COMPLETED" else f"{status}: {why[:90]}"
         own, children = await workflow_histories(self.client, workflow_id)
-        return Result("raw temporal", n, outcome, seconds, own, children, workflow_id)
+        return Result(shape, n, outcome, seconds, own, children, workflow_id)
 
-    async def measure_webhook(self, megabytes: float) -> Result:
+    async def measure_webhook(self, shape: str, count: int, megabytes: float) -> Result:
         """A ``webhook`` trigger whose payload is ``megabytes`` MB, starting a one-stage pipeline."""
         source = f"scale-{uuid.uuid4().hex[:8]}"
         name = f"webhook-{megabytes:g}mb"
@@ -378,7 +388,6 @@ class Bench:
         response = await self.http.post(
             f"/webhooks/webhook/{source}", content=body, headers={"Content-Type": "application/json"}
         )
-        shape = f"webhook trigger, {len(body) / 1e6:.1f} MB"
         if response.status_code >= 300:
             outcome = f"Gate {response.status_code}: {response.text[:90]}"
             return Result(shape, 1, outcome, time.perf_counter() - t0, History(), History())
@@ -442,13 +451,13 @@ async def bench(args: argparse.Namespace, client: Client, api_url: str, moto: st
         largest: Result | None = None
         for n in sizes:
             if "linear" in only:
-                result = await b.measure_pipeline("gennaker wait(0)", f"linear-{n}", wait_chain(n), n)
+                result = await b.guarded("gennaker wait(0)", n, b.measure_pipeline, f"linear-{n}", wait_chain(n))
                 curve.append(result.cells())
                 print(" | ".join(result.cells()), flush=True)
                 if result.outcome == "SUCCEEDED" and (largest is None or n > largest.stages):
                     largest = result
             if "raw" in only:
-                raw = await b.measure_raw(n)
+                raw = await b.guarded("raw temporal", n, b.measure_raw)
                 curve.append(raw.cells())
                 print(" | ".join(raw.cells()), flush=True)
         if curve:
@@ -456,21 +465,20 @@ async def bench(args: argparse.Namespace, client: Client, api_url: str, moto: st
 
         others: list[tuple[str, ...]] = []
         if "fanout" in only and args.fanout:
-            result = await b.measure_pipeline(f"fan-out {args.fanout} + join", "fanout", fan_out(args.fanout),
-                                              args.fanout + 1)  # fmt: skip
+            shape = f"fan-out {args.fanout} + join"
+            result = await b.guarded(shape, args.fanout + 1, b.measure_pipeline, "fanout", fan_out(args.fanout))
             others.append(result.cells())
             print(" | ".join(result.cells()), flush=True)
         if "deploys" in only and args.deploys and moto is not None:
-            result = await b.measure_pipeline(
-                f"deploy x {len(REGIONS)} regions", f"deploys-{args.deploys}", deploy_chain(args.deploys), args.deploys
-            )
+            shape, name = f"deploy x {len(REGIONS)} regions", f"deploys-{args.deploys}"
+            result = await b.guarded(shape, args.deploys, b.measure_pipeline, name, deploy_chain(args.deploys))
             groups = count_server_groups(moto)
             extra = sum(1 for count in groups.values() if count > 1)
             result.outcome += f"; {len(groups)} server groups (expected {args.deploys * len(REGIONS)}, {extra} dup)"
             others.append(result.cells())
             print(" | ".join(result.cells()), flush=True)
         if "webhook" in only and args.webhook_mb:
-            result = await b.measure_webhook(args.webhook_mb)
+            result = await b.guarded(f"webhook trigger, {args.webhook_mb:g} MB", 1, b.measure_webhook, args.webhook_mb)
             others.append(result.cells())
             print(" | ".join(result.cells()), flush=True)
         if others:
@@ -509,8 +517,16 @@ async def main() -> int:
     parser.add_argument("--webhook-mb", type=float, default=4.0, help="size of the webhook trigger (0: none)")
     parser.add_argument("--get-runs", type=int, default=100, help="Gate GETs of the largest finished execution")
     parser.add_argument("--max-seconds", type=float, default=1200, help="bound of one run, then it is terminated")
+    parser.add_argument(
+        "--recursion-limit",
+        type=int,
+        default=0,
+        help="raise Python's recursion limit in this process (the API and worker run here); 0 leaves it",
+    )
     parser.add_argument("--only", help="comma list of: linear,raw,fanout,deploys,webhook,get (default: all)")
     args = parser.parse_args()
+    if args.recursion_limit:
+        sys.setrecursionlimit(args.recursion_limit)
     with tempfile.TemporaryDirectory(prefix="gennaker-scale-") as tmp, ExitStack() as stack:
         port = free_port()
         wants_moto = args.deploys and (not args.only or "deploys" in args.only)
