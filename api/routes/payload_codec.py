@@ -80,9 +80,10 @@ async def _convert(request: Request, settings: Any, principal: Any, direction: s
     return {"payloads": [MessageToDict(p) for p in result]}
 
 
-@router.options("/decode", include_in_schema=False)
-@router.options("/encode", include_in_schema=False)
+@router.options("/decode", status_code=204)
+@router.options("/encode", status_code=204)
 async def preflight(request: Request, settings: SettingsDep) -> Response:
+    """The browser's CORS preflight: the Web UI's origin may POST here."""
     response = Response(status_code=204)
     _cors(request, response, settings)
     return response
