@@ -70,6 +70,8 @@ class Engine:
     task_queue: str
     configs: Any
     extra_activities: list[Callable[..., Any]] = field(default_factory=list)
+    #: the store the engine writes its projection to (reads come from it)
+    store: Any = None
 
     async def start(self, config: dict[str, Any], trigger: dict[str, Any] | None = None, **kw: Any) -> str:
         from workflows import operations
@@ -80,12 +82,17 @@ class Engine:
         from workflows import operations
 
         execution_id = await self.start(config, trigger, **kw)
-        return await asyncio.wait_for(operations.wait_for_execution(self.client, execution_id), 60)
+        finished = operations.wait_for_execution(self.client, execution_id, store=self.projection())
+        return await asyncio.wait_for(finished, 60)
 
     async def get(self, execution_id: str) -> dict[str, Any]:
         from workflows import operations
 
-        return await operations.get_execution(self.client, execution_id)
+        return await operations.get_execution(self.client, execution_id, store=self.projection())
+
+    def projection(self) -> Any:
+        """The store this engine's worker writes to (``build_worker`` remembers it by task queue)."""
+        return self.store if self.store is not None else WORKER_STORES.get(self.task_queue)
 
     async def wait_until(
         self, execution_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 30
@@ -127,16 +134,21 @@ def build_worker(
     configs: Any,
     extra: list[Callable[..., Any]] | None = None,
     allow_list: list[str] | None = None,
+    store: Any = None,
 ) -> Worker:
+    """A worker for the tests; the engine writes its projection to ``store`` (else a fresh SQLite one)."""
     from activities.all import build_activities
     from workflows.all import WORKFLOWS, workflow_runner
 
     settings = Settings(task_queue=task_queue, expression_url_allow_list=list(allow_list or []))
+    if store is None:
+        store = _temporary_store()
+    WORKER_STORES[task_queue] = store
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*build_activities(settings, client, configs=configs), *(extra or [])],
+        activities=[*build_activities(settings, client, configs=configs, store=store), *(extra or [])],
         activity_executor=ThreadPoolExecutor(max_workers=20),
         workflow_runner=workflow_runner(),
     )
@@ -157,14 +169,44 @@ def build_worker_with(client: Client, settings: Any, store: Any) -> Worker:
     )
 
 
+#: task queue → the store its test worker writes the engine's projection to
+WORKER_STORES: dict[str, Any] = {}
+_ENGINE_STORE: list[tuple[str, Any]] = []
+
+
+def engine_store_url() -> str:
+    """One SQLite file per test process for the engine's projection (migrated once; execution ids are unique)."""
+    if not _ENGINE_STORE:
+        import tempfile
+
+        from api.store import Store
+
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='gennaker-engine-store-')) / 'store.db'}"
+        store = Store(url)
+        store.migrate()
+        _ENGINE_STORE.append((url, store))
+    return _ENGINE_STORE[0][0]
+
+
+def _temporary_store() -> Any:
+    engine_store_url()
+    return _ENGINE_STORE[0][1]
+
+
+@pytest.fixture(scope="session")
+def engine_store() -> Any:
+    """The store every ``engine`` of the session writes its projection to."""
+    return _temporary_store()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def engine(client: Client) -> AsyncIterator[Engine]:
+async def engine(client: Client, engine_store: Any) -> AsyncIterator[Engine]:
     from activities.engine import MemoryConfigSource
 
     task_queue = f"test-{uuid.uuid4()}"
     configs = MemoryConfigSource()
-    async with build_worker(client, task_queue, configs):
-        yield Engine(client, task_queue, configs)
+    async with build_worker(client, task_queue, configs, store=engine_store):
+        yield Engine(client, task_queue, configs, store=engine_store)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from .cloud_cache import RefreshCloudCacheWorkflow
 from .concurrency import ConcurrencyGateWorkflow
 from .jenkins_poll import JenkinsPollWorkflow
 from .pipeline import PipelineWorkflow
+from .reminders import JudgmentReminders
 from .stage import StageWorkflow
 from .triggers import CronTriggerWorkflow
 
@@ -21,6 +22,7 @@ WORKFLOWS: list[type] = [
     RefreshCloudCacheWorkflow,
     BakeWorkflow,
     JenkinsPollWorkflow,
+    JudgmentReminders,
 ]
 
 

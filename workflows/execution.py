@@ -42,6 +42,45 @@ def strip_execution(execution: JSON) -> JSON:
     return {**execution, "stages": stages}
 
 
+#: what a child pipeline's ``trigger.parentExecution`` carries of its parent; anything deeper (stages,
+#: their contexts and outputs) is read from the store when an expression asks for it
+REFERENCE_KEYS = (
+    "id",
+    "type",
+    "application",
+    "name",
+    "description",
+    "status",
+    "pipelineConfigId",
+    "buildTime",
+    "startTime",
+    "endTime",
+    "authentication",
+    "origin",
+)
+
+
+def execution_reference(execution: JSON, *, with_trigger: bool = True) -> JSON:
+    """A small reference to an execution (for ``trigger.parentExecution``), never its stages.
+
+    The parent's own trigger comes along (bakes and expressions read its parameters and artifacts),
+    its ``parentExecution`` in turn cut to a reference without a trigger, so chains stay small."""
+    ref = {k: _copy.deepcopy(execution[k]) for k in REFERENCE_KEYS if execution.get(k) is not None}
+    trigger = execution.get("trigger")
+    if with_trigger and isinstance(trigger, dict):
+        trigger = dict(trigger)
+        parent = trigger.get("parentExecution")
+        if isinstance(parent, dict):
+            trigger["parentExecution"] = execution_reference(parent, with_trigger=False)
+        ref["trigger"] = _copy.deepcopy(trigger)
+    return ref
+
+
+def is_reference(execution: Any) -> bool:
+    """A ``parentExecution`` that is a reference (no stages): the store has the rest."""
+    return isinstance(execution, dict) and "stages" not in execution and bool(execution.get("id"))
+
+
 def _drop_none(d: JSON) -> JSON:
     return {k: v for k, v in d.items() if v is not None}
 

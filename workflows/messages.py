@@ -25,13 +25,20 @@ PIPELINE_FAILED = "PipelineFailed"
 
 @dataclass
 class RunStageInput:
+    """What one stage workflow needs: its own config and references, never a copy of the execution.
+
+    Whatever else an expression or a task reads of the execution (``execution``, ``#stage(...)``,
+    ancestors' outputs, the parent pipeline) the stage workflow loads from the store's projection
+    (the local activity ``load_execution``) at the point it needs it.
+    """
+
     execution_id: str
     application: str
     stage: StageState
     trigger: JSON = field(default_factory=dict)
-    #: the execution as Gate shows it when the stage starts (for #stage(...) and `execution`)
+    #: the execution as Gate showed it: only in inputs recorded by the previous release
     execution: JSON = field(default_factory=dict)
-    #: outputs of ancestor stages, nearest first (bare names in expressions fall back to them)
+    #: ancestors' outputs, nearest first: only in inputs recorded by the previous release
     ancestor_outputs: list[JSON] = field(default_factory=list)
     window_timezone: str = "America/Los_Angeles"
     activity_queues: dict[str, str] = field(default_factory=dict)
@@ -39,10 +46,37 @@ class RunStageInput:
     user: str | None = None
     #: who the stage runs as (``workflows/authorization.py``); empty: the execution's authentication
     authentication: JSON = field(default_factory=dict)
+    #: ids of the stage's ancestors, nearest first (bare names in expressions fall back to their outputs)
+    ancestor_stage_ids: list[str] = field(default_factory=list)
+    pipeline_name: str | None = None
+    pipeline_config_id: str | None = None
+    execution_type: str = PIPELINE
+    #: where the stage's rows sort in Gate's JSON (its synthetic stages follow it)
+    seq: int = 0
+    #: continue as new once the history has this many events (0: the engine's default)
+    continue_after_events: int = 0
+    #: the stage workflow carries on after continue-as-new (None on the first run)
+    resume: StageResume | None = None
+
+
+@dataclass
+class StageResume:
+    """A stage workflow's state across continue-as-new: its stages and where its tasks stand."""
+
+    stages: list[StageState]
+    skip_requested: list[str] = field(default_factory=list)
+    #: the running task's first start (its timeout counts from there) and polls so far
+    task_started_ms: int = 0
+    poll: int = 0
+    #: the judgment reminders' child workflow, if one runs
+    reminders_id: str | None = None
 
 
 @dataclass
 class RunStageResult:
+    """The stage and its synthetic stages, compact: statuses, times, ids and the few context keys
+    the pipeline reads (the store has the rest)."""
+
     #: the stage first, then the synthetic stages it added
     stages: list[StageState]
 
@@ -66,6 +100,24 @@ class RunPipelineInput:
     resume: ExecutionState | None = None
     restart_stage_id: str | None = None
     restart_user: str | None = None
+    #: set when the pipeline continues as new: what the previous run held besides the execution
+    continued: PipelineCarry | None = None
+    #: continue as new once the history has this many events (0: the engine's default)
+    continue_after_events: int = 0
+
+
+@dataclass
+class PipelineCarry:
+    """The pipeline workflow's state besides the execution, carried across continue-as-new."""
+
+    paused: bool = False
+    cancel_request: CancelRequest | None = None
+    admitted: bool = False
+    restarts: list[RestartStageInput] = field(default_factory=list)
+    attempts: dict[str, int] = field(default_factory=dict)
+    halting: bool = False
+    application_notifications: list[JSON] = field(default_factory=list)
+    version: int = 0
 
 
 @dataclass

@@ -30,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
     from integrations.notify.render import summarize, wants
 
     from . import expressions as expr
-    from .stage import now_ms
 
 PATCH = "notifications"
 GRACE = timedelta(seconds=30)
@@ -38,6 +37,10 @@ SEND_NOTIFICATION = "send_notification"
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=30), maximum_attempts=5)
 JUDGMENT_EVENTS = {"continue": "manualJudgmentContinue", "stop": "manualJudgmentStop"}
 JSON = dict[str, Any]
+
+
+def now_ms() -> int:
+    return int(workflow.now().timestamp() * 1000)
 
 
 def pipeline_event(status: S) -> str:
@@ -92,7 +95,8 @@ class Notifier:
             self.pending.append(asyncio.ensure_future(self._send(ex, entry, when, summary)))
 
     def remind(self, ex: ExecutionState, stage: StageState) -> None:
-        """Orca's ``notifyEveryMs``: while a judgment waits, send its ``manualJudgment`` entries again."""
+        """Orca's ``notifyEveryMs`` as the previous release ran it (replays only): from the pipeline.
+        Judgments now remind from a workflow of their own (``workflows/reminders.py``)."""
         entries = [
             e
             for e in _entries(_stage_entries(stage, "manualJudgment"), "manualJudgment")

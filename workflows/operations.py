@@ -1,8 +1,7 @@
 """Operating executions through a Temporal client: start, read, cancel, pause, resume, PATCH, restart.
 
-The API and the SDK call these; nothing here runs inside a workflow. Reading an execution queries
-the pipeline workflow and, for stages still running, their stage workflows, so the JSON shows
-live task states without the workflows reporting every step to each other.
+The API and the SDK call these; nothing here runs inside a workflow. Reading an execution reads the
+store's projection, which the workflows keep current; without a store it asks the workflows.
 """
 
 from __future__ import annotations
@@ -88,8 +87,18 @@ async def start_pipeline(
     return execution_id
 
 
-async def get_execution(client: Client, execution_id: str, *, expand: bool = True) -> dict[str, Any]:
-    """The execution as Gate returns it, with running stages' live task states merged in."""
+async def get_execution(
+    client: Client, execution_id: str, *, expand: bool = True, store: Any = None
+) -> dict[str, Any]:
+    """The execution as Gate returns it.
+
+    With a ``store``: the store's projection, which the workflows write at every transition (no
+    workflow is asked). Without one: the pipeline workflow's compact state, each stage replaced by
+    its stage workflow's own (a finished one is replayed by a worker to answer; one that cannot answer
+    stays as the pipeline has it: config, status, times).
+    """
+    if store is not None:
+        return await read_execution(store, execution_id, expand=expand)
     handle = client.get_workflow_handle(execution_id)
     try:
         execution: dict[str, Any] = await handle.query(PipelineWorkflow.execution)
@@ -97,22 +106,29 @@ async def get_execution(client: Client, execution_id: str, *, expand: bool = Tru
         if "not found" in str(err).lower():
             raise ExecutionNotFoundError(f"no execution with id {execution_id}") from None
         raise
-    running = [
-        s
-        for s in execution.get("stages", [])
-        if s.get("status") in ("RUNNING", "PAUSED", "SUSPENDED") and s.get("parentStageId") is None
-    ]
-    if running:
-        children: dict[str, str] = await handle.query(PipelineWorkflow.stage_workflows)
-        live = await asyncio.gather(*(_stage_state(client, children.get(s["id"])) for s in running))
-        by_id = {s["id"]: s for states in live for s in states}
-        merged = []
-        for s in execution["stages"]:
-            merged.append(by_id.pop(s["id"], s))
-            merged.extend(x for x in list(by_id.values()) if x.get("parentStageId") == s["id"])
-            for x in [x for x in by_id.values() if x.get("parentStageId") == s["id"]]:
-                by_id.pop(x["id"])
-        execution["stages"] = merged
+    children: dict[str, str] = await handle.query(PipelineWorkflow.stage_workflows)
+    tops = [s for s in execution.get("stages", []) if s.get("parentStageId") is None and children.get(s["id"])]
+    live = await asyncio.gather(*(_stage_state(client, children[s["id"]]) for s in tops))
+    by_top = {s["id"]: states for s, states in zip(tops, live, strict=True) if states}
+    covered = {x.get("id") for states in by_top.values() for x in states}
+    merged: list[dict[str, Any]] = []
+    for s in execution.get("stages", []):
+        if s["id"] in by_top:
+            merged.extend(by_top[s["id"]])  # the stage and its synthetic stages, as its workflow has them
+        elif s["id"] not in covered:
+            merged.append(s)
+    execution["stages"] = merged
+    return execution if expand else strip_execution(execution)
+
+
+async def read_execution(store: Any, execution_id: str, *, expand: bool = True) -> dict[str, Any]:
+    """The execution from the store's projection (``expand=False``: Gate's summary form)."""
+    from api.store import NotFoundError
+
+    try:
+        execution: dict[str, Any] = await asyncio.to_thread(store.get_execution, execution_id)
+    except NotFoundError:
+        raise ExecutionNotFoundError(f"no execution with id {execution_id}") from None
     return execution if expand else strip_execution(execution)
 
 
@@ -122,7 +138,7 @@ async def _stage_state(client: Client, workflow_id: str | None) -> list[dict[str
     try:
         return await client.get_workflow_handle(workflow_id).query(StageWorkflow.state)
     except RPCError:
-        return []  # not started yet, or just finished: the pipeline's copy is current enough
+        return []  # not started yet, or no worker to replay it: the pipeline's compact copy stands
 
 
 async def cancel_execution(
@@ -336,12 +352,12 @@ async def final_state(client: Client, execution_id: str) -> ExecutionState:
         return state
 
 
-async def wait_for_execution(client: Client, execution_id: str) -> dict[str, Any]:
-    """Wait until an execution finishes (whatever its status) and return its JSON."""
+async def wait_for_execution(client: Client, execution_id: str, *, store: Any = None) -> dict[str, Any]:
+    """Wait until an execution finishes (whatever its status) and return its JSON (from ``store`` if given)."""
     handle = client.get_workflow_handle(execution_id)
     with contextlib.suppress(WorkflowFailureError):
         await handle.result()
-    return await get_execution(client, execution_id)
+    return await get_execution(client, execution_id, store=store)
 
 
 async def _running(client: Client, execution_id: str) -> WorkflowHandle[Any, Any]:

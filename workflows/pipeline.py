@@ -6,12 +6,18 @@ cancel (a signal naming who and why, then Temporal cancellation, which reaches c
 activities), pause/resume (signals), restart of a finished stage (an update; a finished execution
 is restarted by a new run of the same workflow id, see ``workflows/operations.py``).
 ``limitConcurrent`` and ``maxConcurrentExecutions`` are honoured through a per-config gate workflow.
+
+The workflow keeps the execution compact (stage configs, statuses, times, the few context keys its
+rules read); the store's projection holds the rest, written by the stage workflows and by this one
+(the header, the stages it marks itself). It continues as new at a quiet point once its history
+is long, so its history grows with the work of one run, never with the square of the stage count.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 from datetime import timedelta
 from typing import Any
@@ -21,7 +27,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from . import authorization, notifications, search
+    from . import authorization, notifications, projection, search
     from .config import PipelineConfig
     from .errors import InvalidPipelineError
     from .execution import ORCHESTRATION, PIPELINE, ExecutionState, StageState
@@ -30,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from .messages import (
         PIPELINE_FAILED,
         CancelRequest,
+        PipelineCarry,
         RestartStageInput,
         RunPipelineInput,
         RunStageInput,
@@ -69,6 +76,14 @@ class PipelineWorkflow:
         self.shown_status = S.NOT_STARTED
         self.recording: asyncio.Future[None] | None = None
         self.notifier = notifications.Notifier()
+        #: this run writes the store's projection (False only when replaying the previous release)
+        self.project = False
+        self.versions = projection.Versions()
+        self.wanted = 0
+        self.written = 0
+        #: stage rows this workflow changed itself, and synthetic stages a restart dropped
+        self.pending_rows: dict[str, StageState] = {}
+        self.pending_removals: list[str] = []
 
     # ---- operator controls -------------------------------------------------------------
 
@@ -80,6 +95,7 @@ class PipelineWorkflow:
             self.ex.canceled = True
             self.ex.canceled_by = req.user
             self.ex.cancellation_reason = req.reason
+            self._changed()
 
     @workflow.signal
     async def pause(self, user: str) -> None:
@@ -88,6 +104,7 @@ class PipelineWorkflow:
         self.paused = True
         self.ex.paused = {"pausedBy": user, "pauseTime": now_ms()}
         self.ex.status = S.PAUSED
+        self._changed()
         await self._tell_children("pause", user)
 
     @workflow.signal
@@ -101,6 +118,7 @@ class PipelineWorkflow:
         self.ex.paused = paused
         if self.ex.status == S.PAUSED:
             self.ex.status = S.RUNNING
+        self._changed()
         await self._tell_children("resume", user)
 
     @workflow.signal
@@ -153,9 +171,13 @@ class PipelineWorkflow:
     @workflow.run
     async def run(self, inp: RunPipelineInput) -> ExecutionState:
         self.inp = inp
+        self.project = workflow.patched(projection.PATCH)
+        carry = inp.continued
         if inp.resume is not None:
             self.ex = inp.resume
             self._parse(self.ex.pipeline_config)
+            if carry is not None:
+                self._restore(carry)
             if inp.restart_stage_id:
                 self._apply_restart(RestartStageInput(inp.restart_stage_id, inp.restart_user or "anonymous"))
         else:
@@ -163,10 +185,14 @@ class PipelineWorkflow:
             try:
                 self._parse(inp.config)
             except InvalidPipelineError as err:
-                return self._refuse(str(err))
+                return await self._refuse(str(err))
         ex = self.ex
         gate = self._gate_id()
-        if workflow.patched(RECORD_PATCH):
+        if self.project:
+            if carry is None:
+                await self._record_first()
+            asyncio.ensure_future(self._writer())
+        elif workflow.patched(RECORD_PATCH):
             # the store's copy (listings, and reads after Temporal's retention): written as the
             # execution starts, without holding up its first stage, and again when it ends
             self.recording = asyncio.ensure_future(self._record_start())
@@ -175,7 +201,7 @@ class PipelineWorkflow:
                 return await self._finish(S.CANCELED)
             if gate and ex.start_time is None and not await self._wait_for_slot(gate):
                 return await self._finish(S.CANCELED, gate)
-            ex.status = S.RUNNING
+            ex.status = S.PAUSED if self.paused else S.RUNNING
             ex.start_time = ex.start_time or now_ms()
             self._upsert_status()
             if inp.resume is None:
@@ -193,7 +219,7 @@ class PipelineWorkflow:
         for stage in config.stages:
             resolve(stage.type, stage.alias, stage=stage.label)
 
-    def _refuse(self, error: str) -> ExecutionState:
+    async def _refuse(self, error: str) -> ExecutionState:
         assert self.ex is not None
         self.ex.start_time = self.ex.end_time = now_ms()
         self.ex.system_notifications.append(
@@ -201,6 +227,8 @@ class PipelineWorkflow:
         )
         self.ex.status = S.TERMINAL
         self._upsert_status()
+        if self.project:
+            await self._record_first()
         raise ApplicationError(f"pipeline refused: {error}", self.ex, type=PIPELINE_FAILED, non_retryable=True)
 
     async def _walk(self) -> None:
@@ -213,9 +241,11 @@ class PipelineWorkflow:
                 self.halting = False
             if not self.halting:
                 statuses = {s.ref_id: s.status for s in self.ex.top_level()}
-                for ref in self.graph.ready(statuses):
-                    if ref not in running:
-                        running[ref] = asyncio.ensure_future(self._run_stage(ref))
+                ready = [ref for ref in self.graph.ready(statuses) if ref not in running]
+                if ready and not running and self._should_continue():
+                    await self._continue_as_new()  # a quiet point: no stage under way
+                for ref in ready:
+                    running[ref] = asyncio.ensure_future(self._run_stage(ref))
             if not running:
                 break
             await workflow.wait_condition(lambda: any(t.done() for t in running.values()) or bool(self.restarts))
@@ -243,20 +273,25 @@ class PipelineWorkflow:
         self.notifier.notify(self.ex, "stage.starting", stage)
         if stage.type == "manualJudgment":
             self.notifier.notify(self.ex, "manualJudgment", stage)
-            self.notifier.remind(self.ex, stage)
+            if not self.project:
+                self.notifier.remind(self.ex, stage)  # now the judgment's stage workflow reminds
         upstream = [self.ex.stage_by_ref(r) for r in self.graph.upstream(ref)]
         inp = RunStageInput(
             execution_id=self.ex.id,
             application=self.ex.application,
-            stage=StageState(**{**stage.__dict__, "context": copy.deepcopy(stage.context), "tasks": []}),
+            stage=StageState(**{**stage.__dict__, "context": copy.deepcopy(stage.context), "tasks": [], "outputs": {}}),
             trigger=self.ex.trigger,
-            execution=self.ex.to_json(copy=False),
-            ancestor_outputs=[s.outputs for s in upstream if s is not None],
             window_timezone=self.inp.window_timezone,
             activity_queues=self.inp.activity_queues,
             paused=self.paused,
             user=(self.ex.authentication or {}).get("user"),
             authentication=authorization.effective_authentication(self.ex.authentication or {}, upstream),
+            ancestor_stage_ids=[s.id for s in upstream if s is not None],
+            pipeline_name=self.ex.name or self.ex.description,
+            pipeline_config_id=self.ex.pipeline_config_id,
+            execution_type=self.ex.type,
+            seq=self._seq(stage),
+            continue_after_events=self.inp.continue_after_events,
         )
         try:
             result = await workflow.execute_child_workflow(
@@ -293,6 +328,9 @@ class PipelineWorkflow:
 
     def _merge(self, result: RunStageResult) -> None:
         assert self.ex is not None
+        if self.project:
+            self._merge_compact(result)
+            return
         main = result.stage
         index = next(i for i, s in enumerate(self.ex.stages) if s.id == main.id)
         main.workflow_id = self.ex.stages[index].workflow_id
@@ -305,6 +343,25 @@ class PipelineWorkflow:
                 i = next(i for i, s in enumerate(self.ex.stages) if s.id == synthetic.id)
                 self.ex.stages[i] = synthetic
 
+    def _merge_compact(self, result: RunStageResult) -> None:
+        """Take a stage's compact result: its status and times, the context keys the rules read, and
+        its synthetic stages (compact); the stage keeps its config context for restarts."""
+        assert self.ex is not None
+        main = result.stage
+        index = next(i for i, s in enumerate(self.ex.stages) if s.id == main.id)
+        mine = self.ex.stages[index]
+        for key in projection.RESULT_KEYS:
+            mine.context.pop(key, None)
+        mine.context.update(main.context)
+        mine.status, mine.start_time, mine.end_time = main.status, main.start_time, main.end_time
+        mine.last_modified, mine.scheduled_time = main.last_modified, main.scheduled_time
+        known = {s.id: i for i, s in enumerate(self.ex.stages)}
+        new = [s for s in result.stages[1:] if s.id not in known]
+        for synthetic in result.stages[1:]:
+            if synthetic.id in known:
+                self.ex.stages[known[synthetic.id]] = synthetic
+        self.ex.stages[index + 1 : index + 1] = new
+
     def _mark_stage(self, stage: StageState, status: S, error: str | None = None) -> None:
         stage.status = status
         stage.end_time = now_ms()
@@ -314,6 +371,8 @@ class PipelineWorkflow:
                 "exceptionType": "StageWorkflowFailed",
                 "shouldRetry": False,
             }
+            self.pending_rows[stage.id] = stage  # its workflow could not record its own end
+            self._changed()
 
     def _apply_restart(self, req: RestartStageInput) -> None:
         """Reset a stage and everything downstream of it, as Orca's RestartStageHandler does."""
@@ -323,6 +382,7 @@ class PipelineWorkflow:
             return
         refs = set(self.graph.downstream([stage.ref_id]))
         reset_ids = {s.id for s in self.ex.top_level() if s.ref_id in refs}
+        self.pending_removals += [s.id for s in self.ex.stages if s.parent_stage_id in reset_ids]
         self.ex.stages = [s for s in self.ex.stages if s.parent_stage_id not in reset_ids]
         for s in self.ex.top_level():
             if s.id not in reset_ids:
@@ -347,8 +407,10 @@ class PipelineWorkflow:
             s.status, s.start_time, s.end_time, s.tasks, s.outputs = S.NOT_STARTED, None, None, [], {}
             s.last_modified = None
             self.attempts[s.ref_id] = self.attempts.get(s.ref_id, 0) + 1
+            self.pending_rows[s.id] = s
         self.ex.status = S.RUNNING
         self.ex.end_time = None
+        self._changed()
 
     async def _cancel_everything(self) -> None:
         """The workflow was canceled: stop running stages (their children get the cancel too)."""
@@ -439,7 +501,9 @@ class PipelineWorkflow:
         self.notifier.notify(self.ex, notifications.pipeline_event(status))
         await self._release(gate)
         await self.notifier.drain()
-        if workflow.patched(RECORD_PATCH):
+        if self.project:
+            await self._flush()  # the final record lands before the workflow ends (retried until it does)
+        elif workflow.patched(RECORD_PATCH):
             if self.recording is not None:
                 await self.recording  # the start's copy must never land after the end's
             await self._record()
@@ -484,6 +548,110 @@ class PipelineWorkflow:
         if self.ex.status != self.shown_status:  # one upsert per change, not per loop
             self.shown_status = self.ex.status
             workflow.upsert_search_attributes([search.STATUS.value_set(self.ex.status.value)])
+            self._changed()
+
+    # ---- the store's projection, continue-as-new -------------------------------------------------
+
+    def _seq(self, stage: StageState) -> int:
+        """Where a top-level stage sorts in Gate's JSON (its synthetic stages follow it)."""
+        assert self.ex is not None
+        tops = self.ex.top_level()
+        return next(i for i, s in enumerate(tops) if s.id == stage.id) * projection.SEQ_STRIDE
+
+    def _update(self, *, stages: list[StageState] | None = None, first: bool = False) -> dict[str, Any]:
+        """An update of the header (and ``stages``) with the next version."""
+        assert self.ex is not None and self.inp is not None
+        header = self.ex.to_json(expand=False)
+        header.pop("stages", None)
+        for key in ("canceledBy", "cancellationReason", "paused", "endTime", "startTime"):
+            header.setdefault(key, None)  # a key given as null removes what a previous write stored
+        update: dict[str, Any] = {
+            "id": self.ex.id,
+            "application": self.ex.application,
+            "version": self.versions.next(),
+            "execution": header,
+        }
+        rows = stages if stages is not None else list(self.pending_rows.values())
+        self.pending_rows = {}
+        if rows:
+            update["stages"] = [{"seq": self._seq(s), "stage": s.to_json()} for s in rows]
+        if self.pending_removals:
+            update["removeStageIds"], self.pending_removals = self.pending_removals, []
+        if first:
+            update["wantNotifications"] = True
+            update["engine"] = {
+                "pipelineConfig": self.ex.pipeline_config,
+                "trigger": self.ex.trigger,
+                "type": self.ex.type,
+                "origin": self.ex.origin,
+                "authentication": self.ex.authentication,
+                "windowTimezone": self.inp.window_timezone,
+                "activityQueues": self.inp.activity_queues,
+            }
+        return update
+
+    async def _record_first(self) -> None:
+        """The execution's first record: header, engine data, and every stage a fresh start shows
+        (a restart sends only the stages it reset); the answer carries the application's notifications."""
+        assert self.ex is not None and self.inp is not None
+        fresh = self.inp.resume is None
+        update = self._update(stages=self.ex.top_level() if fresh else None, first=True)
+        answer = await projection.record(update, f"store the execution ({self.ex.status.value})")
+        entries = answer.get("applicationNotifications") if isinstance(answer, dict) else None
+        if entries:
+            self.notifier.application = [e for e in entries if isinstance(e, dict)]
+
+    def _changed(self) -> None:
+        self.wanted += 1
+
+    async def _writer(self) -> None:
+        """Write the header (and stages this workflow marked) whenever they changed, one write at a time."""
+        while True:
+            await workflow.wait_condition(lambda: self.wanted > self.written)
+            target = self.wanted
+            assert self.ex is not None
+            await projection.record(self._update(), f"store the execution ({self.ex.status.value})")
+            self.written = target
+
+    async def _flush(self) -> None:
+        """Wait until the store has the execution's header as it is now."""
+        self._changed()
+        target = self.wanted
+        await workflow.wait_condition(lambda: self.written >= target)
+
+    def _should_continue(self) -> bool:
+        assert self.inp is not None
+        return self.project and projection.should_continue(self.inp.continue_after_events)
+
+    async def _continue_as_new(self) -> None:
+        """Carry the execution and the controls' state into a new run of this workflow id."""
+        assert self.ex is not None and self.inp is not None
+        await self.notifier.drain()
+        await self._flush()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        carry = PipelineCarry(
+            paused=self.paused,
+            cancel_request=self.cancel_request,
+            admitted=self.admitted,
+            restarts=list(self.restarts),
+            attempts=dict(self.attempts),
+            halting=self.halting,
+            application_notifications=list(self.notifier.application),
+            version=self.versions.last,
+        )
+        workflow.continue_as_new(
+            dataclasses.replace(self.inp, resume=self.ex, restart_stage_id=None, restart_user=None, continued=carry)
+        )
+
+    def _restore(self, carry: PipelineCarry) -> None:
+        self.paused = carry.paused
+        self.cancel_request = carry.cancel_request
+        self.admitted = carry.admitted
+        self.restarts = list(carry.restarts)
+        self.attempts = dict(carry.attempts)
+        self.halting = carry.halting
+        self.notifier.application = list(carry.application_notifications)
+        self.versions = projection.Versions(carry.version)
 
     async def _tell_children(self, signal: str, user: str) -> None:
         assert self.ex is not None

@@ -5,6 +5,11 @@ them: workflow tasks in-line, activity tasks as activities polled with durable t
 Orca's backoff and timeout. It also evaluates ``stageEnabled`` and the stage's expressions when
 the stage starts (v4), holds the stage in its execution window, enforces ``stageTimeoutMs``
 (paused and window time excluded), honours pause/resume signals and answers PATCH updates.
+
+Its input carries the stage's own config and references, not the execution: when an expression or
+a task needs more, the stage loads the store's view of the execution (``workflows/projection.py``).
+It writes its stages to the store's projection at its start, at every task transition and before it
+returns, returns only a compact result to the pipeline, and continues as new inside long polls.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,12 +27,20 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from . import authorization
+    from . import authorization, projection
     from . import expressions as expr
-    from .execution import STAGE_AFTER, STAGE_BEFORE, ExecutionState, StageState, TaskState
+    from .execution import STAGE_AFTER, STAGE_BEFORE, ExecutionState, StageState, TaskState, is_reference
     from .ids import ulid_from
     from .launch import child_pipeline_start
-    from .messages import STAGE_FAILED, PatchStageInput, RunStageInput, RunStageResult, unwrap_failure
+    from .messages import (
+        STAGE_FAILED,
+        PatchStageInput,
+        RunStageInput,
+        RunStageResult,
+        StageResume,
+        unwrap_failure,
+    )
+    from .reminders import JudgmentReminders, reminder_input
     from .stages import resolve
     from .stages.base import (
         JSON,
@@ -121,6 +135,18 @@ class StageWorkflow:
         self.in_window = False
         self.patch_seq = 0
         self.child_pipelines: dict[str, Any] = {}
+        #: the store's view of the execution, loaded at the last point that needed it
+        self.view: JSON | None = None
+        #: this run writes the store's projection (False only when replaying the previous release)
+        self.project = False
+        self.versions = projection.Versions()
+        self.wanted = 0
+        self.written = 0
+        #: where a continued run resumes its running task
+        self.resume_task: tuple[int, int] | None = None
+        self.reminders: Any = None
+        #: ``trigger.parentExecution`` as the store has it, loaded when an expression reads it
+        self.parent_view: JSON | None = None
 
     # ---- signals, updates, queries -------------------------------------------------------
 
@@ -136,6 +162,7 @@ class StageWorkflow:
 
     def _swap_status(self, old: S, new: S) -> None:
         """Show running stages and tasks as paused, or back (Orca does the same on pause/resume)."""
+        self._changed()
         for st in self.stages:
             if st.status == old:
                 st.status = new
@@ -144,7 +171,7 @@ class StageWorkflow:
                         t.status = new
 
     @workflow.update
-    def patch(self, req: PatchStageInput) -> JSON:
+    async def patch(self, req: PatchStageInput) -> JSON:
         """Merge a PATCH into a stage's context (judgments, skipRemainingWait, manualSkip)."""
         stage = self._stage(req.stage_id)
         assert stage is not None  # the validator has checked
@@ -155,7 +182,9 @@ class StageWorkflow:
         if _truthy(req.context.get("manualSkip")):
             self.skip_requested.add(stage.id)
         self.patch_seq += 1
-        return stage.to_json()
+        answer = stage.to_json()
+        await self._flush()
+        return answer
 
     @patch.validator
     def _validate_patch(self, req: PatchStageInput) -> None:
@@ -180,18 +209,29 @@ class StageWorkflow:
     async def run(self, inp: RunStageInput) -> RunStageResult:
         self.input = inp
         self.paused = inp.paused
-        main = inp.stage
-        self.stages = [main]
-        main.status = S.RUNNING
-        main.start_time = now_ms()
+        self.project = workflow.patched(projection.PATCH)
+        if inp.resume is not None:
+            self._restore(inp.resume)
+        else:
+            self.stages = [inp.stage]
+            inp.stage.status = S.RUNNING
+            inp.stage.start_time = now_ms()
+        main = self.stages[0]
+        if self.project:
+            asyncio.ensure_future(self._writer())
+            self._changed()
         try:
             await self._with_timeout(main, self._run_main(main))
         except asyncio.CancelledError:
             self._mark_canceled()
+            await self._stop_reminders()
             await self._run_cancel_hooks()
+            await self._flush()
             raise
         main.end_time = main.end_time or now_ms()
-        result = RunStageResult(self.stages)
+        await self._stop_reminders()
+        await self._flush()
+        result = RunStageResult([projection.compact_stage(s) for s in self.stages] if self.project else self.stages)
         if main.status in (S.TERMINAL, S.STOPPED):
             raise ApplicationError(
                 f"stage '{main.name}' {main.status.value}: {_error_text(main) or 'failed'}",
@@ -205,6 +245,9 @@ class StageWorkflow:
         """Run the stage body under ``stageTimeoutMs``, not counting paused or window time."""
         ms = main.context.get("stageTimeoutMs")
         timeout = timedelta(milliseconds=ms) if isinstance(ms, (int, float)) and ms > 0 else None
+        if timeout is not None and self.resume_task is not None and main.start_time:
+            # a continued run counts what the earlier runs used (paused time included, to be safe)
+            timeout = max(timeout - (workflow.now() - _at(main.start_time)), timedelta(milliseconds=1))
         if timeout is None:
             await body
             return
@@ -242,6 +285,9 @@ class StageWorkflow:
 
     async def _run_main(self, main: StageState) -> None:
         definition = _definition(main)
+        if self.resume_task is not None:
+            await self._finish_main(main, definition, await self._run_tasks(main, definition))
+            return
         if definition.manual_skip_allowed:
             main.context["canManuallySkip"] = True  # Deck shows a skip button for such stages
         if not await self._enabled(main):
@@ -256,7 +302,10 @@ class StageWorkflow:
             return
         if not await self._run_synthetic(main, definition.before_stages(main.context), STAGE_BEFORE):
             return
-        status = await self._run_tasks(main, definition)
+        await self._finish_main(main, definition, await self._run_tasks(main, definition))
+
+    async def _finish_main(self, main: StageState, definition: StageDefinition, status: S) -> None:
+        """After the stage's own tasks: its on-failure stages, or its after stages and its success."""
         if status != S.SUCCEEDED:
             if status == S.TERMINAL or main.status == S.TERMINAL:
                 await self._run_on_failure(main, definition)
@@ -281,17 +330,18 @@ class StageWorkflow:
         auth = self.authentication()
         if not authorization.is_enforced(auth):
             return False
-        denied = authorization.denied_accounts(auth, definition.mutates_accounts(stage.context))
-        if not denied:
+        denial = authorization.stage_denial(auth, definition, stage.context)  # accounts, then what else it uses
+        if not denial:
             return False
-        workflow.logger.info("stage %s: user %s denied %s", stage.name, auth.get("user"), ", ".join(denied))
-        self._fail(stage, authorization.denial_message(denied), "AccessDeniedException")
+        workflow.logger.info("stage %s: user %s denied: %s", stage.name, auth.get("user"), denial)
+        self._fail(stage, denial, "AccessDeniedException")
         return True
 
     async def _enabled(self, stage: StageState) -> bool:
         enabled = stage.context.get("stageEnabled")
         if not isinstance(enabled, dict) or not enabled.get("expression"):
             return True
+        await self._load_view(stage, enabled["expression"])
         try:
             return expr.evaluate_condition(str(enabled["expression"]), self.expression_context(stage))
         except expr.UrlFetchUnavailable:
@@ -306,6 +356,10 @@ class StageWorkflow:
     async def _evaluate_context(self, stage: StageState) -> bool:
         """v4: evaluate every ``${...}`` in the stage's context as it starts; False if that failed the stage."""
         keep = {k: stage.context[k] for k in ("stageEnabled",) if k in stage.context}
+        rest = {k: v for k, v in stage.context.items() if k not in keep}
+        if not _has_expression(rest):
+            return True  # nothing to evaluate: no need to read the execution
+        await self._load_view(stage, rest)
         try:
             result = expr.process(stage.context, self.expression_context(stage))
             value, summary = result.value, result.summary
@@ -383,6 +437,7 @@ class StageWorkflow:
         if start > workflow.now() and not skipped():
             window_stage.status = S.SUSPENDED
             window_stage.scheduled_time = int(start.timestamp() * 1000)
+            self._changed()
             self.in_window = True
             try:
                 await _wait(skipped, start - workflow.now(), f"execution window: {describe(window, tz)}")
@@ -406,6 +461,7 @@ class StageWorkflow:
             synthetic_stage_owner=owner,
         )
         self.stages.append(stage)
+        self._changed()
         return stage
 
     async def _run_synthetic(self, parent: StageState, specs: list[SyntheticStage], owner: str) -> bool:
@@ -462,22 +518,32 @@ class StageWorkflow:
     async def _run_tasks(self, stage: StageState, definition: StageDefinition) -> S:
         """Run a stage's tasks in order. Sets the stage's status on failure; returns the last task's."""
         specs = definition.tasks(stage.context)
-        stage.tasks = [
-            TaskState(str(i + 1), spec.name, spec.implementing_class, stage_start=i == 0, stage_end=i == len(specs) - 1)
-            for i, spec in enumerate(specs)
-        ]
+        resumed = self.resume_task is not None and stage is self.stages[0] and len(stage.tasks) == len(specs)
+        if not resumed:
+            stage.tasks = [
+                TaskState(
+                    str(i + 1), spec.name, spec.implementing_class, stage_start=i == 0, stage_end=i == len(specs) - 1
+                )
+                for i, spec in enumerate(specs)
+            ]
         for spec, task in zip(specs, stage.tasks, strict=True):
+            if resumed and task.status.is_complete:
+                continue  # done before this run continued as new
             await self._unpaused()
             if stage.id in self.skip_requested:
                 return self._skip(stage)
-            task.status = S.RUNNING
-            task.start_time = now_ms()
+            if task.status not in (S.RUNNING, S.PAUSED):
+                task.status = S.RUNNING
+                task.start_time = now_ms()
+            self._changed()
             result = await self._run_task(stage, spec, task)
+            await self._stop_reminders()
             if stage.id in self.skip_requested:
                 return self._skip(stage)
             stage.context.update(result.context)
             stage.outputs.update(result.outputs)
             task.end_time = now_ms()
+            self._changed()
             if result.status in (S.SUCCEEDED, S.SKIPPED, S.FAILED_CONTINUE):
                 task.status = result.status
                 if result.status == S.FAILED_CONTINUE:
@@ -498,7 +564,15 @@ class StageWorkflow:
     async def _run_task(self, stage: StageState, spec: TaskSpec, task: TaskState) -> TaskResult:
         started = workflow.now()
         poll = 0
+        if self.resume_task is not None:
+            started, poll = _at(self.resume_task[0]), self.resume_task[1]
+            self.resume_task = None
         skip = lambda: stage.id in self.skip_requested  # noqa: E731
+        if spec.needs_execution or spec.needs_ancestors:
+            await self._load_view(stage)
+        reminders = stage is self.stages[0] and stage.type == "manualJudgment"
+        if reminders and self.project and self.reminders is None:
+            await self._start_reminders(stage)
         while True:
             if spec.run is not None:
                 attempt = spec.run(_Runtime(self, stage))
@@ -526,6 +600,8 @@ class StageWorkflow:
                 return TaskResult(S.SKIPPED)
             await self._unpaused()
             poll += 1
+            if self._may_continue(stage):
+                await self._continue_as_new(started, poll)
 
     async def _unless_skipped(self, stage: StageState, attempt: Any) -> TaskResult:
         """Run one task attempt, abandoning it (canceled) if a user skips the stage meanwhile."""
@@ -577,7 +653,7 @@ class StageWorkflow:
             poll=poll,
             trigger=self.input.trigger,
             outputs=stage.outputs,
-            ancestor_outputs=self.input.ancestor_outputs if spec.needs_ancestors else [],
+            ancestor_outputs=self._ancestor_outputs() if spec.needs_ancestors else [],
         )
 
     # ---- child pipelines ---------------------------------------------------------------------
@@ -660,6 +736,7 @@ class StageWorkflow:
                 break
 
     def _fail(self, stage: StageState, error: str, kind: str, operation: str | None = None) -> None:
+        self._changed()
         stage.status = stage.failure_status()
         stage.end_time = now_ms()
         stage.context["exception"] = {
@@ -689,28 +766,176 @@ class StageWorkflow:
         return ulid_from(now_ms(), workflow.random())
 
     def execution_view(self) -> JSON:
-        """The execution snapshot with this stage workflow's stages brought up to date."""
+        """The execution as last loaded (or as a previous release's input carried it), with this stage
+        workflow's stages brought up to date."""
         assert self.input is not None
-        view = copy.deepcopy(self.input.execution) if self.input.execution else {"stages": []}
+        base = self.view if self.view is not None else self.input.execution
+        view = copy.deepcopy(base) if base else {"stages": []}
+        view["trigger"] = self._trigger()
         mine = {s.id: s.to_json() for s in self.stages}
         view["stages"] = [mine.pop(s.get("id"), s) for s in view.get("stages", [])] + list(mine.values())
         return view
 
-    def expression_context(self, stage: StageState) -> expr.EvaluationContext:
+    def _trigger(self) -> JSON:
+        """The trigger, its ``parentExecution`` materialised if it was loaded for an expression."""
         assert self.input is not None
         trigger = self.input.trigger
+        if self.parent_view is not None:
+            trigger = {**trigger, "parentExecution": self.parent_view}
+        return trigger
+
+    async def _load_view(self, stage: StageState, reads: Any = None) -> None:
+        """Load the store's view of the execution (once per point that needs it): for ``reads`` (the
+        expressions about to be evaluated, by default the stage's context) and the tasks after it."""
+        assert self.input is not None
+        if self.input.execution:
+            return  # a previous release's input: it carries its snapshot
+        self.view = await projection.load(self.input.execution_id)
+        parent = self.input.trigger.get("parentExecution")
+        wanted = _mentions(reads or stage.context, "parentExecution")
+        if self.parent_view is None and isinstance(parent, dict) and is_reference(parent) and wanted:
+            loaded = await projection.load(str(parent["id"]))
+            self.parent_view = loaded or None
+
+    def _ancestor_outputs(self) -> list[JSON]:
+        """The outputs of the stage's ancestors, nearest first, from the loaded view."""
+        assert self.input is not None
+        if self.input.ancestor_outputs or not self.input.ancestor_stage_ids:
+            return list(self.input.ancestor_outputs)
+        stages = {s.get("id"): s for s in (self.view or {}).get("stages", []) if isinstance(s, dict)}
+        return [dict(stages.get(i, {}).get("outputs") or {}) for i in self.input.ancestor_stage_ids]
+
+    # ---- the store's projection, continue-as-new, reminders ------------------------------------
+
+    def _changed(self) -> None:
+        """Something the store shows changed: the writer records this workflow's stages."""
+        self.wanted += 1
+
+    async def _writer(self) -> None:
+        """Write the stages whenever they changed, one write at a time, newest state each time."""
+        assert self.input is not None
+        while True:
+            await workflow.wait_condition(lambda: self.wanted > self.written)
+            target = self.wanted
+            update = {
+                "id": self.input.execution_id,
+                "application": self.input.application,
+                "version": self.versions.next(),
+                "stages": [{"seq": self.input.seq + i, "stage": s.to_json()} for i, s in enumerate(self.stages)],
+            }
+            await projection.record(update, f"store {self.stages[0].name} ({self.stages[0].status.value})")
+            self.written = target
+
+    async def _flush(self) -> None:
+        """Wait until the store has this workflow's stages as they are now."""
+        if not self.project:
+            return
+        self._changed()
+        target = self.wanted
+        await workflow.wait_condition(lambda: self.written >= target)
+
+    def _restore(self, resume: StageResume) -> None:
+        self.stages = resume.stages
+        self.skip_requested = set(resume.skip_requested)
+        self.resume_task = (resume.task_started_ms, resume.poll)
+
+    def _may_continue(self, stage: StageState) -> bool:
+        """Continue as new from a poll of the stage's own task (no synthetic stage or child under way)."""
+        assert self.input is not None
+        return (
+            self.project
+            and stage is self.stages[0]
+            and len(self.stages) == 1
+            and not self.child_pipelines
+            and self.reminders is None
+            and projection.should_continue(self.input.continue_after_events)
+        )
+
+    async def _continue_as_new(self, started: datetime, poll: int) -> None:
+        assert self.input is not None
+        await self._flush()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        resume = StageResume(
+            stages=self.stages,
+            skip_requested=sorted(self.skip_requested),
+            task_started_ms=int(started.timestamp() * 1000),
+            poll=poll,
+        )
+        workflow.continue_as_new(
+            dataclasses.replace(self.input, stage=self.stages[0], paused=self.paused, resume=resume)
+        )
+
+    async def _start_reminders(self, stage: StageState) -> None:
+        """Orca's ``notifyEveryMs``: a workflow of its own repeats the judgment's notifications while it waits."""
+        assert self.input is not None
+        inp = reminder_input(stage, self._summary_execution(), lambda text: self._evaluate_text(stage, text))
+        if inp is None:
+            return
+        if any("${" in str(e.get("message")) for e in inp.entries):
+            await self._load_view(stage)
+            inp = reminder_input(stage, self._summary_execution(), lambda text: self._evaluate_text(stage, text))
+            assert inp is not None
+        self.reminders = await workflow.start_child_workflow(
+            JudgmentReminders.run,
+            inp,
+            id=f"{workflow.info().workflow_id}.reminders",
+            static_summary=f"reminders of the judgment {stage.name}",
+        )
+
+    async def _stop_reminders(self) -> None:
+        if self.reminders is not None:
+            handle, self.reminders = self.reminders, None
+            with contextlib.suppress(Exception):
+                handle.cancel()
+
+    def _summary_execution(self) -> JSON:
+        assert self.input is not None
+        return {
+            "id": self.input.execution_id,
+            "application": self.input.application,
+            "name": self.input.pipeline_name,
+            "status": "RUNNING",
+            "trigger": self.input.trigger,
+        }
+
+    def _evaluate_text(self, stage: StageState, text: str) -> str:
+        value = expr.process(text, self.expression_context(stage)).value
+        return value if isinstance(value, str) else str(value)
+
+    def expression_context(self, stage: StageState) -> expr.EvaluationContext:
+        assert self.input is not None
         execution = self.execution_view()  # one copy serves both the `execution` root and #stage(...)
+        trigger = execution["trigger"]
         root = dict(stage.context)
         root.update({"trigger": trigger, "parameters": trigger.get("parameters") or {}, "execution": execution})
         return expr.EvaluationContext(
             root=root,
-            fallback=[stage.outputs, *self.input.ancestor_outputs],
+            fallback=[stage.outputs, *self._ancestor_outputs()],
             execution=execution,
             current_stage_id=stage.id,
             url_fetcher=None,
             user=self.input.user,
             timestamp_ms=now_ms(),
         )
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=workflow.now().tzinfo)
+
+
+def _has_expression(value: Any) -> bool:
+    """Does ``value`` hold a ``${...}`` anywhere (strings, map keys, lists)?"""
+    return _mentions(value, "${")
+
+
+def _mentions(value: Any, text: str) -> bool:
+    if isinstance(value, str):
+        return text in value
+    if isinstance(value, dict):
+        return any(_mentions(k, text) or _mentions(v, text) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_mentions(v, text) for v in value)
+    return False
 
 
 async def _wait(done: Any, timeout: timedelta, summary: str) -> None:

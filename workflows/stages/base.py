@@ -136,6 +136,9 @@ class TaskSpec:
     heartbeat_timeout: timedelta | None = None
     #: the activity reads upstream stages' outputs (``TaskInput.ancestor_outputs``), e.g. baked images
     needs_ancestors: bool = False
+    #: the workflow task reads the execution (``runtime.execution()``, ``runtime.evaluate``): the stage
+    #: loads the store's view of it before the task runs
+    needs_execution: bool = False
 
 
 @dataclass
@@ -186,6 +189,11 @@ class StageDefinition:
         if not (self.mutates_account or self.type in KUBERNETES_MUTATING_TYPES):
             return []
         return context_accounts(context)
+
+    def required_permissions(self, context: JSON) -> list[tuple[str, str, str]]:
+        """What else the stage uses, as ``(kind, name, authorization)`` (an application's EXECUTE, a Jenkins
+        master's WRITE); checked like the accounts when permissions are enforced (workflows/authorization.py)."""
+        return []
 
     def before_stages(self, context: JSON) -> list[SyntheticStage]:
         return []

@@ -116,6 +116,7 @@ class CheckPreconditionsStage(StageDefinition):
                 "checkPrecondition",
                 "com.netflix.spinnaker.orca.pipeline.tasks.PreconditionTask",
                 run=check_precondition,
+                needs_execution=True,
             )
         ]
 

@@ -42,5 +42,6 @@ class EvaluateVariablesStage(StageDefinition):
                 "evaluateVariables",
                 "com.netflix.spinnaker.orca.pipeline.tasks.EvaluateVariablesTask",
                 run=evaluate_variables,
+                needs_execution=True,
             )
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..execution import execution_reference
 from ..parameters import with_defaults
 from . import register
 from .base import JSON, StageDefinition, TaskResult, TaskRuntime, TaskSpec
@@ -21,7 +22,7 @@ def child_trigger(runtime: TaskRuntime, config: JSON, stage_id: str) -> JSON:
         "type": "pipeline",
         "user": parent_trigger.get("user") or "[anonymous]",
         "parameters": with_defaults(config, runtime.context.get("pipelineParameters")),
-        "parentExecution": parent,
+        "parentExecution": execution_reference(parent),
         "parentPipelineId": parent.get("id"),
         "parentPipelineName": parent.get("name"),
         "parentPipelineApplication": parent.get("application"),
@@ -84,7 +85,12 @@ class PipelineStage(StageDefinition):
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         tasks = [
-            TaskSpec("startPipeline", "com.netflix.spinnaker.orca.pipeline.tasks.StartPipelineTask", run=start_pipeline)
+            TaskSpec(
+                "startPipeline",
+                "com.netflix.spinnaker.orca.pipeline.tasks.StartPipelineTask",
+                run=start_pipeline,
+                needs_execution=True,
+            )
         ]
         if context.get("waitForCompletion", True) not in (False, "false"):
             tasks.append(
@@ -95,3 +101,7 @@ class PipelineStage(StageDefinition):
                 )
             )
         return tasks
+
+    def required_permissions(self, context: JSON) -> list[tuple[str, str, str]]:
+        app = context.get("application")  # the child runs in its application: EXECUTE there (Orca/Fiat)
+        return [("application", app, "EXECUTE")] if isinstance(app, str) and app else []
