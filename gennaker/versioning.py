@@ -1,0 +1,140 @@
+"""Temporal worker versioning: which build a worker is, and which build new executions start on.
+
+Every worker is one version of the worker deployment ``deployment.name``: its build id is :data:`BUILD_ID`
+unless the settings say otherwise. Workflows are PINNED: an execution runs to its end on the build it started
+on, whatever build is current meanwhile; new executions go to the deployment's *current* version. The rule for
+rolling out and back (docs/operations.md, "Upgrades") follows from that: a build's workers keep running until
+Temporal reports the version drained (no open execution pinned to it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+    from temporalio.worker import WorkerDeploymentConfig
+
+log = logging.getLogger("gennaker.versioning")
+
+#: The build id of this code. A release that changes workflow code incompatibly (anything a stored history of the
+#: previous build would not replay on: tests/replay says) bumps it; activity-only changes need not.
+BUILD_ID = "2026.12.06-1"
+
+UNVERSIONED = "__unversioned__"
+
+
+class DeploymentSettings(BaseModel):
+    """Worker versioning (``GENNAKER_DEPLOYMENT__*``)."""
+
+    model_config = {"extra": "forbid"}
+
+    #: poll as a version of the worker deployment (workflows PINNED); off: an unversioned worker, as before
+    versioning: bool = True
+    #: the worker deployment's name in the namespace (one per Gennaker installation sharing a namespace)
+    name: str = Field(default="gennaker", min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    #: this worker's build id; the default is the code's BUILD_ID
+    build_id: str = Field(default=BUILD_ID, min_length=1, pattern=r"^[A-Za-z0-9_\-.]+$")
+    #: when a starting worker makes its build the current one: ``if-none`` (only the first install; later
+    #: builds are promoted by the operator), ``always`` (`gennaker up`: the newest build started is current),
+    #: ``never``
+    promote: Literal["if-none", "always", "never"] = "if-none"
+
+
+def deployment_config(settings: Any) -> WorkerDeploymentConfig | None:
+    """The Worker's ``deployment_config`` for ``settings.deployment``; None when versioning is off."""
+    from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+    from temporalio.worker import WorkerDeploymentConfig
+
+    deployment = getattr(settings, "deployment", None)
+    if deployment is None or not deployment.versioning:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(deployment_name=deployment.name, build_id=deployment.build_id),
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.PINNED,
+    )
+
+
+async def current_build(client: Client, deployment_name: str) -> str | None:
+    """The build id new executions start on, None when the deployment has no current version (or none yet)."""
+    from temporalio.api.workflowservice.v1 import DescribeWorkerDeploymentRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        described = await client.workflow_service.describe_worker_deployment(
+            DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=deployment_name)
+        )
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    routing = described.worker_deployment_info.routing_config
+    build = routing.current_deployment_version.build_id
+    return build or None
+
+
+async def set_current(client: Client, deployment_name: str, build_id: str, *, timeout: float = 60) -> None:
+    """Make ``build_id`` the current version. Retried until its workers have polled (the server knows a version
+    only then) or ``timeout`` seconds pass."""
+    from temporalio.api.workflowservice.v1 import SetWorkerDeploymentCurrentVersionRequest
+    from temporalio.service import RPCError
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            await client.workflow_service.set_worker_deployment_current_version(
+                SetWorkerDeploymentCurrentVersionRequest(
+                    namespace=client.namespace,
+                    deployment_name=deployment_name,
+                    build_id=build_id,
+                    identity=client.identity,
+                )
+            )
+            return
+        except RPCError:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def promote_on_start(client: Client, settings: Any) -> str | None:
+    """What a starting worker does with ``deployment.promote``; returns the build it made current, if any."""
+    deployment = getattr(settings, "deployment", None)
+    if deployment is None or not deployment.versioning or deployment.promote == "never":
+        return None
+    from temporalio.service import RPCError
+
+    try:
+        if deployment.promote == "if-none" and await current_build(client, deployment.name) is not None:
+            return None
+        await set_current(client, deployment.name, deployment.build_id)
+    except RPCError as err:
+        log.warning(
+            "worker deployment %s: could not make build %s current: %s", deployment.name, deployment.build_id, err
+        )
+        return None
+    log.info("worker deployment %s: build %s is current", deployment.name, deployment.build_id)
+    return str(deployment.build_id)
+
+
+async def drained(client: Client, deployment_name: str, build_id: str) -> bool:
+    """True when no open execution is pinned to ``build_id`` (Temporal's drainage status DRAINED), so its
+    workers may stop. Temporal refreshes the status periodically (a few minutes on a default server)."""
+    from temporalio.api.deployment.v1 import WorkerDeploymentVersion
+    from temporalio.api.enums.v1 import VersionDrainageStatus
+    from temporalio.api.workflowservice.v1 import DescribeWorkerDeploymentVersionRequest
+
+    described = await client.workflow_service.describe_worker_deployment_version(
+        DescribeWorkerDeploymentVersionRequest(
+            namespace=client.namespace,
+            deployment_version=WorkerDeploymentVersion(deployment_name=deployment_name, build_id=build_id),
+        )
+    )
+    info = described.worker_deployment_version_info.drainage_info
+    return bool(info.status == VersionDrainageStatus.VERSION_DRAINAGE_STATUS_DRAINED)
