@@ -98,6 +98,7 @@ async def run_worker(
     """
     from temporalio.worker import Worker
 
+    from gennaker.versioning import deployment_config, promote_on_start
     from workflows.all import workflow_runner
 
     if workflows is None:
@@ -134,6 +135,7 @@ async def run_worker(
                     workflow_runner=workflow_runner(),
                     max_concurrent_activities=MAX_ACTIVITY_THREADS,
                     graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+                    deployment_config=deployment_config(settings),  # workflows PINNED to this build
                 )
                 await stack.enter_async_context(worker)
                 log.info(
@@ -143,7 +145,9 @@ async def run_worker(
                     len(plan.activities),
                 )
             log.info("worker ready on %s (namespace %s)", ", ".join(p.task_queue for p in plans), client.namespace)
+            promoting = asyncio.create_task(promote_on_start(client, settings))
             await stop.wait()
+            promoting.cancel()
             log.info("worker stopping")
     finally:
         for executor in executors:
