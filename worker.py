@@ -193,6 +193,9 @@ async def serve(settings: Settings, queues: list[str] | None = None) -> None:
         signal.signal(sig, on_signal)
     client = await connect(settings)
     log.info("connected to Temporal at %s, namespace %s", settings.temporal.address, settings.temporal.namespace)
+    from activities.reconciler import put_reconciler_schedule
+
+    log.info("reconciler schedule: %s", await put_reconciler_schedule(client, settings))
     await run_worker(settings, client, stop=stop, queues=queues)
 
 

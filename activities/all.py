@@ -42,6 +42,7 @@ def build_activities(
     from .jenkins_triggers import build as jenkins_trigger_activities
     from .manifest import build as manifest_activities
     from .notify import build as notify_activities
+    from .reconciler import ReconcilerActivities
     from .run_job import build as run_job_activities
     from .triggers import TriggerActivities
     from .webhook import build as webhook_activities
@@ -65,6 +66,7 @@ def build_activities(
         store=store,
         on_finished=triggers.start_dependents if triggers is not None else None,
     )
+    reconciler = ReconcilerActivities(client, store, engine.on_finished) if store is not None else None
     return [
         engine.request_concurrency_slot,
         engine.closed_executions,
@@ -82,5 +84,6 @@ def build_activities(
         *(bake_activities(settings, client, store) if store is not None else []),
         *([CloudCacheActivities(clouds, store).refresh] if store is not None else []),
         *([triggers.start_cron_pipeline] if triggers is not None else []),
+        *([reconciler.reconcile_executions] if reconciler is not None else []),
         *(jenkins_trigger_activities(settings, client, store) if store is not None else []),
     ]

@@ -83,6 +83,34 @@ class StoreConfigSource:
         return None
 
 
+async def store_call(fn: Callable[..., Any], *args: Any) -> Any:
+    """A store call off the event loop; the database failing becomes a retryable activity error."""
+    from api.store import NotFoundError, StoreError, ValidationError
+
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except (NotFoundError, ValidationError):
+        raise
+    except StoreError as err:
+        raise ApplicationError(f"store unavailable: {err.message}", type="StoreUnavailable") from None
+
+
+async def finish_once(
+    store: Any, execution_id: str, on_finished: Callable[[dict[str, Any]], Awaitable[Any]] | None
+) -> bool:
+    """Run ``on_finished`` (the downstream triggers) for a finished execution unless it ran for this finish;
+    True if it ran now. Two callers at once may both run it: ``start_dependents`` claims each downstream start
+    by event key in the store, so one downstream execution starts either way."""
+    pending = await store_call(store.unhandled_finish, execution_id)
+    if pending is None:
+        return False
+    finished_version, execution = pending
+    if on_finished is not None:
+        await on_finished(execution)
+    await store_call(store.mark_finish_handled, execution_id, finished_version)
+    return True
+
+
 class EngineActivities:
     def __init__(
         self,
@@ -149,28 +177,11 @@ class EngineActivities:
         return answer
 
     async def finish_once(self, execution_id: str) -> bool:
-        """Run the downstream triggers of a finished execution unless they ran for this finish already; True if
-        they ran now. Two callers at once may both run them: ``start_dependents`` claims each downstream start
-        by event key, so one downstream execution starts either way."""
-        pending = await self._store_call(self.store.unhandled_finish, execution_id)
-        if pending is None:
-            return False
-        finished_version, execution = pending
-        if self.on_finished is not None:
-            await self.on_finished(execution)
-        await self._store_call(self.store.mark_finish_handled, execution_id, finished_version)
-        return True
+        """The downstream triggers of a finished execution, once per finish (see :func:`finish_once`)."""
+        return await finish_once(self.store, execution_id, self.on_finished)
 
     async def _store_call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """A store call off the event loop; the database failing becomes a retryable activity error."""
-        from api.store import NotFoundError, StoreError, ValidationError
-
-        try:
-            return await asyncio.to_thread(fn, *args)
-        except (NotFoundError, ValidationError):
-            raise
-        except StoreError as err:
-            raise ApplicationError(f"store unavailable: {err.message}", type="StoreUnavailable") from None
+        return await store_call(fn, *args)
 
     @activity.defn(name="load_execution")
     async def load_execution(self, execution_id: str) -> dict[str, Any]:

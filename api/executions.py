@@ -1,8 +1,11 @@
-"""Reading executions: the store's copy, brought up to date from Temporal while they run.
+"""Reading executions: from the store's projection only.
 
-The pipeline workflow writes its execution to the store when it starts and when it ends. A finished
-execution is read from the store alone (fast, and still there after Temporal's retention); one
-still running is read live from its workflow, so stage and task statuses are current.
+The workflows write every execution to the store at each stage and task transition (conditionally on versions,
+see docs/store.md), so the store is as current as a query to the workflow would be, and it answers while every
+worker is down. Gate's reads therefore never query a workflow; no live overlay is added (a query costs a workflow
+task on a worker and would make a read wait on it). The one exception is an execution started a moment ago whose
+first write has not landed yet: Temporal is asked (``describe``, answered by the server, not a worker) whether it
+exists, the store is given a short while, and failing that the execution is shown as its start input describes it.
 """
 
 from __future__ import annotations
@@ -19,58 +22,62 @@ from workflows.status import COMPLETED
 
 Json = dict[str, Any]
 FINISHED = {s.value for s in COMPLETED}
+FIRST_WRITE_WAIT = 2.0  # seconds a just-started execution is given to appear in the store
 
 
-async def get(client: Any, store: Any, execution_id: str, *, expand: bool = True) -> Json:
+async def get_text(client: Any, store: Any, execution_id: str, *, expand: bool = True) -> tuple[str, str, str]:
+    """``(application, status, Gate JSON text)`` of one execution, straight from the store's text."""
     from api.store import ExecutionDeletedError, NotFoundError
 
-    stored: Json | None
     try:
-        stored = await asyncio.to_thread(store.get_execution, execution_id)
+        return await asyncio.to_thread(store.get_execution_text, execution_id, expand=expand)  # type: ignore[no-any-return]
     except ExecutionDeletedError:
         raise  # Temporal may still hold its workflow for a while; deleted means gone
     except NotFoundError:
-        stored = None
-    if stored is not None and stored.get("status") in FINISHED:
-        return stored if expand else strip(stored)
+        pass
+    return await _just_started(client, store, execution_id, expand=expand)
+
+
+async def get(client: Any, store: Any, execution_id: str, *, expand: bool = True) -> Json:
+    """The execution's Gate JSON as a dict (for routes that look into it)."""
+    return json.loads((await get_text(client, store, execution_id, expand=expand))[2])  # type: ignore[no-any-return]
+
+
+async def _just_started(client: Any, store: Any, execution_id: str, *, expand: bool) -> tuple[str, str, str]:
+    from temporalio.service import RPCError
+
+    from api.store import NotFoundError
+
+    handle = client.get_workflow_handle(execution_id)
     try:
-        return await operations.get_execution(client, execution_id, expand=expand)
-    except operations.ExecutionNotFoundError:
-        if stored is None:
-            raise
-        return stored if expand else strip(stored)
+        await handle.describe()
+    except RPCError:
+        raise operations.ExecutionNotFoundError(f"no execution with id {execution_id}") from None
+    deadline = asyncio.get_running_loop().time() + FIRST_WRITE_WAIT
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+        try:
+            return await asyncio.to_thread(store.get_execution_text, execution_id, expand=expand)  # type: ignore[no-any-return]
+        except NotFoundError:
+            continue
+    try:
+        started = await operations._as_started(client, handle)  # noqa: SLF001 - the start input's view
+    except Exception:  # noqa: BLE001 - an input this release cannot read: nothing to show
+        started = None
+    if started is None:
+        raise operations.ExecutionNotFoundError(f"no execution with id {execution_id}")
+    view = started if expand else strip(started)
+    return str(view.get("application") or ""), str(view.get("status")), json.dumps(view, separators=(",", ":"))
 
 
 async def refresh(client: Any, executions: list[Json], *, expand: bool) -> list[Json]:
-    """Replace the running ones with their live state (the finished ones are final already)."""
-
-    async def one(execution: Json) -> Json:
-        if execution.get("status") in FINISHED:
-            return execution if expand else strip(execution)
-        try:
-            return await operations.get_execution(client, execution["id"], expand=expand)
-        except Exception:  # noqa: BLE001 - not queryable right now: the stored copy is the best there is
-            return execution if expand else strip(execution)
-
-    return list(await asyncio.gather(*(one(e) for e in executions)))
+    """Executions read from the store are current already: only the expand=false form is applied."""
+    return executions if expand else [strip(e) for e in executions]
 
 
 async def listing(client: Any, rows: list[tuple[str, str]], *, expand: bool) -> Response:
-    """A listing from the store's ``(status, JSON text)`` rows: finished executions go out as stored,
-    without being decoded and encoded again; running ones are read live."""
-    parts: list[str] = []
-    live: dict[int, Any] = {}
-    for i, (status, text) in enumerate(rows):
-        if status in FINISHED:
-            parts.append(text)
-        else:
-            parts.append("")
-            live[i] = json.loads(text)
-    if live:
-        fresh = await refresh(client, list(live.values()), expand=expand)
-        for i, execution in zip(live, fresh, strict=True):
-            parts[i] = json.dumps(execution, separators=(",", ":"))
-    return Response(content="[" + ",".join(parts) + "]", media_type="application/json")
+    """A listing from the store's ``(status, JSON text)`` rows, sent as stored, never decoded."""
+    return Response(content="[" + ",".join(text for _, text in rows) + "]", media_type="application/json")
 
 
 def json_list(items: list[Json]) -> Response:

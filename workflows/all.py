@@ -10,6 +10,7 @@ from .cloud_cache import RefreshCloudCacheWorkflow
 from .concurrency import ConcurrencyGateWorkflow
 from .jenkins_poll import JenkinsPollWorkflow
 from .pipeline import PipelineWorkflow
+from .reconciler import ReconcileExecutionsWorkflow
 from .reminders import JudgmentReminders
 from .stage import StageWorkflow
 from .triggers import CronTriggerWorkflow
@@ -23,6 +24,7 @@ WORKFLOWS: list[type] = [
     BakeWorkflow,
     JenkinsPollWorkflow,
     JudgmentReminders,
+    ReconcileExecutionsWorkflow,
 ]
 
 

@@ -165,6 +165,8 @@ def test_finish_is_reported_once_and_listings_keep_their_shapes(store: Store) ->
         assert [status for status, _ in raw] == ["RUNNING", "SUCCEEDED"]
     assert store.list_executions(statuses=["SUCCEEDED"], expand=False)[0]["stages"][0]["status"] == "SUCCEEDED"
     assert [e["id"] for e in store.unfinished_executions(built_before_ms=10**13)] == ["E2"]
+    assert store.unfinished_executions(built_before_ms=10**13, after=(1000, "E2")) == []
+    assert store.execution_header("E1")["version"] == 9  # type: ignore[index]
     assert store.unfinished_executions(built_before_ms=1000) == []
     # a restart makes it run again; finishing again is a new finish
     store.apply_execution_update({"id": "E1", "version": 11, "execution": {"status": "RUNNING", "endTime": None}})
