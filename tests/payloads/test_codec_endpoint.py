@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
+import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from google.protobuf.json_format import MessageToDict
+from temporalio.client import Client
 from temporalio.converter import DataConverter
 
 from api.auth.tokens import issue
 from gennaker.payloads.codec import ENCODING, reference
 from tests.api.auth_support import auth_api, bearer
+from tests.conftest import Gate, venv_bin
 
 BIG = {"manifest": "m" * 300_000}
+
+
+def started_input(history_json: str) -> dict[str, Any]:
+    """The first input payload of the workflow's start event, as `temporal workflow show -o json` prints it."""
+    first = json.loads(history_json)["events"][0]
+    return first["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]  # type: ignore[no-any-return]
 
 
 def as_json(value: Any) -> dict[str, Any]:
@@ -76,3 +89,42 @@ async def test_with_auth_on_only_authenticated_callers_are_answered(tmp_path: Pa
         [ref] = answered.json()["payloads"]
         decoded = await api.http.post("/payloads/codec/decode", json={"payloads": [ref]}, headers=bearer(token))
         assert decoded.json()["payloads"] == body["payloads"]
+
+
+@pytest.mark.temporal
+async def test_temporals_own_cli_shows_the_values_through_the_endpoint(client: Client, gate: Gate) -> None:
+    """The protocol as Temporal's tools speak it: `temporal workflow show --codec-endpoint` over real HTTP."""
+    workflow_id = f"codec-cli-{uuid.uuid4()}"
+    marker = "visible-through-the-codec-"
+    handle = await client.start_workflow(
+        "NobodyRunsThis", {"body": marker * 20_000}, id=workflow_id, task_queue=f"none-{uuid.uuid4()}"
+    )
+    try:
+        base = [
+            venv_bin("temporal"),
+            "workflow",
+            "show",
+            "--workflow-id",
+            workflow_id,
+            "--address",
+            client.service_client.config.target_host,
+            "--output",
+            "json",
+        ]
+        plain = await asyncio.to_thread(subprocess.run, base, capture_output=True, text=True, timeout=60)
+        assert plain.returncode == 0, plain.stderr
+        shown = started_input(plain.stdout)  # history holds the reference only
+        assert base64.b64decode(shown["metadata"]["encoding"]) == ENCODING
+        decoded = await asyncio.to_thread(
+            subprocess.run,
+            [*base, "--codec-endpoint", f"{gate.url}/payloads/codec"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert decoded.returncode == 0, decoded.stderr
+        shown = started_input(decoded.stdout)
+        assert base64.b64decode(shown["metadata"]["encoding"]) == b"json/plain"
+        assert json.loads(base64.b64decode(shown["data"])) == {"body": marker * 20_000}
+    finally:
+        await handle.terminate("test over")
