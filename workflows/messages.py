@@ -29,7 +29,9 @@ class RunStageInput:
 
     Whatever else an expression or a task reads of the execution (``execution``, ``#stage(...)``,
     ancestors' outputs, the parent pipeline) the stage workflow loads from the store's projection
-    (the local activity ``load_execution``) at the point it needs it.
+    (the local activity ``load_execution``) at the point it needs it; its ancestry comes from that
+    view too (the stage's ``requisiteStageRefIds`` walked breadth-first), so that no input grows with
+    the number of stages before it.
     """
 
     execution_id: str
@@ -46,8 +48,6 @@ class RunStageInput:
     user: str | None = None
     #: who the stage runs as (``workflows/authorization.py``); empty: the execution's authentication
     authentication: JSON = field(default_factory=dict)
-    #: ids of the stage's ancestors, nearest first (bare names in expressions fall back to their outputs)
-    ancestor_stage_ids: list[str] = field(default_factory=list)
     pipeline_name: str | None = None
     pipeline_config_id: str | None = None
     execution_type: str = PIPELINE

@@ -87,9 +87,7 @@ async def start_pipeline(
     return execution_id
 
 
-async def get_execution(
-    client: Client, execution_id: str, *, expand: bool = True, store: Any = None
-) -> dict[str, Any]:
+async def get_execution(client: Client, execution_id: str, *, expand: bool = True, store: Any = None) -> dict[str, Any]:
     """The execution as Gate returns it.
 
     With a ``store``: the store's projection, which the workflows write at every transition (no

@@ -286,7 +286,6 @@ class PipelineWorkflow:
             paused=self.paused,
             user=(self.ex.authentication or {}).get("user"),
             authentication=authorization.effective_authentication(self.ex.authentication or {}, upstream),
-            ancestor_stage_ids=[s.id for s in upstream if s is not None],
             pipeline_name=self.ex.name or self.ex.description,
             pipeline_config_id=self.ex.pipeline_config_id,
             execution_type=self.ex.type,

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
+from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -585,6 +586,8 @@ class StageWorkflow:
                 return result
             stage.context.update(result.context)
             stage.outputs.update(result.outputs)
+            if result.context or result.outputs:
+                self._changed()  # Gate shows a poll's progress (the writer coalesces)
             backoff = timedelta(milliseconds=result.backoff_ms) if result.backoff_ms else spec.backoff
             stage_backoff = stage.context.get("backoffPeriodMs")
             if isinstance(stage_backoff, (int, float)) and stage_backoff > 0:
@@ -798,12 +801,25 @@ class StageWorkflow:
             self.parent_view = loaded or None
 
     def _ancestor_outputs(self) -> list[JSON]:
-        """The outputs of the stage's ancestors, nearest first, from the loaded view."""
+        """The outputs of the stage's ancestors, nearest first (breadth-first over requisite refIds, as
+        ``StageGraph.upstream``), from the loaded view: the input names no ancestors, which would make
+        a linear pipeline's inputs grow with the square of its length."""
         assert self.input is not None
-        if self.input.ancestor_outputs or not self.input.ancestor_stage_ids:
+        if self.input.ancestor_outputs or self.view is None:
             return list(self.input.ancestor_outputs)
-        stages = {s.get("id"): s for s in (self.view or {}).get("stages", []) if isinstance(s, dict)}
-        return [dict(stages.get(i, {}).get("outputs") or {}) for i in self.input.ancestor_stage_ids]
+        tops = {
+            str(s.get("refId")): s
+            for s in self.view.get("stages", [])
+            if isinstance(s, dict) and s.get("parentStageId") is None
+        }
+        found: dict[str, None] = {}
+        todo = deque(str(r) for r in self.stages[0].requisite_stage_ref_ids)
+        while todo:
+            ref = todo.popleft()
+            if ref not in found and ref in tops:
+                found[ref] = None
+                todo.extend(str(r) for r in tops[ref].get("requisiteStageRefIds") or [])
+        return [dict(tops[ref].get("outputs") or {}) for ref in found]
 
     # ---- the store's projection, continue-as-new, reminders ------------------------------------
 
