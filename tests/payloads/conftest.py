@@ -60,13 +60,13 @@ def blob_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> st
         store.migrate()
         store.close()
         return url
-    url: str = request.getfixturevalue(f"{backend}_blob_url")
-    engine = create_engine(url)
+    server_url: str = request.getfixturevalue(f"{backend}_blob_url")
+    engine = create_engine(server_url)
     with engine.begin() as conn:
         for table in (refs, chunks, blobs):
             conn.execute(table.delete())
     engine.dispose()
-    return url
+    return server_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
