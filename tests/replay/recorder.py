@@ -1,0 +1,131 @@
+"""Record the replay corpus from real executions: a pytest plugin, ``make replay-record``.
+
+    .venv/bin/pytest -p tests.replay.recorder <the engine's tests> -q -p no:cacheprovider
+
+The existing tests run their pipelines against their stand-ins (moto for deploys, the Jenkins stand-in, the
+kube-apiserver of tests/k8s, local HTTP servers for webhooks, packer for bakes) on the session's Temporal dev
+server. When the session ends, this plugin walks the closed workflows on that server and keeps, for every
+workflow type and every stage type, the smallest completed history, written to
+``tests/replay/histories/<BUILD_ID>/<name>.json`` with the build id it was recorded under. Existing files of
+that build are replaced only for the kinds recorded again.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from gennaker.versioning import BUILD_ID
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+#: where the plugin writes (for a trial run); the replay test always reads HISTORIES
+OUTPUT = Path(os.environ.get("GENNAKER_REPLAY_OUTPUT") or HISTORIES)
+STAGE_WORKFLOW = "Stage"
+INDEX = "index.json"
+# A history holding a claim-check reference would need the recording's blob store to replay: left out.
+CLAIM_CHECK = base64.b64encode(b"binary/gennaker-claim-check").decode()
+
+
+@dataclass
+class Candidate:
+    name: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    stage_type: str | None
+    length: int
+
+
+def stage_type_of(value: Any) -> str | None:
+    """The stage type in a stage workflow's input: the first object (breadth first) with ``refId`` and ``type``."""
+    queue = [value]
+    while queue:
+        item = queue.pop(0)
+        if isinstance(item, dict):
+            if isinstance(item.get("type"), str) and "refId" in item:
+                return str(item["type"])
+            queue.extend(item.values())
+        elif isinstance(item, list):
+            queue.extend(item)
+    return None
+
+
+def kind(workflow_type: str, stage_type: str | None) -> str:
+    """The corpus entry's name: ``stage-<type>`` for stages, the workflow type otherwise."""
+    return f"stage-{stage_type}" if stage_type else workflow_type
+
+
+async def _stage_type(client: Client, workflow_id: str, run_id: str) -> str | None:
+    async for event in client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history_events(page_size=1):
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        for payload in payloads:
+            if payload.metadata.get("encoding") == b"json/plain":
+                return stage_type_of(json.loads(payload.data))
+        return None
+    return None
+
+
+async def candidates(client: Client, query: str = "") -> AsyncIterator[Candidate]:
+    """Every completed workflow on the server (matching ``query``, a visibility query), with its stage type."""
+    condition = 'ExecutionStatus="Completed"' + (f" AND {query}" if query else "")
+    async for wf in client.list_workflows(condition):
+        if wf.status != WorkflowExecutionStatus.COMPLETED:
+            continue
+        stage = await _stage_type(client, wf.id, wf.run_id) if wf.workflow_type == STAGE_WORKFLOW else None
+        if wf.workflow_type == STAGE_WORKFLOW and stage is None:
+            continue
+        yield Candidate(kind(wf.workflow_type, stage), wf.id, wf.run_id, wf.workflow_type, stage, wf.history_length)
+
+
+def smallest(found: Iterable[Candidate]) -> dict[str, list[Candidate]]:
+    """Per kind, the candidates smallest history first."""
+    by_kind: dict[str, list[Candidate]] = {}
+    for candidate in found:
+        by_kind.setdefault(candidate.name, []).append(candidate)
+    return {name: sorted(group, key=lambda c: c.length) for name, group in by_kind.items()}
+
+
+async def record(client: Client, directory: Path, build_id: str = BUILD_ID, query: str = "") -> list[str]:
+    """Write one history per kind under ``directory/<build_id>`` (of the workflows ``query`` selects); returns
+    the kinds written."""
+    target = directory / build_id
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, group in sorted(smallest([c async for c in candidates(client, query)]).items()):
+        for candidate in group[:5]:
+            history = await client.get_workflow_handle(candidate.workflow_id, run_id=candidate.run_id).fetch_history()
+            text = history.to_json()
+            if CLAIM_CHECK in text:
+                continue
+            doc = {
+                "build_id": build_id,
+                "workflow_type": candidate.workflow_type,
+                "stage_type": candidate.stage_type,
+                "workflow_id": candidate.workflow_id,
+                "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "history": json.loads(text),
+            }
+            (target / f"{name}.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+            written.append(name)
+            break
+    index = sorted(p.stem for p in target.glob("*.json") if p.name != INDEX)
+    (target / INDEX).write_text(json.dumps({"build_id": build_id, "kinds": index}, indent=1) + "\n")
+    return written
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def _record_replay_corpus(temporal_env: WorkflowEnvironment) -> AsyncIterator[None]:
+    """At the end of the session, before the dev server stops: record what the tests ran."""
+    yield
+    written = await record(temporal_env.client, OUTPUT)
+    print(f"\nreplay corpus: {len(written)} histories of build {BUILD_ID} in {OUTPUT / BUILD_ID}: {written}")
