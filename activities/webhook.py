@@ -187,6 +187,7 @@ def validate_url(url: Any) -> str | None:
 
 def request_headers(custom: Any) -> list[tuple[str, str]]:
     """``customHeaders`` as header pairs: lists become repeated headers; Spinnaker's own are dropped."""
+    from api.auth.sealing import open_value
     if custom is None:
         return []
     if isinstance(custom, str):
@@ -201,7 +202,7 @@ def request_headers(custom: Any) -> list[tuple[str, str]]:
         if str(name).upper() in DENIED_HEADERS or value is None:
             continue
         for item in value if isinstance(value, list) else [value]:
-            pairs.append((str(name), _header_text(item)))
+            pairs.append((str(name), _header_text(open_value(item))))  # sealed by the API: api/auth/sealing.py
     return pairs
 
 
