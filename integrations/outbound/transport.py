@@ -9,6 +9,7 @@ use the name. Proxies from the environment are ignored: a proxy would make the c
 from __future__ import annotations
 
 import socket
+import ssl
 import typing
 from collections.abc import Callable, Iterable
 
@@ -131,20 +132,34 @@ class AsyncGuardedTransport(httpx.AsyncHTTPTransport):
 
 
 def guarded_client(
-    policy: OutboundPolicy, *, timeout: httpx.Timeout | float = 20.0, resolver: Resolver | None = None
+    policy: OutboundPolicy,
+    *,
+    timeout: httpx.Timeout | float = 20.0,
+    resolver: Resolver | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.Client:
     """A sync client whose every connection passes the policy; it never follows redirects itself."""
     return httpx.Client(
-        transport=GuardedTransport(policy, resolver), timeout=timeout, follow_redirects=False, trust_env=False
+        transport=GuardedTransport(policy, resolver, verify=verify),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
     )
 
 
 def guarded_async_client(
-    policy: OutboundPolicy, *, timeout: httpx.Timeout | float = 20.0, resolver: Resolver | None = None
+    policy: OutboundPolicy,
+    *,
+    timeout: httpx.Timeout | float = 20.0,
+    resolver: Resolver | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.AsyncClient:
     """An async client whose every connection passes the policy; it never follows redirects itself."""
     return httpx.AsyncClient(
-        transport=AsyncGuardedTransport(policy, resolver), timeout=timeout, follow_redirects=False, trust_env=False
+        transport=AsyncGuardedTransport(policy, resolver, verify=verify),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
     )
 
 

@@ -3,6 +3,7 @@ scripted per path, recording what they were asked and how much of each body they
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,12 +23,15 @@ class Served:
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     #: bytes of body each streaming route wrote before the client hung up
     sent: list[int] = field(default_factory=list)
+    #: the TLS server names (SNI) clients asked for
+    server_names: list[str | None] = field(default_factory=list)
+    scheme: str = "http"
     #: set when a streaming route has stopped writing (finished, or the client hung up)
     streamed: threading.Event = field(default_factory=threading.Event)
 
     @property
     def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -117,10 +121,15 @@ def stream(total: int, served: Served, *, declare: bool = False, chunk: int = 64
 
 
 @contextmanager
-def serve(host: str = "127.0.0.1") -> Iterator[Served]:
-    """A server on ``host`` (a free port) until the block ends."""
+def serve(host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> Iterator[Served]:
+    """A server on ``host`` (a free port) until the block ends; HTTPS with ``tls`` (SNI recorded)."""
     server = _Server((host, 0), _Handler)
     server.served = Served(host, server.server_address[1])
+    if tls is not None:
+        served = server.served
+        served.scheme = "https"
+        tls.sni_callback = lambda sock, name, ctx: served.server_names.append(name)  # type: ignore[assignment,misc,return-value]
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+import subprocess
 from typing import Any
 
 import httpx
@@ -332,3 +334,40 @@ def test_plain_httpx_would_have_reached_the_second_server() -> None:
         with httpx.Client(follow_redirects=True, trust_env=False) as plain:
             assert plain.get(first.url("/hook")).json() == {"secret": True}
     assert second.calls and second.calls[0][1] == "/secret"
+
+
+# ---- TLS keeps the name ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for ``secure.example.com`` only (made with the openssl command)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=secure.example.com", "-addext", "subjectAltName=DNS:secure.example.com"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return str(cert), str(key)
+
+
+def test_https_to_the_vetted_address_keeps_sni_host_and_certificate_checks_on_the_name(
+    certificate: tuple[str, str],
+) -> None:
+    cert, key = certificate
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    trust = ssl.create_default_context(cafile=cert)
+    resolver = FlippingResolver(["127.0.0.1"], ["127.0.0.1"])
+    with serve("127.0.0.1", tls=server_side) as server:
+        server.routes["/hook"] = json_reply(b'{"tls": true}')
+        with guarded_client(FIRST_HOP, resolver=resolver, verify=trust) as client:
+            answer = request(client, FIRST_HOP, "POST", f"https://secure.example.com:{server.port}/hook")
+            assert json.loads(answer.text) == {"tls": True}
+            # the same address under a name the certificate does not cover: the check uses the name
+            with pytest.raises(httpx.ConnectError, match="certificate|hostname"):
+                request(client, FIRST_HOP, "POST", f"https://other.example.com:{server.port}/hook")
+    assert server.server_names[0] == "secure.example.com"
+    assert server.calls == [("POST", "/hook", f"secure.example.com:{server.port}")]

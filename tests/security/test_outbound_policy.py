@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from gennaker.settings import Settings, describe_error
 from integrations.outbound import (
+    AllowedRequest,
     OutboundPolicy,
     OutboundRefused,
     OutboundSettings,
@@ -176,10 +177,14 @@ def test_operator_opt_in_by_cidr_and_by_host() -> None:
 
 
 def test_each_reject_switch_can_be_turned_off() -> None:
-    assert not OutboundPolicy(OutboundSettings(reject_localhost=False)).check_url("GET", "http://127.0.0.1/")
-    assert not OutboundPolicy(OutboundSettings(reject_link_local=False)).check_url("GET", "http://169.254.1.1/")
-    assert not OutboundPolicy(OutboundSettings(reject_private=False)).check_url("GET", "http://192.168.1.1/")
-    assert not OutboundPolicy(OutboundSettings(reject_multicast=False)).check_url("GET", "http://224.0.0.9/")
+    for switch, url in [
+        ("reject_localhost", "http://127.0.0.1/"),
+        ("reject_link_local", "http://169.254.1.1/"),
+        ("reject_private", "http://192.168.1.1/"),
+        ("reject_multicast", "http://224.0.0.9/"),
+    ]:
+        assert refusal(DEFAULT, url).rule == f"outbound.{switch}"
+        OutboundPolicy(OutboundSettings.model_validate({switch: False})).check_url("GET", url)
 
 
 def test_verbatim_ips_refused_when_configured() -> None:
@@ -195,8 +200,8 @@ def test_allowed_requests_match_prefix_and_method() -> None:
         OutboundSettings(
             allowed_requests_enabled=True,
             allowed_requests=[
-                {"url_prefix": "https://ci.example.com/hooks/", "http_methods": ["post", "GET"]},
-                {"url_prefix": "https://status.example.com/"},
+                AllowedRequest(url_prefix="https://ci.example.com/hooks/", http_methods=["post", "GET"]),
+                AllowedRequest(url_prefix="https://status.example.com/"),
             ],
         )
     )
