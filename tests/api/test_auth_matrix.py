@@ -45,6 +45,19 @@ def _fresh_app(w: World) -> dict[str, str]:
     return {"app": name}
 
 
+def _fresh_bake(w: World) -> dict[str, str]:
+    """A bake asked for by an execution of 'locked' (its log needs READ there)."""
+    bake = f"bake-{uuid.uuid4().hex[:8]}"
+    requester = f"{w.ids['execution']}/s1/0"
+    doc = {"id": bake, "key": bake, "workflowId": f"wf-{bake}", "region": "us-east-1", "cloudProvider": "aws"}
+    w.store.create_bake({**doc, "requestedBy": [requester]})
+    return {"bake": bake}
+
+
+#: Igor's build-service permissions: reading 'locked-ci' is for the application's readers
+BUILD_SERVICES = {"locked-ci": {"READ": LOCKED_PERMISSIONS["READ"], "WRITE": ["writers"]}}
+
+
 def _new(suffix: str = "") -> dict[str, Any]:
     return {"application": "locked", "name": f"new-{uuid.uuid4().hex[:8]}{suffix}", "stages": WAIT}
 
@@ -57,13 +70,8 @@ CASES: dict[str, Case] = {
     "expression capabilities": Case("GET", "/capabilities/expressions", EVERYONE),
     "cron validate": Case("GET", "/cron/validate?expression=0+0+12+*+*+%3F", EVERYONE),
     "bakery options": Case("GET", "/bakery/options", EVERYONE),
-    "jenkins masters": Case("GET", "/v2/builds", EVERYONE),
-    "jenkins jobs": Case("GET", "/v3/builds/none/jobs", EVERYONE),
-    "jenkins job config": Case("GET", "/v3/builds/none/jobConfig?job=j", EVERYONE),
-    "jenkins builds": Case("GET", "/v3/builds/none/builds?job=j", EVERYONE),
-    "jenkins build": Case("GET", "/v3/builds/none/build/1?job=j", EVERYONE),
+    "jenkins masters (filtered)": Case("GET", "/v2/builds", EVERYONE),
     "bake options for a cloud": Case("GET", "/bakery/options/aws", EVERYONE),
-    "bake logs": Case("GET", "/bakery/logs/us-east-1/nothing", EVERYONE),
     "auth user": Case("GET", "/auth/user", EVERYONE),
     "list applications (filtered)": Case("GET", "/applications", EVERYONE),
     "all pipeline configs (filtered)": Case("GET", "/pipelineConfigs", EVERYONE),
@@ -76,8 +84,9 @@ CASES: dict[str, Case] = {
     "projects": Case("GET", "/projects", EVERYONE),
     "a project": Case("GET", "/projects/nothing-here", EVERYONE),
     "project executions (filtered)": Case("GET", "/projects/nothing-here/pipelines", EVERYONE),
+    # Fiat's CREATE: admins (and auth.create_application_roles, none here)
     "create an application": Case(
-        "POST", "/tasks", EVERYONE, {"job": [{"type": "createApplication", "application": {"name": "x-{role}"}}]}
+        "POST", "/tasks", ADMIN, {"job": [{"type": "createApplication", "application": {"name": "x-{role}"}}]}
     ),
     # webhooks authenticate by their secrets, never by the caller
     "webhook": Case("POST", "/webhooks/webhook/nobody-listens", EVERYONE, {"a": 1}),
@@ -114,6 +123,13 @@ CASES: dict[str, Case] = {
     "a kubernetes manifest": Case("GET", "/manifests/prod/default/deployment%20web", READERS),
     "application load balancers": Case("GET", "/applications/locked/loadBalancers", READERS),
     "an instance": Case("GET", "/instances/prod/us-east-1/i-locked-prod", READERS),
+    # reads that proxy a Jenkins master's credentials: READ on the master (auth.build_services)
+    "jenkins jobs": Case("GET", "/v3/builds/locked-ci/jobs", READERS),
+    "jenkins job config": Case("GET", "/v3/builds/locked-ci/jobConfig?job=j", READERS),
+    "jenkins builds": Case("GET", "/v3/builds/locked-ci/builds?job=j", READERS),
+    "jenkins build": Case("GET", "/v3/builds/locked-ci/build/1?job=j", READERS),
+    # a bake's log (packer's output with the bakery's credentials): READ on a requesting execution's application
+    "bake logs": Case("GET", "/bakery/logs/us-east-1/{bake}", READERS, fresh=_fresh_bake),
     # READ on an account only admins may see
     "clusters in a hidden account": Case("GET", "/applications/free/clusters/vault", ADMIN),
     "server group in a hidden account": Case("GET", "/applications/free/serverGroups/vault/us-east-1/free-v000", ADMIN),
@@ -192,7 +208,7 @@ def _fill(value: Any, names: dict[str, str]) -> Any:
 async def test_route_by_caller(name: str, client: Any, tmp_path: Any) -> None:
     case = CASES[name]
     wrong: list[str] = []
-    async with serve_world(client, tmp_path) as world:
+    async with serve_world(client, tmp_path, build_services=BUILD_SERVICES) as world:
         for role in ROLES:
             names = {**world.ids, "role": role, **(case.fresh(world) if case.fresh else {})}
             response = await world.call(role, case.method, _fill(case.path, names), _fill(case.body, names))
