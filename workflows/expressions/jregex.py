@@ -231,7 +231,13 @@ def java_matches(subject: str, pattern: str, budget: Budget | None = None) -> bo
 
 
 def _each_match(compiled: Any, subject: str, budget: Budget | None) -> Any:
+    """Successive matches, as Java's ``Matcher.find`` loop finds them."""
+    previous = None
     for m in compiled.finditer(subject):
+        span = m.span()
+        if span == previous and span[0] == span[1]:
+            continue  # google-re2's finditer reports an empty match found past its start position twice
+        previous = span
         if budget is not None:  # each further search re-reads the rest of the subject in the worst case
             budget.tick(2)
         yield m
