@@ -76,7 +76,7 @@ def build_activities(
         engine.get_pipeline_config,
         engine.evaluate_expressions,
         *webhook_activities(settings, client),
-        *notify_activities(settings, client),
+        *notify_activities(settings, client, store),
         *deploy_activities(clouds, store),
         *jenkins_activities(settings, client),
         *run_job_activities(settings),

@@ -11,6 +11,7 @@ settings) raise a non-retryable one. Secrets from the settings never reach error
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -60,6 +61,10 @@ class SendNotificationInput:
     execution: ExecutionSummary
     #: identifies this event to receivers (webhook ``eventId``); defaults to one stable across retries
     event_id: str | None = None
+    #: set when the message text holds expressions: the activity evaluates it against the execution
+    #: (and this stage) as the store has it, so the workflow never holds the execution for it
+    execution_id: str | None = None
+    stage_id: str | None = None
 
 
 @dataclass
@@ -87,8 +92,10 @@ class NotifyActivities:
         *,
         policy: OutboundPolicy | None = None,
         clock_ms: Callable[[], int] | None = None,
+        store: Any = None,
     ) -> None:
         self.settings = settings
+        self.store = store
         self.policy = policy or OutboundPolicy()
         self._owns_http = http is None
         self._http = http or guarded_async_client(self.policy, timeout=settings.http_timeout_s)
@@ -110,6 +117,8 @@ class NotifyActivities:
         """Render the notification for ``inp.when`` and send it once over its channel."""
         entry = inp.notification if isinstance(inp.notification, dict) else {}
         kind = str(entry.get("type") or "").strip().lower()
+        if inp.execution_id and self.store is not None:
+            entry = await self._evaluated(entry, inp)
         try:
             message = render_message(
                 entry,
@@ -144,6 +153,18 @@ class NotifyActivities:
                 detail=result.detail,
             )
         raise self._failure(kind, inp, result)
+
+    async def _evaluated(self, entry: dict[str, Any], inp: SendNotificationInput) -> dict[str, Any]:
+        """The entry with its message text evaluated against the stored execution (Orca's roots)."""
+        from api.store import NotFoundError
+        from workflows.notifications import evaluate_text
+
+        try:
+            execution = await asyncio.to_thread(self.store.get_execution, inp.execution_id)
+        except NotFoundError:
+            return entry
+        stage = next((s for s in execution.get("stages") or [] if s.get("id") == inp.stage_id), None)
+        return evaluate_text(entry, inp.when, execution, stage, self._clock_ms())
 
     # -- errors
 
@@ -194,13 +215,15 @@ def _default_event_id() -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"gennaker:{info.workflow_run_id}:{info.activity_id}"))
 
 
-def build(settings: Any, client: Any = None) -> list[Callable[..., Any]]:
+def build(settings: Any, client: Any = None, store: Any = None) -> list[Callable[..., Any]]:
     """The notification activity, configured from ``settings.notifications`` (defaults when absent).
-    ``client`` (the Temporal client) is unused. Webhook-style channels follow ``settings.outbound``."""
+    ``client`` (the Temporal client) is unused. Webhook-style channels follow ``settings.outbound``;
+    message text with expressions is evaluated against ``store``'s copy of the execution."""
     configured = getattr(settings, "notifications", None)
     acts = NotifyActivities(
         configured if isinstance(configured, NotificationSettings) else NotificationSettings(),
         policy=policy_from(settings),
+        store=store,
     )
     return [acts.send_notification]
 

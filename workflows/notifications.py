@@ -73,6 +73,9 @@ class Notifier:
         #: the application's notifications (from the store, when the execution was first recorded)
         self.application: list[Any] = []
         self.reminders: list[asyncio.Future[None]] = []
+        #: send references (execution and stage ids) and let the activity evaluate message text from
+        #: the store, instead of evaluating it here against the workflow's compact state
+        self.by_reference = False
 
     def notify(
         self, ex: ExecutionState, when: str, stage: StageState | None = None, *, application_only: bool = False
@@ -91,6 +94,10 @@ class Notifier:
         stage_json = stage.to_json() if stage is not None else None
         summary = summarize(execution, stage_json)
         for entry in entries:
+            if self.by_reference:
+                stage_id = stage.id if stage is not None else None
+                self.pending.append(asyncio.ensure_future(self._send(ex, entry, when, summary, stage_id)))
+                continue
             entry = _with_evaluated_text(entry, when, ex, execution, stage)
             self.pending.append(asyncio.ensure_future(self._send(ex, entry, when, summary)))
 
@@ -126,11 +133,20 @@ class Notifier:
                 judged = _with_evaluated_text(entry, "manualJudgment", ex, ex.to_json(), stage)
                 self.pending.append(asyncio.ensure_future(self._send(ex, judged, "manualJudgment", summary)))
 
-    async def _send(self, ex: ExecutionState, entry: JSON, when: str, summary: Any) -> None:
+    async def _send(
+        self, ex: ExecutionState, entry: JSON, when: str, summary: Any, stage_id: str | None = None
+    ) -> None:
+        by_reference = self.by_reference and needs_evaluation(entry, when)
         try:
             await workflow.execute_activity(
                 SEND_NOTIFICATION,
-                SendNotificationInput(notification=entry, when=when, execution=summary),
+                SendNotificationInput(
+                    notification=entry,
+                    when=when,
+                    execution=summary,
+                    execution_id=ex.id if by_reference else None,
+                    stage_id=stage_id if by_reference else None,
+                ),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RETRY,
                 summary=f"{entry.get('type')} notification: {when}",
@@ -169,15 +185,32 @@ def _every(value: Any) -> timedelta | None:
 
 
 def _with_evaluated_text(entry: JSON, when: str, ex: ExecutionState, execution: JSON, stage: StageState | None) -> JSON:
+    return evaluate_text(
+        entry, when, {**execution, "trigger": ex.trigger}, stage.to_json() if stage else None, now_ms()
+    )
+
+
+def needs_evaluation(entry: JSON, when: str) -> bool:
+    """Does the entry's ``message.<when>.text`` hold an expression?"""
     message = entry.get("message")
     text = (
         message.get(when, {}).get("text") if isinstance(message, dict) and isinstance(message.get(when), dict) else None
     )
-    if not isinstance(text, str) or "${" not in text:
+    return isinstance(text, str) and "${" in text
+
+
+def evaluate_text(entry: JSON, when: str, execution: JSON, stage: JSON | None, timestamp_ms: int) -> JSON:
+    """The entry with its ``message.<when>.text`` evaluated as Orca does: the stage's context (stage
+    events), ``trigger``, ``parameters`` and ``execution``. Pure: the workflow and the activity share it."""
+    if not needs_evaluation(entry, when):
         return entry
-    root: JSON = dict(stage.context) if stage is not None else {}
-    root.update(trigger=ex.trigger, parameters=ex.trigger.get("parameters") or {}, execution=execution)
-    ctx = expr.EvaluationContext(root=root, execution=execution, timestamp_ms=now_ms())
+    text = entry["message"][when]["text"]
+    raw_trigger = execution.get("trigger")
+    trigger: JSON = raw_trigger if isinstance(raw_trigger, dict) else {}
+    context = stage.get("context") if stage is not None else None
+    root: JSON = dict(context) if isinstance(context, dict) else {}
+    root.update(trigger=trigger, parameters=trigger.get("parameters") or {}, execution=execution)
+    ctx = expr.EvaluationContext(root=root, execution=execution, timestamp_ms=timestamp_ms)
     evaluated = expr.process(text, ctx).value
     out = copy.deepcopy(entry)
     out["message"][when]["text"] = evaluated if isinstance(evaluated, str) else str(evaluated)

@@ -189,6 +189,7 @@ class PipelineWorkflow:
         ex = self.ex
         gate = self._gate_id()
         if self.project:
+            self.notifier.by_reference = True
             if carry is None:
                 await self._record_first()
             asyncio.ensure_future(self._writer())

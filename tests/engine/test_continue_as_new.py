@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
-from collections.abc import Awaitable, Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -15,6 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from tests.conftest import Engine, stage_named
+from tests.engine.conftest import Hook
 from workflows import operations
 from workflows.ids import new_ulid
 from workflows.launch import WORKFLOW_TYPE, pipeline_start
@@ -95,46 +93,6 @@ async def test_a_continued_pipeline_can_be_canceled(engine: Engine, client: Clie
     done = await asyncio.wait_for(operations.wait_for_execution(client, execution_id, store=engine.store), 30)
     assert done["status"] == "CANCELED" and done["canceledBy"] == "ops" and done["cancellationReason"] == "enough"
     assert stage_named(done, "long")["status"] == "CANCELED"
-
-
-class Hook:
-    """A webhook target on loopback: POST starts a job, GET reports its state until told it is done."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-        self.state = "WORKING"
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _answer(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                hook.calls.append((self.command, self.path))
-                data = json.dumps({"state": hook.state}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _answer  # noqa: N815
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def hook() -> Iterator[Hook]:
-    served = Hook()
-    yield served
-    served.close()
 
 
 async def test_a_polling_stage_continues_as_new_and_takes_signals_after(
