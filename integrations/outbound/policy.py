@@ -15,7 +15,10 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from .settings import OutboundSettings
@@ -157,6 +160,28 @@ def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     return None
 
 
+def host_addresses() -> frozenset[IPAddress]:
+    """This machine's own addresses (Orca's ``NetworkInterface.getByInetAddress`` check): on Linux
+    read from ``/proc/net/fib_trie`` (IPv4 ``host LOCAL`` entries) and ``/proc/net/if_inet6``,
+    elsewhere what the host name resolves to."""
+    found: set[IPAddress] = set()
+    try:
+        lines = Path("/proc/net/fib_trie").read_text().splitlines()
+        for previous, line in zip(lines, lines[1:], strict=False):
+            if line.strip().endswith("host LOCAL") and "|--" in previous:
+                found.add(ipaddress.ip_address(previous.split("|--", 1)[1].strip()))
+        for row in Path("/proc/net/if_inet6").read_text().splitlines():
+            digits = row.split()[0]
+            found.add(ipaddress.IPv6Address(int(digits, 16)))
+    except (OSError, ValueError, IndexError):
+        try:
+            for info in socket.getaddrinfo(socket.gethostname(), None):
+                found.add(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]))
+        except (OSError, ValueError):
+            pass
+    return frozenset(found)
+
+
 def _host_matches(host: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(host, pattern)
 
@@ -164,8 +189,12 @@ def _host_matches(host: str, pattern: str) -> bool:
 class OutboundPolicy:
     """The rules of :class:`OutboundSettings`, compiled once."""
 
-    def __init__(self, settings: OutboundSettings | None = None) -> None:
+    def __init__(
+        self, settings: OutboundSettings | None = None, *, own_addresses: Iterable[IPAddress] | None = None
+    ) -> None:
         self.settings = settings = settings or OutboundSettings()
+        #: this host's addresses (read once); refused with ``reject_localhost`` like loopback
+        self.own_addresses = frozenset(host_addresses() if own_addresses is None else own_addresses)
         self._hostname = re.compile(settings.allowed_hostnames_pattern)
         self._rejected = [ipaddress.ip_network(n, strict=False) for n in settings.rejected_ips]
         self._allowed = [ipaddress.ip_network(n, strict=False) for n in settings.allow_cidrs]
@@ -243,6 +272,8 @@ class OutboundPolicy:
                 inside = candidate.version == entry.network.version and candidate in entry.network
                 if inside and getattr(self.settings, entry.rule):
                     raise OutboundRefused(f"address {shown} is {entry.what}", f"outbound.{entry.rule}")
+        if self.settings.reject_localhost and any(c in self.own_addresses for c in candidates):
+            raise OutboundRefused(f"address {shown} is this host's own address", "outbound.reject_localhost")
 
     def _allowed_address(self, address: IPAddress) -> bool:
         return any(address.version == n.version and address in n for n in self._allowed)

@@ -5,6 +5,8 @@ ones never open a connection (nothing listens on the addresses they name)."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import httpx
 import pytest
 from pydantic import ValidationError
@@ -20,6 +22,7 @@ from integrations.outbound import (
     policy_from,
     request,
 )
+from integrations.outbound.policy import host_addresses
 
 DEFAULT = OutboundPolicy()
 
@@ -185,6 +188,26 @@ def test_each_reject_switch_can_be_turned_off() -> None:
     ]:
         assert refusal(DEFAULT, url).rule == f"outbound.{switch}"
         OutboundPolicy(OutboundSettings.model_validate({switch: False})).check_url("GET", url)
+
+
+def test_this_hosts_own_addresses_are_refused_like_loopback() -> None:
+    """Orca's rejectLocalhost also refuses the machine's interface addresses: a public IP on the worker
+    reaches whatever listens on 0.0.0.0 there."""
+    public_here = ipaddress.ip_address("203.0.114.9")
+    policy = OutboundPolicy(own_addresses=[public_here])
+    assert str(refusal(policy, "http://203.0.114.9:8233/")) == (
+        "address 203.0.114.9 is this host's own address (outbound.reject_localhost)"
+    )
+    with pytest.raises(OutboundRefused, match="own address"):
+        policy.check_address("worker.example.com", "::ffff:203.0.114.9")
+    OutboundPolicy(OutboundSettings(allow_cidrs=["203.0.114.9/32"]), own_addresses=[public_here]).check_url(
+        "GET", "http://203.0.114.9/"
+    )
+    OutboundPolicy(OutboundSettings(reject_localhost=False), own_addresses=[public_here]).check_url(
+        "GET", "http://203.0.114.9/"
+    )
+    # the real reader finds at least the loopback address of this machine
+    assert ipaddress.ip_address("127.0.0.1") in host_addresses()
 
 
 def test_verbatim_ips_refused_when_configured() -> None:
