@@ -9,6 +9,8 @@ import ipaddress
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from gennaker.settings import Settings, describe_error
@@ -279,3 +281,31 @@ def test_guarded_client_ignores_proxy_environment(monkeypatch: pytest.MonkeyPatc
         with pytest.raises(OutboundRefused, match="link-local"):
             request(client, DEFAULT, "GET", "http://example.com/")
     assert isinstance(client, httpx.Client)
+
+
+def _outcome(policy: OutboundPolicy, host: str) -> str | None:
+    try:
+        policy.check_url("GET", f"http://{host}/")
+    except OutboundRefused as err:
+        return err.rule
+    return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_every_spelling_of_an_address_gets_the_same_verdict(number: int) -> None:
+    """Whatever an IPv4 address's verdict is in dotted form, its other spellings get the same one."""
+    address = ipaddress.IPv4Address(number)
+    a, b, c, d = address.packed
+    expected = _outcome(DEFAULT, str(address))
+    spellings = [
+        str(number),  # decimal
+        hex(number),  # hex
+        f"0{a:o}.0{b:o}.0{c:o}.0{d:o}",  # octal parts
+        f"{a}.{(b << 16) | (c << 8) | d}",  # short a.b
+        f"{a}.{b}.{(c << 8) | d}",  # short a.b.c
+        f"[::ffff:{address}]",  # IPv4-mapped
+        f"[::ffff:{(a << 8) | b:x}:{(c << 8) | d:x}]",  # IPv4-mapped, hex words
+    ]
+    for spelling in spellings:
+        assert _outcome(DEFAULT, spelling) == expected, spelling
