@@ -247,28 +247,19 @@ class HookTarget:
 class Stack:
     """The dev server, ``worker.py`` and the API as separate processes, each killable and restartable."""
 
-    def __init__(self, work: Path, moto: str, log: Any) -> None:
+    def __init__(self, work: Path, accounts: list[dict[str, Any]], task_queue: str = "chaos") -> None:
         from gennaker.localstack import free_port
         from gennaker.settings import Settings
 
-        self.work, self.log = work, log
+        self.work = work
         self.temporal_port, self.api_port = free_port(), free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         config: dict[str, Any] = {
             "state_dir": str(work),
-            "task_queue": "chaos",
+            "task_queue": task_queue,
             "temporal": {"address": f"127.0.0.1:{self.temporal_port}"},
             "api": {"host": "127.0.0.1", "port": self.api_port},
-            "accounts": [
-                {
-                    "name": "aws-local",
-                    "type": "aws",
-                    "regions": [REGION],
-                    "accessKeyId": KEY_ID,
-                    "secretAccessKey": SECRET,
-                    "endpointUrl": moto,
-                }  # fmt: skip
-            ],
+            "accounts": accounts,
         }
         if "outbound" in Settings.model_fields:  # the webhook target is loopback: the operator's opt-in
             config["outbound"] = {"allow_cidrs": ["127.0.0.1/32"]}
@@ -619,7 +610,9 @@ async def run(opts: Options) -> Report:
         moto = exits.enter_context(moto_world())
         hooks = exits.enter_context(HookTarget())
         planned = plan(random.Random(opts.seed), opts, hooks.url)
-        stack = Stack(work, moto, None)
+        account = {"name": "aws-local", "type": "aws", "regions": [REGION], "accessKeyId": KEY_ID,
+                   "secretAccessKey": SECRET, "endpointUrl": moto}  # fmt: skip
+        stack = Stack(work, [account])
         exits.callback(stack.stop)
         store = Store(stack.settings.store_url)
         exits.callback(store.close)
@@ -697,6 +690,9 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=12, help="SIGKILLs at random points, of random processes")
     parser.add_argument("--storm-seconds", type=float, default=120.0, help="triggers and kills spread over this")
     parser.add_argument("--settle-seconds", type=float, default=300.0, help="bound after the last fault")
+    parser.add_argument(
+        "--mix", default="0.4,0.2,0.2,0.2", help="shares of waits, judgments, webhooks and deploys (comma list)"
+    )
     parser.add_argument("--keep", type=Path, help="keep logs and state in this directory")
     args = parser.parse_args()
     opts = Options(
@@ -706,7 +702,10 @@ def main() -> int:
         storm_seconds=args.storm_seconds,
         settle_seconds=args.settle_seconds,
         work_dir=args.keep,
+        mix=tuple(float(x) for x in args.mix.split(",")),  # type: ignore[arg-type]
     )
+    if len(opts.mix) != 4:
+        parser.error("--mix: four shares (waits, judgments, webhooks, deploys)")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     try:

@@ -2,9 +2,10 @@
 
     make bench-scale      # or: nice -n 10 .venv/bin/python -m bench.scale [--sizes 10,30,100] [--only linear]
 
-It starts its own dev server (SQLite file), the store (SQLite file), moto's AWS server when deploys are
-measured, and the API with a worker built as ``worker.py`` builds it (``gennaker.localstack.ServedApi``),
-all on 127.0.0.1 under a temporary directory. Every pipeline is saved and triggered through Gate. Then:
+It starts its own dev server (SQLite file), the store (SQLite file), ``worker.py`` and the API as ``gennaker
+up`` runs them (subprocesses, so they use the real wiring: the store, the payload codec; ``bench.chaos.Stack``)
+and moto's AWS server when deploys are measured, all on 127.0.0.1 under a temporary directory. Every
+pipeline is saved and triggered through Gate. Then:
 
 * linear pipelines of N ``wait`` stages (waitTime 0), N in ``--sizes``: the outcome, the pipeline workflow's
   history (events, bytes: the serialized events summed, over every run when it continued-as-new), bytes per
@@ -26,7 +27,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import sys
 import tempfile
 import time
 import uuid
@@ -251,6 +251,15 @@ async def close_reason(client: Client, workflow_id: str) -> tuple[str, str]:
     return status, why
 
 
+async def last_task_failure(client: Client, workflow_id: str) -> str:
+    """The failure of the workflow's last failed workflow task, if any (why a run makes no progress)."""
+    message = ""
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if event.HasField("workflow_task_failed_event_attributes"):
+            message = event.workflow_task_failed_event_attributes.failure.message
+    return message
+
+
 async def wait_closed(client: Client, workflow_id: str, deadline: float) -> bool:
     """Wait until the workflow's latest run is closed (and did not continue-as-new); False at the deadline."""
     handle = client.get_workflow_handle(workflow_id)
@@ -329,8 +338,10 @@ class Bench:
         """SUCCEEDED (or Gate's other status) for a run that finished; else how it ended in Temporal."""
         if not finished:
             done = await stages_closed(self.client, execution_id)
+            failing = await last_task_failure(self.client, execution_id)
             await self.terminate(execution_id, "bench: over --max-seconds")
-            return f"not done after {self.max_seconds:.0f} s ({done} stage workflows closed); terminated"
+            why = f"; its workflow task fails: {failing[:80]}" if failing else ""
+            return f"not done after {self.max_seconds:.0f} s ({done} stage workflows closed){why}; terminated"
         status, why = await close_reason(self.client, execution_id)
         if status == "COMPLETED":
             got = await self.http.get(f"/pipelines/{execution_id}")
@@ -504,11 +515,22 @@ async def bench(args: argparse.Namespace, client: Client, api_url: str, moto: st
                 print("\nGate's GET /pipelines/{id}: no linear run SUCCEEDED to read")
 
 
+async def api_up(url: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get("/health")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"the API at {url} did not answer /health within {timeout:.0f} s")
+
+
 async def main() -> int:
     from api.store import Store
-    from gennaker.devserver import DevServer
-    from gennaker.localstack import ServedApi, free_port
-    from gennaker.settings import load_settings
+    from gennaker.temporal_client import connect
+
+    from .chaos import Stack
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,30,100,300,1000", help="stage counts of the linear runs")
@@ -516,40 +538,26 @@ async def main() -> int:
     parser.add_argument("--deploys", type=int, default=100, help="deploy stages on moto, 3 regions each (0: none)")
     parser.add_argument("--webhook-mb", type=float, default=4.0, help="size of the webhook trigger (0: none)")
     parser.add_argument("--get-runs", type=int, default=100, help="Gate GETs of the largest finished execution")
-    parser.add_argument("--max-seconds", type=float, default=1200, help="bound of one run, then it is terminated")
-    parser.add_argument(
-        "--recursion-limit",
-        type=int,
-        default=0,
-        help="raise Python's recursion limit in this process (the API and worker run here); 0 leaves it",
-    )
+    parser.add_argument("--max-seconds", type=float, default=900, help="bound of one run, then it is terminated")
     parser.add_argument("--only", help="comma list of: linear,raw,fanout,deploys,webhook,get (default: all)")
     args = parser.parse_args()
-    if args.recursion_limit:
-        sys.setrecursionlimit(args.recursion_limit)
-    with tempfile.TemporaryDirectory(prefix="gennaker-scale-") as tmp, ExitStack() as stack:
-        port = free_port()
+    with tempfile.TemporaryDirectory(prefix="gennaker-scale-") as tmp, ExitStack() as exits:
         wants_moto = args.deploys and (not args.only or "deploys" in args.only)
-        moto = stack.enter_context(moto_server()) if wants_moto else None
-        accounts = [aws_account(moto)] if moto else []
+        moto = exits.enter_context(moto_server()) if wants_moto else None
         if moto:
             build_aws_world(moto)
-        settings = load_settings(
-            state_dir=Path(tmp),
-            task_queue=f"scale-{uuid.uuid4().hex[:8]}",
-            temporal={"address": f"127.0.0.1:{port}"},
-            accounts=accounts,
-        )
-        server = DevServer(settings, port=port, headless=True, db_file=Path(tmp) / "temporal.db").start()
-        stack.callback(server.stop)
-        store = Store(settings.store_url)
-        stack.callback(store.close)
+        stack = Stack(Path(tmp), [aws_account(moto)] if moto else [], task_queue=f"scale-{uuid.uuid4().hex[:8]}")
+        exits.callback(stack.stop)
+        store = Store(stack.settings.store_url)
+        exits.callback(store.close)
         store.migrate()
-        api = stack.enter_context(ServedApi(settings, store))
-        print(f"dev server {server.address}, API {api.url}, store {settings.store_url}, moto {moto or '-'}")
-        client = await Client.connect(server.address)
+        for target in ("temporal", "worker", "api"):
+            stack.start(target)
+        await api_up(stack.api_url)
+        print(f"dev server 127.0.0.1:{stack.temporal_port}, API {stack.api_url}, moto {moto or '-'}; logs in {tmp}")
+        client = await connect(stack.settings)
         t0 = time.perf_counter()
-        await bench(args, client, api.url, moto)
+        await bench(args, client, stack.api_url, moto)
         print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     return 0
 
