@@ -154,16 +154,17 @@ async def _cancel_workflow(
     # Orca accepts and ignores `force`; here it means "stop now": terminate the workflow, whatever its
     # cancel hooks or workers are doing, and store the execution as CANCELED.
     execution = await operations.force_cancel_execution(client, execution_id, user=user, reason=reason)
-    stored = await asyncio.to_thread(store.get_execution, execution_id)
-    canceled = operations.mark_canceled(stored, user=user, reason=reason)
-    if execution is not None and execution.get("stages"):
-        canceled = {**execution, **{k: canceled[k] for k in ("status", "canceled", "canceledBy", "endTime")}}
+    if execution is None:
+        stored = await asyncio.to_thread(store.get_execution, execution_id)
+        execution = operations.mark_canceled(stored, user=user, reason=reason)
+    canceled = execution
     header = await asyncio.to_thread(store.execution_header, execution_id)
     version = max(time.time_ns() // 1000, int((header or {}).get("version") or 0) + 1)
     await asyncio.to_thread(
         store.apply_execution_update,
         {
             "id": execution_id,
+            "application": canceled.get("application"),
             "version": version,
             "execution": {k: v for k, v in canceled.items() if k != "stages"},
             "stages": [{"seq": i, "stage": st} for i, st in enumerate(canceled.get("stages") or []) if st.get("id")],
