@@ -5,6 +5,7 @@ service or at the API itself ends TERMINAL with the rule's message, and nothing 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -57,3 +58,29 @@ async def test_webhook_to_the_api_itself_in_decimal_ends_terminal(gate: Any) -> 
     assert stage["context"]["webhook"]["error"] == (
         f"webhook url http://2130706433:{port}/applications: address 127.0.0.1 is loopback (outbound.reject_localhost)"
     )
+
+
+async def test_a_notification_to_the_metadata_service_fails_naming_the_rule(gate: Any) -> None:
+    address = "http://169.254.169.254/latest/meta-data/?token=sekrit"
+    pipeline = {
+        "application": "ssrf",
+        "name": "told",
+        "notifications": [{"type": "webhook", "address": address, "when": ["pipeline.complete"]}],
+        "stages": [{"refId": "1", "type": "wait", "waitTime": 0}],
+    }
+    async with httpx.AsyncClient(base_url=gate.url, timeout=30) as http:
+        assert (await http.post("/pipelines", json=pipeline)).status_code == 200
+        execution_id = (await http.post("/pipelines/ssrf/told", json={})).json()["ref"].removeprefix("/pipelines/")
+        deadline = asyncio.get_running_loop().time() + 60
+        found: list[dict[str, Any]] = []
+        body: dict[str, Any] = {}
+        while not found and asyncio.get_running_loop().time() < deadline:
+            body = (await http.get(f"/pipelines/{execution_id}")).json()
+            found = [n for n in body.get("systemNotifications", []) if n.get("group") == "notification"]
+            if not found:
+                await asyncio.sleep(0.1)
+    assert found, body
+    assert body["status"] == "SUCCEEDED"  # a failing notification does not fail the pipeline (Echo's way)
+    message = found[0]["message"]
+    assert "address 169.254.169.254 is link-local (outbound.reject_link_local)" in message
+    assert "sekrit" not in json.dumps(found)  # the webhook URL's query is its credential
