@@ -81,6 +81,24 @@ def is_reference(execution: Any) -> bool:
     return isinstance(execution, dict) and "stages" not in execution and bool(execution.get("id"))
 
 
+#: the stage context keys a restart from the store keeps besides the stage's config
+RESTART_KEYS = ("exception", "judgmentStatus", "judgmentInput", "lastModifiedBy", "restartDetails")
+
+
+def _configs_by_ref(config: JSON) -> dict[str, JSON]:
+    """A pipeline config's stages by refId, numbered as the engine numbers a config without refIds."""
+    stages = [s for s in config.get("stages") or [] if isinstance(s, dict)]
+    linear = bool(stages) and not any(s.get("refId") is not None for s in stages)
+    out: dict[str, JSON] = {}
+    for i, stage in enumerate(stages):
+        ref = str(i) if linear else str(stage.get("refId"))
+        context = dict(stage)
+        if linear:
+            context["refId"], context["requisiteStageRefIds"] = ref, [str(i - 1)] if i else []
+        out[ref] = context
+    return out
+
+
 def _drop_none(d: JSON) -> JSON:
     return {k: v for k, v in d.items() if v is not None}
 
@@ -254,6 +272,73 @@ class ExecutionState:
             "templateVariables": self.template_variables,
         }
         return _drop_none(body)
+
+    @classmethod
+    def from_json(cls, execution: JSON, engine: JSON) -> ExecutionState:
+        """The engine's state of an execution from the store's copy (Gate's JSON and the engine data),
+        for a restart after Temporal has forgotten the workflow. Stages keep their config context
+        (from the pipeline config) plus what the pipeline's rules read, as the workflow keeps them."""
+        raw_config = engine.get("pipelineConfig")
+        config: JSON = raw_config if isinstance(raw_config, dict) else {}
+        configured = _configs_by_ref(config)
+        stages = []
+        for raw in execution.get("stages") or []:
+            if not isinstance(raw, dict):
+                continue
+            parent = raw.get("parentStageId")
+            raw_context = raw.get("context")
+            stored: JSON = raw_context if isinstance(raw_context, dict) else {}
+            context = _copy.deepcopy(configured.get(str(raw.get("refId")), {})) if parent is None else {}
+            context.update({k: _copy.deepcopy(stored[k]) for k in RESTART_KEYS if k in stored})
+            stages.append(
+                StageState(
+                    id=str(raw["id"]),
+                    ref_id=str(raw.get("refId")),
+                    type=str(raw.get("type")),
+                    name=str(raw.get("name") or raw.get("type")),
+                    context=context,
+                    status=ExecutionStatus(raw.get("status") or "NOT_STARTED"),
+                    requisite_stage_ref_ids=list(raw.get("requisiteStageRefIds") or []),
+                    start_time=raw.get("startTime"),
+                    end_time=raw.get("endTime"),
+                    parent_stage_id=parent,
+                    synthetic_stage_owner=raw.get("syntheticStageOwner"),
+                    last_modified=raw.get("lastModified"),
+                    scheduled_time=raw.get("scheduledTime"),
+                )
+            )
+        paused = execution.get("paused")
+        return cls(
+            id=str(execution["id"]),
+            type=str(engine.get("type") or execution.get("type") or PIPELINE),
+            application=str(execution.get("application") or ""),
+            name=execution.get("name"),
+            status=ExecutionStatus(execution.get("status") or "NOT_STARTED"),
+            pipeline_config_id=execution.get("pipelineConfigId"),
+            description=execution.get("description"),
+            build_time=execution.get("buildTime"),
+            start_time=execution.get("startTime"),
+            end_time=execution.get("endTime"),
+            start_time_expiry=execution.get("startTimeExpiry"),
+            canceled=bool(execution.get("canceled")),
+            canceled_by=execution.get("canceledBy"),
+            cancellation_reason=execution.get("cancellationReason"),
+            limit_concurrent=bool(execution.get("limitConcurrent")),
+            max_concurrent_executions=int(execution.get("maxConcurrentExecutions") or 0),
+            keep_waiting_pipelines=bool(execution.get("keepWaitingPipelines")),
+            stages=stages,
+            trigger=_copy.deepcopy(engine.get("trigger") or execution.get("trigger") or {}),
+            authentication=_copy.deepcopy(engine.get("authentication") or execution.get("authentication") or {}),
+            paused={k: v for k, v in paused.items() if k != "isPaused"} if isinstance(paused, dict) else None,
+            origin=str(engine.get("origin") or execution.get("origin") or "api"),
+            notifications=_copy.deepcopy(execution.get("notifications") or []),
+            initial_config=_copy.deepcopy(execution.get("initialConfig") or {}),
+            system_notifications=_copy.deepcopy(execution.get("systemNotifications") or []),
+            spel_evaluator=execution.get("spelEvaluator"),
+            source=execution.get("source"),
+            template_variables=execution.get("templateVariables"),
+            pipeline_config=_copy.deepcopy(config),
+        )
 
     def _paused_json(self) -> JSON | None:
         if not self.paused:

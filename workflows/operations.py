@@ -26,6 +26,10 @@ from .pipeline import PipelineWorkflow
 from .stage import StageWorkflow
 from .stages import resolve
 
+DEFAULT_WINDOW_TIMEZONE = "America/Los_Angeles"
+#: how long a restart waits for an execution that is recording its end
+FINISHING_WAIT = 60.0
+
 
 class ExecutionNotFoundError(GennakerError):
     """No execution with that id."""
@@ -295,32 +299,31 @@ async def patch_stage(
 
 
 async def restart_stage(
-    client: Client, execution_id: str, stage_id: str, *, user: str = "anonymous", task_queue: str
+    client: Client,
+    execution_id: str,
+    stage_id: str,
+    *,
+    user: str = "anonymous",
+    task_queue: str,
+    store: Any = None,
 ) -> None:
-    """Restart a finished stage and everything downstream, in a running or a finished execution."""
-    handle = client.get_workflow_handle(execution_id)
-    description = await _describe(handle)
-    if description.status == WorkflowExecutionStatus.RUNNING:
-        from temporalio.client import WorkflowUpdateFailedError
+    """Restart a finished stage and everything downstream, in a running or a finished execution.
 
-        for attempt in range(20):
-            try:
-                await handle.execute_update(PipelineWorkflow.restart_stage, RestartStageInput(stage_id, user))
-                return
-            except WorkflowUpdateFailedError as err:
-                message = str(getattr(err.cause, "message", err.cause))
-                # a stage workflow that just finished is seen finished by readers a moment before its
-                # pipeline has recorded it: give the pipeline that moment before refusing
-                if "only a finished stage" not in message or attempt == 19:
-                    raise OperationRefusedError(message) from None
-            except RPCError:
-                break  # the execution closed while we asked: restart it as a finished one
-            await asyncio.sleep(0.1)
-        else:
+    A restart that reaches a pipeline while it is recording its end is run once the execution has
+    finished (never dropped). A finished execution restarts with the settings it ran with (window
+    time zone, activity queues); once Temporal has forgotten it (retention), from ``store``'s copy."""
+    handle = client.get_workflow_handle(execution_id)
+    try:
+        running = (await _describe(handle)).status == WorkflowExecutionStatus.RUNNING
+    except ExecutionNotFoundError:
+        if store is None:
+            raise
+        running = False
+    if running:
+        if await _restart_running(handle, stage_id, user):
             return
-        if (await _describe(handle)).status == WorkflowExecutionStatus.RUNNING:
-            return
-    state = await final_state(client, execution_id)
+        await _closed(handle)
+    state, window_timezone, activity_queues = await _finished(client, execution_id, store)
     stage = state.stage_by_id(stage_id)
     if stage is None or stage.parent_stage_id is not None:
         raise OperationRefusedError(f"execution {execution_id} has no top-level stage {stage_id}")
@@ -331,11 +334,94 @@ async def restart_stage(
         config=state.pipeline_config,
         trigger=state.trigger,
         type=state.type,
+        authentication=state.authentication,
+        origin=state.origin,
+        window_timezone=window_timezone,
+        activity_queues=activity_queues,
         resume=state,
         restart_stage_id=stage_id,
         restart_user=user,
     )
     await client.start_workflow(WORKFLOW_TYPE, inp, id=execution_id, task_queue=task_queue)
+
+
+async def _restart_running(handle: WorkflowHandle[Any, Any], stage_id: str, user: str) -> bool:
+    """Ask the running pipeline to restart the stage; False if it finished (or is finishing) meanwhile."""
+    from temporalio.client import WorkflowUpdateFailedError
+
+    for attempt in range(20):
+        try:
+            await handle.execute_update(PipelineWorkflow.restart_stage, RestartStageInput(stage_id, user))
+            return True
+        except WorkflowUpdateFailedError as err:
+            message = str(getattr(err.cause, "message", err.cause))
+            if "is finishing" in message:
+                return False
+            # a stage workflow that just finished is seen finished by readers a moment before its
+            # pipeline has recorded it: give the pipeline that moment before refusing
+            if "only a finished stage" not in message or attempt == 19:
+                raise OperationRefusedError(message) from None
+        except RPCError:
+            return False  # the execution closed while we asked
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def _closed(handle: WorkflowHandle[Any, Any]) -> None:
+    """Wait (a bounded while) for a finishing execution's workflow to close."""
+    try:
+        await asyncio.wait_for(_result(handle), FINISHING_WAIT)
+    except TimeoutError:
+        raise OperationRefusedError(f"execution {handle.id} is still finishing; try again") from None
+
+
+async def _result(handle: WorkflowHandle[Any, Any]) -> None:
+    with contextlib.suppress(WorkflowFailureError):
+        await handle.result()
+
+
+async def _finished(client: Client, execution_id: str, store: Any) -> tuple[ExecutionState, str, dict[str, str]]:
+    """A finished execution's state and settings: from Temporal, else (after retention) from the store."""
+    try:
+        state = await final_state(client, execution_id)
+        started = await _start_input(client, execution_id)
+    except (ExecutionNotFoundError, RPCError) as err:
+        if store is None or (isinstance(err, RPCError) and "not found" not in str(err).lower()):
+            raise
+        return await _from_store(store, execution_id)
+    if started is None:
+        return state, DEFAULT_WINDOW_TIMEZONE, {}
+    return state, started.window_timezone, dict(started.activity_queues)
+
+
+async def _start_input(client: Client, execution_id: str) -> RunPipelineInput | None:
+    """The input the execution's current run started with (it carries the execution's settings)."""
+    async for event in client.get_workflow_handle(execution_id).fetch_history_events():
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        if not payloads:
+            return None
+        [inp] = await client.data_converter.decode(payloads, [RunPipelineInput])
+        return inp  # type: ignore[no-any-return]
+    return None
+
+
+async def _from_store(store: Any, execution_id: str) -> tuple[ExecutionState, str, dict[str, str]]:
+    from api.store import NotFoundError
+
+    try:
+        execution = await asyncio.to_thread(store.get_execution, execution_id)
+        engine = await asyncio.to_thread(store.get_execution_engine, execution_id)
+    except NotFoundError:
+        raise ExecutionNotFoundError(f"no execution with id {execution_id}") from None
+    if not engine or not isinstance(engine.get("pipelineConfig"), dict):
+        raise OperationRefusedError(f"execution {execution_id} was stored without what a restart needs")
+    state = ExecutionState.from_json(execution, engine)
+    queues = engine.get("activityQueues")
+    return (
+        state,
+        str(engine.get("windowTimezone") or DEFAULT_WINDOW_TIMEZONE),
+        dict(queues) if isinstance(queues, dict) else {},
+    )
 
 
 async def final_state(client: Client, execution_id: str) -> ExecutionState:

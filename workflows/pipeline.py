@@ -84,6 +84,8 @@ class PipelineWorkflow:
         #: stage rows this workflow changed itself, and synthetic stages a restart dropped
         self.pending_rows: dict[str, StageState] = {}
         self.pending_removals: list[str] = []
+        #: no stage is left to run and the execution is being recorded as finished: restarts are refused
+        self.finishing = False
 
     # ---- operator controls -------------------------------------------------------------
 
@@ -139,6 +141,8 @@ class PipelineWorkflow:
     @restart_stage.validator
     def _validate_restart(self, req: RestartStageInput) -> None:
         assert self.ex is not None
+        if self.finishing:
+            raise ValueError(f"execution {self.ex.id} is finishing; restart it once it has finished")
         stage = self.ex.stage_by_id(req.stage_id)
         if stage is None or stage.parent_stage_id is not None:
             raise ValueError(f"no top-level stage with id {req.stage_id} in execution {self.ex.id}")
@@ -208,6 +212,8 @@ class PipelineWorkflow:
             if inp.resume is None:
                 self.notifier.notify(ex, "pipeline.starting")
             await self._walk()
+            # from here on no restart is accepted: one accepted before is run by the walk itself
+            self.finishing = True
         except asyncio.CancelledError:
             await self._cancel_everything()
             await self._finish(S.CANCELED, gate)

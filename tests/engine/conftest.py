@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,6 +18,8 @@ class Hook:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
         self.bodies: list[bytes] = []
+        #: seconds to hold the answer to a path (a slow receiver)
+        self.delays: dict[str, float] = {}
         self.state = "WORKING"
         hook = self
 
@@ -27,6 +30,7 @@ class Hook:
             def _answer(self) -> None:
                 hook.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 hook.calls.append((self.command, self.path))
+                time.sleep(hook.delays.get(self.path, 0))
                 data = json.dumps({"state": hook.state}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
