@@ -2,13 +2,16 @@
 
 Every hop is checked with :meth:`OutboundPolicy.check_url` before it is sent and again at connect
 time by the guarded transport. The body is streamed and the call fails as soon as it passes
-``max_response_bytes``; a body is never read whole before its size is known. Headers a user set
-are not carried to another origin on a redirect (they often hold tokens).
+``max_response_bytes`` (counted raw and again after gzip/deflate, which is inflated a bounded piece
+at a time); a body is never read whole before its size is known. Headers a user set are not carried
+to another origin on a redirect (they often hold tokens).
 """
 
 from __future__ import annotations
 
 import time
+import typing
+import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -69,27 +72,90 @@ def _next_hop(hop: _Hop, status: int, location: str, url: httpx.URL) -> _Hop:
 
 
 class _Budget:
+    """The body as it arrives: raw bytes counted against the cap, gzip/deflate inflated a bounded
+    piece at a time (so a small compressed body cannot expand past the cap in memory), and the clock."""
+
     def __init__(self, policy: OutboundPolicy, max_bytes: int | None) -> None:
         self.limit = max_bytes or policy.settings.max_response_bytes
         self.total_s = policy.settings.total_timeout_s
         self.deadline = time.monotonic() + self.total_s
         self.rule = "outbound.max_response_bytes" if max_bytes is None else "the caller's size limit"
         self.body = bytearray()
+        self.raw = 0
+        self.inflater: typing.Any = None
 
-    def declared(self, response: httpx.Response) -> None:
+    def start(self, response: httpx.Response) -> None:
+        """Refuse a declared length over the cap before reading; pick the decoder."""
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > self.limit:
             raise ResponseTooLarge(f"response body of {int(length)} bytes is larger than {self.limit} bytes", self.rule)
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            self.inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
+        elif encoding not in ("", "identity"):
+            raise httpx.DecodingError(f"unsupported Content-Encoding '{encoding}' (only gzip and deflate)")
+        self.body = bytearray()
+        self.raw = 0
 
-    def add(self, chunk: bytes) -> None:
-        self.body.extend(chunk)
+    def feed(self, chunk: bytes) -> None:
+        self.raw += len(chunk)
+        if self.raw > self.limit:
+            raise ResponseTooLarge(f"response body is larger than {self.limit} bytes", self.rule)
+        if self.inflater is None:
+            self._add(chunk)
+        else:
+            data = chunk
+            while data:
+                try:
+                    self._add(self.inflater.decompress(data, self.limit - len(self.body) + 1))
+                except zlib.error as err:
+                    raise httpx.DecodingError(f"cannot inflate the response body: {err}") from None
+                data = self.inflater.unconsumed_tail
+        self.check_time()
+
+    def _add(self, data: bytes) -> None:
+        self.body.extend(data)
         if len(self.body) > self.limit:
             raise ResponseTooLarge(f"response body is larger than {self.limit} bytes", self.rule)
-        self.check_time()
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
             raise ResponseTooLarge(f"the call took longer than {self.total_s:g} s", "outbound.total_timeout_s")
+
+
+def _redirect(
+    policy: OutboundPolicy, budget: _Budget, response: httpx.Response, hop: _Hop, seen: list[str], follow: bool
+) -> _Hop | None:
+    """The next hop when ``response`` is a redirect to follow (bounded by ``max_redirects``), else None."""
+    location = response.headers.get("location")
+    if not (follow and response.status_code in _REDIRECTS and location):
+        return None
+    if len(seen) >= policy.settings.max_redirects:
+        raise OutboundRefused(f"more than {policy.settings.max_redirects} redirects", "outbound.max_redirects")
+    seen.append(hop.url)
+    budget.check_time()
+    return _next_hop(hop, response.status_code, location, response.url)
+
+
+def _first_hop(
+    policy: OutboundPolicy, method: str, url: str, headers: list[tuple[str, str]] | None, content: bytes | None
+) -> _Hop:
+    pairs = policy.request_headers(list(headers or []))
+    if not any(name.lower() == "accept-encoding" for name, _ in pairs):
+        pairs.append(("Accept-Encoding", "gzip, deflate"))
+    return _Hop(method.upper(), url.strip(), pairs, content)
+
+
+def _answer(response: httpx.Response, budget: _Budget, hop: _Hop, seen: list[str]) -> OutboundResponse:
+    return OutboundResponse(
+        response.status_code,
+        response.headers,
+        bytes(budget.body),
+        hop.url,
+        response.reason_phrase,
+        seen,
+        response.charset_encoding,
+    )
 
 
 def shown_url(url: str) -> str:
@@ -99,7 +165,9 @@ def shown_url(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "<invalid url>"
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _at_hop(err: OutboundRefused, hop: _Hop, seen: list[str]) -> OutboundRefused:
@@ -121,7 +189,7 @@ def request(
     follow_redirects: bool = True,
 ) -> OutboundResponse:
     """Send one call through a :func:`~.transport.guarded_client` under ``policy``."""
-    hop = _Hop(method.upper(), url.strip(), policy.request_headers(list(headers or [])), content)
+    hop = _first_hop(policy, method, url, headers, content)
     budget = _Budget(policy, max_bytes)
     seen: list[str] = []
     while True:
@@ -132,28 +200,14 @@ def request(
         except OutboundRefused as err:
             raise _at_hop(err, hop, seen) from None
         try:
-            location = response.headers.get("location")
-            if follow_redirects and response.status_code in _REDIRECTS and location:
-                if len(seen) >= policy.settings.max_redirects:
-                    raise OutboundRefused(
-                        f"more than {policy.settings.max_redirects} redirects", "outbound.max_redirects"
-                    )
-                seen.append(hop.url)
-                hop = _next_hop(hop, response.status_code, location, response.url)
-                budget.check_time()
+            following = _redirect(policy, budget, response, hop, seen, follow_redirects)
+            if following is not None:
+                hop = following
                 continue
-            budget.declared(response)
-            for chunk in response.iter_bytes():
-                budget.add(chunk)
-            return OutboundResponse(
-                response.status_code,
-                response.headers,
-                bytes(budget.body),
-                hop.url,
-                response.reason_phrase,
-                seen,
-                response.charset_encoding,
-            )
+            budget.start(response)
+            for chunk in response.iter_raw():
+                budget.feed(chunk)
+            return _answer(response, budget, hop, seen)
         finally:
             response.close()
 
@@ -170,7 +224,7 @@ async def arequest(
     follow_redirects: bool = True,
 ) -> OutboundResponse:
     """The async twin of :func:`request` (a :func:`~.transport.guarded_async_client`)."""
-    hop = _Hop(method.upper(), url.strip(), policy.request_headers(list(headers or [])), content)
+    hop = _first_hop(policy, method, url, headers, content)
     budget = _Budget(policy, max_bytes)
     seen: list[str] = []
     while True:
@@ -181,27 +235,13 @@ async def arequest(
         except OutboundRefused as err:
             raise _at_hop(err, hop, seen) from None
         try:
-            location = response.headers.get("location")
-            if follow_redirects and response.status_code in _REDIRECTS and location:
-                if len(seen) >= policy.settings.max_redirects:
-                    raise OutboundRefused(
-                        f"more than {policy.settings.max_redirects} redirects", "outbound.max_redirects"
-                    )
-                seen.append(hop.url)
-                hop = _next_hop(hop, response.status_code, location, response.url)
-                budget.check_time()
+            following = _redirect(policy, budget, response, hop, seen, follow_redirects)
+            if following is not None:
+                hop = following
                 continue
-            budget.declared(response)
-            async for chunk in response.aiter_bytes():
-                budget.add(chunk)
-            return OutboundResponse(
-                response.status_code,
-                response.headers,
-                bytes(budget.body),
-                hop.url,
-                response.reason_phrase,
-                seen,
-                response.charset_encoding,
-            )
+            budget.start(response)
+            async for chunk in response.aiter_raw():
+                budget.feed(chunk)
+            return _answer(response, budget, hop, seen)
         finally:
             await response.aclose()

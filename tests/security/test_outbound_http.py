@@ -5,9 +5,11 @@ status and cancel; notification webhooks, Teams, Google Chat; URL expressions) r
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import ssl
 import subprocess
+import zlib
 from typing import Any
 
 import httpx
@@ -371,3 +373,27 @@ def test_https_to_the_vetted_address_keeps_sni_host_and_certificate_checks_on_th
                 request(client, FIRST_HOP, "POST", f"https://other.example.com:{server.port}/hook")
     assert server.server_names[0] == "secure.example.com"
     assert server.calls == [("POST", "/hook", f"secure.example.com:{server.port}")]
+
+
+# ---- compressed bodies ----------------------------------------------------------------------------
+
+
+def _encoded(body: bytes, encoding: str) -> Any:
+    return lambda h: reply(h, 200, body, {"Content-Type": "application/json", "Content-Encoding": encoding})
+
+
+def test_compressed_bodies_are_inflated_within_the_cap() -> None:
+    bomb = gzip.compress(b"0" * (64 * 1024 * 1024))  # 64 MiB of zeros in about 64 KiB
+    with serve("127.0.0.1") as server:
+        server.routes["/small"] = _encoded(gzip.compress(b'{"ok": true}'), "gzip")
+        server.routes["/deflate"] = _encoded(zlib.compress(b'{"ok": 2}'), "deflate")
+        server.routes["/bomb"] = _encoded(bomb, "gzip")
+        server.routes["/brotli"] = _encoded(b"\x0b\x02\x80{}\x03", "br")
+        with guarded_client(CAPPED) as client:
+            assert json.loads(request(client, CAPPED, "GET", server.url("/small")).text) == {"ok": True}
+            assert json.loads(request(client, CAPPED, "GET", server.url("/deflate")).text) == {"ok": 2}
+            with pytest.raises(ResponseTooLarge, match=r"larger than 262144 bytes \(outbound\.max_response_bytes\)"):
+                request(client, CAPPED, "GET", server.url("/bomb"))
+            with pytest.raises(httpx.DecodingError, match="unsupported Content-Encoding 'br'"):
+                request(client, CAPPED, "GET", server.url("/brotli"))
+    assert len(bomb) < 262144  # the raw body was under the cap: only the inflated size stopped it
