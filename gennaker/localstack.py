@@ -56,14 +56,14 @@ class ServedApi:
 
     async def _serve(self) -> None:
         import uvicorn
-        from temporalio.client import Client
         from temporalio.worker import Worker
 
         from activities.all import build_activities
         from api.main import create_app
+        from gennaker.temporal_client import connect
         from workflows.all import WORKFLOWS, workflow_runner
 
-        client = await Client.connect(self.settings.temporal.address, namespace=self.settings.temporal.namespace)
+        client = await connect(self.settings)  # with the claim-check converter, as worker.py and the API connect
         worker = Worker(
             client,
             task_queue=self.settings.task_queue,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from google.protobuf.message import Message
 from temporalio import activity, workflow
@@ -17,6 +19,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from gennaker.payloads.codec import ENCODING
 from tests.api.conftest import serve_api
+from tests.conftest import Gate
 
 pytestmark = pytest.mark.temporal
 MB = 1024 * 1024
@@ -111,3 +114,41 @@ async def test_a_4_mb_webhook_trigger_runs_its_pipeline(client: Client, tmp_path
         assert references >= 1
         stage_total, _ = await history_bytes(client.get_workflow_handle(f"{execution_id}.stage-1"))
         assert stage_total < SMALL_HISTORY, stage_total
+
+
+async def test_the_gate_stack_and_the_session_client_read_each_others_payloads(client: Client, gate: Gate) -> None:
+    """`gate` (ServedApi: uvicorn, its own client and worker) shares the session's blob store."""
+    from workflows import operations
+    from workflows.messages import RunPipelineInput
+
+    async with httpx.AsyncClient(base_url=gate.url, timeout=60) as http:
+        pipeline = {
+            "application": "shared",
+            "name": "big",
+            "triggers": [{"type": "webhook", "enabled": True, "source": "shared"}],
+            "stages": [{"refId": "1", "type": "wait", "name": "pause", "waitTime": 0}],
+        }
+        saved = await http.post("/pipelines", json=pipeline)
+        assert saved.status_code == 200
+        body = {"blob": "g" * (2 * MB)}
+        answer = (await http.post("/webhooks/webhook/shared", json=body)).json()
+        [started] = answer["executions"]
+        # the API's client stored the trigger; the session client reads it back from the start event
+        history = await client.get_workflow_handle(started["executionId"]).fetch_history()
+        start = history.events[0].workflow_execution_started_event_attributes
+        assert start.input.payloads[0].metadata["encoding"] == ENCODING
+        [decoded] = await client.data_converter.decode(start.input.payloads, [RunPipelineInput])
+        assert decoded.trigger["payload"] == body
+
+        # the other way: the session client stores, the stack's worker reads and runs it
+        config = saved.json()
+        execution_id = await operations.start_pipeline(
+            client, config, {"type": "manual", "payload": {"blob": "s" * (2 * MB)}}, task_queue=gate.settings.task_queue
+        )
+        for _ in range(600):
+            execution = (await http.get(f"/pipelines/{execution_id}")).json()
+            if execution.get("status") not in (None, "NOT_STARTED", "RUNNING"):
+                break
+            await asyncio.sleep(0.1)
+        assert execution["status"] == "SUCCEEDED", execution
+        assert execution["trigger"]["payload"] == {"blob": "s" * (2 * MB)}
