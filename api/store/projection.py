@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from workflows.execution import summary_context
@@ -244,14 +245,14 @@ def _apply_stages(s: Session, eid: str, version: int, stages: list[Doc], removed
     return changed
 
 
-def stage_texts(s: Session, eid: str, *, expand: bool = True) -> list[str]:
+def stage_texts(s: Session | Connection, eid: str, *, expand: bool = True) -> list[str]:
     column = STAGES.c.body if expand else STAGES.c.summary
     return list(
         s.scalars(
             select(column)
             .where(STAGES.c.execution_id == eid, STAGES.c.body.is_not(None))
             .order_by(STAGES.c.seq, STAGES.c.stage_id)
-        )
+        ).all()
     )
 
 

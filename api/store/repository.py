@@ -372,6 +372,7 @@ class Store:
                     PipelineConfig(
                         kind=kind,
                         id=pipeline_id,
+                        id_key=pipeline_id.lower(),
                         application=app_key,
                         name=name_key,
                         position=position,
@@ -556,13 +557,16 @@ class Store:
         """``(application, status, Gate JSON text)`` of one execution, assembled from stored text without decoding
         it (Gate's GET sends the text as is)."""
         t = _EXECUTIONS
-        with self._session() as s:
-            row = s.execute(select(t.c.application, t.c.status, t.c.body).where(t.c.id == execution_id)).first()
+        with self._translated(), self._engine.connect() as conn:  # Core, not the ORM: 1,000 rows read as text
+            row = conn.execute(select(t.c.application, t.c.status, t.c.body).where(t.c.id == execution_id)).first()
             if row is None:
-                if s.get(DeletedExecution, execution_id) is not None:
+                deleted = select(DeletedExecution.__table__.c.id).where(  # type: ignore[attr-defined]
+                    DeletedExecution.__table__.c.id == execution_id  # type: ignore[attr-defined]
+                )
+                if conn.execute(deleted).first() is not None:
                     raise ExecutionDeletedError(f"Execution {execution_id} was deleted")
                 raise NotFoundError(f"Execution {execution_id} not found")
-            stages = projection.stage_texts(s, execution_id, expand=expand)
+            stages = projection.stage_texts(conn, execution_id, expand=expand)
         return row.application, row.status, projection.assemble(row.body, stages)
 
     def get_execution_engine(self, execution_id: str) -> Doc | None:
