@@ -4,18 +4,23 @@ after a crashed one finds nothing left holding the ports or the queue."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
 
 import worker as worker_module
 from gennaker import cli, supervisor
 from gennaker.devserver import DevServer
 from gennaker.settings import DevServerSettings, Settings
+from workflows import operations
 
 from .procs import GENNAKER, ROOT, Running, alive, clean_env, cmdline, descendants, free_port, port_is_free, wait_until
 
@@ -123,21 +128,60 @@ async def test_up_kills_what_a_previous_run_left_behind_and_nothing_else(tmp_pat
             proc.wait()
 
 
+class Silent:
+    """A TCP server that accepts and never answers: a webhook stage's request hangs on it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted = threading.Event()
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                self.held.append(conn)
+                self.accepted.set()
+
+    def close(self) -> None:
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
 async def test_the_worker_stops_within_its_bound_when_temporal_is_already_gone(tmp_path: Path) -> None:
-    """The incident: SIGTERM reached a worker whose Temporal had gone; it must still exit, by itself, in time."""
+    """The incident: SIGTERM reached a worker whose Temporal had gone, while an activity was stuck (here a webhook
+    whose server never answers); its graceful shutdown waits for that activity, so only the hard exit bounds it."""
     settings = Settings(state_dir=tmp_path / "state", dev_server=DevServerSettings(port=free_port()))
     server = await asyncio.to_thread(DevServer(settings, db_file=None, headless=True).start)
-    env = clean_env(GENNAKER_TEMPORAL__ADDRESS=server.address, GENNAKER_STATE_DIR=str(tmp_path / "state"))
+    silent = Silent()
+    env = clean_env(
+        GENNAKER_TEMPORAL__ADDRESS=server.address,
+        GENNAKER_STATE_DIR=str(tmp_path / "state"),
+        GENNAKER_OUTBOUND__ALLOW_CIDRS='["127.0.0.0/8"]',
+    )
     worker = Running([sys.executable, str(ROOT / "worker.py")], env, tmp_path, name="worker.py")
     try:
         await asyncio.to_thread(worker.wait_for, "worker ready on gennaker")
+        client = await Client.connect(server.address)
+        config = {
+            "application": "ops",
+            "name": "hangs",
+            "stages": [{"refId": "1", "type": "webhook", "name": "hook", "url": f"http://127.0.0.1:{silent.port}/"}],
+        }
+        await operations.start_pipeline(client, config, task_queue="gennaker")
+        assert await asyncio.to_thread(silent.accepted.wait, 60), worker.output
         assert server.process is not None
         server.process.kill()  # Temporal is gone first
         server.stop()
         worker.process.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(worker.finish, worker_module.HARD_EXIT_AFTER.total_seconds() + 10)
+        bound = worker_module.HARD_EXIT_AFTER.total_seconds() + 4  # the webhook's read timeout alone is 20 s
+        code = await asyncio.to_thread(worker.finish, bound)
     finally:
         worker.kill()
         server.stop()
+        silent.close()
     assert code in (0, 1), worker.output
     assert not descendants(worker.process.pid)
