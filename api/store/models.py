@@ -44,6 +44,8 @@ class PipelineConfig(SQLModel, table=True):
 
     kind: str = Field(sa_column=Column("kind", String(16), primary_key=True))
     id: str = Field(sa_column=_key("id", primary_key=True))
+    #: the id lower-cased, unique per kind (migration 0011): ids are unique without regard to case
+    id_key: str | None = Field(default=None, sa_column=_key("id_key", nullable=True))
     application: str = Field(sa_column=_key("application"))
     name: str = Field(sa_column=_key("name"))
     position: int | None = Field(default=None, sa_column=Column("position", Integer, nullable=True))
