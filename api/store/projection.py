@@ -157,7 +157,7 @@ def apply_update(s: Session, update: Doc) -> Doc:
                 **cols,
                 body=dumps(doc),
                 summary=None,
-                version=version,
+                version=version if header_change else 0,  # no header keys given: the first header write wins
                 engine=dumps(update["engine"]) if update.get("engine") is not None else None,
                 finished_version=version if finished_first else None,
             )

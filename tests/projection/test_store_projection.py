@@ -270,3 +270,12 @@ def test_save_execution_still_replaces_the_whole_execution(store: Store) -> None
     store.save_execution(doc)
     assert store.get_execution("E1") == doc
     assert store.list_executions(application="app", expand=False) == [strip_execution(doc)]
+
+
+def test_a_stage_written_before_its_header_does_not_outrank_the_header(store: Store) -> None:
+    store.apply_execution_update(
+        {"id": "E5", "application": "app", "version": 50, "stages": [{"seq": 0, "stage": stage("s0", "RUNNING")}]}
+    )
+    store.apply_execution_update({"id": "E5", "version": 10, "execution": header()})
+    got = store.get_execution("E5")
+    assert got["status"] == "RUNNING" and got["name"] == "p" and got["stages"][0]["status"] == "RUNNING"
