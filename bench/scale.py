@@ -496,10 +496,13 @@ async def bench(args: argparse.Namespace, client: Client, api_url: str, moto: st
             print_table("other shapes", HEADER, others)
 
         if b.started:
-            got, total, missing = await b.listed()
-            print(f"\nGate lists {got} of the {total} executions started (GET /applications/{APP}/pipelines)")
-            for line in missing[:10]:
-                print(f"  not listed: {line}")
+            try:
+                got, total, missing = await b.listed()
+                print(f"\nGate lists {got} of the {total} executions started (GET /applications/{APP}/pipelines)")
+                for line in missing[:10]:
+                    print(f"  not listed: {line}")
+            except (httpx.HTTPError, ValueError) as exc:
+                print(f"\nGate's GET /applications/{APP}/pipelines failed: {type(exc).__name__}: {exc}")
 
         if "get" in only:
             if largest is not None:
