@@ -130,7 +130,7 @@ async def test_the_gate_stack_and_the_session_client_read_each_others_payloads(c
         }
         saved = await http.post("/pipelines", json=pipeline)
         assert saved.status_code == 200
-        body = {"blob": "g" * (2 * MB)}
+        body = {"blob": "g" * (4 * MB)}  # over real HTTP this time
         answer = (await http.post("/webhooks/webhook/shared", json=body)).json()
         [started] = answer["executions"]
         # the API's client stored the trigger; the session client reads it back from the start event
