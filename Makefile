@@ -47,12 +47,13 @@ demo: $(TEST_STAMP)
 	$(BIN)/python -m gennaker.demo
 
 # The replay corpus (tests/replay/): the engine's tests run against their stand-ins (moto, the Jenkins stand-in,
-# the kube-apiserver, packer, local webhook servers) and the smallest completed history of every workflow and
-# stage type is stored under tests/replay/histories/<BUILD_ID>/. A failing test does not stop the recording; the
+# the kube-apiserver, packer, local webhook servers) and one closed history of every workflow and stage type is
+# stored under tests/replay/histories/<BUILD_ID>/. A failing test does not stop the recording; the
 # replay test runs after it. Re-record whenever gennaker.versioning.BUILD_ID changes (docs/operations.md).
 REPLAY_TESTS ?= tests/workflows/test_stages.py tests/workflows/test_pipeline.py tests/providers/test_deploy_pipeline.py \
 	tests/providers/test_rolling_deploy.py tests/k8s/test_manifest_pipeline.py tests/k8s/test_run_job_pipeline.py \
-	tests/bakery/test_bake_stage.py tests/integrations/jenkins/test_stages.py tests/integrations/jenkins/test_pipelines.py
+	tests/bakery/test_bake_stage.py tests/integrations/jenkins/test_stages.py tests/integrations/jenkins/test_pipelines.py \
+	tests/api/test_gate_operations.py::test_webhook_and_child_pipeline_stages_through_the_api
 replay-record: $(TEST_STAMP) tools
 	-$(BIN)/pytest -p tests.replay.recorder -p no:cacheprovider -q -s $(REPLAY_TESTS)
 	$(BIN)/pytest -p no:cacheprovider -q tests/replay

@@ -5,8 +5,8 @@
 The existing tests run their pipelines against their stand-ins (moto for deploys, the Jenkins stand-in, the
 kube-apiserver of tests/k8s, local HTTP servers for webhooks, packer for bakes) on the session's Temporal dev
 server. When the session ends, this plugin walks the closed workflows on that server and keeps, for every
-workflow type and every stage type, the smallest completed history, written to
-``tests/replay/histories/<BUILD_ID>/<name>.json`` with the build id it was recorded under. Existing files of
+workflow type and every stage type, one closed history (completed first, the longest of at most 250 events),
+written to ``tests/replay/histories/<BUILD_ID>/<name>.json`` with the build id it was recorded under. Existing files of
 that build are replaced only for the kinds recorded again.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from gennaker.versioning import BUILD_ID
@@ -32,6 +32,9 @@ HISTORIES = Path(__file__).resolve().parent / "histories"
 OUTPUT = Path(os.environ.get("GENNAKER_REPLAY_OUTPUT") or HISTORIES)
 STAGE_WORKFLOW = "Stage"
 INDEX = "index.json"
+# Closed statuses worth replaying, best first (a terminated or timed-out history says little of the code).
+PREFERRED = ("Completed", "ContinuedAsNew", "Canceled", "Failed")
+MAX_EVENTS = 250
 # A history holding a claim-check reference would need the recording's blob store to replay: left out.
 CLAIM_CHECK = base64.b64encode(b"binary/gennaker-claim-check").decode()
 
@@ -44,6 +47,7 @@ class Candidate:
     workflow_type: str
     stage_type: str | None
     length: int
+    status_rank: int = 0
 
 
 def stage_type_of(value: Any) -> str | None:
@@ -76,23 +80,40 @@ async def _stage_type(client: Client, workflow_id: str, run_id: str) -> str | No
 
 
 async def candidates(client: Client, query: str = "") -> AsyncIterator[Candidate]:
-    """Every completed workflow on the server (matching ``query``, a visibility query), with its stage type."""
-    condition = 'ExecutionStatus="Completed"' + (f" AND {query}" if query else "")
+    """Every completed, canceled or failed workflow on the server (matching ``query``, a visibility query), with
+    its stage type."""
+    statuses = " OR ".join(f'ExecutionStatus="{s}"' for s in PREFERRED)
+    condition = f"({statuses})" + (f" AND {query}" if query else "")
     async for wf in client.list_workflows(condition):
-        if wf.status != WorkflowExecutionStatus.COMPLETED:
+        if wf.status is None or wf.status.name.title().replace("_", "") not in PREFERRED:
             continue
         stage = await _stage_type(client, wf.id, wf.run_id) if wf.workflow_type == STAGE_WORKFLOW else None
         if wf.workflow_type == STAGE_WORKFLOW and stage is None:
             continue
-        yield Candidate(kind(wf.workflow_type, stage), wf.id, wf.run_id, wf.workflow_type, stage, wf.history_length)
+        yield Candidate(
+            kind(wf.workflow_type, stage),
+            wf.id,
+            wf.run_id,
+            wf.workflow_type,
+            stage,
+            wf.history_length,
+            PREFERRED.index(wf.status.name.title().replace("_", "")),
+        )
 
 
-def smallest(found: Iterable[Candidate]) -> dict[str, list[Candidate]]:
-    """Per kind, the candidates smallest history first."""
+def ranked(found: Iterable[Candidate]) -> dict[str, list[Candidate]]:
+    """Per kind, the best candidate first: completed before canceled before failed, then the longest history of
+    at most MAX_EVENTS events (it exercises the most of the workflow's code), then the shorter ones."""
     by_kind: dict[str, list[Candidate]] = {}
     for candidate in found:
         by_kind.setdefault(candidate.name, []).append(candidate)
-    return {name: sorted(group, key=lambda c: c.length) for name, group in by_kind.items()}
+    return {
+        name: sorted(
+            group,
+            key=lambda c: (c.status_rank, c.length > MAX_EVENTS, -c.length if c.length <= MAX_EVENTS else c.length),
+        )
+        for name, group in by_kind.items()
+    }
 
 
 async def record(client: Client, directory: Path, build_id: str = BUILD_ID, query: str = "") -> list[str]:
@@ -101,7 +122,7 @@ async def record(client: Client, directory: Path, build_id: str = BUILD_ID, quer
     target = directory / build_id
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, group in sorted(smallest([c async for c in candidates(client, query)]).items()):
+    for name, group in sorted(ranked([c async for c in candidates(client, query)]).items()):
         for candidate in group[:5]:
             history = await client.get_workflow_handle(candidate.workflow_id, run_id=candidate.run_id).fetch_history()
             text = history.to_json()

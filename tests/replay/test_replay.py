@@ -25,20 +25,36 @@ CURRENT = sorted(p for p in (HISTORIES / BUILD_ID).glob("*.json") if p.name != I
 # Every stage type a release must not strand (issue 12: deploy, webhook, bake, jenkins, manifest, runJob).
 REQUIRED = {
     "Pipeline",
-    "stage-wait",
-    "stage-manualJudgment",
-    "stage-evaluateVariables",
-    "stage-checkPreconditions",
-    "stage-pipeline",
-    "stage-webhook",
-    "stage-jenkins",
-    "stage-bake",
-    "stage-deploy",
-    "stage-createServerGroup",
-    "stage-disableServerGroup",
-    "stage-deployManifest",
-    "stage-deleteManifest",
-    "stage-runJobManifest",
+    *(
+        f"stage-{t}"
+        for t in (
+            "wait",
+            "manualJudgment",
+            "evaluateVariables",
+            "checkPreconditions",
+            "pipeline",
+            "webhook",
+            "jenkins",
+            "script",
+            "bake",
+            "findImageFromTags",
+            "deploy",
+            "createServerGroup",
+            "cloneServerGroup",
+            "disableServerGroup",
+            "enableServerGroup",
+            "resizeServerGroup",
+            "destroyServerGroup",
+            "rollbackServerGroup",
+            "disableCluster",
+            "deployManifest",
+            "deleteManifest",
+            "patchManifest",
+            "scaleManifest",
+            "undoRolloutManifest",
+            "runJobManifest",
+        )
+    ),
 }
 
 
