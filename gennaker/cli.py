@@ -118,6 +118,7 @@ def api_command(settings: Any) -> list[str] | None:
         str(PROJECT_ROOT),
         "--timeout-graceful-shutdown",  # open requests get this long after SIGTERM; `up`'s grace is longer
         str(int(API_GRACE / 2)),
+        "--no-proxy-headers",  # X-Forwarded-* count only from auth.proxy.trusted_addresses (api/auth/forwarded.py)
         "--host",
         settings.api.host,
         "--port",

@@ -94,7 +94,7 @@ async def test_creating_an_application_needs_the_configured_role(tmp_path: Path)
 
 async def test_secrets_never_leave_through_config_reads_and_survive_a_round_trip(tmp_path: Path) -> None:
     secret_fields = ["apiKey", "stages.*.password"]
-    config = {
+    config: dict[str, Any] = {
         "application": "shop",
         "name": "deploy",
         "triggers": [

@@ -79,7 +79,11 @@ async def test_forwarded_headers_count_only_from_a_configured_proxy(tmp_path: Pa
         assert forged.status_code == 401
         assert api.store.list_audit({"action": "roles.save"}, 1)[0]["remoteAddress"] == "127.0.0.1"
     async with auth_api(tmp_path / "p", peer="10.0.0.5", **settings) as api:
-        honest = {"X-Forwarded-For": "198.51.100.7, 10.0.0.9", "X-Forwarded-User": "ada", "X-Forwarded-Groups": "admins"}
+        honest = {
+            "X-Forwarded-For": "198.51.100.7, 10.0.0.9",
+            "X-Forwarded-User": "ada",
+            "X-Forwarded-Groups": "admins",
+        }
         saved = await api.http.put("/roles/x", json=["a"], headers=honest)
         assert saved.status_code == 200, saved.text
         event = api.store.list_audit({"action": "roles.save"}, 1)[0]
@@ -171,3 +175,16 @@ async def test_no_token_appears_in_a_log_line(tmp_path: Path, caplog: pytest.Log
     assert "refused credentials" in caplog.text  # the refusals were logged ...
     for secret in (admin, issued, "gnk_" + "x" * 43, "not-a-token"):
         assert secret not in caplog.text  # ... without the credentials
+
+
+def test_every_uvicorn_gennaker_starts_leaves_forwarded_headers_to_the_api() -> None:
+    """`make run` (gennaker up) and the local stack start uvicorn without its own proxy-header handling, which
+    would believe X-Forwarded-For from 127.0.0.1 before the API could check the peer."""
+    import inspect
+
+    from gennaker import cli, localstack
+    from gennaker.settings import Settings
+
+    command = cli.api_command(Settings())
+    assert command is not None and "--no-proxy-headers" in command
+    assert "proxy_headers=False" in inspect.getsource(localstack.ServedApi)

@@ -101,7 +101,9 @@ def test_the_migration_keeps_ids_that_already_clash(tmp_path: Path) -> None:
                 )
         _upgrade(url, "head")
         with engine.connect() as conn:
-            keys = dict(conn.execute(text("SELECT id, id_key FROM pipeline_configs")).all())
+            keys: dict[str, str] = {
+                r.id: r.id_key for r in conn.execute(text("SELECT id, id_key FROM pipeline_configs"))
+            }
     finally:
         engine.dispose()
     assert keys["abc"] == "abc" and keys["other"] == "other"
