@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, update
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, WorkflowSerializationContext
 
-from gennaker.payloads.blobs import CHUNK_BYTES, DirectoryBlobStore, SqlBlobStore, blobs, chunks, key_of, refs
+from gennaker.payloads.blobs import CHUNK_BYTES, DirectoryBlobStore, SqlBlobStore, blobs, chunks, key_of, now_ms, refs
 from gennaker.payloads.codec import (
     ENCODING,
     BadReferenceError,
@@ -157,3 +158,32 @@ def test_the_cache_is_bounded_by_bytes() -> None:
     assert (lru.get("a"), lru.get("b"), lru.get("c")) == (b"12345", None, b"123")
     lru.put("huge", b"x" * 11)
     assert lru.get("huge") is None
+
+
+def test_writers_racing_on_one_value_leave_one_whole_copy(sql_blobs: SqlBlobStore) -> None:
+    """Eight threads store the same bytes at once (as eight workers would): one blob, every chunk once."""
+    data = bytes(range(256)) * 8192  # 2 MiB
+    key = key_of(data)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda i: sql_blobs.put(key, data, f"racer-{i}"), range(8)))
+    assert sql_blobs.get(key) == data
+    assert (count(sql_blobs, blobs), count(sql_blobs, chunks), count(sql_blobs, refs)) == (1, 4, 8)
+
+
+def test_a_blob_referred_to_again_is_not_deleted(sql_blobs: SqlBlobStore) -> None:
+    """The collector's delete is conditional on the last use it saw: a use in between wins."""
+    data = b"d" * 300_000
+    key = key_of(data)
+    sql_blobs.put(key, data, "first")
+    cutoff = now_ms() + 1  # everything so far is older than this
+    sql_blobs.put(key, data, "second")  # ... until this use, after the cutoff was taken
+    engine = create_engine(sql_blobs._engine.url)
+    with engine.begin() as conn:
+        conn.execute(update(blobs).values(last_used_at=cutoff))
+    engine.dispose()
+    assert sql_blobs.delete(key, cutoff) == 0
+    assert sql_blobs.get(key) == data
+    assert sql_blobs.delete(key, cutoff + 1) == len(data)
+    assert sql_blobs.get(key) is None
+    sql_blobs.put(key, data, "third")  # stored again after the delete: whole again
+    assert sql_blobs.get(key) == data
