@@ -64,9 +64,14 @@ def now_ms() -> int:
 class _Runtime:
     """The :class:`~workflows.stages.base.TaskRuntime` a workflow task gets for one stage."""
 
-    def __init__(self, wf: StageWorkflow, stage: StageState) -> None:
+    def __init__(self, wf: StageWorkflow, stage: StageState, timeout: timedelta | None = None) -> None:
         self._wf = wf
         self._stage = stage
+        self._timeout = timeout
+
+    @property
+    def task_timeout(self) -> timedelta | None:
+        return self._timeout
 
     @property
     def context(self) -> JSON:
@@ -222,7 +227,12 @@ class StageWorkflow:
             asyncio.ensure_future(self._writer())
             self._changed()
         try:
-            await self._with_timeout(main, self._run_main(main))
+            if await self._with_timeout(main, self._run_main(main)):
+                # Orca's timeout fails the stage and runs its cancel routine: cancel hooks, then its
+                # on-failure stages (a red/black deploy rolls back)
+                await self._stop_reminders()
+                await self._run_cancel_hooks(canceled_only=True)
+                await self._run_on_failure(main, _definition(main))
         except asyncio.CancelledError:
             self._mark_canceled()
             await self._stop_reminders()
@@ -242,26 +252,29 @@ class StageWorkflow:
             )
         return result
 
-    async def _with_timeout(self, main: StageState, body: Any) -> None:
-        """Run the stage body under ``stageTimeoutMs``, not counting paused or window time."""
-        ms = main.context.get("stageTimeoutMs")
-        timeout = timedelta(milliseconds=ms) if isinstance(ms, (int, float)) and ms > 0 else None
-        if timeout is not None and self.resume_task is not None and main.start_time:
+    async def _with_timeout(self, stage: StageState, body: Any) -> bool:
+        """Run a stage's body under its ``stageTimeoutMs`` (the stage's own, or a synthetic stage's), not
+        counting paused or window time; True if it timed out (the stage is then failed)."""
+        ms = stage.context.get("stageTimeoutMs")
+        timeout = None
+        if isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms > 0:
+            timeout = timedelta(milliseconds=ms)
+        if timeout is not None and self.resume_task is not None and stage.start_time:
             # a continued run counts what the earlier runs used (paused time included, to be safe)
-            timeout = max(timeout - (workflow.now() - _at(main.start_time)), timedelta(milliseconds=1))
+            timeout = max(timeout - (workflow.now() - _at(stage.start_time)), timedelta(milliseconds=1))
         if timeout is None:
             await body
-            return
+            return False
         task = asyncio.ensure_future(body)
         try:
-            await self._watch(main, task, timeout)
+            return await self._watch(stage, task, timeout)
         except asyncio.CancelledError:
             task.cancel()  # a task the run created is not canceled with the run itself
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             raise
 
-    async def _watch(self, main: StageState, task: asyncio.Future[None], timeout: timedelta) -> None:
+    async def _watch(self, stage: StageState, task: asyncio.Future[None], timeout: timedelta) -> bool:
         used = timedelta()
         while not task.done():
             if self.paused or self.in_window:
@@ -272,17 +285,18 @@ class StageWorkflow:
                 await workflow.wait_condition(
                     lambda: task.done() or self.paused or self.in_window,
                     timeout=timeout - used,
-                    timeout_summary=f"{main.name}: stage timeout",
+                    timeout_summary=f"{stage.name}: stage timeout",
                 )
             except TimeoutError:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-                self._mark_canceled(keep_stage=True)
-                self._fail(main, f"Stage timed out after {_human(timeout)} (stageTimeoutMs)", "TimeoutException")
-                return
+                self._mark_canceled(keep_stage=True, under=stage)
+                self._fail(stage, f"Stage timed out after {_human(timeout)} (stageTimeoutMs)", "TimeoutException")
+                return True
             used += workflow.now() - started
         await task
+        return False
 
     async def _run_main(self, main: StageState) -> None:
         definition = _definition(main)
@@ -511,10 +525,14 @@ class StageWorkflow:
         definition = _definition(stage)
         if self._access_denied(stage, definition):
             return
-        status = await self._run_tasks(stage, definition)
-        if status == S.SUCCEEDED:
-            stage.status = S.SUCCEEDED
-            stage.end_time = now_ms()
+
+        async def body() -> None:
+            if await self._run_tasks(stage, definition) == S.SUCCEEDED:
+                stage.status = S.SUCCEEDED
+                stage.end_time = now_ms()
+
+        if await self._with_timeout(stage, body()):  # a synthetic stage honours its own stageTimeoutMs
+            await self._run_cancel_hooks(canceled_only=True)
 
     async def _run_tasks(self, stage: StageState, definition: StageDefinition) -> S:
         """Run a stage's tasks in order. Sets the stage's status on failure; returns the last task's."""
@@ -576,7 +594,7 @@ class StageWorkflow:
             await self._start_reminders(stage)
         while True:
             if spec.run is not None:
-                attempt = spec.run(_Runtime(self, stage))
+                attempt = spec.run(_Runtime(self, stage, spec.timeout_in(stage.context)))
             else:
                 attempt = self._call_activity(stage, spec, task, poll)
             result = await self._unless_skipped(stage, attempt)
@@ -593,10 +611,11 @@ class StageWorkflow:
             if isinstance(stage_backoff, (int, float)) and stage_backoff > 0:
                 backoff = max(backoff, timedelta(milliseconds=stage_backoff))
             backoff = min(backoff, MAX_TASK_BACKOFF)
-            if spec.timeout is not None:
-                left = spec.timeout - (workflow.now() - started)
+            timeout = spec.timeout_in(stage.context)
+            if timeout is not None:
+                left = timeout - (workflow.now() - started)
                 if left <= timedelta():
-                    return TaskResult.terminal(f"Task {spec.name} timed out after {_human(spec.timeout)}")
+                    return TaskResult.terminal(f"Task {spec.name} timed out after {_human(timeout)}")
                 backoff = min(backoff, left)
             await _wait(skip, backoff, f"{stage.name}: {spec.name} (next check)")
             if skip():
@@ -623,7 +642,7 @@ class StageWorkflow:
     async def _call_activity(self, stage: StageState, spec: TaskSpec, task: TaskState, poll: int) -> TaskResult:
         assert self.input is not None and spec.activity is not None
         queue = spec.queue or self.input.activity_queues.get(spec.activity)
-        timeout = spec.timeout or timedelta(hours=1)
+        timeout = spec.timeout_in(stage.context) or timedelta(hours=1)
         try:
             return await workflow.execute_activity(
                 spec.activity,
@@ -704,26 +723,42 @@ class StageWorkflow:
 
     # ---- cancel, failure, helpers --------------------------------------------------------------
 
-    def _mark_canceled(self, keep_stage: bool = False) -> None:
+    def _mark_canceled(self, keep_stage: bool = False, under: StageState | None = None) -> None:
+        """Cancel what is unfinished: every stage (but the ``keep_stage`` one, the timed-out stage), or
+        only ``under`` and the stages below it."""
+        top = under or self.stages[0]
         for st in self.stages:
-            if st.status.is_complete:
+            if st.status.is_complete or not self._within(st, top):
                 continue
             for t in st.tasks:
                 if not t.status.is_complete:
                     t.status = S.CANCELED
                     t.end_time = t.end_time or (now_ms() if t.start_time else None)
-            if keep_stage and st is self.stages[0]:
+            if keep_stage and st is top:
                 continue
             st.status = S.CANCELED
             st.end_time = now_ms()
 
-    async def _run_cancel_hooks(self) -> None:
-        """Call each started task's ``on_cancel`` activity once (webhook cancel endpoints and the like)."""
+    def _within(self, stage: StageState, top: StageState) -> bool:
+        """Is ``stage`` ``top`` or below it (its synthetic stages, theirs...)?"""
+        by_id = {s.id: s for s in self.stages}
+        current: StageState | None = stage
+        while current is not None:
+            if current is top:
+                return True
+            current = by_id.get(current.parent_stage_id or "")
+        return False
+
+    async def _run_cancel_hooks(self, canceled_only: bool = False) -> None:
+        """Call each started task's ``on_cancel`` activity once (webhook cancel endpoints and the like);
+        ``canceled_only``: only for tasks a timeout has just canceled."""
         for st in self.stages:
             specs = {spec.name: spec for spec in _definition(st).tasks(st.context)} if st.tasks else {}
             for task in st.tasks:
                 spec = specs.get(task.name)
                 if spec is None or spec.on_cancel is None or task.start_time is None:
+                    continue
+                if canceled_only and task.status != S.CANCELED:
                     continue
                 try:
                     await workflow.execute_activity(

@@ -98,6 +98,11 @@ class TaskRuntime(Protocol):
     def evaluate_condition(self, expression: str) -> bool: ...
 
     @property
+    def task_timeout(self) -> timedelta | None:
+        """The running task's timeout (its default, or a longer ``stageTimeoutMs`` where Orca allows that)."""
+        ...
+
+    @property
     def stage_id(self) -> str: ...
 
     async def activity(self, name: str, arg: Any, summary: str) -> Any:
@@ -139,6 +144,17 @@ class TaskSpec:
     #: the workflow task reads the execution (``runtime.execution()``, ``runtime.evaluate``): the stage
     #: loads the store's view of it before the task runs
     needs_execution: bool = False
+    #: Orca's ``OverridableTimeoutRetryableTask``: a ``stageTimeoutMs`` longer than :attr:`timeout` extends it
+    overridable_timeout: bool = False
+
+    def timeout_in(self, context: JSON) -> timedelta | None:
+        """The task's timeout in a stage with ``context``: extended by a longer ``stageTimeoutMs``
+        for tasks that allow it (judgments, webhook and Jenkins monitors), as Orca's RunTaskHandler does."""
+        ms = context.get("stageTimeoutMs")
+        if not self.overridable_timeout or isinstance(ms, bool) or not isinstance(ms, (int, float)) or ms <= 0:
+            return self.timeout
+        stage = timedelta(milliseconds=ms)
+        return stage if self.timeout is None or stage > self.timeout else self.timeout
 
 
 @dataclass

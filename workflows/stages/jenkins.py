@@ -103,12 +103,19 @@ def wait_for_start_task(name: str) -> TaskSpec:
         polling=True,
         backoff=MONITOR_BACKOFF,
         timeout=MONITOR_TIMEOUT,
+        overridable_timeout=True,
     )
 
 
 def monitor_task(name: str) -> TaskSpec:
     return _task(
-        name, MONITOR_CLASS, MONITOR_JENKINS_JOB, polling=True, backoff=MONITOR_BACKOFF, timeout=MONITOR_TIMEOUT
+        name,
+        MONITOR_CLASS,
+        MONITOR_JENKINS_JOB,
+        polling=True,
+        backoff=MONITOR_BACKOFF,
+        timeout=MONITOR_TIMEOUT,
+        overridable_timeout=True,
     )
 
 

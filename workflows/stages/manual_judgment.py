@@ -33,17 +33,23 @@ def required_roles(context: JSON) -> list[str]:
 
 
 async def wait_for_judgment(runtime: TaskRuntime) -> TaskResult:
+    timeout = runtime.task_timeout or DEFAULT_TIMEOUT
     decided = await runtime.wait_for(
-        lambda: judgment(runtime.context) is not None, DEFAULT_TIMEOUT, "waiting for a manual judgment"
+        lambda: judgment(runtime.context) is not None, timeout, "waiting for a manual judgment"
     )
     if not decided:
-        return TaskResult.terminal(f"Manual judgment timed out after {DEFAULT_TIMEOUT.days} days")
+        return TaskResult.terminal(f"Manual judgment timed out after {_days(timeout)}")
     decision = judgment(runtime.context)
     runtime.context["judgmentStatus"] = decision
     if decision == "continue":
         return TaskResult.succeeded()
     who = runtime.context.get("lastModifiedBy") or "a user"
     return TaskResult.terminal(f"Stopped by {who} at the manual judgment")
+
+
+def _days(delta: timedelta) -> str:
+    days = delta.total_seconds() / 86400
+    return f"{days:g} days" if days >= 1 else f"{delta.total_seconds():g}s"
 
 
 @register
@@ -57,6 +63,7 @@ class ManualJudgmentStage(StageDefinition):
                 "com.netflix.spinnaker.orca.echo.pipeline.ManualJudgmentStage$WaitForManualJudgmentTask",
                 run=wait_for_judgment,
                 timeout=DEFAULT_TIMEOUT,
+                overridable_timeout=True,
             )
         ]
 

@@ -117,6 +117,7 @@ class WebhookStage(StageDefinition):
                     polling=True,
                     backoff=MONITOR_BACKOFF,
                     timeout=MONITOR_TIMEOUT,
+                    overridable_timeout=True,
                     start_to_close=CALL_TIMEOUT,
                     on_cancel=on_cancel,
                 )
