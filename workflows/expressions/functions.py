@@ -143,8 +143,7 @@ def to_plain(value: Any, budget: Budget) -> Any:
 
     def walk(v: Any, depth: int) -> Any:
         count[0] += 1
-        if not count[0] & 7:
-            budget.tick()  # one step per 8 values copied
+        budget.tick()  # copying a value costs about as much as evaluating a node
         if count[0] > MAX_DOCUMENT_NODES:
             raise ExpressionLimitError(f"document expands to more than {MAX_DOCUMENT_NODES} values")
         if depth > MAX_DOCUMENT_DEPTH:
@@ -198,7 +197,7 @@ def read_json(text: Any, budget: Budget, fn: str = "readJson") -> Any:
 
 def read_yaml(text: Any, budget: Budget, fn: str = "readYaml", all_docs: bool = False) -> Any:
     text = _doc_text(fn, text, budget, 1)  # YAML parsing is slow: charge it accordingly
-    budget.tick(20)
+    budget.tick(20 + 2 * len(text))  # ~2.5 steps a character in all: a step is under a microsecond, YAML isn't
     try:
         parsed = safe_yaml.load_all(text) if all_docs else safe_yaml.load(text)
     except safe_yaml.YamlLimitError as e:
@@ -221,7 +220,7 @@ def to_json(value: Any, budget: Budget) -> str:
         out.append(s)
 
     def walk(v: Any, depth: int) -> None:
-        budget.tick()
+        budget.tick(4)  # json.dumps of each value: several times a node's cost
         if depth > MAX_DOCUMENT_DEPTH:
             raise ExpressionLimitError(f"#toJson value is nested more than {MAX_DOCUMENT_DEPTH} levels deep")
         if isinstance(v, dict):

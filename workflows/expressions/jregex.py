@@ -230,17 +230,45 @@ def java_matches(subject: str, pattern: str, budget: Budget | None = None) -> bo
     return _prepare(subject, pattern, budget).fullmatch(subject) is not None
 
 
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
+#: evaluation steps charged per match found: a match costs a few microseconds, an evaluation step a fraction
+_STEPS_PER_MATCH = 8
+
+
 def _each_match(compiled: Any, subject: str, budget: Budget | None) -> Any:
-    """Successive matches, as Java's ``Matcher.find`` loop finds them."""
-    previous = None
-    for m in compiled.finditer(subject):
-        span = m.span()
-        if span == previous and span[0] == span[1]:
-            continue  # google-re2's finditer reports an empty match found past its start position twice
-        previous = span
-        if budget is not None:  # each further search re-reads the rest of the subject in the worst case
-            budget.tick(2)
-        yield m
+    """Successive matches as Java's ``Matcher.find`` loop finds them, each a list of (start, end) character
+    spans (group 0 first; (-1, -1) for a group that did not take part).
+
+    Calls RE2's matcher directly on the UTF-8 bytes (the wrapper's ``finditer`` costs twice as much per match
+    and reports an empty match found past its start position twice)."""
+    data = subject.encode("utf-8")
+    end = len(data)
+    if end == len(subject):
+        to_char: dict[int, int] | None = None
+    else:  # byte offset -> character offset, for every character boundary
+        to_char, offset = {0: 0}, 0
+        for i, ch in enumerate(subject):
+            offset += len(ch.encode("utf-8"))
+            to_char[offset] = i + 1
+    regexp = compiled._regexp  # google-re2's compiled RE2 object
+    pos = 0
+    while pos <= end:
+        spans = regexp.Match(_UNANCHORED, data, pos, end)
+        start, stop = spans[0]
+        if start < 0:
+            return
+        if budget is not None:
+            budget.tick(_STEPS_PER_MATCH)
+        if to_char is None:
+            yield spans
+            pos = stop + 1 if start == stop else stop
+        else:
+            yield [(-1, -1) if s < 0 else (to_char[s], to_char[e]) for s, e in spans]
+            if start == stop:  # step over one whole character
+                char = to_char[stop]
+                pos = end + 1 if char >= len(subject) else stop + len(subject[char].encode("utf-8"))
+            else:
+                pos = stop
 
 
 def java_split(subject: str, pattern: str, limit: int = 0, budget: Budget | None = None) -> list[str]:
@@ -248,13 +276,14 @@ def java_split(subject: str, pattern: str, limit: int = 0, budget: Budget | None
     compiled = _prepare(subject, pattern, budget)
     parts: list[str] = []
     index = 0
-    for m in _each_match(compiled, subject, budget):
+    for spans in _each_match(compiled, subject, budget):
         if 0 < limit <= len(parts) + 1:
             break
-        if m.end() == 0:  # a zero-width match at the start never yields a leading empty string
+        start, stop = spans[0]
+        if stop == 0:  # a zero-width match at the start never yields a leading empty string
             continue
-        parts.append(subject[index : m.start()])
-        index = m.end()
+        parts.append(subject[index:start])
+        index = stop
         if len(parts) >= MAX_COLLECTION_SIZE:
             raise ExpressionLimitError(f"split would produce more than {MAX_COLLECTION_SIZE} parts")
     if not parts and index == 0:
@@ -320,12 +349,13 @@ def java_replace(
     parts = _parse_replacement(replacement, compiled)
     out: list[str] = []
     size = index = 0
-    for m in _each_match(compiled, subject, budget):
-        text = "".join(p if isinstance(p, str) else (m.group(p) or "") for p in parts)
-        out.append(subject[index : m.start()])
+    for spans in _each_match(compiled, subject, budget):
+        text = "".join(p if isinstance(p, str) else subject[spans[p][0] : spans[p][1]] for p in parts)
+        start, stop = spans[0]
+        out.append(subject[index:start])
         out.append(text)
-        size += m.start() - index + len(text)
-        index = m.end()
+        size += start - index + len(text)
+        index = stop
         if size + len(subject) - index > MAX_STRING_LENGTH:
             raise ExpressionLimitError(f"replacement result longer than the limit of {MAX_STRING_LENGTH} characters")
         if first:
