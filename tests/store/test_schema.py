@@ -27,9 +27,22 @@ def test_migrate_twice_is_harmless_and_creates_every_table(store: Store) -> None
         names = set(inspect(engine).get_table_names())
         assert {t.name for t in TABLES} | {"alembic_version"} <= names
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0008_auth"]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [_head()]
     finally:
         engine.dispose()
+
+
+def _head() -> str:
+    """The newest revision in api/store/migrations (one head: migrations chain)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from api.store.repository import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    [head] = ScriptDirectory.from_config(cfg).get_heads()
+    return str(head)
 
 
 def test_sqlite_uses_wal_and_creates_its_folder(tmp_path: Path) -> None:
