@@ -244,6 +244,15 @@ class HookTarget:
 # ---- the processes ---------------------------------------------------------------------------------------------
 
 
+def die_with_driver() -> None:
+    """In the child: SIGKILL when the thread that started it goes away (this driver dying), so an
+    interrupted run leaves no worker or API behind (Linux; elsewhere a no-op)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 class Stack:
     """The dev server, ``worker.py`` and the API as separate processes, each killable and restartable."""
 
@@ -282,8 +291,15 @@ class Stack:
         self.down: set[str] = set()  # killed on purpose, to be started again by whoever killed it
 
     def start(self, target: str) -> None:
+        """Start one process (the dev server: until it answers); ``down`` keeps it until then, so the
+        supervisor never starts a second one while the first is still coming up."""
         self.starts[target] += 1
-        self.down.discard(target)
+        try:
+            self._start(target)
+        finally:
+            self.down.discard(target)
+
+    def _start(self, target: str) -> None:
         if target == "temporal":
             from gennaker.devserver import DevServer
 
@@ -304,7 +320,13 @@ class Stack:
         )  # fmt: skip
         with open(self.work / f"{target}-{self.starts[target]}.log", "wb") as out:
             self.procs[target] = subprocess.Popen(
-                command, env=self.env, cwd=self.work, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                env=self.env,
+                cwd=self.work,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_driver,
             )
 
     def kill(self, target: str) -> None:
@@ -457,7 +479,10 @@ class Driver:
             self.say(f"SIGKILL {target}; restart in {down:.1f} s")
             await asyncio.to_thread(self.stack.kill, target)
             await asyncio.sleep(down)
-            await asyncio.to_thread(self.stack.start, target)
+            try:
+                await asyncio.to_thread(self.stack.start, target)
+            except Exception as exc:  # noqa: BLE001 - the supervisor tries again
+                self.say(f"{target} did not start: {str(exc)[:200]}")
             self.faults.append(f"{time.monotonic() - t0:6.1f} s  {target} killed, down {down:.1f} s")
             self.last_fault = time.monotonic()
 
@@ -470,7 +495,11 @@ class Driver:
                     if not self.stack.alive(target) and target not in self.stack.down:
                         self.say(f"{target} exited by itself; starting it again")
                         self.faults.append(f"{target} exited by itself (restarted)")
-                        await asyncio.to_thread(self.stack.start, target)
+                        self.stack.down.add(target)
+                        try:
+                            await asyncio.to_thread(self.stack.start, target)
+                        except Exception as exc:  # noqa: BLE001 - tried again on the next round
+                            self.say(f"{target} did not start: {str(exc)[:200]}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
 
