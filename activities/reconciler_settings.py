@@ -13,4 +13,4 @@ class ReconcilerSettings(BaseModel):
     #: seconds between runs
     interval_s: float = Field(default=60.0, ge=5)
     #: executions built less than this many seconds ago are left alone
-    grace_s: float = Field(default=60.0, ge=0)
+    grace_s: float = Field(default=10.0, ge=0)
