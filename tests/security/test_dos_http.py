@@ -191,3 +191,75 @@ def test_the_time_budget_stops_a_slow_evaluation(short_time_budget: None, http: 
     assert response.status_code == 200, response.text
     detail = json.dumps(response.json()["detail"])
     assert "time budget of 0.01 s" in detail and "request_limits.expression_time_budget_s" in detail
+
+
+# ---- expressions evaluated inside workflows (the Temporal sandbox) ---------------------------------
+
+
+def run_to_end(http: httpx.Client, pipeline: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    assert http.post("/pipelines", json=pipeline).status_code == 200
+    started = http.post(f"/pipelines/{pipeline['application']}/{pipeline['name']}", json={"parameters": parameters})
+    assert started.status_code == 202, started.text
+    execution_id = started.json()["ref"].removeprefix("/pipelines/")
+    deadline = time.monotonic() + 90
+    while (execution := http.get(f"/pipelines/{execution_id}").json()).get("status") not in ("SUCCEEDED", "TERMINAL"):
+        assert time.monotonic() < deadline, f"the execution did not finish: {execution.get('status')}"
+        time.sleep(0.05)
+    return execution
+
+
+def test_stage_expressions_use_re2_and_one_budget_inside_the_workflow(http: httpx.Client) -> None:
+    """The workflow sandbox imports RE2; a catastrophic pattern in a stage context ends at once; a stage context
+    whose expressions together pass the document budget is evaluated as far as the budget goes and the rest is
+    recorded in expressionEvaluationSummary (the stage still runs, as Orca runs it)."""
+    heavy = "${{1,2,3,4,5,6,7,8,9,10}.![{1,2,3,4,5,6,7,8,9,10}.![{1,2,3,4,5,6,7,8,9,10}.![#this]]].size()}"
+    pipeline = {
+        "application": "dos",
+        "name": "engine",
+        "stages": [
+            {
+                "refId": "1",
+                "type": "evaluateVariables",
+                "variables": [
+                    {"key": "release", "value": "${trigger.parameters.tag matches 'release-(\\d+)\\.(\\d+)'}"},
+                    {"key": "hang", "value": "${(trigger.parameters.word + '!') matches '(a+)+$'}"},
+                    {"key": "minor", "value": "${trigger.parameters.tag.replaceAll('release-\\d+\\.(\\d+)', '$1')}"},
+                ],
+            },
+            {
+                "refId": "2",
+                "requisiteStageRefIds": ["1"],
+                "type": "wait",
+                "waitTime": 0,
+                "many": [heavy] * 600,
+            },
+        ],
+    }
+    execution = run_to_end(http, pipeline, {"tag": "release-12.7", "word": "a" * 9_000})
+    assert execution["status"] == "SUCCEEDED", execution
+    first, second = sorted(execution["stages"], key=lambda s: s["refId"])
+    assert first["outputs"]["release"] is True and first["outputs"]["hang"] is False
+    assert first["outputs"]["minor"] == "7"
+    many = second["context"]["many"]
+    assert many[0] == 10 and many[-1] == heavy  # the budget ran out part way through the document
+    summary = json.dumps(second["context"]["expressionEvaluationSummary"])
+    assert "step budget of 1000000" in summary
+
+
+def test_bodies_nested_just_under_the_limit_are_never_a_500(http: httpx.Client) -> None:
+    deep: Any = "bottom"
+    for _ in range(250):
+        deep = [deep]
+    pipeline = {"application": "dos", "name": "deep", "stages": [{"refId": "1", "type": "wait", "waitTime": 0}]}
+    assert http.post("/pipelines", json=pipeline).status_code == 200
+    attempts = {
+        "/pipelines": {**pipeline, "name": "deeper", "stages": [{"refId": "1", "type": "wait", "x": deep}]},
+        "/pipelines/dos/deep": {"parameters": {"p": deep}, "extra": deep},
+        "/webhooks/webhook/ci": {"payload": deep},
+        "/webhooks/git/github": {"ref": deep},
+        "/pipelines/start": {"application": "dos", "name": "deep", "x": deep},
+        "/pipelines/bulksave": [{**pipeline, "name": "bulk", "x": deep}],
+    }
+    for path, body in attempts.items():
+        response = http.post(path, json=body)
+        assert response.status_code < 500, (path, response.status_code, response.text)
