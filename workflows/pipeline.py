@@ -86,6 +86,8 @@ class PipelineWorkflow:
         self.pending_removals: list[str] = []
         #: no stage is left to run and the execution is being recorded as finished: restarts are refused
         self.finishing = False
+        #: the writer waits (the execution is ending and its notifications are still being sent)
+        self.hold_writes = False
 
     # ---- operator controls -------------------------------------------------------------
 
@@ -499,6 +501,9 @@ class PipelineWorkflow:
         it, with the execution attached, so the Web UI shows failed pipelines as failed.
         """
         assert self.ex is not None
+        # the store shows the end only once the notifications are sent (their failures with it), as
+        # readers take a finished execution as final
+        self.hold_writes = True
         self.ex.status = status
         self.ex.end_time = now_ms()
         if self.ex.paused and self.ex.paused.get("resumeTime") is None:
@@ -507,6 +512,7 @@ class PipelineWorkflow:
         self.notifier.notify(self.ex, notifications.pipeline_event(status))
         await self._release(gate)
         await self.notifier.drain()
+        self.hold_writes = False
         if self.project:
             await self._flush()  # the final record lands before the workflow ends (retried until it does)
         elif workflow.patched(RECORD_PATCH):
@@ -613,7 +619,7 @@ class PipelineWorkflow:
     async def _writer(self) -> None:
         """Write the header (and stages this workflow marked) whenever they changed, one write at a time."""
         while True:
-            await workflow.wait_condition(lambda: self.wanted > self.written)
+            await workflow.wait_condition(lambda: self.wanted > self.written and not self.hold_writes)
             target = self.wanted
             assert self.ex is not None
             await projection.record(self._update(), f"store the execution ({self.ex.status.value})")

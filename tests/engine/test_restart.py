@@ -89,9 +89,10 @@ async def test_a_restart_while_the_pipeline_finishes_is_run_not_dropped(
     told = {"type": "webhook", "address": f"{hook.base}/slow", "when": ["pipeline.complete"]}
     execution_id = await engine.start(two_waits(notifications=[told]))
     handle = client.get_workflow_handle(execution_id)
-    finishing = await engine.wait_until(execution_id, lambda e: e["status"] == "SUCCEEDED")
-    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING  # still recording its end
+    finishing = await engine.wait_until(execution_id, lambda e: ("POST", "/slow") in hook.calls)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING  # still sending, then recording
     second = stage_named(finishing, "second")
+    assert second["status"] == "SUCCEEDED" and finishing["status"] == "RUNNING"
     await operations.restart_stage(client, execution_id, second["id"], user="late", task_queue=engine.task_queue)
     again = await finish(engine, execution_id)
     assert again["status"] == "SUCCEEDED"
