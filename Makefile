@@ -31,6 +31,7 @@ test: $(TEST_STAMP) tools
 # the apiserver cached under ~/.cache/gennaker by its Debian version (4-6 minutes the first time, 0.2 s after).
 tools:
 	@command -v packer >/dev/null || apt-get install -y -q packer || (apt-get update -q && apt-get install -y -q packer)
+	@command -v promtool >/dev/null || apt-get install -y -q --no-install-recommends prometheus || (apt-get update -q && apt-get install -y -q --no-install-recommends prometheus)
 	@bash scripts/kube-apiserver.sh >/dev/null
 
 lint: $(TEST_STAMP)
