@@ -35,7 +35,8 @@ async def _handle(kind: str, source: str, request: Request, client: Any, store: 
         event = make_event(kind, source, raw, dict(request.headers))
         pipelines = await asyncio.to_thread(store.list_pipelines)
         secret = settings.git_webhook_secret.get_secret_value() if settings.git_webhook_secret else None
-        result = match_event(event, pipelines, git_shared_secret=secret)
+        # off the event loop: constraints run user regexes and JSONPaths over payloads of up to 5 MiB
+        result = await asyncio.to_thread(match_event, event, pipelines, git_shared_secret=secret)
     except TriggerError as err:
         raise bad_request(str(err), field=str(err).split(":", 1)[0]) from None
     for refusal in result.refused:
