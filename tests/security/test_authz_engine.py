@@ -91,7 +91,13 @@ async def test_a_pipeline_stage_needs_execute_on_the_childs_application(client: 
 
 async def test_a_jenkins_stage_needs_write_on_the_master(client: Any, tmp_path: Path) -> None:
     services = {"ci": {"READ": ["executors", "admins"], "WRITE": ["admins"]}}
-    async with world(client, tmp_path, {"build_services": services}) as w:
+    masters = {
+        "masters": [
+            {"name": "ci", "address": "http://127.0.0.1:9/"},
+            {"name": "open-ci", "address": "http://127.0.0.1:9/"},
+        ]
+    }
+    async with world(client, tmp_path, {"build_services": services}, jenkins=masters) as w:
         jenkins = {"refId": "1", "type": "jenkins", "name": "b", "master": "CI", "job": "j"}
         w.pipeline("free", name="build", stages=[jenkins])
         denied = await finished(w, await trigger(w, "executor", "free", "build"))
@@ -101,9 +107,13 @@ async def test_a_jenkins_stage_needs_write_on_the_master(client: Any, tmp_path: 
         # an admin gets past the check (and meets the master Gennaker was not given)
         other = await finished(w, await trigger(w, "admin", "free", "build"))
         assert "permission" not in _stage_error(other, "jenkins")
-        # reads of the master need READ on it
-        assert (await w.call("writer", "GET", "/v3/builds/ci/jobs")).status_code == 403
+        # reads of the master need READ on it, and the list shows only the masters one may read
+        refused = await w.call("writer", "GET", "/v3/builds/ci/jobs")
+        assert refused.status_code == 403
+        assert refused.json()["message"] == "Access denied: wes does not have READ permission on build service 'ci'"
         assert (await w.call("executor", "GET", "/v3/builds/ci/jobs")).status_code != 403
+        assert (await w.call("writer", "GET", "/v2/builds")).json() == ["open-ci"]
+        assert sorted((await w.call("executor", "GET", "/v2/builds")).json()) == ["ci", "open-ci"]
 
 
 async def test_a_trigger_body_cannot_choose_its_user_or_type(client: Any, tmp_path: Path) -> None:
