@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+# moto's AWS for the deploy restart test, as tests/providers has it
+from tests.providers.aws_fixtures import aws_account, aws_cloud, aws_world, moto_clients, moto_endpoint  # noqa: F401
+
 
 class Hook:
     """A webhook target on loopback: POST starts a job, GET reports its state until told it is done."""

@@ -119,6 +119,9 @@ def strategy_stages(context: JSON) -> list[SyntheticStage]:
 
 @register
 class DeployStage(StageDefinition):
+    #: what a deploy decided and did; a restart forgets it, so the restarted stage plans the next version
+    RESTART_FORGETS = ("deploy.plan", "deploy.server.groups", "waitingFor")
+
     type = "deploy"
     aliases = ("createServerGroup", "cloneServerGroup")
 
@@ -151,6 +154,10 @@ class DeployStage(StageDefinition):
                 timeout=timedelta(minutes=wait_minutes),
             ),
         ]
+
+    def prepare_for_restart(self, context: JSON) -> None:
+        for key in self.RESTART_FORGETS:
+            context.pop(key, None)
 
     def mutates_accounts(self, context: JSON) -> list[str]:
         """Every cluster's account (``account`` or ``credentials``), and the stage's own."""

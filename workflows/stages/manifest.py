@@ -34,6 +34,12 @@ def _resolve() -> TaskSpec:
 class DeployManifestStage(StageDefinition):
     type = "deployManifest"
     mutates_account = True
+    #: the versions and objects a deploy chose; a restart forgets them, so it deploys the next version
+    RESTART_FORGETS = ("manifest.versions", "outputs.manifests", "outputs.manifestNamesByNamespace", "manifest.targets")
+
+    def prepare_for_restart(self, context: JSON) -> None:
+        for key in self.RESTART_FORGETS:
+            context.pop(key, None)
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         specs = [
