@@ -83,6 +83,7 @@ class Report:
     started: dict[str, str]  # execution id -> pipeline name
     rows: list[dict[str, Any]]
     faults: list[str]
+    triggers: tuple[int, int]  # requests left unanswered, and pipelines found started after one
     groups: dict[str, int]
     deploy_executions: dict[str, int]
     webhook_calls: Counter[str]
@@ -380,6 +381,8 @@ class Driver:
         self.last_fault = time.monotonic()
         self.http = httpx.AsyncClient(base_url=stack.api_url, timeout=15)
         self.kinds = {p.name: p.kind for p in planned}
+        self.unanswered = 0  # trigger requests that got no answer (the API was killed or Temporal down)
+        self.adopted = 0  # of those, pipelines found started in Temporal anyway
 
     def say(self, text: str) -> None:
         if not self.opts.quiet:
@@ -419,9 +422,11 @@ class Driver:
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}"
             self.say(f"trigger {p.name}: {error}; checking Temporal before trying again")
+            self.unanswered += 1
             await asyncio.sleep(3)  # visibility lags a little
             found = await self.in_temporal(p.name)
             if found:
+                self.adopted += 1
                 for execution_id in found:
                     self.started[execution_id] = p.name
                 return
@@ -617,6 +622,7 @@ async def check(driver: Driver, store: Any, moto: str, hooks: HookTarget, t0: fl
         driver.started,
         rows,
         driver.faults,
+        (driver.unanswered, driver.adopted),
         groups,
         dict(deploys),
         hooks.calls,
@@ -704,6 +710,7 @@ def print_report(report: Report, opts: Options) -> None:
         print(f"  {label:<45} {count}")
     print(f"  {'server groups in moto / deploy executions':<45} {sum(report.groups.values())} / "
           f"{sum(report.deploy_executions.values())}")  # fmt: skip
+    print(f"  {'trigger requests unanswered / started anyway':<45} {report.triggers[0]} / {report.triggers[1]}")
     print(f"  {'webhook targets called more than once':<45} {redelivered} (at-least-once; not an invariant)")
     unsuccessful = [row for row in report.rows if row.get("why")]
     for row in unsuccessful[:10]:
