@@ -102,13 +102,13 @@ async def _task(client: Any, store: Any, settings: Any, guard: Guard, body: Any,
     if all(j["type"] in PROJECT_JOBS for j in jobs):
         await _check_project_jobs(guard, store, jobs)
         execution = await asyncio.to_thread(
-            _run_project_jobs, store, jobs, application, description, user, guard.authentication()
+            _run_project_jobs, store, jobs, application, description, user, await guard.authentication_off_loop()
         )
         return {"ref": f"/tasks/{execution['id']}"}
     if all(j["type"] in APPLICATION_JOBS for j in jobs):
         await _check_application_jobs(guard, jobs)
         execution = await asyncio.to_thread(
-            _run_application_jobs, store, jobs, application, description, user, guard.authentication()
+            _run_application_jobs, store, jobs, application, description, user, await guard.authentication_off_loop()
         )
         return {"ref": f"/tasks/{execution['id']}"}
     await guard.app(application, EXECUTE)
@@ -125,7 +125,7 @@ async def _task(client: Any, store: Any, settings: Any, guard: Guard, body: Any,
         manual_trigger(body.get("trigger"), user),
         type="ORCHESTRATION",
         user=user,
-        authentication=guard.authentication(),
+        authentication=await guard.authentication_off_loop(),
     )
     return {"ref": f"/tasks/{execution_id}"}
 

@@ -131,7 +131,13 @@ async def _trigger_saved(
         raise bad_request(f"pipeline '{config.get('name')}' is disabled")
     trigger = _trigger(config, body, user)
     return await _start(
-        client, settings, config, trigger, execution_id=execution_id, user=user, authentication=guard.authentication()
+        client,
+        settings,
+        config,
+        trigger,
+        execution_id=execution_id,
+        user=user,
+        authentication=await guard.authentication_off_loop(),
     )
 
 
@@ -176,5 +182,7 @@ async def start_adhoc(client: ClientDep, settings: SettingsDep, guard: GuardDep,
     await guard.app(config["application"], EXECUTE)
     user = guard.principal.name
     trigger = _trigger(config, config.get("trigger"), user)
-    execution_id = await _start(client, settings, config, trigger, user=user, authentication=guard.authentication())
+    execution_id = await _start(
+        client, settings, config, trigger, user=user, authentication=await guard.authentication_off_loop()
+    )
     return {"ref": f"/pipelines/{execution_id}"}
