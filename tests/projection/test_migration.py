@@ -100,3 +100,25 @@ def test_existing_executions_read_the_same_after_the_migration(fresh_url: str) -
         assert store.get_execution(running["id"])["stages"][0]["status"] == "SUCCEEDED"
     finally:
         store.close()
+
+
+def test_downgrade_puts_the_stages_back_into_the_execution(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'down.db'}"
+    store = Store(url)
+    store.migrate()
+    doc = {"id": "E1", "application": "a", "status": "RUNNING", "stages": [{"id": "s1", "x": 1}, {"id": "s2"}]}
+    store.save_execution(doc)
+    store.apply_execution_update({"id": "E1", "version": 5, "removeStageIds": ["s2"]})
+    store.close()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0008_auth")
+        with engine.connect() as conn:
+            body = conn.execute(text("SELECT body FROM executions WHERE id = 'E1'")).scalar_one()
+        assert json.loads(body) == {**doc, "stages": [{"id": "s1", "x": 1}]}
+    finally:
+        engine.dispose()
