@@ -117,7 +117,9 @@ def alive(pid: int) -> bool:
 def poller_pids(address: str, task_queue: str) -> set[int]:
     """The pids of the worker processes polling ``task_queue`` (a poller's identity is ``<pid>@<host>``)."""
     done = subprocess.run(
-        [temporal_binary(), "task-queue", "describe", "--task-queue", task_queue, "--address", address, "-o", "json"],
+        # --legacy-mode lists every poller; the default view lists only unversioned ones (workers are versioned)
+        [temporal_binary(), "task-queue", "describe", "--task-queue", task_queue, "--legacy-mode"]
+        + ["--address", address, "-o", "json"],
         capture_output=True,
         text=True,
         timeout=30,
