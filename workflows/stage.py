@@ -227,9 +227,9 @@ class StageWorkflow:
             asyncio.ensure_future(self._writer())
             self._changed()
         try:
-            if await self._with_timeout(main, self._run_main(main)):
+            if await self._with_timeout(main, self._run_main(main)) and self.project:
                 # Orca's timeout fails the stage and runs its cancel routine: cancel hooks, then its
-                # on-failure stages (a red/black deploy rolls back)
+                # on-failure stages (a red/black deploy rolls back). Not in the previous release's replays.
                 await self._stop_reminders()
                 await self._run_cancel_hooks(canceled_only=True)
                 await self._run_on_failure(main, _definition(main))
@@ -531,7 +531,9 @@ class StageWorkflow:
                 stage.status = S.SUCCEEDED
                 stage.end_time = now_ms()
 
-        if await self._with_timeout(stage, body()):  # a synthetic stage honours its own stageTimeoutMs
+        if not self.project:  # the previous release ran synthetic stages without a timeout of their own
+            await body()
+        elif await self._with_timeout(stage, body()):  # a synthetic stage honours its own stageTimeoutMs
             await self._run_cancel_hooks(canceled_only=True)
 
     async def _run_tasks(self, stage: StageState, definition: StageDefinition) -> S:
