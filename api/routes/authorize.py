@@ -53,7 +53,7 @@ async def authorize(
     apps, service_accounts = await asyncio.gather(
         asyncio.to_thread(store.list_applications), asyncio.to_thread(store.list_service_accounts)
     )
-    return rules.user_permission(
+    view = rules.user_permission(
         subject,
         applications=apps,
         accounts=account_entries(settings),
@@ -62,3 +62,10 @@ async def authorize(
         allow_unknown=auth.allow_access_to_unknown_applications,
         or_mode=bool(getattr(auth, "service_account_or_mode", False)),
     )
+    # Igor's build services (Jenkins masters) with what the user may do to each (auth.build_services)
+    view["buildServices"] = [
+        {"name": name, "authorizations": sorted(granted)}
+        for name in sorted(auth.build_services)
+        if (granted := rules.build_service_authorizations(subject, auth.build_services[name]))
+    ]
+    return view

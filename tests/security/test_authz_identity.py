@@ -188,3 +188,11 @@ def test_every_uvicorn_gennaker_starts_leaves_forwarded_headers_to_the_api() -> 
     command = cli.api_command(Settings())
     assert command is not None and "--no-proxy-headers" in command
     assert "proxy_headers=False" in inspect.getsource(localstack.ServedApi)
+
+
+async def test_authorize_shows_the_build_services_one_may_use(tmp_path: Path) -> None:
+    services = {"ci": {"READ": ["dev", "ops"], "WRITE": ["ops"]}, "release": {"READ": ["ops"]}}
+    async with auth_api(tmp_path, admin_roles=["admins"], build_services=services) as api:
+        dev, _ = tokens.issue(api.store, "dora", ["dev"], expires=None, by="cli")
+        view = (await api.http.get("/authorize/dora", headers=bearer(dev))).json()
+        assert view["buildServices"] == [{"name": "ci", "authorizations": ["READ"]}]
