@@ -106,7 +106,7 @@ async def measure(url: str, label: str, stages: int, runs: int) -> list[tuple[st
         conn.execute(text("DELETE FROM bench_whole"))
         conn.execute(text("INSERT INTO bench_whole VALUES ('E-big', :b)"), {"b": whole})
 
-    def old_read() -> bytes:
+    def old_read() -> Any:
         with store._engine.connect() as conn:  # noqa: SLF001
             body = conn.execute(text("SELECT body FROM bench_whole WHERE id = 'E-big'")).scalar_one()
         from fastapi.responses import JSONResponse

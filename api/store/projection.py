@@ -142,9 +142,7 @@ def apply_update(s: Session, update: Doc) -> Doc:
     if row is None:
         application = update.get("application") or (update.get("execution") or {}).get("application")
         if not application:
-            raise ValidationError(
-                f"the first write of execution {eid} requires 'application'", field="application"
-            )
+            raise ValidationError(f"the first write of execution {eid} requires 'application'", field="application")
         doc = _merge({"id": eid, "application": application}, update.get("execution"))
         doc["id"] = eid
         doc.setdefault("application", application)
