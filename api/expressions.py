@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -46,15 +47,15 @@ def _answer(result: expr.ProcessResult) -> Json:
 def _upstream(execution: Json, ref_ids: list[str]) -> list[Json]:
     """The top-level stages with these refIds and every stage they depend on, nearest first."""
     by_ref = {s.get("refId"): s for s in execution.get("stages", []) if not s.get("parentStageId")}
-    found: list[Json] = []
-    todo = list(ref_ids)
+    found: dict[int, Json] = {}  # id(stage) -> stage, in the order found (linear in long chains)
+    todo = deque(ref_ids)
     while todo:
-        stage = by_ref.get(todo.pop(0))
-        if stage is None or any(stage is s for s in found):
+        stage = by_ref.get(todo.popleft())
+        if stage is None or id(stage) in found:
             continue
-        found.append(stage)
+        found[id(stage)] = stage
         todo.extend(str(r) for r in stage.get("requisiteStageRefIds") or [])
-    return found
+    return list(found.values())
 
 
 #: evaluations running at once; further requests wait for a slot (the machine has few cores)
