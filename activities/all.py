@@ -32,6 +32,7 @@ def build_activities(
         from api.auth.sealing import configure as configure_sealing
 
         configure_sealing(settings)  # the webhook activity opens sealed customHeaders with this key
+    from canary.activities import build as canary_activities
     from providers.registry import build_clouds
 
     from .bake import build as bake_activities
@@ -86,4 +87,5 @@ def build_activities(
         *([triggers.start_cron_pipeline] if triggers is not None else []),
         *([reconciler.reconcile_executions] if reconciler is not None else []),
         *(jenkins_trigger_activities(settings, client, store) if store is not None else []),
+        *(canary_activities(settings, store) if store is not None and hasattr(settings, "canary") else []),
     ]

@@ -26,6 +26,8 @@ from activities.reconciler_settings import ReconcilerSettings
 from api.auth.settings import AuthSettings
 from api.limits_settings import RequestLimitSettings
 from bakery.settings import BakerySettings
+from canary.settings import SECRET_FIELDS as CANARY_SECRET_FIELDS
+from canary.settings import CanarySettings
 from gennaker.payloads.settings import PayloadSettings
 from gennaker.versioning import DeploymentSettings
 from integrations.jenkins.settings import SECRET_FIELDS as JENKINS_SECRET_FIELDS
@@ -41,7 +43,10 @@ DEFAULT_CONFIG_FILE = Path("gennaker.yml")
 
 # Field names whose values never appear in errors, logs or `gennaker config check`.
 SECRET_FIELDS = (
-    frozenset({"api_key", "database_url", "git_webhook_secret"}) | NOTIFY_SECRET_FIELDS | JENKINS_SECRET_FIELDS
+    frozenset({"api_key", "database_url", "git_webhook_secret"})
+    | NOTIFY_SECRET_FIELDS
+    | JENKINS_SECRET_FIELDS
+    | CANARY_SECRET_FIELDS
 )
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -134,6 +139,8 @@ class Settings(BaseSettings):
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
     #: the Schedule that finishes executions whose workflow closed without a final record (docs/store.md)
     reconciler: ReconcilerSettings = Field(default_factory=ReconcilerSettings)
+    #: Kayenta's metrics accounts (docs/canary.md)
+    canary: CanarySettings = Field(default_factory=CanarySettings)
 
     @field_validator("execution_window_timezone", "cron_timezone")
     @classmethod

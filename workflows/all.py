@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bakery.workflow import BakeWorkflow
+from canary.workflow import CanaryRunWorkflow
 
 from .cloud_cache import RefreshCloudCacheWorkflow
 from .concurrency import ConcurrencyGateWorkflow
@@ -25,6 +26,7 @@ WORKFLOWS: list[type] = [
     JenkinsPollWorkflow,
     JudgmentReminders,
     ReconcileExecutionsWorkflow,
+    CanaryRunWorkflow,
 ]
 
 
