@@ -98,7 +98,7 @@ async def run_worker(
     """
     from temporalio.worker import Worker
 
-    from gennaker.versioning import deployment_config, promote_on_start
+    from gennaker.versioning import deployment_config, keep_promoted
     from workflows.all import workflow_runner
 
     if workflows is None:
@@ -145,7 +145,7 @@ async def run_worker(
                     len(plan.activities),
                 )
             log.info("worker ready on %s (namespace %s)", ", ".join(p.task_queue for p in plans), client.namespace)
-            promoting = asyncio.create_task(promote_on_start(client, settings))
+            promoting = asyncio.create_task(keep_promoted(client, settings))
             await stop.wait()
             promoting.cancel()
             log.info("worker stopping")

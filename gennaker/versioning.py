@@ -111,7 +111,17 @@ async def promote_on_start(client: Client, settings: Any) -> str | None:
     from temporalio.service import RPCError
 
     try:
-        if deployment.promote == "if-none" and await current_build(client, deployment.name) is not None:
+        current = await current_build(client, deployment.name)
+        if deployment.promote == "if-none" and current is not None:
+            if current != deployment.build_id:
+                log.warning(
+                    "worker deployment %s: this worker is build %s, the current build is %s; it runs only executions "
+                    "pinned to %s until an operator makes it current",
+                    deployment.name,
+                    deployment.build_id,
+                    current,
+                    deployment.build_id,
+                )
             return None
         await set_current(client, deployment.name, deployment.build_id)
     except RPCError as err:
@@ -121,6 +131,25 @@ async def promote_on_start(client: Client, settings: Any) -> str | None:
         return None
     log.info("worker deployment %s: build %s is current", deployment.name, deployment.build_id)
     return str(deployment.build_id)
+
+
+async def keep_promoted(client: Client, settings: Any, *, every: float = 30.0) -> None:
+    """:func:`promote_on_start`, then, unless ``promote`` is ``never``, again whenever the deployment has lost its
+    current build (a dev server started afresh under a running worker): new executions never wait for nobody."""
+    await promote_on_start(client, settings)
+    deployment = getattr(settings, "deployment", None)
+    if deployment is None or not deployment.versioning or deployment.promote == "never":
+        return
+    from temporalio.service import RPCError
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await current_build(client, deployment.name) is None:
+                await set_current(client, deployment.name, deployment.build_id)
+                log.info("worker deployment %s had no current build; build %s is", deployment.name, deployment.build_id)
+        except RPCError as err:
+            log.debug("worker deployment %s: %s", deployment.name, err)
 
 
 async def drained(client: Client, deployment_name: str, build_id: str) -> bool:

@@ -138,3 +138,41 @@ async def test_an_execution_started_on_build_a_finishes_on_a_while_b_is_current(
         worker_a.kill()
         if worker_b is not None:
             worker_b.kill()
+
+
+async def test_a_deployment_that_lost_its_current_build_gets_it_back(client: Client) -> None:
+    from temporalio.api.workflowservice.v1 import SetWorkerDeploymentCurrentVersionRequest
+    from temporalio.worker import Worker
+
+    from workflows.all import WORKFLOWS, workflow_runner
+
+    settings = Settings(
+        task_queue=f"promoted-{uuid.uuid4().hex[:8]}",
+        deployment={"name": f"ops-{uuid.uuid4().hex[:8]}", "build_id": "c"},  # type: ignore[arg-type]
+    )
+    deployment = settings.deployment.name
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
+        deployment_config=versioning.deployment_config(settings),
+    )
+    async with worker:
+        keeping = asyncio.create_task(versioning.keep_promoted(client, settings, every=0.2))
+        try:
+            for _ in range(300):
+                if await versioning.current_build(client, deployment) == "c":
+                    break
+                await asyncio.sleep(0.1)
+            assert await versioning.current_build(client, deployment) == "c"
+            await client.workflow_service.set_worker_deployment_current_version(  # back to unversioned
+                SetWorkerDeploymentCurrentVersionRequest(namespace=client.namespace, deployment_name=deployment)
+            )
+            for _ in range(300):
+                if await versioning.current_build(client, deployment) == "c":
+                    break
+                await asyncio.sleep(0.1)
+            assert await versioning.current_build(client, deployment) == "c"
+        finally:
+            keeping.cancel()
