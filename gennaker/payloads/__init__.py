@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from .blobs import BlobStore
     from .codec import ClaimCheck
 
-_shared: dict[tuple[str, int, int], ClaimCheck] = {}
+_shared: dict[tuple[str, int, int, int], ClaimCheck] = {}
 _lock = threading.Lock()
+PART_FLOOR = 16 * 1024
 
 
 def blob_store(settings: Settings) -> BlobStore:
@@ -48,12 +49,14 @@ def claim_check(settings: Settings) -> ClaimCheck:
     """The process's claim-check state for these settings (one blob store connection and cache per store)."""
     from .codec import BytesLru, ClaimCheck
 
-    ident = (_store_identity(settings), settings.payloads.threshold_bytes, settings.payloads.cache_bytes)
+    payloads = settings.payloads
+    part_min = max(PART_FLOOR, payloads.threshold_bytes // 2) if payloads.json_parts else 0
+    ident = (_store_identity(settings), payloads.threshold_bytes, payloads.cache_bytes, part_min)
     with _lock:
         found = _shared.get(ident)
         if found is None:
             found = _shared[ident] = ClaimCheck(
-                blob_store(settings), settings.payloads.threshold_bytes, BytesLru(settings.payloads.cache_bytes)
+                blob_store(settings), payloads.threshold_bytes, BytesLru(payloads.cache_bytes), part_min
             )
         return found
 

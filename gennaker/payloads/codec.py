@@ -1,9 +1,10 @@
 """The claim-check codec: payloads above the threshold go to a blob store; history keeps a small reference.
 
 A reference is a payload of its own encoding (``binary/gennaker-claim-check``) whose data is
-``{"key": <sha256 of the stored bytes>, "size": <bytes>, "encoding": <the original encoding>}``. The stored
-bytes are the whole original payload (metadata and data), serialized deterministically, so equal values share a
-key and are stored once however many workflows carry them. Smaller payloads pass through untouched.
+``{"key": <sha256 of the stored bytes>, "size": <bytes>, "encoding": <the original encoding>}``. The key is
+the sha256 of the whole original payload (metadata and data) serialized deterministically, so equal values share
+a key and are stored once however many workflows carry them; large JSON sub-values inside are stored once more
+finely, as parts (parts.py). Smaller payloads pass through untouched.
 """
 
 from __future__ import annotations
@@ -22,17 +23,21 @@ from temporalio.converter import PayloadCodec, SerializationContext, WithSeriali
 from temporalio.exceptions import ApplicationError
 
 from .blobs import BlobStore
+from .parts import join, split
 
 ENCODING = b"binary/gennaker-claim-check"
+PARTS = "gennaker-parts"  # metadata of a stored payload whose data holds part markers
+JSON = (b"json/plain",)
 RECORDED_REFS = 100_000  # (key, workflow id) pairs this process already wrote, to skip rewriting them
 
 
 class MissingBlobError(ApplicationError):
     """A reference names a blob the store does not have (collected, or another blob store configured)."""
 
-    def __init__(self, key: str, size: int, where: str) -> None:
+    def __init__(self, key: str, size: int | None, where: str) -> None:
+        what = f"payload blob {key} ({size} bytes)" if size is not None else f"payload part {key}"
         super().__init__(
-            f"payload blob {key} ({size} bytes) is missing from the {where}: it was removed, or this process uses "
+            f"{what} is missing from the {where}: it was removed, or this process uses "
             "another blob store than the one that wrote it (GENNAKER_PAYLOADS__BLOB_DIR / __DATABASE_URL)",
             type="PayloadBlobMissing",
             non_retryable=True,
@@ -83,37 +88,75 @@ class ClaimCheck:
     store: BlobStore
     threshold: int
     cache: BytesLru
+    #: JSON sub-values at least this big are stored as parts of their own (parts.py); 0: payloads go whole
+    part_min: int = 0
     recorded: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def save(self, payload: Payload, workflow_id: str) -> tuple[str, int]:
-        """Store ``payload`` (blocking: run in a thread); its key and stored size."""
+        """Store ``payload`` (blocking: run in a thread); its key and size. Large JSON sub-values go as parts."""
         data = payload.SerializeToString(deterministic=True)
         key = hashlib.sha256(data).hexdigest()
-        with self.lock:
-            known = (key, workflow_id) in self.recorded
-        if not known:
-            self.store.put(key, data, workflow_id)
-            with self.lock:
-                self.recorded[(key, workflow_id)] = None
-                if len(self.recorded) > RECORDED_REFS:
-                    self.recorded.popitem(last=False)
+        if not self._recorded(key, workflow_id):
+            stored = data
+            cut = (
+                split(payload.data, self.part_min)
+                if self.part_min and payload.metadata.get("encoding") in JSON
+                else None
+            )
+            if cut is not None:
+                doc, parts = cut
+                for part_key, part in parts.items():
+                    if not self._recorded(part_key, workflow_id):
+                        self.store.put(part_key, part, workflow_id)
+                        self._remember(part_key, workflow_id)
+                    self.cache.put(part_key, part)
+                stored = Payload(metadata={**payload.metadata, PARTS: b"1"}, data=doc).SerializeToString(
+                    deterministic=True
+                )
+            self.store.put(key, stored, workflow_id)
+            self._remember(key, workflow_id)
         self.cache.put(key, data)
         return key, len(data)
 
-    def load(self, key: str, size: int) -> Payload:
-        """The payload stored under ``key`` (blocking: run in a thread)."""
+    def _recorded(self, key: str, workflow_id: str) -> bool:
+        with self.lock:
+            return (key, workflow_id) in self.recorded
+
+    def _remember(self, key: str, workflow_id: str) -> None:
+        with self.lock:
+            self.recorded[(key, workflow_id)] = None
+            if len(self.recorded) > RECORDED_REFS:
+                self.recorded.popitem(last=False)
+
+    def _fetch(self, key: str, size: int | None) -> bytes:
         data = self.cache.get(key)
         if data is None:
             data = self.store.get(key)
             if data is None:
                 raise MissingBlobError(key, size, self.store.description)
+        return data
+
+    def load(self, key: str, size: int) -> Payload:
+        """The payload stored under ``key``, its parts put back (blocking: run in a thread)."""
+        data = self.cache.get(key)
+        if data is None:
+            payload = Payload.FromString(self._fetch(key, size))
+            if PARTS in payload.metadata:
+                payload.data = join(payload.data, self._part)
+                del payload.metadata[PARTS]
+            data = payload.SerializeToString(deterministic=True)
             if hashlib.sha256(data).hexdigest() != key:
                 raise BadReferenceError(f"payload blob {key} in the {self.store.description} does not match its key")
             self.cache.put(key, data)
-        payload = Payload()
-        payload.ParseFromString(data)
-        return payload
+        return Payload.FromString(data)
+
+    def _part(self, key: str) -> bytes:
+        part = self._fetch(key, None)
+        if hashlib.sha256(part).hexdigest() != key:
+            raise BadReferenceError(f"payload part {key} in the {self.store.description} does not match its key")
+        self.cache.put(key, part)
+        return part
 
 
 def reference(key: str, size: int, original: Payload) -> Payload:

@@ -21,6 +21,8 @@ class PayloadSettings(BaseModel):
 
     #: encoded payloads larger than this are claim-checked; smaller ones pass through byte-identical
     threshold_bytes: int = Field(default=128 * KIB, ge=4 * KIB, le=2 * MIB)
+    #: large JSON sub-values (half the threshold or more) are stored once across payloads (docs/payloads.md)
+    json_parts: bool = True
     #: store blobs as files under this directory instead of in the database
     blob_dir: Path | None = None
     #: the blob database when it is not the store's (``blob_dir`` unset)

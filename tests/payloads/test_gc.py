@@ -84,6 +84,7 @@ async def test_the_command_reports_what_it_would_collect(client: Client, tmp_pat
         "GENNAKER_TEMPORAL__ADDRESS": client.service_client.config.target_host,
         "GENNAKER_PAYLOADS__DATABASE_URL": url,
         "GENNAKER_STATE_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
     }
     run = subprocess.run(
         [sys.executable, "-m", "gennaker.payloads", "gc", "--dry-run"],
@@ -95,3 +96,26 @@ async def test_the_command_reports_what_it_would_collect(client: Client, tmp_pat
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["deleted"] == 1
+
+
+async def test_a_part_shared_with_a_running_workflow_stays(client: Client, sql_blobs: SqlBlobStore) -> None:
+    running_id = f"gc-parts-{uuid.uuid4()}"
+    handle = await client.start_workflow("NobodyRunsThis", id=running_id, task_queue=f"none-{uuid.uuid4()}")
+    shared = {"body": "s" * 300_000}
+    try:
+        for workflow_id, own in ((running_id, "r"), (f"gc-gone-{uuid.uuid4()}", "g")):
+            codec = ClaimCheckCodec(ClaimCheck(sql_blobs, 128 * 1024, BytesLru(0), 64 * 1024))
+            dc = DataConverter(payload_codec=codec).with_context(WorkflowSerializationContext("default", workflow_id))
+            [reference] = await dc.encode([{"own": own * 150_000, "shared": shared}])
+            if workflow_id == running_id:
+                kept_reference = reference
+        assert kept(sql_blobs) == 5  # two remainders, two own parts, one shared part
+        age_everything(sql_blobs, days=60)
+        done = await collect(sql_blobs, client, retention_days=1)
+        assert (done.deleted, done.kept) == (2, 3)
+        fresh = ClaimCheckCodec(ClaimCheck(sql_blobs, 128 * 1024, BytesLru(0), 64 * 1024))
+        assert await DataConverter(payload_codec=fresh).decode([kept_reference]) == [
+            {"own": "r" * 150_000, "shared": shared}
+        ]
+    finally:
+        await handle.terminate("test over")
