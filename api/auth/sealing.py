@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,12 @@ def _key_file(path: Path) -> bytes:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(key)
                 log.info("generated the sealing key %s", path)
-        return path.read_bytes().strip()
+        for _ in range(100):  # another process may have created the file and not written it yet
+            key = path.read_bytes().strip()
+            if key:
+                return key
+            time.sleep(0.01)
+        raise SealError(f"{path} is empty; delete it to have a new key generated")
 
 
 def is_sealed(value: Any) -> bool:

@@ -165,3 +165,22 @@ async def test_webhook_header_values_are_sealed_when_saved(tmp_path: Path) -> No
         from api.auth.sealing import unseal
 
         assert unseal(api.settings, headers["Authorization"]) == "Bearer hunter2"
+
+
+def test_a_value_sealed_with_another_key_is_refused_without_showing_it(tmp_path: Path) -> None:
+    import pytest
+    from cryptography.fernet import Fernet
+
+    from api.auth.sealing import SealError, seal, unseal
+    from gennaker.settings import Settings
+
+    api_side = Settings.model_validate(
+        {"state_dir": tmp_path / "a", "auth": {"seal_key": Fernet.generate_key().decode()}}
+    )
+    worker_side = Settings.model_validate({"state_dir": tmp_path / "b"})  # no key given: one of its own
+    sealed = seal(api_side, "Bearer hunter2")
+    assert unseal(api_side, sealed) == "Bearer hunter2"
+    with pytest.raises(SealError, match="auth.seal_key differs") as refused:
+        unseal(worker_side, sealed)
+    assert "hunter2" not in str(refused.value) and sealed not in str(refused.value)
+    assert (tmp_path / "b" / "sealing.key").stat().st_mode & 0o077 == 0  # the generated key is the owner's only
