@@ -21,6 +21,7 @@ from .routes import (
     authorize,
     bakery,
     builds,
+    canary,
     executions,
     infrastructure,
     manifests,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         builds,
         bakery,
         payload_codec,
+        canary,
     )
     for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)

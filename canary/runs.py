@@ -44,7 +44,7 @@ class RunRequest:
     """One run: the config (stored or ad hoc) and Kayenta's CanaryExecutionRequest, with Gate's query params."""
 
     config: Json
-    execution_request: Json
+    execution_request: Any
     application: str | None = None
     canary_config_id: str | None = None
     parent_pipeline_execution_id: str | None = None

@@ -146,7 +146,6 @@ class CanaryStore:
     def create_config(self, config: Doc) -> Doc:
         config = validate_config(dict(config))
         now = now_ms()
-        config.setdefault("createdTimestamp", now)
         if config.get("createdTimestamp") is None:
             config["createdTimestamp"] = now
         if config.get("updatedTimestamp") is None:
@@ -266,6 +265,11 @@ class CanaryStore:
             s.execute(sa.insert(SETS).values(id=list_id, run_id=run_id, kind=kind, created_at=now_ms(),
                                              body=dumps(values)))  # fmt: skip
         return list_id
+
+    def metric_set_run(self, list_id: str) -> str | None:
+        """The run a metric set (pair) list belongs to (None for lists stored on their own)."""
+        with self._session() as s:
+            return s.scalar(sa.select(SETS.c.run_id).where(SETS.c.id == list_id))  # type: ignore[no-any-return]
 
     def get_metric_sets(self, list_id: str, kind: str | None = None) -> list[Doc]:
         with self._session() as s:

@@ -75,9 +75,10 @@ def test_kayenta_query_spec(
 ) -> None:
     query = {"type": "prometheus", "metricName": "some-metric-name", "labelBindings": bindings,
              "customFilterTemplate": template, "customInlineTemplate": inline, "resourceType": resource}  # fmt: skip
-    config = {"templates": TEMPLATES, "metrics": [{"name": "m", "query": query}]}
+    metric = {"name": "m", "query": query}
+    config = {"templates": TEMPLATES, "metrics": [metric]}
     side = {"scope": scope, "location": "us-central1", "extendedScopeParams": extended}
-    assert prom.build_query(config, config["metrics"][0], side, "instance") == expected
+    assert prom.build_query(config, metric, side, "instance") == expected
 
 
 def test_group_by_and_extended_params_win() -> None:
@@ -132,7 +133,7 @@ def _fetch(server: Prometheus, metric: dict[str, Any], scope: str) -> list[dict[
     return prom.to_metric_sets(body, metric["name"], query, _scope(scope))
 
 
-ERRORS = {"name": "errors", "query": {"metricName": "shop_error_rate", "labelBindings": ['app="shop"'],
+ERRORS: dict[str, Any] = {"name": "errors", "query": {"metricName": "shop_error_rate", "labelBindings": ['app="shop"'],
                                      "customInlineTemplate": 'build="${scope}"'}}  # fmt: skip
 
 
