@@ -54,6 +54,22 @@ def _fresh_bake(w: World) -> dict[str, str]:
     return {"bake": bake}
 
 
+def _fresh_canary(w: World) -> dict[str, str]:
+    """A canary config of 'locked', a finished run of it and the run's metric-set pair list."""
+    from api.store.canary import CanaryStore
+
+    canary = CanaryStore(w.store)
+    name = f"cfg-{uuid.uuid4().hex[:8]}"
+    config = canary.create_config({"name": name, "applications": ["locked"], "metrics": [{"name": "m"}]})
+    run_id = f"run-{uuid.uuid4().hex[:8]}"
+    canary.create_run({"id": run_id, "application": "locked", "status": "SUCCEEDED", "buildTimeMillis": 1})
+    pairs = canary.save_metric_sets(run_id, "metricSetPairList", [])
+    return {"canary_config": config["id"], "canary_run": run_id, "canary_pairs": pairs}
+
+
+CANARY_REQUEST = {"scopes": {}, "thresholds": {"pass": 75, "marginal": 50}}
+
+
 #: Igor's build-service permissions: reading 'locked-ci' is for the application's readers
 BUILD_SERVICES = {"locked-ci": {"READ": LOCKED_PERMISSIONS["READ"], "WRITE": ["writers"]}}
 
@@ -189,6 +205,45 @@ CASES: dict[str, Case] = {
     ),
     "restart a stage": Case("PUT", "/pipelines/{execution}/stages/s1/restart", EXECUTORS, {}),
     "delete an execution": Case("DELETE", "/pipelines/{fresh}", EXECUTORS, fresh=_fresh_execution),
+    # Kayenta behind Gate: configs and runs by their application (READ, WRITE on every one, EXECUTE)
+    "canary configs (filtered)": Case("GET", "/v2/canaryConfig", EVERYONE, fresh=_fresh_canary),
+    "canary configs of an application": Case("GET", "/v2/canaryConfig?application=locked", READERS),
+    "a canary config": Case("GET", "/v2/canaryConfig/{canary_config}", READERS, fresh=_fresh_canary),
+    "create a canary config": Case(
+        "POST", "/v2/canaryConfig", WRITERS, {"name": "cfg-{role}", "applications": ["locked"], "metrics": []}
+    ),
+    "update a canary config": Case(
+        "PUT",
+        "/v2/canaryConfig/{canary_config}",
+        WRITERS,
+        {"name": "cfg-{role}-2", "applications": ["locked"]},
+        fresh=_fresh_canary,
+    ),
+    "delete a canary config": Case("DELETE", "/v2/canaryConfig/{canary_config}", WRITERS, fresh=_fresh_canary),
+    "canary accounts": Case("GET", "/v2/canaries/credentials", EVERYONE),
+    "canary judges": Case("GET", "/v2/canaries/judges", EVERYONE),
+    "canary metric names": Case("GET", "/v2/canaries/metadata/metricsService", EVERYONE),
+    "run a canary config": Case(
+        "POST",
+        "/v2/canaries/canary/{canary_config}?application=locked",
+        EXECUTORS,
+        CANARY_REQUEST,
+        fresh=_fresh_canary,
+    ),
+    "run an ad hoc canary": Case(
+        "POST",
+        "/v2/canaries/canary?application=locked",
+        EXECUTORS,
+        {"canaryConfig": {"name": "adhoc", "metrics": [{"name": "m"}]}, "executionRequest": CANARY_REQUEST},
+    ),
+    "a canary run": Case("GET", "/v2/canaries/canary/{canary_run}", READERS, fresh=_fresh_canary),
+    "a canary run (config in the path)": Case(
+        "GET", "/v2/canaries/canary/{canary_config}/{canary_run}", READERS, fresh=_fresh_canary
+    ),
+    "canary runs of an application": Case("GET", "/v2/canaries/locked/executions", READERS),
+    "a canary metric set pair list": Case(
+        "GET", "/v2/canaries/metricSetPairList/{canary_pairs}", READERS, fresh=_fresh_canary
+    ),
 }
 
 
