@@ -4,7 +4,8 @@
 
 Per operation, the median over ``--runs``: encoding and decoding a small payload (passed through), the copy of
 the converter Temporal makes for every workflow or activity it serializes for (``with_context``), and 4 MiB
-values stored in and read back from each blob store (cold: nothing cached; warm: from the process's cache).
+values stored in and read back from each blob store (cold: nothing cached; warm: from the process's cache),
+and on SQLite executions that embed one shared trigger, stored whole and as parts.
 ``--postgres`` names a server (through a database to connect to): the benchmark creates a scratch database
 there, migrates it and drops it at the end.
 It prints a table; it is not a test and asserts nothing.
@@ -45,8 +46,29 @@ async def median_us(action: Callable[[int], Awaitable[Any] | Any], runs: int) ->
     return statistics.median(times)
 
 
-def converter(store: Any, cache: int = 64 * MIB) -> DataConverter:
-    return DataConverter(payload_codec=ClaimCheckCodec(ClaimCheck(store, 128 * 1024, BytesLru(cache))))
+def converter(store: Any, cache: int = 64 * MIB, part_min: int = 0) -> DataConverter:
+    return DataConverter(payload_codec=ClaimCheckCodec(ClaimCheck(store, 128 * 1024, BytesLru(cache), part_min)))
+
+
+async def parts_rows(store: Any, runs: int) -> list[tuple[str, float, float]]:
+    """Executions that all embed one 3 MiB trigger (40,000 small objects), each with its own stage list."""
+    trigger = {"commits": [{"id": f"{i:012x}", "msg": "fix", "n": i * 0.5} for i in range(40_000)], "blob": "b" * MIB}
+    values = [{"execution": {"id": f"e{i}", "stages": list(range(i + 10)), "trigger": trigger}} for i in range(runs)]
+    base = DataConverter.default
+    encode_base = await median_us(lambda i: base.encode([values[i]]), runs)
+    whole, parted = converter(store, cache=0), converter(store, cache=0, part_min=64 * 1024)
+    encode_whole = await median_us(lambda i: whole.encode([values[i]]), runs)
+    encoded: list[Any] = []
+    await parted.encode([values[0]])  # the trigger's parts stored once, by the first
+    encode_parts = await median_us(lambda i: _append(encoded, parted.encode([values[i]])), runs)
+    decode_parts = await median_us(lambda i: converter(store, cache=0, part_min=1).decode(encoded[i]), runs)
+    base_encoded = [await base.encode([v]) for v in values]
+    decode_base = await median_us(lambda i: base.decode(base_encoded[i]), runs)
+    return [
+        ("encode 4 MiB execution, whole", encode_base, encode_whole),
+        ("encode 4 MiB execution, parts", encode_base, encode_parts),
+        ("decode 4 MiB execution, parts, cold", decode_base, decode_parts),
+    ]
 
 
 async def small_rows(store: Any, runs: int) -> list[tuple[str, float, float]]:
@@ -125,6 +147,7 @@ async def main() -> None:
         rows = await small_rows(stores[0][1], args.runs)
         for name, store in stores:
             rows += await large_rows(name, store, args.runs)
+        rows += await parts_rows(stores[0][1], args.runs)
     finally:
         for _, store in stores:
             store.close()

@@ -2,68 +2,100 @@
 
 One 4 MB trigger sits in the pipeline's input, in each stage's input, in each record of the execution, and a
 polled webhook body in each poll's result: whole payloads differ, so whole-payload keys alone would store it again
-each time. Temporal's JSON converter writes canonical JSON (``sort_keys``, no spaces), whose serialization is
-compositional: a sub-value's bytes are the same wherever it is embedded. So a large payload's large sub-values
-(64 KiB or more) are cut out as parts, each stored under the sha256 of its bytes, and replaced by a marker
-string; putting the parts back where the markers are gives the original bytes exactly (checked when cutting:
-a payload that does not come back byte for byte is stored whole).
+each time. A JSON value's bytes do not depend on where it is embedded (Temporal's converter writes canonical JSON),
+so a large payload's large sub-values (64 KiB or more) are cut out of its bytes as parts, each stored under the
+sha256 of its bytes, and replaced by a marker string. The cuts are spans of the original text, found with the
+json module's C scanner, so putting the parts back where the markers are gives the original bytes exactly
+(checked as well); a payload that is not JSON, or holds a marker-like string, is stored whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 from collections.abc import Callable
-from typing import Any
 
 PART_MIN = 64 * 1024
 MAX_DEPTH = 12
-MAX_CHILDREN = 1000  # a container with more children is cut whole or not at all (measuring each costs time)
+MAX_MEMBERS = 1000  # a container with more members is cut whole or not at all (walking each costs time)
 MARK = "\x00gennaker-part:"
-# the marker as canonical JSON writes it (ensure_ascii escapes the NUL), with the part's key
+# the marker as JSON writes it (ASCII: the NUL escaped), with the part's key
 MARKER = re.compile(rb'"\\u0000gennaker-part:([0-9a-f]{64})"')
+_WS = re.compile(r"[ \t\n\r]*")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_scan = json.JSONDecoder().scan_once
 
 
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+class _TooWide(Exception):
+    pass
 
 
 def split(data: bytes, part_min: int = PART_MIN) -> tuple[bytes, dict[str, bytes]] | None:
-    """(``data`` with its large sub-values replaced by markers, the parts by key), or None when there is no part
-    to cut, ``data`` is not canonical JSON or already holds a marker-like string (it is then stored whole)."""
+    """(``data`` with its large sub-values replaced by markers, the parts by key), or None when there is nothing
+    to cut or ``data`` is not a JSON object or array."""
     if MARKER.search(data):
         return None
     try:
-        tree = json.loads(data)
-    except ValueError:
+        text = data.decode("utf-8")
+        start = _WS.match(text).end()  # type: ignore[union-attr]
+        if text[start : start + 1] not in ("{", "["):
+            return None
+        end = len(text.rstrip(" \t\n\r"))  # the top-level value ends the text (checked by the join below)
+        parts: dict[str, bytes] = {}
+        doc = (text[:start] + _cut(text, start, end, 0, part_min, parts) + text[end:]).encode()
+    except (UnicodeDecodeError, ValueError, IndexError, StopIteration):
         return None
-    if not isinstance(tree, dict | list):
-        return None
-    parts: dict[str, bytes] = {}
-
-    def cut(node: dict[str, Any] | list[Any], depth: int) -> bytes:
-        """The canonical JSON of ``node`` with its large descendants replaced by markers; only large children
-        are descended into, so each level serializes the large path once."""
-        pieces = []
-        for name, child in sorted(node.items()) if isinstance(node, dict) else enumerate(node):
-            encoded = _dumps(child)
-            if len(encoded) >= part_min:
-                if isinstance(child, dict | list) and depth < MAX_DEPTH and len(child) <= MAX_CHILDREN:
-                    encoded = cut(child, depth + 1)
-                if len(encoded) >= part_min:
-                    key = hashlib.sha256(encoded).hexdigest()
-                    parts[key] = encoded
-                    encoded = _dumps(MARK + key)
-            pieces.append(_dumps(name) + b":" + encoded if isinstance(node, dict) else encoded)
-        return (b"{%s}" if isinstance(node, dict) else b"[%s]") % b",".join(pieces)
-
-    if len(tree) > MAX_CHILDREN:
-        return None
-    doc = cut(tree, 0)
     if not parts or join(doc, parts.__getitem__) != data:
         return None
     return doc, parts
+
+
+def _end(text: str, idx: int) -> int:
+    """Where the JSON value starting at ``idx`` ends (strings by a regex, the rest by the C scanner)."""
+    if text[idx] == '"':
+        match = _STRING.match(text, idx)
+        if match is None:
+            raise ValueError("unterminated string")
+        return match.end()
+    return int(_scan(text, idx)[1])
+
+
+def _cut(text: str, start: int, end: int, depth: int, part_min: int, parts: dict[str, bytes]) -> str:
+    """``text[start:end]`` (an object or array) with its large members replaced by markers."""
+    out: list[str] = []
+    copied, idx, members = start, _WS.match(text, start + 1).end(), 0  # type: ignore[union-attr]
+    if text[idx] in "}]":
+        return text[start:end]
+    while True:
+        if text[start] == "{":  # skip the key and the colon
+            idx = _WS.match(text, _end(text, idx)).end()  # type: ignore[union-attr]
+            if text[idx] != ":":
+                raise ValueError("expected ':'")
+            idx = _WS.match(text, idx + 1).end()  # type: ignore[union-attr]
+        value_end = _end(text, idx)
+        members += 1
+        if members > MAX_MEMBERS:
+            raise _TooWide
+        if value_end - idx >= part_min:
+            inner = text[idx:value_end]
+            if inner[0] in "{[" and depth < MAX_DEPTH:
+                with contextlib.suppress(_TooWide):  # many small members: the whole value is the part
+                    inner = _cut(text, idx, value_end, depth + 1, part_min, parts)
+            if len(inner) >= part_min:
+                raw = inner.encode()
+                key = hashlib.sha256(raw).hexdigest()
+                parts[key] = raw
+                inner = json.dumps(MARK + key)
+            out += [text[copied:idx], inner]
+            copied = value_end
+        idx = _WS.match(text, value_end).end()  # type: ignore[union-attr]
+        if text[idx] != ",":
+            break
+        idx = _WS.match(text, idx + 1).end()  # type: ignore[union-attr]
+    out.append(text[copied:end])
+    return "".join(out)
 
 
 def join(doc: bytes, part: Callable[[str], bytes]) -> bytes:
