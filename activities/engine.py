@@ -245,6 +245,7 @@ class EngineActivities:
     @activity.defn(name="evaluate_expressions")
     def evaluate_expressions(self, req: dict[str, Any]) -> dict[str, Any]:
         """Evaluate expressions that reach URLs (``#fromUrl`` and friends), through the allow-list."""
+        from canary.expressions import lookups as canary_lookups
         from workflows import expressions as expr
         from workflows.errors import ExpressionError
 
@@ -256,6 +257,7 @@ class EngineActivities:
             url_fetcher=self.url_fetcher,
             user=req.get("user"),
             timestamp_ms=int(req.get("timestampMs") or 0),
+            lookups=canary_lookups(self.store) if self.store is not None else {},
         )
         if req.get("condition"):
             try:

@@ -114,6 +114,7 @@ def test_function_names_lists_everything() -> None:
         "doNotEval",
         "triggerResolvedArtifact",
         "triggerResolvedArtifactByType",
+        "canaryConfigNameToId",
     }
     assert set(FUNCTION_NAMES) == expected
     assert list(FUNCTION_NAMES) == sorted(FUNCTION_NAMES)

@@ -56,6 +56,9 @@ class EvaluationContext:
     url_fetcher: Callable[[str], str] | None = None
     user: str | None = None
     timestamp_ms: int = 0
+    #: store-reading helpers by function name (``#canaryConfigNameToId``); empty inside workflows, where such a
+    #: function raises UrlFetchUnavailable and the evaluation moves to the expressions activity
+    lookups: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 class _RootMarker:

@@ -368,6 +368,15 @@ def fn_alphanumerical(value: Any, budget: Budget) -> str:
 # --- URLs ---------------------------------------------------------------------------------------
 
 
+def fn_canary_config_name_to_id(ctx: EvaluationContext, budget: Budget, name: Any, application: Any) -> str:
+    """Kayenta's config id for a name in an application, read from the store (canary/expressions.py)."""
+    fn = "canaryConfigNameToId"
+    lookup = ctx.lookups.get(fn)
+    if lookup is None:
+        raise UrlFetchUnavailable(f"#{fn} reads the store, which is not available here")
+    return str(lookup(_text(fn, name, budget), _text(fn, application, budget)))
+
+
 def fetch_url(ctx: EvaluationContext, budget: Budget, fn: str, url: Any) -> str:
     url = _text(fn, url, budget)
     if ctx.url_fetcher is None:
@@ -414,6 +423,7 @@ _FUNCTIONS: dict[str, tuple[Impl, int, int, bool]] = {
     "yamlFromUrl": (lambda c, b, u: read_yaml(fetch_url(c, b, "yamlFromUrl", u), b, "yamlFromUrl"), 1, 1, False),
     "propertiesFromUrl": (lambda c, b, u: parse_properties(fetch_url(c, b, "propertiesFromUrl", u)), 1, 1, False),
     "doNotEval": (lambda c, b, v: v, 1, 1, False),
+    "canaryConfigNameToId": (fn_canary_config_name_to_id, 2, 2, False),
 }
 
 #: every helper function name, for ``GET /capabilities/expressions``.
