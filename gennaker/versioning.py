@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -25,7 +26,7 @@ log = logging.getLogger("gennaker.versioning")
 #: previous build would not replay on: tests/replay says) bumps it; activity-only changes need not.
 BUILD_ID = "2026.12.06-1"
 
-UNVERSIONED = "__unversioned__"
+T = TypeVar("T")
 
 
 class DeploymentSettings(BaseModel):
@@ -60,15 +61,29 @@ def deployment_config(settings: Any) -> WorkerDeploymentConfig | None:
     )
 
 
+async def _patiently(call: Callable[[], Awaitable[T]], *, tries: int = 40) -> T:
+    """``call()``, again after a pause while the server answers RESOURCE_EXHAUSTED: it limits the requests per
+    worker deployment, and a deployment that is changing its current version is briefly busy."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    for attempt in range(tries):
+        try:
+            return await call()
+        except RPCError as err:
+            if err.status != RPCStatusCode.RESOURCE_EXHAUSTED or attempt == tries - 1:
+                raise
+            await asyncio.sleep(min(0.1 * 2**attempt, 1.0))
+    raise AssertionError("unreachable")
+
+
 async def current_build(client: Client, deployment_name: str) -> str | None:
     """The build id new executions start on, None when the deployment has no current version (or none yet)."""
     from temporalio.api.workflowservice.v1 import DescribeWorkerDeploymentRequest
     from temporalio.service import RPCError, RPCStatusCode
 
+    request = DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=deployment_name)
     try:
-        described = await client.workflow_service.describe_worker_deployment(
-            DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=deployment_name)
-        )
+        described = await _patiently(lambda: client.workflow_service.describe_worker_deployment(request))
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return None

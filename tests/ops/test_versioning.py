@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import VersioningBehavior
+from temporalio.service import RPCError, RPCStatusCode
 
 from gennaker import versioning
 from gennaker.settings import Settings
@@ -159,16 +160,23 @@ async def test_a_deployment_that_lost_its_current_build_gets_it_back(client: Cli
         deployment_config=versioning.deployment_config(settings),
     )
     async with worker:
-        keeping = asyncio.create_task(versioning.keep_promoted(client, settings, every=0.2))
+        keeping = asyncio.create_task(versioning.keep_promoted(client, settings, every=1.0))
         try:
             for _ in range(300):
                 if await versioning.current_build(client, deployment) == "c":
                     break
                 await asyncio.sleep(0.1)
             assert await versioning.current_build(client, deployment) == "c"
-            await client.workflow_service.set_worker_deployment_current_version(  # back to unversioned
-                SetWorkerDeploymentCurrentVersionRequest(namespace=client.namespace, deployment_name=deployment)
-            )
+            for attempt in range(50):  # back to unversioned (the server limits requests per deployment)
+                try:
+                    await client.workflow_service.set_worker_deployment_current_version(
+                        SetWorkerDeploymentCurrentVersionRequest(namespace=client.namespace, deployment_name=deployment)
+                    )
+                    break
+                except RPCError as err:
+                    if err.status != RPCStatusCode.RESOURCE_EXHAUSTED or attempt == 49:
+                        raise
+                    await asyncio.sleep(0.2)
             for _ in range(300):
                 if await versioning.current_build(client, deployment) == "c":
                     break
