@@ -11,7 +11,6 @@ json module's C scanner, so putting the parts back where the markers are gives t
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
@@ -25,7 +24,7 @@ MARK = "\x00gennaker-part:"
 MARKER = re.compile(rb'"\\u0000gennaker-part:([0-9a-f]{64})"')
 _WS = re.compile(r"[ \t\n\r]*")
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_scan = json.JSONDecoder().scan_once
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner: (value, end)
 
 
 class _TooWide(Exception):
@@ -39,17 +38,23 @@ def split(data: bytes, part_min: int = PART_MIN) -> tuple[bytes, dict[str, bytes
         return None
     try:
         text = data.decode("utf-8")
-        start = _WS.match(text).end()  # type: ignore[union-attr]
+        start = _skip(text, 0)
         if text[start : start + 1] not in ("{", "["):
             return None
         end = len(text.rstrip(" \t\n\r"))  # the top-level value ends the text (checked by the join below)
         parts: dict[str, bytes] = {}
         doc = (text[:start] + _cut(text, start, end, 0, part_min, parts) + text[end:]).encode()
-    except (UnicodeDecodeError, ValueError, IndexError, StopIteration):
+    except (UnicodeDecodeError, ValueError, IndexError, StopIteration, _TooWide):
         return None
     if not parts or join(doc, parts.__getitem__) != data:
         return None
     return doc, parts
+
+
+def _skip(text: str, idx: int) -> int:
+    """The first position at or after ``idx`` that is not JSON whitespace."""
+    match = _WS.match(text, idx)
+    return match.end() if match else idx
 
 
 def _end(text: str, idx: int) -> int:
@@ -65,15 +70,15 @@ def _end(text: str, idx: int) -> int:
 def _cut(text: str, start: int, end: int, depth: int, part_min: int, parts: dict[str, bytes]) -> str:
     """``text[start:end]`` (an object or array) with its large members replaced by markers."""
     out: list[str] = []
-    copied, idx, members = start, _WS.match(text, start + 1).end(), 0  # type: ignore[union-attr]
+    copied, idx, members = start, _skip(text, start + 1), 0
     if text[idx] in "}]":
         return text[start:end]
     while True:
         if text[start] == "{":  # skip the key and the colon
-            idx = _WS.match(text, _end(text, idx)).end()  # type: ignore[union-attr]
+            idx = _skip(text, _end(text, idx))
             if text[idx] != ":":
                 raise ValueError("expected ':'")
-            idx = _WS.match(text, idx + 1).end()  # type: ignore[union-attr]
+            idx = _skip(text, idx + 1)
         value_end = _end(text, idx)
         members += 1
         if members > MAX_MEMBERS:
@@ -81,8 +86,12 @@ def _cut(text: str, start: int, end: int, depth: int, part_min: int, parts: dict
         if value_end - idx >= part_min:
             inner = text[idx:value_end]
             if inner[0] in "{[" and depth < MAX_DEPTH:
-                with contextlib.suppress(_TooWide):  # many small members: the whole value is the part
+                known = len(parts)
+                try:
                     inner = _cut(text, idx, value_end, depth + 1, part_min, parts)
+                except _TooWide:  # many members: the whole value is the part, not the ones cut inside it
+                    for key in list(parts)[known:]:
+                        del parts[key]
             if len(inner) >= part_min:
                 raw = inner.encode()
                 key = hashlib.sha256(raw).hexdigest()
@@ -90,10 +99,10 @@ def _cut(text: str, start: int, end: int, depth: int, part_min: int, parts: dict
                 inner = json.dumps(MARK + key)
             out += [text[copied:idx], inner]
             copied = value_end
-        idx = _WS.match(text, value_end).end()  # type: ignore[union-attr]
+        idx = _skip(text, value_end)
         if text[idx] != ",":
             break
-        idx = _WS.match(text, idx + 1).end()  # type: ignore[union-attr]
+        idx = _skip(text, idx + 1)
     out.append(text[copied:end])
     return "".join(out)
 

@@ -96,3 +96,13 @@ async def test_user_data_that_looks_like_a_marker_is_stored_whole(sql_blobs: Sql
     references = await converter(sql_blobs).encode([value])
     assert stored_bytes(sql_blobs)[0] == 1
     assert await converter(sql_blobs, cache=0).decode(references) == [value]
+
+
+def test_wide_containers_are_cut_whole_without_leftovers() -> None:
+    members = [{"big": "q" * 70_000}] + [{"n": i} for i in range(1500)]  # cut first, then found too wide
+    data = canonical({"wide": members, "k": 1})
+    cut = split(data, PART_MIN)
+    assert cut is not None
+    doc, parts = cut
+    assert list(parts.values()) == [canonical(members)]  # no orphan part for the big member inside
+    assert split(canonical([{"n": i} for i in range(1500)] + ["q" * 70_000]), PART_MIN) is None  # a wide root
