@@ -175,15 +175,18 @@ async def _wanted_now(load: Loader, settings: Any, pipeline_id: str) -> dict[str
     return {w.id: w for w in wanted(current, settings)} if current is not None else {}
 
 
-async def converge(client: Client, settings: Any, pipeline_id: str, load: Loader) -> list[str]:
+async def converge(
+    client: Client, settings: Any, pipeline_id: str, load: Loader, *, listed: set[str] | None = None
+) -> list[str]:
     """Make one pipeline's Schedules what the store holds *now*; returns the ids kept.
 
     Several API processes save at once, so nothing here trusts a copy: each pass reads the pipeline from the
     store, puts each wanted Schedule whose digest differs, and deletes a Schedule only after reading the store
     again right before deleting it. Passes repeat until one changes nothing, so whichever process mutates last
-    also checks last, against a store read made after its own mutation."""
+    also checks last, against a store read made after its own mutation. ``listed``: the pipeline's Schedule ids
+    from a listing the caller just made, used by the first pass instead of listing again."""
     touched: set[str] = set()  # ids this call put: visibility may not list them yet
-    for _ in range(MAX_PASSES):
+    for attempt in range(MAX_PASSES):
         wants = await _wanted_now(load, settings, pipeline_id)
         changed = False
         for want in wants.values():
@@ -191,7 +194,8 @@ async def converge(client: Client, settings: Any, pipeline_id: str, load: Loader
                 await put_schedule(client, want.id, want.schedule)
                 touched.add(want.id)
                 changed = True
-        for sid in sorted((await _existing(client, pipeline_id) | touched) - set(wants)):
+        present = listed if attempt == 0 and listed is not None else await _existing(client, pipeline_id)
+        for sid in sorted((present | touched) - set(wants)):
             if sid in await _wanted_now(load, settings, pipeline_id):
                 changed = True  # saved meanwhile: the next pass puts it
                 continue
@@ -242,11 +246,13 @@ async def reconcile(
         return listed.get(pipeline_id)
 
     loader = load or from_list
-    present = {pid for sid in await _existing(client) if (pid := _pipeline_of(sid)) is not None}
+    present: dict[str, set[str]] = {}
+    for sid in await _existing(client):
+        present.setdefault(_pipeline_of(sid) or "", set()).add(sid)
     kept = deleted = 0
-    for pipeline_id in sorted(set(listed) | present):
-        before = await _existing(client, pipeline_id) if pipeline_id in present else set()
-        keep = await converge(client, settings, pipeline_id, loader)
+    for pipeline_id in sorted(set(listed) | set(present)):
+        before = present.get(pipeline_id, set())
+        keep = await converge(client, settings, pipeline_id, loader, listed=before)
         kept += len(keep)
         deleted += len(before - set(keep))
     return {"kept": kept, "deleted": deleted}
