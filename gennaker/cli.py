@@ -152,8 +152,10 @@ def up(args: argparse.Namespace) -> int:
         print(f"gennaker: killed what a previous run left behind: {', '.join(left)}", flush=True)
 
     env = dict(os.environ)
-    # One machine, one build at a time: the build `up` starts becomes current (docs/operations.md, "Upgrades").
-    env.setdefault("GENNAKER_DEPLOYMENT__PROMOTE", "always")
+    if settings.dev_server.enabled:
+        # Its own Temporal, one build at a time: the build `up` starts becomes current (docs/operations.md,
+        # "Upgrades"). Against a shared Temporal the settings decide, as for any worker.
+        env.setdefault("GENNAKER_DEPLOYMENT__PROMOTE", "always")
     children: list[supervisor.Child] = []
     dev: DevServer | None = None
     failure: str | None = None
