@@ -45,6 +45,7 @@ def build_activities(
     from .notify import build as notify_activities
     from .reconciler import ReconcilerActivities
     from .run_job import build as run_job_activities
+    from .terraform import build as terraform_activities
     from .triggers import TriggerActivities
     from .webhook import build as webhook_activities
 
@@ -88,4 +89,5 @@ def build_activities(
         *([reconciler.reconcile_executions] if reconciler is not None else []),
         *(jenkins_trigger_activities(settings, client, store) if store is not None else []),
         *(canary_activities(settings, store) if store is not None and hasattr(settings, "canary") else []),
+        *(terraform_activities(settings, store) if store is not None else []),
     ]

@@ -31,6 +31,7 @@ from .routes import (
     pipeline_configs,
     pipelines,
     projects,
+    terraform,
     webhooks,
 )
 
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         bakery,
         payload_codec,
         canary,
+        terraform,
     )
     for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)

@@ -35,6 +35,8 @@ from integrations.jenkins.settings import JenkinsSettings
 from integrations.notify.settings import SECRET_FIELDS as NOTIFY_SECRET_FIELDS
 from integrations.notify.settings import NotificationSettings
 from integrations.outbound.settings import OutboundSettings
+from integrations.terraform.settings import SECRET_FIELDS as TERRAFORM_SECRET_FIELDS
+from integrations.terraform.settings import TerraformSettings
 
 ENV_PREFIX = "GENNAKER_"
 NESTED_DELIMITER = "__"
@@ -47,6 +49,7 @@ SECRET_FIELDS = (
     | NOTIFY_SECRET_FIELDS
     | JENKINS_SECRET_FIELDS
     | CANARY_SECRET_FIELDS
+    | TERRAFORM_SECRET_FIELDS
 )
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -141,6 +144,8 @@ class Settings(BaseSettings):
     reconciler: ReconcilerSettings = Field(default_factory=ReconcilerSettings)
     #: Kayenta's metrics accounts (docs/canary.md)
     canary: CanarySettings = Field(default_factory=CanarySettings)
+    #: Armory's Terraformer: binaries, working directories, profiles, the state API (docs/stages/terraform.md)
+    terraform: TerraformSettings = Field(default_factory=TerraformSettings)
 
     @field_validator("execution_window_timezone", "cron_timezone")
     @classmethod

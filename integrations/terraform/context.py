@@ -155,7 +155,9 @@ def parse(context: dict[str, Any], resolve: Any = None) -> TerraformJob:
     wanted = [
         e
         for e in expected
-        if isinstance(e, dict) and isinstance(e.get("matchArtifact"), dict) and e["matchArtifact"].get("name") == PLANFILE
+        if isinstance(e, dict)
+        and isinstance(e.get("matchArtifact"), dict)
+        and e["matchArtifact"].get("name") == PLANFILE
     ]
     if wanted and action != "plan":
         raise InvalidTerraformStage("expectedArtifacts", "only a plan stage produces a planfile")

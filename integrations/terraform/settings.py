@@ -26,8 +26,6 @@ class TerraformProfile(BaseModel):
     name: Annotated[str, Field(min_length=1)]
     #: applications whose pipelines may use the profile; empty means every application
     applications: list[str] = Field(default_factory=list)
-    #: roles of which the execution's user must hold one (checked when authentication is enforced); empty: any
-    roles: list[str] = Field(default_factory=list)
     #: environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, static ones)
     env: dict[str, SecretStr] = Field(default_factory=dict)
     #: terraform variables, passed as ``TF_VAR_<name>`` in the environment (never on the command line)
@@ -97,7 +95,7 @@ class TerraformSettings(BaseModel):
         return next((p for p in self.profiles if p.name == name), None)
 
     def binary(self, version: str | None) -> str | None:
-        """The terraform binary for ``version`` (None: the default); None when the operator installed no such version."""
+        """The binary for ``version`` (None: the default); None when the operator installed no such version."""
         if version is None or version == "":
             return self.default_binary
         return self.versions.get(version)

@@ -66,9 +66,7 @@ def check_repository_url(url: str, policy: OutboundPolicy) -> None:
     scheme = parts.scheme.lower()
     if scheme == "file":
         if "file" not in policy.settings.allowed_schemes:
-            raise CheckoutError(
-                f"artifacts: repository {url}: scheme 'file' is not allowed (outbound.allowed_schemes)"
-            )
+            raise CheckoutError(f"artifacts: repository {url}: scheme 'file' is not allowed (outbound.allowed_schemes)")
         return
     if scheme not in ("http", "https", "git"):
         raise CheckoutError(f"artifacts: repository {url}: only http(s)://, git:// and file:// URLs are supported")

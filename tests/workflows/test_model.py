@@ -174,6 +174,7 @@ def test_registry_keys_are_pinned():
         "scaleManifest",
         "script",
         "shrinkCluster",
+        "terraform",
         "undoRolloutManifest",
         "wait",
         "webhook",

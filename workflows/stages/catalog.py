@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     rolling,
     run_job_manifest,
     server_groups,
+    terraform,
     wait,
     webhook,  # noqa: F401
 )
