@@ -187,3 +187,21 @@ def test_a_blob_referred_to_again_is_not_deleted(sql_blobs: SqlBlobStore) -> Non
     assert sql_blobs.get(key) is None
     sql_blobs.put(key, data, "third")  # stored again after the delete: whole again
     assert sql_blobs.get(key) == data
+
+
+async def test_settings_choose_the_store_and_processes_share_it(tmp_path: Path) -> None:
+    from gennaker.payloads import blob_store, claim_check, data_converter
+    from gennaker.settings import Settings
+
+    on_disk = Settings(state_dir=tmp_path, payloads={"blob_dir": str(tmp_path / "blobs")})
+    assert isinstance(blob_store(on_disk), DirectoryBlobStore)
+    assert claim_check(on_disk) is claim_check(
+        Settings(state_dir=tmp_path, payloads={"blob_dir": str(tmp_path / "blobs")})
+    )
+    [reference] = await data_converter(on_disk).encode([big(200_000)])
+    assert any((tmp_path / "blobs").rglob("*.refs"))
+    own_db = Settings(state_dir=tmp_path, payloads={"database_url": f"sqlite:///{tmp_path / 'own.db'}"})
+    assert isinstance(blob_store(own_db), SqlBlobStore)
+    with pytest.raises(MissingBlobError):  # another store: the reference means nothing there
+        await data_converter(own_db).decode([reference])
+    assert await data_converter(on_disk).decode([reference]) == [big(200_000)]
