@@ -7,6 +7,7 @@
 #   make bench   the benchmarks in bench/ (the engine, then the API: make bench-api)
 #   make bench-scale / make chaos   history growth at 10..1,000 stages; pipelines under SIGKILLs
 #   make demo    a real red/black deployment to moto's AWS server, no cloud account needed
+#   make replay-record   record the replay corpus of the current build id (tests/replay/, docs/operations.md)
 #
 # VENV=/some/dir, PYTHON=python3.11 and PYTEST_ARGS="-k settings" can be given on the command line.
 
@@ -55,7 +56,9 @@ REPLAY_TESTS ?= tests/workflows/test_stages.py tests/workflows/test_pipeline.py 
 	tests/providers/test_rolling_deploy.py tests/k8s/test_manifest_pipeline.py tests/k8s/test_run_job_pipeline.py \
 	tests/bakery/test_bake_stage.py tests/integrations/jenkins/test_stages.py tests/integrations/jenkins/test_pipelines.py \
 	tests/api/test_gate_operations.py::test_webhook_and_child_pipeline_stages_through_the_api
-replay-record: $(TEST_STAMP) tools
+replay-record: $(TEST_STAMP)
+	@command -v packer >/dev/null || apt-get install -y -q packer || (apt-get update -q && apt-get install -y -q packer)
+	@bash scripts/kube-apiserver.sh >/dev/null
 	-$(BIN)/pytest -p tests.replay.recorder -p no:cacheprovider -q -s $(REPLAY_TESTS)
 	$(BIN)/pytest -p no:cacheprovider -q tests/replay
 
