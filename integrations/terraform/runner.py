@@ -355,9 +355,7 @@ class TerraformRunner:
                 argv.append("-lock=false")
             argv.append(str(path))
         else:
-            argv = [tf, "apply", "-input=false", "-no-color", "-auto-approve", *common]
-            if destroy:
-                argv.append("-destroy")
+            argv = [tf, phase, "-input=false", "-no-color", "-auto-approve", *common]
         done = await step(phase, argv, where)
         if done.code != 0:
             return self._fail(status, self._error(phase, done, request, job), done.code)
