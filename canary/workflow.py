@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from .activities import (
@@ -74,6 +74,9 @@ class CanaryRunWorkflow:
             await self._finish(inp, "CANCELED", "the canary run was canceled")
             raise
         except ActivityError as err:
+            if isinstance(err.cause, CancelledError):  # the cancel reached a running activity first
+                await self._finish(inp, "CANCELED", "the canary run was canceled")
+                raise asyncio.CancelledError() from None
             message = _message(err)
             await self._finish(inp, "TERMINAL", message)
             return CanaryRunResult("TERMINAL", exception=message)
