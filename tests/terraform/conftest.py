@@ -16,6 +16,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+ROOT = Path(__file__).resolve().parents[2]
 DONE = {"SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED"}
 
 #: the configuration most tests apply: a resource, a variable, an output; optionally a slow resource that leaves
