@@ -68,6 +68,8 @@ async def test_equal_series_pass_and_half_again_the_errors_fail(canary_gate: Gat
             run_id = started.json()["canaryExecutionId"]
             await _finished(temporal_env, run_id)
             results[build] = (await http.get(f"/v2/canaries/canary/{run_id}")).json()
+            described = await temporal_env.client.get_workflow_handle(run_id).describe()
+            assert await described.static_summary() == "canary shop-errors for shop: 1 metrics"  # the Web UI's line
 
         good, bad = results["canary-good"], results["canary-bad"]
         assert good["complete"] is True and good["status"] == "succeeded", good.get("exception")
@@ -151,6 +153,9 @@ def test_configs_crud_and_run_requests_are_checked(canary_gate: Gate) -> None:
     answer = httpx.post(f"{url}/v2/canaries/canary/{config_id}", params={"metricsAccountName": "nope"},
                         json=_request("x"))  # fmt: skip
     assert answer.status_code == 400 and answer.json()["field"] == "metricsAccountName"
+    judge = {**CONFIG, "judge": {"name": "NoSuchJudge"}}
+    answer = httpx.post(f"{url}/v2/canaries/canary", json={"canaryConfig": judge, "executionRequest": _request("x")})
+    assert answer.status_code == 400 and "Unable to resolve canary judge 'NoSuchJudge'" in answer.json()["message"]
     assert httpx.post(f"{url}/v2/canaries/canary/unknown", json=_request("x")).status_code == 404
     assert httpx.get(f"{url}/v2/canaries/canary/unknown").status_code == 404
     assert httpx.get(f"{url}/v2/canaries/metricSetPairList/unknown").status_code == 404
