@@ -68,8 +68,8 @@ class StageResume:
     #: the running task's first start (its timeout counts from there) and polls so far
     task_started_ms: int = 0
     poll: int = 0
-    #: the judgment reminders' child workflow, if one runs
-    reminders_id: str | None = None
+    #: the stage (this workflow's own or a synthetic one) whose task was polling
+    stage_id: str = ""
 
 
 @dataclass

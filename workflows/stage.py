@@ -148,8 +148,12 @@ class StageWorkflow:
         self.versions = projection.Versions()
         self.wanted = 0
         self.written = 0
-        #: where a continued run resumes its running task
-        self.resume_task: tuple[int, int] | None = None
+        #: where a continued run resumes its running task: (stage id, task start ms, polls so far)
+        self.resume_task: tuple[str, int, int] | None = None
+        #: a continued run walks the stage again, meeting what the earlier runs did, up to that task
+        self.resuming = False
+        #: synthetic stages added so far, by (parent id, owner): their refIds, the same in every run
+        self.synthetic_calls: dict[tuple[str, str], int] = {}
         self.reminders: Any = None
         #: ``trigger.parentExecution`` as the store has it, loaded when an expression reads it
         self.parent_view: JSON | None = None
@@ -300,19 +304,17 @@ class StageWorkflow:
 
     async def _run_main(self, main: StageState) -> None:
         definition = _definition(main)
-        if self.resume_task is not None:
-            await self._finish_main(main, definition, await self._run_tasks(main, definition))
-            return
-        if definition.manual_skip_allowed:
-            main.context["canManuallySkip"] = True  # Deck shows a skip button for such stages
-        if not await self._enabled(main):
-            main.status = S.SKIPPED
-            main.end_time = now_ms()
-            return
-        if definition.evaluate_context and not await self._evaluate_context(main):
-            return
-        if self._access_denied(main, definition):
-            return
+        if not self.resuming:  # a continued run passed these checks in its first run
+            if definition.manual_skip_allowed:
+                main.context["canManuallySkip"] = True  # Deck shows a skip button for such stages
+            if not await self._enabled(main):
+                main.status = S.SKIPPED
+                main.end_time = now_ms()
+                return
+            if definition.evaluate_context and not await self._evaluate_context(main):
+                return
+            if self._access_denied(main, definition):
+                return
         if _truthy(main.context.get("restrictExecutionDuringTimeWindow")) and not await self._run_window(main):
             return
         if not await self._run_synthetic(main, definition.before_stages(main.context), STAGE_BEFORE):
@@ -423,6 +425,8 @@ class StageWorkflow:
             ),
             STAGE_BEFORE,
         )
+        if window_stage.status.is_complete:
+            return True  # a continued run: the window opened before
         window_stage.status = S.RUNNING
         window_stage.start_time = now_ms()
         task = TaskState(
@@ -464,11 +468,17 @@ class StageWorkflow:
         return True
 
     def _add_synthetic(self, parent: StageState, spec: SyntheticStage, owner: str) -> StageState:
-        siblings = [s for s in self.stages if s.parent_stage_id == parent.id and s.synthetic_stage_owner == owner]
+        """Add a synthetic stage (or, in a continued run, meet the one an earlier run added in its place)."""
+        count = self.synthetic_calls.get((parent.id, owner), 0) + 1
+        self.synthetic_calls[(parent.id, owner)] = count
         marker = "<" if owner == STAGE_BEFORE else ">"
+        ref_id = f"{parent.ref_id}{marker}{count}"
+        known = next((s for s in self.stages if s.parent_stage_id == parent.id and s.ref_id == ref_id), None)
+        if known is not None:
+            return known
         stage = StageState(
             id=self._new_id(),
-            ref_id=f"{parent.ref_id}{marker}{len(siblings) + 1}",
+            ref_id=ref_id,
             type=spec.type,
             name=spec.name,
             context=copy.deepcopy(spec.context),
@@ -520,11 +530,14 @@ class StageWorkflow:
         main.status, main.end_time = status, end_time
 
     async def _run_one_synthetic(self, stage: StageState) -> None:
-        stage.status = S.RUNNING
-        stage.start_time = now_ms()
         definition = _definition(stage)
-        if self._access_denied(stage, definition):
-            return
+        if stage.status.is_complete:
+            return  # a continued run: done before
+        if stage.status == S.NOT_STARTED:
+            stage.status = S.RUNNING
+            stage.start_time = now_ms()
+            if self._access_denied(stage, definition):
+                return
 
         async def body() -> None:
             if await self._run_tasks(stage, definition) == S.SUCCEEDED:
@@ -539,7 +552,9 @@ class StageWorkflow:
     async def _run_tasks(self, stage: StageState, definition: StageDefinition) -> S:
         """Run a stage's tasks in order. Sets the stage's status on failure; returns the last task's."""
         specs = definition.tasks(stage.context)
-        resumed = self.resume_task is not None and stage is self.stages[0] and len(stage.tasks) == len(specs)
+        resumed = self.resuming and bool(stage.tasks) and len(stage.tasks) == len(specs)
+        if resumed and stage.status.is_complete:
+            return stage.status  # a continued run: this stage's tasks failed before (its rollback may be running)
         if not resumed:
             stage.tasks = [
                 TaskState(
@@ -585,9 +600,10 @@ class StageWorkflow:
     async def _run_task(self, stage: StageState, spec: TaskSpec, task: TaskState) -> TaskResult:
         started = workflow.now()
         poll = 0
-        if self.resume_task is not None:
-            started, poll = _at(self.resume_task[0]), self.resume_task[1]
+        if self.resume_task is not None and self.resume_task[0] == stage.id:
+            started, poll = _at(self.resume_task[1]), self.resume_task[2]
             self.resume_task = None
+            self.resuming = False  # from here on the stage runs as in a first run
         skip = lambda: stage.id in self.skip_requested  # noqa: E731
         if spec.needs_execution or spec.needs_ancestors:
             await self._load_view(stage)
@@ -624,8 +640,8 @@ class StageWorkflow:
                 return TaskResult(S.SKIPPED)
             await self._unpaused()
             poll += 1
-            if self._may_continue(stage):
-                await self._continue_as_new(started, poll)
+            if self._may_continue(stage, task):
+                await self._continue_as_new(stage, started, poll)
 
     async def _unless_skipped(self, stage: StageState, attempt: Any) -> TaskResult:
         """Run one task attempt, abandoning it (canceled) if a user skips the stage meanwhile."""
@@ -890,21 +906,20 @@ class StageWorkflow:
     def _restore(self, resume: StageResume) -> None:
         self.stages = resume.stages
         self.skip_requested = set(resume.skip_requested)
-        self.resume_task = (resume.task_started_ms, resume.poll)
+        self.resume_task = (resume.stage_id or resume.stages[0].id, resume.task_started_ms, resume.poll)
+        self.resuming = True
 
-    def _may_continue(self, stage: StageState) -> bool:
-        """Continue as new from a poll of the stage's own task (no synthetic stage or child under way)."""
+    def _may_continue(self, stage: StageState, task: TaskState) -> bool:
+        """Continue as new from a poll when this is the only task under way (no other activity, timer,
+        child pipeline or reminder in flight), whether the stage is this workflow's own or a synthetic one."""
         assert self.input is not None
-        return (
-            self.project
-            and stage is self.stages[0]
-            and len(self.stages) == 1
-            and not self.child_pipelines
-            and self.reminders is None
-            and projection.should_continue(self.input.continue_after_events)
-        )
+        if not self.project or self.child_pipelines or self.reminders is not None or self.in_window:
+            return False
+        busy = [t for s in self.stages for t in s.tasks if t.status in (S.RUNNING, S.PAUSED)]
+        alone = len(busy) == 1 and busy[0] is task
+        return alone and projection.should_continue(self.input.continue_after_events)
 
-    async def _continue_as_new(self, started: datetime, poll: int) -> None:
+    async def _continue_as_new(self, stage: StageState, started: datetime, poll: int) -> None:
         assert self.input is not None
         await self._flush()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -913,6 +928,7 @@ class StageWorkflow:
             skip_requested=sorted(self.skip_requested),
             task_started_ms=int(started.timestamp() * 1000),
             poll=poll,
+            stage_id=stage.id,
         )
         workflow.continue_as_new(
             dataclasses.replace(self.input, stage=self.stages[0], paused=self.paused, resume=resume)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +16,8 @@ from tests.engine.conftest import Hook
 from workflows import operations
 from workflows.ids import new_ulid
 from workflows.launch import WORKFLOW_TYPE, pipeline_start
+from workflows.stages import _REGISTRY, resolve
+from workflows.stages.base import JSON, StageDefinition, SyntheticStage, TaskSpec
 
 pytestmark = pytest.mark.temporal
 
@@ -159,3 +161,55 @@ async def test_judgment_reminders_run_in_their_own_workflow(engine: Engine, clie
         return (await client.get_workflow_handle(reminders).describe()).status != WorkflowExecutionStatus.RUNNING
 
     await eventually(stopped)
+
+
+class _HookAround(StageDefinition):
+    """A test stage whose webhook runs as a synthetic stage before it, then a wait of its own."""
+
+    type = "testHookAround"
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        return resolve("wait").tasks({"waitTime": 0})
+
+    def before_stages(self, context: JSON) -> list[SyntheticStage]:
+        return [SyntheticStage(type="webhook", name="inner hook", context=dict(context["hook"]))]
+
+    def after_stages(self, context: JSON) -> list[SyntheticStage]:
+        return [SyntheticStage(type="wait", name="after inner", context={"waitTime": 0}, owner="STAGE_AFTER")]
+
+
+@pytest.fixture
+def hook_around() -> Iterator[str]:
+    _REGISTRY[_HookAround.type] = _HookAround()
+    yield _HookAround.type
+    _REGISTRY.pop(_HookAround.type, None)
+
+
+async def test_a_synthetic_stage_polling_continues_as_new(
+    engine: Engine, client: Client, hook: Hook, hook_around: str
+) -> None:
+    inner = {
+        "url": f"{hook.base}/job",
+        "method": "POST",
+        "waitForCompletion": True,
+        "statusUrlResolution": "getMethod",
+        "statusJsonPath": "$.state",
+        "successStatuses": "DONE",
+    }
+    execution_id = await start_limited(engine, chain({"type": hook_around, "name": "outer", "hook": inner}), 30)
+    stage_workflow = f"{execution_id}.stage-0"
+    await eventually(lambda: _exists_and(client, stage_workflow, continued))
+    await operations.pause_execution(client, execution_id, user="ops")
+    await engine.wait_until(execution_id, lambda e: stage_named(e, "inner hook")["status"] == "PAUSED")
+    await operations.resume_execution(client, execution_id, user="ops")
+    await engine.wait_until(execution_id, lambda e: stage_named(e, "inner hook")["status"] == "RUNNING")
+    hook.state = "DONE"
+    done = await asyncio.wait_for(operations.wait_for_execution(client, execution_id, store=engine.store), 60)
+    assert done["status"] == "SUCCEEDED", done
+    assert [(s["name"], s["refId"], s["status"]) for s in done["stages"]] == [
+        ("outer", "0", "SUCCEEDED"),
+        ("inner hook", "0<1", "SUCCEEDED"),
+        ("after inner", "0>1", "SUCCEEDED"),
+    ]
+    assert [c for c in hook.calls if c[0] == "POST"] == [("POST", "/job")]  # created once, across runs
+    assert [t["status"] for t in stage_named(done, "inner hook")["tasks"]] == ["SUCCEEDED", "SUCCEEDED"]

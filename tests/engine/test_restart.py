@@ -40,7 +40,7 @@ async def finish(engine: Engine, execution_id: str) -> dict[str, Any]:
 
 
 async def gone(client: Client, workflow_id: str) -> None:
-    for _ in range(300):
+    for _ in range(800):  # Temporal deletes asynchronously, slower on a busy machine
         try:
             await client.get_workflow_handle(workflow_id).describe()
         except RPCError:
