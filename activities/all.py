@@ -33,6 +33,7 @@ def build_activities(
 
         configure_sealing(settings)  # the webhook activity opens sealed customHeaders with this key
     from canary.activities import build as canary_activities
+    from canary.stage_activities import build as canary_stage_activities
     from providers.registry import build_clouds
 
     from .bake import build as bake_activities
@@ -89,5 +90,6 @@ def build_activities(
         *([reconciler.reconcile_executions] if reconciler is not None else []),
         *(jenkins_trigger_activities(settings, client, store) if store is not None else []),
         *(canary_activities(settings, store) if store is not None and hasattr(settings, "canary") else []),
+        *(canary_stage_activities(settings, store) if store is not None and hasattr(settings, "canary") else []),
         *(terraform_activities(settings, store) if store is not None else []),
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 Json = dict[str, Any]
@@ -46,11 +46,11 @@ def parse_instant(value: Any, field: str) -> datetime:
         moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError:
         raise PlanError(f"{field} must be an ISO-8601 instant, got {value!r}", field) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,11 @@ def read_settings(stage_context: Json) -> CanarySettings:
         lifetime = parse_duration_minutes(config["lifetimeDuration"], "canaryConfig.lifetimeDuration")
     elif config.get("lifetimeHours") not in (None, ""):
         lifetime = _number(config, "lifetimeHours", 0, "canaryConfig.lifetimeHours") * 60
-    start = parse_instant(first["startTimeIso"], "canaryConfig.scopes[0].startTimeIso") if first.get("startTimeIso") else None
+    start = (
+        parse_instant(first["startTimeIso"], "canaryConfig.scopes[0].startTimeIso")
+        if first.get("startTimeIso")
+        else None
+    )
     end = parse_instant(first["endTimeIso"], "canaryConfig.scopes[0].endTimeIso") if first.get("endTimeIso") else None
     relative = parse_relative(first["window"]) if first.get("window") else None
     if relative is not None and (start or end):
@@ -152,7 +156,9 @@ def read_settings(stage_context: Json) -> CanarySettings:
         raise PlanError("canaryConfig needs scopes[0].endTimeIso (retrospective) or lifetimeDuration (real time)",
                         "canaryConfig.lifetimeDuration")  # fmt: skip
     if start is not None and end is not None and end <= start:
-        raise PlanError("canaryConfig.scopes[0].endTimeIso must be after startTimeIso", "canaryConfig.scopes[0].endTimeIso")
+        raise PlanError(
+            "canaryConfig.scopes[0].endTimeIso must be after startTimeIso", "canaryConfig.scopes[0].endTimeIso"
+        )
     step = _number(first, "step", 60, "canaryConfig.scopes[0].step")
     interval = _number(config, "canaryAnalysisIntervalMins", 0, "canaryConfig.canaryAnalysisIntervalMins") or None
     return CanarySettings(
@@ -163,7 +169,9 @@ def read_settings(stage_context: Json) -> CanarySettings:
         marginal_threshold=None if marginal_t < 0 else marginal_t,
         lifetime_mins=lifetime,
         warmup_mins=_number(config, "beginCanaryAnalysisAfterMins", 0, "canaryConfig.beginCanaryAnalysisAfterMins"),
-        baseline_offset_mins=_number(config, "baselineAnalysisOffsetInMins", 0, "canaryConfig.baselineAnalysisOffsetInMins"),
+        baseline_offset_mins=_number(
+            config, "baselineAnalysisOffsetInMins", 0, "canaryConfig.baselineAnalysisOffsetInMins"
+        ),
         lookback_mins=_number(config, "lookbackMins", 0, "canaryConfig.lookbackMins"),
         interval_mins=interval,
         start=start,

@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     execution_window,
     find_image,
     jenkins,
+    kayenta_canary,
     manifest,
     manual_judgment,
     pipeline_stage,

@@ -1,0 +1,172 @@
+"""``kayentaCanary`` (Orca's KayentaCanaryStage) and its synthetic ``runCanary`` stages.
+
+The stage plans its intervals from ``canaryConfig`` (``canary/stage_plan.py``) and adds, before its own task,
+an optional "Warmup Wait", then per interval an "Interval Wait #i" (real time only: durable timers) and a
+"Run Canary #i". A run at or below the marginal score fails its interval and with it the stage, so later
+intervals never run (fail fast; ``continuePipeline`` makes the stage FAILED_CONTINUE). The stage's own task,
+``aggregateCanaryResults``, decides from the last interval's score. Orca's ``runCanaryIntervals`` level is
+flattened: its stages are the kayentaCanary's own synthetic stages.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from canary import stage_plan as plan
+
+from ..status import ExecutionStatus
+from . import register
+from .base import JSON, StageDefinition, SyntheticStage, TaskResult, TaskRuntime, TaskSpec
+
+START_CANARY = "kayenta_start_canary"
+RESOLVE_CONFIG = "kayenta_resolve_config_id"
+MONITOR_CANARY = "kayenta_monitor_canary"
+CANCEL_CANARY = "kayenta_cancel_canary"
+_ORCA = "com.netflix.spinnaker.orca.kayenta.tasks"
+
+
+def _planned(context: JSON) -> tuple[plan.CanarySettings, int, float]:
+    settings = plan.read_settings(context)
+    count, interval = plan.interval_plan(settings)
+    return settings, count, interval
+
+
+def _intervals(runtime: TaskRuntime) -> list[JSON]:
+    """This stage's runCanary stages, in order (read from the stage workflow's own stages: no I/O)."""
+    stages = runtime.execution().get("stages") or []
+    mine = [s for s in stages if s.get("parentStageId") == runtime.stage_id and s.get("type") == "runCanary"]
+    return sorted(mine, key=lambda s: int((s.get("context") or {}).get("intervalIndex") or 0))
+
+
+async def aggregate(runtime: TaskRuntime) -> TaskResult:
+    """AggregateCanaryResultsTask: the last interval's score against the thresholds; every score is listed."""
+    try:
+        settings, count, _ = _planned(runtime.context)
+    except plan.PlanError as err:
+        return TaskResult.terminal(str(err))
+    runs = _intervals(runtime)
+    scores = [
+        float(s["context"]["canaryScore"]) for s in runs if (s.get("context") or {}).get("canaryScore") is not None
+    ]
+    passed, message = plan.final_decision(scores, settings.pass_threshold, settings.marginal_threshold)
+    recorded = {
+        "canaryScores": scores,
+        "canaryScoreMessage": message,
+        "intervals": [
+            {
+                "intervalIndex": (s.get("context") or {}).get("intervalIndex"),
+                "canaryPipelineExecutionId": (s.get("context") or {}).get("canaryPipelineExecutionId"),
+                "scopes": (s.get("context") or {}).get("scopes"),
+                "canaryScore": (s.get("context") or {}).get("canaryScore"),
+            }
+            for s in runs
+        ],
+    }
+    if passed:
+        return TaskResult.succeeded(context=recorded, outputs=recorded)
+    return TaskResult(ExecutionStatus.TERMINAL, context=recorded, outputs=recorded, error=message)
+
+
+async def plan_interval(runtime: TaskRuntime) -> TaskResult:
+    """This interval's windows (from the plan time, the first scope's start or a named stage's end) and the
+    request scopes, written to the context for ``runCanary`` (Orca computes them while planning)."""
+    ctx = runtime.context
+    try:
+        settings = plan.read_settings(ctx)
+        view = runtime.execution()
+        stages = view.get("stages") or []
+        me = next(s for s in stages if s.get("id") == runtime.stage_id)
+        parent = next(s for s in stages if s.get("id") == me.get("parentStageId"))
+        plan_time = _at(parent.get("startTime")) or runtime.now()
+        if settings.relative is not None:
+            stage_end = None
+            if settings.relative.stage is not None:
+                named = [s for s in stages if s.get("name") == settings.relative.stage and not s.get("parentStageId")]
+                if not named:
+                    raise plan.PlanError(f"no stage named '{settings.relative.stage}' in this execution",
+                                         "canaryConfig.scopes[0].window")  # fmt: skip
+                stage_end = _at(named[0].get("endTime"))
+            anchor = plan.relative_anchor(settings.relative, plan_time, stage_end)
+        else:
+            anchor = settings.start or plan_time
+        window = plan.window(settings, int(ctx["intervalIndex"]), anchor, float(ctx["intervalMins"]))
+    except plan.PlanError as err:
+        return TaskResult.terminal(str(err))
+    scopes = plan.request_scopes(settings, window)
+    thresholds = {
+        "pass": settings.pass_threshold if settings.pass_threshold is not None else 75,
+        "marginal": settings.marginal_threshold if settings.marginal_threshold is not None else 50,
+    }
+    return TaskResult.succeeded(
+        context={
+            "scopes": scopes,
+            "scoreThresholds": thresholds,
+            "parentStageId": me.get("parentStageId"),
+            "intervalStartTimeIso": plan.iso(window.start),
+            "intervalEndTimeIso": plan.iso(window.end),
+        }
+    )
+
+
+def _at(ms: Any) -> Any:
+    from datetime import datetime
+
+    if isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms > 0:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return None
+
+
+@register
+class KayentaCanaryStage(StageDefinition):
+    type = "kayentaCanary"
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        return [TaskSpec("aggregateCanaryResults", f"{_ORCA}.AggregateCanaryResultsTask", run=aggregate)]
+
+    def before_stages(self, context: JSON) -> list[SyntheticStage]:
+        try:
+            settings, count, interval = _planned(context)
+        except plan.PlanError:
+            return []  # aggregateCanaryResults fails the stage with the message naming the field
+        stages: list[SyntheticStage] = []
+        if settings.warmup_mins > 0:
+            stages.append(SyntheticStage("wait", "Warmup Wait", {"waitTime": settings.warmup_mins * 60}))
+        base = {
+            "canaryConfig": context.get("canaryConfig"),
+            "canaryConfigId": settings.config_id,
+            "intervalMins": interval,
+            "intervalCount": count,
+            "application": context.get("application"),
+        }
+        for i in range(1, count + 1):
+            if not settings.retrospective:
+                stages.append(SyntheticStage("wait", f"Interval Wait #{i}", {"waitTime": interval * 60}))
+            stages.append(SyntheticStage("runCanary", f"Run Canary #{i}", {**base, "intervalIndex": i}))
+        return stages
+
+
+@register
+class RunCanaryStage(StageDefinition):
+    """One interval: [resolveKayentaConfigId] → planCanaryInterval → runCanary → monitorCanary (polls every
+    second, 12 h at most; canceling the stage cancels the canary run)."""
+
+    type = "runCanary"
+
+    def tasks(self, context: JSON) -> list[TaskSpec]:
+        from datetime import timedelta
+
+        relative = ((context.get("canaryConfig") or {}).get("scopes") or [{}])[0].get("window")
+        tasks = []
+        if not context.get("canaryConfigId"):
+            tasks.append(
+                TaskSpec("resolveKayentaConfigId", f"{_ORCA}.ResolveKayentaConfigIdTask", activity=RESOLVE_CONFIG)
+            )
+        tasks += [
+            TaskSpec("planCanaryInterval", f"{_ORCA}.PlanCanaryIntervalTask", run=plan_interval,
+                     needs_execution=bool(relative and " stage " in f" {relative} ")),
+            TaskSpec("runCanary", f"{_ORCA}.RunKayentaCanaryTask", activity=START_CANARY),
+            TaskSpec("monitorCanary", f"{_ORCA}.MonitorKayentaCanaryTask", activity=MONITOR_CANARY, polling=True,
+                     backoff=timedelta(seconds=1), timeout=timedelta(hours=12), on_cancel=CANCEL_CANARY),
+        ]  # fmt: skip
+        return tasks
