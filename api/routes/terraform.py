@@ -18,6 +18,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response
 
 from ..auth.enforce import READ, WRITE, Guard
+from ..auth.principal import Principal
+from ..deps import get_principal
 from ..errors import ApiError, bad_request, not_found
 
 router = APIRouter(tags=["terraform"])
@@ -26,26 +28,31 @@ STATE = "/terraform/state/{application}/{workspace}"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,89}$")
 
 
-def _caller(request: Request) -> Guard:
-    """The request's Guard; a Basic credential's password is read as an API token (terraform's http backend)."""
-    from ..auth.authenticate import AuthenticationError, authenticator, resolve
+def _basic(request: Request) -> None:
+    """terraform's Basic credential: its password is read as an API token (runs before the caller is resolved)."""
+    from ..auth.authenticate import AuthenticationError, authenticator
+    from ..auth.forwarded import peer_of
 
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.strip().partition(" ")
-    if scheme.lower() == "basic" and request.app.state.settings.auth.enabled:
-        try:
-            _, _, password = base64.b64decode(credential.strip(), validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise ApiError(401, "authentication failed: the Basic credential is not valid base64") from None
-        from ..auth.forwarded import peer_of
+    if scheme.lower() != "basic" or not request.app.state.settings.auth.enabled:
+        return
+    try:
+        _, _, password = base64.b64decode(credential.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ApiError(401, "authentication failed: the Basic credential is not valid base64") from None
+    try:
+        request.state.principal = authenticator(request.app).authenticate(
+            {"authorization": f"Bearer {password}"}, peer_of(request.scope), request.app.state.store
+        )
+    except AuthenticationError as err:
+        raise ApiError(401, f"authentication failed: {err}") from None
 
-        try:
-            request.state.principal = authenticator(request.app).authenticate(
-                {"authorization": f"Bearer {password}"}, peer_of(request.scope), request.app.state.store
-            )
-        except AuthenticationError as err:
-            raise ApiError(401, f"authentication failed: {err}") from None
-    return Guard(resolve(request), request.app.state.settings, request.app.state.store)
+
+def _caller(
+    request: Request, _: Annotated[None, Depends(_basic)], principal: Annotated[Principal, Depends(get_principal)]
+) -> Guard:
+    return Guard(principal, request.app.state.settings, request.app.state.store)
 
 
 CallerDep = Annotated[Guard, Depends(_caller)]

@@ -244,6 +244,20 @@ CASES: dict[str, Case] = {
     "a canary metric set pair list": Case(
         "GET", "/v2/canaries/metricSetPairList/{canary_pairs}", READERS, fresh=_fresh_canary
     ),
+    "a terraform state": Case("GET", "/terraform/state/locked/default", READERS),
+    "write a terraform state": Case(
+        "POST", "/terraform/state/locked/w-{role}", WRITERS, {"version": 4, "serial": 1, "lineage": "l", "resources": []}
+    ),
+    "delete a terraform state": Case("DELETE", "/terraform/state/locked/d-{role}", WRITERS),
+    "lock a terraform state": Case("LOCK", "/terraform/state/locked/l-{role}", WRITERS, {"ID": "lock-{role}"}),
+    "unlock a terraform state": Case("UNLOCK", "/terraform/state/locked/u-{role}", WRITERS, {"ID": "lock-{role}"}),
+    "a terraform state's lock": Case("GET", "/terraform/state/locked/default/lock", READERS),
+    "force-unlock a terraform state": Case(
+        "POST", "/terraform/state/locked/f-{role}/force-unlock", WRITERS, {"id": "lock-{role}"}
+    ),
+    "a terraform state's versions": Case("GET", "/terraform/state/locked/default/versions", READERS),
+    "a version of a terraform state": Case("GET", "/terraform/state/locked/default/versions/1", READERS),
+    "a terraform state's outputs": Case("GET", "/terraform/state/locked/default/outputs", READERS),
 }
 
 

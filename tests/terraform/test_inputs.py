@@ -51,7 +51,11 @@ async def test_bad_input_is_refused_naming_the_field(tf_stack: TfStack) -> None:
 async def test_var_files_targets_show_and_plan_for_destroy(tf_stack: TfStack) -> None:
     two = MAIN_TF + '\nresource "terraform_data" "other" {\n  input = "x"\n}\n'
     repo = make_repo(tf_stack.tmp, {"main.tf": two})
-    var_file = {"type": "embedded/base64", "name": "prod.tfvars", "reference": base64.b64encode(b'name = "vf"\n').decode()}
+    var_file = {
+        "type": "embedded/base64",
+        "name": "prod.tfvars",
+        "reference": base64.b64encode(b'name = "vf"\n').decode(),
+    }
     stages = [
         {
             "refId": "apply",
@@ -94,7 +98,15 @@ async def test_profiles_keep_secrets_out_and_other_applications_away(tf_stack: T
         '  provisioner "local-exec" {\n    command = "echo token=$TEAM_TOKEN"\n  }\n}\n'
     )
     repo = make_repo(tf_stack.tmp, {"main.tf": echo})
-    stages = [{"refId": "apply", "type": "terraform", "action": "apply", "profile": "team", "artifacts": [repo_artifact(repo)]}]
+    stages = [
+        {
+            "refId": "apply",
+            "type": "terraform",
+            "action": "apply",
+            "profile": "team",
+            "artifacts": [repo_artifact(repo)],
+        }
+    ]
     done = await tf_stack.run(stages, app="tfapp")
     assert done["status"] == "SUCCEEDED", stage(done, "apply")["context"].get("exception")
     status = stage(done, "apply")["outputs"]["status"]

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.terraform.conftest import MAIN_TF, TfStack, make_repo, repo_artifact, stage
-
-import pytest
 
 pytestmark = pytest.mark.temporal
 
@@ -174,9 +173,10 @@ async def test_destroy_and_workspaces_keep_separate_states(tf_stack: TfStack) ->
     done = await tf_stack.run(stages, app="colors")
     assert done["status"] == "SUCCEEDED", [s.get("context", {}).get("exception") for s in done["stages"]]
     assert stage(done, "out")["outputs"]["status"]["outputs"]["greeting"]["value"] == "hello blue"
-    assert "Destroy complete! Resources: 1 destroyed" in stage(done, "destroy")["outputs"]["status"]["logs"][
-        "destroy_stdout"
-    ]
+    assert (
+        "Destroy complete! Resources: 1 destroyed"
+        in stage(done, "destroy")["outputs"]["status"]["logs"]["destroy_stdout"]
+    )
     with tf_stack.http() as http:
         blue = http.get("/terraform/state/colors/blue").json()
         green = http.get("/terraform/state/colors/green").json()
