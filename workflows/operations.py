@@ -276,13 +276,9 @@ async def patch_stage(
     ``roles``/``admin`` decide who may judge; ``allowed_accounts`` are the sender's, which a judgment
     with ``propagateAuthenticationContext`` hands on to the stages after it."""
     handle = await _running(client, execution_id)
-    execution = await get_execution(client, execution_id)  # live: includes running synthetic stages
-    stage = next((s for s in execution.get("stages", []) if s.get("id") == stage_id), None)
+    stage, workflow_id = await _stage_owner(client, handle, stage_id)
     if stage is None:
         raise OperationRefusedError(f"execution {execution_id} has no stage {stage_id}")
-    owner = stage.get("parentStageId") or stage_id
-    children = await handle.query(PipelineWorkflow.stage_workflows)
-    workflow_id = children.get(owner)
     if not workflow_id:
         raise OperationRefusedError(f"stage '{stage.get('name')}' is {stage.get('status')}, not running")
     from temporalio.client import WorkflowUpdateFailedError
@@ -296,6 +292,25 @@ async def patch_stage(
         raise OperationRefusedError(str(err.cause.message if hasattr(err.cause, "message") else err.cause)) from None
     except RPCError as err:
         raise OperationRefusedError(f"stage '{stage.get('name')}' is no longer running ({err})") from None
+
+
+async def _stage_owner(
+    client: Client, handle: WorkflowHandle[Any, Any], stage_id: str
+) -> tuple[dict[str, Any] | None, str | None]:
+    """A stage and the id of the stage workflow that runs it (None if none runs it), asking only the
+    pipeline and its running stages' workflows (a finished stage workflow is never replayed for this)."""
+    execution: dict[str, Any] = await handle.query(PipelineWorkflow.execution)
+    children: dict[str, str] = await handle.query(PipelineWorkflow.stage_workflows)
+    stages = {s["id"]: s for s in execution.get("stages", [])}
+    live = ("RUNNING", "PAUSED", "SUSPENDED")
+    running = [s for s in stages.values() if s.get("parentStageId") is None and s.get("status") in live]
+    states = await asyncio.gather(*(_stage_state(client, children.get(s["id"])) for s in running))
+    for top, state in zip(running, states, strict=True):
+        found = next((x for x in state if x.get("id") == stage_id), None)
+        if found is not None:
+            return found, children.get(top["id"])
+    stage = stages.get(stage_id)
+    return stage, None  # known but not under way (or unknown: None)
 
 
 async def restart_stage(
