@@ -29,6 +29,7 @@ from .routes import (
     notifications,
     payload_codec,
     pipeline_configs,
+    pipeline_templates,
     pipelines,
     projects,
     terraform,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         payload_codec,
         canary,
         terraform,
+        pipeline_templates,
     )
     for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)

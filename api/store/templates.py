@@ -1,0 +1,211 @@
+"""Pipeline templates (MPTv2) in Gennaker's store, as Front50 keeps them: each version under its own id
+(``id``, ``id:tag``, ``id@sha256:<digest>``), ``id:latest`` written by untagged and non-latest saves, the digest
+version written once. Also the store-backed loader the renderer uses and the dependents of a template.
+
+Each method is one transaction returning plain dicts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from templates import TAGS, Reference, TemplateError, digest, is_templated, render, trigger_view, validate_template
+from templates.documents import PREFIX
+
+from .errors import ConflictError, NotFoundError, ValidationError
+
+Doc = dict[str, Any]
+_META = sa.MetaData()
+KEY = sa.String(255)
+TEMPLATES = sa.Table(
+    "pipeline_templates", _META, sa.Column("key", KEY, primary_key=True), sa.Column("template_id", KEY),
+    sa.Column("body", sa.Text), sa.Column("last_modified", sa.BigInteger),
+)  # fmt: skip
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def check_tag(tag: str | None) -> None:
+    if tag and tag not in TAGS:
+        raise ValidationError(
+            f"The provided tag {tag} is not supported. Pipeline template tag must be one of [{', '.join(TAGS)}]",
+            field="tag",
+        )
+
+
+def key_of(template_id: str, tag: str | None = None, digest_: str | None = None) -> str:
+    """Front50's ``formatId``: both tag and digest at once is refused."""
+    if tag and digest_:
+        raise ValidationError(
+            "Cannot query pipeline by 'tag' and 'digest' simultaneously. Specify one of 'tag' or 'digest'.",
+            field="digest",
+        )
+    if digest_:
+        return f"{template_id}@sha256:{digest_}"
+    if tag:
+        return f"{template_id}:{tag}"
+    return template_id
+
+
+def references(config: Doc, key: str) -> bool:
+    """Front50's dependency test: a templated config whose reference starts with ``spinnaker://<key>``; here the
+    next character must end the id (``:``, ``@`` or nothing), so ``app`` does not claim ``app2``'s users."""
+    if config.get("type") != "templatedPipeline":
+        return False
+    template = config.get("template")
+    ref = template.get("reference") if isinstance(template, dict) else None
+    if not isinstance(ref, str) or not ref.startswith(PREFIX + key):
+        return False
+    rest = ref[len(PREFIX + key) :]
+    return rest == "" or rest[0] in ":@"
+
+
+class TemplateStore:
+    """Templates in ``store``'s database (shares its engine and transactions)."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def _session(self, write: bool = False, conflict: str | None = None) -> Any:
+        return self._store._session(write=write, conflict=conflict)  # noqa: SLF001 - the store's transaction
+
+    @staticmethod
+    def _put(s: Any, key: str, doc: Doc) -> None:
+        row = {"template_id": doc["id"], "body": json.dumps(doc), "last_modified": int(doc.get("lastModified") or 0)}
+        if s.execute(sa.select(TEMPLATES.c.key).where(TEMPLATES.c.key == key)).first() is None:
+            s.execute(TEMPLATES.insert().values(key=key, **row))
+        else:
+            s.execute(TEMPLATES.update().where(TEMPLATES.c.key == key).values(**row))
+
+    def save(self, template: Any, user: str, *, tag: str | None = None, update_id: str | None = None) -> Doc:
+        """Front50's create (``update_id`` None: a duplicate id is refused) or update; returns what was stored
+        under the tag's id, with its ``digest``."""
+        try:
+            doc = validate_template(copy.deepcopy(template))
+        except TemplateError as err:
+            raise ValidationError(err.message, field=err.field) from None
+        if update_id is not None and update_id != doc["id"]:
+            raise ValidationError(f"the body's id {doc['id']!r} does not match the path's {update_id!r}", field="id")
+        tag = tag or (doc.get("tag") if isinstance(doc.get("tag"), str) else None) or None
+        check_tag(tag)
+        doc.pop("digest", None)
+        doc["tag"] = tag
+        if not tag:
+            doc.pop("tag")
+        doc.update(lastModified=now_ms(), lastModifiedBy=user)
+        key = key_of(doc["id"], tag)
+        conflict = f"A pipeline template with the id {key} already exists"
+        with self._session(write=True, conflict=conflict) as s:
+            exists = s.execute(sa.select(TEMPLATES.c.key).where(TEMPLATES.c.key == key)).first() is not None
+            if update_id is None and exists:
+                raise ConflictError(conflict)
+            self._put(s, key, doc)
+            stored = copy.deepcopy(doc)
+            if not tag or tag != "latest":  # saveLatest: the object now says tag latest, also for the digest
+                doc["tag"] = "latest"
+                self._put(s, f"{doc['id']}:latest", doc)
+            dig = digest(doc)
+            dkey = f"{doc['id']}@sha256:{dig}"
+            if s.execute(sa.select(TEMPLATES.c.key).where(TEMPLATES.c.key == dkey)).first() is None:
+                self._put(s, dkey, {**doc, "digest": dig})
+        stored["digest"] = dig
+        return stored
+
+    def get(self, template_id: str, tag: str | None = None, digest_: str | None = None) -> Doc:
+        """A version as Front50 answers it: ``digest`` and ``tag`` removed."""
+        key = key_of(template_id, tag, digest_)
+        with self._session() as s:
+            row = s.execute(sa.select(TEMPLATES.c.body).where(TEMPLATES.c.key == key)).first()
+        if row is None:
+            raise NotFoundError(f"Object not found (id: {key})")
+        doc: Doc = json.loads(row.body)
+        doc.pop("digest", None)
+        doc.pop("tag", None)
+        return doc
+
+    def load(self, ref: Reference) -> Doc:
+        """The renderer's loader: the version a ``spinnaker://`` reference names."""
+        try:
+            return self.get(ref.id, ref.tag, ref.digest)
+        except NotFoundError:
+            raise TemplateError(
+                f"template.reference: no pipeline template spinnaker://{ref.key}", "template.reference"
+            ) from None
+        except ValidationError as err:
+            raise TemplateError(str(err), "template.reference") from None
+
+    def list_all(self, scopes: list[str] | None = None) -> list[Doc]:
+        """Every stored version (Front50 lists them all), those of the given scopes when any are given."""
+        with self._session() as s:
+            rows = s.execute(sa.select(TEMPLATES.c.key, TEMPLATES.c.body).order_by(TEMPLATES.c.key)).all()
+        wanted = {x.strip().lower() for x in scopes or [] if x and x.strip()}
+        out = []
+        for row in rows:
+            doc = json.loads(row.body)
+            have = {str(x).lower() for x in (doc.get("metadata") or {}).get("scopes") or []}
+            if not wanted or have & wanted:
+                out.append(doc)
+        return out
+
+    def versions(self, scopes: list[str] | None = None) -> dict[str, list[Doc]]:
+        """Front50's ``versions``: v2 templates grouped by undecorated id."""
+        out: dict[str, list[Doc]] = {}
+        for doc in self.list_all(scopes):
+            if doc.get("schema") == "v2":
+                out.setdefault(str(doc["id"]), []).append(doc)
+        return out
+
+    def dependents(self, key: str) -> list[Doc]:
+        """The templated pipeline configs whose reference names ``key`` (an id, ``id:tag`` or ``id@sha256:d``)."""
+        return [p for p in self._store.list_pipelines() if references(p, key)]
+
+    def delete(self, template_id: str, tag: str | None = None, digest_: str | None = None) -> None:
+        """Front50's delete of one stored version, refused while pipelines depend on it."""
+        key = key_of(template_id, tag, digest_)
+        users = self.dependents(key)
+        if users:
+            raise ConflictError(
+                "The following pipeline configs depend on this template: " + ", ".join(str(p.get("id")) for p in users)
+            )
+        with self._session(write=True) as s:
+            gone = s.execute(TEMPLATES.delete().where(TEMPLATES.c.key == key)).rowcount
+        if not gone:
+            raise NotFoundError(f"Object not found (id: {key})")
+
+    # ---- rendering with stored templates ------------------------------------------------------------------
+
+    def render(self, config: Doc, *, trigger: Doc | None = None, plan: bool = False) -> Doc:
+        """``config`` rendered with the stored template it references (unchanged when not templated)."""
+        return render(config, self.load, trigger=trigger, plan=plan)
+
+    def trigger_views(self, pipelines: list[Doc]) -> list[Doc]:
+        """What trigger matching sees for each pipeline: templated ones rendered (or, failing that, kept with
+        their own and the template's triggers and the error, so a match is refused loudly, never dropped)."""
+        if not any(is_templated(p) for p in pipelines):
+            return pipelines
+        return [trigger_view(p, self.load)[0] for p in pipelines]
+
+
+def rendered_for_start(store: Any, config: Doc, trigger: Doc | None = None) -> Doc:
+    """The hook where executions start: a templated config becomes the pipeline Orca would run."""
+    if not is_templated(config):
+        return config
+    return TemplateStore(store).render(config, trigger=trigger)
+
+
+def trigger_views(store: Any, pipelines: list[Doc]) -> list[Doc]:
+    """The hook where triggers read pipelines (see :meth:`TemplateStore.trigger_views`)."""
+    return TemplateStore(store).trigger_views(pipelines)
+
+
+def trigger_view_of(store: Any, pipeline: Doc | None) -> Doc | None:
+    if pipeline is None or not is_templated(pipeline):
+        return pipeline
+    return TemplateStore(store).trigger_views([pipeline])[0]
