@@ -1,7 +1,9 @@
 """Request body limits, enforced before a route sees the body (one ASGI middleware, outermost).
 
 * size: a ``Content-Length`` above the route's limit is answered 413 at once, without reading the body;
-  a chunked body is counted while it streams and answered 413 as soon as it passes the limit;
+  a chunked body is counted while it streams, never kept past the limit, and answered 413 once the client
+  has finished sending (the rest is read and dropped, for at most a second and the limit again: closing on
+  unread data would make the client's kernel drop the answer);
 * nesting: a JSON body nested deeper than ``max_json_depth`` is answered 400 naming the limit (FastAPI's
   parser and our recursive walks would otherwise fail with a RecursionError, a 500). The depth is
   counted without recursion and without parsing.
@@ -109,6 +111,8 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
+                if message.get("more_body", False):
+                    await _discard_rest(receive, limit)
                 await _answer(scope, send, 413, too_large)
                 return
             chunks.append(chunk)
@@ -127,6 +131,26 @@ class BodyLimitMiddleware:
                 await _answer(scope, send, 400, text)
                 return
         await self.app(scope, _replay(body, receive), send)
+
+
+async def _discard_rest(receive: Any, most: int, seconds: float = 1.0) -> None:
+    """Read and drop what the client is still sending (at most ``most`` bytes, for at most ``seconds``), so the
+    413 is not lost: closing a socket with unread data makes the client's kernel discard the answer (a reset).
+    Nothing is kept; a client that sends forever is cut off when either bound is reached."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    seen = 0
+    while seen <= most:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return
+        try:
+            message = await asyncio.wait_for(receive(), remaining)
+        except TimeoutError:
+            return
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
+        seen += len(message.get("body", b""))
 
 
 def _replay(body: bytes, receive: Any) -> Any:
