@@ -31,7 +31,10 @@ def plan_stage(repo: Path, ref: str = "plan", **context: Any) -> dict[str, Any]:
 
 
 async def _judge(stack: TfStack, execution_id: str, ref_id: str, decision: str = "continue") -> dict[str, Any]:
-    running = await stack.until(execution_id, lambda b: stage(b, ref_id)["status"] == "RUNNING")
+    running = await stack.until(  # running, with its instructions evaluated
+        execution_id,
+        lambda b: stage(b, ref_id)["status"] == "RUNNING" and "${" not in str(stage(b, ref_id)["context"]),
+    )
     judgment = stage(running, ref_id)
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         answer = await http.patch(
