@@ -66,8 +66,12 @@ class TerraformActivities:
 
         beating = asyncio.create_task(beat())
         request = RunRequest(task.execution_id, task.application, task.stage_id, attempt=info.attempt)
+        limit = self.runner.settings.run_timeout_s
         try:
-            result = await self.runner.run(job, request, seen)
+            result = await asyncio.wait_for(self.runner.run(job, request, seen), limit)
+        except TimeoutError:  # terraform was interrupted (and waited for) like a cancel
+            error = f"terraform {job.action} took longer than terraform.run_timeout_s ({limit:g} s) and was interrupted"
+            return _terminal(error, {"id": None, "state": "FAILED", "error": error, "code": None})
         except InvalidTerraformStage as err:
             return _terminal(str(err), {"id": None, "state": "FAILED", "error": str(err), "code": None})
         finally:

@@ -148,3 +148,15 @@ async def test_a_worker_killed_mid_apply_leaves_a_lock_reported_and_force_unlock
         assert (await _lock(tf_stack, "killed")) == {"locked": False, "lock": None}
     finally:
         worker.stop()
+
+
+async def test_a_run_longer_than_the_operators_limit_is_interrupted_and_unlocks(tf_stack: TfStack) -> None:
+    repo = make_repo(tf_stack.tmp, {"main.tf": MAIN_TF})
+    marker = tf_stack.tmp / "started"
+    tf_stack.settings.terraform.run_timeout_s = 8.0  # the worker's runner reads these settings
+    done = await tf_stack.run(slow_apply(repo, marker), app="slowpoke")
+    assert done["status"] == "TERMINAL"
+    error = stage(done, "apply")["context"]["exception"]["details"]["error"]
+    assert error == "terraform apply took longer than terraform.run_timeout_s (8 s) and was interrupted"
+    assert marker.read_text().count("started") == 1
+    assert (await _lock(tf_stack, "slowpoke")) == {"locked": False, "lock": None}
