@@ -240,6 +240,14 @@ class EngineActivities:
                 type="PipelineNotFound",
                 non_retryable=True,
             )
+        if self.store is not None:  # MPTv2: a templated child runs as its template renders it
+            from api.store import StoreError
+            from api.store.templates import rendered_for_start
+
+            try:
+                config = rendered_for_start(self.store, config)
+            except StoreError as err:
+                raise ApplicationError(str(err), type="TemplateError", non_retryable=True) from None
         return config
 
     @activity.defn(name="evaluate_expressions")

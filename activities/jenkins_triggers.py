@@ -99,7 +99,7 @@ class JenkinsTriggerActivities:
     async def pipelines(self) -> list[JSON]:
         now = time.monotonic()
         if self._configs is None or now - self._configs[0] > CONFIG_CACHE_S:
-            self._configs = (now, await asyncio.to_thread(self.store.list_pipelines))
+            self._configs = (now, await asyncio.to_thread(_trigger_views, self.store))
         return self._configs[1]
 
     @activity.defn(name=TRIGGER_JENKINS_BUILD)
@@ -186,3 +186,10 @@ def build(settings: Any, client: Any, store: Any) -> list[Callable[..., Any]]:
 
 def activities_of(acts: JenkinsTriggerActivities) -> list[Callable[..., Any]]:
     return [acts.poll_jenkins_master, acts.trigger_jenkins_build, acts.save_jenkins_cursors]
+
+
+def _trigger_views(store: Any) -> list[JSON]:
+    """Pipelines as triggers see them: templated ones with their rendered triggers (api/store/templates.py)."""
+    from api.store.templates import trigger_views
+
+    return trigger_views(store, store.list_pipelines())

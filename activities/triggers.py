@@ -30,7 +30,7 @@ class TriggerActivities:
         """Every pipeline config, read at most every few seconds."""
         now = time.monotonic()
         if self._configs is None or now - self._configs[0] > CONFIG_CACHE_S:
-            self._configs = (now, await asyncio.to_thread(self.store.list_pipelines))
+            self._configs = (now, await asyncio.to_thread(_trigger_views, self.store))
         return self._configs[1]
 
     @activity.defn(name="start_cron_pipeline")
@@ -43,6 +43,8 @@ class TriggerActivities:
             pipeline: Json = await asyncio.to_thread(self.store.get_pipeline, inp.pipeline_id)
         except NotFoundError:
             return {"skipped": f"pipeline {inp.pipeline_id} no longer exists"}
+        pipeline = await asyncio.to_thread(_trigger_views, self.store, [pipeline])  # MPTv2: inherited triggers
+        pipeline = pipeline[0]
         if _enabled(pipeline.get("disabled")):
             return {"skipped": f"pipeline {pipeline.get('name')} is disabled"}
         config = next(
@@ -70,6 +72,13 @@ class TriggerActivities:
         matches = pipeline_trigger_matches(execution, await self.pipelines())
         event_key = f"pipeline:{execution.get('id')}"
         return [await self.launcher.launch(m.pipeline, m.trigger, event_key, run_as=m.run_as_user) for m in matches]
+
+
+def _trigger_views(store: Any, pipelines: list[Json] | None = None) -> list[Json]:
+    """Pipelines as triggers see them: templated ones with their rendered triggers (api/store/templates.py)."""
+    from api.store.templates import trigger_views
+
+    return trigger_views(store, store.list_pipelines() if pipelines is None else pipelines)
 
 
 def _run_as(config: Json) -> str | None:

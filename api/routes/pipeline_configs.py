@@ -29,12 +29,14 @@ def _body(config: Any) -> Json:
 def _validate(config: Json, settings: Any = None) -> None:
     """The checks Gennaker makes on save: types, the stage graph, and that every cron trigger can be
     scheduled exactly. Unknown stage types are kept (refused when they would start)."""
+    from api.store.templates import check_templated
     from integrations.triggers.cron import CronError
     from integrations.triggers.schedules import check_cron_triggers
     from workflows.config import PipelineConfig
     from workflows.graph import StageGraph
 
-    StageGraph.build(PipelineConfig.parse(config).stages)
+    if not check_templated(config):  # MPTv2: a templated config's own fields here, its stages once rendered
+        StageGraph.build(PipelineConfig.parse(config).stages)
     try:
         check_cron_triggers(config, settings.cron_timezone if settings is not None else "America/Los_Angeles")
     except CronError as err:
@@ -142,6 +144,9 @@ async def save_pipeline(
 async def _after_save(client: Any, settings: Any, saved: Json, background: BackgroundTasks, store: Any) -> None:
     # With cron triggers the answer waits for the Schedules (they exist when the save returns); without,
     # removing ones the pipeline may have had before happens after the answer, keeping saves fast.
+    from api.store.templates import template_state
+
+    await asyncio.to_thread(template_state, store, saved)  # MPTv2: the answer says when it cannot render
     if _has_cron(saved):
         await _schedule(client, settings, saved, store)
     else:

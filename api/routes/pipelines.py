@@ -126,7 +126,9 @@ async def _trigger_saved(
 ) -> str:
     user = guard.principal.name
     await guard.app(application, EXECUTE)
-    config = await _config(store, application, name_or_id)
+    from api.store.templates import rendered_for_start
+
+    config = await asyncio.to_thread(rendered_for_start, store, await _config(store, application, name_or_id))
     if config.get("disabled") in (True, "true"):
         raise bad_request(f"pipeline '{config.get('name')}' is disabled")
     trigger = _trigger(config, body, user)

@@ -27,13 +27,20 @@ Json = dict[str, Any]
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps its payloads at 25 MB; 5 MB is plenty for triggers
 
 
+def _trigger_views(store: Any) -> list[Json]:
+    """Every pipeline as triggers see it (templated ones with their rendered triggers: api/store/templates.py)."""
+    from api.store.templates import trigger_views
+
+    return trigger_views(store, store.list_pipelines())
+
+
 async def _handle(kind: str, source: str, request: Request, client: Any, store: Any, settings: Any) -> Json:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise ApiError(413, f"the payload is larger than {MAX_BODY} bytes")
     try:
         event = make_event(kind, source, raw, dict(request.headers))
-        pipelines = await asyncio.to_thread(store.list_pipelines)
+        pipelines = await asyncio.to_thread(_trigger_views, store)
         secret = settings.git_webhook_secret.get_secret_value() if settings.git_webhook_secret else None
         # off the event loop: constraints run user regexes and JSONPaths over payloads of up to 5 MiB
         result = await asyncio.to_thread(match_event, event, pipelines, git_shared_secret=secret)

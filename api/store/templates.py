@@ -14,7 +14,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from templates import TAGS, Reference, TemplateError, digest, is_templated, render, trigger_view, validate_template
+from templates import (
+    TAGS,
+    Reference,
+    TemplateError,
+    digest,
+    is_templated,
+    render,
+    trigger_view,
+    validate_config,
+    validate_template,
+)
 from templates.documents import PREFIX
 
 from .errors import ConflictError, NotFoundError, ValidationError
@@ -194,10 +204,14 @@ class TemplateStore:
 
 
 def rendered_for_start(store: Any, config: Doc, trigger: Doc | None = None) -> Doc:
-    """The hook where executions start: a templated config becomes the pipeline Orca would run."""
+    """The hook where executions start: a templated config becomes the pipeline Orca would run. A config
+    that cannot render raises :class:`ValidationError` (a 400 naming the field; triggers report it)."""
     if not is_templated(config):
         return config
-    return TemplateStore(store).render(config, trigger=trigger)
+    try:
+        return TemplateStore(store).render(config, trigger=trigger)
+    except TemplateError as err:
+        raise ValidationError(f"pipeline '{config.get('name')}' cannot be rendered: {err.message}", err.field) from None
 
 
 def trigger_views(store: Any, pipelines: list[Doc]) -> list[Doc]:
@@ -209,3 +223,25 @@ def trigger_view_of(store: Any, pipeline: Doc | None) -> Doc | None:
     if pipeline is None or not is_templated(pipeline):
         return pipeline
     return TemplateStore(store).trigger_views([pipeline])[0]
+
+
+def check_templated(config: Doc) -> bool:
+    """On save: True for a templated config, after the checks that need no template (400 naming the field)."""
+    if not is_templated(config):
+        return False
+    try:
+        validate_config(config)
+    except TemplateError as err:
+        raise ValidationError(err.message, err.field) from None
+    return True
+
+
+def template_state(store: Any, saved: Doc) -> None:
+    """After a save: a templated config that cannot render now is saved all the same (as Front50 saves it:
+    its template may come later), and the answer carries ``templateError`` ``{message, field}`` (not stored)."""
+    if not is_templated(saved):
+        return
+    try:
+        TemplateStore(store).render(saved)
+    except TemplateError as err:
+        saved["templateError"] = {"message": err.message, "field": err.field}

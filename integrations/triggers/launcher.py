@@ -59,6 +59,11 @@ class Launcher:
         pipeline_id, name = str(pipeline.get("id") or ""), str(pipeline.get("name") or "")
         if not pipeline_id:
             return Launched(pipeline_id, name, error="the pipeline has no id (it was never saved)")
+        try:  # a templated pipeline runs as its template renders it; one that cannot render is refused, loudly
+            pipeline = await asyncio.to_thread(_rendered, self.store, pipeline)
+        except ValueError as err:
+            log.warning("trigger %s: pipeline %s not started: %s", event_key, pipeline_id, err)
+            return Launched(pipeline_id, name, error=str(err))
         missing = missing_required(pipeline, trigger.get("parameters") or {})
         if missing:
             return Launched(pipeline_id, name, error=f"Required parameter {missing[0]} is missing")
@@ -98,3 +103,14 @@ class Launcher:
         from api.auth.enforce import run_as_authentication
 
         return run_as_authentication(self.store, self.settings, run_as, user)
+
+
+def _rendered(store: Any, pipeline: Json) -> Json:
+    """MPTv2: the pipeline a templated config renders to (``api/store/templates.py``); ValueError when it cannot."""
+    from api.store import StoreError
+    from api.store.templates import rendered_for_start
+
+    try:
+        return rendered_for_start(store, pipeline)
+    except StoreError as err:
+        raise ValueError(str(err)) from None

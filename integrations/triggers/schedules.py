@@ -165,9 +165,16 @@ def store_loader(store: Any) -> Loader:
             doc: Json = await asyncio.to_thread(store.get_pipeline, pipeline_id)
         except NotFoundError:
             return None
-        return doc
+        return await asyncio.to_thread(_trigger_view, store, doc)
 
     return load
+
+
+def _trigger_view(store: Any, pipeline: Json) -> Json:
+    """MPTv2: a templated pipeline's cron triggers are its rendered ones (inherited from its template)."""
+    from api.store.templates import trigger_views
+
+    return trigger_views(store, [pipeline])[0]
 
 
 async def _wanted_now(load: Loader, settings: Any, pipeline_id: str) -> dict[str, Wanted]:
