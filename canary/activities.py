@@ -14,8 +14,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from . import mixer, prometheus
-from .judge import NETFLIX_V1, JudgeError, judge
-from .request import scope_for
+from .judge import JudgeError, judge
+from .request import judge_name, scope_for
 from .templates import TemplateError
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class CanaryActivities:
         run = self.store.get_run(inp.run_id)
         pairs = self.store.get_metric_sets(inp.metric_set_pair_list_id, "metricSetPairList")
         config = run["config"]
-        name = (config.get("judge") or {}).get("name") or NETFLIX_V1
+        name = judge_name(config)
         try:
             result = judge(config, run["canaryExecutionRequest"]["thresholds"], pairs, name)
         except JudgeError as err:

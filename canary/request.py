@@ -29,17 +29,29 @@ def _instant(value: Any, field: str) -> datetime:
         raise RequestError(f"{field} must be an ISO-8601 instant, got {value!r}", field) from None
 
 
+def judge_name(config: Mapping[str, Any]) -> str:
+    """The config's ``judge.name``; NetflixACAJudge-v1.0 when none is given (Kayenta takes its first judge)."""
+    judge = config.get("judge")
+    name = judge.get("name") if isinstance(judge, dict) else None
+    return str(name) if name else NETFLIX_V1
+
+
 def check(config: Mapping[str, Any], request: Any) -> Json:
     """The request to run ``config`` with: thresholds, a scope pair for every metric's ``scopeName``, times that
     parse. Returns it (unknown keys kept)."""
     if not isinstance(request, dict):
         raise RequestError("the body must be a CanaryExecutionRequest (a JSON object)", "body")
     metrics = config.get("metrics") or []
+    if not isinstance(metrics, list) or not all(isinstance(m, dict) for m in metrics):
+        raise RequestError("metrics must be a list of metric configs", "metrics")
+    for metric in metrics:
+        if not isinstance(metric.get("scopeName") or "default", str):
+            raise RequestError(f"{metric.get('name')}: scopeName must be a string", "metrics")
     if not metrics:
         raise RequestError(
             "The canary config must specify at least one metric. Otherwise we're not analyzing anything. :)", "metrics"
         )
-    judge = (config.get("judge") or {}).get("name") or NETFLIX_V1
+    judge = judge_name(config)
     if judge not in JUDGES:
         raise RequestError(f"Unable to resolve canary judge '{judge}'; known judges: {', '.join(JUDGES)}", "judge")
     thresholds = request.get("thresholds")

@@ -20,8 +20,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .judge import NETFLIX_V1, judge
+from .judge import judge
 from .request import RequestError, check, status_response
+from .request import judge_name as config_judge_name
 from .workflow import WORKFLOW_NAME, CanaryRunInput, CanaryRunWorkflow
 
 Json = dict[str, Any]
@@ -134,5 +135,5 @@ def rejudge(store: Any, pair_list_id: str, config: Json, thresholds: Json, judge
         values = pair.get("values") or {}
         for side in ("control", "experiment"):
             values[side] = [math.nan if v is None else v for v in values.get(side) or []]
-    name = judge_name or (config.get("judge") or {}).get("name") or NETFLIX_V1
+    name = judge_name or config_judge_name(config)
     return judge(config, thresholds, pairs, name)

@@ -119,7 +119,10 @@ async def judges() -> list[Json]:
     return [{"name": name, "visible": visible} for name, visible in JUDGES.items()]
 
 
-@router.get("/v2/canaries/metadata/metricsService")
+@router.get(
+    "/v2/canaries/metadata/metricsService",
+    responses={502: {"description": "The metrics account could not be asked"}},
+)
 async def metrics_metadata(
     settings: SettingsDep,
     filter: str | None = None,  # noqa: A002 - Gate's parameter name
@@ -227,7 +230,7 @@ async def list_runs(
     store: StoreDep,
     guard: GuardDep,
     limit: int = Query(20, ge=1, le=1000),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=1_000_000),
     statuses: str | None = None,
 ) -> list[Json]:
     from canary.request import status_response

@@ -38,6 +38,7 @@ SETS = sa.Table(
     sa.Column("kind", sa.String(32)), sa.Column("created_at", sa.BigInteger), sa.Column("body", sa.Text),
 )  # fmt: skip
 #: Kayenta's pattern (its character class admits ',' too, by accident; so do we, to accept what it accepts)
+MAX_MS = 253_402_300_800_000  # year 10000
 CONFIG_NAME = re.compile(r"^[A-Za-z0-9,\-_]*$")
 
 
@@ -85,6 +86,10 @@ def validate_config(config: Any) -> Doc:
             "underscores (_).",
             field="name",
         )
+    for key in ("createdTimestamp", "updatedTimestamp"):
+        value = config.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_MS):
+            raise ValidationError(f"{key} must be epoch milliseconds", field=key)
     metrics = config.get("metrics")
     if metrics is not None and not isinstance(metrics, list):
         raise ValidationError("metrics must be a list", field="metrics")
