@@ -22,6 +22,7 @@ from .routes import (
     bakery,
     builds,
     canary,
+    canary_backtest,
     executions,
     infrastructure,
     manifests,
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         builds,
         bakery,
         payload_codec,
+        canary_backtest,  # before canary: /canary/{id}/report is not a deprecated /canary/{cfg}/{id}
         canary,
         terraform,
         pipeline_templates,

@@ -244,6 +244,15 @@ CASES: dict[str, Case] = {
     "a canary metric set pair list": Case(
         "GET", "/v2/canaries/metricSetPairList/{canary_pairs}", READERS, fresh=_fresh_canary
     ),
+    "backtest a canary config": Case(
+        "POST",
+        "/v2/canaries/backtest",
+        EXECUTORS,
+        {"canaryConfigId": "{canary_config}", "windows": [{"controlScope": "a", "experimentScope": "b",
+         "startTimeIso": "2025-01-01T00:00:00Z", "endTimeIso": "2025-01-01T01:00:00Z"}]},
+        fresh=_fresh_canary,
+    ),
+    "a canary run's report": Case("GET", "/v2/canaries/canary/{canary_run}/report", READERS, fresh=_fresh_canary),
     "a terraform state": Case("GET", "/terraform/state/locked/default", READERS),
     "write a terraform state": Case(
         "POST", "/terraform/state/locked/w-{role}", WRITERS, {"version": 4, "serial": 1, "lineage": "l", "resources": []}

@@ -1,0 +1,51 @@
+"""Beyond Kayenta, behind Gate: ``POST /v2/canaries/backtest`` (a config judged over past windows, see
+canary/backtest.py) and ``GET /v2/canaries/canary/{id}/report`` (a run as an HTML page, canary/report.py).
+Backtests start canary runs: EXECUTE on the application; a report is a read: READ on the run's application."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Body
+from fastapi.responses import HTMLResponse
+
+from ..auth.enforce import EXECUTE, READ, GuardDep
+from ..deps import ClientDep, SettingsDep, StoreDep
+from ..errors import bad_request
+
+router = APIRouter(tags=["canary"])
+Json = dict[str, Any]
+
+
+@router.post("/v2/canaries/backtest")
+async def backtest(
+    store: StoreDep, client: ClientDep, settings: SettingsDep, guard: GuardDep, body: Any = Body(...)
+) -> Json:
+    """Judge a config (``canaryConfigId`` or an ad hoc ``canaryConfig``) over ``windows``, or over the intervals
+    earlier kayentaCanary stages recorded (``pipelineConfigId`` / ``executionIds``, ``limit``)."""
+    from canary.backtest import BacktestError
+    from canary.backtest import backtest as run
+
+    async def authorize(application: str) -> None:
+        await guard.app(application, EXECUTE)
+
+    try:
+        return await run(client, store, settings, body, authorize)
+    except BacktestError as err:
+        raise bad_request(str(err), field=err.field) from None
+
+
+@router.get("/v2/canaries/canary/{run_id}/report", response_class=HTMLResponse)
+async def report(run_id: str, store: StoreDep, guard: GuardDep) -> HTMLResponse:
+    """The run as a page: per metric, control and experiment side by side, the window and the verdict's reason."""
+    from api.store.canary import CanaryStore
+    from canary.report import render
+
+    canary = CanaryStore(store)
+    run = await asyncio.to_thread(canary.get_run, run_id)
+    await guard.app(run.get("application"), READ)
+    pairs: list[Json] = []
+    if run.get("metricSetPairListId"):
+        pairs = await asyncio.to_thread(canary.get_metric_sets, str(run["metricSetPairListId"]), "metricSetPairList")
+    return HTMLResponse(render(run, pairs))
