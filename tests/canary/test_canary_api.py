@@ -7,9 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.worker import Replayer
 
 from tests.canary.prometheus_server import END_ISO, START_ISO
 from tests.conftest import Gate
+from workflows.all import WORKFLOWS, workflow_runner
 
 pytestmark = pytest.mark.temporal
 
@@ -97,6 +99,12 @@ async def test_equal_series_pass_and_half_again_the_errors_fail(canary_gate: Gat
 
         runs = (await http.get("/v2/canaries/shop/executions")).json()
         assert {r["pipelineId"] for r in runs} == {good["pipelineId"], bad["pipelineId"]}
+
+    # the workflow is deterministic: both histories replay on the current code
+    for run_id in (good["pipelineId"], bad["pipelineId"]):
+        history = await temporal_env.client.get_workflow_handle(run_id).fetch_history()
+        replayed = await Replayer(workflows=WORKFLOWS, workflow_runner=workflow_runner()).replay_workflow(history)
+        assert replayed.replay_failure is None
 
 
 async def test_a_query_that_cannot_be_built_ends_the_run_terminal(canary_gate: Gate, temporal_env: Any) -> None:
