@@ -5,7 +5,8 @@
   workflow id is the run id (``canaryExecutionId``); start it yourself (e.g. as a child workflow) or
 - ``start_run(client, store, settings, RunRequest)`` does both and returns the run id;
 - ``get_status(store, run_id)`` answers Kayenta's CanaryExecutionStatusResponse (``complete``, ``status``,
-  ``result.judgeResult``, ``exception``, ``warnings``);
+  ``result.judgeResult``, ``exception``, ``warnings``); ``settle(client, store, run_id)`` does too, after
+  recording as terminal a run whose workflow was terminated or timed out in Temporal;
 - ``cancel_run(client, run_id)`` cancels the workflow (the run is recorded CANCELED);
 - ``rejudge(store, pair_list_id, config, thresholds, judge_name=None)`` judges stored metric-set pairs again with
   another config (no metrics are fetched): what backtesting needs.
@@ -36,6 +37,7 @@ __all__ = [
     "get_status",
     "prepare_run",
     "rejudge",
+    "settle",
     "start_run",
 ]
 
@@ -119,6 +121,38 @@ def get_status(store: Any, run_id: str) -> Json:
     from api.store.canary import CanaryStore
 
     return status_response(CanaryStore(store).get_run(run_id))
+
+
+async def settle(client: Any, store: Any, run_id: str) -> Json:
+    """The status, after recording as terminal a run whose workflow closed without saying how it ended
+    (terminated or timed out in Temporal, say). A run still running, or already final, is left as it is."""
+    from temporalio.client import WorkflowExecutionStatus
+    from temporalio.service import RPCError
+
+    from api.store.canary import CanaryStore, iso
+
+    canary = CanaryStore(store)
+    run = await asyncio.to_thread(canary.get_run, run_id)
+    if run.get("status") != "RUNNING":
+        return status_response(run)
+    try:
+        described = await client.get_workflow_handle(run_id).describe()
+    except RPCError:
+        return status_response(run)  # Temporal not reachable or the workflow not (yet) known: as stored
+    if described.status in (None, WorkflowExecutionStatus.RUNNING):
+        return status_response(run)
+    ended = described.status.name
+    canceled = described.status == WorkflowExecutionStatus.CANCELED
+    message = f"the CanaryRun workflow ended {ended} without recording a result"
+    changes: Json = {
+        "status": "CANCELED" if canceled else "TERMINAL",
+        "exception": {"exceptionType": "CanaryRunError", "shouldRetry": False,
+                      "details": {"error": message, "errors": [message]}},
+    }  # fmt: skip
+    if described.close_time is not None:
+        millis = int(described.close_time.timestamp() * 1000)
+        changes.update({"endTimeMillis": millis, "endTimeIso": iso(millis)})
+    return status_response(await asyncio.to_thread(canary.update_run, run_id, changes))
 
 
 async def cancel_run(client: Any, run_id: str) -> None:

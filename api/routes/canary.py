@@ -210,18 +210,28 @@ async def _run(store: Any, guard: Guard, run_id: str) -> Json:
 
 
 @router.get("/v2/canaries/canary/{run_id}")
-async def run_status(run_id: str, store: StoreDep, guard: GuardDep, storageAccountName: str | None = None) -> Json:  # noqa: N803
-    from canary.request import status_response
+async def run_status(
+    run_id: str,
+    store: StoreDep,
+    client: ClientDep,
+    guard: GuardDep,
+    storageAccountName: str | None = None,  # noqa: N803
+) -> Json:
+    from canary.runs import settle
 
-    return status_response(await _run(store, guard, run_id))
+    await _run(store, guard, run_id)
+    return await settle(client, store, run_id)
 
 
 @router.get("/v2/canaries/canary/{config_id}/{run_id}")
-async def run_status_deprecated(config_id: str, run_id: str, store: StoreDep, guard: GuardDep) -> Json:
+async def run_status_deprecated(
+    config_id: str, run_id: str, store: StoreDep, client: ClientDep, guard: GuardDep
+) -> Json:
     """Gate's deprecated spelling with the config id in the path."""
-    from canary.request import status_response
+    from canary.runs import settle
 
-    return status_response(await _run(store, guard, run_id))
+    await _run(store, guard, run_id)
+    return await settle(client, store, run_id)
 
 
 @router.get("/v2/canaries/{application}/executions")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import CancelledError
@@ -90,3 +91,19 @@ async def test_cancel_records_canceled(canary_gate: Gate, temporal_env: Any) -> 
     status = await asyncio.to_thread(get_status, canary_gate.store, run_id)
     assert status["status"] == "canceled" and status["complete"] is True, status.get("exception")
     assert "result" not in status
+
+
+async def test_a_terminated_workflow_is_recorded_terminal_when_read(canary_gate: Gate, temporal_env: Any) -> None:
+    """Terminated in Temporal (no chance to record it): the status read through Gate settles it."""
+    config = {"name": "hangs", "metrics": [_metric("errors", "shop_error_rate")]}
+    run = RunRequest(config, _request("baseline", "canary-good"), "shop", metrics_account_name="hangs")
+    run_id = await start_run(temporal_env.client, canary_gate.store, canary_gate.settings, run)
+    handle = temporal_env.client.get_workflow_handle(run_id)
+    await handle.terminate(reason="operator")
+    async with httpx.AsyncClient(base_url=canary_gate.url, timeout=30) as http:
+        status = (await http.get(f"/v2/canaries/canary/{run_id}")).json()
+    assert status["status"] == "terminal" and status["complete"] is True
+    assert (
+        status["exception"]["details"]["error"] == "the CanaryRun workflow ended TERMINATED without recording a result"
+    )
+    assert (await asyncio.to_thread(get_status, canary_gate.store, run_id))["status"] == "terminal"
