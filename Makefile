@@ -33,6 +33,7 @@ test: $(TEST_STAMP) tools
 tools:
 	@command -v packer >/dev/null || apt-get install -y -q packer || (apt-get update -q && apt-get install -y -q packer)
 	@command -v promtool >/dev/null || apt-get install -y -q --no-install-recommends prometheus || (apt-get update -q && apt-get install -y -q --no-install-recommends prometheus)
+	@command -v chromium >/dev/null || apt-get install -y -q --no-install-recommends chromium || (apt-get update -q && apt-get install -y -q --no-install-recommends chromium)
 	@bash scripts/kube-apiserver.sh >/dev/null
 	@terraform version 2>/dev/null | grep -q '^Terraform v1\.11\.' || { echo 'terraform 1.11 is needed by tests/terraform: install it at /usr/local/bin/terraform, e.g. curl -fsSLo /tmp/tf.zip https://releases.hashicorp.com/terraform/1.11.4/terraform_1.11.4_linux_amd64.zip && unzip -o /tmp/tf.zip terraform -d /usr/local/bin'; exit 1; }
 

@@ -92,10 +92,13 @@ def distribution_svg(control: list[Any], experiment: list[Any], label: str, bins
 
 
 def reason(result: Json) -> str:
-    """The judge's reason, or one in words when the judge gives none (a Pass says nothing in Kayenta)."""
+    """The judge's reason (Kayenta's is terse, and a Pass has none) followed by what the numbers say."""
     given = str(result.get("classificationReason") or "")
-    if given:
-        return given
+    said = _in_words(result)
+    return f"{given}. {said}" if given and said else (given or said)
+
+
+def _in_words(result: Json) -> str:
     c = (result.get("controlMetadata") or {}).get("stats") or {}
     e = (result.get("experimentMetadata") or {}).get("stats") or {}
     label = result.get("classification")
@@ -105,7 +108,7 @@ def reason(result: Json) -> str:
         return f"No significant difference between the sides ({means}; ratio {_fmt(ratio)})."
     if label in ("High", "Low"):
         return f"The experiment is significantly {label.lower()}er than the control ({means}; ratio {_fmt(ratio)})."
-    return f"{label} ({means})."
+    return f"{label}: {means}." if label not in ("Nodata", "Error") else ""
 
 
 def _when(value: Any) -> str:
