@@ -187,18 +187,20 @@ class TerraformStore:
         lock_id = str(info.get("ID") or "")
         try:
             with self._session(write=True, conflict="locked concurrently") as s:
-                self._check_lock(s, app, workspace, lock_id)
                 held = s.execute(
-                    sa.select(LOCKS.c.lock_id).where(LOCKS.c.application == app, LOCKS.c.workspace == workspace)
-                ).first()
-                if held is None:
-                    s.execute(
-                        sa.insert(LOCKS).values(
-                            application=app, workspace=workspace, lock_id=lock_id, info=json.dumps(info),
-                            created_at=now_ms(),
-                        )
-                    )  # fmt: skip
-        except ConflictError:
+                    sa.select(LOCKS).where(LOCKS.c.application == app, LOCKS.c.workspace == workspace)
+                ).first()  # one read: under READ COMMITTED a second one could see another locker's commit
+                if held is not None:
+                    if held.lock_id != lock_id:
+                        raise StateLocked(json.loads(held.info))
+                    return
+                s.execute(
+                    sa.insert(LOCKS).values(
+                        application=app, workspace=workspace, lock_id=lock_id, info=json.dumps(info),
+                        created_at=now_ms(),
+                    )
+                )  # fmt: skip
+        except ConflictError:  # another locker inserted first
             current = self.get_lock(app, workspace)
             raise StateLocked(current or {}) from None
 
