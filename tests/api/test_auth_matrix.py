@@ -70,6 +70,54 @@ def _fresh_canary(w: World) -> dict[str, str]:
 CANARY_REQUEST = {"scopes": {}, "thresholds": {"pass": 75, "marginal": 50}}
 
 
+def _template_doc(tid: str) -> dict[str, Any]:
+    return {"schema": "v2", "id": tid, "metadata": {"name": "t", "description": "d", "scopes": ["global"]}}
+
+
+def _fresh_template(w: World) -> dict[str, str]:
+    """A pipeline template used by a templated pipeline of 'locked' (changing it needs WRITE there)."""
+    from api.store.templates import TemplateStore
+
+    tid = f"tpl-{uuid.uuid4().hex[:8]}"
+    TemplateStore(w.store).save(_template_doc(tid), "setup")
+    w.pipeline(schema="v2", type="templatedPipeline", template={"reference": f"spinnaker://{tid}"}, stages=[])
+    return {"template": tid}
+
+
+#: MPTv2 (templates are global: reading is open, changing one needs an authenticated caller with WRITE on the
+#: applications whose pipelines use it; plan needs READ on the config's application)
+TEMPLATE_CASES = {
+    "pipeline templates": Case("GET", "/v2/pipelineTemplates", EVERYONE),
+    "pipeline template versions": Case("GET", "/v2/pipelineTemplates/versions", EVERYONE),
+    "a pipeline template": Case("GET", "/v2/pipelineTemplates/{template}", EVERYONE, fresh=_fresh_template),
+    "create a pipeline template": Case(
+        "POST", "/v2/pipelineTemplates/create", EVERYONE - {"anonymous"}, _template_doc("new-{role}")
+    ),
+    "create a pipeline template (Front50)": Case(
+        "POST", "/v2/pipelineTemplates", EVERYONE - {"anonymous"}, _template_doc("f50-{role}")
+    ),
+    "update a pipeline template": Case(
+        "POST", "/v2/pipelineTemplates/update/{template}", WRITERS, _template_doc("{template}"), fresh=_fresh_template
+    ),
+    "update a pipeline template (Front50)": Case(
+        "PUT", "/v2/pipelineTemplates/{template}", WRITERS, _template_doc("{template}"), fresh=_fresh_template
+    ),
+    "delete a pipeline template": Case("DELETE", "/v2/pipelineTemplates/{template}", WRITERS, fresh=_fresh_template),
+    "a pipeline template's dependents": Case(
+        "GET", "/v2/pipelineTemplates/{template}/dependents", EVERYONE, fresh=_fresh_template
+    ),
+    "a pipeline template's dependent pipelines": Case(
+        "GET", "/v2/pipelineTemplates/{template}/dependentPipelines", EVERYONE, fresh=_fresh_template
+    ),
+    "plan a templated pipeline": Case(
+        "POST",
+        "/v2/pipelineTemplates/plan",
+        READERS,
+        {"schema": "v2", "application": "locked", "name": "x", "template": {"reference": "spinnaker://none"}},
+    ),
+}
+
+
 #: Igor's build-service permissions: reading 'locked-ci' is for the application's readers
 BUILD_SERVICES = {"locked-ci": {"READ": LOCKED_PERMISSIONS["READ"], "WRITE": ["writers"]}}
 
@@ -267,6 +315,7 @@ CASES: dict[str, Case] = {
     "a terraform state's versions": Case("GET", "/terraform/state/locked/default/versions", READERS),
     "a version of a terraform state": Case("GET", "/terraform/state/locked/default/versions/1", READERS),
     "a terraform state's outputs": Case("GET", "/terraform/state/locked/default/outputs", READERS),
+    **TEMPLATE_CASES,
 }
 
 
