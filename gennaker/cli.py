@@ -246,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     from api.auth import cli as auth_cli
 
     auth_cli.add_parser(commands).set_defaults(func=auth_tokens, uses_temporal=False)
+    from gennaker import canary_cli
+
+    canary_cli.add_parser(commands).set_defaults(func=lambda a: canary_cli.run(a, _load()), uses_temporal=False)
 
     p_config = commands.add_parser("config", help="inspect the settings")
     config_commands = p_config.add_subparsers(dest="config_command", metavar="COMMAND", required=True)

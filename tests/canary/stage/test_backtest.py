@@ -94,3 +94,27 @@ async def test_bad_backtests_name_the_field(canary_gate: Gate, body: dict[str, A
         answer = await http.post("/v2/canaries/backtest", json=body)
         assert answer.status_code == 400, answer.text
         assert answer.json()["field"] == field, answer.json()
+
+
+async def test_the_cli_verb_prints_a_row_per_window(
+    canary_gate: Gate, temporal_env: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from gennaker import cli
+
+    async with httpx.AsyncClient(base_url=canary_gate.url, timeout=30) as http:
+        config_id = await create_config(http)
+    monkeypatch.setenv("GENNAKER_STATE_DIR", str(canary_gate.settings.state_dir))
+    argv = ["canary", "backtest", "--gate", canary_gate.url, "--config-id", config_id, "--control", "baseline",
+            "--experiment", "canary-good", "--step", "10",
+            "--window", "2025-01-01T00:00:00Z,2025-01-01T00:30:00Z",
+            "--window", "2025-01-01T00:30:00Z,2025-01-01T01:00:00Z"]  # fmt: skip
+    assert await asyncio.to_thread(cli.run, argv) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "config shop-errors  pass 75  marginal 50"
+    assert printed[1].startswith("#1  2025-01-01T00:00:00Z → 2025-01-01T00:30:00Z  fetched  Pass  score 100")
+    assert printed[2].startswith("#2  2025-01-01T00:30:00Z → 2025-01-01T01:00:00Z  fetched  Pass")
+    assert printed[3] == "summary: Pass 2"
+    assert await asyncio.to_thread(cli.run, [*argv[:10], "--window", "yesterday"]) == 2
+    assert "--window must be START,END" in capsys.readouterr().err
