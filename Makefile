@@ -57,7 +57,8 @@ demo: $(TEST_STAMP)
 REPLAY_TESTS ?= tests/workflows/test_stages.py tests/workflows/test_pipeline.py tests/providers/test_deploy_pipeline.py \
 	tests/providers/test_rolling_deploy.py tests/k8s/test_manifest_pipeline.py tests/k8s/test_run_job_pipeline.py \
 	tests/bakery/test_bake_stage.py tests/integrations/jenkins/test_stages.py tests/integrations/jenkins/test_pipelines.py \
-	tests/api/test_gate_operations.py::test_webhook_and_child_pipeline_stages_through_the_api
+	tests/api/test_gate_operations.py::test_webhook_and_child_pipeline_stages_through_the_api \
+	tests/engine/test_continue_as_new.py tests/canary/stage/test_stage_engine.py tests/terraform/test_plan_apply.py
 replay-record: $(TEST_STAMP)
 	@command -v packer >/dev/null || apt-get install -y -q packer || (apt-get update -q && apt-get install -y -q packer)
 	@bash scripts/kube-apiserver.sh >/dev/null
