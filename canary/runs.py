@@ -104,6 +104,20 @@ def prepare_run(store: Any, settings: Any, run: RunRequest) -> CanaryRunInput:
 async def start_run(client: Any, store: Any, settings: Any, run: RunRequest) -> str:
     """Record and start a run; returns its id (``canaryExecutionId``)."""
     inp = await asyncio.to_thread(prepare_run, store, settings, run)
+    try:
+        await _start_workflow(client, settings, inp)
+    except Exception as err:
+        from api.store.canary import CanaryStore
+
+        message = f"the CanaryRun workflow could not be started: {err}"
+        failed = {"status": "TERMINAL", "exception": {"exceptionType": "CanaryRunError", "shouldRetry": False,
+                                                      "details": {"error": message, "errors": [message]}}}  # fmt: skip
+        await asyncio.to_thread(CanaryStore(store).update_run, inp.run_id, failed)
+        raise
+    return inp.run_id
+
+
+async def _start_workflow(client: Any, settings: Any, inp: CanaryRunInput) -> None:
     await client.start_workflow(
         WORKFLOW_NAME,
         inp,
@@ -113,7 +127,6 @@ async def start_run(client: Any, store: Any, settings: Any, run: RunRequest) -> 
         static_details="Kayenta canary run: fetch control and experiment per metric, mix, judge. "
         f"GET /v2/canaries/canary/{inp.run_id} for the result.",
     )
-    return inp.run_id
 
 
 def get_status(store: Any, run_id: str) -> Json:

@@ -145,6 +145,8 @@ async def metrics_metadata(
 
 
 async def _start(client: Any, store: Any, settings: Any, run: Any) -> Json:
+    from temporalio.service import RPCError
+
     from canary.request import RequestError
     from canary.runs import start_run
 
@@ -152,6 +154,8 @@ async def _start(client: Any, store: Any, settings: Any, run: Any) -> Json:
         return {"canaryExecutionId": await start_run(client, store, settings, run)}
     except RequestError as err:
         raise bad_request(str(err), **({"field": err.field} if err.field else {})) from None
+    except RPCError as err:  # the run is recorded terminal with the reason
+        raise ApiError(503, f"Temporal could not start the canary run: {err}") from None
 
 
 @router.post("/v2/canaries/canary/{config_id}")

@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import CancelledError
+from temporalio.service import RPCError
 
+from api.store.canary import CanaryStore
 from canary.judge import ZERO_INFLATED
 from canary.runs import RunRequest, cancel_run, get_status, rejudge, start_run
 from tests.canary.prometheus_server import END_ISO, START_ISO
@@ -107,3 +109,16 @@ async def test_a_terminated_workflow_is_recorded_terminal_when_read(canary_gate:
         status["exception"]["details"]["error"] == "the CanaryRun workflow ended TERMINATED without recording a result"
     )
     assert (await asyncio.to_thread(get_status, canary_gate.store, run_id))["status"] == "terminal"
+
+
+async def test_a_run_temporal_cannot_start_is_recorded_terminal(canary_gate: Gate, temporal_env: Any) -> None:
+    """No half-written run: when the workflow cannot start (here: a namespace the server does not have), the
+    recorded run ends terminal with the reason."""
+    nowhere = await Client.connect(temporal_env.client.service_client.config.target_host, namespace="no-such-ns")
+    config = {"name": "errors", "metrics": [_metric("errors", "shop_error_rate")]}
+    with pytest.raises(RPCError):
+        await start_run(nowhere, canary_gate.store, canary_gate.settings,
+                        RunRequest(config, _request("baseline", "canary-good"), "shop-nowhere"))  # fmt: skip
+    [recorded] = await asyncio.to_thread(CanaryStore(canary_gate.store).list_runs, "shop-nowhere")
+    assert recorded["status"] == "TERMINAL"
+    assert "could not be started" in recorded["exception"]["details"]["error"]
