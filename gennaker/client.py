@@ -29,6 +29,8 @@ from urllib.parse import quote
 
 import httpx
 
+from .templates_client import PipelineTemplatesMixin
+
 __all__ = [
     "FINAL_STATUSES",
     "ApiConnectionError",
@@ -356,7 +358,7 @@ def _one(call: _Call) -> _Op:
     return (yield call)
 
 
-class _Base:
+class _Base(PipelineTemplatesMixin):
     """The operations both clients offer. Each returns what the driver (``_drive``) makes of the
     operation: the value for :class:`Client`, an awaitable of it for :class:`AsyncClient`."""
 
