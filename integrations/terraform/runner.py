@@ -24,7 +24,9 @@ from .process import Completed, redactor, run
 from .settings import TerraformSettings
 
 _HTTP_BACKEND = re.compile(r'backend\s+"http"\s*\{')
-_LOCK_ID = re.compile(r"ID:\s+([0-9a-fA-F-]{8,})")
+#: the holder's id: the http backend says "already locked: ID=<holder>" (its "Lock Info" is terraform's own
+#: attempt); other backends print the holder's "Lock Info" with "ID: <holder>"
+_LOCK_ID = re.compile(r"already locked:\s*ID=(\S+)|ID:\s+([0-9a-fA-F-]{8,})")
 
 
 class RunFailed(Exception):
@@ -241,7 +243,7 @@ class TerraformRunner:
         text = done.stderr.strip() or done.stdout.strip()
         if "Error acquiring the state lock" in text:
             found = _LOCK_ID.search(text)
-            lock_id = found.group(1) if found else "?"
+            lock_id = (found.group(1) or found.group(2)) if found else "?"
             return (
                 f"terraform {phase}: the state {request.application}/{job.workspace} is locked (lock id {lock_id}); "
                 f"{force_unlock_hint(request.application, job.workspace, lock_id)}"

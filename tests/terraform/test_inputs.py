@@ -19,6 +19,28 @@ from tests.terraform.conftest import MAIN_TF, TfStack, make_repo, repo_artifact,
 pytestmark = pytest.mark.temporal
 
 
+async def test_terraform_gets_only_the_environment_the_operator_configures(
+    tf_stack: TfStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GENNAKER_WORKER_ONLY_SECRET", "worker-secret-value")
+    dump = tf_stack.tmp / "env.txt"
+    config = MAIN_TF + (
+        '\nresource "terraform_data" "env" {\n'
+        '  provisioner "local-exec" {\n    command = "env > ${var.marker}"\n  }\n}\n'
+    )
+    repo = make_repo(tf_stack.tmp, {"main.tf": config})
+    stages = [
+        {"refId": "a", "type": "terraform", "action": "apply", "artifacts": [repo_artifact(repo)],
+         "overrides": {"marker": str(dump)}},
+    ]  # fmt: skip
+    done = await tf_stack.run(stages, app="envapp")
+    assert done["status"] == "SUCCEEDED", stage(done, "a")["context"].get("exception")
+    seen = dict(line.split("=", 1) for line in dump.read_text().splitlines() if "=" in line)
+    assert "GENNAKER_WORKER_ONLY_SECRET" not in seen and "worker-secret-value" not in dump.read_text()
+    assert seen["PATH"] == "/usr/local/bin:/usr/bin:/bin" and seen["TF_IN_AUTOMATION"] == "1"
+    assert not any(k.startswith("GENNAKER_") for k in seen)
+
+
 def _error(execution: dict[str, Any], ref: str) -> str:
     return str(stage(execution, ref)["context"]["exception"]["details"]["error"])
 

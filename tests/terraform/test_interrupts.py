@@ -54,6 +54,17 @@ async def test_cancel_during_apply_interrupts_terraform_and_releases_the_lock(tf
     await _until_started(marker)
     held = await _lock(tf_stack, "cancelme")
     assert held["locked"] and held["lock"]["Operation"] == "OperationTypeApply"
+    # the heartbeats carry the run's progress: its phase, the lines seen, the last one
+    activity = tf_stack.client.get_workflow_handle(f"{execution_id}.stage-apply")
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        pending = (await activity.describe()).raw_description.pending_activities
+        details = await tf_stack.client.data_converter.decode(pending[0].heartbeat_details.payloads) if pending else []
+        if details and details[0]["phase"] == "apply":
+            break
+        assert asyncio.get_running_loop().time() < deadline, f"no heartbeat from the apply phase: {details}"
+        await asyncio.sleep(0.2)
+    assert details[0]["lines"] > 0 and details[0]["last"]
     async with httpx.AsyncClient(base_url=tf_stack.url, timeout=30) as http:
         answer = await http.put(f"/pipelines/{execution_id}/cancel")
         assert answer.status_code in (200, 202), answer.text
@@ -138,6 +149,12 @@ async def test_a_worker_killed_mid_apply_leaves_a_lock_reported_and_force_unlock
         assert f"lock id {lock_id}" in error and "force-unlock" in error
         assert marker.read_text().count("started") == 1  # never a second apply
         assert (await _lock(tf_stack, "killed"))["locked"]  # still locked until an operator decides
+        # a new run finds the lock and says so (from terraform's own lock error)
+        again = await tf_stack.run(slow_apply(repo, marker), app="killed")
+        assert again["status"] == "TERMINAL"
+        error = stage(again, "apply")["context"]["exception"]["details"]["error"]
+        assert f"the state killed/default is locked (lock id {lock_id})" in error and "force-unlock" in error
+        assert marker.read_text().count("started") == 1
 
         async with httpx.AsyncClient(base_url=tf_stack.url, timeout=30) as http:
             wrong = await http.post("/terraform/state/killed/default/force-unlock", json={"id": "not-the-lock"})
