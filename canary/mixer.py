@@ -43,7 +43,15 @@ def _scope(metric_set: Mapping[str, Any]) -> Json:
 
 
 def mix_one(control: Mapping[str, Any], experiment: Mapping[str, Any]) -> Json:
-    if control.get("tags") != experiment.get("tags"):
+    """One pair: names and tags must agree; both sides padded with NaN to their expected number of points."""
+    if not control.get("name"):
+        raise MixError("Control metric set name was not set.")
+    if not experiment.get("name"):
+        raise MixError("Experiment metric set name was not set.")
+    if control["name"] != experiment["name"]:
+        raise MixError(f"Control metric set name '{control['name']}' does not match experiment metric set name "
+                       f"'{experiment['name']}'.")  # fmt: skip
+    if (control.get("tags") or {}) != (experiment.get("tags") or {}):
         raise MixError(f"Control metric set tags {control.get('tags')} do not match experiment metric set tags "
                        f"{experiment.get('tags')}.")  # fmt: skip
     return {
