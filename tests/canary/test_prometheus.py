@@ -196,3 +196,20 @@ def test_prometheus_errors_are_reported(prometheus: Prometheus) -> None:
         prom.query_range({"base_url": str(closed)}, "up", _scope("x"))
     assert down.value.retryable is True
     assert prom.metric_names(_account(prometheus), "latency") == [{"name": "shop_latency_seconds"}]
+
+
+# ---- QueryConfigUtilsTest (spinnaker/kayenta@a69573be kayenta-core/src/test/groovy/.../QueryConfigUtilsTest.java) --
+def test_query_config_utils_cases() -> None:
+    from canary.templates import custom_filter
+
+    scope = {"extendedScopeParams": {"p1": "v1", "p2": "v2"}}
+    assert custom_filter({}, {}, {}) is None
+    named = {"templates": {"test-template": "test template ${p1} ${p2} $\\{p1} $\\{p2}"}}
+    assert custom_filter(named, {"customFilterTemplate": "test-template"}, scope) == "test template v1 v2 v1 v2"
+    inline = {"customInlineTemplate": "test template ${p1} ${p2} $\\{p1} $\\{p2}"}
+    assert custom_filter({}, inline, scope) == "test template v1 v2 v1 v2"
+    with pytest.raises(TemplateError) as missing:
+        custom_filter({}, {"customInlineTemplate": "test template ${unknown-param} ${p2}"}, scope)
+    assert str(missing.value).startswith(
+        "Problem evaluating custom filter template: test template ${unknown-param} ${p2}"
+    )
