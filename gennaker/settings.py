@@ -30,6 +30,7 @@ from canary.settings import SECRET_FIELDS as CANARY_SECRET_FIELDS
 from canary.settings import CanarySettings
 from gennaker.payloads.settings import PayloadSettings
 from gennaker.versioning import DeploymentSettings
+from integrations.dinghy.settings import DinghySettings
 from integrations.jenkins.settings import SECRET_FIELDS as JENKINS_SECRET_FIELDS
 from integrations.jenkins.settings import JenkinsSettings
 from integrations.notify.settings import SECRET_FIELDS as NOTIFY_SECRET_FIELDS
@@ -146,6 +147,8 @@ class Settings(BaseSettings):
     canary: CanarySettings = Field(default_factory=CanarySettings)
     #: Armory's Terraformer: binaries, working directories, profiles, the state API (docs/stages/terraform.md)
     terraform: TerraformSettings = Field(default_factory=TerraformSettings)
+    #: Dinghy: pipelines rendered from dinghyfiles in git (docs/pipelines-as-code.md)
+    dinghy: DinghySettings = Field(default_factory=DinghySettings)
 
     @field_validator("execution_window_timezone", "cron_timezone")
     @classmethod
