@@ -245,3 +245,31 @@ def template_state(store: Any, saved: Doc) -> None:
         TemplateStore(store).render(saved)
     except TemplateError as err:
         saved["templateError"] = {"message": err.message, "field": err.field}
+
+
+def record_refused(store: Any, execution_id: str, pipeline: Doc, trigger: Doc, reason: str) -> Doc:
+    """A triggered execution of a templated pipeline that could not render, as the pipeline's history shows it:
+    TERMINAL, no stages, the reason in ``systemNotifications`` (Deck's banner) -- never a silent drop."""
+    now = now_ms()
+    execution: Doc = {
+        "id": execution_id,
+        "type": "PIPELINE",
+        "application": pipeline.get("application"),
+        "name": pipeline.get("name"),
+        "pipelineConfigId": pipeline.get("id"),
+        "status": "TERMINAL",
+        "buildTime": now,
+        "startTime": now,
+        "endTime": now,
+        "canceled": False,
+        "limitConcurrent": False,
+        "keepWaitingPipelines": False,
+        "stages": [],
+        "origin": "trigger",
+        "trigger": {k: v for k, v in trigger.items() if k != "secret"},
+        "notifications": [],
+        "initialConfig": {},
+        "systemNotifications": [{"createdAt": now, "group": "pipelineTemplate", "message": reason, "closed": False}],
+    }
+    store.save_execution(execution)
+    return execution

@@ -63,7 +63,8 @@ class Launcher:
             pipeline = await asyncio.to_thread(_rendered, self.store, pipeline)
         except ValueError as err:
             log.warning("trigger %s: pipeline %s not started: %s", event_key, pipeline_id, err)
-            return Launched(pipeline_id, name, error=str(err))
+            refused = await asyncio.to_thread(_refused, self.store, event_key, pipeline, trigger, str(err))
+            return Launched(pipeline_id, name, refused, error=str(err))
         missing = missing_required(pipeline, trigger.get("parameters") or {})
         if missing:
             return Launched(pipeline_id, name, error=f"Required parameter {missing[0]} is missing")
@@ -103,6 +104,16 @@ class Launcher:
         from api.auth.enforce import run_as_authentication
 
         return run_as_authentication(self.store, self.settings, run_as, user)
+
+
+def _refused(store: Any, event_key: str, pipeline: Json, trigger: Json, reason: str) -> str:
+    """A refused start is recorded as a TERMINAL execution of the pipeline with the reason (once per event)."""
+    from api.store.templates import record_refused
+
+    execution_id, claimed = store.claim_trigger_event(event_key, str(pipeline.get("id")), new_ulid())
+    if claimed:  # never over an execution an earlier delivery started
+        record_refused(store, execution_id, pipeline, trigger, reason)
+    return str(execution_id)
 
 
 def _rendered(store: Any, pipeline: Json) -> Json:

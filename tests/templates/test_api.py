@@ -232,17 +232,22 @@ async def test_a_broken_template_is_reported_not_dropped(gate: Gate, temporal_en
         saved = (await http.post("/pipelines", json=config("tplapp", tid, variables={}))).json()
         assert saved["templateError"] == {"message": "Missing variable values for: region", "field": "variables.region"}
         answer = (await http.post(f"/webhooks/webhook/{source}", json={})).json()
-        assert answer["executions"] == [
-            {
-                "pipelineId": saved["id"],
-                "pipelineName": saved["name"],
-                "error": f"pipeline '{saved['name']}' cannot be rendered: Missing variable values for: region",
-            }
-        ]
+        reason = f"pipeline '{saved['name']}' cannot be rendered: Missing variable values for: region"
+        [refused] = answer["executions"]
+        assert refused["pipelineId"] == saved["id"] and refused["started"] is False and refused["error"] == reason
+        # the pipeline's history shows the refused start, with the reason as a system notification
+        execution = (await http.get(f"/pipelines/{refused['executionId']}")).json()
+        assert execution["status"] == "TERMINAL" and execution["pipelineConfigId"] == saved["id"]
+        assert [n["message"] for n in execution["systemNotifications"]] == [reason]
+        assert execution["trigger"]["source"] == source
+        redelivered = (await http.post(f"/webhooks/webhook/{source}", json={})).json()
+        assert redelivered["executions"][0]["executionId"] == refused["executionId"]  # the same event: one record
+        another = (await http.post(f"/webhooks/webhook/{source}", json={"n": 2})).json()
+        assert another["executions"][0]["executionId"] != refused["executionId"]
         manual = await http.post(f"/pipelines/tplapp/{saved['name']}", json={})
         assert manual.status_code == 400 and manual.json()["field"] == "variables.region"
         listed = (await http.get("/applications/tplapp/pipelines", params={"limit": 10})).json()
-        assert not [e for e in listed if e.get("pipelineConfigId") == saved["id"]]
+        assert sorted(e["status"] for e in listed if e.get("pipelineConfigId") == saved["id"]) == ["TERMINAL"] * 2
 
 
 async def test_cron_trigger_inherited_from_the_template_fires(gate: Gate, temporal_env: Any) -> None:
