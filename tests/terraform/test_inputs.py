@@ -219,3 +219,24 @@ async def test_a_repository_served_by_git_daemon(tmp_path: Path) -> None:
         daemon.terminate()
         daemon.wait(10)
         store.close()
+
+
+async def test_a_backend_artifact_configures_another_backend(tf_stack: TfStack) -> None:
+    """``backendArtifact`` → ``init -backend-config=<file>``: a local backend at a path of the operator's, shared
+    by two stages (Gennaker's http backend is then not used)."""
+    state = tf_stack.tmp / "elsewhere.tfstate"
+    config = MAIN_TF.replace('backend "http" {}', 'backend "local" {}')
+    repo = make_repo(tf_stack.tmp, {"main.tf": config})
+    backend = {"type": "embedded/base64", "reference": base64.b64encode(f'path = "{state}"\n'.encode()).decode()}
+    stages = [
+        {"refId": "a", "type": "terraform", "action": "apply", "artifacts": [repo_artifact(repo)],
+         "backendArtifact": backend, "overrides": {"name": "local"}},
+        {"refId": "o", "requisiteStageRefIds": ["a"], "type": "terraform", "action": "output",
+         "artifacts": [repo_artifact(repo)], "backendArtifact": backend},
+    ]  # fmt: skip
+    done = await tf_stack.run(stages, app="localbackend")
+    assert done["status"] == "SUCCEEDED", [s.get("context", {}).get("exception") for s in done["stages"]]
+    assert stage(done, "o")["outputs"]["status"]["outputs"]["greeting"]["value"] == "hello local"
+    assert json.loads(state.read_text())["outputs"]["greeting"]["value"] == "hello local"
+    with tf_stack.http() as http:
+        assert http.get("/terraform/state/localbackend/default").status_code == 404
