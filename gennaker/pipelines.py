@@ -1437,3 +1437,6 @@ class Pipeline:
 
         for s in order:
             visit(s)
+
+
+from .pipelines_canary import KayentaCanary as KayentaCanary  # noqa: E402 - the canary builder, re-exported
