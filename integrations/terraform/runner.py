@@ -262,7 +262,7 @@ class TerraformRunner:
             return {}
 
     async def _show(self, job, request, status, step, tf, where, dirs, common):  # type: ignore[no-untyped-def]
-        planfile, _plan = self._planfile(job, dirs)
+        planfile, _plan = self._planfile(job, dirs, request.application)
         done = await step("show", [tf, "show", "-json", "-no-color", str(planfile)], where)
         if done.code != 0:
             return self._fail(status, self._error("show", done, request, job), done.code)
@@ -311,16 +311,29 @@ class TerraformRunner:
         status["planfile"] = artifact
         return self._ok(status, done.code, [artifact])
 
-    def _planfile(self, job: TerraformJob, dirs: workdir.WorkDir) -> tuple[Path, bytes]:
+    def _planfile(self, job: TerraformJob, dirs: workdir.WorkDir, application: str) -> tuple[Path, bytes]:
+        """The plan file: kept by Gennaker (only for the application whose pipeline planned it, and unchanged
+        since: its sha256 is the artifact's), or embedded in the artifact as Armory does."""
         assert job.planfile is not None
         if job.planfile["type"] == PLAN_ARTIFACT:
             from api.store import NotFoundError
             from api.store.terraform import TerraformStore
 
+            reference = job.planfile["reference"]
             try:
-                data = TerraformStore(self.store).get_plan(job.planfile["reference"])["planfile"]
+                plan = TerraformStore(self.store).get_plan(reference)
             except NotFoundError:
-                raise workdir.CheckoutError(f"artifacts: no plan file {job.planfile['reference']!r} is kept") from None
+                raise workdir.CheckoutError(f"artifacts: no plan file {reference!r} is kept") from None
+            if plan["application"] != application:
+                raise workdir.CheckoutError(
+                    f"artifacts: plan file {reference!r} was made by application {plan['application']!r}, "
+                    f"not {application!r}"
+                )
+            metadata = job.planfile.get("metadata") if isinstance(job.planfile.get("metadata"), dict) else {}
+            expected = (metadata or {}).get("sha256")
+            if expected and expected != plan["sha256"]:
+                raise workdir.CheckoutError(f"artifacts: plan file {reference!r} does not match its sha256")
+            data = plan["planfile"]
         else:
             data = workdir.decode(job.planfile, "artifacts (planfile)")
         path = dirs.files / "saved.tfplan"
@@ -336,7 +349,7 @@ class TerraformRunner:
     async def _change(self, job, request, status, step, tf, where, dirs, common, *, destroy):  # type: ignore[no-untyped-def]
         phase = "destroy" if destroy else "apply"
         if job.planfile is not None:
-            path, data = self._planfile(job, dirs)
+            path, data = self._planfile(job, dirs, request.application)
             try:
                 planned = plans.plan_state_mark(data)
             except (KeyError, ValueError, OSError):

@@ -188,3 +188,23 @@ async def test_destroy_and_workspaces_keep_separate_states(tf_stack: TfStack) ->
     assert green["resources"] == []
     assert blue["lineage"] != green["lineage"]
     assert len(green_versions) >= 2 and all(v["executionId"] == done["id"] for v in green_versions)
+
+
+async def test_a_kept_plan_applies_only_in_its_application_and_unchanged(tf_stack: TfStack) -> None:
+    repo = make_repo(tf_stack.tmp, {"main.tf": MAIN_TF})
+    planned = await tf_stack.run([plan_stage(repo)], app="alpha")
+    artifact = stage(planned, "plan")["outputs"]["artifacts"][0]
+
+    def apply(given: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"refId": "apply", "type": "terraform", "action": "apply", "artifacts": [repo_artifact(repo), given]}]
+
+    elsewhere = await tf_stack.run(apply(artifact), app="beta")
+    error = stage(elsewhere, "apply")["context"]["exception"]["details"]["error"]
+    assert error == f"artifacts: plan file '{artifact['reference']}' was made by application 'alpha', not 'beta'"
+    forged = {**artifact, "metadata": {**artifact["metadata"], "sha256": "0" * 64}}
+    changed = await tf_stack.run(apply(forged), app="alpha")
+    error = stage(changed, "apply")["context"]["exception"]["details"]["error"]
+    assert error == f"artifacts: plan file '{artifact['reference']}' does not match its sha256"
+    with tf_stack.http() as http:
+        assert http.get("/terraform/state/beta/default").status_code == 404
+        assert http.get("/terraform/state/alpha/default").status_code == 404
