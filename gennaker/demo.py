@@ -186,6 +186,7 @@ def main() -> int:
 
     from api.store import Store
     from bakery.settings import BakerySettings
+    from gennaker import demo_canary
     from gennaker.client import Client
     from gennaker.demo_k8s import pipeline as k8s_pipeline
     from gennaker.demo_k8s import start_local_cluster
@@ -204,6 +205,7 @@ def main() -> int:
         endpoint = f"http://127.0.0.1:{moto_port}"
         kube = ExitStack()  # k8s-local, where the kube-apiserver has been built
         k8s_account = start_local_cluster(Path(tmp) / "kube", kube)
+        canary = kube.enter_context(demo_canary.serve(Path(tmp) / "canary")) if shutil.which("prometheus") else None
         account = {
             "name": "aws-local",
             "type": "aws",
@@ -218,6 +220,7 @@ def main() -> int:
             task_queue="gennaker-demo",
             accounts=[account, *([k8s_account] if k8s_account else [])],
             bakery=BakerySettings(images_file=images_file, poll_interval_s=1),
+            **({"canary": {"accounts": [canary.account()]}} if canary else {}),  # type: ignore[arg-type]
         )
         server = DevServer(settings, port=free_port(), ui_port=free_port(), db_file=Path(tmp) / "temporal.db")
         server.start()
@@ -250,8 +253,12 @@ def main() -> int:
                     k8s = gate.run("demo", "k8s release", timeout=300)
                     print(f"k8s release {k8s['id']}: {k8s['status']}")
                     k8s_ok = k8s["status"] == "SUCCEEDED"
+                canary_ok = True  # the canary part, where Debian's prometheus is installed
+                if canary is not None:
+                    demo_canary.save(gate, "demo")
+                    canary_ok = demo_canary.run(gate, "demo")
                 print(f"Temporal UI: {server.ui_url}/namespaces/default/workflows/{done['id']}")
-                return 0 if done["status"] == "SUCCEEDED" and k8s_ok else 1
+                return 0 if done["status"] == "SUCCEEDED" and k8s_ok and canary_ok else 1
         finally:
             store.close()
             server.stop()

@@ -86,6 +86,17 @@ class _Metrics(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A scrape prometheus gave up on (a busy machine) is no error worth a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass(frozen=True)
 class CanaryWorld:
     prometheus_url: str
@@ -106,7 +117,7 @@ def serve(tmp: Path) -> Iterator[CanaryWorld]:
     servers = []
     for seed, (build, level) in enumerate(BUILDS.items()):
         handler = type(f"Metrics_{seed}", (_Metrics,), {"level": level, "rng": random.Random(seed)})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = _Server(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, name=f"metrics-{build}", daemon=True).start()
         servers.append((build, server))
     targets = {build: f"127.0.0.1:{s.server_address[1]}" for build, s in servers}
