@@ -147,7 +147,7 @@ class TerraformRunner:
         if self.store is not None:
             from api.store.terraform import TerraformStore
 
-            lock = TerraformStore(self.store).get_lock(request.application, job.workspace)
+            lock = TerraformStore(self.store).get_lock(request.application.lower(), job.workspace)
         if lock:
             lock_id = str(lock.get("ID"))
             who, op = lock.get("Who", "?"), lock.get("Operation", "?")
