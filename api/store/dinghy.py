@@ -146,6 +146,9 @@ class DinghyStore:
         now = now_ms()
         with self._session(write=True, conflict="a pipeline name is taken in that application") as s:
             for f in files:
+                if f.get("removed"):  # the dinghyfile was deleted: so are the pipelines it made
+                    self._remove_file(s, source, f["path"], summary)
+                    continue
                 app = f["application"].strip().lower()
                 self._write_app(s, app, f.get("spec") or {}, bool(f.get("saveApp")), user, now, summary)
                 kept: set[str] = set()
@@ -176,6 +179,18 @@ class DinghyStore:
                     s.execute(FILES.insert().values(source=source, path=f["path"], commit_sha=commit,
                                                     raw_data=_dumps(f["rawData"])))  # fmt: skip
         return summary
+
+    @staticmethod
+    def _remove_file(s: Any, source: str, path: str, summary: Doc) -> None:
+        owned = s.execute(sa.select(OWNED.c.pipeline_id).where(OWNED.c.source == source, OWNED.c.path == path)).all()
+        for (pid,) in owned:
+            row = s.get(PipelineConfig, ("pipeline", pid))
+            if row is not None:
+                summary["deleted"].append(f"{row.application}/{json.loads(row.body).get('name')}")
+                s.delete(row)
+        s.execute(OWNED.delete().where(OWNED.c.source == source, OWNED.c.path == path))
+        s.execute(DEPS.delete().where(DEPS.c.source == source, DEPS.c.path == path))
+        s.execute(FILES.delete().where(FILES.c.source == source, FILES.c.path == path))
 
     @staticmethod
     def _write_app(s: Any, app: str, spec: Doc, save: bool, user: str, now: int, summary: Doc) -> None:

@@ -269,7 +269,9 @@ def sprig() -> dict[str, Any]:
         "add1": lambda v: _num(v) + 1,
         "sub": lambda a, b: _num(a) - _num(b),
         "mul": lambda *v: __import__("math").prod(_num(x) for x in v),
-        "div": lambda a, b: int(_num(a) / _num(b)) if isinstance(_num(a), int) and isinstance(_num(b), int) else _num(a) / _num(b),
+        "div": lambda a, b: (
+            int(_num(a) / _num(b)) if isinstance(_num(a), int) and isinstance(_num(b), int) else _num(a) / _num(b)
+        ),
         "mod": lambda a, b: _num(a) % _num(b),
         "max": lambda *v: max(_num(x) for x in v),
         "min": lambda *v: min(_num(x) for x in v),

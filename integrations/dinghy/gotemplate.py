@@ -80,7 +80,18 @@ class Tok:
 
 
 def _go_unquote(body: str) -> str:
-    escapes = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+    escapes = {
+        "n": "\n",
+        "t": "\t",
+        "r": "\r",
+        "\\": "\\",
+        '"': '"',
+        "'": "'",
+        "a": "\a",
+        "b": "\b",
+        "f": "\f",
+        "v": "\v",
+    }
     out, i = [], 0
     while i < len(body):
         ch = body[i]
@@ -157,8 +168,10 @@ def _lex_action(src: Source, start: int, end: int) -> list[Tok]:
             i = j
         elif ch.isdigit() or (ch in "+-" and i + 1 < end and text[i + 1].isdigit()):
             j = i + 1
-            while j < end and (text[j].isalnum() or text[j] in "._+-") and not (
-                text[j] in "+-" and text[j - 1] not in "eE"
+            while (
+                j < end
+                and (text[j].isalnum() or text[j] in "._+-")
+                and not (text[j] in "+-" and text[j - 1] not in "eE")
             ):
                 j += 1
             word = text[i:j]
@@ -314,7 +327,7 @@ def _find_close(src: Source, i: int) -> int:
         if text.startswith("}}", j):
             return j
         ch = text[j]
-        if ch in "\"`":
+        if ch in '"`':
             k = j + 1
             while k < len(text) and text[k] != ch and text[k] != "\n" * (ch == '"'):
                 k += 2 if (text[k] == "\\" and ch == '"') else 1
@@ -368,7 +381,9 @@ class _Parser:
             else:
                 out.append(Action(head.pos, self.pipe(toks, 0, True)[0]))
         if stops:
-            raise self.src.error(f"unexpected end of input: an {{{{end}}}} is missing for {stops[-1]}", len(self.src.text))
+            raise self.src.error(
+                f"unexpected end of input: an {{{{end}}}} is missing for {stops[-1]}", len(self.src.text)
+            )
         return out, None
 
     def branch(self, word: str, pos: int, toks: list[Tok]) -> Branch:
@@ -572,7 +587,9 @@ class Executor:
     def emit(self, text: str, offset: int, literal: bool) -> None:
         self.state.output += len(text)
         if self.state.output > self.state.limits.max_output:
-            raise self.src.error(f"rendered text exceeds {self.state.limits.max_output} characters (the output limit)", offset)
+            raise self.src.error(
+                f"rendered text exceeds {self.state.limits.max_output} characters (the output limit)", offset
+            )
         if isinstance(text, Fragment) and getattr(text, "segments", None) is not None:
             self.out.segments.extend(text.segments)
         elif text:

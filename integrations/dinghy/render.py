@@ -171,8 +171,12 @@ def read_globals(path: str, text: str, fmt: str = "json") -> VarMap:
     except TemplateError as err:
         if "globals" not in text:
             return {}
-        raise TemplateError(f"globals: the file is not {fmt.upper()} once its actions are blanked out ({err.message})",
-                            err.file, err.line, err.column) from None
+        raise TemplateError(
+            f"globals: the file is not {fmt.upper()} once its actions are blanked out ({err.message})",
+            err.file,
+            err.line,
+            err.column,
+        ) from None
     value = doc.get("globals") if isinstance(doc, dict) else None
     if value is None:
         return {}
@@ -189,7 +193,9 @@ def _decode(path: str, out: Output, fmt: str) -> Any:
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             located = out.locate(mark.index if mark else 0)
-            raise TemplateError(f"invalid YAML: {err.problem or err}", located.file or path, located.line, located.column) from None
+            raise TemplateError(
+                f"invalid YAML: {err.problem or err}", located.file or path, located.line, located.column
+            ) from None
         except yaml.YAMLError as err:
             raise TemplateError(f"invalid YAML: {err}", path) from None
     try:

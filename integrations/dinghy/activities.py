@@ -1,0 +1,98 @@
+"""The sync workflow's activities: render and apply (``sync``), the commit status, the record and audit event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio import activity
+
+from .settings import DinghySettings
+from .status import post_status
+from .sync import Syncer, SyncRequest, SyncResult
+
+SYNC = "dinghy_sync"
+STATUS = "dinghy_commit_status"
+RECORD = "dinghy_record_sync"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StatusInput:
+    source: str
+    commit: str
+    state: str  # pending | success | failure | error
+    description: str
+
+
+@dataclass
+class StatusResult:
+    http_status: int
+
+
+@dataclass
+class RecordInput:
+    result: dict[str, Any]
+    started_at: int
+    finished_at: int | None
+
+
+@dataclass
+class RecordResult:
+    id: str
+
+
+def _settings(settings: Any) -> DinghySettings:
+    value = getattr(settings, "dinghy", None)
+    if isinstance(value, dict):
+        return DinghySettings.model_validate(value)
+    return value if isinstance(value, DinghySettings) else DinghySettings()
+
+
+class DinghyActivities:
+    def __init__(self, settings: Any, store: Any) -> None:
+        self.settings, self.store = _settings(settings), store
+
+    @activity.defn(name=SYNC)
+    def sync(self, req: SyncRequest) -> SyncResult:
+        """Render the push's dinghyfiles and, on the live branch, write them (one transaction)."""
+        return Syncer(self.settings, self.store).run(req)
+
+    @activity.defn(name=STATUS)
+    def commit_status(self, req: StatusInput) -> StatusResult:
+        """The push's one commit status (GitHub's REST shape); nothing when the source has no status API."""
+        src = self.settings.source(req.source)
+        return StatusResult(post_status(src, req.commit, req.state, req.description) if src else 0)
+
+    @activity.defn(name=RECORD)
+    def record(self, req: RecordInput) -> RecordResult:
+        """``GET /dinghy/syncs`` reads this; a finished sync is also an audit event."""
+        from api.store.dinghy import DinghyStore
+
+        doc = {**req.result, "startedAt": req.started_at, "finishedAt": req.finished_at}
+        DinghyStore(self.store).record_sync(doc)
+        if req.finished_at is not None:
+            summary = doc.get("summary") or {}
+            detail = (
+                "; ".join(f"{k}={','.join(v)}" for k, v in summary.items() if isinstance(v, list) and v)
+                or "; ".join(doc.get("errors") or [])
+                or doc.get("message")
+                or ""
+            )
+            self.store.record_audit({
+                "principal": "dinghy", "via": "dinghy", "action": "dinghy.sync", "resourceType": "dinghy_source",
+                "resourceName": doc.get("source"), "executionId": doc.get("id"),
+                "outcome": "success" if doc.get("state") != "failed" else "failure",
+                "detail": f"{doc.get('mode')} {doc.get('branch')}@{str(doc.get('commit'))[:12]} "
+                          f"{doc.get('state')}: {detail}"[:2000],
+            })  # fmt: skip
+        return RecordResult(str(doc.get("id")))
+
+
+def build(settings: Any, store: Any) -> list[Callable[..., Any]]:
+    from .poll import HeadActivity
+
+    acts = DinghyActivities(settings, store)
+    return [acts.sync, acts.commit_status, acts.record, HeadActivity(settings, store).head]
