@@ -34,6 +34,7 @@ def build_activities(
         configure_sealing(settings)  # the webhook activity opens sealed customHeaders with this key
     from canary.activities import build as canary_activities
     from canary.stage_activities import build as canary_stage_activities
+    from integrations.dinghy.activities import build as dinghy_activities
     from providers.registry import build_clouds
 
     from .bake import build as bake_activities
@@ -92,4 +93,5 @@ def build_activities(
         *(canary_activities(settings, store) if store is not None and hasattr(settings, "canary") else []),
         *(canary_stage_activities(settings, store) if store is not None and hasattr(settings, "canary") else []),
         *(terraform_activities(settings, store) if store is not None else []),
+        *(dinghy_activities(settings, store) if store is not None else []),
     ]
