@@ -23,6 +23,7 @@ from .routes import (
     builds,
     canary,
     canary_backtest,
+    dinghy,
     executions,
     infrastructure,
     manifests,
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         canary,
         terraform,
         pipeline_templates,
+        dinghy,
     )
     for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
@@ -130,6 +132,12 @@ async def reconcile_schedules(client: Any, settings: Settings, store: Any) -> No
         log.info("jenkins poll schedules: %s", await sync_jenkins_schedules(client, settings))
     except Exception as err:  # noqa: BLE001 - as above
         log.warning("could not set up the jenkins poll schedules: %s", err)
+    try:
+        from integrations.dinghy.start import sync_poll_schedules
+
+        log.info("dinghy poll schedules: %s", await sync_poll_schedules(client, settings))
+    except Exception as err:  # noqa: BLE001 - as above
+        log.warning("could not set up the dinghy poll schedules: %s", err)
 
 
 def __getattr__(name: str) -> Any:

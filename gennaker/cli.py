@@ -252,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gennaker import cli_templates
 
     cli_templates.add_parser(commands).set_defaults(func=lambda a: cli_templates.run(a, _load()), uses_temporal=False)
+    from gennaker import apply as apply_cli
+
+    apply_cli.add_parser(commands).set_defaults(func=lambda a: apply_cli.run(a, _load()), uses_temporal=False)
 
     p_config = commands.add_parser("config", help="inspect the settings")
     config_commands = p_config.add_subparsers(dest="config_command", metavar="COMMAND", required=True)

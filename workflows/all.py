@@ -6,6 +6,8 @@ from typing import Any
 
 from bakery.workflow import BakeWorkflow
 from canary.workflow import CanaryRunWorkflow
+from integrations.dinghy.poll import DinghyPollWorkflow
+from integrations.dinghy.workflow import DinghySyncWorkflow
 
 from .cloud_cache import RefreshCloudCacheWorkflow
 from .concurrency import ConcurrencyGateWorkflow
@@ -27,6 +29,8 @@ WORKFLOWS: list[type] = [
     JudgmentReminders,
     ReconcileExecutionsWorkflow,
     CanaryRunWorkflow,
+    DinghySyncWorkflow,
+    DinghyPollWorkflow,
 ]
 
 

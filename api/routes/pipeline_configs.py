@@ -96,11 +96,13 @@ async def _authorize_save(guard: Guard, store: Any, config: Json, kind: str = "p
     """WRITE on the application (and on the stored one's, when it moves); the triggers' runAsUser and the
     pipeline's roles (managed service account). Returns the config to save."""
     from api.store import NotFoundError
+    from api.store.dinghy import refuse_locked_edit
 
     from ..auth.enforce import MANAGED_SUFFIX, apply_managed_service_account, check_run_as_users
 
     if isinstance(config.get("id"), str) and config["id"]:  # before a managed service account is named after it
         await asyncio.to_thread(store.check_pipeline_id, config["id"], kind)
+    await asyncio.to_thread(refuse_locked_edit, store, config, kind)  # Dinghy's lock: only an unlocking save passes
     if not guard.enabled:
         return config
     await guard.app(config.get("application"), WRITE)

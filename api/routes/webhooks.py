@@ -73,4 +73,7 @@ async def webhook(source: str, request: Request, client: ClientDep, store: Store
 @router.post("/webhooks/git/{provider}")
 async def git(provider: str, request: Request, client: ClientDep, store: StoreDep, settings: SettingsDep) -> Json:
     """Start the pipelines whose ``git`` trigger matches this push (GitHub, GitLab, Bitbucket)."""
-    return await _handle("git", provider, request, client, store, settings)
+    answer = await _handle("git", provider, request, client, store, settings)
+    from .dinghy import on_git_webhook  # Dinghy sources sync on pushes, each checking its own signature
+
+    return await on_git_webhook(provider, request, client, settings, answer)
