@@ -76,10 +76,11 @@ class CanaryStageActivities:
         return TaskResult.succeeded(context={"canaryPipelineExecutionId": run_id})
 
     @activity.defn(name=MONITOR_CANARY)
-    def monitor_canary(self, inp: TaskInput) -> TaskResult:
-        """MonitorKayentaCanaryTask, one check: running → poll again; succeeded → the score against marginal."""
+    async def monitor_canary(self, inp: TaskInput) -> TaskResult:
+        """MonitorKayentaCanaryTask, one check: running → poll again; succeeded → the score against marginal. A run
+        whose workflow was terminated in Temporal is settled as terminal (no 12-hour wait for it)."""
         ctx = inp.context
-        status = runs.get_status(self.store, str(ctx["canaryPipelineExecutionId"]))
+        status = await runs.settle(activity.client(), self.store, str(ctx["canaryPipelineExecutionId"]))
         now = int(time.time() * 1000)
         stamp = {"canaryPipelineStatus": str(status.get("status", "")).upper(), "lastUpdated": now,
                  "lastUpdatedIso": plan.iso(_utc(now))}  # fmt: skip

@@ -74,19 +74,33 @@ async def test_a_config_name_that_matches_nothing_fails_naming_the_field(canary_
         )
 
 
+async def _running_canary(http: httpx.AsyncClient, name: str) -> tuple[str, str]:
+    """Start a pipeline whose canary run hangs (a metrics store that never answers); its execution and run ids."""
+    await create_config(http)
+    execution_id = await start(http, name, [canary_stage("canary-good", metricsAccountName="hangs")])
+    for _ in range(600):  # follow the execution until the interval's canary run exists
+        body = (await http.get(f"/pipelines/{execution_id}")).json()
+        runs = stages_of(body, "runCanary") if body.get("stages") else []
+        run_id = runs[0]["context"].get("canaryPipelineExecutionId") if runs else None
+        if run_id:
+            return execution_id, str(run_id)
+        await asyncio.sleep(0.1)
+    raise AssertionError("the canary run never started")
+
+
+async def test_a_run_terminated_in_temporal_fails_its_interval(canary_gate: Gate, temporal_env: Any) -> None:
+    async with httpx.AsyncClient(base_url=canary_gate.url, timeout=30) as http:
+        execution_id, run_id = await _running_canary(http, "terminated")
+        await temporal_env.client.get_workflow_handle(run_id).terminate("an operator stopped it")
+        execution = await finished(temporal_env, http, execution_id)
+        assert execution["status"] == "TERMINAL"
+        [run] = stages_of(execution, "runCanary")
+        assert f"Canary run {run_id} ended terminal" in run["context"]["exception"]["details"]["error"]
+
+
 async def test_cancel_cancels_the_running_canary_run(canary_gate: Gate, temporal_env: Any) -> None:
     async with httpx.AsyncClient(base_url=canary_gate.url, timeout=30) as http:
-        await create_config(http)
-        execution_id = await start(http, "hanging", [canary_stage("canary-good", metricsAccountName="hangs")])
-        run_id = None
-        for _ in range(600):  # follow the execution until the interval's canary run exists
-            body = (await http.get(f"/pipelines/{execution_id}")).json()
-            runs = stages_of(body, "runCanary") if body.get("stages") else []
-            run_id = runs[0]["context"].get("canaryPipelineExecutionId") if runs else None
-            if run_id:
-                break
-            await asyncio.sleep(0.1)
-        assert run_id, "the canary run never started"
+        execution_id, run_id = await _running_canary(http, "hanging")
         assert (await http.put(f"/pipelines/{execution_id}/cancel")).status_code in (200, 202, 204)
         execution = await finished(temporal_env, http, execution_id)
         assert execution["status"] == "CANCELED"
