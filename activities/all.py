@@ -9,6 +9,7 @@ from typing import Any
 from integrations.triggers.launcher import Launcher
 
 from .engine import DirectoryConfigSource, EngineActivities, PipelineConfigSource, StoreConfigSource
+from .local_projection import local_projection_store
 
 
 def build_activities(
@@ -67,7 +68,8 @@ def build_activities(
             else DirectoryConfigSource(Path(settings.state_dir) / "pipelines")
         ),
         url_fetcher=fetcher,
-        store=store,
+        # the engine always keeps a projection: without a store, in the process's own (activities/local_projection.py)
+        store=store if store is not None else local_projection_store(),
         on_finished=triggers.start_dependents if triggers is not None else None,
     )
     reconciler = ReconcilerActivities(client, store, engine.on_finished) if store is not None else None
@@ -80,7 +82,7 @@ def build_activities(
         engine.get_pipeline_config,
         engine.evaluate_expressions,
         *webhook_activities(settings, client),
-        *notify_activities(settings, client, store),
+        *notify_activities(settings, client, engine.store),
         *deploy_activities(clouds, store),
         *jenkins_activities(settings, client),
         *run_job_activities(settings),

@@ -124,8 +124,6 @@ class Settings:
     execution_window_timezone: str = "America/Los_Angeles"
     #: the operator's opt-in for the tests' servers on loopback (a fresh install refuses loopback)
     outbound: dict[str, Any] = field(default_factory=lambda: {"allow_cidrs": ["127.0.0.0/8"]})
-    #: the engine writes its projection here (``build_activities`` opens it when no store is given)
-    store_url: str = field(default_factory=lambda: engine_store_url())
 
 
 def build_worker(
@@ -171,26 +169,13 @@ def build_worker_with(client: Client, settings: Any, store: Any) -> Worker:
 
 #: task queue → the store its test worker writes the engine's projection to
 WORKER_STORES: dict[str, Any] = {}
-_ENGINE_STORE: list[tuple[str, Any]] = []
-
-
-def engine_store_url() -> str:
-    """One SQLite file per test process for the engine's projection (migrated once; execution ids are unique)."""
-    if not _ENGINE_STORE:
-        import tempfile
-
-        from api.store import Store
-
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='gennaker-engine-store-')) / 'store.db'}"
-        store = Store(url)
-        store.migrate()
-        _ENGINE_STORE.append((url, store))
-    return _ENGINE_STORE[0][0]
 
 
 def _temporary_store() -> Any:
-    engine_store_url()
-    return _ENGINE_STORE[0][1]
+    """The process's own projection store, as a worker built without a store uses (migrated once)."""
+    from activities.local_projection import local_projection_store
+
+    return local_projection_store()
 
 
 @pytest.fixture(scope="session")
