@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Query
 
 from ..auth.enforce import READ, WRITE, Guard, GuardDep, forbidden
 from ..deps import ClientDep, SettingsDep, StoreDep
@@ -194,14 +194,14 @@ async def delete(
     tag: str | None = None,
     digest: str | None = None,
     application: str = "spinnaker",
-) -> Response:
+) -> Json:
     """Delete one stored version; refused (409, Front50's message) while pipelines depend on it."""
     from api.store.templates import key_of
 
     key = key_of(template_id, tag or None, digest or None)
     await _may_change(guard, store, key)
     await asyncio.to_thread(_templates(store).delete, template_id, tag or None, digest or None)
-    return Response(status_code=202)
+    return {"deleted": key}
 
 
 async def _dependents(store: Any, guard: Guard, template_id: str) -> list[Json]:
