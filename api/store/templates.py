@@ -200,7 +200,20 @@ class TemplateStore:
         their own and the template's triggers and the error, so a match is refused loudly, never dropped)."""
         if not any(is_templated(p) for p in pipelines):
             return pipelines
-        return [trigger_view(p, self.load)[0] for p in pipelines]
+        loaded: dict[str, Doc | TemplateError] = {}
+
+        def load(ref: Reference) -> Doc:  # each template read once per listing, however many pipelines use it
+            if ref.key not in loaded:
+                try:
+                    loaded[ref.key] = self.load(ref)
+                except TemplateError as err:
+                    loaded[ref.key] = err
+            found = loaded[ref.key]
+            if isinstance(found, TemplateError):
+                raise found
+            return found
+
+        return [trigger_view(p, load)[0] for p in pipelines]
 
 
 def rendered_for_start(store: Any, config: Doc, trigger: Doc | None = None) -> Doc:

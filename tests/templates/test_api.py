@@ -281,3 +281,64 @@ async def test_cron_trigger_inherited_from_the_template_fires(gate: Gate, tempor
     assert ours[0]["status"] == "SUCCEEDED"
     assert ours[0]["trigger"]["type"] == "cron"
     assert ours[0]["templateVariables"] == {"region": "eu-west-1", "waitTime": 0}
+
+
+async def test_pipeline_trigger_inherited_from_the_template_fires(gate: Gate, temporal_env: Any) -> None:
+    tid = new_id()
+    async with httpx.AsyncClient(base_url=gate.url, timeout=30) as http:
+        upstream = (
+            await http.post(
+                "/pipelines",
+                json={
+                    "application": "tplup",
+                    "name": f"up-{tid}",
+                    "stages": [{"refId": "1", "type": "wait", "waitTime": 0}],
+                },
+            )
+        ).json()
+        tpl = template(tid)
+        tpl["pipeline"]["triggers"] = [
+            {
+                "type": "pipeline",
+                "application": "tplup",
+                "pipeline": upstream["id"],
+                "status": ["successful"],
+                "enabled": True,
+            }
+        ]
+        (await http.post(f"{BASE}/create", json=tpl)).raise_for_status()
+        downstream = (await http.post("/pipelines", json=config("tpldown", tid))).json()
+        started = (await http.post(f"/pipelines/tplup/{upstream['name']}", json={})).json()
+        assert (await finished(http, started["ref"]))["status"] == "SUCCEEDED"
+        while True:  # the upstream's end starts the downstream
+            listed = (await http.get("/applications/tpldown/pipelines", params={"limit": 5})).json()
+            ours = [e for e in listed if e.get("pipelineConfigId") == downstream["id"]]
+            if ours and ours[0]["status"] in DONE:
+                break
+            await asyncio.sleep(0.1)
+    assert ours[0]["status"] == "SUCCEEDED"
+    assert ours[0]["trigger"]["type"] == "pipeline"
+    assert ours[0]["templateVariables"] == {"region": "eu-west-1", "waitTime": 0}  # spinnaker/spinnaker#4658
+
+
+async def test_a_template_change_reschedules_its_dependents(gate: Gate, temporal_env: Any) -> None:
+    from integrations.triggers.schedules import schedule_id
+
+    tid = new_id()
+    client = temporal_env.client
+    async with httpx.AsyncClient(base_url=gate.url, timeout=30) as http:
+        (await http.post(f"{BASE}/create", json=template(tid))).raise_for_status()
+        saved = (await http.post("/pipelines", json=config("tplres", tid))).json()
+        tpl = template(tid)
+        tpl["pipeline"]["triggers"] = [{"type": "cron", "cronExpression": "0 0 4 1 1 ? 2099", "enabled": True}]
+        (await http.post(f"{BASE}/update/{tid}", json=tpl)).raise_for_status()
+        [cron] = [t for t in (await http.post(f"{BASE}/plan", json=saved)).json()["triggers"] if t["type"] == "cron"]
+        handle = client.get_schedule_handle(schedule_id(saved["id"], cron["id"]))
+        while True:  # put by the update, after its answer
+            try:
+                described = await handle.describe()
+                break
+            except Exception:  # noqa: BLE001 - not there yet
+                await asyncio.sleep(0.1)
+        assert described.schedule.state.paused is False
+        await handle.delete()
