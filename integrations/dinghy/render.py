@@ -150,22 +150,29 @@ class _Run:
         return fragment(out)
 
 
-def read_globals(path: str, text: str, fmt: str = "json") -> VarMap:
+def read_globals(path: str, text: str, fmt: str = "json", dot: Any = None) -> VarMap:
     """Dinghy's ``ParseGlobalVars``: render with the Dinghy functions blanked, decode, take ``globals``.
 
     Like Dinghy, a file that is not JSON once blanked is refused (``parse-err-globalvar``), unless it does not
     mention ``globals`` at all: then there are none (Dinghy refuses those too).
     """
-    blank: dict[str, Any] = {name: (lambda *a: []) for name in funcs.sprig()}
-    blank.update(
-        module=lambda *a: '{ "a": "b" }',
-        local_module=lambda *a: '{ "a": "b" }',
-        appModule=lambda *a: '"a": "b"',
-        var=lambda *a: "1",
-        pipelineID=lambda *a: "1",
-        makeSlice=lambda *a: [],
-    )
-    out = Executor(parse(path, text), {**funcs.builtins(), **blank}, State(Limits())).run({})
+    obj, kv = ('{ "a": "b" }', '"a": "b"') if fmt == "json" else ("", "")  # YAML: a blank keeps the indentation valid
+    blank: dict[str, Any] = {
+        "module": lambda *a: obj,
+        "local_module": lambda *a: obj,
+        "appModule": lambda *a: kv,
+        "var": lambda *a: "1",
+        "pipelineID": lambda *a: "1",
+        "makeSlice": lambda *a: list(a),
+    }
+    try:  # Sprig functions are pure, so they run for real here (Dinghy blanks them to empty lists)
+        out = Executor(parse(path, text), {**funcs.builtins(), **funcs.sprig(), **blank}, State(Limits())).run(
+            dot or {}
+        )
+    except TemplateError:
+        if "globals" not in text:
+            return {}
+        raise
     try:
         doc = _decode(path, out, fmt)
     except TemplateError as err:
@@ -209,7 +216,7 @@ def render(path: str, text: str, ctx: Context) -> Rendered:
     """Render a dinghyfile to its document; ``TemplateError`` names the source file, line and column."""
     run = _Run(ctx)
     variables: list[VarMap] = []
-    glob = read_globals(path, text, ctx.format)
+    glob = read_globals(path, text, ctx.format, ctx.dot)
     if glob:
         variables.append(glob)
     out = run.file(path, text, variables, in_template_repo=False)

@@ -95,11 +95,10 @@ def check_document(path: str, doc: Doc) -> tuple[Doc, list[str]]:
             errors.append(f"{path}: pipelines[{i}].name: required (a non-empty string)")
             continue
         p = {**p, "application": p.get("application") or app}
-        if str(p["application"]).lower() != app.lower():
-            errors.append(f"{path}: pipelines[{i}].application: {p['application']!r} is not the file's {app!r}")
-        if p["name"].lower() in names:
+        key = f"{str(p['application']).lower()}/{p['name'].lower()}"
+        if key in names:
             errors.append(f"{path}: pipelines[{i}].name: {p['name']!r} appears twice")
-        names.add(p["name"].lower())
+        names.add(key)
         errors.extend(f"{path}: {e}" for e in check_refs(p))
         p.pop("id", None)
         out.append(p)
@@ -201,7 +200,7 @@ class Syncer:
         if mode == "validate":
             result.message = "Pipeline definitions validation was successful!"
             return result
-        made = {(f["application"], p["name"].lower()) for f in files for p in f["pipelines"]}
+        made = {(str(p["application"]).lower(), p["name"].lower()) for f in files for p in f["pipelines"]}
         for (app, name), _pid in sorted(reserved.items()):
             if (app, name) not in made and files:
                 files[0].setdefault("placeholders", []).append({"application": app, "name": name})
