@@ -151,6 +151,7 @@ def test_registry_keys_are_pinned():
         "createServerGroup",
         "deleteManifest",
         "deploy",
+        "deployCanaryServerGroups",
         "deployManifest",
         "destroyServerGroup",
         "disableCluster",

@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     find_image,
     jenkins,
     kayenta_canary,
+    kayenta_deploy,
     manifest,
     manual_judgment,
     pipeline_stage,

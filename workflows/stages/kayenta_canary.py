@@ -10,13 +10,14 @@ flattened: its stages are the kayentaCanary's own synthetic stages.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC
 from typing import Any
 
 from canary import stage_plan as plan
 
 from ..status import ExecutionStatus
-from . import register
+from . import kayenta_deploy, register
 from .base import JSON, StageDefinition, SyntheticStage, TaskResult, TaskRuntime, TaskSpec
 
 START_CANARY = "kayenta_start_canary"
@@ -90,6 +91,9 @@ async def plan_interval(runtime: TaskRuntime) -> TaskResult:
             anchor = plan.relative_anchor(settings.relative, plan_time, stage_end)
         else:
             anchor = settings.start or plan_time
+        if kayenta_deploy.pairs(parent.get("context") or {}):  # scopes of the groups the stage deployed
+            deployed = kayenta_deploy.canary_scopes(settings.scopes, stages, str(parent.get("id")))
+            settings = dataclasses.replace(settings, scopes=deployed)
         window = plan.window(settings, int(ctx["intervalIndex"]), anchor, float(ctx["intervalMins"]))
     except plan.PlanError as err:
         return TaskResult.terminal(str(err))
@@ -129,7 +133,7 @@ class KayentaCanaryStage(StageDefinition):
             settings, count, interval = _planned(context)
         except plan.PlanError:
             return []  # aggregateCanaryResults fails the stage with the message naming the field
-        stages: list[SyntheticStage] = []
+        stages = kayenta_deploy.deploy_stages(context)
         if settings.warmup_mins > 0:
             stages.append(SyntheticStage("wait", "Warmup Wait", {"waitTime": settings.warmup_mins * 60}))
         base = {
@@ -144,6 +148,15 @@ class KayentaCanaryStage(StageDefinition):
                 stages.append(SyntheticStage("wait", f"Interval Wait #{i}", {"waitTime": interval * 60}))
             stages.append(SyntheticStage("runCanary", f"Run Canary #{i}", {**base, "intervalIndex": i}))
         return stages
+
+    def after_stages(self, context: JSON) -> list[SyntheticStage]:
+        return kayenta_deploy.cleanup_stages(context)
+
+    def on_failure_stages(self, context: JSON) -> list[SyntheticStage]:
+        return kayenta_deploy.cleanup_stages(context)
+
+    def mutates_accounts(self, context: JSON) -> list[str]:
+        return kayenta_deploy.mutated_accounts(context)
 
 
 @register

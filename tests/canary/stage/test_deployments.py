@@ -1,0 +1,91 @@
+"""kayentaCanary's ``deployments`` on moto's AWS server through the real engine: the control on the baseline
+cluster's image and the experiment deployed by the deploy stage's tasks, the intervals analysing the deployed
+groups, then both canary clusters disabled and shrunk to nothing."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.canary.stage.helpers import CONFIG, canary_stage, create_config, finished, stages_of, start
+from tests.conftest import Gate
+from tests.providers.aws_fixtures import REGION, ZONES
+
+pytestmark = pytest.mark.temporal
+
+
+def group(stack: str, world: Any, image: str | None = None) -> dict[str, Any]:
+    out = {"application": "shop", "stack": stack, "account": "test", "cloudProvider": "aws",
+           "availabilityZones": {REGION: ZONES}, "capacity": {"min": 1, "max": 1, "desired": 1},
+           "subnetType": "internal", "targetGroups": [world.target_group_name]}  # fmt: skip
+    if image:
+        out["imageId"] = image
+    return out
+
+
+def asgs(world: Any, prefix: str) -> list[dict[str, Any]]:
+    found = world.clients["autoscaling"].describe_auto_scaling_groups()["AutoScalingGroups"]
+    return [g for g in found if g["AutoScalingGroupName"].startswith(prefix)]
+
+
+async def test_deploys_analyses_the_deployed_groups_and_cleans_up(
+    aws_gate: Gate, aws_world: Any, temporal_env: Any
+) -> None:
+    # both sides query the baseline's series, so the verdict does not depend on the groups' names
+    same = copy.deepcopy(CONFIG)
+    same["metrics"][0]["query"] = {
+        "type": "prometheus",
+        "customInlineTemplate": 'PromQL:avg(shop_error_rate{build="baseline"})',
+    }
+    async with httpx.AsyncClient(base_url=aws_gate.url, timeout=30) as http:
+        await create_config(http, same)
+        baseline = [{"refId": "1", "type": "createServerGroup", **group("baseline", aws_world, aws_world.image_id)}]
+        first = await finished(temporal_env, http, await start(http, "baseline", baseline))
+        assert first["status"] == "SUCCEEDED", first
+
+        stage = canary_stage("ignored")
+        stage["deployments"] = {
+            "baseline": {"cloudProvider": "aws", "application": "shop", "account": "test", "cluster": "shop-baseline"},
+            "serverGroupPairs": [{"control": group("canarycontrol", aws_world),
+                                  "experiment": group("canaryexp", aws_world, aws_world.old_image_id)}],
+            "delayBeforeCleanup": "PT1S",
+        }  # fmt: skip
+        execution = await finished(temporal_env, http, await start(http, "canary", [stage]))
+        assert execution["status"] == "SUCCEEDED", [
+            (s["name"], s["status"], s["context"].get("exception")) for s in execution["stages"]
+        ]
+
+    names = [(s["type"], s["name"]) for s in execution["stages"] if s.get("parentStageId")]
+    assert names == [
+        ("findImage", "Find Baseline Image"),
+        ("deployCanaryServerGroups", "Deploy Canary Control #1"),
+        ("deployCanaryServerGroups", "Deploy Canary Experiment #1"),
+        ("runCanary", "Run Canary #1"),
+        ("runCanary", "Run Canary #2"),
+        ("disableCluster", "Disable shop-canarycontrol"),
+        ("disableCluster", "Disable shop-canaryexp"),
+        ("wait", "Wait Before Cleanup"),
+        ("shrinkCluster", "Shrink shop-canarycontrol"),
+        ("shrinkCluster", "Shrink shop-canaryexp"),
+    ]
+    control, experiment = stages_of(execution, "deployCanaryServerGroups")
+    assert control["context"]["imageId"] == aws_world.image_id  # the baseline cluster's image
+    assert control["context"]["deploy.server.groups"] == {REGION: ["shop-canarycontrol-v000"]}
+    assert experiment["context"]["deploy.server.groups"] == {REGION: ["shop-canaryexp-v000"]}
+    scopes = stages_of(execution, "runCanary")[0]["context"]["scopes"]["default"]
+    assert (scopes["controlScope"]["scope"], scopes["controlScope"]["location"]) == ("shop-canarycontrol-v000", REGION)
+    assert (scopes["experimentScope"]["scope"], scopes["experimentScope"]["location"]) == (
+        "shop-canaryexp-v000",
+        REGION,
+    )
+    assert scopes["experimentScope"]["extendedScopeParams"] == {
+        "dataset": "regional",
+        "type": "asg",
+        "accountId": "test",
+    }
+    # cleaned up: the canary clusters are gone, the baseline stays
+    assert asgs(aws_world, "shop-canary") == []
+    assert [g["AutoScalingGroupName"] for g in asgs(aws_world, "shop-baseline")] == ["shop-baseline-v000"]
