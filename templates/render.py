@@ -189,6 +189,8 @@ def render(
     pipeline["templateVariables"] = variables
     _cron_ids(pipeline)
     out = _spel(pipeline, trigger or {}, plan)
+    if isinstance(config.get("trigger"), dict) and config["trigger"]:
+        out["trigger"] = copy.deepcopy(config["trigger"])  # the request's trigger, as Orca's generator keeps it
     out.setdefault("source", {"type": "templatedPipeline", "version": "v2"})
     if plan:
         out["plan"] = True

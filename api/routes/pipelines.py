@@ -176,12 +176,17 @@ async def trigger_v2(
 
 
 @router.post("/pipelines/start", status_code=202)
-async def start_adhoc(client: ClientDep, settings: SettingsDep, guard: GuardDep, config: Any = Body(...)) -> Json:
+async def start_adhoc(
+    client: ClientDep, settings: SettingsDep, guard: GuardDep, store: StoreDep, config: Any = Body(...)
+) -> Json:
     if not isinstance(config, dict):
         raise bad_request("the body must be a pipeline (a JSON object)")
     if not config.get("application"):
         raise bad_request("application is required", field="application")
     await guard.app(config["application"], EXECUTE)
+    from api.store.templates import rendered_for_start
+
+    config = await asyncio.to_thread(rendered_for_start, store, config)  # MPTv2: an ad-hoc templated pipeline
     user = guard.principal.name
     trigger = _trigger(config, config.get("trigger"), user)
     execution_id = await _start(

@@ -60,7 +60,8 @@ class Launcher:
         if not pipeline_id:
             return Launched(pipeline_id, name, error="the pipeline has no id (it was never saved)")
         try:  # a templated pipeline runs as its template renders it; one that cannot render is refused, loudly
-            pipeline = await asyncio.to_thread(_rendered, self.store, pipeline)
+            if pipeline.get("type") == "templatedPipeline":
+                pipeline = await asyncio.to_thread(_rendered, self.store, pipeline)
         except ValueError as err:
             log.warning("trigger %s: pipeline %s not started: %s", event_key, pipeline_id, err)
             refused = await asyncio.to_thread(_refused, self.store, event_key, pipeline, trigger, str(err))

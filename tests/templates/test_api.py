@@ -342,3 +342,18 @@ async def test_a_template_change_reschedules_its_dependents(gate: Gate, temporal
                 await asyncio.sleep(0.1)
         assert described.schedule.state.paused is False
         await handle.delete()
+
+
+async def test_an_ad_hoc_templated_pipeline_runs(gate: Gate, temporal_env: Any) -> None:
+    tid = new_id()
+    async with httpx.AsyncClient(base_url=gate.url, timeout=30) as http:
+        (await http.post(f"{BASE}/create", json=template(tid))).raise_for_status()
+        body = {**config("tpladhoc", tid), "trigger": {"parameters": {"x": "1"}}}
+        started = await http.post("/pipelines/start", json=body)
+        assert started.status_code == 202, started.text
+        execution = await finished(http, started.json()["ref"])
+        broken = await http.post("/pipelines/start", json={**body, "variables": {}})
+    assert execution["status"] == "SUCCEEDED"
+    assert execution["trigger"]["parameters"] == {"x": "1"}
+    assert [s["name"] for s in execution["stages"]] == ["first wait", "in eu-west-1"]
+    assert broken.status_code == 400 and broken.json()["field"] == "variables.region"
