@@ -16,6 +16,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import JSONResponse
 
 from ..auth.enforce import READ, WRITE, Guard
 from ..auth.principal import Principal
@@ -25,6 +26,10 @@ from ..errors import ApiError, bad_request, not_found
 router = APIRouter(tags=["terraform"])
 Json = dict[str, Any]
 STATE = "/terraform/state/{application}/{workspace}"
+#: terraform's answer when another lock id holds the state
+LOCKED = {
+    423: {"description": "Locked by another lock id; the body is the holder's lock info", "model": dict[str, Any]}
+}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,89}$")
 
 
@@ -95,12 +100,12 @@ async def get_state(application: str, workspace: str, request: Request, guard: C
     app, ws = _names(application, workspace)
     await guard.app(app, READ)
     state = await asyncio.to_thread(_states(request).get_state, app, ws)
-    if state is None:
-        return Response(status_code=404)
+    if state is None:  # terraform reads a 404 as "no state yet"
+        raise not_found(f"no state {app}/{ws}")
     return Response(state["body"], media_type="application/json")
 
 
-@router.post(STATE)
+@router.post(STATE, responses=LOCKED)
 async def put_state(application: str, workspace: str, request: Request, guard: CallerDep) -> Response:
     from api.store.terraform import StateLocked
 
@@ -113,7 +118,7 @@ async def put_state(application: str, workspace: str, request: Request, guard: C
     execution = request.query_params.get("execution")
     body = json.dumps(state)
     try:
-        await asyncio.to_thread(
+        saved = await asyncio.to_thread(
             _states(request).put_state,
             app,
             ws,
@@ -124,10 +129,10 @@ async def put_state(application: str, workspace: str, request: Request, guard: C
         )
     except StateLocked as err:
         return _locked(err.lock)
-    return Response(status_code=200)
+    return JSONResponse(saved)
 
 
-@router.delete(STATE)
+@router.delete(STATE, responses=LOCKED)
 async def delete_state(application: str, workspace: str, request: Request, guard: CallerDep) -> Response:
     from api.store.terraform import StateLocked
 
@@ -139,10 +144,10 @@ async def delete_state(application: str, workspace: str, request: Request, guard
         )
     except StateLocked as err:
         return _locked(err.lock)
-    return Response(status_code=200)
+    return JSONResponse({"deleted": True})
 
 
-@router.api_route(STATE, methods=["LOCK"])
+@router.api_route(STATE, methods=["LOCK"], responses=LOCKED)
 async def lock_state(application: str, workspace: str, request: Request, guard: CallerDep) -> Response:
     from api.store.terraform import StateLocked
 
@@ -155,10 +160,10 @@ async def lock_state(application: str, workspace: str, request: Request, guard: 
         await asyncio.to_thread(_states(request).lock, app, ws, info)
     except StateLocked as err:
         return _locked(err.lock)
-    return Response(status_code=200)
+    return JSONResponse({"locked": True, "lock": info})
 
 
-@router.api_route(STATE, methods=["UNLOCK"])
+@router.api_route(STATE, methods=["UNLOCK"], responses=LOCKED)
 async def unlock_state(application: str, workspace: str, request: Request, guard: CallerDep) -> Response:
     from api.store.terraform import StateLocked
 
@@ -169,7 +174,7 @@ async def unlock_state(application: str, workspace: str, request: Request, guard
         await asyncio.to_thread(_states(request).unlock, app, ws, str(info.get("ID") or ""))
     except StateLocked as err:
         return _locked(err.lock)
-    return Response(status_code=200)
+    return JSONResponse({"locked": False})
 
 
 @router.get(STATE + "/lock")
