@@ -27,7 +27,7 @@ router = APIRouter(tags=["terraform"])
 Json = dict[str, Any]
 STATE = "/terraform/state/{application}/{workspace}"
 #: terraform's answer when another lock id holds the state
-LOCKED = {
+LOCKED: dict[int | str, dict[str, Any]] = {
     423: {"description": "Locked by another lock id; the body is the holder's lock info", "model": dict[str, Any]}
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,89}$")
