@@ -1,0 +1,141 @@
+"""Pipeline templates in the store on SQLite, PostgreSQL and MariaDB (migration 0014_templates): Front50's
+records per version, the digest version written once, concurrent creates, dependents, and the downgrade."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, inspect
+
+from api.store import ConflictError, NotFoundError, Store, ValidationError
+from api.store.repository import MIGRATIONS
+from api.store.templates import TEMPLATES, TemplateStore
+from templates import Reference, TemplateError, digest
+from tests.store.conftest import mysql_url, postgresql_url  # noqa: F401 - fixtures
+
+MIGRATED: set[str] = set()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    url = (
+        f"sqlite:///{tmp_path / 'g.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue(f"{request.param}_url")
+    )
+    store = Store(url)
+    if url not in MIGRATED:
+        store.migrate()
+        MIGRATED.add(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(TEMPLATES.delete())
+    engine.dispose()
+    yield store
+    store.close()
+
+
+def doc(tid: str = "tpl", description: str = "Déploiement → prod ✓") -> dict[str, Any]:
+    return {
+        "schema": "v2",
+        "id": tid,
+        "metadata": {"name": "Deploy", "description": description, "scopes": ["global", "Team-A"]},
+        "pipeline": {"stages": [{"refId": "w", "type": "wait", "waitTime": 1}]},
+    }
+
+
+def test_versions_tags_and_digests(store: Store) -> None:
+    templates = TemplateStore(store)
+    first = templates.save(doc(), "olga")
+    assert templates.get("tpl")["metadata"]["description"] == "Déploiement → prod ✓"  # utf8mb4 on MariaDB
+    by_digest = templates.get("tpl", digest_=first["digest"])
+    assert digest({**by_digest, "tag": "latest"}) == first["digest"]
+    assert {d.get("tag") for d in templates.versions()["tpl"]} == {None, "latest"}
+    templates.save(doc(description="v2"), "olga", tag="stable")
+    assert templates.get("tpl", "stable")["metadata"]["description"] == "v2"
+    assert templates.get("tpl", "latest")["metadata"]["description"] == "v2"
+    assert templates.get("tpl")["metadata"]["description"] == "Déploiement → prod ✓"
+    assert len(templates.versions()["tpl"]) == 5  # id, id:latest, id:stable, two digests
+    assert [d["id"] for d in templates.list_all(["team-a"])] and not templates.list_all(["other"])
+    assert templates.load(Reference("tpl", tag="stable"))["metadata"]["description"] == "v2"
+    with pytest.raises(TemplateError):
+        templates.load(Reference("tpl", tag="canary"))
+    with pytest.raises(ConflictError):
+        templates.save(doc(), "olga")
+    with pytest.raises(ValidationError, match="Pipeline template tag must be one of"):
+        templates.save(doc("other"), "olga", tag="prod")
+    with pytest.raises(ValidationError, match="does not match"):
+        templates.save(doc("other"), "olga", update_id="tpl")
+
+
+def test_a_digest_version_is_written_once(store: Store) -> None:
+    templates = TemplateStore(store)
+    first = templates.save(doc(), "olga")
+    again = templates.save(doc(), "dave", update_id="tpl")  # the same content: the same digest
+    assert again["digest"] == first["digest"]
+    assert templates.get("tpl", digest_=first["digest"])["lastModifiedBy"] == "olga"
+
+
+def test_concurrent_creates_one_wins(store: Store) -> None:
+    templates = TemplateStore(store)
+    results: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def create(n: int) -> None:
+        barrier.wait()
+        try:
+            templates.save(doc("race", description=f"by {n}"), f"user{n}")
+            results.append("ok")
+        except ConflictError:
+            results.append("conflict")
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["conflict"] * 3 + ["ok"]
+
+
+def test_delete_refused_while_a_pipeline_uses_it(store: Store) -> None:
+    templates = TemplateStore(store)
+    templates.save(doc("tpl"), "olga", tag="stable")
+    templates.save(doc("tpl2"), "olga")
+    ref = {"reference": "spinnaker://tpl:stable"}
+    user = store.save_pipeline(
+        {"application": "app", "name": "p", "schema": "v2", "type": "templatedPipeline", "template": ref}, "olga"
+    )
+    assert [p["id"] for p in templates.dependents("tpl")] == [user["id"]]
+    assert templates.dependents("tpl2") == []  # "tpl" is not a prefix of "tpl2"'s users, nor the reverse
+    with pytest.raises(ConflictError, match=f"depend on this template: {user['id']}"):
+        templates.delete("tpl", "stable")
+    templates.delete("tpl", "latest")  # nobody references this one
+    with pytest.raises(NotFoundError):
+        templates.delete("tpl", "latest")
+    store.delete_pipeline("app", "p")
+    templates.delete("tpl", "stable")
+    with pytest.raises(NotFoundError):
+        templates.get("tpl", "stable")
+
+
+def test_the_migration_downgrades(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'down.db'}"
+    Store(url).migrate()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0013_terraform")
+        tables = set(inspect(engine).get_table_names())
+        assert "pipeline_templates" not in tables
+        assert "terraform_states" in tables
+    finally:
+        engine.dispose()
