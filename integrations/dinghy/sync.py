@@ -179,7 +179,7 @@ class Syncer:
             except TemplateError as err:
                 entry.update(state="failed", error=err.text())
                 result.errors.append(err.text())
-                result.malformed = True
+                result.malformed = result.malformed or "invalid JSON" in err.message or "invalid YAML" in err.message
                 continue
             except (GitError, RecursionError) as err:
                 entry.update(state="failed", error=f"{path}: {err}")
