@@ -51,6 +51,8 @@ class CanaryStageActivities:
         from api.store.canary import CanaryStore
 
         ctx = inp.context
+        if ctx.get("skipped"):
+            return TaskResult(ExecutionStatus.SKIPPED)
         config_id = str(ctx.get("canaryConfigId") or "")
         settings = plan.read_settings(ctx)
         try:
@@ -80,6 +82,8 @@ class CanaryStageActivities:
         """MonitorKayentaCanaryTask, one check: running → poll again; succeeded → the score against marginal. A run
         whose workflow was terminated in Temporal is settled as terminal (no 12-hour wait for it)."""
         ctx = inp.context
+        if ctx.get("skipped"):
+            return TaskResult(ExecutionStatus.SKIPPED)
         status = await runs.settle(activity.client(), self.store, str(ctx["canaryPipelineExecutionId"]))
         now = int(time.time() * 1000)
         stamp = {"canaryPipelineStatus": str(status.get("status", "")).upper(), "lastUpdated": now,

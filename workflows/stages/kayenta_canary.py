@@ -47,10 +47,14 @@ async def aggregate(runtime: TaskRuntime) -> TaskResult:
     except plan.PlanError as err:
         return TaskResult.terminal(str(err))
     runs = _intervals(runtime)
+    failed = next((s for s in runs if s.get("status") in ("FAILED_CONTINUE", "TERMINAL")), None)
     scores = [
         float(s["context"]["canaryScore"]) for s in runs if (s.get("context") or {}).get("canaryScore") is not None
     ]
     passed, message = plan.final_decision(scores, settings.pass_threshold, settings.marginal_threshold)
+    if failed is not None:  # an interval failed fast (with deployments: it let the stage go on to clean up)
+        error = (((failed.get("context") or {}).get("exception") or {}).get("details") or {}).get("error")
+        passed, message = False, f"{failed.get('name')}: {error or 'failed'}"
     recorded = {
         "canaryScores": scores,
         "canaryScoreMessage": message,
@@ -79,6 +83,10 @@ async def plan_interval(runtime: TaskRuntime) -> TaskResult:
         stages = view.get("stages") or []
         me = next(s for s in stages if s.get("id") == runtime.stage_id)
         parent = next(s for s in stages if s.get("id") == me.get("parentStageId"))
+        earlier = [s for s in stages if s.get("parentStageId") == parent.get("id") and s.get("type") == "runCanary"
+                   and s.get("status") in ("FAILED_CONTINUE", "TERMINAL")]  # fmt: skip
+        if earlier:
+            return TaskResult.succeeded(context={"skipped": f"{earlier[0].get('name')} failed: nothing left to judge"})
         plan_time = _at(parent.get("startTime")) or runtime.now()
         if settings.relative is not None:
             stage_end = None
@@ -146,7 +154,13 @@ class KayentaCanaryStage(StageDefinition):
         for i in range(1, count + 1):
             if not settings.retrospective:
                 stages.append(SyntheticStage("wait", f"Interval Wait #{i}", {"waitTime": interval * 60}))
-            stages.append(SyntheticStage("runCanary", f"Run Canary #{i}", {**base, "intervalIndex": i}))
+            run = {**base, "intervalIndex": i}
+            if kayenta_deploy.pairs(context):
+                # a failed interval must not halt the stage before its cleanup (the engine runs on-failure stages
+                # only after the stage's own tasks): the interval fails "continuing", later ones are skipped, and
+                # aggregateCanaryResults fails the stage
+                run["continuePipeline"] = True
+            stages.append(SyntheticStage("runCanary", f"Run Canary #{i}", run))
         return stages
 
     def after_stages(self, context: JSON) -> list[SyntheticStage]:

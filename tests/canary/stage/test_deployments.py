@@ -31,29 +31,34 @@ def asgs(world: Any, prefix: str) -> list[dict[str, Any]]:
     return [g for g in found if g["AutoScalingGroupName"].startswith(prefix)]
 
 
+def deployments(world: Any) -> dict[str, Any]:
+    return {
+        "baseline": {"cloudProvider": "aws", "application": "shop", "account": "test", "cluster": "shop-baseline"},
+        "serverGroupPairs": [{"control": group("canarycontrol", world),
+                              "experiment": group("canaryexp", world, world.old_image_id)}],
+        "delayBeforeCleanup": "PT1S",
+    }  # fmt: skip
+
+
+async def run_canary(http: httpx.AsyncClient, world: Any, temporal_env: Any, query: str, **metric: Any) -> Any:
+    """Deploy the baseline cluster, then run a kayentaCanary with deployments whose metric uses ``query``."""
+    config = copy.deepcopy(CONFIG)
+    config["metrics"][0]["query"] = {"type": "prometheus", "customInlineTemplate": query}
+    config["metrics"][0]["analysisConfigurations"]["canary"].update(metric)
+    await create_config(http, config)
+    baseline = [{"refId": "1", "type": "createServerGroup", **group("baseline", world, world.image_id)}]
+    first = await finished(temporal_env, http, await start(http, "baseline", baseline))
+    assert first["status"] == "SUCCEEDED", first
+    stage = {**canary_stage("ignored"), "deployments": deployments(world)}
+    return await finished(temporal_env, http, await start(http, "canary", [stage]))
+
+
 async def test_deploys_analyses_the_deployed_groups_and_cleans_up(
     aws_gate: Gate, aws_world: Any, temporal_env: Any
 ) -> None:
-    # both sides query the baseline's series, so the verdict does not depend on the groups' names
-    same = copy.deepcopy(CONFIG)
-    same["metrics"][0]["query"] = {
-        "type": "prometheus",
-        "customInlineTemplate": 'PromQL:avg(shop_error_rate{build="baseline"})',
-    }
     async with httpx.AsyncClient(base_url=aws_gate.url, timeout=30) as http:
-        await create_config(http, same)
-        baseline = [{"refId": "1", "type": "createServerGroup", **group("baseline", aws_world, aws_world.image_id)}]
-        first = await finished(temporal_env, http, await start(http, "baseline", baseline))
-        assert first["status"] == "SUCCEEDED", first
-
-        stage = canary_stage("ignored")
-        stage["deployments"] = {
-            "baseline": {"cloudProvider": "aws", "application": "shop", "account": "test", "cluster": "shop-baseline"},
-            "serverGroupPairs": [{"control": group("canarycontrol", aws_world),
-                                  "experiment": group("canaryexp", aws_world, aws_world.old_image_id)}],
-            "delayBeforeCleanup": "PT1S",
-        }  # fmt: skip
-        execution = await finished(temporal_env, http, await start(http, "canary", [stage]))
+        # both sides query the baseline's series, so the verdict does not depend on the groups' names
+        execution = await run_canary(http, aws_world, temporal_env, 'PromQL:avg(shop_error_rate{build="baseline"})')
         assert execution["status"] == "SUCCEEDED", [
             (s["name"], s["status"], s["context"].get("exception")) for s in execution["stages"]
         ]
@@ -89,3 +94,23 @@ async def test_deploys_analyses_the_deployed_groups_and_cleans_up(
     # cleaned up: the canary clusters are gone, the baseline stays
     assert asgs(aws_world, "shop-canary") == []
     assert [g["AutoScalingGroupName"] for g in asgs(aws_world, "shop-baseline")] == ["shop-baseline-v000"]
+
+
+async def test_a_failing_interval_still_cleans_up(aws_gate: Gate, aws_world: Any, temporal_env: Any) -> None:
+    async with httpx.AsyncClient(base_url=aws_gate.url, timeout=30) as http:
+        # no series carries the groups' names and the metric must have data: the first interval fails
+        query = 'PromQL:avg(shop_error_rate{build="${scope}"})'
+        execution = await run_canary(http, aws_world, temporal_env, query, mustHaveData=True)
+    assert execution["status"] == "TERMINAL"
+    [top] = stages_of(execution, "kayentaCanary")
+    assert top["status"] == "TERMINAL"
+    assert top["context"]["exception"]["details"]["error"].startswith("Run Canary #1: ")
+    first, second = stages_of(execution, "runCanary")
+    assert first["status"] == "FAILED_CONTINUE"
+    assert second["context"]["skipped"] == "Run Canary #1 failed: nothing left to judge"
+    assert [t["status"] for t in second["tasks"]][-2:] == ["SKIPPED", "SKIPPED"]
+    cleanup = [
+        (s["type"], s["status"]) for s in execution["stages"] if s["type"] in ("disableCluster", "shrinkCluster")
+    ]
+    assert len(cleanup) == 4 and all(status == "SUCCEEDED" for _, status in cleanup), cleanup
+    assert asgs(aws_world, "shop-canary") == []
