@@ -108,3 +108,33 @@ async def test_cancel_cancels_the_running_canary_run(canary_gate: Gate, temporal
             await temporal_env.client.get_workflow_handle(run_id).result()
         status = (await http.get(f"/v2/canaries/canary/{run_id}")).json()
         assert status["status"] == "canceled" and status["complete"] is True
+
+
+async def test_a_relative_window_ends_at_a_named_upstream_stage(canary_gate: Gate, temporal_env: Any) -> None:
+    """`last 60m ending <gap> before stage Deploy`: the window is placed from the Deploy stage's recorded end."""
+    from datetime import UTC, datetime
+
+    from tests.canary.prometheus_server import END_ISO
+
+    end = datetime.fromisoformat(END_ISO.replace("Z", "+00:00"))
+    gap = (datetime.now(UTC) - end).total_seconds() / 60  # Deploy ends a moment later: the window ends just after END
+    stage = canary_stage("canary-good")
+    scope = stage["canaryConfig"]["scopes"][0]
+    del scope["startTimeIso"], scope["endTimeIso"]
+    scope["window"] = f"last 60m ending {gap:.4f}m before stage Deploy"
+    deploy = {"refId": "0", "type": "wait", "name": "Deploy", "waitTime": 0}
+    async with httpx.AsyncClient(base_url=canary_gate.url, timeout=30) as http:
+        await create_config(http)
+        execution = await finished(
+            temporal_env, http, await start(http, "relative", [deploy, {**stage, "requisiteStageRefIds": ["0"]}])
+        )
+    assert execution["status"] == "SUCCEEDED", execution
+    runs = stages_of(execution, "runCanary")
+    deploy_end = next(s for s in execution["stages"] if s["name"] == "Deploy")["endTime"]
+    ends = [datetime.fromisoformat(s["context"]["intervalEndTimeIso"].replace("Z", "+00:00")) for s in runs]
+    starts = {s["context"]["intervalStartTimeIso"] for s in runs}
+    assert len(starts) == 1 and (ends[1] - ends[0]).total_seconds() == 1800
+    expected_end = deploy_end / 1000 - gap * 60
+    assert abs(ends[1].timestamp() - expected_end) < 0.05
+    assert 0 <= (ends[1] - end).total_seconds() < 60
+    assert [t["name"] for t in runs[0]["tasks"]][1] == "planCanaryInterval"
