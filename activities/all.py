@@ -42,6 +42,7 @@ def build_activities(
     from .cloud_cache import CloudCacheActivities
     from .deploy import build as deploy_activities
     from .expressions import UrlFetcher
+    from .infrastructure import build as infrastructure_activities
     from .jenkins import build as jenkins_activities
     from .jenkins_triggers import build as jenkins_trigger_activities
     from .manifest import build as manifest_activities
@@ -84,6 +85,7 @@ def build_activities(
         *webhook_activities(settings, client),
         *notify_activities(settings, client, engine.store),
         *deploy_activities(clouds, store),
+        *infrastructure_activities(clouds, store),
         *jenkins_activities(settings, client),
         *run_job_activities(settings),
         *manifest_activities(settings),

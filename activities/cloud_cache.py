@@ -8,6 +8,7 @@ from typing import Any
 from temporalio import activity
 
 from providers.base import CloudError, ServerGroupCloud
+from providers.infra import infra_items
 from workflows.cloud_cache import RefreshCloudCacheInput
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class CloudCacheActivities:
                     {**image.to_json(), "name": image.name, "account": inp.account}
                     for image in cloud.find_images(inp.account, region)
                 ]
+                for kind, items in infra_items(cloud, inp.account, region).items():  # networks, firewalls...
+                    kinds.setdefault(kind, []).extend(items)
         except CloudError as err:
             log.warning("cache refresh of %s/%s failed: %s", inp.provider, inp.account, err)
             self.store.replace_cloud_cache(inp.provider, inp.account, "serverGroups", [], error=str(err))

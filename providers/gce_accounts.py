@@ -188,6 +188,11 @@ CLIENT_TYPES: dict[str, Any] = {
     "global_operations": compute_v1.GlobalOperationsClient,
     "target_pools": compute_v1.TargetPoolsClient,
     "forwarding_rules": compute_v1.ForwardingRulesClient,
+    # the infrastructure (providers/gce_infra.py)
+    "networks": compute_v1.NetworksClient,
+    "subnetworks": compute_v1.SubnetworksClient,
+    "firewalls": compute_v1.FirewallsClient,
+    "region_autoscalers": compute_v1.RegionAutoscalersClient,
 }
 
 

@@ -25,8 +25,12 @@ def version() -> dict[str, str]:
 
 
 @router.get("/credentials")
-def credentials(settings: SettingsDep, guard: GuardDep) -> list[dict[str, Any]]:
-    """Accounts from settings the caller may READ, without any secret field."""
+def credentials(settings: SettingsDep, guard: GuardDep, expand: bool = False) -> list[dict[str, Any]]:
+    """Accounts from settings the caller may READ, without any secret field (``expand``: in full detail)."""
+    if expand:
+        from .credentials import account_details
+
+        return [account_details(a, guard) for a in guard.keep_accounts(settings.accounts, key="name", authorization=READ)]
     secret = ("secret", "password", "token", "key", "credential", "externalid", "jsonpath", "kubeconfig")
     return [
         {k: v for k, v in account.items() if not any(s in k.lower() for s in secret)}

@@ -202,6 +202,18 @@ CASES: dict[str, Case] = {
     "images of a hidden account": Case("GET", "/images/find?account=vault", ADMIN),
     "manifest in a readable account": Case("GET", "/manifests/prod/default/deployment%20web", READERS),
     "manifest in a hidden account": Case("GET", "/manifests/vault/default/deployment%20web", ADMIN),
+    # infrastructure reads (routes/credentials.py, networks.py, firewalls.py)
+    "credentials of a readable account": Case("GET", "/credentials/prod", READERS),
+    "credentials of a hidden account": Case("GET", "/credentials/vault", ADMIN),
+    "networks (filtered)": Case("GET", "/networks", EVERYONE),
+    "networks of a cloud (filtered)": Case("GET", "/networks/aws", EVERYONE),
+    "subnets (filtered)": Case("GET", "/subnets/aws", EVERYONE),
+    "instance types (filtered)": Case("GET", "/instanceTypes", EVERYONE),
+    "key pairs (filtered)": Case("GET", "/keyPairs", EVERYONE),
+    "security groups (filtered)": Case("GET", "/securityGroups", EVERYONE),
+    "security groups of a hidden account": Case("GET", "/securityGroups/vault", ADMIN),
+    "a security group in a hidden account": Case("GET", "/securityGroups/vault/aws/free?region=us-east-1", ADMIN),
+    "application security groups": Case("GET", "/applications/locked/securityGroups", READERS),
     # WRITE on the application
     "save a pipeline": Case("POST", "/pipelines", WRITERS, _new()),
     "update a pipeline": Case(
@@ -315,6 +327,12 @@ CASES: dict[str, Case] = {
     "a terraform state's versions": Case("GET", "/terraform/state/locked/default/versions", READERS),
     "a version of a terraform state": Case("GET", "/terraform/state/locked/default/versions/1", READERS),
     "a terraform state's outputs": Case("GET", "/terraform/state/locked/default/outputs", READERS),
+    "dinghy sources": Case("GET", "/dinghy/sources", READERS),
+    "dinghy syncs": Case("GET", "/dinghy/syncs", READERS),
+    "a dinghy sync": Case("GET", "/dinghy/syncs/dinghy-none-0", READERS),
+    "sync a dinghy source now": Case("POST", "/dinghy/sources/none/sync", ADMIN),
+    "render a dinghyfile": Case("POST", "/dinghy/render", READERS, {"dinghyfile": '{"application": "a", "pipelines": []}'}),
+    "plan an apply": Case("POST", "/apply/plan", READERS, {"pipelines": [{"application": "locked", "name": "x"}]}),
     **TEMPLATE_CASES,
 }
 

@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     evaluate_variables,
     execution_window,
     find_image,
+    infrastructure,
     jenkins,
     kayenta_canary,
     kayenta_deploy,

@@ -1,0 +1,267 @@
+"""Clouddriver's infrastructure operations as activities (one per Orca task): security groups / firewall
+rules, load balancers, scaling policies, scheduled actions, image tags, and the cache refresh that follows
+each (Orca's ``*ForceRefreshTask``).
+
+Each takes the stage's context in Orca's field names and is safe to retry: the provider calls find by
+name before creating and converge on update (``providers/aws_infra_ops.py``, ``aws_lb_ops.py``,
+``gce_infra.py``). Names Gennaker has to choose (a new scaling policy's) derive from the execution and
+stage, so a retried create asks for the same one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+
+from providers.aws_infra_ops import AwsInfraWrites
+from providers.aws_lb_ops import AwsLoadBalancerWrites
+from providers.base import ServerGroupCloud
+from providers.gce_infra import GceInfraWrites
+from providers.infra import readers_for, wrap
+from workflows.stages.base import TaskInput, TaskResult
+
+from .deploy_base import JSON, DeployBase, StageInputError
+
+
+def _account(ctx: JSON) -> str:
+    account = ctx.get("credentials") or ctx.get("account") or ctx.get("accountName")
+    if not isinstance(account, str) or not account:
+        raise StageInputError("credentials: which account")
+    return account
+
+
+def _regions(ctx: JSON) -> list[str]:
+    regions = ctx.get("regions") or ([ctx["region"]] if ctx.get("region") else [])
+    if not regions and isinstance(ctx.get("availabilityZones"), dict):
+        regions = list(ctx["availabilityZones"])
+    if not regions or not all(isinstance(r, str) and r for r in regions):
+        raise StageInputError("regions: which regions")
+    return [str(r) for r in regions]
+
+
+def _asgs(ctx: JSON) -> list[tuple[str, str]]:
+    """(region, group) pairs of ``asgs`` (scheduled actions), else ``serverGroupName`` in ``region``."""
+    pairs = []
+    for i, asg in enumerate(ctx.get("asgs") or []):
+        name = asg.get("asgName") or asg.get("serverGroupName") if isinstance(asg, dict) else None
+        if not name or not asg.get("region"):
+            raise StageInputError(f"asgs[{i}]: needs asgName and region")
+        pairs.append((str(asg["region"]), str(name)))
+    if not pairs:
+        name = ctx.get("serverGroupName") or ctx.get("asgName")
+        if not name:
+            raise StageInputError("serverGroupName: which server group")
+        pairs = [(region, str(name)) for region in _regions(ctx)]
+    return pairs
+
+
+class InfrastructureActivities(DeployBase):
+    """Every infrastructure operation, against the configured clouds."""
+
+    def _aws(self, ctx: JSON) -> ServerGroupCloud:
+        cloud = self.cloud(ctx.get("cloudProvider") or "aws")
+        if cloud.cloud_provider != "aws":
+            raise StageInputError(f"cloudProvider: this operation is for aws, not {cloud.cloud_provider}")
+        return cloud
+
+    def _run(self, fn: Callable[[TaskInput], TaskResult], inp: TaskInput) -> TaskResult:
+        return self._guarded(fn)(inp)
+
+    # ---- security groups / firewalls ---------------------------------------------------------------
+
+    @activity.defn(name="infra_upsert_security_group")
+    def upsert_security_group(self, inp: TaskInput) -> TaskResult:
+        return self._run(self._upsert_security_group, inp)
+
+    def _upsert_security_group(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        if cloud.cloud_provider == "gce":
+            shown = [GceInfraWrites(cloud).upsert_firewall(account, ctx)]
+        else:
+            shown = [AwsInfraWrites(cloud).upsert_security_group(account, region, ctx) for region in _regions(ctx)]
+        ids = [{"id": g["id"], "name": g["name"], "region": g["region"], "vpcId": g.get("vpcId")} for g in shown]
+        return TaskResult.succeeded({"securityGroupIds": ids}, {"securityGroups": ids})
+
+    @activity.defn(name="infra_delete_security_group")
+    def delete_security_group(self, inp: TaskInput) -> TaskResult:
+        return self._run(self._delete_security_group, inp)
+
+    def _delete_security_group(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        name = ctx.get("securityGroupName") or ctx.get("name")
+        if not isinstance(name, str) or not name:
+            raise StageInputError("securityGroupName: which security group")
+        if cloud.cloud_provider == "gce":
+            GceInfraWrites(cloud).delete_firewall(account, name)
+        else:
+            for region in _regions(ctx):
+                AwsInfraWrites(cloud).delete_security_group(account, region, name, ctx.get("vpcId") or None)
+        return TaskResult.succeeded()
+
+    # ---- load balancers -------------------------------------------------------------------------
+
+    @activity.defn(name="infra_upsert_load_balancer")
+    def upsert_load_balancer(self, inp: TaskInput) -> TaskResult:
+        return self._run(self._upsert_load_balancer, inp)
+
+    def _upsert_load_balancer(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud, account = self._aws(ctx), _account(ctx)
+        writes = AwsLoadBalancerWrites(cloud)
+        done = [writes.upsert(account, region, ctx) for region in _regions(ctx)]
+        return TaskResult.succeeded({"loadBalancers": done}, {"loadBalancers": done})
+
+    @activity.defn(name="infra_delete_load_balancer")
+    def delete_load_balancer(self, inp: TaskInput) -> TaskResult:
+        return self._run(self._delete_load_balancer, inp)
+
+    def _delete_load_balancer(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud, account = self._aws(ctx), _account(ctx)
+        name = ctx.get("loadBalancerName") or ctx.get("name")
+        if not isinstance(name, str) or not name:
+            raise StageInputError("loadBalancerName: which load balancer")
+        kind = ctx.get("loadBalancerType")
+        for region in _regions(ctx):
+            AwsLoadBalancerWrites(cloud).delete(account, region, name, str(kind).lower() if kind else None)
+        return TaskResult.succeeded()
+
+    # ---- scaling --------------------------------------------------------------------------------
+
+    @activity.defn(name="infra_upsert_scaling_policy")
+    def upsert_scaling_policy(self, inp: TaskInput) -> TaskResult:
+        return self._run(self._upsert_scaling_policy, inp)
+
+    def _upsert_scaling_policy(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud, account = self._aws(ctx), _account(ctx)
+        done = []
+        for region, group in _asgs(ctx):
+            name = ctx.get("policyName") or ctx.get("name")
+            if not name:  # chosen from the execution and stage: a retry asks for the same policy
+                digest = hashlib.sha256(f"{inp.execution_id}/{inp.stage_id}/{region}".encode()).hexdigest()[:12]
+                name = f"{group}-policy-{digest}"
+            done.append(AwsInfraWrites(cloud).upsert_scaling_policy(account, region, group, str(name), ctx))
+        return TaskResult.succeeded({"policies": done}, {"policies": done})
+
+    @activity.defn(name="infra_delete_scaling_policy")
+    def delete_scaling_policy(self, inp: TaskInput) -> TaskResult:
+        return self._run(self._delete_scaling_policy, inp)
+
+    def _delete_scaling_policy(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud, account = self._aws(ctx), _account(ctx)
+        name = ctx.get("policyName")
+        if not isinstance(name, str) or not name:
+            raise StageInputError("policyName: which scaling policy")
+        for region, group in _asgs(ctx):
+            AwsInfraWrites(cloud).delete_scaling_policy(account, region, group, name)
+        return TaskResult.succeeded()
+
+    @activity.defn(name="infra_upsert_scheduled_actions")
+    def upsert_scheduled_actions(self, inp: TaskInput) -> TaskResult:
+        return self._run(self._upsert_scheduled_actions, inp)
+
+    def _upsert_scheduled_actions(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud, account = self._aws(ctx), _account(ctx)
+        actions = ctx.get("scheduledActions")
+        if not isinstance(actions, list):
+            raise StageInputError("scheduledActions: a list of {recurrence, minSize, maxSize, desiredCapacity}")
+        names = {g: AwsInfraWrites(cloud).upsert_scheduled_actions(account, r, g, actions) for r, g in _asgs(ctx)}
+        return TaskResult.succeeded({"scheduledActionNames": names})
+
+    @activity.defn(name="infra_delete_scheduled_actions")
+    def delete_scheduled_actions(self, inp: TaskInput) -> TaskResult:
+        return self._run(self._delete_scheduled_actions, inp)
+
+    def _delete_scheduled_actions(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud, account = self._aws(ctx), _account(ctx)
+        wanted = ctx.get("scheduledActionNames")
+        names = [str(n) for n in wanted] if isinstance(wanted, list) else None
+        gone = {g: AwsInfraWrites(cloud).delete_scheduled_actions(account, r, g, names) for r, g in _asgs(ctx)}
+        return TaskResult.succeeded({"deletedScheduledActions": gone})
+
+    # ---- images ---------------------------------------------------------------------------------
+
+    @activity.defn(name="infra_upsert_image_tags")
+    def upsert_image_tags(self, inp: TaskInput) -> TaskResult:
+        return self._run(self._upsert_image_tags, inp)
+
+    def _upsert_image_tags(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud, account = self._aws(ctx), _account(ctx)
+        tags = ctx.get("tags")
+        if not isinstance(tags, dict) or not tags:
+            raise StageInputError("tags: an object of tag names to values")
+        names = ctx.get("imageNames") or [n for n in (ctx.get("amiName"), ctx.get("imageName")) if n]
+        if not names:
+            raise StageInputError("amiName: which image (or imageNames)")
+        tagged = [
+            AwsInfraWrites(cloud).upsert_image_tags(account, region, str(n), {str(k): str(v) for k, v in tags.items()})
+            for region in _regions(ctx)
+            for n in names
+        ]
+        return TaskResult.succeeded({"imageIds": tagged})
+
+    # ---- Orca's force cache refresh --------------------------------------------------------------
+
+    @activity.defn(name="infra_refresh_cache")
+    def refresh_cache(self, inp: TaskInput) -> TaskResult:
+        """Re-read what the stage changed into the cache the API serves (its kind, account and regions)."""
+        return self._run(self._refresh_cache, inp)
+
+    def _refresh_cache(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        if self.store is None:
+            return TaskResult.succeeded()
+        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        kind = {"upsertLoadBalancer": "loadBalancers", "deleteLoadBalancer": "loadBalancers"}.get(
+            inp.stage_type, "securityGroups" if "SecurityGroup" in inp.stage_type else "serverGroups"
+        )
+        if kind == "serverGroups":
+            for region, group in _asgs(ctx) if "Image" not in inp.stage_type else []:
+                self._cache(cloud, account, region, group)
+            return TaskResult.succeeded()
+        regions = cloud.regions(account)[:1] if cloud.cloud_provider == "gce" else _regions(ctx)
+        for region in regions:
+            self._replace(cloud, account, region, kind)
+        return TaskResult.succeeded()
+
+    def _replace(self, cloud: Any, account: str, region: str, kind: str) -> None:
+        if kind == "securityGroups":
+            readers = readers_for(cloud)
+            items = [wrap(kind, g, "id") for g in readers.security_groups(account, region)]
+        else:
+            lister = getattr(cloud, "load_balancers", None)
+            items = [{**lb, "region": lb.get("region") or region} for lb in (lister(account, region) if lister else [])]
+        provider = cloud.cloud_provider
+        region_key = items[0]["region"] if items else region
+        fresh = {i["name"] for i in items}
+        for old in self.store.cloud_cache(kind, account=account, region=region_key, provider=provider):
+            if old.get("name") not in fresh:
+                self.store.drop_cloud_cache_item(provider, account, kind, region_key, str(old.get("name")))
+        for item in items:
+            self.store.put_cloud_cache_item(provider, account, kind, item)
+
+
+def build(clouds: dict[str, ServerGroupCloud], store: Any = None) -> list[Callable[..., Any]]:
+    acts = InfrastructureActivities(clouds, store)
+    return [
+        acts.upsert_security_group,
+        acts.delete_security_group,
+        acts.upsert_load_balancer,
+        acts.delete_load_balancer,
+        acts.upsert_scaling_policy,
+        acts.delete_scaling_policy,
+        acts.upsert_scheduled_actions,
+        acts.delete_scheduled_actions,
+        acts.upsert_image_tags,
+        acts.refresh_cache,
+    ]

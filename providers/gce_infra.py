@@ -1,0 +1,211 @@
+"""GCE infrastructure in Clouddriver's shapes: networks, subnetworks and firewall rules (read, and firewall
+rules upserted/deleted by name, as ``UpsertGoogleSecurityGroupAtomicOperation`` does).
+
+Networks and firewalls are global: they are read with the account's first region only, so the cache
+holds each once. Every write is safe to repeat: an upsert inserts a missing rule or patches an existing
+one to the asked-for shape, a delete of a missing rule does nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.cloud import compute_v1
+
+from .base import InvalidRequestError, NotFoundCloudError
+from .gce_errors import gce_call
+from .gce_view import local_name
+from .naming import Moniker, NameError_
+
+JSON = dict[str, Any]
+
+
+def _app(name: str) -> str | None:
+    try:
+        return Moniker.parse(name).app or None
+    except (NameError_, ValueError):
+        return None
+
+
+def _ports(ports: list[str]) -> list[JSON]:
+    out = []
+    for p in ports or ["0-65535"]:
+        start, _, end = str(p).partition("-")
+        out.append({"startPort": int(start), "endPort": int(end or start)})
+    return out
+
+
+def firewall_json(account: str, rule: compute_v1.Firewall) -> JSON:
+    """Clouddriver's ``GoogleSecurityGroup``: one ``IpRangeRule`` per source range and protocol, and one
+    rule per source tag (``sourceTag``), with the network and target tags."""
+    rules: list[JSON] = []
+    for allowed in rule.allowed:
+        protocol, ports = allowed.I_p_protocol, _ports(list(allowed.ports))
+        for source in rule.source_ranges:
+            ip, _, bits = source.partition("/")
+            rules.append({"protocol": protocol, "portRanges": ports, "range": {"ip": ip, "cidr": f"/{bits or 32}"}})
+        for tag in rule.source_tags:
+            rules.append({"protocol": protocol, "portRanges": ports, "sourceTag": tag})
+    app = _app(rule.name)
+    return {
+        "type": "gce",
+        "cloudProvider": "gce",
+        "id": rule.name,
+        "name": rule.name,
+        "description": rule.description or None,
+        "network": local_name(rule.network),
+        "vpcId": local_name(rule.network),
+        "selfLink": rule.self_link,
+        "accountName": account,
+        "account": account,
+        "region": "global",
+        "application": app,
+        "moniker": {"app": app} if app else {},
+        "sourceTags": list(rule.source_tags),
+        "targetTags": list(rule.target_tags),
+        "sourceRanges": list(rule.source_ranges),
+        "inboundRules": rules,
+    }
+
+
+class GceInfraReads:
+    """Reads of one GCE cloud (a :class:`~providers.gce.GceCloud`)."""
+
+    cloud_provider = "gce"
+    KINDS: dict[str, tuple[str, str]] = {
+        "networks": ("networks", "id"),
+        "subnets": ("subnets", "id"),
+        "securityGroups": ("security_groups", "id"),
+    }
+
+    def __init__(self, cloud: Any) -> None:
+        self.ops = cloud.ops
+
+    def _global(self, account: str, region: str) -> bool:
+        return region == self.ops.clients.account(account).regions[0]
+
+    def networks(self, account: str, region: str) -> list[JSON]:
+        if not self._global(account, region):
+            return []
+        with gce_call(f"listing networks in {account}"):
+            found = list(self.ops.client(account, "networks").list(project=self.ops.project(account), **self.ops.read))
+        return [
+            {
+                "cloudProvider": "gce",
+                "id": n.name,
+                "name": n.name,
+                "account": account,
+                "region": "global",
+                "deprecated": False,
+                "autoCreateSubnets": bool(n.auto_create_subnetworks),
+                "subnets": [local_name(s) for s in n.subnetworks],
+                "selfLink": n.self_link,
+            }
+            for n in found
+        ]
+
+    def subnets(self, account: str, region: str) -> list[JSON]:
+        project = self.ops.project(account, region)
+        with gce_call(f"listing subnetworks in {account}/{region}"):
+            found = list(self.ops.client(account, "subnetworks").list(project=project, region=region, **self.ops.read))
+        return [
+            {
+                "type": "gce",
+                "id": s.name,
+                "name": s.name,
+                "account": account,
+                "region": region,
+                "availabilityZone": None,
+                "vpcId": local_name(s.network),
+                "network": local_name(s.network),
+                "cidrBlock": s.ip_cidr_range,
+                "gatewayAddress": s.gateway_address or None,
+                "purpose": s.purpose or "n/a",
+                "target": None,
+                "selfLink": s.self_link,
+            }
+            for s in found
+        ]
+
+    def security_groups(self, account: str, region: str) -> list[JSON]:
+        if not self._global(account, region):
+            return []
+        with gce_call(f"listing firewall rules in {account}"):
+            found = list(self.ops.client(account, "firewalls").list(project=self.ops.project(account), **self.ops.read))
+        return [firewall_json(account, r) for r in found]
+
+
+class GceInfraWrites:
+    """Firewall rules, by name."""
+
+    def __init__(self, cloud: Any) -> None:
+        self.ops = cloud.ops
+
+    def firewall(self, account: str, name: str) -> compute_v1.Firewall | None:
+        try:
+            with gce_call(f"reading firewall rule {name} in {account}"):
+                return self.ops.client(account, "firewalls").get(
+                    project=self.ops.project(account), firewall=name, **self.ops.read
+                )
+        except NotFoundCloudError:
+            return None
+
+    def upsert_firewall(self, account: str, spec: JSON) -> JSON:
+        """Insert the rule, or patch it to ``spec`` (Deck's ``upsertSecurityGroup`` for GCE)."""
+        name = str(spec.get("securityGroupName") or spec.get("name") or "")
+        if not name:
+            raise InvalidRequestError("securityGroupName: which firewall rule")
+        project = self.ops.project(account)
+        network = str(spec.get("network") or "default")
+        allowed = []
+        for i, rule in enumerate(spec.get("allowed") or []):
+            if not isinstance(rule, dict) or not rule.get("ipProtocol"):
+                raise InvalidRequestError(f"allowed[{i}].ipProtocol: which protocol")
+            allowed.append(
+                compute_v1.Allowed(
+                    I_p_protocol=str(rule["ipProtocol"]), ports=[str(p) for p in rule.get("portRanges") or []]
+                )
+            )
+        body = compute_v1.Firewall(
+            name=name,
+            description=str(spec.get("description") or ""),
+            network=network if "/" in network else f"projects/{project}/global/networks/{network}",
+            allowed=allowed,
+            source_ranges=[str(r) for r in spec.get("sourceRanges") or []],
+            source_tags=[str(t) for t in spec.get("sourceTags") or []],
+            target_tags=[str(t) for t in spec.get("targetTags") or []],
+        )
+        client = self.ops.client(account, "firewalls")
+        if self.firewall(account, name) is None:
+            self.ops.act(
+                account,
+                None,
+                f"creating firewall rule {name} in {account}",
+                lambda: client.insert(project=project, firewall_resource=body, timeout=60),
+            )
+        else:
+            self.ops.act(
+                account,
+                None,
+                f"updating firewall rule {name} in {account}",
+                lambda: client.update(project=project, firewall=name, firewall_resource=body, timeout=60),
+            )
+        found = self.firewall(account, name)
+        if found is None:
+            raise NotFoundCloudError(f"securityGroupName: {name} vanished after its upsert in {account}")
+        return firewall_json(account, found)
+
+    def delete_firewall(self, account: str, name: str) -> None:
+        if self.firewall(account, name) is None:
+            return
+        client = self.ops.client(account, "firewalls")
+        project = self.ops.project(account)
+        try:
+            self.ops.act(
+                account,
+                None,
+                f"deleting firewall rule {name} in {account}",
+                lambda: client.delete(project=project, firewall=name, timeout=60),
+            )
+        except NotFoundCloudError:
+            return
