@@ -357,3 +357,21 @@ async def test_an_ad_hoc_templated_pipeline_runs(gate: Gate, temporal_env: Any) 
     assert execution["trigger"]["parameters"] == {"x": "1"}
     assert [s["name"] for s in execution["stages"]] == ["first wait", "in eu-west-1"]
     assert broken.status_code == 400 and broken.json()["field"] == "variables.region"
+
+
+async def test_a_pipeline_stage_runs_a_templated_child(gate: Gate, temporal_env: Any) -> None:
+    tid = new_id()
+    async with httpx.AsyncClient(base_url=gate.url, timeout=30) as http:
+        (await http.post(f"{BASE}/create", json=template(tid))).raise_for_status()
+        child = (await http.post("/pipelines", json=config("tplchild", tid))).json()
+        stage = {"refId": "1", "type": "pipeline", "application": "tplchild", "pipeline": child["id"]}
+        parent = (
+            await http.post("/pipelines", json={"application": "tplchild", "name": "parent", "stages": [stage]})
+        ).json()
+        started = (await http.post(f"/pipelines/tplchild/{parent['name']}", json={})).json()
+        execution = await finished(http, started["ref"])
+        child_id = execution["stages"][0]["context"]["executionId"]
+        child_run = await finished(http, f"/pipelines/{child_id}")
+    assert execution["status"] == "SUCCEEDED"
+    assert child_run["status"] == "SUCCEEDED" and child_run["templateVariables"]["region"] == "eu-west-1"
+    assert [s["name"] for s in child_run["stages"]] == ["first wait", "in eu-west-1"]
