@@ -27,7 +27,7 @@ def _authenticated(guard: Any) -> None:
 
 def _admin(guard: Any) -> None:
     if guard.enabled and not guard.principal.admin:
-        raise forbidden("Access denied: only an admin may start a dinghy sync by hand")
+        raise forbidden("Access denied: you may not start a dinghy sync by hand (admin permission needed)")
 
 
 @router.get("/dinghy/sources")
