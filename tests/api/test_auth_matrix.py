@@ -333,12 +333,6 @@ CASES: dict[str, Case] = {
     "sync a dinghy source now": Case("POST", "/dinghy/sources/none/sync", ADMIN),
     "render a dinghyfile": Case("POST", "/dinghy/render", READERS, {"dinghyfile": '{"application": "a", "pipelines": []}'}),
     "plan an apply": Case("POST", "/apply/plan", READERS, {"pipelines": [{"application": "locked", "name": "x"}]}),
-    "dinghy sources": Case("GET", "/dinghy/sources", READERS),
-    "dinghy syncs": Case("GET", "/dinghy/syncs", READERS),
-    "a dinghy sync": Case("GET", "/dinghy/syncs/dinghy-none-0", READERS),
-    "sync a dinghy source now": Case("POST", "/dinghy/sources/none/sync", ADMIN),
-    "render a dinghyfile": Case("POST", "/dinghy/render", READERS, {"dinghyfile": '{"application": "a", "pipelines": []}'}),
-    "plan an apply": Case("POST", "/apply/plan", READERS, {"pipelines": [{"application": "locked", "name": "x"}]}),
     **TEMPLATE_CASES,
 }
 
