@@ -60,8 +60,8 @@ class Launcher:
         if not pipeline_id:
             return Launched(pipeline_id, name, error="the pipeline has no id (it was never saved)")
         try:  # a templated pipeline runs as its template renders it; one that cannot render is refused, loudly
-            if pipeline.get("type") == "templatedPipeline":
-                pipeline = await asyncio.to_thread(_rendered, self.store, pipeline)
+            if "templatedPipeline" in (pipeline.get("type"), (pipeline.get("source") or {}).get("type")):
+                pipeline = await asyncio.to_thread(_rendered, self.store, pipeline, trigger)
         except ValueError as err:
             log.warning("trigger %s: pipeline %s not started: %s", event_key, pipeline_id, err)
             refused = await asyncio.to_thread(_refused, self.store, event_key, pipeline, trigger, str(err))
@@ -117,12 +117,19 @@ def _refused(store: Any, event_key: str, pipeline: Json, trigger: Json, reason: 
     return str(execution_id)
 
 
-def _rendered(store: Any, pipeline: Json) -> Json:
-    """MPTv2: the pipeline a templated config renders to (``api/store/templates.py``); ValueError when it cannot."""
-    from api.store import StoreError
+def _rendered(store: Any, pipeline: Json, trigger: Json) -> Json:
+    """MPTv2: the stored templated config rendered again with the trigger right before it starts (as Echo plans
+    again before triggering); ValueError when it cannot render. ``pipeline`` is what matching saw."""
+    from api.store import NotFoundError, StoreError
     from api.store.templates import rendered_for_start
 
     try:
-        return rendered_for_start(store, pipeline)
+        raw: Json = store.get_pipeline(str(pipeline.get("id")))
+    except NotFoundError:
+        raw = pipeline
+    if raw.get("type") != "templatedPipeline":
+        raw = pipeline
+    try:
+        return rendered_for_start(store, raw, trigger)
     except StoreError as err:
         raise ValueError(str(err)) from None

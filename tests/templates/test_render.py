@@ -407,3 +407,12 @@ def test_digest_ignores_key_order_whitespace_and_bookkeeping() -> None:
     assert digest(a) == digest(b)
     assert digest(a) != digest({**a, "c": 1})
     assert len(digest(a)) == 64
+
+
+def test_the_trigger_is_seen_with_template_variables() -> None:
+    tpl = {
+        **TEMPLATE,
+        "pipeline": {**TEMPLATE["pipeline"], "description": "${trigger.source} to ${templateVariables.region}"},
+    }
+    out = render(config(), lambda _: tpl, trigger={"source": "hook"})
+    assert out["description"] == "hook to eu-west-1"
