@@ -1,0 +1,228 @@
+"""The infrastructure through Gate with Fiat on, against moto's server: the reads in Clouddriver's field names
+from the refreshed cache, the operations as ``/tasks`` jobs and as pipeline stages (created, changed, read
+back, deleted), and a reader's 403 on an account it may not write."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.permissions_world import principal_from_header
+from tests.providers.aws_fixtures import FAKE_KEY_ID, FAKE_SECRET, REGION, AwsWorld
+from workflows.cloud_cache import RefreshCloudCacheInput
+
+pytestmark = pytest.mark.temporal
+DONE = {"SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED"}
+
+
+class Gate:
+    def __init__(self, http: httpx.AsyncClient, settings: Any, store: Any) -> None:
+        self.http, self.settings, self.store = http, settings, store
+
+    async def call(self, role: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.request(method, path, headers={"X-Test-As": role}, **kwargs)
+
+    async def task(self, role: str, job: dict[str, Any]) -> dict[str, Any]:
+        answer = await self.call(role, "POST", "/tasks", json={"application": "myapp", "job": [job]})
+        assert answer.status_code == 200, answer.text
+        return await self.finished(answer.json()["ref"])
+
+    async def finished(self, ref: str) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + 60
+        while asyncio.get_running_loop().time() < deadline:
+            shown = await self.call("writer", "GET", ref)
+            if shown.status_code == 200 and shown.json()["status"] in DONE:
+                return shown.json()  # type: ignore[no-any-return]
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{ref} did not finish")
+
+
+@contextlib.asynccontextmanager
+async def serve(client: Any, tmp_path: Path, endpoint: str) -> AsyncIterator[Gate]:
+    from api.auth.settings import AuthSettings
+    from api.deps import get_principal
+    from api.main import create_app
+    from api.store import Store
+    from gennaker.settings import Settings
+    from tests.conftest import build_worker_with
+
+    account = {
+        "name": "test",
+        "type": "aws",
+        "regions": [REGION],
+        "accessKeyId": FAKE_KEY_ID,
+        "secretAccessKey": FAKE_SECRET,
+        "endpointUrl": endpoint,
+        "environment": "staging",
+        "permissions": {"READ": ["readers", "writers"], "WRITE": ["writers"]},
+    }
+    settings = Settings(
+        state_dir=tmp_path,
+        task_queue=f"infra-{uuid.uuid4()}",
+        accounts=[account],
+        auth=AuthSettings(enabled=True, admin_roles=["admins"]),
+    )
+    store = Store(settings.store_url)
+    store.migrate()
+    store.save_application({"name": "myapp", "email": "a@b.c"}, "setup")
+    async with build_worker_with(client, settings, store):
+        app = create_app(settings, temporal=client, store=store)
+        app.dependency_overrides[get_principal] = principal_from_header
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gate") as http:
+            yield Gate(http, settings, store)
+    store.close()
+
+
+async def test_reads_in_clouddrivers_shapes(client: Any, tmp_path: Path, aws_world: AwsWorld) -> None:
+    aws_world.ec2.create_key_pair(KeyName="deploy")
+    async with serve(client, tmp_path, aws_world.endpoint) as gate:
+        before = await gate.call("reader", "GET", "/subnets/aws")
+        assert before.json() == [] and before.headers["X-Gennaker-Cache-Refreshed-At"] == "never"
+        await client.execute_workflow(
+            "RefreshCloudCache",
+            RefreshCloudCacheInput("aws", "test"),
+            id=f"refresh-{uuid.uuid4()}",
+            task_queue=gate.settings.task_queue,
+        )
+        account = (await gate.call("reader", "GET", "/credentials/test")).json()
+        assert account["type"] == "aws" and account["regions"] == [{"name": REGION}]
+        assert account["environment"] == "staging" and account["authorized"] is False
+        assert account["permissions"] == {"READ": ["readers", "writers"], "WRITE": ["writers"]}
+        assert "secretAccessKey" not in account and FAKE_SECRET not in str(account)
+        assert (await gate.call("writer", "GET", "/credentials/test")).json()["authorized"] is True
+        assert (await gate.call("anonymous", "GET", "/credentials/test")).status_code == 403
+        assert (await gate.call("admin", "GET", "/credentials/nope")).status_code == 404
+        expanded = (await gate.call("writer", "GET", "/credentials", params={"expand": "true"})).json()
+        assert expanded[0]["regions"] == [{"name": REGION}] and expanded[0]["authorized"] is True
+
+        networks = await gate.call("reader", "GET", "/networks")
+        assert float(networks.headers["X-Gennaker-Cache-Age-Seconds"]) < 60
+        vpc = next(n for n in networks.json()["aws"] if n["id"] == aws_world.vpc_id)
+        assert {k: vpc[k] for k in ("account", "region", "deprecated")} == {
+            "account": "test",
+            "region": REGION,
+            "deprecated": False,
+        }
+        assert aws_world.vpc_id in {n["id"] for n in (await gate.call("reader", "GET", "/networks/aws")).json()}
+        subnets = {s["id"]: s for s in (await gate.call("reader", "GET", "/subnets/aws")).json()}
+        subnet = subnets[aws_world.subnet_ids[1]]
+        assert {k: subnet[k] for k in ("account", "region", "availabilityZone", "vpcId", "purpose", "target")} == {
+            "account": "test",
+            "region": REGION,
+            "availabilityZone": "us-east-1b",
+            "vpcId": aws_world.vpc_id,
+            "purpose": "internal",
+            "target": "ec2",
+        }
+        assert (await gate.call("anonymous", "GET", "/subnets/aws")).json() == []  # Fiat filters the account out
+        assert "t3.micro" in {t["name"] for t in (await gate.call("reader", "GET", "/instanceTypes")).json()}
+        assert [k["keyName"] for k in (await gate.call("reader", "GET", "/keyPairs")).json()] == ["deploy"]
+        everything = (await gate.call("reader", "GET", "/securityGroups")).json()
+        assert {"name": "myapp", "id": aws_world.security_group_id, "vpcId": aws_world.vpc_id} in everything["test"][
+            "aws"
+        ][REGION]
+        assert REGION in (await gate.call("reader", "GET", "/securityGroups/test")).json()["aws"]
+        one = await gate.call(
+            "reader", "GET", "/securityGroups/test/aws/myapp", params={"region": REGION, "vpcId": aws_world.vpc_id}
+        )
+        assert one.json()["id"] == aws_world.security_group_id and one.json()["accountName"] == "test"
+        mine = (await gate.call("reader", "GET", "/applications/myapp/securityGroups")).json()
+        assert [g["name"] for g in mine] == ["myapp"]
+
+
+async def test_operations_through_tasks_and_pipelines(client: Any, tmp_path: Path, aws_world: AwsWorld) -> None:
+    async with serve(client, tmp_path, aws_world.endpoint) as gate:
+        job = {
+            "type": "upsertSecurityGroup",
+            "cloudProvider": "aws",
+            "credentials": "test",
+            "regions": [REGION],
+            "name": "myapp-elb",
+            "description": "front door",
+            "vpcId": aws_world.vpc_id,
+            "ipIngress": [{"cidr": "10.1.0.0/16", "ipProtocol": "tcp", "startPort": 443, "endPort": 443}],
+            "securityGroupIngress": [{"name": "myapp", "type": "tcp", "startPort": 7001, "endPort": 7001}],
+        }
+        denied = await gate.call("reader", "POST", "/tasks", json={"application": "myapp", "job": [job]})
+        assert denied.status_code == 403 and "test" in denied.text
+        done = await gate.task("writer", job)
+        assert done["status"] == "SUCCEEDED", done
+        path = "/securityGroups/test/aws/myapp-elb"
+        shown = (await gate.call("reader", "GET", path, params={"region": REGION})).json()  # the cache, refreshed
+        assert {(r["protocol"], r["portRanges"][0]["startPort"]) for r in shown["inboundRules"]} == {
+            ("tcp", 443),
+            ("tcp", 7001),
+        }
+        again = await gate.task("writer", {**job, "ipIngress": [], "securityGroupIngress": []})
+        assert again["status"] == "SUCCEEDED", again
+        assert (await gate.call("reader", "GET", path, params={"region": REGION})).json()["inboundRules"] == []
+        named = aws_world.ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["myapp-elb"]}])
+        assert len(named["SecurityGroups"]) == 1
+        gone = await gate.task(
+            "writer",
+            {
+                "type": "deleteSecurityGroup",
+                "credentials": "test",
+                "regions": [REGION],
+                "securityGroupName": "myapp-elb",
+                "vpcId": aws_world.vpc_id,
+            },
+        )
+        assert gone["status"] == "SUCCEEDED", gone
+        assert (await gate.call("reader", "GET", path, params={"region": REGION})).status_code == 404
+
+        balancer = {
+            "credentials": "test",
+            "cloudProvider": "aws",
+            "regions": [REGION],
+            "name": "myapp-api",
+            "loadBalancerType": "application",
+            "subnetType": "internal",
+            "targetGroups": [{"name": "myapp-api-web", "protocol": "HTTP", "port": 7001}],
+            "listeners": [{"protocol": "HTTP", "port": 80, "defaultActions": [{"targetGroupName": "myapp-api-web"}]}],
+        }
+        stages = [
+            {"refId": "1", "type": "upsertLoadBalancer", **balancer},
+            {
+                "refId": "2",
+                "requisiteStageRefIds": ["1"],
+                "type": "upsertImageTags",
+                "credentials": "test",
+                "regions": [REGION],
+                "amiName": aws_world.image_name,
+                "tags": {"stage": "released"},
+            },
+        ]
+        saved = await gate.call(
+            "writer", "POST", "/pipelines", json={"application": "myapp", "name": "infra", "stages": stages}
+        )
+        assert saved.status_code == 200, saved.text
+        started = await gate.call("writer", "POST", "/pipelines/myapp/infra", json={})
+        run = await gate.finished("/pipelines/" + started.json()["ref"].split("/")[-1])
+        assert run["status"] == "SUCCEEDED", run
+        lbs = (await gate.call("reader", "GET", "/applications/myapp/loadBalancers")).json()
+        api_lb = next(lb for lb in lbs if lb["name"] == "myapp-api")
+        assert api_lb["listeners"][0]["port"] == 80 and api_lb["targetGroups"][0]["name"] == "myapp-api-web"
+        tags = aws_world.ec2.describe_images(ImageIds=[aws_world.image_id])["Images"][0]["Tags"]
+        assert {"Key": "stage", "Value": "released"} in tags
+
+        deleted = await gate.task(
+            "writer",
+            {
+                "type": "deleteLoadBalancer",
+                "credentials": "test",
+                "regions": [REGION],
+                "loadBalancerName": "myapp-api",
+                "loadBalancerType": "application",
+            },
+        )
+        assert deleted["status"] == "SUCCEEDED", deleted
+        lbs = (await gate.call("reader", "GET", "/applications/myapp/loadBalancers")).json()
+        assert "myapp-api" not in {lb["name"] for lb in lbs}
