@@ -146,4 +146,5 @@ def test_synthetic_stages_as_orca_plans_them() -> None:
     run = resolve("runCanary")
     assert [t.name for t in run.tasks({"canaryConfigId": "c1"})] == ["planCanaryInterval", "runCanary", "monitorCanary"]
     monitor = run.tasks({"canaryConfigId": "c1"})[-1]
-    assert monitor.polling and monitor.on_cancel == "kayenta_cancel_canary" and monitor.timeout.total_seconds() == 43200
+    assert monitor.polling and monitor.on_cancel == "kayenta_cancel_canary"
+    assert monitor.timeout is not None and monitor.timeout.total_seconds() == 43200
