@@ -108,6 +108,48 @@ def _cron_ids(pipeline: JSON) -> None:
             trigger["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
 
 
+def _process(value: Any, root: JSON) -> Any:
+    """``value`` with its ``${...}`` evaluated against ``root`` (failures stay as text, as Orca leaves them)."""
+    from workflows.expressions import EvaluationContext, process
+
+    return process(value, EvaluationContext(root=root)).value
+
+
+def _dynamic_reference(config: JSON, trigger: JSON) -> Reference:
+    """Orca evaluates the ``template`` artifact against ``{application, trigger}`` before loading it, so a
+    reference may name its template from the trigger (``spinnaker://${trigger.parameters.tpl}``)."""
+    from templates.documents import parse_reference
+
+    reference = config["template"].get("reference")
+    if isinstance(reference, str) and "${" in reference:
+        reference = _process(reference, {"application": config.get("application"), "trigger": trigger})
+    return parse_reference(reference)
+
+
+def _rendered_declarations(template: JSON, config: JSON, trigger: JSON) -> list[JSON]:
+    """``V2TemplateLoaderHandler.renderTemplateVariables``: each declaration (its ``defaultValue`` above all) is
+    evaluated against ``application``, ``pipelineTemplate``, ``trigger``, the defaults and the config's values."""
+    declared = [v for v in template.get("variables") or [] if isinstance(v, dict)]
+    if not any("${" in str(v) for v in declared):
+        return declared
+    root: JSON = {"application": config.get("application"), "pipelineTemplate": template, "trigger": trigger}
+    root.update(
+        {
+            str(v["name"]): v.get("defaultValue")
+            for v in declared
+            if v.get("defaultValue") is not None or v.get("nullable")
+        }
+    )
+    root.update(config.get("variables") or {})
+    out = []
+    for var in declared:
+        if var.get("nullable") and var.get("defaultValue") is None:
+            out.append(var)
+        else:
+            out.append(_process(var, root))
+    return out
+
+
 def _spel(pipeline: JSON, trigger: JSON, plan: bool) -> JSON:
     """Orca's pass over the generated pipeline against ``{trigger, templateVariables}``. Only strings that
     mention ``templateVariables`` are evaluated here; every other expression is left for the stage that runs
@@ -153,7 +195,8 @@ def render(
     ``protect`` with config stages, missing or mistyped variables, a cycle, an unknown injection target."""
     if not is_templated(config):
         return config
-    ref = validate_config(config)
+    validate_config(config)
+    ref = _dynamic_reference(config, trigger or {})
     template = copy.deepcopy(load(ref))
     if template.get("schema") != "v2":
         raise TemplateError(
@@ -162,7 +205,7 @@ def render(
     config_stages = [s for s in config.get("stages") or [] if isinstance(s, dict)]
     if template.get("protect") is True and config_stages:
         raise TemplateError("Modification of the stage graph (adding, removing, editing) is disallowed", "stages")
-    declared = [v for v in template.get("variables") or [] if isinstance(v, dict)]
+    declared = _rendered_declarations(template, config, trigger or {})
     variables = resolve_variables(declared, config.get("variables") or {})
     pipeline: JSON = copy.deepcopy(template.get("pipeline") or {})
     pipeline["stages"] = without_rules(transform(pipeline.get("stages") or [], config_stages))

@@ -416,3 +416,28 @@ def test_the_trigger_is_seen_with_template_variables() -> None:
     }
     out = render(config(), lambda _: tpl, trigger={"source": "hook"})
     assert out["description"] == "hook to eu-west-1"
+
+
+def test_variable_declarations_are_rendered() -> None:
+    """V2TemplateLoaderHandler: a default may use the application, the trigger and other variables."""
+    tpl = {
+        **TEMPLATE,
+        "variables": [
+            {"name": "region", "type": "string"},
+            {"name": "cluster", "type": "string", "defaultValue": "${application}-${region}-${trigger.parameters.env}"},
+        ],
+    }
+    out = render(config(), lambda _: tpl, trigger={"parameters": {"env": "prod"}})
+    assert out["templateVariables"] == {"region": "eu-west-1", "cluster": "app-eu-west-1-prod"}
+
+
+def test_the_reference_may_come_from_the_trigger() -> None:
+    seen: list[Reference] = []
+
+    def remember(ref: Reference) -> dict[str, Any]:
+        seen.append(ref)
+        return TEMPLATE
+
+    render(config(template={"reference": "spinnaker://${trigger.parameters.tpl}:stable"}), remember,
+           trigger={"parameters": {"tpl": "deploy-tpl"}})  # fmt: skip
+    assert seen == [Reference("deploy-tpl", tag="stable")]
