@@ -10,6 +10,8 @@ and JSON bodies of ``compute_v1/services/*/transports/rest_base.py``) and keeps 
   RUNNING (HEALTHY too when the group has an autohealing policy); target pools follow the group;
 - ``projects/{p}/regions/{r}/targetPools`` (insert, get, list, delete, ``addInstance``,
   ``removeInstance``) and ``.../forwardingRules`` (insert, get, list, delete);
+- ``projects/{p}/global/firewalls`` and ``.../global/networks``, ``.../regions/{r}/subnetworks``: insert, get,
+  list, delete, and (firewalls) ``update`` (PUT) / ``patch`` (PATCH);
 - ``projects/{p}/global/operations/{op}`` and ``.../regions/{r}/operations/{op}``: ``get`` and
   ``wait``. A change is applied when it is asked for and answered with a RUNNING operation, which
   ``get``/``wait`` report DONE;
@@ -68,9 +70,12 @@ _KINDS = {
     "instanceGroupManagers": "compute#instanceGroupManager",
     "targetPools": "compute#targetPool",
     "forwardingRules": "compute#forwardingRule",
+    "firewalls": "compute#firewall",
+    "networks": "compute#network",
+    "subnetworks": "compute#subnetwork",
 }
-GLOBAL_KINDS = ("instanceTemplates", "images")
-REGIONAL_KINDS = ("instanceGroupManagers", "targetPools", "forwardingRules")
+GLOBAL_KINDS = ("instanceTemplates", "images", "firewalls", "networks")
+REGIONAL_KINDS = ("instanceGroupManagers", "targetPools", "forwardingRules", "subnetworks")
 _TZ = timezone(timedelta(hours=-7))  # Compute answers in Pacific time, as the real one does
 
 
@@ -145,7 +150,7 @@ class ComputeStandIn:
             def _serve(self) -> None:
                 standin._handle(self)
 
-            do_GET = do_POST = do_DELETE = do_PATCH = _serve  # noqa: N815 - http.server's names
+            do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = _serve  # noqa: N815 - http.server's names
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -274,6 +279,8 @@ class ComputeStandIn:
                 return self._get(project, region, kind, name)
             if method == "DELETE":
                 return self._delete(project, region, kind, name, path)
+            if method in ("PUT", "PATCH"):
+                return self._update(project, region, kind, name, body, path, replace=method == "PUT")
         elif method == "POST":
             return self._custom(project, region, kind, name, verb, query, body, path)
         raise ApiError(405, f"Method {method} not allowed on {path}", "methodNotAllowed")
@@ -343,6 +350,20 @@ class ComputeStandIn:
             getattr(self, f"_insert_{kind}", lambda *a: None)(project, region, resource)
             store[name] = resource
         return self._new_operation(project, region, "insert", resource["selfLink"], failed)
+
+    def _update(
+        self, project: str, region: str | None, kind: str, name: str, body: JSON, path: str, *, replace: bool
+    ) -> JSON:
+        """``update`` (PUT: the body replaces the resource) and ``patch`` (PATCH: the body's fields replace those)."""
+        resource = self._found(project, region, kind, name)
+        if str(body.get("name") or name) != name:
+            raise ApiError(400, "Invalid value for field 'resource.name': the name of a resource cannot change")
+        kept = {k: resource[k] for k in ("kind", "id", "creationTimestamp", "selfLink", "region") if k in resource}
+        updated = {**body, **kept} if replace else {**resource, **body, **kept}
+        failed = self._operation_fault(path)
+        if failed is None:
+            self._store(project, region, kind)[name] = updated
+        return self._new_operation(project, region, "update" if replace else "patch", resource["selfLink"], failed)
 
     def _delete(self, project: str, region: str | None, kind: str, name: str, path: str) -> JSON:
         resource = self._found(project, region, kind, name)

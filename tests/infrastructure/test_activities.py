@@ -1,0 +1,77 @@
+"""The infrastructure activities as a retrying worker calls them: the same task twice makes one resource
+(a new scaling policy's name comes from the execution and stage), and bad input names the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activities.infrastructure import InfrastructureActivities
+from tests.providers.aws_fixtures import REGION, AwsWorld
+from workflows.stages.base import TaskInput
+from workflows.status import ExecutionStatus
+
+
+def _input(stage_type: str, context: dict[str, Any]) -> TaskInput:
+    return TaskInput("exec-1", "myapp", "stage-1", "1", stage_type, stage_type, context, 0, 0)
+
+
+def test_a_retried_create_makes_one_policy(aws_cloud: Any, aws_world: AwsWorld) -> None:
+    world = aws_world
+    world.ec2.create_launch_template(LaunchTemplateName="myapp-v000", LaunchTemplateData={"ImageId": world.image_id})
+    world.autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="myapp-v000",
+        LaunchTemplate={"LaunchTemplateName": "myapp-v000"},
+        MinSize=0,
+        MaxSize=1,
+        VPCZoneIdentifier=world.subnet_ids[0],
+    )
+    acts = InfrastructureActivities({"aws": aws_cloud})
+    context = {
+        "credentials": "test",
+        "region": REGION,
+        "serverGroupName": "myapp-v000",
+        "targetTrackingConfiguration": {
+            "targetValue": 40,
+            "predefinedMetricSpecification": {"predefinedMetricType": "ASGAverageCPUUtilization"},
+        },
+    }
+    first = acts.upsert_scaling_policy(_input("upsertScalingPolicy", context))
+    second = acts.upsert_scaling_policy(_input("upsertScalingPolicy", context))
+    assert first.status == second.status == ExecutionStatus.SUCCEEDED
+    assert first.context == second.context
+    policies = world.autoscaling.describe_policies(AutoScalingGroupName="myapp-v000")["ScalingPolicies"]
+    assert len(policies) == 1 and policies[0]["PolicyName"].startswith("myapp-v000-policy-")
+
+    actions = {
+        "credentials": "test",
+        "asgs": [{"asgName": "myapp-v000", "region": REGION}],
+        "scheduledActions": [{"recurrence": "0 6 * * *", "minSize": 1, "maxSize": 1, "desiredCapacity": 1}],
+    }
+    for _ in range(2):
+        assert (
+            acts.upsert_scheduled_actions(_input("upsertAsgScheduledActions", actions)).status
+            == ExecutionStatus.SUCCEEDED
+        )
+    found = world.autoscaling.describe_scheduled_actions(AutoScalingGroupName="myapp-v000")
+    assert len(found["ScheduledUpdateGroupActions"]) == 1
+    deleted = acts.delete_scheduled_actions(
+        _input("deleteAsgScheduledActions", {k: v for k, v in actions.items() if k != "scheduledActions"})
+    )
+    assert deleted.context == {"deletedScheduledActions": {"myapp-v000": ["myapp-v000-schedule-0"]}}
+
+
+def test_bad_input_is_terminal_naming_the_field(aws_cloud: Any, aws_world: AwsWorld) -> None:
+    acts = InfrastructureActivities({"aws": aws_cloud})
+    missing = acts.upsert_security_group(_input("upsertSecurityGroup", {"regions": [REGION], "name": "x"}))
+    assert missing.status == ExecutionStatus.TERMINAL and "credentials" in (missing.error or "")
+    no_policy = acts.delete_scaling_policy(
+        _input("deleteScalingPolicy", {"credentials": "test", "region": REGION, "serverGroupName": "g"})
+    )
+    assert no_policy.status == ExecutionStatus.TERMINAL and "policyName" in (no_policy.error or "")
+    gone = acts.upsert_scaling_policy(
+        _input(
+            "upsertScalingPolicy",
+            {"credentials": "test", "region": REGION, "serverGroupName": "nope", "simple": {"scalingAdjustment": 1}},
+        )
+    )
+    assert gone.status == ExecutionStatus.TERMINAL and "serverGroupName: nope not found" in (gone.error or "")
