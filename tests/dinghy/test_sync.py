@@ -47,6 +47,7 @@ class World:
     app_repo: GitRepo
     templates: GitRepo
     statuses: GitHubStatuses
+    polled: GitRepo
 
     def push(self, repo: GitRepo, slug: str, branch: str, before: str, after: str, secret: str | None = None,
              **extra: Any) -> dict[str, Any]:  # fmt: skip
@@ -82,6 +83,7 @@ def world(temporal_env: Any, tmp_path: Path, payload_settings: dict[str, Any]) -
     from gennaker.settings import Settings
 
     app_repo, templates = GitRepo(tmp_path / "shop"), GitRepo(tmp_path / "dinghy-templates")
+    polled = GitRepo(tmp_path / "polled")
     with GitHubStatuses() as statuses:
         settings = Settings(
             state_dir=tmp_path / "state",
@@ -96,13 +98,15 @@ def world(temporal_env: Any, tmp_path: Path, payload_settings: dict[str, Any]) -
                      "status_api": statuses.url, "status_token": "t0ken"},
                     {"name": "signed", "url": str(app_repo.path), "project": "acme", "slug": "signed",
                      "webhook_secret": "s3cret"},
+                    {"name": "polled", "url": f"file://{polled.path}", "provider": "gitlab", "project": "acme",
+                     "slug": "polled", "poll_interval_s": 1},
                 ],
             },
         )  # fmt: skip
         store = Store(settings.store_url)
         store.migrate()
         with ServedApi(settings, store) as served:
-            yield World(served.url, store, app_repo, templates, statuses)
+            yield World(served.url, store, app_repo, templates, statuses, polled)
         store.close()
 
 
@@ -207,3 +211,33 @@ def test_all_or_nothing_and_signatures(world: World) -> None:
     ok = world.push(world.app_repo, "signed", "main", ZERO, c1, secret="s3cret")
     assert ok["dinghy"]["syncs"][0]["workflow_id"] == f"dinghy-signed-{c1}"
     world.wait_sync(f"dinghy-signed-{c1}")
+
+
+def test_poll_schedule_and_gitlab_push_sync_each_commit_once(world: World) -> None:
+    world.templates.commit({"wait.stage.module": WAIT_MODULE})
+    text = '{"application": "polledapp", "pipelines": [{"name": "p", "stages": [ {{ module "wait.stage.module" }} ]}]}'
+    c1 = world.polled.commit({"dinghyfile": text})
+    # the poll Schedule (made when the API started) notices the new head and syncs it
+    sync = world.wait_sync(f"dinghy-polled-{c1}")
+    assert sync["state"] == "succeeded" and sync["summary"]["created"] == ["polledapp/p"], sync
+    # a GitLab push of the same commit finds its sync already there
+    body = {
+        "object_kind": "push",
+        "ref": "refs/heads/main",
+        "before": ZERO,
+        "after": c1,
+        "project": {"namespace": "acme", "name": "polled", "path_with_namespace": "acme/polled"},
+        "commits": [],
+    }
+    answer = httpx.post(
+        f"{world.url}/webhooks/git/gitlab", json=body, headers={"X-Gitlab-Event": "Push Hook"}, timeout=30
+    )
+    assert answer.status_code == 200 and answer.json()["dinghy"]["syncs"][0]["started"] is False, answer.text
+    # a later commit pushed through GitLab's webhook: synced once, whichever of push and poll comes first
+    c2 = world.polled.commit({"dinghyfile": text.replace('"name": "p"', '"name": "q"')})
+    body.update(before=c1, after=c2)
+    httpx.post(f"{world.url}/webhooks/git/gitlab", json=body, headers={"X-Gitlab-Event": "Push Hook"}, timeout=30)
+    sync = world.wait_sync(f"dinghy-polled-{c2}")
+    assert sync["state"] == "succeeded" and sync["summary"]["created"] == ["polledapp/q"], sync
+    ids = [s["id"] for s in httpx.get(f"{world.url}/dinghy/syncs", params={"source": "polled"}, timeout=10).json()]
+    assert sorted(ids) == sorted({f"dinghy-polled-{c1}", f"dinghy-polled-{c2}"}), ids
