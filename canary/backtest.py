@@ -79,10 +79,12 @@ def explicit_windows(raw: Any) -> list[Window]:
     return out
 
 
-def recorded_windows(executions: list[Json]) -> list[Window]:
-    """Every runCanary interval the executions recorded (scopes and the run that judged them), oldest first."""
+def recorded_windows(executions: list[Json], application: str) -> list[Window]:
+    """Every runCanary interval the application's executions recorded (scopes and the run that judged them), oldest
+    first; executions of other applications are left out (the caller's permission is on this one)."""
     out = []
-    for execution in sorted(executions, key=lambda e: e.get("buildTime") or 0):
+    mine = [e for e in executions if e.get("application") == application]
+    for execution in sorted(mine, key=lambda e: e.get("buildTime") or 0):
         for stage in execution.get("stages") or []:
             ctx = stage.get("context") or {}
             if stage.get("type") != "runCanary" or not isinstance(ctx.get("scopes"), dict):
@@ -195,9 +197,12 @@ async def backtest(
             execution_ids=[str(i) for i in body.get("executionIds") or []] or None,
             limit=limit,
         )
-        windows = recorded_windows(executions)
+        windows = recorded_windows(executions, application)
         if not windows:
-            raise BacktestError("those executions recorded no kayentaCanary intervals", "pipelineConfigId")
+            raise BacktestError(
+                f"those executions of application '{application}' recorded no kayentaCanary intervals",
+                "pipelineConfigId",
+            )
     else:
         raise BacktestError("give windows, or pipelineConfigId / executionIds to replay recorded ones", "windows")
 

@@ -73,6 +73,10 @@ async def test_windows_recorded_by_a_kayenta_canary_stage(canary_gate: Gate, tem
             assert all(
                 r["recorded"]["executionId"] == execution["id"] and r["recorded"]["canaryScore"] == 100 for r in rows
             )
+        # another application's executions are not replayed for a caller of this one
+        other = {"canaryConfigId": config_id, "application": "other", "executionIds": [execution["id"]]}
+        refused = await http.post("/v2/canaries/backtest", json=other)
+        assert refused.status_code == 400 and "application 'other' recorded no" in refused.json()["message"]
 
 
 @pytest.mark.parametrize(
