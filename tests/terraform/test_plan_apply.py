@@ -208,3 +208,26 @@ async def test_a_kept_plan_applies_only_in_its_application_and_unchanged(tf_stac
     with tf_stack.http() as http:
         assert http.get("/terraform/state/beta/default").status_code == 404
         assert http.get("/terraform/state/alpha/default").status_code == 404
+
+
+async def test_a_plan_larger_than_the_log_cap_is_summarised_and_applied(tf_stack: TfStack) -> None:
+    """``show -json``, ``state pull`` and ``output -json`` are read whole; only the logs are capped."""
+    many = MAIN_TF + '\nresource "terraform_data" "many" {\n  count = 60\n  input = "${var.name}-${count.index}"\n}\n'
+    repo = make_repo(tf_stack.tmp, {"main.tf": many})
+    tf_stack.settings.terraform.log_cap_bytes = 4096
+    stages = [
+        plan_stage(repo),
+        {
+            "refId": "apply",
+            "requisiteStageRefIds": ["plan"],
+            "type": "terraform",
+            "action": "apply",
+            "artifacts": [repo_artifact(repo), {"id": "plan-out"}],
+        },
+    ]
+    done = await tf_stack.run(stages, app="big")
+    assert done["status"] == "SUCCEEDED", [s.get("context", {}).get("exception") for s in done["stages"]]
+    plan = stage(done, "plan")["outputs"]["status"]
+    assert plan["planSummary"]["add"] == 61
+    assert "earlier characters dropped" in plan["logs"]["plan_stdout"] and len(plan["logs"]["plan_stdout"]) < 4200
+    assert "Resources: 61 added" in stage(done, "apply")["outputs"]["status"]["logs"]["apply_stdout"]
