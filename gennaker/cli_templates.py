@@ -86,8 +86,9 @@ def dispatch(args: argparse.Namespace, client: Any) -> int:
         for key in ("id", "schema"):
             if not template.get(key):
                 raise ValueError(f"{args.file}: a pipeline template needs '{key}'")
-        try:
-            client.pipeline_template(str(template["id"]), tag=args.tag)
+        tag = args.tag or (template.get("tag") if isinstance(template.get("tag"), str) else None) or None
+        try:  # spin looks for the version the file's own tag names when --tag is not given
+            client.pipeline_template(str(template["id"]), tag=tag)
             exists = True
         except NotFound:
             exists = False
