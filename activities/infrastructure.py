@@ -242,7 +242,7 @@ class InfrastructureActivities(DeployBase):
             lister = getattr(cloud, "load_balancers", None)
             items = [{**lb, "region": lb.get("region") or region} for lb in (lister(account, region) if lister else [])]
         provider = cloud.cloud_provider
-        region_key = items[0]["region"] if items else region
+        region_key = "global" if provider == "gce" and kind == "securityGroups" else region  # firewalls are global
         fresh = {i["name"] for i in items}
         for old in self.store.cloud_cache(kind, account=account, region=region_key, provider=provider):
             if old.get("name") not in fresh:

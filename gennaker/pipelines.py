@@ -1440,3 +1440,4 @@ class Pipeline:
 
 
 from .pipelines_canary import KayentaCanary as KayentaCanary  # noqa: E402 - the canary builder, re-exported
+from .pipelines_infra import *  # noqa: E402, F403 - the infrastructure builders, re-exported

@@ -45,7 +45,7 @@ class Gate:
 
 
 @contextlib.asynccontextmanager
-async def serve(client: Any, tmp_path: Path, endpoint: str) -> AsyncIterator[Gate]:
+async def serve(client: Any, tmp_path: Path, endpoint: str, *more: dict[str, Any]) -> AsyncIterator[Gate]:
     from api.auth.settings import AuthSettings
     from api.deps import get_principal
     from api.main import create_app
@@ -66,7 +66,7 @@ async def serve(client: Any, tmp_path: Path, endpoint: str) -> AsyncIterator[Gat
     settings = Settings(
         state_dir=tmp_path,
         task_queue=f"infra-{uuid.uuid4()}",
-        accounts=[account],
+        accounts=[account, *more],
         auth=AuthSettings(enabled=True, admin_roles=["admins"]),
     )
     store = Store(settings.store_url)
@@ -226,3 +226,124 @@ async def test_operations_through_tasks_and_pipelines(client: Any, tmp_path: Pat
         assert deleted["status"] == "SUCCEEDED", deleted
         lbs = (await gate.call("reader", "GET", "/applications/myapp/loadBalancers")).json()
         assert "myapp-api" not in {lb["name"] for lb in lbs}
+
+
+async def test_scaling_stages_built_with_the_sdk(client: Any, tmp_path: Path, aws_world: AwsWorld) -> None:
+    from gennaker.pipelines import (
+        DeleteAsgScheduledActions,
+        DeleteScalingPolicy,
+        Pipeline,
+        UpsertAsgScheduledActions,
+        UpsertScalingPolicy,
+    )
+
+    world = aws_world
+    world.ec2.create_launch_template(LaunchTemplateName="myapp-v000", LaunchTemplateData={"ImageId": world.image_id})
+    world.autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="myapp-v000",
+        LaunchTemplate={"LaunchTemplateName": "myapp-v000"},
+        MinSize=0,
+        MaxSize=2,
+        VPCZoneIdentifier=world.subnet_ids[0],
+    )
+    cpu = {"targetValue": 50, "predefinedMetricSpecification": {"predefinedMetricType": "ASGAverageCPUUtilization"}}
+    asgs = [{"asgName": "myapp-v000", "region": REGION}]
+    policy = UpsertScalingPolicy(
+        "myapp-v000", account="test", region=REGION, policy_name="cpu", target_tracking=cpu, after=[]
+    )
+    schedule = UpsertAsgScheduledActions(
+        asgs,
+        account="test",
+        scheduled_actions=[{"recurrence": "0 8 * * *", "minSize": 1, "maxSize": 2, "desiredCapacity": 1}],
+        after=[policy],
+    )
+    create = Pipeline("scale", application="myapp", stages=[policy, schedule]).to_json()
+    changed_policy = UpsertScalingPolicy(
+        "myapp-v000", account="test", region=REGION, policy_name="cpu", target_tracking={**cpu, "targetValue": 70}
+    )
+    drop = [
+        DeleteScalingPolicy("myapp-v000", account="test", region=REGION, policy_name="cpu", after=[]),
+        DeleteAsgScheduledActions(asgs, account="test", after=[]),
+    ]
+    async with serve(client, tmp_path, world.endpoint) as gate:
+
+        async def run(config: dict[str, Any]) -> dict[str, Any]:
+            saved = await gate.call("writer", "POST", "/pipelines", json=config)
+            assert saved.status_code == 200, saved.text
+            started = await gate.call("writer", "POST", f"/pipelines/myapp/{config['name']}", json={})
+            return await gate.finished("/pipelines/" + started.json()["ref"].split("/")[-1])
+
+        assert (await run(create))["status"] == "SUCCEEDED"
+        [made] = world.autoscaling.describe_policies(AutoScalingGroupName="myapp-v000")["ScalingPolicies"]
+        assert made["TargetTrackingConfiguration"]["TargetValue"] == 50
+        found = world.autoscaling.describe_scheduled_actions(AutoScalingGroupName="myapp-v000")
+        assert [a["Recurrence"] for a in found["ScheduledUpdateGroupActions"]] == ["0 8 * * *"]
+        # the group in the cache was refreshed by the stage
+        assert [g["name"] for g in (await gate.call("reader", "GET", "/applications/myapp/serverGroups")).json()] == [
+            "myapp-v000"
+        ]
+
+        update = Pipeline("rescale", application="myapp", stages=[changed_policy]).to_json()
+        assert (await run(update))["status"] == "SUCCEEDED"
+        [changed] = world.autoscaling.describe_policies(AutoScalingGroupName="myapp-v000")["ScalingPolicies"]
+        assert changed["PolicyName"] == "cpu" and changed["TargetTrackingConfiguration"]["TargetValue"] == 70
+
+        assert (await run(Pipeline("unscale", application="myapp", stages=drop).to_json()))["status"] == "SUCCEEDED"
+        assert world.autoscaling.describe_policies(AutoScalingGroupName="myapp-v000")["ScalingPolicies"] == []
+        assert (
+            world.autoscaling.describe_scheduled_actions(AutoScalingGroupName="myapp-v000")[
+                "ScheduledUpdateGroupActions"
+            ]
+            == []
+        )
+        denied = await gate.call("reader", "POST", "/tasks", json={"application": "myapp", "job": [drop[0]._render()]})
+        assert denied.status_code == 403
+
+
+async def test_gce_firewall_through_tasks(client: Any, tmp_path: Path, aws_world: AwsWorld, gce_world: Any) -> None:
+    from tests.providers.gce_fixtures import GCE_PROJECT, GCE_REGION
+
+    gce = {
+        "name": "gce-test",
+        "type": "gce",
+        "project": GCE_PROJECT,
+        "regions": [GCE_REGION],
+        "anonymous": True,
+        "endpoint": gce_world.standin.url,
+        "permissions": {"READ": ["readers", "writers"], "WRITE": ["writers"]},
+    }
+    job = {
+        "type": "upsertSecurityGroup",
+        "cloudProvider": "gce",
+        "credentials": "gce-test",
+        "securityGroupName": "myapp-web",
+        "network": "default",
+        "sourceRanges": ["10.0.0.0/8"],
+        "targetTags": ["myapp-web"],
+        "allowed": [{"ipProtocol": "tcp", "portRanges": ["80"]}],
+    }
+    path = "/securityGroups/gce-test/gce/myapp-web"
+    async with serve(client, tmp_path, aws_world.endpoint, gce) as gate:
+        assert (
+            await gate.call("reader", "POST", "/tasks", json={"application": "myapp", "job": [job]})
+        ).status_code == 403
+        assert (await gate.task("writer", job))["status"] == "SUCCEEDED"
+        shown = (await gate.call("reader", "GET", path)).json()
+        assert shown["inboundRules"][0]["range"] == {"ip": "10.0.0.0", "cidr": "/8"} and shown["region"] == "global"
+        changed = {**job, "sourceRanges": ["192.168.0.0/16"], "allowed": [{"ipProtocol": "udp", "portRanges": ["53"]}]}
+        assert (await gate.task("writer", changed))["status"] == "SUCCEEDED"
+        rule = (await gate.call("reader", "GET", path)).json()["inboundRules"][0]
+        assert (rule["protocol"], rule["range"]["ip"], rule["portRanges"]) == (
+            "udp",
+            "192.168.0.0",
+            [{"startPort": 53, "endPort": 53}],
+        )
+        deleted = {
+            "type": "deleteSecurityGroup",
+            "cloudProvider": "gce",
+            "credentials": "gce-test",
+            "securityGroupName": "myapp-web",
+        }
+        assert (await gate.task("writer", deleted))["status"] == "SUCCEEDED"
+        assert (await gate.call("reader", "GET", path)).status_code == 404
+        assert gce_world.standin.names(GCE_PROJECT, "firewalls") == []
