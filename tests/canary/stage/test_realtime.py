@@ -25,13 +25,17 @@ async def test_good_build_passes_and_bad_build_fails_in_real_time(live_gate: Gat
         await gate._send(_call("POST", "/v2/canaryConfig", json=canary_config("shop")))
         ids = {}
         for build in ("canary-good", "canary-bad"):
-            await gate.save_pipeline(canary_pipeline("shop", build, lifetime="PT20S", interval_mins=1 / 6))
+            pipeline = canary_pipeline("shop", build, lifetime="PT20S", interval_mins=1 / 6)
+            if build == "canary-good":  # a 3-second warm-up shifts its windows
+                pipeline["stages"][0]["canaryConfig"]["beginCanaryAnalysisAfterMins"] = 0.05
+            await gate.save_pipeline(pipeline)
             ids[build] = await gate.trigger("shop", f"canary {build}")
         good, bad = await asyncio.gather(*(gate.wait(ids[b], timeout=100) for b in ("canary-good", "canary-bad")))
 
     assert good["status"] == "SUCCEEDED", good
     names = [(s["type"], s["name"], s["status"]) for s in good["stages"] if s.get("parentStageId")]
     assert names == [
+        ("wait", "Warmup Wait", "SUCCEEDED"),
         ("wait", "Interval Wait #1", "SUCCEEDED"),
         ("runCanary", "Run Canary #1", "SUCCEEDED"),
         ("wait", "Interval Wait #2", "SUCCEEDED"),
@@ -39,12 +43,12 @@ async def test_good_build_passes_and_bad_build_fails_in_real_time(live_gate: Gat
     ]
     top = next(s for s in good["stages"] if s["type"] == "kayentaCanary")
     runs = [s for s in good["stages"] if s["type"] == "runCanary"]
-    # growing windows: both start when the stage was planned; the second ends one interval after the first
-    starts = {s["context"]["intervalStartTimeIso"] for s in runs}
-    assert len(starts) == 1
+    # growing windows: both start at the plan time (the stage's start, read once) plus the warm-up; the second
+    # ends one interval after the first
+    starts = {ms(s["context"]["intervalStartTimeIso"]) for s in runs}
+    assert starts == {top["startTime"] + 3000}
     first_end, second_end = (ms(s["context"]["intervalEndTimeIso"]) for s in runs)
-    assert second_end - first_end == 10_000
-    assert abs(first_end - top["startTime"] - 10_000) < 1000  # S = the plan time, read once
+    assert (first_end - top["startTime"], second_end - top["startTime"]) == (13_000, 23_000)
     # each run waited its interval (a durable timer): it starts no earlier than its window's end
     assert all(s["startTime"] >= ms(s["context"]["intervalEndTimeIso"]) - 5 for s in runs)
     assert top["context"]["canaryScores"][-1] >= 75
