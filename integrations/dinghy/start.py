@@ -124,13 +124,15 @@ async def sync_poll_schedules(client: Client, settings: Any) -> dict[str, list[s
 
     from .poll import POLL_WORKFLOW, PollInput
 
-    wanted = {f"{SCHEDULE_PREFIX}{s.name}": s for s in settings.dinghy.sources if s.poll_interval_s > 0}
+    prefix = f"{SCHEDULE_PREFIX}{task_queue(settings)}-"  # per installation: its task queue names it
+    wanted = {f"{prefix}{s.name}": s for s in settings.dinghy.sources if s.poll_interval_s > 0}
     for sid, src in wanted.items():
         action = ScheduleActionStartWorkflow(
-            POLL_WORKFLOW, PollInput(src.name), id=sid, task_queue=task_queue(settings)
-        )
+            POLL_WORKFLOW, PollInput(src.name), id=sid, task_queue=task_queue(settings),
+            execution_timeout=timedelta(minutes=15),  # a poll stuck without a worker does not block later ones for ever
+        )  # fmt: skip
         await put_schedule(client, sid, every(action, timedelta(seconds=src.poll_interval_s), note="dinghy poll"))
-    stale = sorted((await schedule_ids(client, SCHEDULE_PREFIX)) - set(wanted))
+    stale = sorted((await schedule_ids(client, prefix)) - set(wanted))
     for sid in stale:
         await delete_schedule(client, sid)
     return {"polled": sorted(wanted), "deleted": stale}
