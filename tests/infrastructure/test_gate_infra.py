@@ -347,3 +347,57 @@ async def test_gce_firewall_through_tasks(client: Any, tmp_path: Path, aws_world
         assert (await gate.task("writer", deleted))["status"] == "SUCCEEDED"
         assert (await gate.call("reader", "GET", path)).status_code == 404
         assert gce_world.standin.names(GCE_PROJECT, "firewalls") == []
+
+
+def test_security_group_task_over_a_served_gate(
+    temporal_env: Any, tmp_path: Path, payload_settings: dict[str, Any], aws_world: AwsWorld
+) -> None:
+    """The same job through uvicorn on loopback (the stack the ``gate`` fixture serves, with an AWS account)."""
+    import time
+
+    from api.store import Store
+    from gennaker.localstack import ServedApi
+    from gennaker.settings import Settings
+
+    account = {
+        "name": "test",
+        "type": "aws",
+        "regions": [REGION],
+        "accessKeyId": FAKE_KEY_ID,
+        "secretAccessKey": FAKE_SECRET,
+        "endpointUrl": aws_world.endpoint,
+    }
+    settings = Settings(
+        state_dir=tmp_path,
+        task_queue=f"gate-{uuid.uuid4()}",
+        temporal={"address": temporal_env.client.service_client.config.target_host},
+        payloads=payload_settings,
+        accounts=[account],
+    )
+    store = Store(settings.store_url)
+    store.migrate()
+    job = {
+        "type": "upsertSecurityGroup",
+        "credentials": "test",
+        "regions": [REGION],
+        "name": "myapp-db",
+        "vpcId": aws_world.vpc_id,
+        "securityGroupIngress": [{"name": "myapp", "type": "tcp", "startPort": 5432, "endPort": 5432}],
+    }
+    try:
+        with ServedApi(settings, store) as served, httpx.Client(base_url=served.url, timeout=30) as http:
+            ref = http.post("/tasks", json={"application": "myapp", "job": [job]}).json()["ref"]
+            deadline = time.monotonic() + 60
+            while (status := http.get(ref).json()["status"]) not in DONE and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert status == "SUCCEEDED"
+            shown = http.get("/securityGroups/test/aws/myapp-db", params={"region": REGION})
+            assert shown.status_code == 200 and "X-Gennaker-Cache-Refreshed-At" in shown.headers
+            [rule] = shown.json()["inboundRules"]
+            assert rule["securityGroup"]["name"] == "myapp" and rule["portRanges"] == [
+                {"startPort": 5432, "endPort": 5432}
+            ]
+            unknown = http.post("/tasks", json={"application": "myapp", "job": [{"type": "upsertNothing"}]})
+            assert unknown.status_code == 400
+    finally:
+        store.close()
