@@ -1441,3 +1441,4 @@ class Pipeline:
 
 from .pipelines_canary import KayentaCanary as KayentaCanary  # noqa: E402 - the canary builder, re-exported
 from .pipelines_infra import *  # noqa: E402, F403 - the infrastructure builders, re-exported
+from .pipelines_terraform import Terraform as Terraform  # noqa: E402 - the terraform builder, re-exported

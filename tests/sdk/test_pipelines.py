@@ -67,6 +67,7 @@ from gennaker.pipelines_deploy import (
     ShrinkCluster,
 )
 from gennaker.pipelines_jobs import RunJobManifest
+from gennaker.pipelines_terraform import Terraform
 from gennaker.pipelines_manifest import (
     DeleteManifest,
     DeployManifest,
@@ -767,6 +768,18 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
             "location": "prod",
             "manifestName": "deployment api",
             "revisionsBack": 2,
+        },
+    ),
+    (
+        Terraform("output", repo="https://git.example.com/infra.git", workspace="prod"),
+        {
+            "type": "terraform",
+            "name": "Terraform",
+            "action": "output",
+            "artifacts": [
+                {"type": "git/repo", "reference": "https://git.example.com/infra.git", "version": "refs/heads/master"}
+            ],
+            "workspace": "prod",
         },
     ),
 ]

@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gennaker.pipelines import ManualJudgment, Pipeline, PipelineBuildError
-from gennaker.pipelines_terraform import Terraform
+from gennaker.pipelines import ManualJudgment, Pipeline, PipelineBuildError, Terraform
 from tests.terraform.conftest import MAIN_TF, TfStack, make_repo, stage
 
 
