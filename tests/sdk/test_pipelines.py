@@ -67,7 +67,6 @@ from gennaker.pipelines_deploy import (
     ShrinkCluster,
 )
 from gennaker.pipelines_jobs import RunJobManifest
-from gennaker.pipelines_terraform import Terraform
 from gennaker.pipelines_manifest import (
     DeleteManifest,
     DeployManifest,
@@ -76,6 +75,7 @@ from gennaker.pipelines_manifest import (
     Traffic,
     UndoRolloutManifest,
 )
+from gennaker.pipelines_terraform import Terraform
 from workflows.config import PipelineConfig
 from workflows.errors import UnknownStageTypeError
 from workflows.graph import StageGraph
