@@ -117,7 +117,7 @@ def use_config(args: argparse.Namespace) -> dict[str, Any]:
     for path in args.values:
         loaded = _file(path)
         variables.update(loaded)
-    for item in args.set:
+    for item in (pair for given in args.set for pair in given.split(",")):  # spin: key=val,key1=val1
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ValueError(f"--set expects KEY=VALUE, got {item!r}")

@@ -150,8 +150,11 @@ def validate_template(template: Any) -> JSON:
 
 
 def is_templated(config: Any) -> bool:
-    """Orca's ``V2Util.isV2Pipeline``: ``type: templatedPipeline`` and ``schema: v2`` both."""
-    return isinstance(config, dict) and config.get("type") == TEMPLATED and config.get("schema") == SCHEMA
+    """``schema: v2`` with ``type: templatedPipeline`` (Orca's ``V2Util.isV2Pipeline``) or with a ``template``
+    (what Orca's ``PipelineTemplatePreprocessor`` renders at start; spin's ``use`` prints no ``type``)."""
+    if not isinstance(config, dict) or config.get("schema") != SCHEMA:
+        return False
+    return config.get("type") == TEMPLATED or isinstance(config.get("template"), dict)
 
 
 def validate_config(config: JSON) -> Reference:

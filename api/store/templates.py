@@ -67,7 +67,7 @@ def key_of(template_id: str, tag: str | None = None, digest_: str | None = None)
 def references(config: Doc, key: str) -> bool:
     """Front50's dependency test: a templated config whose reference starts with ``spinnaker://<key>``; here the
     next character must end the id (``:``, ``@`` or nothing), so ``app`` does not claim ``app2``'s users."""
-    if config.get("type") != "templatedPipeline":
+    if not is_templated(config):
         return False
     template = config.get("template")
     ref = template.get("reference") if isinstance(template, dict) else None

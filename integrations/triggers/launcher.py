@@ -60,7 +60,7 @@ class Launcher:
         if not pipeline_id:
             return Launched(pipeline_id, name, error="the pipeline has no id (it was never saved)")
         try:  # a templated pipeline runs as its template renders it; one that cannot render is refused, loudly
-            if "templatedPipeline" in (pipeline.get("type"), (pipeline.get("source") or {}).get("type")):
+            if pipeline.get("schema") == "v2" or (pipeline.get("source") or {}).get("type") == "templatedPipeline":
                 pipeline = await asyncio.to_thread(_rendered, self.store, pipeline, trigger)
         except ValueError as err:
             log.warning("trigger %s: pipeline %s not started: %s", event_key, pipeline_id, err)
@@ -127,7 +127,7 @@ def _rendered(store: Any, pipeline: Json, trigger: Json) -> Json:
         raw: Json = store.get_pipeline(str(pipeline.get("id")))
     except NotFoundError:
         raw = pipeline
-    if raw.get("type") != "templatedPipeline":
+    if raw.get("schema") != "v2":  # no longer templated: what matching saw (rendered_for_start keeps others as given)
         raw = pipeline
     try:
         return rendered_for_start(store, raw, trigger)

@@ -375,3 +375,15 @@ async def test_a_pipeline_stage_runs_a_templated_child(gate: Gate, temporal_env:
     assert execution["status"] == "SUCCEEDED"
     assert child_run["status"] == "SUCCEEDED" and child_run["templateVariables"]["region"] == "eu-west-1"
     assert [s["name"] for s in child_run["stages"]] == ["first wait", "in eu-west-1"]
+
+
+async def test_a_config_printed_by_use_without_a_type_runs(gate: Gate, temporal_env: Any) -> None:
+    tid = new_id()
+    async with httpx.AsyncClient(base_url=gate.url, timeout=30) as http:
+        (await http.post(f"{BASE}/create", json=template(tid))).raise_for_status()
+        body = {k: v for k, v in config("tpluse", tid).items() if k != "type"}
+        saved = (await http.post("/pipelines", json=body)).json()
+        assert [d["id"] for d in (await http.get(f"{BASE}/{tid}/dependents")).json()] == [saved["id"]]
+        started = (await http.post(f"/pipelines/tpluse/{saved['name']}", json={})).json()
+        execution = await finished(http, started["ref"])
+    assert execution["status"] == "SUCCEEDED" and execution["templateVariables"]["region"] == "eu-west-1"

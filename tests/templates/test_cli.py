@@ -60,6 +60,10 @@ def test_the_verbs(gate: Gate, tmp_path: Path, capsys: pytest.CaptureFixture[str
     # use prints a config (no call to Gate); plan renders it; a missing variable is refused naming it
     vfile = tmp_path / "values.yml"
     vfile.write_text("seconds: 4\n")
+    code = cli.run(["pt", "use", "--id", tid, "-a", "x", "-n", "y", "-t", "stable", "--set", "a=1,b=two"])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 0 and printed["variables"] == {"a": "1", "b": "two"}  # spin's --set: strings, comma-separated
+    assert printed["template"]["reference"] == f"spinnaker://{tid}:stable"
     code = cli.run(["pt", "use", "--id", tid, "-a", "cliapp", "-n", "from-cli", "--values", str(vfile)])
     config = json.loads(capsys.readouterr().out)
     assert (

@@ -441,3 +441,19 @@ def test_the_reference_may_come_from_the_trigger() -> None:
     render(config(template={"reference": "spinnaker://${trigger.parameters.tpl}:stable"}), remember,
            trigger={"parameters": {"tpl": "deploy-tpl"}})  # fmt: skip
     assert seen == [Reference("deploy-tpl", tag="stable")]
+
+
+@pytest.mark.parametrize(
+    ("given", "templated"),
+    [
+        ({"schema": "v2", "type": "templatedPipeline"}, True),  # Orca's isV2Pipeline
+        ({"schema": "v2", "template": {"reference": "spinnaker://t"}}, True),  # spin's `use` prints no type
+        ({"type": "templatedPipeline"}, False),
+        ({"schema": "v1", "template": {"reference": "spinnaker://t"}}, False),
+        ({"schema": "v2", "stages": []}, False),
+    ],
+)
+def test_what_counts_as_templated(given: dict[str, Any], templated: bool) -> None:
+    from templates import is_templated
+
+    assert is_templated(given) is templated
