@@ -188,3 +188,19 @@ def validate_config(config: JSON) -> Reference:
             if targets is not None and (not isinstance(targets, list) or not all(isinstance(t, str) for t in targets)):
                 raise TemplateError(f"stages[{i}].inject.{key} must be a list of refIds", f"stages[{i}].inject.{key}")
     return ref
+
+
+def in_scopes(template: JSON, scopes: list[str]) -> bool:
+    """Front50's ``containsAnyScope``: a given scope equals one of the template's (ignoring case) or matches it
+    whole as a Java regex (run by RE2, in linear time; a pattern that cannot be used never matches)."""
+    from workflows.expressions.jregex import compile_java, pattern_error
+
+    metadata = template.get("metadata")
+    have = [str(s) for s in (metadata.get("scopes") if isinstance(metadata, dict) else None) or []]
+    for given in scopes:
+        for scope in have:
+            if given.lower() == scope.lower():
+                return True
+            if pattern_error(scope) is None and compile_java(scope).fullmatch(given) is not None:
+                return True
+    return False

@@ -25,7 +25,7 @@ from templates import (
     validate_config,
     validate_template,
 )
-from templates.documents import PREFIX
+from templates.documents import PREFIX, in_scopes
 
 from .errors import ConflictError, NotFoundError, ValidationError
 
@@ -155,14 +155,9 @@ class TemplateStore:
         """Every stored version (Front50 lists them all), those of the given scopes when any are given."""
         with self._session() as s:
             rows = s.execute(sa.select(TEMPLATES.c.key, TEMPLATES.c.body).order_by(TEMPLATES.c.key)).all()
-        wanted = {x.strip().lower() for x in scopes or [] if x and x.strip()}
-        out = []
-        for row in rows:
-            doc = json.loads(row.body)
-            have = {str(x).lower() for x in (doc.get("metadata") or {}).get("scopes") or []}
-            if not wanted or have & wanted:
-                out.append(doc)
-        return out
+        wanted = [x.strip() for x in scopes or [] if x and x.strip()]
+        docs = [json.loads(row.body) for row in rows]
+        return [doc for doc in docs if not wanted or in_scopes(doc, wanted)]
 
     def versions(self, scopes: list[str] | None = None) -> dict[str, list[Doc]]:
         """Front50's ``versions``: v2 templates grouped by undecorated id."""

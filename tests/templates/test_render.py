@@ -457,3 +457,20 @@ def test_what_counts_as_templated(given: dict[str, Any], templated: bool) -> Non
     from templates import is_templated
 
     assert is_templated(given) is templated
+
+
+@pytest.mark.parametrize(
+    ("scopes", "given", "found"),
+    [
+        (["global"], ["GLOBAL"], True),  # Front50 ignores case
+        (["team-.*"], ["team-a"], True),  # a template scope may be a Java regex, matched whole
+        (["team-.*"], ["my-team-a"], False),
+        (["(a"], ["(a"], True),  # an unusable pattern still matches itself by equality
+        (["(a"], ["a"], False),
+        ([], ["global"], False),
+    ],
+)
+def test_scopes(scopes: list[str], given: list[str], found: bool) -> None:
+    from templates.documents import in_scopes
+
+    assert in_scopes({"metadata": {"scopes": scopes}}, given) is found
