@@ -102,8 +102,9 @@ def check_document(path: str, doc: Doc) -> tuple[Doc, list[str]]:
         errors.extend(f"{path}: {e}" for e in check_refs(p))
         p.pop("id", None)
         out.append(p)
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-    glob = doc.get("globals") if isinstance(doc.get("globals"), dict) else {}
+    raw_spec, raw_glob = doc.get("spec"), doc.get("globals")
+    spec: Doc = raw_spec if isinstance(raw_spec, dict) else {}
+    glob: Doc = raw_glob if isinstance(raw_glob, dict) else {}
     save = glob.get("save_app_on_update") is True or str(glob.get("save_app_on_update")).lower() == "true"
     spec = {**spec, "name": spec.get("name") or app}
     return {

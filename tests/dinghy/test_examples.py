@@ -22,7 +22,7 @@ def _render(text: str, modules: dict[str, str], **kw: Any) -> Any:
     return render("dinghyfile", text, Context(load_module=modules.get, load_local=lambda p: None, **kw)).document
 
 
-WAIT_DNG = '{\n    "name": "Wait",\n    "refId": "1",\n    "requisiteStageRefIds": [],\n    "type": "wait",\n    "waitTime": 120\n}'
+WAIT_DNG = '{\n    "name": "Wait",\n    "refId": "1",\n    "requisiteStageRefIds": [],\n    "type": "wait",\n    "waitTime": 120\n}'  # noqa: E501
 SIMPLE_DNG = (
     '{\n    "application": "dinghy",\n    "keepWaitingPipelines": false,\n    "limitConcurrent": true,\n'
     '    "name": "Simple",\n    "stages": [\n        {{ module "wait.stage.module" }}\n    ],\n    "triggers": []\n}'
@@ -67,7 +67,7 @@ def test_basic_format_example_with_spec_and_save_app_on_update() -> None:
 
 def test_stage_dependency_graph_example_passes_the_ref_checks() -> None:
     def stage(name: str, wait: int, ref: str, reqs: list[str]) -> str:
-        return f'{{"name": "{name}", "type": "wait", "waitTime": {wait}, "refId": "{ref}", "requisiteStageRefIds": {reqs!r}}}'.replace(
+        return f'{{"name": "{name}", "type": "wait", "waitTime": {wait}, "refId": "{ref}", "requisiteStageRefIds": {reqs!r}}}'.replace(  # noqa: E501
             "'", '"'
         )
 
@@ -77,7 +77,7 @@ def test_stage_dependency_graph_example_passes_the_ref_checks() -> None:
         stage("two-b", 30, "my-other-second-stage", ["first-stage"]),
         stage("last", 20, "my-final-stage", ["my-second-stage", "my-other-second-stage"]),
     ])  # fmt: skip
-    text = f'{{"application": "helloworld", "pipelines": [{{"application": "helloworld", "name": "my-pipeline-name", "stages": [{stages}]}}]}}'
+    text = f'{{"application": "helloworld", "pipelines": [{{"application": "helloworld", "name": "my-pipeline-name", "stages": [{stages}]}}]}}'  # noqa: E501
     checked, errors = check_document("dinghyfile", _render(text, {}))
     assert errors == [] and [s["name"] for s in checked["pipelines"][0]["stages"]] == ["one", "two-a", "two-b", "last"]
     bad = text.replace(
@@ -114,7 +114,7 @@ def test_module_variables_newlines_and_top_level_variables() -> None:
     one_line = _render(_app('{{ module "wait.stage.module" "name" "wait-for-cache-warm-up" "waitTime" 42 }}'), mods)
     multi = _render(
         _app(
-            '{{\n           module "wait.stage.module"\n           "name" "wait-for-cache-warm-up"\n           "waitTime" 42\n        }}'
+            '{{\n           module "wait.stage.module"\n           "name" "wait-for-cache-warm-up"\n           "waitTime" 42\n        }}'  # noqa: E501
         ),
         mods,
     )

@@ -10,7 +10,7 @@ import pytest
 from integrations.dinghy.gotemplate import Limits, TemplateError
 from integrations.dinghy.render import Context, render
 
-WAIT = '{\n  "name": "{{ var "name" ?: "defaultname" }}",\n  "refId": "1",\n  "requisiteStageRefIds": [],\n  "type": "wait",\n  "waitTime": {{ var "waitTime" ?: 10 }}\n}'
+WAIT = '{\n  "name": "{{ var "name" ?: "defaultname" }}",\n  "refId": "1",\n  "requisiteStageRefIds": [],\n  "type": "wait",\n  "waitTime": {{ var "waitTime" ?: 10 }}\n}'  # noqa: E501
 
 
 def _render(text: str, modules: dict[str, str] | None = None, local: dict[str, str] | None = None, **kw: Any) -> Any:
@@ -24,7 +24,7 @@ def _doc(text: str, modules: dict[str, str] | None = None, **kw: Any) -> Any:
 
 def _one_pipeline(stages: str, app: str = "app", globals_: str = "") -> str:
     head = f'"globals": {globals_},' if globals_ else ""
-    return f'{{"application": "{app}", {head} "pipelines": [{{"application": "{app}", "name": "p", "stages": [{stages}]}}]}}'
+    return f'{{"application": "{app}", {head} "pipelines": [{{"application": "{app}", "name": "p", "stages": [{stages}]}}]}}'  # noqa: E501
 
 
 def test_module_with_arguments_defaults_and_globals() -> None:

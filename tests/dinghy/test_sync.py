@@ -22,7 +22,7 @@ from tests.dinghy.gitrepos import GitRepo, github_push
 pytestmark = pytest.mark.temporal
 ZERO = "0" * 40
 
-WAIT_MODULE = '{"name": "{{ var "name" ?: "Wait" }}", "refId": "{{ var "refId" ?: "1" }}", "type": "wait", "waitTime": {{ var "waitTime" ?: 10 }}}'
+WAIT_MODULE = '{"name": "{{ var "name" ?: "Wait" }}", "refId": "{{ var "refId" ?: "1" }}", "type": "wait", "waitTime": {{ var "waitTime" ?: 10 }}}'  # noqa: E501
 DINGHYFILE = """{
   "application": "shop",
   "deleteStalePipelines": true,
@@ -73,7 +73,7 @@ class World:
         return {p["name"]: p for p in items}
 
     def github(self, sha: str) -> list[dict[str, Any]]:
-        return httpx.get(f"{self.statuses.url}/repos/acme/shop/commits/{sha}/statuses", timeout=10).json()  # type: ignore[no-any-return]
+        return httpx.get(f"{self.statuses.url}/repos/acme/shop/commits/{sha}/statuses", timeout=10).json()  # type: ignore[no-any-return]  # noqa: E501
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def world(temporal_env: Any, tmp_path: Path, payload_settings: dict[str, Any]) -
     app_repo, templates = GitRepo(tmp_path / "shop"), GitRepo(tmp_path / "dinghy-templates")
     polled = GitRepo(tmp_path / "polled")
     with GitHubStatuses() as statuses:
-        settings = Settings(
+        settings = Settings.model_validate(dict(
             state_dir=tmp_path / "state",
             task_queue=f"dinghy-{uuid.uuid4()}",
             temporal={"address": temporal_env.client.service_client.config.target_host},
@@ -102,7 +102,7 @@ def world(temporal_env: Any, tmp_path: Path, payload_settings: dict[str, Any]) -
                      "slug": "polled", "poll_interval_s": 1},
                 ],
             },
-        )  # fmt: skip
+        ))  # fmt: skip
         store = Store(settings.store_url)
         store.migrate()
         with ServedApi(settings, store) as served:

@@ -18,6 +18,8 @@ branch_labels = None
 depends_on = None
 
 KEY = sa.String(255).with_variant(mysql.VARCHAR(255, collation="utf8mb4_bin"), "mysql", "mariadb")
+#: source names are at most 63 characters; short keys keep MariaDB's 3072-byte index limit for the graph's key
+SOURCE = sa.String(64).with_variant(mysql.VARCHAR(64, collation="utf8mb4_bin"), "mysql", "mariadb")
 BODY = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 
@@ -44,7 +46,7 @@ def upgrade() -> None:
     op.create_index("ix_dinghy_pipelines_source", "dinghy_pipelines", ["source", "path"])
     op.create_table(
         "dinghy_deps",
-        sa.Column("source", KEY, primary_key=True),
+        sa.Column("source", SOURCE, primary_key=True),
         sa.Column("path", KEY, primary_key=True),
         sa.Column("kind", sa.String(16), primary_key=True),
         sa.Column("module", KEY, primary_key=True),
@@ -52,7 +54,7 @@ def upgrade() -> None:
     op.create_index("ix_dinghy_deps_module", "dinghy_deps", ["kind", "module"])
     op.create_table(
         "dinghy_files",
-        sa.Column("source", KEY, primary_key=True),
+        sa.Column("source", SOURCE, primary_key=True),
         sa.Column("path", KEY, primary_key=True),
         sa.Column("commit_sha", sa.String(64), nullable=False),
         sa.Column("raw_data", BODY, nullable=False),
