@@ -159,10 +159,15 @@ async def update(
     background: BackgroundTasks,
     body: Any = Body(...),
     tag: str | None = None,
-    skipPlanDependents: bool = False,  # noqa: N803 - Gate's parameter; dependents are checked when they run
+    skipPlanDependents: bool = False,  # noqa: N803 - Gate's parameter
 ) -> Json:
-    """Gate's update (Orca's ``updateV2PipelineTemplate``)."""
-    return await _save(store, client, settings, guard, background, body, tag, template_id)
+    """Gate's update (Orca's ``updateV2PipelineTemplate``). The update is saved whatever its dependents make of
+    it (as Orca saves it); unless ``skipPlanDependents``, the answer lists the dependents that no longer render
+    (``dependentErrors``), so a breaking change is seen at once rather than when their triggers fire."""
+    saved = await _save(store, client, settings, guard, background, body, tag, template_id)
+    if not skipPlanDependents:
+        saved["dependentErrors"] = await asyncio.to_thread(_templates(store).dependent_errors, saved["id"])
+    return saved
 
 
 @router.put(f"{BASE}/{{template_id}}")

@@ -171,6 +171,17 @@ class TemplateStore:
         """The templated pipeline configs whose reference names ``key`` (an id, ``id:tag`` or ``id@sha256:d``)."""
         return [p for p in self._store.list_pipelines() if references(p, key)]
 
+    def dependent_errors(self, template_id: str) -> list[Doc]:
+        """``[{application, id, name, message, field}]`` of the dependents that do not render now."""
+        out = []
+        for pipeline in self.dependents(template_id):
+            try:
+                self.render(pipeline)
+            except TemplateError as err:
+                brief = {k: pipeline.get(k) for k in ("application", "id", "name")}
+                out.append({**brief, "message": err.message, "field": err.field})
+        return out
+
     def delete(self, template_id: str, tag: str | None = None, digest_: str | None = None) -> None:
         """Front50's delete of one stored version, refused while pipelines depend on it."""
         key = key_of(template_id, tag, digest_)

@@ -387,3 +387,26 @@ async def test_a_config_printed_by_use_without_a_type_runs(gate: Gate, temporal_
         started = (await http.post(f"/pipelines/tpluse/{saved['name']}", json={})).json()
         execution = await finished(http, started["ref"])
     assert execution["status"] == "SUCCEEDED" and execution["templateVariables"]["region"] == "eu-west-1"
+
+
+def test_an_update_lists_the_dependents_it_breaks(gate: Gate) -> None:
+    url, tid = gate.url, new_id()
+    httpx.post(f"{url}{BASE}/create", json=template(tid)).raise_for_status()
+    saved = httpx.post(f"{url}/pipelines", json=config("tplbreak", tid)).json()
+    fine = httpx.post(f"{url}{BASE}/update/{tid}", json=template(tid)).json()
+    assert fine["dependentErrors"] == []
+    breaking = template(tid)
+    breaking["variables"].append({"name": "owner", "type": "string"})  # required, no default
+    answer = httpx.post(f"{url}{BASE}/update/{tid}", json=breaking)
+    assert answer.status_code == 200  # saved, as Orca saves it
+    assert answer.json()["dependentErrors"] == [
+        {
+            "application": "tplbreak",
+            "id": saved["id"],
+            "name": saved["name"],
+            "message": "Missing variable values for: owner",
+            "field": "variables.owner",
+        }
+    ]
+    skipped = httpx.post(f"{url}{BASE}/update/{tid}", params={"skipPlanDependents": "true"}, json=breaking)
+    assert "dependentErrors" not in skipped.json()
