@@ -20,6 +20,7 @@ from providers.aws_infra_ops import AwsInfraWrites
 from providers.aws_lb_ops import AwsLoadBalancerWrites
 from providers.base import ServerGroupCloud
 from providers.gce_infra import GceInfraWrites
+from providers.gce_lb_ops import GceLoadBalancerWrites
 from providers.infra import readers_for, wrap
 from workflows.stages.base import TaskInput, TaskResult
 
@@ -111,9 +112,11 @@ class InfrastructureActivities(DeployBase):
 
     def _upsert_load_balancer(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self._aws(ctx), _account(ctx)
-        writes = AwsLoadBalancerWrites(cloud)
-        done = [writes.upsert(account, region, ctx) for region in _regions(ctx)]
+        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        if cloud.cloud_provider == "gce":
+            done = [GceLoadBalancerWrites(cloud).upsert_network_lb(account, r, ctx) for r in _regions(ctx)]
+        else:
+            done = [AwsLoadBalancerWrites(cloud).upsert(account, region, ctx) for region in _regions(ctx)]
         return TaskResult.succeeded({"loadBalancers": done}, {"loadBalancers": done})
 
     @activity.defn(name="infra_delete_load_balancer")
@@ -122,12 +125,15 @@ class InfrastructureActivities(DeployBase):
 
     def _delete_load_balancer(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self._aws(ctx), _account(ctx)
+        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
         name = ctx.get("loadBalancerName") or ctx.get("name")
         if not isinstance(name, str) or not name:
             raise StageInputError("loadBalancerName: which load balancer")
         kind = ctx.get("loadBalancerType")
         for region in _regions(ctx):
+            if cloud.cloud_provider == "gce":
+                GceLoadBalancerWrites(cloud).delete_network_lb(account, region, name)
+                continue
             AwsLoadBalancerWrites(cloud).delete(account, region, name, str(kind).lower() if kind else None)
         return TaskResult.succeeded()
 
@@ -139,8 +145,13 @@ class InfrastructureActivities(DeployBase):
 
     def _upsert_scaling_policy(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self._aws(ctx), _account(ctx)
+        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
         done = []
+        if cloud.cloud_provider == "gce":  # Clouddriver's GCE autoscaler, named after the server group
+            for region, group in _asgs(ctx):
+                policy = ctx.get("autoscalingPolicy") or {}
+                done.append(GceLoadBalancerWrites(cloud).upsert_autoscaler(account, region, group, policy))
+            return TaskResult.succeeded({"policies": done}, {"policies": done})
         for region, group in _asgs(ctx):
             name = ctx.get("policyName") or ctx.get("name")
             if not name:  # chosen from the execution and stage: a retry asks for the same policy
@@ -155,7 +166,11 @@ class InfrastructureActivities(DeployBase):
 
     def _delete_scaling_policy(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self._aws(ctx), _account(ctx)
+        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        if cloud.cloud_provider == "gce":
+            for region, group in _asgs(ctx):
+                GceLoadBalancerWrites(cloud).delete_autoscaler(account, region, group)
+            return TaskResult.succeeded()
         name = ctx.get("policyName")
         if not isinstance(name, str) or not name:
             raise StageInputError("policyName: which scaling policy")

@@ -348,6 +348,13 @@ async def test_gce_firewall_through_tasks(client: Any, tmp_path: Path, aws_world
         assert (await gate.call("reader", "GET", path)).status_code == 404
         assert gce_world.standin.names(GCE_PROJECT, "firewalls") == []
 
+        nlb = {"cloudProvider": "gce", "credentials": "gce-test", "region": GCE_REGION, "loadBalancerName": "myapp-nlb"}
+        made = await gate.task("writer", {"type": "upsertLoadBalancer", **nlb, "ipProtocol": "TCP", "portRange": "80"})
+        assert made["status"] == "SUCCEEDED", made
+        assert gce_world.standin.resource(GCE_PROJECT, "forwardingRules", "myapp-nlb", GCE_REGION) is not None
+        assert (await gate.task("writer", {"type": "deleteLoadBalancer", **nlb}))["status"] == "SUCCEEDED"
+        assert "myapp-nlb" not in gce_world.standin.names(GCE_PROJECT, "forwardingRules", GCE_REGION)
+
 
 def test_security_group_task_over_a_served_gate(
     temporal_env: Any, tmp_path: Path, payload_settings: dict[str, Any], aws_world: AwsWorld

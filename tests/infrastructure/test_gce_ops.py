@@ -74,3 +74,48 @@ def test_firewall_rules_and_networks(gce_cloud: Any, gce_world: Any) -> None:
 def test_firewall_needs_a_protocol(gce_cloud: Any) -> None:
     with pytest.raises(InvalidRequestError, match=r"allowed\[0\]\.ipProtocol"):
         GceInfraWrites(gce_cloud).upsert_firewall("gce-test", {"name": "x", "allowed": [{}]})
+
+
+def test_network_load_balancer_and_autoscaler(gce_cloud: Any, gce_world: Any) -> None:
+    from providers.base import Capacity, CreateServerGroupRequest
+    from providers.gce_lb_ops import GceLoadBalancerWrites
+
+    standin, writes = gce_world.standin, GceLoadBalancerWrites(gce_cloud)
+    spec = {"loadBalancerName": "myapp-nlb", "ipProtocol": "TCP", "portRange": "80"}
+    writes.upsert_network_lb("gce-test", GCE_REGION, spec)
+    writes.upsert_network_lb("gce-test", GCE_REGION, spec)  # a retry: one pool, one rule
+    assert "myapp-nlb-tp" in standin.names(GCE_PROJECT, "targetPools", GCE_REGION)
+    rule = standin.resource(GCE_PROJECT, "forwardingRules", "myapp-nlb", GCE_REGION)
+    assert rule is not None and (rule["IPProtocol"], rule["portRange"]) == ("TCP", "80")
+    writes.upsert_network_lb("gce-test", GCE_REGION, {**spec, "portRange": "8080-8089"})
+    rule = standin.resource(GCE_PROJECT, "forwardingRules", "myapp-nlb", GCE_REGION)
+    assert (
+        rule is not None and rule["portRange"] == "8080-8089" and rule["target"].endswith("/targetPools/myapp-nlb-tp")
+    )
+    writes.delete_network_lb("gce-test", GCE_REGION, "myapp-nlb")
+    writes.delete_network_lb("gce-test", GCE_REGION, "myapp-nlb")
+    assert "myapp-nlb" not in standin.names(GCE_PROJECT, "forwardingRules", GCE_REGION)
+    assert "myapp-nlb-tp" not in standin.names(GCE_PROJECT, "targetPools", GCE_REGION)
+
+    request = CreateServerGroupRequest(
+        name="myapp-v000",
+        account="gce-test",
+        region=GCE_REGION,
+        image_id=gce_world.image,
+        capacity=Capacity(1, 3, 1),
+        instance_type="e2-small",
+    )
+    gce_cloud.create_server_group(request)
+    policy = {"minNumReplicas": 1, "maxNumReplicas": 4, "cpuUtilization": {"utilizationTarget": 0.5}}
+    writes.upsert_autoscaler("gce-test", GCE_REGION, "myapp-v000", policy)
+    writes.upsert_autoscaler("gce-test", GCE_REGION, "myapp-v000", policy)
+    assert standin.names(GCE_PROJECT, "autoscalers", GCE_REGION) == ["myapp-v000"]
+    writes.upsert_autoscaler("gce-test", GCE_REGION, "myapp-v000", {**policy, "maxNumReplicas": 6})
+    shown = writes.autoscaler("gce-test", GCE_REGION, "myapp-v000")
+    assert shown is not None and shown.autoscaling_policy.max_num_replicas == 6
+    assert shown.autoscaling_policy.cpu_utilization.utilization_target == 0.5
+    with pytest.raises(InvalidRequestError, match="maxNumReplicas"):
+        writes.upsert_autoscaler("gce-test", GCE_REGION, "myapp-v000", {"minNumReplicas": 5, "maxNumReplicas": 2})
+    writes.delete_autoscaler("gce-test", GCE_REGION, "myapp-v000")
+    writes.delete_autoscaler("gce-test", GCE_REGION, "myapp-v000")
+    assert standin.names(GCE_PROJECT, "autoscalers", GCE_REGION) == []

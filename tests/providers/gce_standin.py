@@ -11,7 +11,8 @@ and JSON bodies of ``compute_v1/services/*/transports/rest_base.py``) and keeps 
 - ``projects/{p}/regions/{r}/targetPools`` (insert, get, list, delete, ``addInstance``,
   ``removeInstance``) and ``.../forwardingRules`` (insert, get, list, delete);
 - ``projects/{p}/global/firewalls`` and ``.../global/networks``, ``.../regions/{r}/subnetworks``: insert, get,
-  list, delete, and (firewalls) ``update`` (PUT) / ``patch`` (PATCH);
+  list, delete, and (firewalls) ``update`` (PUT) / ``patch`` (PATCH); ``.../regions/{r}/autoscalers`` the same,
+  ``update``/``patch`` naming the autoscaler in the ``autoscaler`` query parameter;
 - ``projects/{p}/global/operations/{op}`` and ``.../regions/{r}/operations/{op}``: ``get`` and
   ``wait``. A change is applied when it is asked for and answered with a RUNNING operation, which
   ``get``/``wait`` report DONE;
@@ -73,9 +74,10 @@ _KINDS = {
     "firewalls": "compute#firewall",
     "networks": "compute#network",
     "subnetworks": "compute#subnetwork",
+    "autoscalers": "compute#autoscaler",
 }
 GLOBAL_KINDS = ("instanceTemplates", "images", "firewalls", "networks")
-REGIONAL_KINDS = ("instanceGroupManagers", "targetPools", "forwardingRules", "subnetworks")
+REGIONAL_KINDS = ("instanceGroupManagers", "targetPools", "forwardingRules", "subnetworks", "autoscalers")
 _TZ = timezone(timedelta(hours=-7))  # Compute answers in Pacific time, as the real one does
 
 
@@ -274,6 +276,9 @@ class ComputeStandIn:
                 return self._list(project, region, kind, query)
             if method == "POST":
                 return self._insert(project, region, kind, body, path)
+            if method in ("PUT", "PATCH") and kind == "autoscalers" and query.get("autoscaler"):
+                # regionAutoscalers.update/patch name the autoscaler in the query, not the path
+                return self._update(project, region, kind, query["autoscaler"], body, path, replace=method == "PUT")
         elif verb is None:
             if method == "GET":
                 return self._get(project, region, kind, name)
