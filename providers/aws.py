@@ -21,6 +21,7 @@ from .aws_accounts import AwsAccount, AwsAccountError, AwsClients, aws_accounts
 from .aws_deploy import Builder
 from .aws_errors import aws_call, error_code
 from .aws_health import health_entries
+from .aws_infra import classic_load_balancers
 from .aws_view import (
     JSON,
     Gathered,
@@ -136,7 +137,7 @@ class AwsCloud(ServerGroupCloud):
 
     def load_balancers(self, account: str, region: str) -> list[JSON]:
         """Gate's ``/loadBalancers`` for AWS: ELBv2 load balancers with their listeners, target groups
-        and the server groups in them."""
+        and the server groups in them, and classic ELBs (``providers/aws_infra.py``)."""
         elbv2 = self._client(account, region, "elbv2")
         with aws_call(f"listing load balancers in {account}/{region}"):
             balancers = [
@@ -148,7 +149,8 @@ class AwsCloud(ServerGroupCloud):
                 for b in balancers
             }
         by_group: dict[str, list[JSON]] = {}
-        for sg in self.server_groups(account, region):
+        server_groups = self.server_groups(account, region)
+        for sg in server_groups:
             summary = {
                 "name": sg.name,
                 "account": account,
@@ -196,6 +198,7 @@ class AwsCloud(ServerGroupCloud):
                     "serverGroups": list({s["name"]: s for g in target_groups for s in g["serverGroups"]}.values()),
                 }
             )
+        out += classic_load_balancers(self._client(account, region, "elb"), account, region, server_groups)
         return sorted(out, key=lambda b: b["name"])
 
     def find_images(

@@ -178,3 +178,60 @@ def security_group_json(account: str, region: str, group: JSON, by_id: dict[str,
         "tags": tags_of(group),
         "inboundRules": rules,
     }
+
+
+def classic_load_balancers(elb: Any, account: str, region: str, groups: list[Any]) -> list[JSON]:
+    """Clouddriver's classic ELB (``AmazonLoadBalancer`` of type classic): listeners, the health check, and
+    the server groups in it (``groups``: the region's :class:`~providers.base.ServerGroup` objects)."""
+    with aws_call(f"listing classic load balancers in {account}/{region}"):
+        described = [
+            d
+            for page in elb.get_paginator("describe_load_balancers").paginate()
+            for d in page["LoadBalancerDescriptions"]
+        ]
+    out = []
+    for d in described:
+        name = d["LoadBalancerName"]
+        health = d.get("HealthCheck") or {}
+        behind = [
+            {"name": g.name, "account": account, "region": region, "cloudProvider": "aws", "isDisabled": g.disabled}
+            for g in groups
+            if name in g.load_balancers
+        ]
+        app = _app(name)
+        out.append(
+            {
+                "name": name,
+                "account": account,
+                "region": region,
+                "type": "aws",
+                "cloudProvider": "aws",
+                "loadBalancerType": "classic",
+                "dnsname": d.get("DNSName"),
+                "vpcId": d.get("VPCId"),
+                "availabilityZones": list(d.get("AvailabilityZones") or []),
+                "subnets": list(d.get("Subnets") or []),
+                "securityGroups": list(d.get("SecurityGroups") or []),
+                "scheme": d.get("Scheme"),
+                "moniker": {"app": app} if app else {},
+                "listeners": [
+                    {
+                        "externalProtocol": ld["Listener"]["Protocol"],
+                        "externalPort": ld["Listener"]["LoadBalancerPort"],
+                        "internalProtocol": ld["Listener"].get("InstanceProtocol"),
+                        "internalPort": ld["Listener"]["InstancePort"],
+                    }
+                    for ld in d.get("ListenerDescriptions") or []
+                ],
+                "healthCheck": {
+                    "target": health.get("Target"),
+                    "interval": health.get("Interval"),
+                    "timeout": health.get("Timeout"),
+                    "healthyThreshold": health.get("HealthyThreshold"),
+                    "unhealthyThreshold": health.get("UnhealthyThreshold"),
+                },
+                "instances": [i["InstanceId"] for i in d.get("Instances") or []],
+                "serverGroups": behind,
+            }
+        )
+    return out

@@ -71,7 +71,7 @@ def test_bad_ingress_names_the_field(aws_cloud: Any, aws_world: AwsWorld) -> Non
         )
 
 
-def _group(world: AwsWorld, name: str = "myapp-prod-v000") -> str:
+def _group(world: AwsWorld, name: str = "myapp-prod-v000", **extra: Any) -> str:
     world.ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={"ImageId": world.image_id})
     world.autoscaling.create_auto_scaling_group(
         AutoScalingGroupName=name,
@@ -80,6 +80,7 @@ def _group(world: AwsWorld, name: str = "myapp-prod-v000") -> str:
         MaxSize=2,
         DesiredCapacity=0,
         VPCZoneIdentifier=world.subnet_ids[0],
+        **extra,
     )
     return name
 
@@ -185,6 +186,13 @@ def test_classic_load_balancer_converges(aws_cloud: Any, aws_world: AwsWorld) ->
     writes.upsert("test", REGION, spec)
     [lb] = elb.describe_load_balancers(LoadBalancerNames=["myapp-old"])["LoadBalancerDescriptions"]
     assert lb["HealthCheck"]["Target"] == "HTTP:7001/health"
+    _group(aws_world, "myapp-old-v001", LoadBalancerNames=["myapp-old"])
+    shown = next(b for b in aws_cloud.load_balancers("test", REGION) if b["name"] == "myapp-old")
+    assert [g["name"] for g in shown["serverGroups"]] == ["myapp-old-v001"]
+    assert shown["loadBalancerType"] == "classic" and shown["healthCheck"]["target"] == "HTTP:7001/health"
+    assert shown["listeners"] == [
+        {"externalProtocol": "HTTP", "externalPort": 80, "internalProtocol": "HTTP", "internalPort": 7001}
+    ]
     writes.upsert("test", REGION, {**spec, "listeners": [{"externalProtocol": "TCP", "externalPort": 9000}]})
     [lb] = elb.describe_load_balancers(LoadBalancerNames=["myapp-old"])["LoadBalancerDescriptions"]
     assert [d["Listener"]["LoadBalancerPort"] for d in lb["ListenerDescriptions"]] == [9000]

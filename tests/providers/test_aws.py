@@ -570,7 +570,9 @@ def test_find_images_by_prefix_and_tags(aws_cloud: AwsCloud, aws_world: AwsWorld
 
 def test_load_balancers_and_instances_as_gate_shows_them(aws_cloud: AwsCloud, aws_world: AwsWorld) -> None:
     group = aws_cloud.create_server_group(request(aws_world))
-    (balancer,) = aws_cloud.load_balancers("test", REGION)
+    balancers = aws_cloud.load_balancers("test", REGION)
+    assert [b["name"] for b in balancers] == ["myapp-classic", "myapp-frontend"]  # classic ELBs too
+    balancer = balancers[1]
     assert (balancer["name"], balancer["type"], balancer["loadBalancerType"]) == (
         "myapp-frontend",
         "aws",
