@@ -69,7 +69,7 @@ async def sync(sync_id: str, store: StoreDep, guard: GuardDep) -> Json:
 @router.post("/dinghy/sources/{name}/sync")
 async def sync_now(name: str, client: ClientDep, settings: SettingsDep, guard: GuardDep) -> Json:
     """Sync the source's live branch head now (what a poll does); idempotent for a commit already synced."""
-    from integrations.dinghy.poll import PollInput
+    from integrations.dinghy.poll import PollInput, PollResult
 
     _admin(guard)
     if settings.dinghy.source(name) is None:
@@ -77,6 +77,7 @@ async def sync_now(name: str, client: ClientDep, settings: SettingsDep, guard: G
     handle = await client.start_workflow(
         "DinghyPoll", PollInput(name), id=f"dinghy-poll-now-{name}", task_queue=_queue(settings),
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        result_type=PollResult,
     )  # fmt: skip
     result = await handle.result()
     return {"source": name, "commit": result.commit, "started": result.started,

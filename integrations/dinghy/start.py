@@ -84,6 +84,8 @@ async def on_push(client: Client, settings: Any, provider: str, event: Any, raw:
     out = PushOutcome()
     if event is None or not event.hash or not event.branch or (event.action or "").startswith("pull_request"):
         return out
+    if not event.hash.strip("0"):  # a deleted branch: nothing to render
+        return out
     before = str(payload.get("before") or "") if isinstance(payload, Mapping) else ""
     for src in dinghy.sources:
         if not _same_repo(src, provider, event):

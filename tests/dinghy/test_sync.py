@@ -241,3 +241,16 @@ def test_poll_schedule_and_gitlab_push_sync_each_commit_once(world: World) -> No
     assert sync["state"] == "succeeded" and sync["summary"]["created"] == ["polledapp/q"], sync
     ids = [s["id"] for s in httpx.get(f"{world.url}/dinghy/syncs", params={"source": "polled"}, timeout=10).json()]
     assert sorted(ids) == sorted({f"dinghy-polled-{c1}", f"dinghy-polled-{c2}"}), ids
+
+    # by hand: what a poll does; the head is already synced, so nothing new starts
+    now = httpx.post(f"{world.url}/dinghy/sources/polled/sync", timeout=60).json()
+    assert now == {"source": "polled", "commit": c2, "started": False, "syncId": f"dinghy-polled-{c2}"}
+    assert httpx.post(f"{world.url}/dinghy/sources/nope/sync", timeout=10).status_code == 404
+    sources = {s["name"]: s for s in httpx.get(f"{world.url}/dinghy/sources", timeout=10).json()}
+    assert sources["signed"]["signed"] is True and "s3cret" not in json.dumps(sources)
+    # a deleted branch starts nothing
+    gone = {**body, "ref": "refs/heads/old", "before": c2, "after": ZERO}
+    answer = httpx.post(
+        f"{world.url}/webhooks/git/gitlab", json=gone, headers={"X-Gitlab-Event": "Push Hook"}, timeout=30
+    )
+    assert answer.status_code == 200 and "dinghy" not in answer.json(), answer.text
