@@ -85,6 +85,12 @@ class GceCloud:
     def regions(self, account: str) -> list[str]:
         return list(self.clients.account(account).regions)
 
+    def load_balancers(self, account: str, region: str) -> list[dict[str, Any]]:
+        """Gate's ``/loadBalancers`` for GCE: network load balancers (``providers/gce_infra.py``)."""
+        from .gce_infra import network_load_balancers
+
+        return network_load_balancers(self, account, region)
+
     # reads
 
     def _view(self, account: str, region: str, mig: compute_v1.InstanceGroupManager) -> ServerGroup:

@@ -209,3 +209,51 @@ class GceInfraWrites:
             )
         except NotFoundCloudError:
             return
+
+
+def network_load_balancers(cloud: Any, account: str, region: str) -> list[JSON]:
+    """Clouddriver's GCE network load balancers: a regional forwarding rule and its target pool (instances,
+    health checks, session affinity), with the server groups that name it."""
+    ops = cloud.ops
+    project = ops.project(account, region)
+    with gce_call(f"listing load balancers in {account}/{region}"):
+        rules = list(ops.client(account, "forwarding_rules").list(project=project, region=region, **ops.read))
+        pools = {
+            p.name: p for p in ops.client(account, "target_pools").list(project=project, region=region, **ops.read)
+        }
+    groups = cloud.server_groups(account, region)
+    out = []
+    for rule in rules:
+        pool = pools.get(local_name(rule.target)) if "/targetPools/" in rule.target else None
+        app = _app(rule.name)
+        out.append(
+            {
+                "name": rule.name,
+                "account": account,
+                "region": region,
+                "type": "gce",
+                "cloudProvider": "gce",
+                "loadBalancerType": "NETWORK",
+                "ipAddress": rule.I_p_address or None,
+                "ipProtocol": rule.I_p_protocol or None,
+                "portRange": rule.port_range or None,
+                "targetPool": pool.name if pool else local_name(rule.target),
+                "sessionAffinity": pool.session_affinity if pool else None,
+                "healthChecks": [local_name(h) for h in pool.health_checks] if pool else [],
+                "instances": [local_name(i) for i in pool.instances] if pool else [],
+                "moniker": {"app": app} if app else {},
+                "listeners": [{"protocol": rule.I_p_protocol or None, "portRange": rule.port_range or None}],
+                "serverGroups": [
+                    {
+                        "name": g.name,
+                        "account": account,
+                        "region": region,
+                        "cloudProvider": "gce",
+                        "isDisabled": g.disabled,
+                    }
+                    for g in groups
+                    if rule.name in g.load_balancers
+                ],
+            }
+        )
+    return out

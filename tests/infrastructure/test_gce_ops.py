@@ -92,6 +92,9 @@ def test_network_load_balancer_and_autoscaler(gce_cloud: Any, gce_world: Any) ->
     assert (
         rule is not None and rule["portRange"] == "8080-8089" and rule["target"].endswith("/targetPools/myapp-nlb-tp")
     )
+    shown = {b["name"]: b for b in gce_cloud.load_balancers("gce-test", GCE_REGION)}
+    assert shown["myapp-nlb"]["targetPool"] == "myapp-nlb-tp" and shown["myapp-nlb"]["portRange"] == "8080-8089"
+    assert shown["myapp-nlb"]["moniker"] == {"app": "myapp"} and shown["myapp-nlb"]["cloudProvider"] == "gce"
     writes.delete_network_lb("gce-test", GCE_REGION, "myapp-nlb")
     writes.delete_network_lb("gce-test", GCE_REGION, "myapp-nlb")
     assert "myapp-nlb" not in standin.names(GCE_PROJECT, "forwardingRules", GCE_REGION)
@@ -104,8 +107,12 @@ def test_network_load_balancer_and_autoscaler(gce_cloud: Any, gce_world: Any) ->
         image_id=gce_world.image,
         capacity=Capacity(1, 3, 1),
         instance_type="e2-small",
+        load_balancers=[gce_world.load_balancer],
     )
     gce_cloud.create_server_group(request)
+    world_lb = next(b for b in gce_cloud.load_balancers("gce-test", GCE_REGION) if b["name"] == gce_world.load_balancer)
+    assert world_lb["targetPool"] == gce_world.target_pool
+    assert [g["name"] for g in world_lb["serverGroups"]] == ["myapp-v000"]
     policy = {"minNumReplicas": 1, "maxNumReplicas": 4, "cpuUtilization": {"utilizationTarget": 0.5}}
     writes.upsert_autoscaler("gce-test", GCE_REGION, "myapp-v000", policy)
     writes.upsert_autoscaler("gce-test", GCE_REGION, "myapp-v000", policy)
