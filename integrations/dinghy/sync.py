@@ -4,6 +4,7 @@ the live branch) write them in one store transaction. ``run_sync`` is what the s
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -144,6 +145,10 @@ class Syncer:
             result.state, result.message = "failed", f"commit {commit or '(none)'} is not on {branch}"
             result.errors.append(result.message)
             return result
+        if mode == "live" and req.kind in ("push", "poll"):
+            # compare with the last commit applied, not the push's "before": a failed push wrote nothing, so what
+            # it changed must be rendered again by the next one
+            req = dataclasses.replace(req, before=self._last_applied(src.name, result.id, repo))
         paths, removed = self._targets(src, repo, req, commit)
         if not paths and not removed:
             result.state, result.message = "skipped", "No changes in dinghyfile."
@@ -210,6 +215,16 @@ class Syncer:
         result.summary = self.dinghy.apply_push(src.name, commit, files, req.user, lock=src.lock_pipelines)
         result.message = "Pipeline definitions updated!"
         return result
+
+    def _last_applied(self, source: str, current: str, repo: Repo) -> str:
+        for sync in self.dinghy.list_syncs(source, 200):
+            if (
+                sync.get("id") != current and sync.get("mode") == "live"
+                and sync.get("state") in ("succeeded", "skipped") and "-modules-" not in str(sync.get("id"))
+                and repo.has_commit(str(sync.get("commit")))
+            ):  # fmt: skip
+                return str(sync["commit"])
+        return ""
 
     def _targets(
         self, src: DinghySourceSettings, repo: Repo, req: SyncRequest, commit: str

@@ -204,6 +204,11 @@ def test_all_or_nothing_and_signatures(world: World) -> None:
     assert world.pipelines("multi") == {}  # the good file was not written either
     assert [s["state"] for s in world.github(c1)] == ["error", "pending"]
 
+    # the next push fixes only b: a's change, unwritten by the failed push, is applied with it
+    c2 = world.app_repo.commit({"b/dinghyfile": bad.replace("missing.module", "wait.stage.module")})
+    sync = world.wait_sync(world.push(world.app_repo, "shop", "main", c1, c2)["dinghy"]["syncs"][0]["workflow_id"])
+    assert sync["state"] == "succeeded" and sorted(sync["summary"]["created"]) == ["multi/one", "multi2/two"], sync
+
     # a source with a secret: unsigned or wrongly signed pushes start nothing
     refused = world.push(world.app_repo, "signed", "main", ZERO, c1)
     assert refused["dinghy"]["syncs"] == [] and refused["dinghy"]["refused"][0]["source"] == "signed"
