@@ -210,8 +210,41 @@ class AwsInfraWrites:
         autoscaling = self._client(account, region, "autoscaling")
         with aws_call(f"upserting scaling policy {name} of {group} in {account}/{region}"):
             self._check_group(autoscaling, group, account, region)
-            autoscaling.put_scaling_policy(**args)
-        return {"policyName": name, "serverGroupName": group, "policyType": args["PolicyType"]}
+            arn = autoscaling.put_scaling_policy(**args).get("PolicyARN")
+            if not arn:  # not every AWS-compatible endpoint answers it: read it back
+                found = autoscaling.describe_policies(AutoScalingGroupName=group, PolicyNames=[name])["ScalingPolicies"]
+                arn = found[0]["PolicyARN"] if found else None
+        out: JSON = {"policyName": name, "serverGroupName": group, "policyType": args["PolicyType"], "policyARN": arn}
+        alarm = spec.get("alarm")
+        if isinstance(alarm, dict) and args["PolicyType"] != "TargetTrackingScaling":
+            out["alarmName"] = self._put_alarm(account, region, group, name, arn, alarm)
+        return out
+
+    def _put_alarm(self, account: str, region: str, group: str, policy: str, arn: str, alarm: JSON) -> str:
+        """The CloudWatch alarm that triggers a step or simple policy (``PutMetricAlarm`` is an upsert by name)."""
+        if alarm.get("threshold") is None or not alarm.get("comparisonOperator"):
+            raise InvalidRequestError("alarm.threshold: an alarm needs threshold and comparisonOperator")
+        name = str(alarm.get("name") or f"{policy}-alarm")
+        dimensions = [
+            {"Name": str(d.get("name")), "Value": str(d.get("value"))}
+            for d in alarm.get("dimensions") or [{"name": "AutoScalingGroupName", "value": group}]
+        ]
+        cloudwatch = self._client(account, region, "cloudwatch")
+        with aws_call(f"upserting alarm {name} in {account}/{region}"):
+            cloudwatch.put_metric_alarm(
+                AlarmName=name,
+                MetricName=str(alarm.get("metricName") or "CPUUtilization"),
+                Namespace=str(alarm.get("namespace") or "AWS/EC2"),
+                Statistic=str(alarm.get("statistic") or "Average"),
+                Dimensions=dimensions,
+                Period=int(alarm.get("period") or 60),
+                EvaluationPeriods=int(alarm.get("evaluationPeriods") or 1),
+                Threshold=float(alarm["threshold"]),
+                ComparisonOperator=str(alarm["comparisonOperator"]),
+                AlarmActions=[arn],
+                ActionsEnabled=bool(alarm.get("actionsEnabled", True)),
+            )
+        return name
 
     @staticmethod
     def _check_group(autoscaling: Any, group: str, account: str, region: str) -> None:
@@ -227,11 +260,21 @@ class AwsInfraWrites:
     def delete_scaling_policy(self, account: str, region: str, group: str, name: str) -> None:
         autoscaling = self._client(account, region, "autoscaling")
         with aws_call(f"deleting scaling policy {name} of {group} in {account}/{region}"):
-            names = {
-                p["PolicyName"] for p in autoscaling.describe_policies(AutoScalingGroupName=group)["ScalingPolicies"]
-            }
-            if name in names:
-                missing_ok(autoscaling.delete_policy, AutoScalingGroupName=group, PolicyName=name)
+            found = autoscaling.describe_policies(AutoScalingGroupName=group)["ScalingPolicies"]
+            policy = next((p for p in found if p["PolicyName"] == name), None)
+            if policy is None:
+                return
+            missing_ok(autoscaling.delete_policy, AutoScalingGroupName=group, PolicyName=name)
+            # the alarms that triggered it go with it, as Clouddriver does
+            cloudwatch = self._client(account, region, "cloudwatch")
+            alarms = [
+                a["AlarmName"]
+                for page in cloudwatch.get_paginator("describe_alarms").paginate()
+                for a in page["MetricAlarms"]
+                if policy.get("PolicyARN") in (a.get("AlarmActions") or [])
+            ]
+            if alarms:
+                cloudwatch.delete_alarms(AlarmNames=alarms)
 
     # ---- scheduled actions -----------------------------------------------------------------------
 

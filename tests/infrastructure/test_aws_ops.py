@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 
 from providers.aws_infra import AwsInfraReads
 from providers.aws_infra_ops import AwsInfraWrites
 from providers.aws_lb_ops import AwsLoadBalancerWrites
 from providers.base import InvalidRequestError
-from tests.providers.aws_fixtures import REGION, AwsWorld
+from tests.providers.aws_fixtures import FAKE_KEY_ID, FAKE_SECRET, REGION, AwsWorld
 
 
 def test_reads_in_clouddrivers_shapes(aws_cloud: Any, aws_world: AwsWorld) -> None:
@@ -96,8 +97,22 @@ def test_scaling_policies_and_scheduled_actions(aws_cloud: Any, aws_world: AwsWo
     }
     writes.upsert_scaling_policy("test", REGION, group, "cpu", tracking)
     writes.upsert_scaling_policy("test", REGION, group, "cpu", tracking)  # a retry: still one
-    step = {"step": {"stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]}}
+    step = {
+        "step": {"stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]},
+        "alarm": {"threshold": 80, "comparisonOperator": "GreaterThanOrEqualToThreshold"},
+    }
+    made = writes.upsert_scaling_policy("test", REGION, group, "steps", step)
     writes.upsert_scaling_policy("test", REGION, group, "steps", step)
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        endpoint_url=aws_world.endpoint,
+        region_name=REGION,
+        aws_access_key_id=FAKE_KEY_ID,
+        aws_secret_access_key=FAKE_SECRET,
+    )
+    [alarm] = cloudwatch.describe_alarms()["MetricAlarms"]
+    assert alarm["AlarmName"] == made["alarmName"] == "steps-alarm" and alarm["AlarmActions"] == [made["policyARN"]]
+    assert alarm["Dimensions"] == [{"Name": "AutoScalingGroupName", "Value": group}] and alarm["Threshold"] == 80
     policies = {p["PolicyName"]: p for p in writes.scaling_policies("test", REGION, group)}
     assert set(policies) == {"cpu", "steps"}
     assert policies["cpu"]["TargetTrackingConfiguration"]["TargetValue"] == 50
@@ -112,6 +127,7 @@ def test_scaling_policies_and_scheduled_actions(aws_cloud: Any, aws_world: AwsWo
     assert policies["cpu"]["TargetTrackingConfiguration"]["TargetValue"] == 70
     writes.delete_scaling_policy("test", REGION, group, "steps")
     writes.delete_scaling_policy("test", REGION, group, "steps")
+    assert cloudwatch.describe_alarms()["MetricAlarms"] == []
     assert [p["PolicyName"] for p in writes.scaling_policies("test", REGION, group)] == ["cpu"]
 
     actions = [
