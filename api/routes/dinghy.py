@@ -33,10 +33,12 @@ def _admin(guard: Any) -> None:
 @router.get("/dinghy/sources")
 async def sources(settings: SettingsDep, guard: GuardDep) -> list[Json]:
     """The configured sources (never their secrets)."""
+    from integrations.dinghy.gitrepo import redact
+
     _authenticated(guard)
     return [
         {
-            "name": s.name, "url": s.url, "branch": s.branch, "provider": s.provider, "project": s.project,
+            "name": s.name, "url": redact(s.url), "branch": s.branch, "provider": s.provider, "project": s.project,
             "slug": s.slug, "dinghyfile": s.dinghyfile, "format": s.format, "pollIntervalSeconds": s.poll_interval_s,
             "lockPipelines": s.lock_pipelines, "signed": s.webhook_secret is not None,
         }

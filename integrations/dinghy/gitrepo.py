@@ -19,6 +19,14 @@ ZERO_SHA = re.compile(r"^0+$")
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
+_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """URLs with their user and password (``https://user:token@host``) shown as ``https://***@host``."""
+    return _CREDENTIALS.sub(r"\1***@", text)
+
+
 class GitError(Exception):
     """A git command that failed; the message has git's own words (never credentials: URLs are not echoed)."""
 
@@ -40,7 +48,7 @@ def _run(args: list[str], cwd: Path | None = None, check: bool = True) -> subpro
         raise GitError("the git program is not installed") from None
     if check and done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {message[-1] if message else done.returncode}")
+        raise GitError(redact(f"git {args[0]} failed: {message[-1] if message else done.returncode}"))
     return done
 
 
