@@ -94,7 +94,8 @@ async def on_push(client: Client, settings: Any, provider: str, event: Any, raw:
         if refusal:
             out.refused.append({"source": src.name, "reason": refusal})
             continue
-        req = SyncRequest(src.name, event.hash, event.branch, before, "push", raw_data=dict(payload))
+        req = SyncRequest(src.name, event.hash, event.branch, before, "push", raw_data=dict(payload),
+                          live=event.branch == src.branch)  # fmt: skip
         out.started.append(await start(client, settings, req))
     t = dinghy.templates
     if t is not None and _same_repo(t, provider, event) and event.branch == t.branch:

@@ -32,6 +32,7 @@ class SyncRequest:
     raw_data: Doc = field(default_factory=dict)
     user: str = "dinghy"
     id: str = ""  # the workflow id; default ``sync_id(source, commit)``
+    live: bool = True  # the branch is the source's live branch (only chooses the pending status's text)
 
 
 @dataclass

@@ -35,7 +35,8 @@ class DinghySyncWorkflow:
         wid = workflow.info().workflow_id
         running = SyncResult(wid, req.source, req.commit, req.branch, "", "running")
         await self._record(running, started, None)
-        await self._status(req, "pending", "Updating pipeline definitions...")
+        pending = "Updating pipeline definitions..." if req.live else "Validating pipeline definitions..."
+        await self._status(req, "pending", pending)
         try:
             result: SyncResult = await workflow.execute_activity(
                 SYNC, dataclasses.replace(req, id=wid), result_type=SyncResult,

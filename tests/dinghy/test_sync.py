@@ -128,7 +128,10 @@ def test_pushes_render_apply_lock_validate_and_follow_modules(world: World) -> N
     app = httpx.get(f"{world.url}/applications/shop", timeout=10).json()
     assert app["attributes"]["email"] == "team@shop.example"
     # one status per push: pending, then success; the token sent as GitHub expects
-    assert [(s["state"], s["context"]) for s in world.github(c1)] == [("success", "dinghy"), ("pending", "dinghy")]
+    assert [(s["state"], s["context"], s["description"]) for s in world.github(c1)] == [
+        ("success", "dinghy", "Pipeline definitions updated!"),
+        ("pending", "dinghy", "Updating pipeline definitions..."),
+    ]
     assert world.github(c1)[0]["auth"] == "token t0ken"
 
     # the same delivery again starts nothing new
@@ -167,6 +170,10 @@ def test_pushes_render_apply_lock_validate_and_follow_modules(world: World) -> N
     assert sync["mode"] == "validate" and sync["state"] == "failed"
     line = dropped.splitlines().index('    {"name": "deploy", "stages": [') + 1
     assert sync["errors"][0].startswith(f"dinghyfile:{line}:"), sync["errors"]
+    assert [(s["state"], s["description"]) for s in world.github(c3)][1] == (
+        "pending",
+        "Validating pipeline definitions...",
+    )
     assert [s["state"] for s in world.github(c3)] == ["failure", "pending"]
     c4 = world.app_repo.commit({"dinghyfile": dropped.replace('"waitTime": 5', '"waitTime": 6')})
     sync = world.wait_sync(world.push(world.app_repo, "shop", "feature", c3, c4)["dinghy"]["syncs"][0]["workflow_id"])
