@@ -11,7 +11,13 @@ import contextlib
 import re
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
@@ -29,6 +35,10 @@ from .stages import resolve
 DEFAULT_WINDOW_TIMEZONE = "America/Los_Angeles"
 #: how long a restart waits for an execution that is recording its end
 FINISHING_WAIT = 60.0
+
+
+#: how long pause/resume wait for the workflow to confirm before falling back to a signal
+UPDATE_ANSWER_SECONDS = 10.0
 
 
 class ExecutionNotFoundError(GennakerError):
@@ -251,13 +261,27 @@ async def delete_workflows(client: Client, execution_id: str) -> int:
 
 
 async def pause_execution(client: Client, execution_id: str, *, user: str = "anonymous") -> None:
+    """Pause; returns once the store shows it (a run of the previous release is signalled instead)."""
     handle = await _running(client, execution_id)
-    await handle.signal(PipelineWorkflow.pause, user)
+    await _update_or_signal(handle, "pause_and_record", "pause", user)
 
 
 async def resume_execution(client: Client, execution_id: str, *, user: str = "anonymous") -> None:
+    """Resume; returns once the store shows it (a run of the previous release is signalled instead)."""
     handle = await _running(client, execution_id)
-    await handle.signal(PipelineWorkflow.resume, user)
+    await _update_or_signal(handle, "resume_and_record", "resume", user)
+
+
+async def _update_or_signal(handle: WorkflowHandle[Any, Any], update: str, signal: str, user: str) -> None:
+    """Read-your-writes through the update; a run without that handler (started by the previous release) or one
+    that does not answer in time still gets the signal, which is idempotent."""
+    try:
+        await asyncio.wait_for(handle.execute_update(update, user), UPDATE_ANSWER_SECONDS)
+        return
+    except (WorkflowUpdateFailedError, RPCError, TimeoutError) as err:
+        if isinstance(err, RPCError) and "not found" in str(err).lower():
+            raise ExecutionNotFoundError(f"no execution with id {handle.id}") from None
+    await handle.signal(signal, user)
 
 
 async def patch_stage(

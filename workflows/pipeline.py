@@ -125,6 +125,20 @@ class PipelineWorkflow:
         self._changed()
         await self._tell_children("resume", user)
 
+    @workflow.update
+    async def pause_and_record(self, user: str) -> None:
+        """Pause, answering once the store shows it: Gate's read right after a pause sees PAUSED, as Orca's does."""
+        await self.pause(user)
+        if self.project:
+            await self._flush()
+
+    @workflow.update
+    async def resume_and_record(self, user: str) -> None:
+        """Resume, answering once the store shows it (read-your-writes for the API)."""
+        await self.resume(user)
+        if self.project:
+            await self._flush()
+
     @workflow.signal
     def admit(self) -> None:
         """From the concurrency gate: this execution may start."""

@@ -21,6 +21,11 @@ router = APIRouter(tags=["executions"])
 Json = dict[str, Any]
 
 
+#: how long a restart's answer waits for the store to show it
+RESTART_VISIBLE_WAIT = 5.0
+FINISHED_STAGE = {"SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED", "FAILED_CONTINUE", "SKIPPED"}
+
+
 def _csv(text: str | None) -> list[str]:
     """Gate's comma-separated query values (``statuses=A,B``, ``executionIds=x,y``), blanks dropped."""
     return [item.strip() for item in (text or "").split(",") if item.strip()]
@@ -222,6 +227,7 @@ async def patch_stage(
     execution_id: str,
     stage_id: str,
     client: ClientDep,
+    store: StoreDep,
     principal: PrincipalDep,
     guard: GuardDep,
     settings: SettingsDep,
@@ -241,7 +247,8 @@ async def patch_stage(
         allowed_accounts=guard.authentication()["allowedAccounts"],
         admin=principal.admin or not settings.auth.enabled,
     )
-    return await operations.get_execution(client, execution_id)
+    # the stage workflow writes the PATCH to the store before it answers, so the store is current
+    return await reads.get(client, store, execution_id)
 
 
 @router.put("/pipelines/{execution_id}/stages/{stage_id}/restart")
@@ -257,8 +264,23 @@ async def restart(
 ) -> Json:
     # 404 for a deleted one, though Temporal may still have it
     await guard.execution(await reads.get(client, store, execution_id), EXECUTE)
-    await operations.restart_stage(client, execution_id, stage_id, user=user, task_queue=settings.task_queue)
-    return await operations.get_execution(client, execution_id)
+    await operations.restart_stage(
+        client, execution_id, stage_id, user=user, task_queue=settings.task_queue, store=store
+    )
+    return await _once_restarted(client, store, execution_id, stage_id)
+
+
+async def _once_restarted(client: Any, store: Any, execution_id: str, stage_id: str) -> Json:
+    """The execution once the store shows the stage restarted (Orca resets it in its repository before answering);
+    the workflow writes that within milliseconds, so this waits a bounded moment, then answers what is stored."""
+    deadline = time.monotonic() + RESTART_VISIBLE_WAIT
+    while True:
+        execution = await reads.get(client, store, execution_id)
+        stage = next((s for s in execution.get("stages") or [] if s.get("id") == stage_id), None)
+        restarted = stage is None or stage.get("status") not in FINISHED_STAGE
+        if (restarted and execution.get("status") not in FINISHED_STAGE) or time.monotonic() > deadline:
+            return execution
+        await asyncio.sleep(0.05)
 
 
 @router.delete("/pipelines/{execution_id}")
