@@ -54,7 +54,7 @@ class DinghySyncWorkflow:
         return result
 
     async def _status(self, req: SyncRequest, state: str, text: str, commit: str = "") -> None:
-        if not (commit or req.commit):
+        if not (commit or req.commit) or req.kind == "modules":  # a module re-render has no push of its own to mark
             return
         await workflow.execute_activity(
             STATUS, StatusInput(req.source, commit or req.commit, state, text),

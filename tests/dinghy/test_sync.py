@@ -192,6 +192,7 @@ def test_pushes_render_apply_lock_validate_and_follow_modules(world: World) -> N
     sync = world.wait_sync(module_sync["workflow_id"])
     assert sync["state"] == "succeeded" and "shop/deploy" in sync["summary"]["updated"], sync
     assert world.pipelines()["deploy"]["stages"][0]["comments"] == "v2"
+    assert len(world.github(c2)) == 2  # the re-render puts no status on the app's commit
 
     # listed, newest first, and in the audit trail
     listed = httpx.get(f"{world.url}/dinghy/syncs", params={"source": "shop"}, timeout=10).json()
