@@ -16,7 +16,7 @@ from typing import Any
 
 from temporalio import activity
 
-from providers.aws_infra_ops import AwsInfraWrites
+from providers.aws_infra_ops import AwsInfraWrites, update_launch_template
 from providers.aws_lb_ops import AwsLoadBalancerWrites
 from providers.base import ServerGroupCloud
 from providers.gce_infra import GceInfraWrites
@@ -203,6 +203,17 @@ class InfrastructureActivities(DeployBase):
         gone = {g: AwsInfraWrites(cloud).delete_scheduled_actions(account, r, g, names) for r, g in _asgs(ctx)}
         return TaskResult.succeeded({"deletedScheduledActions": gone})
 
+    @activity.defn(name="infra_update_launch_template")
+    def update_launch_template(self, inp: TaskInput) -> TaskResult:
+        return self._run(self._update_launch_template, inp)
+
+    def _update_launch_template(self, inp: TaskInput) -> TaskResult:
+        ctx = inp.context
+        cloud, account = self._aws(ctx), _account(ctx)
+        writes = AwsInfraWrites(cloud)
+        done = [update_launch_template(writes, account, region, group, ctx) for region, group in _asgs(ctx)]
+        return TaskResult.succeeded({"launchTemplates": done}, {"launchTemplates": done})
+
     # ---- images ---------------------------------------------------------------------------------
 
     @activity.defn(name="infra_upsert_image_tags")
@@ -278,5 +289,6 @@ def build(clouds: dict[str, ServerGroupCloud], store: Any = None) -> list[Callab
         acts.upsert_scheduled_actions,
         acts.delete_scheduled_actions,
         acts.upsert_image_tags,
+        acts.update_launch_template,
         acts.refresh_cache,
     ]

@@ -250,6 +250,34 @@ class UpsertImageTags(_InfraStage):
         return out
 
 
+@dataclass(eq=False)
+class UpdateLaunchTemplate(_InfraStage):
+    """``updateLaunchTemplate``: a new launch template version for ``server_group`` with the fields given."""
+
+    TYPE: ClassVar[str] = "updateLaunchTemplate"
+    DEFAULT_NAME: ClassVar[str] = "Update Launch Template"
+
+    server_group: str
+    region: str = field(kw_only=True)
+    image: str | None = field(default=None, kw_only=True)
+    instance_type: str | None = field(default=None, kw_only=True)
+    security_groups: Sequence[str] | None = field(default=None, kw_only=True)
+    key_pair: str | None = field(default=None, kw_only=True)
+
+    def _fields(self) -> JSON:
+        out = self._base(need_regions=False)
+        out["serverGroupName"] = _text(self.server_group, self._where("server_group"))
+        out["region"] = _text(self.region, self._where("region"))
+        for attr, key in (("image", "amiName"), ("instance_type", "instanceType"), ("key_pair", "keyPair")):
+            if getattr(self, attr) is not None:
+                out[key] = _text(getattr(self, attr), self._where(attr))
+        if self.security_groups is not None:
+            out["securityGroups"] = _strings(self.security_groups, self._where("security_groups"))
+        if len(out) == 4:
+            raise self._error("image", "give at least one of image, instance_type, security_groups, key_pair")
+        return out
+
+
 __all__ = [
     "DeleteAsgScheduledActions",
     "DeleteLoadBalancer",
@@ -260,4 +288,5 @@ __all__ = [
     "UpsertLoadBalancer",
     "UpsertScalingPolicy",
     "UpsertSecurityGroup",
+    "UpdateLaunchTemplate",
 ]

@@ -337,3 +337,75 @@ class AwsInfraWrites:
             image_id = found[0]["ImageId"]
             ec2.create_tags(Resources=[image_id], Tags=[{"Key": k, "Value": str(v)} for k, v in tags.items()])
         return str(image_id)
+
+
+def _template_changes(ec2: Any, spec: JSON, vpc_groups: list[JSON]) -> JSON:
+    """The launch template data a ``updateLaunchTemplate`` context asks to change (only fields it names)."""
+    from .aws_deploy import user_data
+
+    data: JSON = {}
+    image = spec.get("imageId") or spec.get("amiName")
+    if image:
+        if str(image).startswith("ami-"):
+            data["ImageId"] = str(image)
+        else:
+            found = ec2.describe_images(Filters=[{"Name": "name", "Values": [str(image)]}])["Images"]
+            if not found:
+                raise InvalidRequestError(f"amiName: no image named {image}")
+            data["ImageId"] = found[0]["ImageId"]
+    if spec.get("instanceType"):
+        data["InstanceType"] = str(spec["instanceType"])
+    if spec.get("keyPair"):
+        data["KeyName"] = str(spec["keyPair"])
+    if spec.get("userData"):
+        data["UserData"] = user_data(str(spec["userData"]))
+    if isinstance(spec.get("securityGroups"), list):
+        ids = []
+        for name in spec["securityGroups"]:
+            match = next((g["GroupId"] for g in vpc_groups if name in (g["GroupId"], g["GroupName"])), None)
+            if match is None:
+                raise InvalidRequestError(f"securityGroups: no security group '{name}'")
+            ids.append(match)
+        data["SecurityGroupIds"] = sorted(ids)
+    return data
+
+
+def update_launch_template(writes: AwsInfraWrites, account: str, region: str, group: str, spec: JSON) -> JSON:
+    """Clouddriver's ``ModifyServerGroupLaunchTemplateAtomicOperation``: a new version of the group's launch
+    template with the fields asked for, made the group's version. A version that already matches is reused,
+    so a retry (or a second run) makes no second version."""
+    autoscaling = writes._client(account, region, "autoscaling")
+    ec2 = writes._client(account, region, "ec2")
+    with aws_call(f"updating the launch template of {group} in {account}/{region}"):
+        found = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"]
+        if not found:
+            raise NotFoundCloudError(f"serverGroupName: {group} not found in {account}/{region}")
+        template = found[0].get("LaunchTemplate") or {}
+        if not template.get("LaunchTemplateId"):
+            raise InvalidRequestError(f"serverGroupName: {group} has no launch template to update")
+        groups = ec2.describe_security_groups()["SecurityGroups"] if spec.get("securityGroups") else []
+        changes = _template_changes(ec2, spec, groups)
+        if not changes:
+            raise InvalidRequestError("imageId: nothing to change (give imageId/amiName, instanceType, ...)")
+        latest = ec2.describe_launch_template_versions(
+            LaunchTemplateId=template["LaunchTemplateId"], Versions=["$Latest"]
+        )["LaunchTemplateVersions"][0]
+        current = latest["LaunchTemplateData"]
+        same = all(
+            (sorted(current.get(k) or []) if k == "SecurityGroupIds" else current.get(k)) == v
+            for k, v in changes.items()
+        )
+        version = latest["VersionNumber"]
+        if not same:
+            made = ec2.create_launch_template_version(
+                LaunchTemplateId=template["LaunchTemplateId"],
+                SourceVersion=str(version),
+                LaunchTemplateData=changes,
+                VersionDescription=f"gennaker: {', '.join(sorted(changes))}",
+            )
+            version = made["LaunchTemplateVersion"]["VersionNumber"]
+        autoscaling.update_auto_scaling_group(
+            AutoScalingGroupName=group,
+            LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"], "Version": str(version)},
+        )
+    return {"serverGroupName": group, "region": region, "launchTemplateVersion": version, "changed": sorted(changes)}

@@ -75,3 +75,42 @@ def test_bad_input_is_terminal_naming_the_field(aws_cloud: Any, aws_world: AwsWo
         )
     )
     assert gone.status == ExecutionStatus.TERMINAL and "serverGroupName: nope not found" in (gone.error or "")
+
+
+def test_update_launch_template_converges(aws_cloud: Any, aws_world: AwsWorld) -> None:
+    world = aws_world
+    world.ec2.create_launch_template(
+        LaunchTemplateName="myapp-v001", LaunchTemplateData={"ImageId": world.old_image_id, "InstanceType": "t3.micro"}
+    )
+    world.autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="myapp-v001",
+        LaunchTemplate={"LaunchTemplateName": "myapp-v001"},
+        MinSize=0,
+        MaxSize=1,
+        VPCZoneIdentifier=world.subnet_ids[0],
+    )
+    acts = InfrastructureActivities({"aws": aws_cloud})
+    context = {
+        "credentials": "test",
+        "region": REGION,
+        "serverGroupName": "myapp-v001",
+        "amiName": world.image_name,
+        "instanceType": "t3.large",
+        "securityGroups": ["myapp"],
+    }
+    first = acts.update_launch_template(_input("updateLaunchTemplate", context))
+    second = acts.update_launch_template(_input("updateLaunchTemplate", context))  # a retry: no third version
+    assert first.status == second.status == ExecutionStatus.SUCCEEDED, first.error
+    assert first.context["launchTemplates"][0]["launchTemplateVersion"] == 2
+    assert second.context["launchTemplates"][0]["launchTemplateVersion"] == 2
+    versions = world.ec2.describe_launch_template_versions(LaunchTemplateName="myapp-v001")["LaunchTemplateVersions"]
+    assert len(versions) == 2
+    latest = max(versions, key=lambda v: v["VersionNumber"])["LaunchTemplateData"]
+    assert (latest["ImageId"], latest["InstanceType"]) == (world.image_id, "t3.large")
+    assert latest["SecurityGroupIds"] == [world.security_group_id]
+    group = world.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["myapp-v001"])["AutoScalingGroups"]
+    assert group[0]["LaunchTemplate"]["Version"] == "2"
+    nothing = acts.update_launch_template(
+        _input("updateLaunchTemplate", {**context, "amiName": None, "instanceType": None, "securityGroups": None})
+    )
+    assert nothing.status == ExecutionStatus.TERMINAL and "imageId" in (nothing.error or "")

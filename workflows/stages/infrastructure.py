@@ -1,7 +1,7 @@
 """Clouddriver's infrastructure stages, as Orca runs them: ``upsertSecurityGroup``/``deleteSecurityGroup``,
 ``upsertLoadBalancer``/``deleteLoadBalancer``, ``upsertScalingPolicy``/``deleteScalingPolicy``,
-``upsertAsgScheduledActions``/``deleteAsgScheduledActions`` and ``upsertImageTags``. Each runs its
-operation (an idempotent activity, ``activities/infrastructure.py``), then refreshes the cloud cache
+``upsertAsgScheduledActions``/``deleteAsgScheduledActions``, ``upsertImageTags`` and ``updateLaunchTemplate``.
+Each runs its operation (an idempotent activity, ``activities/infrastructure.py``), then refreshes the cloud cache
 (Orca's force-refresh task). All act on the account they name: WRITE on it is checked first."""
 
 from __future__ import annotations
@@ -91,3 +91,17 @@ class UpsertImageTagsStage(_InfraStage):
     type = "upsertImageTags"
     operation = ("upsertImageTags", "image.UpsertImageTagsTask", "infra_upsert_image_tags")
     refresh_class = "image.ImageForceCacheRefreshTask"
+
+
+@register
+class UpdateLaunchTemplateStage(_InfraStage):
+    """Orca's ``updateLaunchTemplate`` (Clouddriver's ``modifyServerGroupLaunchTemplate``; the launch
+    configuration era's ``modifyAsgLaunchConfiguration`` is its alias)."""
+
+    type = "updateLaunchTemplate"
+    aliases = ("modifyAsgLaunchConfiguration",)
+    operation = (
+        "modifyServerGroupLaunchTemplate",
+        "servergroup.UpdateLaunchTemplateTask",
+        "infra_update_launch_template",
+    )
