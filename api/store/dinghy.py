@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from .errors import ConflictError, ValidationError
 from .models import Application, PipelineConfig, PipelineConfigRevision
+from .repository import _check_permissions
 
 Doc = dict[str, Any]
 _META = sa.MetaData()
@@ -199,6 +200,7 @@ class DinghyStore:
             return
         stored = json.loads(row.body) if row is not None else {}
         incoming = {k: copy.deepcopy(v) for k, v in spec.items() if v is not None and k != "appmetadata"}
+        _check_permissions(incoming.get("permissions"))  # Front50's shape, as an API save checks it
         incoming.update(spec.get("appmetadata") or {})  # plank flattens appmetadata into the application
         if row is None:
             incoming.setdefault("email", "unknown@example.org")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from .render import Context, render
 from .settings import DinghySettings, DinghySourceSettings
 
 Doc = dict[str, Any]
+APP_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")  # Front50's application names
 
 
 @dataclass
@@ -87,6 +89,8 @@ def check_document(path: str, doc: Doc) -> tuple[Doc, list[str]]:
     app = doc.get("application")
     if not isinstance(app, str) or not app.strip():
         return {}, [f"{path}: application: required (a non-empty string)"]
+    if not APP_NAME.match(app.strip()):
+        return {}, [f"{path}: application: {app!r} may contain only letters, digits, '.', '_' and '-'"]
     pipelines = doc.get("pipelines", [])
     if not isinstance(pipelines, list):
         return {}, [f"{path}: pipelines: must be a list"]
@@ -97,6 +101,9 @@ def check_document(path: str, doc: Doc) -> tuple[Doc, list[str]]:
             errors.append(f"{path}: pipelines[{i}].name: required (a non-empty string)")
             continue
         p = {**p, "application": p.get("application") or app}
+        if not isinstance(p["application"], str) or not APP_NAME.match(p["application"]):
+            errors.append(f"{path}: pipelines[{i}].application: must be an application name")
+            continue
         key = f"{str(p['application']).lower()}/{p['name'].lower()}"
         if key in names:
             errors.append(f"{path}: pipelines[{i}].name: {p['name']!r} appears twice")
@@ -108,6 +115,12 @@ def check_document(path: str, doc: Doc) -> tuple[Doc, list[str]]:
     spec: Doc = raw_spec if isinstance(raw_spec, dict) else {}
     glob: Doc = raw_glob if isinstance(raw_glob, dict) else {}
     save = glob.get("save_app_on_update") is True or str(glob.get("save_app_on_update")).lower() == "true"
+    perms = spec.get("permissions")
+    if perms is not None and not (
+        isinstance(perms, dict)
+        and all(isinstance(v, list) and all(isinstance(r, str) for r in v) for v in perms.values())
+    ):
+        errors.append(f"{path}: spec.permissions: must map READ/WRITE/EXECUTE to lists of roles")
     spec = {**spec, "name": spec.get("name") or app}
     return {
         "application": app.strip().lower(),

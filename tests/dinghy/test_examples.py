@@ -222,3 +222,17 @@ def test_pipeline_id_example() -> None:
     )
     assert _stages(_render(text, mods, pipeline_id=ids))[0]["pipeline"] == "0d3c1b2a"
     assert asked == [("pipelineidtest", "testpipelinename")]
+
+
+def test_document_checks_name_the_field() -> None:
+    bad_app = {"application": "no spaces allowed", "pipelines": []}
+    assert check_document("x/dinghyfile", bad_app)[1] == [
+        "x/dinghyfile: application: 'no spaces allowed' may contain only letters, digits, '.', '_' and '-'"
+    ]
+    perms = {"application": "a", "spec": {"permissions": {"READ": "team"}}, "pipelines": [{"stages": []}]}
+    assert check_document("dinghyfile", perms)[1] == [
+        "dinghyfile: pipelines[0].name: required (a non-empty string)",
+        "dinghyfile: spec.permissions: must map READ/WRITE/EXECUTE to lists of roles",
+    ]
+    twice = {"application": "a", "pipelines": [{"name": "p"}, {"name": "P"}]}
+    assert check_document("dinghyfile", twice)[1] == ["dinghyfile: pipelines[1].name: 'P' appears twice"]
