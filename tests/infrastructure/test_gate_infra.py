@@ -408,3 +408,30 @@ def test_security_group_task_over_a_served_gate(
             assert unknown.status_code == 400
     finally:
         store.close()
+
+
+async def test_a_pipeline_stage_on_an_account_its_runner_may_not_write(
+    client: Any, tmp_path: Path, aws_world: AwsWorld
+) -> None:
+    """Fiat inside the engine: the stage declares its account (``mutates_account``), so a run started by a
+    user without WRITE on it ends TERMINAL before the cloud is touched."""
+    stage = {
+        "refId": "1",
+        "type": "upsertSecurityGroup",
+        "credentials": "test",
+        "regions": [REGION],
+        "name": "myapp-sneaky",
+        "vpcId": aws_world.vpc_id,
+    }
+    async with serve(client, tmp_path, aws_world.endpoint) as gate:
+        saved = await gate.call(
+            "writer", "POST", "/pipelines", json={"application": "myapp", "name": "sneaky", "stages": [stage]}
+        )
+        assert saved.status_code == 200, saved.text
+        started = await gate.call("executor", "POST", "/pipelines/myapp/sneaky", json={})
+        assert started.status_code in (200, 202), started.text
+        run = await gate.finished("/pipelines/" + started.json()["ref"].split("/")[-1])
+        assert run["status"] == "TERMINAL"
+        assert "Access denied to account test" in str(run["stages"][0]["context"])
+        named = aws_world.ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["myapp-sneaky"]}])
+        assert named["SecurityGroups"] == []
