@@ -97,5 +97,5 @@ def build_activities(
         *(canary_activities(settings, store) if store is not None and hasattr(settings, "canary") else []),
         *(canary_stage_activities(settings, store) if store is not None and hasattr(settings, "canary") else []),
         *(terraform_activities(settings, store) if store is not None else []),
-        *(dinghy_activities(settings, store) if store is not None else []),
+        *(dinghy_activities(settings, store, client) if store is not None else []),
     ]
