@@ -143,7 +143,8 @@ class DinghyStore:
         source created from this file and that the file no longer has; pipelines made elsewhere are kept.
         Returns ``{created, updated, unchanged, deleted, applications}`` (pipeline names as ``app/name``).
         """
-        summary: Doc = {"created": [], "updated": [], "unchanged": [], "deleted": [], "applications": []}
+        summary: Doc = {"created": [], "updated": [], "unchanged": [], "deleted": [], "applications": [],
+                        "changedIds": []}  # fmt: skip
         now = now_ms()
         with self._session(write=True, conflict="a pipeline name is taken in that application") as s:
             for f in files:
@@ -169,6 +170,7 @@ class DinghyStore:
                         row = s.get(PipelineConfig, ("pipeline", pid))
                         if row is not None:
                             summary["deleted"].append(f"{row.application}/{json.loads(row.body).get('name')}")
+                            summary["changedIds"].append(pid)
                             s.delete(row)
                         s.execute(OWNED.delete().where(OWNED.c.pipeline_id == pid))
                 s.execute(DEPS.delete().where(DEPS.c.source == source, DEPS.c.path == f["path"]))
@@ -188,6 +190,7 @@ class DinghyStore:
             row = s.get(PipelineConfig, ("pipeline", pid))
             if row is not None:
                 summary["deleted"].append(f"{row.application}/{json.loads(row.body).get('name')}")
+                summary["changedIds"].append(pid)
                 s.delete(row)
         s.execute(OWNED.delete().where(OWNED.c.source == source, OWNED.c.path == path))
         s.execute(DEPS.delete().where(DEPS.c.source == source, DEPS.c.path == path))
@@ -232,6 +235,9 @@ class DinghyStore:
             return row.id
         pid = row.id if row is not None else planned_id(source, app, name)
         doc["id"], doc["application"] = pid, app
+        for i, trigger in enumerate(doc.get("triggers") or []):  # Echo keys cron jobs by id: stable across renders
+            if isinstance(trigger, dict) and str(trigger.get("type", "")).lower() == "cron" and not trigger.get("id"):
+                trigger["id"] = str(uuid.uuid5(ID_NAMESPACE, f"{pid}/cron/{i}"))
         if lock and not placeholder:
             doc["locked"] = {"ui": True, "allowUnlockUi": True,
                              "description": f"Managed by Dinghy ({source}: {path}); edit it in git"}  # fmt: skip
@@ -257,6 +263,7 @@ class DinghyStore:
             row.last_modified, row.body, row.name = modified, _dumps(doc), name.lower()
             summary["updated"].append(label)
         s.add(PipelineConfigRevision(kind="pipeline", pipeline_id=pid, recorded_at=now, body=_dumps(doc)))
+        summary["changedIds"].append(pid)
         s.flush()
         _own(s, pid, source, path, app)
         return pid

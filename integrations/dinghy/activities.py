@@ -16,6 +16,7 @@ from .sync import Syncer, SyncRequest, SyncResult
 SYNC = "dinghy_sync"
 STATUS = "dinghy_commit_status"
 RECORD = "dinghy_record_sync"
+SCHEDULES = "dinghy_cron_schedules"
 log = logging.getLogger(__name__)
 
 
@@ -44,6 +45,16 @@ class RecordResult:
     id: str
 
 
+@dataclass
+class SchedulesInput:
+    pipeline_ids: list[str]
+
+
+@dataclass
+class SchedulesResult:
+    synced: int
+
+
 def _settings(settings: Any) -> DinghySettings:
     value = getattr(settings, "dinghy", None)
     if isinstance(value, dict):
@@ -52,8 +63,9 @@ def _settings(settings: Any) -> DinghySettings:
 
 
 class DinghyActivities:
-    def __init__(self, settings: Any, store: Any) -> None:
+    def __init__(self, settings: Any, store: Any, client: Any = None) -> None:
         self.settings, self.store = _settings(settings), store
+        self.all_settings, self.client = settings, client
 
     @activity.defn(name=SYNC)
     def sync(self, req: SyncRequest) -> SyncResult:
@@ -90,9 +102,20 @@ class DinghyActivities:
             })  # fmt: skip
         return RecordResult(str(doc.get("id")))
 
+    @activity.defn(name=SCHEDULES)
+    async def cron_schedules(self, req: SchedulesInput) -> SchedulesResult:
+        """The cron Schedules of the pipelines a sync wrote or deleted follow them, as an API save does."""
+        from integrations.triggers.schedules import store_loader, sync_pipeline
 
-def build(settings: Any, store: Any) -> list[Callable[..., Any]]:
+        if self.client is None:
+            return SchedulesResult(0)
+        for pid in req.pipeline_ids:
+            await sync_pipeline(self.client, self.all_settings, {"id": pid}, store_loader(self.store))
+        return SchedulesResult(len(req.pipeline_ids))
+
+
+def build(settings: Any, store: Any, client: Any = None) -> list[Callable[..., Any]]:
     from .poll import HeadActivity
 
-    acts = DinghyActivities(settings, store)
-    return [acts.sync, acts.commit_status, acts.record, HeadActivity(settings, store).head]
+    acts = DinghyActivities(settings, store, client)
+    return [acts.sync, acts.commit_status, acts.record, acts.cron_schedules, HeadActivity(settings, store).head]

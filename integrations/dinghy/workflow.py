@@ -14,7 +14,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from .activities import RECORD, STATUS, SYNC, RecordInput, StatusInput
+    from .activities import RECORD, SCHEDULES, STATUS, SYNC, RecordInput, SchedulesInput, StatusInput
     from .sync import SyncRequest, SyncResult
 
 WORKFLOW_NAME = "DinghySync"
@@ -45,6 +45,11 @@ class DinghySyncWorkflow:
         except ActivityError as err:
             result = SyncResult(wid, req.source, req.commit, req.branch, "", "failed", errors=[_message(err)])
             result.message = _message(err)
+        changed = list((result.summary or {}).get("changedIds") or [])
+        if changed:
+            await workflow.execute_activity(
+                SCHEDULES, SchedulesInput(changed), start_to_close_timeout=timedelta(minutes=5), retry_policy=_SMALL
+            )
         if result.state == "failed":
             state = "failure" if result.malformed else "error"
             await self._status(req, state, result.message or "Pipeline definitions failed", result.commit)

@@ -23,6 +23,24 @@ pytestmark = pytest.mark.temporal
 ZERO = "0" * 40
 
 WAIT_MODULE = '{"name": "{{ var "name" ?: "Wait" }}", "refId": "{{ var "refId" ?: "1" }}", "type": "wait", "waitTime": {{ var "waitTime" ?: 10 }}}'  # noqa: E501
+
+
+def await_schedules(world: World, pipeline_id: str) -> int:
+    """Schedules of the pipeline (the API's cron Schedules, ``gennaker-cron:<pipeline id>:<trigger id>``)."""
+    import asyncio
+
+    from temporalio.client import Client
+
+    from integrations.schedules import schedule_ids
+    from integrations.triggers.schedules import PREFIX
+
+    async def count() -> int:
+        client = await Client.connect(world.temporal_host)
+        return len(await schedule_ids(client, f"{PREFIX}{pipeline_id}:"))
+
+    return asyncio.run(count())
+
+
 DINGHYFILE = """{
   "application": "shop",
   "deleteStalePipelines": true,
@@ -34,7 +52,8 @@ DINGHYFILE = """{
       {"name": "next", "refId": "2", "requisiteStageRefIds": ["1"], "type": "pipeline", "application": "shop",
        "pipeline": "{{ pipelineID "shop" "verify" }}"}
     ]},
-    {"name": "verify", "stages": [ {{ module "wait.stage.module" "waitTime" 30 }} ]}
+    {"name": "verify", "triggers": [{"type": "cron", "enabled": true, "cronExpression": "0 0 3 * * ?"}],
+     "stages": [ {{ module "wait.stage.module" "waitTime" 30 }} ]}
     {{- if .RawData.extra }}, {"name": "extra", "stages": []}{{ end }}
   ]
 }"""
@@ -48,6 +67,7 @@ class World:
     templates: GitRepo
     statuses: GitHubStatuses
     polled: GitRepo
+    temporal_host: str
 
     def push(self, repo: GitRepo, slug: str, branch: str, before: str, after: str, secret: str | None = None,
              **extra: Any) -> dict[str, Any]:  # fmt: skip
@@ -106,7 +126,8 @@ def world(temporal_env: Any, tmp_path: Path, payload_settings: dict[str, Any]) -
         store = Store(settings.store_url)
         store.migrate()
         with ServedApi(settings, store) as served:
-            yield World(served.url, store, app_repo, templates, statuses, polled)
+            host = temporal_env.client.service_client.config.target_host
+            yield World(served.url, store, app_repo, templates, statuses, polled, host)
         store.close()
 
 
@@ -134,6 +155,11 @@ def test_pushes_render_apply_lock_validate_and_follow_modules(world: World) -> N
     ]
     assert world.github(c1)[0]["auth"] == "token t0ken"
 
+    # a cron trigger written by Dinghy gets its Temporal Schedule, as an API save gives it
+    assert pipes["verify"]["triggers"][0]["id"]
+    verify_id = pipes["verify"]["id"]
+    assert await_schedules(world, verify_id) == 1
+
     # the same delivery again starts nothing new
     again = world.push(world.app_repo, "shop", "main", ZERO, c1)
     assert again["dinghy"]["syncs"][0]["started"] is False
@@ -153,7 +179,9 @@ def test_pushes_render_apply_lock_validate_and_follow_modules(world: World) -> N
 
     # a push that drops 'verify': deleted (this source made it); 'made-in-ui' is kept, and pipelineID finds it
     dropped = DINGHYFILE.replace(
-        ',\n    {"name": "verify", "stages": [ {{ module "wait.stage.module" "waitTime" 30 }} ]}', ""
+        ',\n    {"name": "verify", "triggers": [{"type": "cron", "enabled": true, "cronExpression": "0 0 3 * * ?"}],\n'
+        '     "stages": [ {{ module "wait.stage.module" "waitTime" 30 }} ]}',
+        "",
     ).replace('pipelineID "shop" "verify"', 'pipelineID "shop" "made-in-ui"')
     c2 = world.app_repo.commit({"dinghyfile": dropped})
     sync = world.wait_sync(world.push(world.app_repo, "shop", "main", c1, c2)["dinghy"]["syncs"][0]["workflow_id"])
@@ -162,6 +190,7 @@ def test_pushes_render_apply_lock_validate_and_follow_modules(world: World) -> N
     pipes = world.pipelines()
     assert set(pipes) == {"deploy", "made-in-ui"}
     assert pipes["deploy"]["stages"][1]["pipeline"] == ui.json()["id"]
+    assert await_schedules(world, verify_id) == 0  # its cron Schedule went with it
 
     # another branch: validated only; a JSON error names the file, line and column of the source
     world.app_repo.checkout("feature", create=True)
