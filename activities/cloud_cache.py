@@ -27,6 +27,7 @@ class CloudCacheActivities:
         if cloud is None:
             return {}
         kinds: dict[str, list[dict[str, Any]]] = {"serverGroups": [], "loadBalancers": [], "images": []}
+        skipped: set[str] = set()
         try:
             for region in cloud.regions(inp.account):
                 kinds["serverGroups"] += [g.to_json() for g in cloud.server_groups(inp.account, region)]
@@ -39,12 +40,15 @@ class CloudCacheActivities:
                     {**image.to_json(), "name": image.name, "account": inp.account}
                     for image in cloud.find_images(inp.account, region)
                 ]
-                for kind, items in infra_items(cloud, inp.account, region).items():  # networks, firewalls...
-                    kinds.setdefault(kind, []).extend(items)
+                for kind, found in infra_items(cloud, inp.account, region).items():  # networks, firewalls...
+                    if found is None:  # that kind's read failed: its previous copy is kept
+                        skipped.add(kind)
+                    kinds.setdefault(kind, []).extend(found or [])
         except CloudError as err:
             log.warning("cache refresh of %s/%s failed: %s", inp.provider, inp.account, err)
             self.store.replace_cloud_cache(inp.provider, inp.account, "serverGroups", [], error=str(err))
             return {}
         for kind, items in kinds.items():
-            self.store.replace_cloud_cache(inp.provider, inp.account, kind, items)
+            if kind not in skipped:
+                self.store.replace_cloud_cache(inp.provider, inp.account, kind, items)
         return {kind: len(items) for kind, items in kinds.items()}

@@ -1,6 +1,6 @@
 """Gate's security group (firewall) reads, as Clouddriver's ``SecurityGroupController``: summaries by account,
 provider and region, and whole groups with their ingress rules (other groups named and linked, CIDR ranges).
-From the cloud cache, with its freshness headers."""
+From the cloud cache, with its freshness headers. Every route also answers under Gate's newer name, ``/firewalls``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def _by_region(groups: list[Json]) -> dict[str, dict[str, list[Json]]]:
 
 
 @router.get("/securityGroups")
+@router.get("/firewalls")
 async def security_groups(store: StoreDep, guard: GuardDep, provider: str | None = None) -> Response:
     """``{account: {cloudProvider: {region: [{name, id, vpcId}]}}}``."""
     groups = await cached(store, guard, KIND, provider=provider)
@@ -42,6 +43,7 @@ async def security_groups(store: StoreDep, guard: GuardDep, provider: str | None
 
 
 @router.get("/securityGroups/{account}")
+@router.get("/firewalls/{account}")
 async def account_security_groups(
     account: str, store: StoreDep, guard: GuardDep, provider: str | None = None, region: str | None = None
 ) -> Response:
@@ -52,6 +54,7 @@ async def account_security_groups(
 
 
 @router.get("/securityGroups/{account}/{provider}/{name}")
+@router.get("/firewalls/{account}/{provider}/{name}")
 async def security_group(
     account: str,
     provider: str,
@@ -77,6 +80,7 @@ async def security_group(
 
 
 @router.get("/applications/{application}/securityGroups")
+@router.get("/applications/{application}/firewalls")
 async def app_security_groups(application: str, store: StoreDep, guard: GuardDep) -> Response:
     """The application's groups (by Frigga naming: ``myapp``, ``myapp-elb``...), whole."""
     await guard.app(application, READ)

@@ -214,6 +214,10 @@ CASES: dict[str, Case] = {
     "security groups of a hidden account": Case("GET", "/securityGroups/vault", ADMIN),
     "a security group in a hidden account": Case("GET", "/securityGroups/vault/aws/free?region=us-east-1", ADMIN),
     "application security groups": Case("GET", "/applications/locked/securityGroups", READERS),
+    "firewalls (filtered)": Case("GET", "/firewalls", EVERYONE),
+    "firewalls of a hidden account": Case("GET", "/firewalls/vault", ADMIN),
+    "a firewall in a hidden account": Case("GET", "/firewalls/vault/aws/free?region=us-east-1", ADMIN),
+    "application firewalls": Case("GET", "/applications/locked/firewalls", READERS),
     # WRITE on the application
     "save a pipeline": Case("POST", "/pipelines", WRITERS, _new()),
     "update a pipeline": Case(

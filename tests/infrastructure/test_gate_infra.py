@@ -135,6 +135,7 @@ async def test_reads_in_clouddrivers_shapes(client: Any, tmp_path: Path, aws_wor
         assert one.json()["id"] == aws_world.security_group_id and one.json()["accountName"] == "test"
         mine = (await gate.call("reader", "GET", "/applications/myapp/securityGroups")).json()
         assert [g["name"] for g in mine] == ["myapp"]
+        assert (await gate.call("reader", "GET", "/applications/myapp/firewalls")).json() == mine  # Gate's newer name
 
 
 async def test_operations_through_tasks_and_pipelines(client: Any, tmp_path: Path, aws_world: AwsWorld) -> None:
