@@ -251,8 +251,14 @@ class InfrastructureActivities(DeployBase):
         kind = {"upsertLoadBalancer": "loadBalancers", "deleteLoadBalancer": "loadBalancers"}.get(
             inp.stage_type, "securityGroups" if "SecurityGroup" in inp.stage_type else "serverGroups"
         )
+        if inp.stage_type == "upsertImageTags":  # the tagged images, as /images/find shows them
+            for region in _regions(ctx):
+                for image in cloud.find_images(account, region):
+                    item = {**image.to_json(), "name": image.name, "account": account}
+                    self.store.put_cloud_cache_item(cloud.cloud_provider, account, "images", item)
+            return TaskResult.succeeded()
         if kind == "serverGroups":
-            for region, group in _asgs(ctx) if "Image" not in inp.stage_type else []:
+            for region, group in _asgs(ctx):
                 self._cache(cloud, account, region, group)
             return TaskResult.succeeded()
         regions = cloud.regions(account)[:1] if cloud.cloud_provider == "gce" else _regions(ctx)

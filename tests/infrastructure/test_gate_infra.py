@@ -213,6 +213,8 @@ async def test_operations_through_tasks_and_pipelines(client: Any, tmp_path: Pat
         assert api_lb["listeners"][0]["port"] == 80 and api_lb["targetGroups"][0]["name"] == "myapp-api-web"
         tags = aws_world.ec2.describe_images(ImageIds=[aws_world.image_id])["Images"][0]["Tags"]
         assert {"Key": "stage", "Value": "released"} in tags
+        found = (await gate.call("reader", "GET", "/images/find", params={"q": aws_world.image_name})).json()
+        assert found[0]["tags"]["stage"] == "released"  # the image cache was refreshed by the stage
 
         deleted = await gate.task(
             "writer",
