@@ -228,11 +228,13 @@ async def update_pipeline(
 async def delete_pipeline(
     application: str, name: str, store: StoreDep, client: ClientDep, settings: SettingsDep, guard: GuardDep
 ) -> None:
+    from api.store.dinghy import refuse_locked_delete
     from integrations.triggers.schedules import remove_pipeline, store_loader
 
     await guard.app(application, WRITE)
 
     pipeline: Json = await asyncio.to_thread(store.get_pipeline_by_name, application, name)
+    refuse_locked_delete(pipeline)  # Dinghy's lock covers deletes too
     await asyncio.to_thread(store.delete_pipeline, application, name)
     try:
         await remove_pipeline(client, str(pipeline.get("id")), settings, store_loader(store))

@@ -296,3 +296,12 @@ def refuse_locked_edit(store: Any, config: Any, kind: str = "pipeline") -> None:
             "(or locked.ui false) to unlock it first",
             field="locked",
         )
+
+
+def refuse_locked_delete(pipeline: Any) -> None:
+    """Deleting a pipeline with ``locked.ui`` through the API is refused (400 naming ``locked``): unlock it first."""
+    if is_locked(pipeline):
+        description = (pipeline.get("locked") or {}).get("description") or "it is locked"
+        raise ValidationError(
+            f"pipeline {pipeline.get('name')!r} is locked ({description}); unlock it before deleting it", field="locked"
+        )

@@ -169,6 +169,8 @@ def test_pushes_render_apply_lock_validate_and_follow_modules(world: World) -> N
     edited = {**pipes["verify"], "description": "hand edit"}
     refused = httpx.post(f"{world.url}/pipelines", json=edited, timeout=10)
     assert refused.status_code == 400 and "locked" in refused.json()["message"], refused.text
+    gone = httpx.delete(f"{world.url}/pipelines/shop/deploy", timeout=10)
+    assert gone.status_code == 400 and "locked" in gone.json()["message"], gone.text
     unlocked = {k: v for k, v in pipes["verify"].items() if k != "locked"}
     assert httpx.post(f"{world.url}/pipelines", json=unlocked, timeout=10).status_code == 200
     # a pipeline made in the UI is not this source's: deleteStalePipelines keeps it
