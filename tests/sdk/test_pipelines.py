@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from gennaker import pipelines_infra as infra
 from gennaker.pipelines import (
     WEEKDAYS,
     WEEKEND,
@@ -782,6 +783,22 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
             "workspace": "prod",
         },
     ),
+    # the infrastructure builders (gennaker/pipelines_infra.py; more in tests/infrastructure/test_sdk.py)
+    *[
+        (stage, {"name": stage.display_name, **stage._render()})
+        for stage in (
+            infra.UpsertSecurityGroup("myapp-elb", account="prod", regions=["us-east-1"]),
+            infra.DeleteSecurityGroup("myapp-elb", account="prod", regions=["us-east-1"]),
+            infra.UpsertLoadBalancer("lb", account="prod", regions=["us-east-1"], listeners=[{"externalPort": 80}]),
+            infra.DeleteLoadBalancer("myapp-lb", account="prod", regions=["us-east-1"]),
+            infra.UpsertScalingPolicy("myapp-v000", account="prod", region="us-east-1", simple={"cooldown": 60}),
+            infra.DeleteScalingPolicy("myapp-v000", account="prod", region="us-east-1", policy_name="p"),
+            infra.UpsertAsgScheduledActions([{"asgName": "a", "region": "r"}], account="p", scheduled_actions=[]),
+            infra.DeleteAsgScheduledActions([{"asgName": "a", "region": "r"}], account="prod"),
+            infra.UpsertImageTags(["myapp-1.0"], account="prod", regions=["us-east-1"], tags={"a": "b"}),
+            infra.UpdateLaunchTemplate("myapp-v000", account="prod", region="us-east-1", instance_type="t3.large"),
+        )
+    ],
 ]
 
 

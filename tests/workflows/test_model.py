@@ -169,7 +169,6 @@ def test_registry_keys_are_pinned():
         "jenkins",
         "kayentaCanary",
         "manualJudgment",
-        "modifyAsgLaunchConfiguration",
         "patchManifest",
         "pinServerGroup",
         "pipeline",

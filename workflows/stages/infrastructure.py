@@ -95,11 +95,10 @@ class UpsertImageTagsStage(_InfraStage):
 
 @register
 class UpdateLaunchTemplateStage(_InfraStage):
-    """Orca's ``updateLaunchTemplate`` (Clouddriver's ``modifyServerGroupLaunchTemplate``; the launch
-    configuration era's ``modifyAsgLaunchConfiguration`` is its alias)."""
+    """Orca's ``updateLaunchTemplate`` (Clouddriver's ``modifyServerGroupLaunchTemplate``, the launch template
+    successor of ``modifyAsgLaunchConfiguration``)."""
 
     type = "updateLaunchTemplate"
-    aliases = ("modifyAsgLaunchConfiguration",)
     operation = (
         "modifyServerGroupLaunchTemplate",
         "servergroup.UpdateLaunchTemplateTask",
