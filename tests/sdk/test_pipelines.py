@@ -26,6 +26,7 @@ from gennaker.pipelines import (
     GitTrigger,
     JenkinsTrigger,
     Jitter,
+    KayentaCanary,  # noqa: E402 - re-exported by gennaker.pipelines
     ManualJudgment,
     Notification,
     Parallel,
@@ -783,6 +784,37 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
             "workspace": "prod",
         },
     ),
+    (
+        KayentaCanary(
+            "shop-errors",
+            control_scope="baseline",
+            experiment_scope="canary",
+            lifetime=timedelta(hours=1),
+            interval=timedelta(minutes=15),
+        ),
+        {
+            "type": "kayentaCanary",
+            "name": "Canary Analysis",
+            "analysisType": "realTime",
+            "canaryConfig": {
+                "scopes": [
+                    {
+                        "scopeName": "default",
+                        "controlScope": "baseline",
+                        "experimentScope": "canary",
+                        "controlLocation": "",
+                        "experimentLocation": "",
+                        "step": 60,
+                        "extendedScopeParams": {},
+                    }
+                ],
+                "scoreThresholds": {"pass": 75, "marginal": 50},
+                "canaryConfigName": "shop-errors",
+                "lifetimeDuration": "PT1H",
+                "canaryAnalysisIntervalMins": 15,
+            },
+        },
+    ),
     # the infrastructure builders (gennaker/pipelines_infra.py; more in tests/infrastructure/test_sdk.py)
     *[
         (stage, {"name": stage.display_name, **stage._render()})
@@ -809,8 +841,15 @@ def test_builder_output(stage: Stage, want: dict[str, Any]) -> None:
 
 def test_every_engine_type_but_synthetic_has_a_builder() -> None:
     built = {s.stage_type for s, _ in BUILDERS}
-    # added by the engine, never written: the execution window's, a failed jenkins stage's, rolling red/black's pin
-    assert set(known_types()) - built == {"restrictExecutionDuringTimeWindow", "getProperties", "pinServerGroup"}
+    # added by the engine, never written: the execution window's, a failed jenkins stage's, rolling red/black's pin,
+    # and the kayentaCanary stage's intervals and canary deployments
+    assert set(known_types()) - built == {
+        "restrictExecutionDuringTimeWindow",
+        "getProperties",
+        "pinServerGroup",
+        "runCanary",
+        "deployCanaryServerGroups",
+    }
 
 
 def test_generic_stage_for_a_type_the_engine_lacks() -> None:
