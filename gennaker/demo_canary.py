@@ -201,6 +201,6 @@ def run(gate: Any, application: str) -> bool:
             if s["type"] == "runCanary"
         ]
         if run_ids and run_ids[-1]:
-            print(f"  report: {gate.base_url}/v2/canaries/canary/{run_ids[-1]}/report")
+            print(f"canary report: {gate.base_url}/v2/canaries/canary/{run_ids[-1]}/report")
         ok = ok and done["status"] == expected
     return ok

@@ -36,7 +36,11 @@ async def backtest(
         raise bad_request(str(err), field=err.field) from None
 
 
-@router.get("/v2/canaries/canary/{run_id}/report", response_class=HTMLResponse)
+@router.get(
+    "/v2/canaries/canary/{run_id}/report",
+    # the page is HTML; errors stay Gate's JSON body, as on every route
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The report page"}},
+)
 async def report(run_id: str, store: StoreDep, guard: GuardDep) -> HTMLResponse:
     """The run as a page: per metric, control and experiment side by side, the window and the verdict's reason."""
     from api.store.canary import CanaryStore

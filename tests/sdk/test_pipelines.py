@@ -26,7 +26,7 @@ from gennaker.pipelines import (
     GitTrigger,
     JenkinsTrigger,
     Jitter,
-    KayentaCanary,  # noqa: E402 - re-exported by gennaker.pipelines
+    KayentaCanary,
     ManualJudgment,
     Notification,
     Parallel,
