@@ -188,6 +188,7 @@ def validate_url(url: Any) -> str | None:
 def request_headers(custom: Any) -> list[tuple[str, str]]:
     """``customHeaders`` as header pairs: lists become repeated headers; Spinnaker's own are dropped."""
     from api.auth.sealing import open_value
+
     if custom is None:
         return []
     if isinstance(custom, str):

@@ -30,7 +30,9 @@ def credentials(settings: SettingsDep, guard: GuardDep, expand: bool = False) ->
     if expand:
         from .credentials import account_details
 
-        return [account_details(a, guard) for a in guard.keep_accounts(settings.accounts, key="name", authorization=READ)]
+        return [
+            account_details(a, guard) for a in guard.keep_accounts(settings.accounts, key="name", authorization=READ)
+        ]
     secret = ("secret", "password", "token", "key", "credential", "externalid", "jsonpath", "kubeconfig")
     return [
         {k: v for k, v in account.items() if not any(s in k.lower() for s in secret)}

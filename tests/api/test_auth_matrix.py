@@ -312,14 +312,26 @@ CASES: dict[str, Case] = {
         "POST",
         "/v2/canaries/backtest",
         EXECUTORS,
-        {"canaryConfigId": "{canary_config}", "windows": [{"controlScope": "a", "experimentScope": "b",
-         "startTimeIso": "2025-01-01T00:00:00Z", "endTimeIso": "2025-01-01T01:00:00Z"}]},
+        {
+            "canaryConfigId": "{canary_config}",
+            "windows": [
+                {
+                    "controlScope": "a",
+                    "experimentScope": "b",
+                    "startTimeIso": "2025-01-01T00:00:00Z",
+                    "endTimeIso": "2025-01-01T01:00:00Z",
+                }
+            ],
+        },
         fresh=_fresh_canary,
     ),
     "a canary run's report": Case("GET", "/v2/canaries/canary/{canary_run}/report", READERS, fresh=_fresh_canary),
     "a terraform state": Case("GET", "/terraform/state/locked/default", READERS),
     "write a terraform state": Case(
-        "POST", "/terraform/state/locked/w-{role}", WRITERS, {"version": 4, "serial": 1, "lineage": "l", "resources": []}
+        "POST",
+        "/terraform/state/locked/w-{role}",
+        WRITERS,
+        {"version": 4, "serial": 1, "lineage": "l", "resources": []},
     ),
     "delete a terraform state": Case("DELETE", "/terraform/state/locked/d-{role}", WRITERS),
     "lock a terraform state": Case("LOCK", "/terraform/state/locked/l-{role}", WRITERS, {"ID": "lock-{role}"}),
@@ -335,7 +347,9 @@ CASES: dict[str, Case] = {
     "dinghy syncs": Case("GET", "/dinghy/syncs", READERS),
     "a dinghy sync": Case("GET", "/dinghy/syncs/dinghy-none-0", READERS),
     "sync a dinghy source now": Case("POST", "/dinghy/sources/none/sync", ADMIN),
-    "render a dinghyfile": Case("POST", "/dinghy/render", READERS, {"dinghyfile": '{"application": "a", "pipelines": []}'}),
+    "render a dinghyfile": Case(
+        "POST", "/dinghy/render", READERS, {"dinghyfile": '{"application": "a", "pipelines": []}'}
+    ),
     "plan an apply": Case("POST", "/apply/plan", READERS, {"pipelines": [{"application": "locked", "name": "x"}]}),
     **TEMPLATE_CASES,
 }

@@ -20,7 +20,6 @@ from tests.stubs import Reply, Stub, serve_stub
 from workflows.stages.base import TaskInput, TaskResult
 from workflows.status import ExecutionStatus as S
 
-
 #: the operator's opt-in for the stub server on loopback (refused by default)
 LOOPBACK = OutboundPolicy(OutboundSettings(allow_cidrs=["127.0.0.0/8"]))
 
