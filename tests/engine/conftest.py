@@ -24,6 +24,8 @@ class Hook:
         #: seconds to hold the answer to a path (a slow receiver)
         self.delays: dict[str, float] = {}
         self.state = "WORKING"
+        #: bytes of filler in every answer (a large status body)
+        self.padding = 0
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,7 +36,10 @@ class Hook:
                 hook.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 hook.calls.append((self.command, self.path))
                 time.sleep(hook.delays.get(self.path, 0))
-                data = json.dumps({"state": hook.state}).encode()
+                answer: dict[str, Any] = {"state": hook.state}
+                if hook.padding:
+                    answer["padding"] = "x" * hook.padding
+                data = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
