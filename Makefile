@@ -6,6 +6,7 @@
 #   make lint    ruff check, ruff format --check, mypy
 #   make bench   the benchmarks in bench/ (the engine, then the API: make bench-api)
 #   make bench-scale / make chaos   history growth at 10..1,000 stages; pipelines under SIGKILLs
+#   make outage  a pipeline finishing through a 60-second database outage (tests/projection)
 #   make demo    a real red/black deployment to moto's AWS server, no cloud account needed
 #   make replay-record   record the replay corpus of the current build id (tests/replay/, docs/operations.md)
 #
@@ -19,7 +20,7 @@ RUN_STAMP := $(VENV)/.gennaker-install-$(PYPROJECT_HASH)
 TEST_STAMP := $(VENV)/.gennaker-install-test-$(PYPROJECT_HASH)
 LINT_PATHS := workflows activities gennaker integrations api providers bakery canary worker.py
 
-.PHONY: run test tools lint bench bench-api bench-scale chaos demo install install-test replay-record
+.PHONY: run test tools lint bench bench-api bench-scale chaos outage demo install install-test replay-record
 
 run: $(RUN_STAMP)
 	$(BIN)/gennaker up
@@ -76,6 +77,11 @@ bench-scale: $(TEST_STAMP)
 # Pipelines under SIGKILLs of the worker, the API and the dev server; exits non-zero when an invariant breaks.
 chaos: $(TEST_STAMP)
 	nice -n 10 $(BIN)/python -m bench.chaos $(ARGS)
+
+# The database outage at full length: a real pipeline finishes while PostgreSQL is unreachable for 60 s; its final
+# record and its downstream pipeline trigger land once, after (make test runs the same test with a 4 s outage).
+outage: $(TEST_STAMP)
+	GENNAKER_TEST_OUTAGE_SECONDS=60 $(BIN)/pytest -p no:cacheprovider -q -s tests/projection/test_outage_pipeline.py
 
 install: $(RUN_STAMP)
 
