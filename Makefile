@@ -18,7 +18,7 @@ BIN := $(VENV)/bin
 PYPROJECT_HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
 RUN_STAMP := $(VENV)/.gennaker-install-$(PYPROJECT_HASH)
 TEST_STAMP := $(VENV)/.gennaker-install-test-$(PYPROJECT_HASH)
-LINT_PATHS := workflows activities gennaker integrations api providers bakery canary worker.py
+LINT_PATHS := workflows activities gennaker integrations api providers bakery canary templates worker.py
 
 .PHONY: run test tools lint bench bench-api bench-scale chaos outage demo install install-test replay-record
 

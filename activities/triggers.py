@@ -43,8 +43,8 @@ class TriggerActivities:
             pipeline: Json = await asyncio.to_thread(self.store.get_pipeline, inp.pipeline_id)
         except NotFoundError:
             return {"skipped": f"pipeline {inp.pipeline_id} no longer exists"}
-        pipeline = await asyncio.to_thread(_trigger_views, self.store, [pipeline])  # MPTv2: inherited triggers
-        pipeline = pipeline[0]
+        views: list[Json] = await asyncio.to_thread(_trigger_views, self.store, [pipeline])  # MPTv2: inherited
+        pipeline = views[0]
         if _enabled(pipeline.get("disabled")):
             return {"skipped": f"pipeline {pipeline.get('name')} is disabled"}
         config = next(
