@@ -175,7 +175,13 @@ async def put_reconciler_schedule(client: Client, settings: Any) -> str | None:
         await delete_schedule(client, SCHEDULE_ID)
         return None
     action = ScheduleActionStartWorkflow(
-        WORKFLOW_TYPE, ReconcileInput(grace_s=config.grace_s), id=SCHEDULE_ID, task_queue=settings.task_queue
+        WORKFLOW_TYPE,
+        ReconcileInput(grace_s=config.grace_s),
+        id=SCHEDULE_ID,
+        task_queue=settings.task_queue,
+        # a run no worker picks up (its task queue's workers are gone) must not hold every later run back: the
+        # Schedule skips while one runs, so a stuck run ends after three intervals and the next tick starts afresh
+        execution_timeout=timedelta(seconds=max(30, 3 * config.interval_s)),
     )
     note = "finishes executions whose workflow closed without a final record"
     await put_schedule(client, SCHEDULE_ID, every(action, timedelta(seconds=config.interval_s), note=note))
