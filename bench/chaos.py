@@ -162,6 +162,10 @@ def pipeline_config(p: Planned) -> dict[str, Any]:
 # ---- the world the pipelines touch -----------------------------------------------------------------------------
 
 
+#: endpoint -> the VPC moto_world made there (moto's backends are per process: other tests' VPCs may be there too)
+MOTO_VPC: dict[str, str] = {}
+
+
 @contextlib.contextmanager
 def moto_world() -> Iterator[str]:
     """moto's AWS server in a thread, with a VPC, a tagged subnet, a security group and an image."""
@@ -180,6 +184,7 @@ def moto_world() -> Iterator[str]:
               "aws_secret_access_key": SECRET}  # fmt: skip
         ec2 = boto3.client("ec2", **kw)
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        MOTO_VPC[endpoint] = vpc
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24", AvailabilityZone=f"{REGION}a")
         meta = json.dumps({"purpose": "internal", "target": "ec2"})
         ec2.create_tags(Resources=[subnet["Subnet"]["SubnetId"]], Tags=[{"Key": "immutable_metadata", "Value": meta}])
@@ -647,7 +652,7 @@ async def run(opts: Options) -> Report:
         hooks = exits.enter_context(HookTarget())
         planned = plan(random.Random(opts.seed), opts, hooks.url)
         account = {"name": "aws-local", "type": "aws", "regions": [REGION], "accessKeyId": KEY_ID,
-                   "secretAccessKey": SECRET, "endpointUrl": moto}  # fmt: skip
+                   "secretAccessKey": SECRET, "endpointUrl": moto, "vpcId": MOTO_VPC[moto]}  # fmt: skip
         stack = Stack(work, [account])
         exits.callback(stack.stop)
         store = Store(stack.settings.store_url)
