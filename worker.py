@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from core.errors import ConfigError
+
 if TYPE_CHECKING:
     from temporalio.client import Client
 
-    from gennaker.settings import Settings
+    from core.settings import Settings
 
 log = logging.getLogger("gennaker.worker")
 
@@ -36,7 +38,7 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=5)
 HARD_EXIT_AFTER = GRACEFUL_SHUTDOWN + timedelta(seconds=5)
 
 
-class UnknownQueueError(ValueError):
+class UnknownQueueError(ConfigError, ValueError):
     """``--queue`` named a task queue this deployment does not have."""
 
 
@@ -98,6 +100,7 @@ async def run_worker(
     """
     from temporalio.worker import Worker
 
+    from core.observability.worker import ObservabilityInterceptor
     from gennaker.versioning import deployment_config, keep_promoted
     from workflows.all import workflow_runner
 
@@ -136,6 +139,7 @@ async def run_worker(
                     max_concurrent_activities=MAX_ACTIVITY_THREADS,
                     graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
                     deployment_config=deployment_config(settings),  # workflows PINNED to this build
+                    interceptors=[ObservabilityInterceptor()],  # task retries, the task's log context
                 )
                 await stack.enter_async_context(worker)
                 log.info(
@@ -170,11 +174,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="NAME",
         help="serve only this task queue (repeatable); default: the main queue and every activity queue",
     )
+    parser.add_argument(
+        "--with-api",
+        action="store_true",
+        help="also serve the API and the UI in this process (gennaker up's one-process stack, gennaker/localstack.py)",
+    )
     return parser.parse_args(argv)
 
 
-async def serve(settings: Settings, queues: list[str] | None = None) -> None:
-    """Connect to Temporal and run the workers until SIGINT or SIGTERM."""
+async def serve(settings: Settings, queues: list[str] | None = None, *, with_api: bool = False) -> None:
+    """Connect to Temporal and run the workers until SIGINT or SIGTERM (with ``with_api``, the API and the UI too)."""
     from gennaker.temporal_client import connect
 
     stop = asyncio.Event()
@@ -191,19 +200,40 @@ async def serve(settings: Settings, queues: list[str] | None = None) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
+    from core.observability import tracing
+    from core.observability.worker import start_worker_metrics
+
+    start_worker_metrics(settings)  # before connecting: the client's runtime exports the SDK's metrics
+    tracing.setup(settings, "worker")
     client = await connect(settings)
     log.info("connected to Temporal at %s, namespace %s", settings.temporal.address, settings.temporal.namespace)
     from activities.reconciler import put_reconciler_schedule
 
     log.info("reconciler schedule: %s", await put_reconciler_schedule(client, settings))
-    await run_worker(settings, client, stop=stop, queues=queues)
+    from activities.all import build_activities
+    from activities.events import start_deliveries
+    from core.store import Store
+
+    store = Store(settings.store_url)
+    await asyncio.to_thread(store.migrate)
+    activities = build_activities(settings, client, store=store)
+    # after the migration (a new endpoint's first cursor is the outbox's head) and before serving
+    log.info("event deliveries: %s", await start_deliveries(client, settings, store))
+    working = run_worker(settings, client, stop=stop, queues=queues, activities=activities)
+    if with_api:  # the API and the UI next to the worker, on the same client and store
+        from gennaker.localstack import serve_with_api
+
+        await serve_with_api(settings, client, store, stop, working)
+        return
+    await working
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python worker.py`` and ``gennaker worker``; returns the exit code."""
     from pydantic import ValidationError
 
-    from gennaker.settings import ConfigFileError, describe_error, load_settings
+    from core.settings import ConfigFileError, describe_error, load_settings
+    from gennaker.localstack import StackServerError
     from gennaker.temporal_client import TemporalConnectError
 
     args = parse_args(argv)
@@ -213,9 +243,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValidationError, ConfigFileError) as exc:
         log.error("bad settings:\n%s", describe_error(exc))
         return 2
+    from core.observability.logs import configure as configure_logs
+
+    configure_logs(settings.observability.log_format)
     try:
-        asyncio.run(serve(settings, args.queues))
-    except (TemporalConnectError, UnknownQueueError) as exc:
+        asyncio.run(serve(settings, args.queues, with_api=args.with_api))
+    except (TemporalConnectError, UnknownQueueError, StackServerError) as exc:
         log.error("%s", exc)
         return 1
     return 0

@@ -25,12 +25,12 @@ def build_activities(
     ``store`` defaults to the store at ``settings.store_url`` (migrated here), when settings name one.
     """
     if store is None and hasattr(settings, "store_url"):
-        from api.store import Store
+        from core.store import Store
 
         store = Store(settings.store_url)
         store.migrate()
     if hasattr(settings, "state_dir"):
-        from api.auth.sealing import configure as configure_sealing
+        from core.sealing import configure as configure_sealing
 
         configure_sealing(settings)  # the webhook activity opens sealed customHeaders with this key
     from canary.activities import build as canary_activities
@@ -39,8 +39,11 @@ def build_activities(
     from providers.registry import build_clouds
 
     from .bake import build as bake_activities
+    from .ci import build as ci_activities
+    from .ci_triggers import build as ci_trigger_activities
     from .cloud_cache import CloudCacheActivities
     from .deploy import build as deploy_activities
+    from .events import build as event_activities
     from .expressions import UrlFetcher
     from .infrastructure import build as infrastructure_activities
     from .jenkins import build as jenkins_activities
@@ -73,11 +76,15 @@ def build_activities(
         store=store if store is not None else local_projection_store(),
         on_finished=triggers.start_dependents if triggers is not None else None,
     )
-    reconciler = ReconcilerActivities(client, store, engine.on_finished) if store is not None else None
+    events_settings = getattr(settings, "events", None)  # settings made without the section: no trimming
+    reconciler = (
+        ReconcilerActivities(client, store, engine.on_finished, getattr(events_settings, "retention_days", 0))
+        if store is not None
+        else None
+    )
     return [
         engine.request_concurrency_slot,
         engine.closed_executions,
-        engine.record_execution,
         engine.record_execution_update,
         engine.load_execution,
         engine.get_pipeline_config,
@@ -87,15 +94,18 @@ def build_activities(
         *deploy_activities(clouds, store),
         *infrastructure_activities(clouds, store),
         *jenkins_activities(settings, client),
+        *ci_activities(settings, client),
         *run_job_activities(settings),
-        *manifest_activities(settings),
+        *manifest_activities(settings, store=store),
         *(bake_activities(settings, client, store) if store is not None else []),
         *([CloudCacheActivities(clouds, store).refresh] if store is not None else []),
         *([triggers.start_cron_pipeline] if triggers is not None else []),
         *([reconciler.reconcile_executions] if reconciler is not None else []),
         *(jenkins_trigger_activities(settings, client, store) if store is not None else []),
+        *(ci_trigger_activities(settings, client, store) if store is not None else []),
         *(canary_activities(settings, store) if store is not None and hasattr(settings, "canary") else []),
         *(canary_stage_activities(settings, store) if store is not None and hasattr(settings, "canary") else []),
         *(terraform_activities(settings, store) if store is not None else []),
         *(dinghy_activities(settings, store, client) if store is not None else []),
+        *event_activities(settings, store),
     ]

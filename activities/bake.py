@@ -41,11 +41,10 @@ from bakery.recipe import ami_suffix, plan_bake
 from bakery.request import bake_request
 from bakery.runner import CANCELED as STOPPED_CANCELED
 from bakery.runner import reap_stale, run_packer
-from bakery.settings import BakerySettings
 from bakery.store import CANCELED, COMPLETED, FAILURE, RUNNING, SUCCESS, BakeRecord, BakeStore
-from workflows.stages.bake import CANCEL_BAKE, COMPLETED_BAKE, CREATE_BAKE, MONITOR_BAKE
-from workflows.stages.base import JSON, TaskInput, TaskResult
-from workflows.status import ExecutionStatus
+from core.settings.bakery import BakerySettings
+from core.status import ExecutionStatus
+from core.tasks import CANCEL_BAKE, COMPLETED_BAKE, CREATE_BAKE, JSON, MONITOR_BAKE, TaskInput, TaskResult
 
 #: ``detach`` signal of the bake workflow
 DETACH = "detach"
@@ -437,7 +436,7 @@ def _build_fields(recipe: BakeRecipe) -> JSON:
 
 
 def build(settings: Any, client: Any, store: Any) -> list[Callable[..., Any]]:
-    """The bake activities for a worker, keeping bakes in ``store`` (``api.store.Store``, shared by every
+    """The bake activities for a worker, keeping bakes in ``store`` (``core.store.Store``, shared by every
     worker). Reads ``settings.bakery`` (a :class:`BakerySettings`), ``settings.accounts``,
     ``settings.state_dir`` (bake logs), ``settings.task_queue`` and ``activity_queues``."""
     bakery = getattr(settings, "bakery", None) or BakerySettings()

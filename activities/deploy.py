@@ -20,6 +20,7 @@ from typing import Any
 
 from temporalio import activity
 
+from core.tasks import TaskInput, TaskResult, target_percentages
 from providers import targets
 from providers.base import (
     Capacity,
@@ -30,16 +31,14 @@ from providers.base import (
     ServerGroupCloud,
 )
 from providers.naming import Moniker, next_name
-from workflows.stages.base import TaskInput, TaskResult
-from workflows.stages.rolling import target_percentages
 
 from . import deploy_waits as waits
-from .deploy_base import JSON, StageInputError, heartbeating, platform_health_only
+from .deploy_base import JSON, ProviderSessions, StageInputError, guarded, heartbeating, platform_health_only
 from .deploy_cancel import cancel_rollback
-from .deploy_clusters import ClusterOps
-from .deploy_images import ImageOps
-from .deploy_rollback import RollbackOps
-from .deploy_server_groups import ServerGroupOps
+from .deploy_clusters import ClusterActivities
+from .deploy_images import ImageActivities
+from .deploy_rollback import RollbackActivities
+from .deploy_server_groups import ServerGroupActivities
 
 
 def clusters_of(context: JSON) -> list[JSON]:
@@ -153,15 +152,19 @@ def _source_of(cluster: JSON, region: str, existing: list[ServerGroup]) -> JSON 
     }
 
 
-class DeployActivities(ServerGroupOps, RollbackOps, ClusterOps, ImageOps):
-    """Every server-group activity, around the clouds configured in settings (``aws``, ``gce``)."""
+class DeployActivities:
+    """The deploy stage's activities (choose names, create, wait for up instances, cancel), on the provider
+    sessions they are handed; the other server-group activities are their own classes on the same sessions."""
+
+    def __init__(self, sessions: ProviderSessions) -> None:
+        self.sessions = sessions
 
     # ---- deploy ----------------------------------------------------------------------------------
 
     @activity.defn(name="deploy_choose_names")
     def choose_names(self, inp: TaskInput) -> TaskResult:
         """Decide each new server group's name, account, region and image, once (kept in ``deploy.plan``)."""
-        return self._guarded(self._choose_names)(inp)
+        return guarded(self._choose_names)(inp)
 
     def _choose_names(self, inp: TaskInput) -> TaskResult:
         if isinstance(inp.context.get("deploy.plan"), list):
@@ -169,7 +172,7 @@ class DeployActivities(ServerGroupOps, RollbackOps, ClusterOps, ImageOps):
         plan: list[JSON] = []
         for i, given in enumerate(clusters_of(inp.context)):
             provider = str(given.get("cloudProvider") or given.get("provider") or "aws")
-            cloud = self.cloud(provider)
+            cloud = self.sessions.cloud(provider)
             defaults = self._source_defaults(cloud, given, i)
             cluster = {**defaults, **{k: v for k, v in given.items() if v not in (None, "", [], {})}}
             account = cluster.get("account") or cluster.get("credentials")
@@ -235,7 +238,7 @@ class DeployActivities(ServerGroupOps, RollbackOps, ClusterOps, ImageOps):
     @activity.defn(name="deploy_create_server_groups")
     def create_server_groups(self, inp: TaskInput) -> TaskResult:
         """Create every planned group (a group that already has its name is taken as created)."""
-        return self._guarded(self._create)(inp)
+        return guarded(self._create)(inp)
 
     def _create(self, inp: TaskInput) -> TaskResult:
         clusters = clusters_of(inp.context)
@@ -267,9 +270,9 @@ class DeployActivities(ServerGroupOps, RollbackOps, ClusterOps, ImageOps):
                 tags={str(k): str(v) for k, v in raw_tags.items()} if isinstance(raw_tags, dict) else {},
                 extra={k: v for k, v in cluster.items() if k not in REQUEST_FIELDS},
             )
-            cloud = self.cloud(item["cloudProvider"])
-            created = cloud.create_server_group(request)
-            self._cache(cloud, created.account, created.region, created.name)
+            session = self.sessions.session(item["cloudProvider"])
+            created = session.cloud.create_server_group(request)
+            session.refresh(created.account, created.region, created.name)
             by_region.setdefault(created.region, []).append(created.name)
         names = [n for group in by_region.values() for n in group]
         context: JSON = {"deploy.server.groups": by_region, "serverGroupNames": names}
@@ -280,7 +283,7 @@ class DeployActivities(ServerGroupOps, RollbackOps, ClusterOps, ImageOps):
     @activity.defn(name="deploy_wait_for_up_instances")
     def wait_for_up_instances(self, inp: TaskInput) -> TaskResult:
         """RUNNING until every new group has ``targetHealthyDeployPercentage`` (100) of its desired size Up."""
-        return self._guarded(self._wait_up)(inp)
+        return guarded(self._wait_up)(inp)
 
     def _wait_up(self, inp: TaskInput) -> TaskResult:
         percent = waits.percentage(inp.context.get("targetHealthyDeployPercentage"), "targetHealthyDeployPercentage")
@@ -289,7 +292,7 @@ class DeployActivities(ServerGroupOps, RollbackOps, ClusterOps, ImageOps):
         clusters = clusters_of(inp.context)
         for item in inp.context.get("deploy.plan") or []:
             platform_only = platform_health_only(inp.context, clusters[int(item["cluster"])])
-            group = self.cloud(item["cloudProvider"]).server_group(
+            group = self.sessions.cloud(item["cloudProvider"]).server_group(
                 item["account"], item["region"], item["serverGroupName"]
             )
             if group is None:  # Orca waits up to 10 minutes for a new group to show before it fails
@@ -309,27 +312,31 @@ class DeployActivities(ServerGroupOps, RollbackOps, ClusterOps, ImageOps):
     def cancel(self, inp: TaskInput) -> TaskResult:
         """The deploy's cancel hook: with ``rollback.onFailure``, restore the replaced group and disable the
         new one (activities/deploy_cancel.py)."""
-        return self._guarded(lambda i: cancel_rollback(self, i, clusters_of(i.context)))(inp)
+        return guarded(lambda i: cancel_rollback(self.sessions, i, clusters_of(i.context)))(inp)
 
 
 def build(clouds: dict[str, ServerGroupCloud], store: Any = None) -> list[Callable[..., Any]]:
-    acts = DeployActivities(clouds, store)
+    """Every server-group activity, each class composed on the same provider sessions."""
+    sessions = ProviderSessions(clouds, store)
+    deploy, groups = DeployActivities(sessions), ServerGroupActivities(sessions)
+    clusters, rollback, images = ClusterActivities(sessions), RollbackActivities(sessions), ImageActivities(sessions)
     return [
-        acts.choose_names,
-        acts.create_server_groups,
-        acts.wait_for_up_instances,
-        acts.determine_target,
-        acts.disable,
-        acts.enable,
-        acts.destroy,
-        acts.resize,
-        acts.wait_for_capacity,
-        acts.cluster_operate,
-        acts.cluster_size,
-        acts.rollback,
-        acts.cancel,
-        acts.find_image,
+        deploy.choose_names,
+        deploy.create_server_groups,
+        deploy.wait_for_up_instances,
+        groups.determine_target,
+        groups.disable,
+        groups.enable,
+        groups.destroy,
+        groups.resize,
+        groups.wait_for_capacity,
+        clusters.cluster_operate,
+        clusters.cluster_size,
+        rollback.rollback,
+        rollback.rollback_candidates,
+        deploy.cancel,
+        images.find_image,
     ]
 
 
-__all__ = ["DeployActivities", "InvalidRequestError", "StageInputError", "build", "heartbeating"]
+__all__ = ["DeployActivities", "InvalidRequestError", "ProviderSessions", "StageInputError", "build", "heartbeating"]

@@ -1,5 +1,6 @@
-"""What every Clouddriver-style activity class shares: the clouds, the cache write-through, turning
-errors into task answers, and heartbeating while a cloud call runs."""
+"""What every Clouddriver-style activity class is handed and shares: the provider sessions (each cloud's
+client with the cache its writes go through), turning errors into task answers, and heartbeating while a
+cloud call runs."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.errors import InvalidInputError
+from core.tasks import TaskInput, TaskResult
 from providers import targets
 from providers.base import CloudError, ServerGroup, ServerGroupCloud, TransientCloudError
 from providers.naming import NameError_
-from workflows.stages.base import TaskInput, TaskResult
 
 log = logging.getLogger("activities.deploy")
 JSON = dict[str, Any]
@@ -24,7 +26,7 @@ UP_BACKOFF_MS = 10_000
 PLATFORM_HEALTH = {"amazon", "google", "aws", "gce"}
 
 
-class StageInputError(ValueError):
+class StageInputError(InvalidInputError, ValueError):
     """The stage's context cannot be acted on; the message names the field."""
 
 
@@ -77,39 +79,57 @@ def _failure(err: Exception) -> TaskResult:
     return TaskResult.terminal(str(err))
 
 
-class DeployBase:
-    """The clouds configured in settings (``aws``, ``gce``) and the store whose cache the activities write through."""
+class ProviderSession:
+    """One cloud provider as the activities use it: its client, and the API's cache that its writes go through
+    (Orca's ``forceCacheRefresh``)."""
 
-    def __init__(self, clouds: dict[str, ServerGroupCloud], store: Any = None) -> None:
-        self.clouds = clouds
+    def __init__(self, cloud: ServerGroupCloud, store: Any = None) -> None:
+        self.cloud = cloud
         self.store = store
 
-    def _cache(self, cloud: ServerGroupCloud, account: str, region: str, name: str) -> None:
-        """Write the group's new state through the API's cache (Orca's forceCacheRefresh), best effort."""
+    def refresh(self, account: str, region: str, name: str) -> None:
+        """Write the group's new state through the API's cache, best effort."""
         if self.store is None:
             return
+        provider = self.cloud.cloud_provider
         try:
-            group = cloud.server_group(account, region, name)
+            group = self.cloud.server_group(account, region, name)
             if group is None:
-                self.store.drop_cloud_cache_item(cloud.cloud_provider, account, "serverGroups", region, name)
+                self.store.cloud_cache.drop_item(provider, account, "serverGroups", region, name)
             else:
-                self.store.put_cloud_cache_item(cloud.cloud_provider, account, "serverGroups", group.to_json())
+                self.store.cloud_cache.put_item(provider, account, "serverGroups", group.to_json())
         except Exception as err:  # noqa: BLE001 - the next scheduled refresh catches up
             log.info("cache write-through of %s failed: %s", name, err)
 
-    def cloud(self, name: Any) -> ServerGroupCloud:
-        cloud = self.clouds.get(str(name or "aws"))
-        if cloud is None:
-            known = ", ".join(sorted(self.clouds)) or "none configured"
+
+class ProviderSessions:
+    """The provider sessions of a worker, by Spinnaker's cloud-provider key (``aws``, ``gce``): built once by
+    the composition root and handed to every activity class that acts on server groups."""
+
+    def __init__(self, clouds: dict[str, ServerGroupCloud], store: Any = None) -> None:
+        self.store = store
+        self._sessions = {name: ProviderSession(cloud, store) for name, cloud in clouds.items()}
+
+    def session(self, name: Any) -> ProviderSession:
+        """The session of the stage's ``cloudProvider`` (``aws`` when it names none)."""
+        session = self._sessions.get(str(name or "aws"))
+        if session is None:
+            known = ", ".join(sorted(self._sessions)) or "none configured"
             raise StageInputError(f"cloudProvider: '{name}' has no accounts here (known: {known})")
-        return cloud
+        return session
 
-    def _guarded(self, fn: Callable[[TaskInput], TaskResult]) -> Callable[[TaskInput], TaskResult]:
-        def run(inp: TaskInput) -> TaskResult:
-            with heartbeating():
-                try:
-                    return fn(inp)
-                except (StageInputError, NameError_, targets.TargetError, CloudError, ValueError) as err:
-                    return _failure(err)
+    def cloud(self, name: Any) -> ServerGroupCloud:
+        return self.session(name).cloud
 
-        return run
+
+def guarded(fn: Callable[[TaskInput], TaskResult]) -> Callable[[TaskInput], TaskResult]:
+    """Run a task heartbeating; a cloud or input error becomes its answer (transient ones are retried)."""
+
+    def run(inp: TaskInput) -> TaskResult:
+        with heartbeating():
+            try:
+                return fn(inp)
+            except (StageInputError, NameError_, targets.TargetError, CloudError, ValueError) as err:
+                return _failure(err)
+
+    return run

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from core.tasks import TaskInput, TaskResult
 from providers.base import Capacity, ServerGroup, ServerGroupCloud
-from workflows.stages.base import TaskInput, TaskResult
 
-if TYPE_CHECKING:
-    from .deploy import DeployActivities
+from .deploy_base import ProviderSessions
 
 log = logging.getLogger(__name__)
 JSON = dict[str, Any]
@@ -52,7 +51,7 @@ def _appeared(cloud: ServerGroupCloud, item: JSON, wait_s: float) -> ServerGroup
         time.sleep(1.0)
 
 
-def cancel_rollback(acts: DeployActivities, inp: TaskInput, clusters: list[JSON]) -> TaskResult:
+def cancel_rollback(sessions: ProviderSessions, inp: TaskInput, clusters: list[JSON]) -> TaskResult:
     """Undo what a canceled deploy did, for each cluster with ``rollback.onFailure``; reports what it did."""
     created = {n for names in (inp.context.get("deploy.server.groups") or {}).values() for n in names}
     done: list[str] = []
@@ -60,7 +59,8 @@ def cancel_rollback(acts: DeployActivities, inp: TaskInput, clusters: list[JSON]
         on_failure, destroy = _wants_rollback(clusters[int(item["cluster"])])
         if not on_failure:
             continue
-        cloud = acts.cloud(item["cloudProvider"])
+        session = sessions.session(item["cloudProvider"])
+        cloud = session.cloud
         account, region, new_name = item["account"], item["region"], item["serverGroupName"]
         new = _appeared(cloud, item, 0 if new_name in created else CREATE_IN_FLIGHT_WAIT_S)
         source = item.get("source") if isinstance(item.get("source"), dict) else None
@@ -74,14 +74,14 @@ def cancel_rollback(acts: DeployActivities, inp: TaskInput, clusters: list[JSON]
         before = Capacity(**source["capacity"])  # type: ignore[index]
         if restored.capacity != before:
             cloud.resize(account, region, restored.name, before)
-        acts._cache(cloud, account, region, restored.name)
+        session.refresh(account, region, restored.name)
         done.append(f"{restored.name}: enabled at {before.to_json()}")
         if new is not None:
             if destroy:
                 cloud.destroy(account, region, new_name)
             else:
                 cloud.disable(account, region, new_name)
-            acts._cache(cloud, account, region, new_name)
+            session.refresh(account, region, new_name)
             done.append(f"{new_name}: {'destroyed' if destroy else 'disabled'}")
     log.info("deploy %s canceled: %s", inp.stage_id, "; ".join(done) or "nothing to roll back")
     return TaskResult.succeeded({"cancelRollback": done})

@@ -6,24 +6,28 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.tasks import TaskInput, TaskResult
 from providers import targets
 from providers.base import Capacity, CloudError, ServerGroup, ServerGroupCloud, TransientCloudError
-from workflows.stages.base import TaskInput, TaskResult
 
-from .deploy_base import JSON, DeployBase, StageInputError
+from .deploy_base import JSON, ProviderSessions, StageInputError, guarded
 
 
-class ClusterOps(DeployBase):
+class ClusterActivities:
     """``disableCluster``, ``shrinkCluster``, ``scaleDownCluster``, ``cluster_size``."""
+
+    def __init__(self, sessions: ProviderSessions) -> None:
+        self.sessions = sessions
 
     @activity.defn(name="cluster_operate")
     def cluster_operate(self, inp: TaskInput) -> TaskResult:
         """``disableCluster`` / ``shrinkCluster`` / ``scaleDownCluster``: choose (once) and act."""
-        return self._guarded(self._cluster)(inp)
+        return guarded(self._cluster)(inp)
 
     def _cluster(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud = self.cloud(ctx.get("cloudProvider"))
+        session = self.sessions.session(ctx.get("cloudProvider"))
+        cloud = session.cloud
         account = str(ctx.get("credentials") or ctx.get("account") or "")
         if not account or not ctx.get("cluster"):
             raise StageInputError("credentials and cluster: which cluster to act on")
@@ -36,7 +40,7 @@ class ClusterOps(DeployBase):
                 decided[region] = [g.name for g in self._select(inp.stage_type, groups, ctx, exclude)]
             for name in decided[region]:
                 self._apply(cloud, inp.stage_type, account, str(region), name)
-                self._cache(cloud, account, str(region), name)
+                session.refresh(account, str(region), name)
             acted[region] = decided[region]
         return TaskResult.succeeded({"clusterTargets": acted})
 
@@ -82,7 +86,7 @@ class ClusterOps(DeployBase):
     def cluster_size(self, req: JSON) -> JSON:
         """``{region: number of server groups}`` of a cluster (enabled ones with ``onlyEnabledServerGroups``)."""
         try:
-            cloud = self.cloud(req.get("cloudProvider"))
+            cloud = self.sessions.cloud(req.get("cloudProvider"))
             account = str(req.get("credentials") or req.get("account") or "")
             if not account or not req.get("cluster"):
                 raise StageInputError("credentials and cluster: which cluster to count")

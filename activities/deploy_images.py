@@ -6,26 +6,29 @@ from typing import Any
 
 from temporalio import activity
 
+from core.tasks import TaskInput, TaskResult
 from providers import targets
 from providers.base import NotFoundCloudError
-from workflows.stages.base import TaskInput, TaskResult
 
-from .deploy_base import JSON, DeployBase
+from .deploy_base import JSON, ProviderSessions, guarded
 
 
-class ImageOps(DeployBase):
+class ImageActivities:
     """Find images for the deploys downstream."""
+
+    def __init__(self, sessions: ProviderSessions) -> None:
+        self.sessions = sessions
 
     @activity.defn(name="find_image")
     def find_image(self, inp: TaskInput) -> TaskResult:
         """``findImageFromTags`` (package + tags) and ``findImage`` (the image a cluster runs), per region,
         answered as ``amiDetails`` / ``deploymentDetails`` for the deploys downstream."""
-        return self._guarded(self._find_image)(inp)
+        return guarded(self._find_image)(inp)
 
     def _find_image(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
         provider = str(ctx.get("cloudProvider") or ctx.get("cloudProviderType") or "aws")
-        cloud = self.cloud(provider)
+        cloud = self.sessions.cloud(provider)
         account = str(ctx.get("credentials") or ctx.get("account") or (cloud.accounts() or [""])[0])
         details: list[JSON] = []
         for region in ctx.get("regions") or []:

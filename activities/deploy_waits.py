@@ -14,12 +14,14 @@ import math
 from datetime import timedelta
 from typing import Any
 
+from core.errors import InvalidInputError
+
 BACKOFF = timedelta(seconds=10)
 TIMEOUT = timedelta(hours=2)
 SERVER_GROUP_WAIT = timedelta(minutes=10)
 
 
-class PercentageError(ValueError):
+class PercentageError(InvalidInputError, ValueError):
     """A health percentage outside 0..100; the message names the field."""
 
 

@@ -12,7 +12,9 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from workflows.status import COMPLETED
+from core.errors import temporal_not_found
+from core.observability.metrics import observe_projection_write
+from core.status import COMPLETED
 
 FINISHED = {s.value for s in COMPLETED}
 
@@ -67,17 +69,17 @@ class StoreConfigSource:
 
     def get(self, application: str, id_or_name: str) -> dict[str, Any] | None:
         """A pipeline, else a strategy (deploys with ``strategy: custom`` run one), by id then by name."""
-        from api.store import NotFoundError
+        from core.store import NotFoundError
 
         for kind in ("pipeline", "strategy"):
             try:
-                config: dict[str, Any] = self.store.get_pipeline(id_or_name, kind=kind)
+                config: dict[str, Any] = self.store.pipelines.get(id_or_name, kind=kind)
                 if config.get("application") == application:
                     return config
             except NotFoundError:
                 pass
             try:
-                return self.store.get_pipeline_by_name(application, id_or_name, kind=kind)  # type: ignore[no-any-return]
+                return self.store.pipelines.get_by_name(application, id_or_name, kind=kind)  # type: ignore[no-any-return]
             except NotFoundError:
                 continue
         return None
@@ -85,7 +87,7 @@ class StoreConfigSource:
 
 async def store_call(fn: Callable[..., Any], *args: Any) -> Any:
     """A store call off the event loop; the database failing becomes a retryable activity error."""
-    from api.store import NotFoundError, StoreError, ValidationError
+    from core.store import NotFoundError, StoreError, ValidationError
 
     try:
         return await asyncio.to_thread(fn, *args)
@@ -101,13 +103,13 @@ async def finish_once(
     """Run ``on_finished`` (the downstream triggers) for a finished execution unless it ran for this finish;
     True if it ran now. Two callers at once may both run it: ``start_dependents`` claims each downstream start
     by event key in the store, so one downstream execution starts either way."""
-    pending = await store_call(store.unhandled_finish, execution_id)
+    pending = await store_call(store.executions.unhandled_finish, execution_id)
     if pending is None:
         return False
     finished_version, execution = pending
     if on_finished is not None:
         await on_finished(execution)
-    await store_call(store.mark_finish_handled, execution_id, finished_version)
+    await store_call(store.executions.mark_finish_handled, execution_id, finished_version)
     return True
 
 
@@ -128,51 +130,31 @@ class EngineActivities:
         self.store = store
         self.on_finished = on_finished
 
-    @activity.defn(name="record_execution")
-    async def record_execution(self, execution: dict[str, Any]) -> dict[str, Any] | None:
-        """Keep the execution in the store: listings read it, and it outlives Temporal's retention.
-
-        The pipeline records itself when it starts and when it ends. At the start the answer carries
-        the application's notifications (Front50's application level), for the workflow to send; at
-        the end this starts the pipelines whose ``pipeline`` trigger waits on it (once each)."""
-        if self.store is not None:
-            await self._store_call(self.store.save_execution, execution)
-        if execution.get("status") in FINISHED:
-            if self.store is not None:
-                await self.finish_once(str(execution.get("id")))
-            elif self.on_finished is not None:
-                await self.on_finished(execution)
-            return None
-        if self.store is not None and execution.get("application"):
-            entries = await asyncio.to_thread(self.store.notification_entries, str(execution["application"]))
-            if entries:
-                return {"applicationNotifications": entries}
-        return None
-
     @activity.defn(name="record_execution_update")
     async def record_execution_update(self, update: dict[str, Any]) -> dict[str, Any] | None:
-        """Apply one projection write (``Store.apply_execution_update``; a lower version loses per row).
+        """Apply one projection write (``Store.executions.apply_update``; a lower version loses per row).
 
         When the header is finished, the downstream ``pipeline`` triggers run once per finish, however often
         this is retried or the reconciler finishes it too. A database error is retryable (the engine's local
         activity retries until the write lands); a malformed update is not."""
-        from api.store import StoreError, ValidationError
+        from core.store import StoreError, ValidationError
 
         if self.store is None:
             return None
         try:
-            await asyncio.to_thread(self.store.apply_execution_update, update)
+            written = await asyncio.to_thread(self.store.executions.apply_update, update)
         except ValidationError as err:
             raise ApplicationError(err.message, type="InvalidExecutionUpdate", non_retryable=True) from None
         except StoreError as err:
             raise ApplicationError(f"store unavailable: {err.message}", type="StoreUnavailable") from None
+        observe_projection_write(update, written)  # the one place executions and stages are counted
         status = (update.get("execution") or {}).get("status")
         if status in FINISHED:
             await self.finish_once(str(update["id"]))
         answer = None
         if update.get("wantNotifications"):
             application = update.get("application") or (update.get("execution") or {}).get("application")
-            entries = await self._store_call(self.store.notification_entries, str(application)) if application else []
+            entries = await self._store_call(self.store.notifications.entries, str(application)) if application else []
             answer = {"applicationNotifications": entries or []}
         return answer
 
@@ -186,12 +168,12 @@ class EngineActivities:
     @activity.defn(name="load_execution")
     async def load_execution(self, execution_id: str) -> dict[str, Any]:
         """The execution's Gate JSON (expand=true) from the store, for expressions and tasks that read it."""
-        from api.store import NotFoundError
+        from core.store import NotFoundError
 
         if self.store is None:
             raise ApplicationError("no store configured", type="ExecutionNotFound", non_retryable=True)
         try:
-            return await self._store_call(self.store.get_execution, execution_id)  # type: ignore[no-any-return]
+            return await self._store_call(self.store.executions.get, execution_id)  # type: ignore[no-any-return]
         except NotFoundError:
             raise ApplicationError(
                 f"execution {execution_id} is not in the store", type="ExecutionNotFound", non_retryable=True
@@ -200,14 +182,14 @@ class EngineActivities:
     @activity.defn(name="request_concurrency_slot")
     async def request_concurrency_slot(self, req: dict[str, Any]) -> None:
         """Ask the pipeline config's gate for a slot, starting the gate if none runs (signal-with-start)."""
-        from workflows.concurrency import ConcurrencyGateWorkflow
+        from core.messages.concurrency import GATE_WORKFLOW, REQUEST_SIGNAL
 
         await self.client.start_workflow(
-            ConcurrencyGateWorkflow.run,
+            GATE_WORKFLOW,
             None,
             id=req["gateId"],
             task_queue=self.task_queue,
-            start_signal="request",
+            start_signal=REQUEST_SIGNAL,
             start_signal_args=[req],
             static_summary=f"concurrency gate for pipeline config {req['gateId'].split(':', 1)[-1]}",
         )
@@ -223,7 +205,7 @@ class EngineActivities:
             try:
                 description = await self.client.get_workflow_handle(execution_id).describe()
             except RPCError as err:
-                if "not found" not in str(err).lower():
+                if not temporal_not_found(err):
                     raise
                 closed.append(execution_id)
                 continue
@@ -241,8 +223,8 @@ class EngineActivities:
                 non_retryable=True,
             )
         if self.store is not None:  # MPTv2: a templated child runs as its template renders it
-            from api.store import StoreError
-            from api.store.templates import rendered_for_start
+            from core.store import StoreError
+            from templates.stored import rendered_for_start
 
             try:
                 config = rendered_for_start(self.store, config)

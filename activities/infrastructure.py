@@ -16,15 +16,44 @@ from typing import Any
 
 from temporalio import activity
 
+from core.tasks import TaskInput, TaskResult
 from providers.aws_infra_ops import AwsInfraWrites, update_launch_template
 from providers.aws_lb_ops import AwsLoadBalancerWrites
 from providers.base import ServerGroupCloud
-from providers.gce_infra import GceInfraWrites
-from providers.gce_lb_ops import GceLoadBalancerWrites
 from providers.infra import readers_for, wrap
-from workflows.stages.base import TaskInput, TaskResult
 
-from .deploy_base import JSON, DeployBase, StageInputError
+from .deploy_base import JSON, ProviderSessions, StageInputError, guarded
+
+
+def _gce_firewalls(cloud: ServerGroupCloud) -> Any:
+    """GCE's firewall writes, imported on first use: google-cloud-compute loads only with a GCE cloud."""
+    from providers.gce_infra import GceInfraWrites
+
+    return GceInfraWrites(cloud)
+
+
+def _gce_load_balancers(cloud: ServerGroupCloud) -> Any:
+    """GCE's load balancer and autoscaler writes, imported on first use (as ``_gce_firewalls``)."""
+    from providers.gce_lb_ops import GceLoadBalancerWrites
+
+    return GceLoadBalancerWrites(cloud)
+
+
+def _gce_http(cloud: ServerGroupCloud) -> Any:
+    """GCE's HTTP(S) and internal load balancer writes, imported on first use (as ``_gce_firewalls``)."""
+    from providers.gce_lb_http import GceHttpLoadBalancers
+
+    return GceHttpLoadBalancers(cloud)
+
+
+def _gce_lb_type(ctx: JSON) -> str:
+    """Clouddriver's GCE ``loadBalancerType``: NETWORK (the default), HTTP (HTTPS is HTTP with a certificate),
+    INTERNAL."""
+    kind = str(ctx.get("loadBalancerType") or "NETWORK").upper()
+    kind = "HTTP" if kind == "HTTPS" else kind
+    if kind not in ("NETWORK", "HTTP", "INTERNAL"):
+        raise StageInputError(f"loadBalancerType: NETWORK, HTTP or INTERNAL for gce, not {kind}")
+    return kind
 
 
 def _account(ctx: JSON) -> str:
@@ -59,17 +88,21 @@ def _asgs(ctx: JSON) -> list[tuple[str, str]]:
     return pairs
 
 
-class InfrastructureActivities(DeployBase):
-    """Every infrastructure operation, against the configured clouds."""
+class InfrastructureActivities:
+    """Every infrastructure operation, on the provider sessions it is handed."""
+
+    def __init__(self, sessions: ProviderSessions) -> None:
+        self.sessions = sessions
+        self.store = sessions.store
 
     def _aws(self, ctx: JSON) -> ServerGroupCloud:
-        cloud = self.cloud(ctx.get("cloudProvider") or "aws")
+        cloud = self.sessions.cloud(ctx.get("cloudProvider") or "aws")
         if cloud.cloud_provider != "aws":
             raise StageInputError(f"cloudProvider: this operation is for aws, not {cloud.cloud_provider}")
         return cloud
 
     def _run(self, fn: Callable[[TaskInput], TaskResult], inp: TaskInput) -> TaskResult:
-        return self._guarded(fn)(inp)
+        return guarded(fn)(inp)
 
     # ---- security groups / firewalls ---------------------------------------------------------------
 
@@ -79,9 +112,9 @@ class InfrastructureActivities(DeployBase):
 
     def _upsert_security_group(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        cloud, account = self.sessions.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
         if cloud.cloud_provider == "gce":
-            shown = [GceInfraWrites(cloud).upsert_firewall(account, ctx)]
+            shown = [_gce_firewalls(cloud).upsert_firewall(account, ctx)]
         else:
             shown = [AwsInfraWrites(cloud).upsert_security_group(account, region, ctx) for region in _regions(ctx)]
         ids = [{"id": g["id"], "name": g["name"], "region": g["region"], "vpcId": g.get("vpcId")} for g in shown]
@@ -93,12 +126,12 @@ class InfrastructureActivities(DeployBase):
 
     def _delete_security_group(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        cloud, account = self.sessions.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
         name = ctx.get("securityGroupName") or ctx.get("name")
         if not isinstance(name, str) or not name:
             raise StageInputError("securityGroupName: which security group")
         if cloud.cloud_provider == "gce":
-            GceInfraWrites(cloud).delete_firewall(account, name)
+            _gce_firewalls(cloud).delete_firewall(account, name)
         else:
             for region in _regions(ctx):
                 AwsInfraWrites(cloud).delete_security_group(account, region, name, ctx.get("vpcId") or None)
@@ -112,9 +145,13 @@ class InfrastructureActivities(DeployBase):
 
     def _upsert_load_balancer(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
-        if cloud.cloud_provider == "gce":
-            done = [GceLoadBalancerWrites(cloud).upsert_network_lb(account, r, ctx) for r in _regions(ctx)]
+        cloud, account = self.sessions.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        if cloud.cloud_provider == "gce" and _gce_lb_type(ctx) == "HTTP":  # global: no region
+            done = [_gce_http(cloud).upsert_http(account, ctx)]
+        elif cloud.cloud_provider == "gce" and _gce_lb_type(ctx) == "INTERNAL":
+            done = [_gce_http(cloud).upsert_internal(account, r, ctx) for r in _regions(ctx)]
+        elif cloud.cloud_provider == "gce":
+            done = [_gce_load_balancers(cloud).upsert_network_lb(account, r, ctx) for r in _regions(ctx)]
         else:
             done = [AwsLoadBalancerWrites(cloud).upsert(account, region, ctx) for region in _regions(ctx)]
         return TaskResult.succeeded({"loadBalancers": done}, {"loadBalancers": done})
@@ -125,14 +162,20 @@ class InfrastructureActivities(DeployBase):
 
     def _delete_load_balancer(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        cloud, account = self.sessions.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
         name = ctx.get("loadBalancerName") or ctx.get("name")
         if not isinstance(name, str) or not name:
             raise StageInputError("loadBalancerName: which load balancer")
         kind = ctx.get("loadBalancerType")
+        if cloud.cloud_provider == "gce" and _gce_lb_type(ctx) == "HTTP":
+            _gce_http(cloud).delete_http(account, name)
+            return TaskResult.succeeded()
         for region in _regions(ctx):
+            if cloud.cloud_provider == "gce" and _gce_lb_type(ctx) == "INTERNAL":
+                _gce_http(cloud).delete_internal(account, region, name)
+                continue
             if cloud.cloud_provider == "gce":
-                GceLoadBalancerWrites(cloud).delete_network_lb(account, region, name)
+                _gce_load_balancers(cloud).delete_network_lb(account, region, name)
                 continue
             AwsLoadBalancerWrites(cloud).delete(account, region, name, str(kind).lower() if kind else None)
         return TaskResult.succeeded()
@@ -145,12 +188,12 @@ class InfrastructureActivities(DeployBase):
 
     def _upsert_scaling_policy(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        cloud, account = self.sessions.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
         done = []
         if cloud.cloud_provider == "gce":  # Clouddriver's GCE autoscaler, named after the server group
             for region, group in _asgs(ctx):
                 policy = ctx.get("autoscalingPolicy") or {}
-                done.append(GceLoadBalancerWrites(cloud).upsert_autoscaler(account, region, group, policy))
+                done.append(_gce_load_balancers(cloud).upsert_autoscaler(account, region, group, policy))
             return TaskResult.succeeded({"policies": done}, {"policies": done})
         for region, group in _asgs(ctx):
             name = ctx.get("policyName") or ctx.get("name")
@@ -166,10 +209,10 @@ class InfrastructureActivities(DeployBase):
 
     def _delete_scaling_policy(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        cloud, account = self.sessions.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
         if cloud.cloud_provider == "gce":
             for region, group in _asgs(ctx):
-                GceLoadBalancerWrites(cloud).delete_autoscaler(account, region, group)
+                _gce_load_balancers(cloud).delete_autoscaler(account, region, group)
             return TaskResult.succeeded()
         name = ctx.get("policyName")
         if not isinstance(name, str) or not name:
@@ -222,10 +265,19 @@ class InfrastructureActivities(DeployBase):
 
     def _upsert_image_tags(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        cloud, account = self._aws(ctx), _account(ctx)
+        cloud, account = self.sessions.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
         tags = ctx.get("tags")
         if not isinstance(tags, dict) or not tags:
             raise StageInputError("tags: an object of tag names to values")
+        if cloud.cloud_provider == "gce":  # Clouddriver's google image tags: the image's labels
+            gce_names = ctx.get("imageNames") or [n for n in (ctx.get("imageName"),) if n]
+            if not gce_names:
+                raise StageInputError("imageName: which image (or imageNames)")
+            labels = {str(k): str(v) for k, v in tags.items()}
+            done = [_gce_firewalls(cloud).upsert_image_tags(account, str(n), labels) for n in gce_names]
+            return TaskResult.succeeded({"images": done})
+        if cloud.cloud_provider != "aws":
+            raise StageInputError(f"cloudProvider: upsertImageTags is for aws or gce, not {cloud.cloud_provider}")
         names = ctx.get("imageNames") or [n for n in (ctx.get("amiName"), ctx.get("imageName")) if n]
         if not names:
             raise StageInputError("amiName: which image (or imageNames)")
@@ -247,21 +299,25 @@ class InfrastructureActivities(DeployBase):
         ctx = inp.context
         if self.store is None:
             return TaskResult.succeeded()
-        cloud, account = self.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
+        cloud, account = self.sessions.cloud(ctx.get("cloudProvider") or "aws"), _account(ctx)
         kind = {"upsertLoadBalancer": "loadBalancers", "deleteLoadBalancer": "loadBalancers"}.get(
             inp.stage_type, "securityGroups" if "SecurityGroup" in inp.stage_type else "serverGroups"
         )
         if inp.stage_type == "upsertImageTags":  # the tagged images, as /images/find shows them
-            for region in _regions(ctx):
+            # GCE images are global: the cache holds them once per region of the account, as its refresh does
+            for region in cloud.regions(account) if cloud.cloud_provider == "gce" else _regions(ctx):
                 for image in cloud.find_images(account, region):
                     item = {**image.to_json(), "name": image.name, "account": account}
-                    self.store.put_cloud_cache_item(cloud.cloud_provider, account, "images", item)
+                    self.store.cloud_cache.put_item(cloud.cloud_provider, account, "images", item)
             return TaskResult.succeeded()
         if kind == "serverGroups":
+            session = self.sessions.session(ctx.get("cloudProvider") or "aws")
             for region, group in _asgs(ctx):
-                self._cache(cloud, account, region, group)
+                session.refresh(account, region, group)
             return TaskResult.succeeded()
         regions = cloud.regions(account)[:1] if cloud.cloud_provider == "gce" else _regions(ctx)
+        if cloud.cloud_provider == "gce" and kind == "loadBalancers" and (ctx.get("region") or ctx.get("regions")):
+            regions = list(dict.fromkeys([*regions, *_regions(ctx)]))  # internal / network ones: their regions too
         for region in regions:
             self._replace(cloud, account, region, kind)
         return TaskResult.succeeded()
@@ -275,16 +331,20 @@ class InfrastructureActivities(DeployBase):
             items = [{**lb, "region": lb.get("region") or region} for lb in (lister(account, region) if lister else [])]
         provider = cloud.cloud_provider
         region_key = "global" if provider == "gce" and kind == "securityGroups" else region  # firewalls are global
-        fresh = {i["name"] for i in items}
-        for old in self.store.cloud_cache(kind, account=account, region=region_key, provider=provider):
-            if old.get("name") not in fresh:
-                self.store.drop_cloud_cache_item(provider, account, kind, region_key, str(old.get("name")))
+        keys = [region_key]
+        if provider == "gce" and kind == "loadBalancers" and region == cloud.regions(account)[0]:
+            keys.append("global")  # the HTTP(S) load balancers, read with the account's first region
+        fresh = {(str(i.get("region")), i["name"]) for i in items}
+        for key in keys:
+            for old in self.store.cloud_cache.items(kind, account=account, region=key, provider=provider):
+                if (key, old.get("name")) not in fresh:
+                    self.store.cloud_cache.drop_item(provider, account, kind, key, str(old.get("name")))
         for item in items:
-            self.store.put_cloud_cache_item(provider, account, kind, item)
+            self.store.cloud_cache.put_item(provider, account, kind, item)
 
 
 def build(clouds: dict[str, ServerGroupCloud], store: Any = None) -> list[Callable[..., Any]]:
-    acts = InfrastructureActivities(clouds, store)
+    acts = InfrastructureActivities(ProviderSessions(clouds, store))
     return [
         acts.upsert_security_group,
         acts.delete_security_group,

@@ -32,23 +32,25 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from integrations.jenkins import builds
-from integrations.jenkins.client import JenkinsClient, JenkinsMasters, UnknownMasterError
-from integrations.jenkins.errors import JenkinsError, JenkinsNotFoundError
-from integrations.jenkins.properties import PropertyFileError
-from integrations.jenkins.settings import JenkinsSettings, ScriptJobSettings
-from workflows.stages.base import JSON, TaskInput, TaskResult
-from workflows.stages.jenkins import (
+from core.fields import nonblank, truthy
+from core.settings.jenkins import JenkinsSettings, ScriptJobSettings
+from core.status import ExecutionStatus
+from core.tasks import (
     GET_BUILD_PROPERTIES,
+    JSON,
     MONITOR_JENKINS_JOB,
     START_JENKINS_JOB,
     START_SCRIPT,
     STOP_JENKINS_JOB,
     WAIT_FOR_JENKINS_JOB_START,
+    TaskInput,
+    TaskResult,
     has_property_file,
 )
-from workflows.stages.webhook import truthy
-from workflows.status import ExecutionStatus
+from integrations.jenkins import builds
+from integrations.jenkins.client import JenkinsClient, JenkinsMasters, UnknownMasterError
+from integrations.jenkins.errors import JenkinsError, JenkinsNotFoundError
+from integrations.jenkins.properties import PropertyFileError
 
 #: Temporal error type of a Jenkins call that should be made again
 RETRYABLE_ERROR = "JenkinsRetryable"
@@ -107,10 +109,6 @@ def script_request(context: Mapping[str, Any], trigger: Mapping[str, Any], scrip
     }
 
 
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -142,18 +140,18 @@ class JenkinsActivities:
     def start_jenkins_job(self, inp: TaskInput) -> TaskResult:
         """``StartJenkinsJobTask``: start ``job`` on ``master`` with ``parameters`` (queue item: ``queuedBuild``)."""
         ctx = inp.context
-        return self._start(inp, _text(ctx.get("master")), _text(ctx.get("job")), ctx.get("parameters"), {})
+        return self._start(inp, nonblank(ctx.get("master")), nonblank(ctx.get("job")), ctx.get("parameters"), {})
 
     @activity.defn(name=START_SCRIPT)
     def start_script(self, inp: TaskInput) -> TaskResult:
         """``StartScriptTask``: start the script job with the stage's script fields as parameters."""
         request = script_request(inp.context, inp.trigger, self.script)
         extra = {"master": request["master"], "job": request["job"], "REPO_URL": request["REPO_URL"]}
-        return self._start(inp, _text(request["master"]), _text(request["job"]), request["parameters"], extra)
+        return self._start(inp, nonblank(request["master"]), nonblank(request["job"]), request["parameters"], extra)
 
     def _start(self, inp: TaskInput, master: str | None, job: str | None, parameters: Any, extra: JSON) -> TaskResult:
         ctx = inp.context
-        if _text(ctx.get("queuedBuild")) or _int(ctx.get("queuedBuild")) is not None:
+        if nonblank(ctx.get("queuedBuild")) or _int(ctx.get("queuedBuild")) is not None:
             return TaskResult.succeeded({"queuedBuild": str(ctx["queuedBuild"]), **extra})
         if not master or not job:
             return TaskResult.terminal(f"The {inp.stage_type} stage needs a master and a job (got {master!r}, {job!r})")
@@ -196,7 +194,7 @@ class JenkinsActivities:
     def wait_for_jenkins_job_start(self, inp: TaskInput) -> TaskResult:
         """``MonitorQueuedJenkinsJobTask``: poll the queue item until it became a build (``buildNumber``)."""
         ctx = inp.context
-        master, job = _text(ctx.get("master")), _text(ctx.get("job"))
+        master, job = nonblank(ctx.get("master")), nonblank(ctx.get("job"))
         queued = _int(ctx.get("queuedBuild"))
         if _int(ctx.get("buildNumber")) is not None:
             return TaskResult.succeeded({"buildNumber": _int(ctx["buildNumber"])})
@@ -236,7 +234,7 @@ class JenkinsActivities:
     def monitor_jenkins_job(self, inp: TaskInput) -> TaskResult:
         """``MonitorJenkinsJobTask``: read the build once; ``buildInfo`` while it runs, its result as our status."""
         ctx = inp.context
-        master, job, number = _text(ctx.get("master")), _text(ctx.get("job")), _int(ctx.get("buildNumber"))
+        master, job, number = nonblank(ctx.get("master")), nonblank(ctx.get("job")), _int(ctx.get("buildNumber"))
         if not master or not job or number is None:
             return TaskResult.terminal(f"failed to get build number for job {job} from master {master}")
         try:
@@ -263,7 +261,7 @@ class JenkinsActivities:
             return TaskResult.succeeded()
         file_name = str(ctx["propertyFile"]).strip()
         number = _int(ctx.get("buildNumber"))
-        master, job = _text(ctx.get("master")), _text(ctx.get("job"))
+        master, job = nonblank(ctx.get("master")), nonblank(ctx.get("job"))
         if number is None:
             return TaskResult.terminal(NO_BUILD_NUMBER)
         if not master or not job:
@@ -301,8 +299,8 @@ class JenkinsActivities:
             else {"master": ctx.get("master"), "job": ctx.get("job"), "parameters": ctx.get("parameters")}
         )
         master, job = (
-            _text(ctx.get("master")) or _text(request["master"]),
-            _text(ctx.get("job")) or _text(request["job"]),
+            nonblank(ctx.get("master")) or nonblank(request["master"]),
+            nonblank(ctx.get("job")) or nonblank(request["job"]),
         )
         if not master or not job:
             return TaskResult.succeeded()

@@ -10,21 +10,12 @@ starts the pipeline without properties, as Echo does, unless the trigger has ``p
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from integrations.jenkins import builds, polling, triggers
-from integrations.jenkins.client import JenkinsMasters
-from integrations.jenkins.errors import JenkinsError
-from integrations.jenkins.properties import PropertyFileError
-from integrations.jenkins.settings import JenkinsSettings
-from integrations.triggers.launcher import Launcher
-from workflows.jenkins_poll import (
+from core.messages.jenkins_poll import (
     POLL_JENKINS_MASTER,
     SAVE_JENKINS_CURSORS,
     TRIGGER_JENKINS_BUILD,
@@ -34,21 +25,27 @@ from workflows.jenkins_poll import (
     SaveJenkinsCursorsInput,
     TriggerJenkinsBuildResult,
 )
+from core.settings.jenkins import JenkinsSettings
+from integrations.jenkins import builds, polling, triggers
+from integrations.jenkins.client import JenkinsMasters
+from integrations.jenkins.errors import JenkinsError
+from integrations.triggers.launcher import Launcher
+
+from .build_monitor import BuildMonitor
 
 JSON = dict[str, Any]
 RETRYABLE_ERROR = "JenkinsRetryable"
-CONFIG_CACHE_S = 5.0  # how stale the pipeline configs may be (Echo's own cache refreshes every 30 s)
 
 
-class JenkinsTriggerActivities:
+class JenkinsTriggerActivities(BuildMonitor):
+    retryable_error = RETRYABLE_ERROR
+    error_class = JenkinsError
+
     def __init__(
         self, masters: JenkinsMasters, store: Any, launcher: Launcher, *, handle_first_builds: bool = False
     ) -> None:
+        super().__init__(store, launcher, handle_first_builds=handle_first_builds)
         self.masters = masters
-        self.store = store
-        self.launcher = launcher
-        self.handle_first_builds = handle_first_builds
-        self._configs: tuple[float, list[JSON]] | None = None
 
     # -- poll
 
@@ -59,8 +56,8 @@ class JenkinsTriggerActivities:
             client = self.masters.client(inp.master)
             tree = client.job_tree()
         except JenkinsError as err:
-            raise _activity_error(err) from None
-        cursors = self.store.jenkins_cursors(inp.master)
+            raise self.activity_error(err) from None
+        cursors = self.store.jenkins_cursors.get(inp.master)
         result = PollJenkinsMasterResult()
         for job, last_build in polling.flatten_jobs(tree):
             activity.heartbeat(job)  # a master with many jobs reads many build lists
@@ -96,12 +93,6 @@ class JenkinsTriggerActivities:
 
     # -- fire
 
-    async def pipelines(self) -> list[JSON]:
-        now = time.monotonic()
-        if self._configs is None or now - self._configs[0] > CONFIG_CACHE_S:
-            self._configs = (now, await asyncio.to_thread(_trigger_views, self.store))
-        return self._configs[1]
-
     @activity.defn(name=TRIGGER_JENKINS_BUILD)
     async def trigger_jenkins_build(self, event: JenkinsBuildEvent) -> TriggerJenkinsBuildResult:
         """Echo's ``BuildEventHandler``: start every pipeline this finished build triggers, once."""
@@ -110,18 +101,19 @@ class JenkinsTriggerActivities:
         matches = triggers.jenkins_trigger_matches(event.master, event.job, event.result, await self.pipelines())
         if not matches:
             return TriggerJenkinsBuildResult(skipped="no pipeline triggers on this job")
-        build_info = await asyncio.to_thread(self._build_info, event)
-        files: dict[str, JSON | None] = {}
-        launched: list[JSON] = []
-        for pipeline, config in matches:
-            name = triggers.property_file(config)
-            if name is not None and name not in files:
-                files[name] = await asyncio.to_thread(self._properties, event, name)
-            properties = files.get(name) if name is not None else None
-            if not triggers.constraints_met(config, properties):
-                activity.logger.info("pipeline %s: payload constraints not met by %s", pipeline.get("id"), event.key)
-                continue
-            match = triggers.build_jenkins_trigger(
+        masters = self.masters
+        launched = await self.fire(
+            event.key,
+            matches,
+            read_build=lambda: self.soft_read(
+                lambda: builds.build_info(event.job, masters.client(event.master).build(event.job, event.number)),
+                f"buildInfo of {event.key}",
+            ),
+            read_properties=lambda _build, name: self.soft_read(
+                lambda: masters.client(event.master).property_file(event.job, event.number, name),
+                f"property file {name} of {event.key}",
+            ),
+            make_trigger=lambda pipeline, config, build_info, properties: triggers.build_jenkins_trigger(
                 pipeline,
                 config,
                 master=event.master,
@@ -131,43 +123,16 @@ class JenkinsTriggerActivities:
                 properties=properties,
                 link=event.url,
                 event_key=event.key,
-            )
-            outcome = await self.launcher.launch(pipeline, match.trigger, event.key, run_as=match.run_as_user)
-            launched.append(outcome.to_json())
+            ),
+        )
         return TriggerJenkinsBuildResult(launched=launched)
-
-    def _build_info(self, event: JenkinsBuildEvent) -> JSON | None:
-        try:
-            return builds.build_info(event.job, self.masters.client(event.master).build(event.job, event.number))
-        except JenkinsError as err:
-            if err.retryable:
-                raise _activity_error(err) from None
-            activity.logger.warning("no buildInfo for %s: %s", event.key, err.message)
-            return None
-
-    def _properties(self, event: JenkinsBuildEvent, file_name: str) -> JSON | None:
-        try:
-            return self.masters.client(event.master).property_file(event.job, event.number, file_name)
-        except PropertyFileError as err:
-            activity.logger.warning("property file %s of %s is invalid: %s", file_name, event.key, err)
-            return None
-        except JenkinsError as err:
-            if err.retryable:
-                raise _activity_error(err) from None
-            activity.logger.warning("property file %s of %s not read: %s", file_name, event.key, err.message)
-            return None
 
     # -- commit
 
     @activity.defn(name=SAVE_JENKINS_CURSORS)
     def save_jenkins_cursors(self, inp: SaveJenkinsCursorsInput) -> None:
         """Igor's ``commitDelta``: the cursors move once the poll's events were handled."""
-        self.store.save_jenkins_cursors(inp.master, inp.cursors)
-
-
-def _activity_error(err: JenkinsError) -> ApplicationError:
-    kind = RETRYABLE_ERROR if err.retryable else type(err).__name__
-    return ApplicationError(err.message, type=kind, non_retryable=not err.retryable)
+        self.save_cursors(inp.master, inp.cursors)
 
 
 def build(settings: Any, client: Any, store: Any) -> list[Callable[..., Any]]:
@@ -186,10 +151,3 @@ def build(settings: Any, client: Any, store: Any) -> list[Callable[..., Any]]:
 
 def activities_of(acts: JenkinsTriggerActivities) -> list[Callable[..., Any]]:
     return [acts.poll_jenkins_master, acts.trigger_jenkins_build, acts.save_jenkins_cursors]
-
-
-def _trigger_views(store: Any) -> list[JSON]:
-    """Pipelines as triggers see them: templated ones with their rendered triggers (api/store/templates.py)."""
-    from api.store.templates import trigger_views
-
-    return trigger_views(store, store.list_pipelines())

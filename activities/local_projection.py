@@ -24,7 +24,7 @@ def local_projection_store() -> Any:
     """The process's fallback store (migrated once)."""
     with _lock:
         if not _store:
-            from api.store import Store
+            from core.store import Store
 
             folder = Path(tempfile.mkdtemp(prefix="gennaker-projection-"))
             store = Store(f"sqlite:///{folder / 'projection.db'}")

@@ -4,6 +4,10 @@ Exactly once: apply is idempotent; a versioned manifest's version is the one alr
 (a digest annotation) or the next free one, so an activity whose result was lost re-applies to the same name;
 the objects a delete/scale/patch/undo acts on are decided by their own task and kept in the stage context;
 a delete that finds nothing (404) is done.
+
+After a stage changed objects, the namespaces it touched are re-read into the cloud cache (Orca's force cache
+refresh, :class:`~.manifest_tasks.CacheRefresh`): after the apply, after the wait for stable (when a
+``strategy.spinnaker.io/max-version-history`` cleanup may have deleted older versions), after traffic changes.
 """
 
 from __future__ import annotations
@@ -14,15 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from core.tasks import TaskInput, TaskResult
 from providers import kubernetes_manifest as km
-from providers.base import CloudError, TransientCloudError
 from providers.kubernetes import KubernetesCloud
-from workflows.stages.base import TaskInput, TaskResult
 
 from . import manifest_sources as sources
-from .deploy import heartbeating
+from .manifest_ops import ManifestOperations
+from .manifest_tasks import CacheRefresh, account_of, guarded, names_by_namespace
 
 JSON = dict[str, Any]
 #: Clouddriver keeps the services a ReplicaSet is attached to here
@@ -30,47 +33,21 @@ LOAD_BALANCERS = "traffic.spinnaker.io/load-balancers"
 STABLE_BACKOFF_MS = 5_000  # Orca's WaitForManifestStableTask
 
 
-def _account(context: JSON) -> str:
-    account = context.get("account") or context.get("credentials")
-    if not isinstance(account, str) or not account:
-        raise km.ManifestError("account: the stage needs a Kubernetes account")
-    return account
-
-
-def _guarded(fn: Callable[[TaskInput], TaskResult]) -> Callable[[TaskInput], TaskResult]:
-    def run(inp: TaskInput) -> TaskResult:
-        with heartbeating():
-            try:
-                return fn(inp)
-            except TransientCloudError as err:
-                raise ApplicationError(str(err), type="TransientCloudError") from err
-            except (CloudError, ValueError) as err:
-                return TaskResult.terminal(str(err))
-
-    return run
-
-
-def names_by_namespace(manifests: list[JSON]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for manifest in manifests:
-        out.setdefault(manifest["metadata"].get("namespace", ""), []).append(km.coordinates(manifest))
-    return out
-
-
 class ManifestActivities:
-    def __init__(self, cloud: KubernetesCloud) -> None:
+    def __init__(self, cloud: KubernetesCloud, refresh: CacheRefresh | None = None) -> None:
         self.cloud = cloud
+        self.refresh = refresh or CacheRefresh(cloud)
 
     # --- deployManifest ----------------------------------------------------------------------------------------
 
     @activity.defn(name="manifest_deploy")
     def deploy(self, inp: TaskInput) -> TaskResult:
         """Apply every manifest (versioned kinds get their ``-vNNN`` name), with Spinnaker's labels."""
-        return _guarded(self._deploy)(inp)
+        return guarded(self._deploy)(inp)
 
     def _deploy(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        account = _account(ctx)
+        account = account_of(ctx)
         raw, bound = sources.manifests_of(ctx, inp.trigger)
         moniker_ctx: JSON = ctx["moniker"] if isinstance(ctx.get("moniker"), dict) else {}
         app = str(moniker_ctx.get("app") or inp.application)
@@ -81,6 +58,9 @@ class ManifestActivities:
             km.parse_coordinates(s, "trafficManagement.options.services") for s in options.get("services") or []
         ]
         kept: dict[str, int] = dict(ctx.get("manifest.versions") or {})
+        for index, item in enumerate(raw):  # a bad annotation stops the stage before anything is applied
+            if isinstance(item, dict):
+                km.max_version_history(item, f"manifests[{index}]")
         deployed: list[JSON] = []
         for index, item in enumerate(raw):
             manifest = km.validate_manifest(item, f"manifests[{index}]", default_ns)
@@ -106,6 +86,7 @@ class ManifestActivities:
             applied.get("metadata", {}).pop("managedFields", None)
             deployed.append(applied)
         names = names_by_namespace(deployed)
+        self.refresh(account, names)
         created = [km.artifact_of(m, account) for m in deployed]
         outputs = {
             "outputs.manifests": deployed,
@@ -154,7 +135,7 @@ class ManifestActivities:
     @activity.defn(name="manifest_traffic")
     def traffic(self, inp: TaskInput) -> TaskResult:
         """After the new ReplicaSet is stable: redblack disables older ones, highlander disables and deletes them."""
-        return _guarded(self._traffic)(inp)
+        return guarded(self._traffic)(inp)
 
     def _traffic(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
@@ -162,7 +143,7 @@ class ManifestActivities:
         strategy = (traffic.get("options") or {}).get("strategy")
         if not traffic.get("enabled") or strategy not in ("redblack", "highlander"):
             return TaskResult.succeeded()
-        account = _account(ctx)
+        account = account_of(ctx)
         done: list[str] = []
         for manifest in ctx.get("outputs.manifests") or []:
             if manifest.get("kind") != "ReplicaSet":
@@ -177,6 +158,7 @@ class ManifestActivities:
                     self.cloud.delete(account, "replicaSet", old["metadata"]["name"], meta.get("namespace"))
                 done.append(f"replicaSet {old['metadata']['name']}")
         key = "disabled" if strategy == "redblack" else "deleted"
+        self.refresh(account, [m["metadata"].get("namespace", "") for m in ctx.get("outputs.manifests") or []])
         return TaskResult.succeeded({f"manifest.traffic.{key}": done})
 
     def disable(self, account: str, rs: JSON) -> None:
@@ -199,11 +181,11 @@ class ManifestActivities:
     @activity.defn(name="manifest_wait_stable")
     def wait_stable(self, inp: TaskInput) -> TaskResult:
         """RUNNING until every deployed (or acted-on) manifest is stable; TERMINAL when one failed."""
-        return _guarded(self._wait_stable)(inp)
+        return guarded(self._wait_stable)(inp)
 
     def _wait_stable(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        account = _account(ctx)
+        account = account_of(ctx)
         names = ctx.get("outputs.manifestNamesByNamespace") or {}
         waiting: list[str] = []
         stable: list[str] = []
@@ -223,7 +205,32 @@ class ManifestActivities:
                     waiting.append(f"{coordinate} in {namespace}: {result.message}")
         if waiting:
             return TaskResult.running(STABLE_BACKOFF_MS, messages=waiting, stableManifests=stable)
-        return TaskResult.succeeded({"messages": [], "stableManifests": stable})
+        context: JSON = {"messages": [], "stableManifests": stable}
+        if inp.stage_type == "deployManifest":
+            cleaned = self._trim_history(account, ctx.get("outputs.manifests") or [])
+            if cleaned:
+                context["manifest.history.deleted"] = cleaned
+        self.refresh(account, names)
+        return TaskResult.succeeded(context)
+
+    def _trim_history(self, account: str, deployed: list[JSON]) -> dict[str, list[str]]:
+        """Clouddriver's ``maxVersionHistory`` cleanup, once the deploy is stable: of each deployed versioned
+        manifest carrying ``strategy.spinnaker.io/max-version-history: N``, the cluster keeps the deployed version
+        and the N-1 highest others; older versions Spinnaker deployed are deleted. Decided from what exists at each
+        attempt and a delete of what is gone is done, so a retry deletes nothing more."""
+        deleted: dict[str, list[str]] = {}
+        for index, manifest in enumerate(deployed):
+            keep = km.max_version_history(manifest, f"outputs.manifests[{index}]")
+            meta = manifest.get("metadata") or {}
+            base = (meta.get("annotations") or {}).get(km.ARTIFACT + "name")
+            if keep is None or not base or km.version_of(str(meta.get("name", "")), base) is None:
+                continue  # not a versioned manifest: nothing to trim
+            namespace = meta.get("namespace")
+            members = self._cluster_members(account, manifest["kind"], namespace, base)
+            for name in km.versions_beyond_history(meta["name"], base, members, keep):
+                self.cloud.delete(account, km.lower_first(manifest["kind"]), name, namespace)
+                deleted.setdefault(namespace or "", []).append(f"{km.lower_first(manifest['kind'])} {name}")
+        return deleted
 
 
 def build_cloud(settings: Any) -> KubernetesCloud:
@@ -234,11 +241,11 @@ def build_cloud(settings: Any) -> KubernetesCloud:
     return KubernetesCloud(accounts)
 
 
-def build(settings: Any, cloud: KubernetesCloud | None = None) -> list[Callable[..., Any]]:
-    from .manifest_ops import ManifestOperations
-
+def build(settings: Any, cloud: KubernetesCloud | None = None, store: Any = None) -> list[Callable[..., Any]]:
+    """The manifest activities; with ``store``, each refreshes the cloud cache of what it touched."""
     cloud = cloud or build_cloud(settings)
-    acts, ops = ManifestActivities(cloud), ManifestOperations(cloud)
+    refresh = CacheRefresh(cloud, store)
+    acts, ops = ManifestActivities(cloud, refresh), ManifestOperations(cloud, refresh)
     return [acts.deploy, acts.traffic, acts.wait_stable, *ops.activities()]
 
 

@@ -14,12 +14,12 @@ from typing import Any
 
 from temporalio import activity
 
+from core.tasks import TaskInput, TaskResult
 from providers import kubernetes_manifest as km
 from providers.kubernetes import KubernetesCloud
-from workflows.stages.base import TaskInput, TaskResult
 
 from . import manifest_sources as sources
-from .manifest import _account, _guarded, names_by_namespace
+from .manifest_tasks import CacheRefresh, account_of, guarded, names_by_namespace
 
 JSON = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
@@ -57,8 +57,12 @@ def _selector(ctx: JSON) -> str:
 
 
 class ManifestOperations:
-    def __init__(self, cloud: KubernetesCloud) -> None:
+    """The acting tasks; scale, patch and undo are followed by the wait for stable, which refreshes the cloud cache
+    of their namespace (``manifest.py``); a delete refreshes it itself (no wait follows)."""
+
+    def __init__(self, cloud: KubernetesCloud, refresh: CacheRefresh | None = None) -> None:
         self.cloud = cloud
+        self.refresh = refresh or CacheRefresh(cloud)
 
     def activities(self) -> list[Callable[..., Any]]:
         return [self.resolve_target, self.delete, self.scale, self.patch, self.undo]
@@ -68,13 +72,13 @@ class ManifestOperations:
     @activity.defn(name="manifest_resolve_target")
     def resolve_target(self, inp: TaskInput) -> TaskResult:
         """Decide the objects the stage acts on, once: ``manifest.targets`` (kind name) in ``location``."""
-        return _guarded(self._resolve)(inp)
+        return guarded(self._resolve)(inp)
 
     def _resolve(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
         if ctx.get("manifest.targets") is not None:
             return TaskResult.succeeded()
-        account, namespace = _account(ctx), _location(ctx)
+        account, namespace = account_of(ctx), _location(ctx)
         if ctx.get("mode") == "label" or (ctx.get("labelSelectors") and not ctx.get("manifestName")):
             selector = _selector(ctx)
             kinds = ctx.get("kinds") or []
@@ -148,16 +152,17 @@ class ManifestOperations:
 
     @activity.defn(name="manifest_delete")
     def delete(self, inp: TaskInput) -> TaskResult:
-        return _guarded(self._delete)(inp)
+        return guarded(self._delete)(inp)
 
     def _delete(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        account, namespace = _account(ctx), _location(ctx)
+        account, namespace = account_of(ctx), _location(ctx)
         options = ctx.get("options") if isinstance(ctx.get("options"), dict) else {}
         deleted = []
         for kind, name in self._targets(ctx):
             self.cloud.delete(account, kind, name, namespace, options)
             deleted.append(f"{kind} {name}")
+        self.refresh(account, [namespace])
         return TaskResult.succeeded(
             {"outputs.manifestNamesByNamespace": {namespace: deleted}},
             {"deleted": {namespace: deleted}},
@@ -165,11 +170,11 @@ class ManifestOperations:
 
     @activity.defn(name="manifest_scale")
     def scale(self, inp: TaskInput) -> TaskResult:
-        return _guarded(self._scale)(inp)
+        return guarded(self._scale)(inp)
 
     def _scale(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        account, namespace = _account(ctx), _location(ctx)
+        account, namespace = account_of(ctx), _location(ctx)
         try:
             replicas = int(ctx["replicas"])
         except (KeyError, TypeError, ValueError):
@@ -182,11 +187,11 @@ class ManifestOperations:
 
     @activity.defn(name="manifest_patch")
     def patch(self, inp: TaskInput) -> TaskResult:
-        return _guarded(self._patch)(inp)
+        return guarded(self._patch)(inp)
 
     def _patch(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        account, namespace = _account(ctx), _location(ctx)
+        account, namespace = account_of(ctx), _location(ctx)
         body = sources.patch_body_of(ctx, inp.trigger)
         strategy = str((ctx.get("options") or {}).get("mergeStrategy", "strategic"))
         patched = [
@@ -202,11 +207,11 @@ class ManifestOperations:
 
     @activity.defn(name="manifest_undo_rollout")
     def undo(self, inp: TaskInput) -> TaskResult:
-        return _guarded(self._undo)(inp)
+        return guarded(self._undo)(inp)
 
     def _undo(self, inp: TaskInput) -> TaskResult:
         ctx = inp.context
-        account, namespace = _account(ctx), _location(ctx)
+        account, namespace = account_of(ctx), _location(ctx)
         chosen = ctx.get("undo.revision") or {}
         ((_kind, name),) = self._targets(ctx)
         body = [{"op": "replace", "path": "/spec/template", "value": chosen["template"]}]

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from gennaker import safe_yaml
+from core import safe_yaml
 from providers.kubernetes_manifest import ManifestError
 
 JSON = dict[str, Any]

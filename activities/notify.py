@@ -24,10 +24,10 @@ from temporalio import activity
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from core.settings.notify import NotificationSettings
 from integrations.notify.base import InvalidNotificationError, SendResult
 from integrations.notify.registry import build_channels, channel_for
 from integrations.notify.render import ExecutionSummary, render_message
-from integrations.notify.settings import NotificationSettings
 from integrations.outbound import OutboundPolicy, guarded_async_client, policy_from
 
 SEND_NOTIFICATION = "send_notification"
@@ -103,7 +103,7 @@ class NotifyActivities:
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._secrets = [
             secret.get_secret_value()
-            for secret in (settings.slack.bot_token, settings.email.password)
+            for secret in (settings.slack.bot_token, settings.email.password, settings.sms.auth_token)
             if secret is not None and secret.get_secret_value()
         ]
 
@@ -156,11 +156,11 @@ class NotifyActivities:
 
     async def _evaluated(self, entry: dict[str, Any], inp: SendNotificationInput) -> dict[str, Any]:
         """The entry with its message text evaluated against the stored execution (Orca's roots)."""
-        from api.store import NotFoundError
-        from workflows.notifications import evaluate_text
+        from core.store import NotFoundError
+        from integrations.notify.render import evaluate_text
 
         try:
-            execution = await asyncio.to_thread(self.store.get_execution, inp.execution_id)
+            execution = await asyncio.to_thread(self.store.executions.get, inp.execution_id)
         except NotFoundError:
             return entry
         stage = next((s for s in execution.get("stages") or [] if s.get("id") == inp.stage_id), None)

@@ -18,7 +18,8 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from workflows.reconciler import ReconcileInput, ReconcileResult
+from core.errors import temporal_not_found
+from core.messages.reconciler import ReconcileInput, ReconcileResult
 
 from .engine import FINISHED, finish_once, store_call
 
@@ -34,7 +35,7 @@ async def closed_status(client: Client, execution_id: str) -> tuple[str, str, in
     try:
         description = await handle.describe()
     except RPCError as err:
-        if "not found" in str(err).lower():
+        if temporal_not_found(err):
             return "TERMINAL", "the execution's workflow is gone from Temporal without a final record", None
         log.warning("reconciler: cannot describe %s: %s", execution_id, err)
         return None
@@ -113,35 +114,42 @@ async def reconcile_one(client: Client, store: Any, execution_id: str, on_finish
     """Record the final status of one execution whose workflow is closed or gone; returns the status recorded
     (None when the store shows it finished already, or its workflow still runs). Then its downstream triggers
     run once."""
-    header = await store_call(store.execution_header, execution_id)
+    header = await store_call(store.executions.header, execution_id)
     if header is None or header["status"] in FINISHED:
         return None
     closed = await closed_status(client, execution_id)
     if closed is None:
         return None
     status, reason, close_time = closed
-    execution = await store_call(store.get_execution, execution_id)
-    header = await store_call(store.execution_header, execution_id)  # read again: the freshest version
+    execution = await store_call(store.executions.get, execution_id)
+    header = await store_call(store.executions.header, execution_id)  # read again: the freshest version
     if header is None or header["status"] in FINISHED:
         return None
     version = max(time.time_ns() // 1000, int(header["version"]) + 1)
-    await store_call(store.apply_execution_update, final_update(execution, version, status, reason, close_time))
+    await store_call(store.executions.apply_update, final_update(execution, version, status, reason, close_time))
     log.warning("reconciler: execution %s recorded %s (%s)", execution_id, status, reason)
     await finish_once(store, execution_id, on_finished)
     return status
 
 
 class ReconcilerActivities:
-    def __init__(self, client: Client, store: Any, on_finished: OnFinished = None) -> None:
+    def __init__(
+        self, client: Client, store: Any, on_finished: OnFinished = None, events_retention_days: float = 0
+    ) -> None:
         self.client = client
         self.store = store
         self.on_finished = on_finished
+        #: Echo's outbox keeps events this long (``events.retention_days``; 0: forever). The delivery workflows
+        #: trim it too, but an installation without REST listeners has none, and the outbox grows with every
+        #: transition: the reconciler, which always runs with a store, trims it as well.
+        self.events_retention_days = events_retention_days
 
     @activity.defn(name="reconcile_executions")
     async def reconcile_executions(self, inp: ReconcileInput) -> ReconcileResult:
         """Every unfinished execution older than the grace period: finished in the store if its workflow is not
         running. A page at a time, oldest first."""
         result = ReconcileResult()
+        await self.trim_events()
         before = int(time.time() * 1000 - inp.grace_s * 1000)
         after: tuple[int, str] | None = None
         while True:
@@ -156,8 +164,15 @@ class ReconcilerActivities:
                 return result
             after = (page[-1]["buildTime"], page[-1]["id"])
 
+    async def trim_events(self) -> int:
+        """Drop Echo events older than the retention from the outbox; how many went."""
+        if self.events_retention_days <= 0:
+            return 0
+        keep_after = int((time.time() - self.events_retention_days * 86_400) * 1000)
+        return int(await store_call(lambda: self.store.events.purge(older_than_ms=keep_after)))
+
     def _page(self, before: int, after: tuple[int, str] | None, size: int) -> list[dict[str, Any]]:
-        return self.store.unfinished_executions(built_before_ms=before, after=after, limit=size)  # type: ignore[no-any-return]
+        return self.store.executions.unfinished(built_before_ms=before, after=after, limit=size)  # type: ignore[no-any-return]
 
 
 async def put_reconciler_schedule(client: Client, settings: Any) -> str | None:
@@ -167,8 +182,8 @@ async def put_reconciler_schedule(client: Client, settings: Any) -> str | None:
 
     from temporalio.client import ScheduleActionStartWorkflow
 
+    from core.messages.reconciler import SCHEDULE_ID, WORKFLOW_TYPE
     from integrations.schedules import delete_schedule, every, put_schedule
-    from workflows.reconciler import SCHEDULE_ID, WORKFLOW_TYPE
 
     config = settings.reconciler
     if not config.enabled:

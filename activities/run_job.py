@@ -25,10 +25,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import manifest_sources
+from core.tasks import DELETE_KUBERNETES_JOB, JSON, RUN_KUBERNETES_JOB, WAIT_ON_KUBERNETES_JOB, TaskInput, TaskResult
 from providers import kubernetes_jobs as kj
 from providers.kubernetes_manifest import ManifestError
-from workflows.stages.base import JSON, TaskInput, TaskResult
-from workflows.stages.run_job_manifest import DELETE_KUBERNETES_JOB, RUN_KUBERNETES_JOB, WAIT_ON_KUBERNETES_JOB
 
 RETRYABLE_ERROR = "KubernetesRetryable"
 #: WaitOnJobCompletion retries the property file 6 times, 5 s apart

@@ -15,13 +15,12 @@ from typing import Any
 
 from temporalio import activity
 
+from core.settings.terraform import TerraformSettings
+from core.status import ExecutionStatus
+from core.tasks import JSON, RUN_TERRAFORM, TaskInput, TaskResult
 from integrations.outbound import policy_from
 from integrations.terraform.context import InvalidTerraformStage, parse
 from integrations.terraform.runner import RunRequest, TerraformRunner
-from integrations.terraform.settings import TerraformSettings
-from workflows.stages.base import JSON, TaskInput, TaskResult
-from workflows.stages.terraform import RUN_TERRAFORM
-from workflows.status import ExecutionStatus
 
 HEARTBEAT_EVERY_S = 2.0
 

@@ -9,15 +9,12 @@ from typing import Any
 
 from temporalio import activity
 
+from core.fields import truthy
+from core.messages.triggers import StartCronPipelineInput
 from integrations.triggers.launcher import Launched, Launcher
-from workflows.triggers import StartCronPipelineInput
 
 Json = dict[str, Any]
 CONFIG_CACHE_S = 5.0  # how stale the list of pipeline configs may be (Echo's own cache refreshes every 30 s)
-
-
-def _enabled(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 class TriggerActivities:
@@ -37,15 +34,15 @@ class TriggerActivities:
     async def start_cron_pipeline(self, inp: StartCronPipelineInput) -> Json:
         """Start the pipeline a cron trigger names, as Echo's ``PipelineTriggerJob`` does, unless the
         pipeline or the trigger has been disabled or removed since the Schedule was last synced."""
-        from api.store import NotFoundError
+        from core.store import NotFoundError
 
         try:
-            pipeline: Json = await asyncio.to_thread(self.store.get_pipeline, inp.pipeline_id)
+            pipeline: Json = await asyncio.to_thread(self.store.pipelines.get, inp.pipeline_id)
         except NotFoundError:
             return {"skipped": f"pipeline {inp.pipeline_id} no longer exists"}
         views: list[Json] = await asyncio.to_thread(_trigger_views, self.store, [pipeline])  # MPTv2: inherited
         pipeline = views[0]
-        if _enabled(pipeline.get("disabled")):
+        if truthy(pipeline.get("disabled")):
             return {"skipped": f"pipeline {pipeline.get('name')} is disabled"}
         config = next(
             (
@@ -55,7 +52,7 @@ class TriggerActivities:
             ),
             None,
         )
-        if config is None or not _enabled(config.get("enabled")):
+        if config is None or not truthy(config.get("enabled")):
             return {"skipped": f"cron trigger {inp.trigger_id} is gone or disabled"}
         event_key = f"cron:{inp.trigger_id}:{inp.scheduled_time}"
         launched = await self.launcher.launch(
@@ -75,10 +72,10 @@ class TriggerActivities:
 
 
 def _trigger_views(store: Any, pipelines: list[Json] | None = None) -> list[Json]:
-    """Pipelines as triggers see them: templated ones with their rendered triggers (api/store/templates.py)."""
-    from api.store.templates import trigger_views
+    """Pipelines as triggers see them: templated ones with their rendered triggers (templates/stored.py)."""
+    from templates.stored import trigger_views
 
-    return trigger_views(store, store.list_pipelines() if pipelines is None else pipelines)
+    return trigger_views(store, store.pipelines.all() if pipelines is None else pipelines)
 
 
 def _run_as(config: Json) -> str | None:
@@ -91,14 +88,14 @@ def cron_trigger(pipeline: Json, config: Json, event_key: str) -> Json:
     pipeline's parameter defaults filled in as Orca fills them."""
     import uuid
 
-    from workflows.parameters import with_defaults
+    from core.parameters import with_defaults
 
     trigger: Json = {
         "type": "cron",
         "id": config.get("id"),
         "cronExpression": config.get("cronExpression"),
         "enabled": True,
-        "rebake": _enabled(config.get("rebake")),
+        "rebake": truthy(config.get("rebake")),
         "eventId": str(uuid.uuid5(uuid.NAMESPACE_URL, event_key)),  # the same tick always has the same id
         "user": _run_as(config) or "[anonymous]",
         "parameters": with_defaults(pipeline, config.get("parameters") or {}),

@@ -5,20 +5,20 @@ deletes those of accounts no longer configured."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from temporalio.client import Client, Schedule, ScheduleActionStartWorkflow
 
+from core.messages.cloud_cache import CACHE_INTERVAL, RefreshCloudCacheInput
+from core.settings import Settings
 from integrations.schedules import every, sync_schedules
-from providers.registry import provider_of
-from workflows.cloud_cache import CACHE_INTERVAL, RefreshCloudCacheInput
+from providers.accounts import provider_of
 
 log = logging.getLogger(__name__)
 PREFIX = "gennaker-cache:"
-CACHED = ("aws", "gce")
+CACHED = ("aws", "gce", "kubernetes")
 
 
-def cached_accounts(settings: Any) -> list[tuple[str, str]]:
+def cached_accounts(settings: Settings) -> list[tuple[str, str]]:
     return [
         (provider_of(e), str(e.get("name")))
         for e in getattr(settings, "accounts", []) or []
@@ -26,7 +26,7 @@ def cached_accounts(settings: Any) -> list[tuple[str, str]]:
     ]
 
 
-async def sync_cache_schedules(client: Client, settings: Any) -> list[str]:
+async def sync_cache_schedules(client: Client, settings: Settings) -> list[str]:
     """One Schedule per cached account; returns their ids."""
     wanted: dict[str, Schedule] = {}
     for provider, account in cached_accounts(settings):

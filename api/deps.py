@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
-from gennaker.settings import Settings
+from core.auth.principal import Principal
+from core.settings import Settings
 
-from .auth.principal import Principal
+if TYPE_CHECKING:  # the store and the Temporal client are built in the app's lifespan, not at import
+    from temporalio.client import Client
+
+    from core.store import Store
 
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_client(request: Request) -> Any:
-    return request.app.state.temporal
+def get_client(request: Request) -> Client:
+    return request.app.state.temporal  # type: ignore[no-any-return]
 
 
-def get_store(request: Request) -> Any:
-    return request.app.state.store
+def get_store(request: Request) -> Store:
+    return request.app.state.store  # type: ignore[no-any-return]
 
 
 def get_principal(request: Request) -> Principal:
@@ -37,7 +41,7 @@ def get_user(request: Request) -> str:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ClientDep = Annotated[Any, Depends(get_client)]
-StoreDep = Annotated[Any, Depends(get_store)]
+ClientDep = Annotated["Client", Depends(get_client)]
+StoreDep = Annotated["Store", Depends(get_store)]
 UserDep = Annotated[str, Depends(get_user)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

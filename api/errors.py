@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.errors import ApiError as ApiError  # re-exported: the routes raise it from here
 from workflows.errors import ExpressionError, InvalidPipelineError
 from workflows.operations import ExecutionNotFoundError, OperationRefusedError
 
@@ -40,16 +41,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such application, pipeline or execution"},
     409: {"model": ErrorBody, "description": "Refused by the current state (stale save, judgment, running)"},
 }
-
-
-class ApiError(Exception):
-    """An error a route raises on purpose, with its HTTP status."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.extra = extra
 
 
 def not_found(message: str) -> ApiError:
@@ -77,8 +68,8 @@ def _respond(request: Request, status: int, message: str, **extra: Any) -> JSONR
 
 def install(app: FastAPI) -> None:
     """Register the translations of every error the routes can meet."""
-    from api.store import ConflictError, NotFoundError, StaleError, StoreError
-    from api.store import ValidationError as StoreValidationError
+    from core.store import ConflictError, NotFoundError, StaleError, StoreError
+    from core.store import ValidationError as StoreValidationError
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, err: ApiError) -> JSONResponse:

@@ -16,9 +16,9 @@ from typing import Any
 
 from fastapi import Response
 
+from core.status import COMPLETED
 from workflows import operations
 from workflows.execution import strip_execution as strip
-from workflows.status import COMPLETED
 
 Json = dict[str, Any]
 FINISHED = {s.value for s in COMPLETED}
@@ -27,10 +27,10 @@ FIRST_WRITE_WAIT = 2.0  # seconds a just-started execution is given to appear in
 
 async def get_text(client: Any, store: Any, execution_id: str, *, expand: bool = True) -> tuple[str, str, str]:
     """``(application, status, Gate JSON text)`` of one execution, straight from the store's text."""
-    from api.store import ExecutionDeletedError, NotFoundError
+    from core.store import ExecutionDeletedError, NotFoundError
 
     try:
-        return await asyncio.to_thread(store.get_execution_text, execution_id, expand=expand)  # type: ignore[no-any-return]
+        return await asyncio.to_thread(store.executions.get_text, execution_id, expand=expand)
     except ExecutionDeletedError:
         raise  # Temporal may still hold its workflow for a while; deleted means gone
     except NotFoundError:
@@ -46,7 +46,7 @@ async def get(client: Any, store: Any, execution_id: str, *, expand: bool = True
 async def _just_started(client: Any, store: Any, execution_id: str, *, expand: bool) -> tuple[str, str, str]:
     from temporalio.service import RPCError
 
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     handle = client.get_workflow_handle(execution_id)
     try:
@@ -57,7 +57,7 @@ async def _just_started(client: Any, store: Any, execution_id: str, *, expand: b
     while asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
         try:
-            return await asyncio.to_thread(store.get_execution_text, execution_id, expand=expand)  # type: ignore[no-any-return]
+            return await asyncio.to_thread(store.executions.get_text, execution_id, expand=expand)
         except NotFoundError:
             continue
     try:
@@ -81,6 +81,7 @@ async def listing(client: Any, rows: list[tuple[str, str]], *, expand: bool) -> 
 
 
 def json_list(items: list[Json]) -> Response:
-    """A list of executions as the response itself: they are JSON already, so FastAPI need not validate
-    and re-encode hundreds of them (the listing is Deck's most frequent call)."""
+    """A list of executions (or configs) as the response itself: they are JSON already, so FastAPI need not
+    validate and re-encode hundreds of them (the listings are Deck's most frequent calls). The route's
+    ``response_model`` still describes them in the OpenAPI document."""
     return Response(content=json.dumps(items, separators=(",", ":")), media_type="application/json")

@@ -22,8 +22,9 @@ from contextvars import ContextVar
 from itertools import accumulate
 from typing import Any
 
+from core.settings.limits import RequestLimitSettings
+
 from .errors import error_body
-from .limits_settings import RequestLimitSettings
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
+from core.observability import tracing
+from core.observability.logs import configure_server as configure_logs
+from core.settings import Settings, load_settings
 from gennaker import __version__
-from gennaker.settings import Settings, load_settings
 
-from . import errors, limits
+from . import errors, limits, metrics
 from .auth import audit, forwarded
 from .routes import (
     applications,
@@ -25,6 +32,7 @@ from .routes import (
     canary_backtest,
     credentials,
     dinghy,
+    events,
     executions,
     firewalls,
     infrastructure,
@@ -36,8 +44,11 @@ from .routes import (
     pipeline_configs,
     pipeline_templates,
     pipelines,
+    preview,
     projects,
+    swagger,
     terraform,
+    ui_stream,
     webhooks,
 )
 
@@ -49,7 +60,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from api.store import Store
+        from core.store import Store
         from gennaker.temporal_client import connect
 
         own_store = app.state.store is None
@@ -59,13 +70,15 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         if app.state.temporal is None:
             app.state.temporal = await connect(app.state.settings)
         # cron Schedules follow the stored configs; catch up with changes made while the API was down
-        reconciling = asyncio.create_task(reconcile_schedules(app.state.temporal, app.state.settings, app.state.store))
+        reconciling = asyncio.create_task(reconcile_once(app.state.temporal, app.state.settings, app.state.store))
         try:
             yield
         finally:
             reconciling.cancel()
             if getattr(app.state, "jenkins", None) is not None:
                 app.state.jenkins.close()
+            if getattr(app.state, "ci_services", None) is not None:
+                app.state.ci_services.close()
             if own_store:
                 app.state.store.close()
 
@@ -74,6 +87,7 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         version=__version__,
         lifespan=lifespan,
         description="Spinnaker's Gate API, served by Gennaker",
+        generate_unique_id_function=swagger.gate_operation_ids(),
     )
     app.state.settings = settings or load_settings()
     app.state.temporal = temporal
@@ -82,11 +96,15 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
     audit.install(app)
     forwarded.install(app)  # after the audit: runs first, so the audit sees the settled client
     limits.install(app, app.state.settings)  # last added runs first: body limits before anything reads it
+    metrics.install(app, app.state.settings)  # outermost: times what the client waits for, 413s included
+    tracing.instrument_app(app, app.state.settings)
+    configure_logs(app.state.settings)
     errors.document(app)
     # executions before pipelines: `POST /pipelines/{id}/evaluateVariables` must win over the trigger route
     # `POST /pipelines/{application}/{name}`, as Spring prefers the literal segment in Gate
     routers = (
         misc,
+        swagger,
         auth,
         authorize,
         applications,
@@ -109,10 +127,47 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
         terraform,
         pipeline_templates,
         dinghy,
+        events,
+        ui_stream,
+        preview,
     )
     for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     return app
+
+
+async def reconcile_once(client: Any, settings: Settings, store: Any) -> bool:
+    """:func:`reconcile_schedules` in one of the API processes that start together (``api.workers`` of them,
+    or replicas): the first to claim the start-up lease in the database reconciles, the others skip it. The
+    lease is named by the settings it reconciles to, so a restart with changed settings always reconciles,
+    and kept for STARTUP_SIBLINGS_MS after it is done, so a sibling that starts a little later does not redo it.
+    True when this process reconciled."""
+    name, holder = startup_lease(settings)
+    try:
+        claimed = await asyncio.to_thread(store.leases.claim, name, holder, STARTUP_LEASE_MS)
+    except Exception as err:  # noqa: BLE001 - the store not reachable: reconcile anyway (it is idempotent)
+        log.warning("could not claim the start-up lease, reconciling anyway: %s", err)
+        claimed = True
+    if not claimed:
+        log.info("start-up reconciliation: another API process does it")
+        return False
+    try:
+        await reconcile_schedules(client, settings, store)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(store.leases.release, name, holder, keep_ms=STARTUP_SIBLINGS_MS)
+    return True
+
+
+STARTUP_LEASE_MS = 10 * 60 * 1000  # a reconciliation still running after this is presumed dead
+STARTUP_SIBLINGS_MS = 30 * 1000  # API processes starting this long after one reconciled skip it
+
+
+def startup_lease(settings: Settings) -> tuple[str, str]:
+    """The start-up lease's name (a digest of the settings but the listening address, which differs per
+    replica) and this process's holder id."""
+    digest = hashlib.sha256(settings.model_dump_json(exclude={"api"}).encode()).hexdigest()[:16]
+    return f"api-startup:{digest}", f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 async def reconcile_schedules(client: Any, settings: Settings, store: Any) -> None:
@@ -123,7 +178,7 @@ async def reconcile_schedules(client: Any, settings: Settings, store: Any) -> No
     from .cloud_cache import sync_cache_schedules
 
     try:
-        pipelines = await asyncio.to_thread(store.list_pipelines)
+        pipelines = await asyncio.to_thread(store.pipelines.all)
         result = await reconcile(client, settings, pipelines, store_loader(store))  # deletions re-read the store
         log.info("cron schedules reconciled: %s", result)
     except Exception as err:  # noqa: BLE001 - Temporal or the store not reachable: the next start retries
@@ -138,6 +193,12 @@ async def reconcile_schedules(client: Any, settings: Settings, store: Any) -> No
         log.info("jenkins poll schedules: %s", await sync_jenkins_schedules(client, settings))
     except Exception as err:  # noqa: BLE001 - as above
         log.warning("could not set up the jenkins poll schedules: %s", err)
+    try:
+        from integrations.ci.schedules import sync_ci_schedules
+
+        log.info("build service poll schedules: %s", await sync_ci_schedules(client, settings))
+    except Exception as err:  # noqa: BLE001 - as above
+        log.warning("could not set up the build service poll schedules: %s", err)
     try:
         from integrations.dinghy.start import sync_poll_schedules
 

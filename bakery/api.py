@@ -11,11 +11,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from core.settings.bakery import BakerySettings
+
 from .errors import BakeNotFoundError
 from .images import ImageConfig, load_images
 from .logs import LogChunk, gate_logs, read_log
 from .options import bake_options
-from .settings import BakerySettings
 from .store import BakeStore
 
 __all__ = ["bake_status", "image_config", "logs", "logs_from", "options"]

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.fields import truthy
+
 from .errors import BakeRequestError
 from .images import LABELS, check_file_name
 from .packages import split_packages
@@ -56,13 +58,6 @@ class BakeRequest:
     @property
     def package(self) -> str:
         return " ".join(self.packages)
-
-
-def truthy(value: Any) -> bool:
-    """A boolean field as Jackson reads it: true, or "true" in any case."""
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return value is True
 
 
 def _text(context: dict[str, Any], name: str, max_length: int = 1024) -> str | None:

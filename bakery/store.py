@@ -1,6 +1,6 @@
 """Rosco's bake store: every bake by id, and the cache (the newest successful bake for a key).
 
-The bakes live in the shared store's ``bakes`` table (``api/store``), so every bakery worker, on any
+The bakes live in the shared store's ``bakes`` table (``core/store``), so every bakery worker, on any
 machine, sees the same cache. :class:`BakeStore` gives the bakery typed :class:`BakeRecord` objects
 over the store's plain documents. The cache reuses a key's newest ``COMPLETED``/``SUCCESS`` bake that
 is still ``reusable``; a rebake retires the key's earlier bakes (Rosco's ``deleteBakeByKeyPreserveDetails``).
@@ -128,7 +128,7 @@ def _from_doc(doc: dict[str, Any] | None) -> BakeRecord | None:
 
 
 class BakeStore:
-    """The bakes in the shared store (``api.store.Store``: SQLite, PostgreSQL or MySQL), as records.
+    """The bakes in the shared store (``core.store.Store``: SQLite, PostgreSQL or MySQL), as records.
 
     Safe to share between threads; each call is one transaction of the store."""
 
@@ -137,29 +137,29 @@ class BakeStore:
 
     def create(self, record: BakeRecord) -> bool:
         """Add a bake unless one with its id exists; True if added."""
-        return bool(self.store.create_bake(_to_doc(record)))
+        return bool(self.store.bakes.create(_to_doc(record)))
 
     def get(self, bake_id: str) -> BakeRecord | None:
-        return _from_doc(self.store.get_bake(bake_id))
+        return _from_doc(self.store.bakes.get(bake_id))
 
     def cached(self, key: str) -> BakeRecord | None:
         """The key's newest reusable successful bake."""
-        return _from_doc(self.store.cached_bake(key))
+        return _from_doc(self.store.bakes.cached(key))
 
     def for_key(self, key: str) -> list[BakeRecord]:
         """Every bake of a key, newest first."""
-        return [r for r in map(_from_doc, self.store.bakes_for_key(key)) if r is not None]
+        return [r for r in map(_from_doc, self.store.bakes.for_key(key)) if r is not None]
 
     def retire(self, key: str) -> int:
         """Stop reusing the key's finished bakes (a rebake); returns how many were retired."""
-        return int(self.store.retire_bakes(key))
+        return int(self.store.bakes.retire(key))
 
     def add_requester(self, bake_id: str, requester: str) -> None:
-        self.store.add_bake_requester(bake_id, requester)
+        self.store.bakes.add_requester(bake_id, requester)
 
     def update(self, bake_id: str, **changes: Any) -> None:
         """Change some fields of a bake (its state and results), leaving the others as they are."""
         unknown = sorted(set(changes) - set(_COLUMNS))
         if unknown:
             raise ValueError(f"cannot update bake fields {unknown}")
-        self.store.update_bake(bake_id, {_COLUMNS[k]: v for k, v in changes.items()})
+        self.store.bakes.update(bake_id, {_COLUMNS[k]: v for k, v in changes.items()})

@@ -1,9 +1,12 @@
 """API benchmark: Gate's endpoints over HTTP, against the targets in the requirements.
 
     make bench-api        # or: .venv/bin/python -m bench.api [--executions 10000] [--duration 60] [--clients 50]
+                          #     [--api-workers 1,2]
 
-It starts its own dev server (as ``python -m bench`` does), a worker built as ``worker.py`` builds it, the store
-on a SQLite file and the API on uvicorn, all on free ports under a temporary directory, then measures with httpx:
+It starts its own dev server (as ``python -m bench`` does), a worker (``worker.py``, a process of its own), the
+store on a SQLite file and the API as ``gennaker up`` runs it (uvicorn, ``api.workers`` processes on one port),
+all on free ports under a temporary directory, then measures with httpx from this process (which runs nothing
+else, so the clients do not share an interpreter with the server):
 
 * pipeline save (``POST /pipelines``);
 * with N executions stored (inserted through the store, finished, over 20 pipeline configs of one application,
@@ -11,15 +14,19 @@ on a SQLite file and the API on uvicorn, all on free ports under a temporary dir
   of a 50-stage execution;
 * trigger to first stage RUNNING: ``POST /pipelines/{app}/{name}`` of a pipeline whose first stage is a manual
   judgment, then ``GET /pipelines/{id}`` every 5 ms until stage 0 is RUNNING;
-* a load of concurrent clients (GETs, a few saves and triggers) for a while: requests/s and failures.
+* a load of concurrent clients (GETs, a few saves and triggers) for a while: requests/s, latencies and failures.
 
-It prints a table; it asserts nothing (the exit code is 1 when the load saw failures).
+Each count in ``--api-workers`` is one round against the same store and dev server (an A/B in one run: the
+machine's other load is the same for both); the first round's saves go to the measured application, later
+rounds' saves to one of their own, so every round reads the same documents. It prints a table per round; it
+asserts nothing (the exit code is 1 when a load saw failures).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import tempfile
 import time
@@ -30,9 +37,10 @@ from typing import Any
 
 import httpx
 
+from core.settings import Settings, load_settings
+from gennaker import supervisor
 from gennaker.devserver import DevServer
-from gennaker.localstack import ServedApi, free_port
-from gennaker.settings import load_settings
+from gennaker.localstack import free_port
 
 APP = "benchapi"
 LOAD_APP = "benchload"
@@ -157,7 +165,7 @@ def seed_executions(store: Any, configs: list[dict[str, Any]], count: int) -> st
     for i in range(count):
         n_stages = 50 if i % 200 == 0 else 3
         execution = finished_execution(configs[i % len(configs)], n_stages, base + i * 60_000)
-        store.save_execution(execution)
+        store.executions.save(execution)
         if n_stages == 50:
             big = execution["id"]
     return big
@@ -178,15 +186,24 @@ async def timed(call: Callable[[], Awaitable[httpx.Response]], runs: int, warmup
     return out
 
 
-def row(measure: str, values: list[float], target_ms: float | None) -> Row:
+def row(measure: str, values: list[float], target_ms: float | None, *, p95_target: float | None = None) -> Row:
     p50, p95 = pct(values, 50) * 1000, pct(values, 95) * 1000
+    if p95_target is not None:
+        return (
+            measure,
+            f"{p50:.1f} ms",
+            f"{p95:.1f} ms",
+            f"p95 <= {p95_target:.0f} ms",
+            "yes" if p95 <= p95_target else "NO",
+        )
     target = f"p50 <= {target_ms:.0f} ms" if target_ms is not None else ""
     ok = ("yes" if p50 <= target_ms else "NO") if target_ms is not None else ""
     return (measure, f"{p50:.1f} ms", f"{p95:.1f} ms", target, ok)
 
 
-async def trigger_to_running(http: httpx.AsyncClient, runs: int) -> list[float]:
-    (await http.post("/pipelines", json=pipeline_config(APP, "judged", judged()))).raise_for_status()
+async def trigger_to_running(http: httpx.AsyncClient, runs: int, *, first_round: bool) -> list[float]:
+    if first_round:
+        (await http.post("/pipelines", json=pipeline_config(APP, "judged", judged()))).raise_for_status()
     times, started = [], []
     for i in range(runs + 2):
         t0 = time.perf_counter()
@@ -208,15 +225,19 @@ async def trigger_to_running(http: httpx.AsyncClient, runs: int) -> list[float]:
     return times
 
 
-async def load(url: str, clients: int, duration: float, big_id: str) -> tuple[int, int, list[str], float]:
-    """``clients`` concurrent clients for ``duration`` seconds: (requests, failures, first failures, seconds)."""
-    deadline = time.perf_counter() + duration
+async def load(
+    url: str, clients: int, duration: float, big_id: str, *, first_round: bool
+) -> tuple[int, int, list[str], float, dict[str, list[float]]]:
+    """``clients`` concurrent clients for ``duration`` seconds: (requests, failures, first failures, seconds,
+    latencies by request kind)."""
     done = failed = 0
     samples: list[str] = []
     latency: dict[str, list[float]] = {}
     quick = pipeline_config(LOAD_APP, "quick", wait_stages(1))
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        (await http.post("/pipelines", json=quick)).raise_for_status()
+    if first_round:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            (await http.post("/pipelines", json=quick)).raise_for_status()
+    deadline = time.perf_counter() + duration
 
     async def one(n: int) -> None:
         nonlocal done, failed
@@ -251,31 +272,63 @@ async def load(url: str, clients: int, duration: float, big_id: str) -> tuple[in
 
     t0 = time.perf_counter()
     await asyncio.gather(*(one(n) for n in range(clients)))
-    for kind, values in sorted(latency.items()):
-        print(
-            f"under load: {kind}: {len(values)} requests, p50 {pct(values, 50) * 1000:.0f} ms, "
-            f"p95 {pct(values, 95) * 1000:.0f} ms"
-        )
-    return done, failed, samples, time.perf_counter() - t0
+    return done, failed, samples, time.perf_counter() - t0, latency
 
 
-async def bench(args: argparse.Namespace, api: ServedApi) -> tuple[list[Row], int]:
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process and its live descendants (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return 0.0
+    tree, ticks = {pid}, 0
+    for _ in range(4):  # uvicorn's master, its workers, their resource tracker
+        tree |= {p for p, (parent, _) in stats.items() if parent in tree}
+    ticks = sum(stats[p][1] for p in tree if p in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> float:
+    """CPU seconds every core spent not idle so far (``/proc/stat``), for the share the measured processes had."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+async def bench(
+    args: argparse.Namespace, url: str, store: Any, round_no: int, big_id: str, pids: dict[str, int] | None = None
+) -> tuple[list[Row], int, str]:
+    """One round against the API at ``url``; the first inserts the executions. Returns (rows, failures, the
+    50-stage execution's id)."""
     rows: list[Row] = []
-    async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
+    first = round_no == 0
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         n = [0]
+        save_app = APP if first else f"{APP}r{round_no}"  # later rounds leave the measured application as it was
 
         def save() -> Awaitable[httpx.Response]:
             n[0] += 1
-            return http.post("/pipelines", json=pipeline_config(APP, f"saved-{n[0]}", wait_stages(5)))
+            return http.post("/pipelines", json=pipeline_config(save_app, f"saved-{n[0]}", wait_stages(5)))
 
         rows.append(row(f"pipeline save, {args.saves} saves", await timed(save, args.saves), 15))
 
-        configs = [
-            api.store.save_pipeline(pipeline_config(APP, f"p{i:02}", wait_stages(3)), "bench") for i in range(CONFIGS)
-        ]
-        t0 = time.perf_counter()
-        big_id = await asyncio.to_thread(seed_executions, api.store, configs, args.executions)
-        print(f"inserted {args.executions} executions in {time.perf_counter() - t0:.1f} s")
+        if first:
+            configs = [
+                store.pipelines.save(pipeline_config(APP, f"p{i:02}", wait_stages(3)), "bench") for i in range(CONFIGS)
+            ]
+            t0 = time.perf_counter()
+            big_id = await asyncio.to_thread(seed_executions, store, configs, args.executions)
+            print(f"inserted {args.executions} executions in {time.perf_counter() - t0:.1f} s")
 
         def app_list() -> Awaitable[httpx.Response]:
             return http.get(f"/applications/{APP}/pipelines", params={"limit": 25, "expand": "false"})
@@ -285,14 +338,27 @@ async def bench(args: argparse.Namespace, api: ServedApi) -> tuple[list[Row], in
         rows.append(
             row(
                 f"trigger to first stage RUNNING, {args.triggers} runs",
-                await trigger_to_running(http, args.triggers),
+                await trigger_to_running(http, args.triggers, first_round=first),
                 150,
             )
         )
 
-    done, failed, samples, seconds = await load(api.url, args.clients, args.duration, big_id)
+    pids = pids or {}
+    before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    clients_before, busy_before = time.process_time(), _machine_busy()
+    done, failed, samples, seconds, latency = await load(url, args.clients, args.duration, big_id, first_round=first)
+    used = {name: _cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    used["clients (this process)"] = time.process_time() - clients_before
+    busy = _machine_busy() - busy_before
+    print(
+        f"CPU during the load ({seconds:.0f} s, {done} requests; every core busy {busy:.0f} s of"
+        f" {seconds * (os.cpu_count() or 1):.0f}): "
+        + ", ".join(f"{name} {cpu:.1f} s" for name, cpu in used.items())
+        + (f"; the API {used['API'] / max(done, 1) * 1000:.2f} ms per request" if "API" in used else "")
+    )
     for sample in samples:
         print(f"load failure: {sample}")
+    everything = [v for values in latency.values() for v in values]
     rows.append(
         (
             f"load: {args.clients} clients for {args.duration:.0f} s",
@@ -302,7 +368,10 @@ async def bench(args: argparse.Namespace, api: ServedApi) -> tuple[list[Row], in
             "yes" if failed == 0 else f"NO ({failed} failed)",
         )
     )
-    return rows, failed
+    rows.append(row("  every request under load", everything, None, p95_target=250))
+    for kind, values in sorted(latency.items()):
+        rows.append(row(f"  {kind} ({len(values)})", values, None))
+    return rows, failed, big_id
 
 
 def print_table(rows: list[Row]) -> None:
@@ -312,8 +381,69 @@ def print_table(rows: list[Row]) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
 
 
+def environment(settings: Settings, **extra: str) -> dict[str, str]:
+    """The processes' settings: this run's state directory, task queue and dev server, nothing of the caller's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GENNAKER_")}
+    env.update(
+        GENNAKER_STATE_DIR=str(settings.state_dir),
+        GENNAKER_TASK_QUEUE=settings.task_queue,
+        GENNAKER_TEMPORAL__ADDRESS=settings.temporal.address,
+        # the caller's PYTHONPATH after the project: `PYTHONPATH=DIR python -m bench.api` tries packages kept in DIR
+        # (uvicorn's httptools and uvloop, say) without installing them
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")) if p
+        ),
+        **extra,
+    )
+    return env
+
+
+def start_worker(settings: Settings, log_file: Path) -> supervisor.Child:
+    from gennaker.cli import worker_command
+
+    with log_file.open("ab") as out:
+        child = supervisor.spawn("worker", worker_command(), environment(settings), 10, stdout=out, stderr=out)
+    deadline = time.monotonic() + 120
+    while f"worker ready on {settings.task_queue}" not in log_file.read_text(errors="replace"):
+        if child.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the worker did not start:\n{log_file.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.1)
+    return child
+
+
+def start_api(settings: Settings, workers: int, log_file: Path) -> tuple[supervisor.Child, str]:
+    """The API as ``gennaker up`` runs it, with ``workers`` uvicorn processes."""
+    from core.settings import ApiSettings
+    from gennaker.cli import api_command
+
+    port = free_port()
+    command = api_command(settings.model_copy(update={"api": ApiSettings(port=port, workers=workers)}))
+    assert command is not None
+    env = environment(settings, GENNAKER_API__PORT=str(port), GENNAKER_API__WORKERS=str(workers))
+    with log_file.open("ab") as out:
+        child = supervisor.spawn(
+            f"API x{workers}", [*command, "--log-level", "warning"], env, 10, stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return child, url
+        except httpx.HTTPError:
+            pass
+        if child.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the API did not start:\n{log_file.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
+
+
 async def main() -> int:
-    from api.store import Store
+    from core.store import Store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executions", type=int, default=10_000, help="executions stored before the reads")
@@ -321,7 +451,13 @@ async def main() -> int:
     parser.add_argument("--triggers", type=int, default=30)
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients of the load")
     parser.add_argument("--duration", type=float, default=60, help="seconds of load")
+    parser.add_argument(
+        "--api-workers",
+        default=f"1,{Settings().api.workers}",
+        help="API process counts, one round each (default: 1, then api.workers' default)",
+    )
     args = parser.parse_args()
+    counts = list(dict.fromkeys(int(c) for c in args.api_workers.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         settings = load_settings(
@@ -329,14 +465,33 @@ async def main() -> int:
         )
         server = DevServer(settings, port=port, headless=True, db_file=Path(tmp) / "temporal.db").start()
         store = Store(settings.store_url)
+        children: list[supervisor.Child] = []
+        failed, big_id, tables = 0, "", []
         try:
             store.migrate()
-            with ServedApi(settings, store) as api:
-                print(f"dev server {server.address}, API {api.url}, store {settings.store_url}")
-                rows, failed = await bench(args, api)
-            print_table(rows)
+            children.append(start_worker(settings, Path(tmp) / "worker.log"))
+            print(f"dev server {server.address}, store {settings.store_url}, {os.cpu_count()} cores", flush=True)
+            for round_no, workers in enumerate(counts):
+                api, url = start_api(settings, workers, Path(tmp) / f"api-{workers}.log")
+                children.append(api)
+                print(f"round {round_no + 1}: the API with {workers} process(es) at {url}; {_load()}", flush=True)
+                try:
+                    pids = {"API": api.process.pid, "worker": children[0].process.pid}
+                    if server.process is not None:
+                        pids["Temporal"] = server.process.pid
+                    rows, round_failed, big_id = await bench(args, url, store, round_no, big_id, pids)
+                finally:
+                    supervisor.stop([api])
+                    children.remove(api)
+                failed += round_failed
+                tables.append((workers, rows))
+                print(f"round {round_no + 1} done; {_load()}")
+                print_table(rows)
+            for workers, rows in tables[1:] if len(tables) > 1 else []:
+                print(f"\n{workers} API processes against 1: requests/s {rows[4][1]} vs {tables[0][1][4][1]}")
             return 1 if failed else 0
         finally:
+            supervisor.stop(children)
             store.close()
             server.stop()
 

@@ -11,7 +11,8 @@ random points and restarts it. Then every process is up again and the run settle
 
 Invariants, checked over every execution Gate started and every pipeline workflow Temporal holds:
 
-* 0 stuck: every execution finished (Temporal's workflow closed, the store's status final) within the bound;
+* 0 stuck: every execution finished (Temporal's workflow closed, the store's status final) within the bound, and
+  no stage of a SUCCEEDED execution still RUNNING in the store;
 * 0 lost: every execution exists both in the store and in Temporal;
 * 0 duplicated cloud mutations: each deploy pipeline's cluster has one server group per execution;
 * every final status in the store equals Temporal's (the pipeline's own status for a completed workflow;
@@ -262,9 +263,11 @@ def die_with_driver() -> None:
 class Stack:
     """The dev server, ``worker.py`` and the API as separate processes, each killable and restartable."""
 
-    def __init__(self, work: Path, accounts: list[dict[str, Any]], task_queue: str = "chaos") -> None:
+    def __init__(
+        self, work: Path, accounts: list[dict[str, Any]], task_queue: str = "chaos", extra: dict[str, Any] | None = None
+    ) -> None:
+        from core.settings import Settings
         from gennaker.localstack import free_port
-        from gennaker.settings import Settings
 
         self.work = work
         self.temporal_port, self.api_port = free_port(), free_port()
@@ -275,6 +278,7 @@ class Stack:
             "temporal": {"address": f"127.0.0.1:{self.temporal_port}"},
             "api": {"host": "127.0.0.1", "port": self.api_port},
             "accounts": accounts,
+            **(extra or {}),
         }
         if "outbound" in Settings.model_fields:  # the webhook target is loopback: the operator's opt-in
             config["outbound"] = {"allow_cidrs": ["127.0.0.1/32"]}
@@ -288,7 +292,7 @@ class Stack:
         }
         for key in [k for k in self.env if k.startswith("GENNAKER_") and k != "GENNAKER_CONFIG_FILE"]:
             del self.env[key]  # this run's file, not the caller's environment
-        from gennaker.settings import load_settings
+        from core.settings import load_settings
 
         self.settings = load_settings(**config)  # what the processes read from the file
         self.dev: Any = None
@@ -537,17 +541,27 @@ async def temporal_view(client: Any, execution_id: str, *, result: bool = True) 
 
 
 def store_view(store: Any, execution_id: str) -> str | None:
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     try:
-        return str(store.get_execution(execution_id).get("status"))
+        return str(store.executions.get(execution_id).get("status"))
     except NotFoundError:
         return None
 
 
+def unfinished_stages(store: Any, execution_id: str) -> list[str]:
+    """The stages the store's copy of a finished execution still shows RUNNING (a stage end that never landed)."""
+    execution = store.executions.get(execution_id)
+    return [
+        str(stage.get("refId") or stage.get("name"))
+        for stage in execution.get("stages") or []
+        if str(stage.get("status")) in ("RUNNING", "PAUSED", "SUSPENDED")
+    ]
+
+
 def stage_error(store: Any, execution_id: str) -> str:
     """The first stage error the store's copy shows (why an execution did not succeed)."""
-    execution = store.get_execution(execution_id)
+    execution = store.executions.get(execution_id)
     for stage in execution.get("stages") or []:
         details = ((stage.get("context") or {}).get("exception") or {}).get("details") or {}
         if details.get("error"):
@@ -556,10 +570,10 @@ def stage_error(store: Any, execution_id: str) -> str:
 
 
 def stored_name(store: Any, execution_id: str) -> str:
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     try:
-        return str(store.get_execution(execution_id).get("name", "?"))
+        return str(store.executions.get(execution_id).get("name", "?"))
     except NotFoundError:
         return "?"
 
@@ -608,6 +622,10 @@ async def check(driver: Driver, store: Any, moto: str, hooks: HookTarget, t0: fl
             violations.append(f"status differs: {where}: Temporal's pipeline {own}, store {stored}")
         elif status != "COMPLETED" and stored not in ("TERMINAL", "CANCELED"):
             violations.append(f"status differs: {where}: Temporal {status}, store {stored}")
+        if stored == "SUCCEEDED":  # (an execution Temporal terminated gets its final status from the reconciler alone)
+            running = await asyncio.to_thread(unfinished_stages, store, execution_id)
+            if running:
+                violations.append(f"stage stuck: {where}: store {stored} but stages {running} still running")
         if stored not in (None, "SUCCEEDED"):
             row["why"] = await asyncio.to_thread(stage_error, store, execution_id)
     # only the harness's own clusters: moto's backends are per process, and other tests in it deploy too
@@ -643,7 +661,7 @@ async def check(driver: Driver, store: Any, moto: str, hooks: HookTarget, t0: fl
 
 async def run(opts: Options) -> Report:
     """One chaos run; the report says what broke (``violations``)."""
-    from api.store import Store
+    from core.store import Store
     from gennaker.temporal_client import connect
 
     with contextlib.ExitStack() as exits:
@@ -699,6 +717,7 @@ def print_report(report: Report, opts: Options) -> None:
     for line in [header, tuple("-" * w for w in widths), *sorted(lines)]:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
     stuck = sum(1 for v in report.violations if v.startswith("stuck"))
+    stage_stuck = sum(1 for v in report.violations if v.startswith("stage stuck"))
     lost = sum(1 for v in report.violations if v.startswith("lost"))
     dup = sum(1 for v in report.violations if v.startswith("duplicated"))
     differ = sum(1 for v in report.violations if v.startswith("status differs"))
@@ -707,6 +726,7 @@ def print_report(report: Report, opts: Options) -> None:
     print()
     invariants = [
         ("stuck (not finished within the bound)", stuck),
+        ("stages still RUNNING in a SUCCEEDED execution", stage_stuck),
         ("lost (missing in the store or in Temporal)", lost),
         ("duplicated cloud mutations", dup),
         ("final status differs (store vs Temporal)", differ),

@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from temporalio.converter import DataConverter, WorkflowSerializationContext
 
-from api.store import Store
+from core.store import Store
 from gennaker.payloads.blobs import DirectoryBlobStore, SqlBlobStore
 from gennaker.payloads.codec import BytesLru, ClaimCheck, ClaimCheckCodec
 

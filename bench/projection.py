@@ -90,24 +90,24 @@ async def measure(url: str, label: str, stages: int, runs: int) -> list[tuple[st
     from sqlalchemy import text
 
     from api.main import create_app
-    from api.store import Store
-    from gennaker.settings import Settings
+    from core.settings import Settings
+    from core.store import Store
 
     store = Store(url)
     store.migrate()
     big = execution("E-big", stages, status="RUNNING")
-    store.save_execution(big)
+    store.executions.save(big)
     for i in range(25):
-        store.save_execution(execution(f"E-list-{i:03d}", 50))
+        store.executions.save(execution(f"E-list-{i:03d}", 50))
     # the previous release's row: the whole execution in one body, read back whole
     whole = json.dumps(big, separators=(",", ":"))
-    with store._engine.begin() as conn:  # noqa: SLF001 - a scratch table of the benchmark's own
+    with store.engine.begin() as conn:  # a scratch table of the benchmark's own
         conn.execute(text("CREATE TABLE IF NOT EXISTS bench_whole (id VARCHAR(64) PRIMARY KEY, body TEXT)"))
         conn.execute(text("DELETE FROM bench_whole"))
         conn.execute(text("INSERT INTO bench_whole VALUES ('E-big', :b)"), {"b": whole})
 
     def old_read() -> Any:
-        with store._engine.connect() as conn:  # noqa: SLF001
+        with store.engine.connect() as conn:
             body = conn.execute(text("SELECT body FROM bench_whole WHERE id = 'E-big'")).scalar_one()
         from fastapi.responses import JSONResponse
 
@@ -118,12 +118,12 @@ async def measure(url: str, label: str, stages: int, runs: int) -> list[tuple[st
     def one_transition() -> None:
         version[0] += 1
         i = version[0] % stages
-        store.apply_execution_update(
+        store.executions.apply_update(
             {"id": "E-big", "version": version[0], "stages": [{"seq": i, "stage": stage(i, "RUNNING")}]}
         )
 
     def whole_rewrite() -> None:
-        store.save_execution(big)
+        store.executions.save(big)
 
     settings = Settings(state_dir=Path(tempfile.mkdtemp()), task_queue="bench-projection")
     app = create_app(settings, temporal=object(), store=store)
@@ -149,7 +149,7 @@ async def measure(url: str, label: str, stages: int, runs: int) -> list[tuple[st
             (await http.get(f"/applications/{APP}/pipelines", params={"limit": 25})).raise_for_status()
 
         rows.append((label, "GET /applications/{app}/pipelines (25 x 50 stages)", await atimed(listing2, runs)))
-    with store._engine.begin() as conn:  # noqa: SLF001
+    with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE bench_whole"))
     store.close()
     return rows

@@ -11,6 +11,8 @@ pipeline is saved and triggered through Gate. Then:
   history (events, bytes: the serialized events summed, over every run when it continued-as-new), bytes per
   stage, the bytes of all its stage workflows, the wall time; beside each, the raw Temporal shape (one
   workflow running N child workflows of a no-op activity, ``bench/shapes.py``) with the same columns;
+* the same linear pipelines started by a ``--trigger-kb`` KiB webhook trigger, which every stage's input
+  carries (below the claim-check threshold: the codec's embedded parts keep it out of history);
 * a fan-out of ``--fanout`` parallel waits joining into one stage; ``--deploys`` deploy stages on moto
   (3 regions each); a ``--webhook-mb`` MB webhook trigger through ``POST /webhooks/webhook/{source}``;
   whether Gate lists every one of them (``GET /applications/{app}/pipelines``);
@@ -388,12 +390,13 @@ class Bench:
         own, children = await workflow_histories(self.client, workflow_id)
         return Result(shape, n, outcome, seconds, own, children, workflow_id)
 
-    async def measure_webhook(self, shape: str, count: int, megabytes: float) -> Result:
-        """A ``webhook`` trigger whose payload is ``megabytes`` MB, starting a one-stage pipeline."""
+    async def measure_webhook(self, shape: str, count: int, megabytes: float, stages: int = 1) -> Result:
+        """A ``webhook`` trigger whose payload is ``megabytes`` MB, starting a pipeline of ``stages`` wait stages
+        (each stage's input carries the trigger: the codec must keep it out of every one)."""
         source = f"scale-{uuid.uuid4().hex[:8]}"
-        name = f"webhook-{megabytes:g}mb"
+        name = f"webhook-{megabytes:g}mb-{stages}"
         trigger = {"type": "webhook", "source": source, "enabled": True}
-        await self.save(pipeline_config(name, wait_chain(1), triggers=[trigger]))
+        await self.save(pipeline_config(name, wait_chain(stages), triggers=[trigger]))
         body = json.dumps({"blob": "x" * int(megabytes * 1024 * 1024 - 16)})
         t0 = time.perf_counter()
         response = await self.http.post(
@@ -412,7 +415,7 @@ class Bench:
         seconds = time.perf_counter() - t0
         outcome = await self.outcome(execution_id, finished)
         own, children = await workflow_histories(self.client, execution_id)
-        return Result(shape, 1, outcome, seconds, own, children, execution_id)
+        return Result(shape, stages, outcome, seconds, own, children, execution_id)
 
     async def listed(self) -> tuple[int, int, list[str]]:
         """How many started executions Gate lists (and with which status), of how many."""
@@ -450,7 +453,8 @@ def print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]
 async def bench(args: argparse.Namespace, client: Client, api_url: str, moto: str | None) -> None:
     from .shapes import RawChain, RawChild, raw_noop
 
-    only = set(args.only.split(",")) if args.only else {"linear", "raw", "fanout", "deploys", "webhook", "get"}
+    every = {"linear", "raw", "trigger", "fanout", "deploys", "webhook", "get"}
+    only = set(args.only.split(",")) if args.only else every
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     raw_queue = f"scale-raw-{uuid.uuid4().hex[:8]}"
     async with (
@@ -473,6 +477,17 @@ async def bench(args: argparse.Namespace, client: Client, api_url: str, moto: st
                 print(" | ".join(raw.cells()), flush=True)
         if curve:
             print_table("linear pipelines of wait(0) stages, and the raw Temporal shape", HEADER, curve)
+
+        if "trigger" in only and args.trigger_kb:
+            mb = args.trigger_kb / 1024
+            triggered: list[tuple[str, ...]] = []
+            for n in sizes:
+                shape = f"wait(0), {args.trigger_kb:g} KiB trigger"
+                result = await b.guarded(shape, n, b.measure_webhook, mb, n)
+                triggered.append(result.cells())
+                print(" | ".join(result.cells()), flush=True)
+            title = f"linear pipelines started by a {args.trigger_kb:g} KiB webhook trigger (in every stage's input)"
+            print_table(title, HEADER, triggered)
 
         others: list[tuple[str, ...]] = []
         if "fanout" in only and args.fanout:
@@ -530,7 +545,7 @@ async def api_up(url: str, timeout: float = 90) -> None:
 
 
 async def main() -> int:
-    from api.store import Store
+    from core.store import Store
     from gennaker.temporal_client import connect
 
     from .chaos import Stack
@@ -539,17 +554,25 @@ async def main() -> int:
     parser.add_argument("--sizes", default="10,30,100,300,1000", help="stage counts of the linear runs")
     parser.add_argument("--fanout", type=int, default=300, help="parallel branches of the fan-out (0: none)")
     parser.add_argument("--deploys", type=int, default=100, help="deploy stages on moto, 3 regions each (0: none)")
+    parser.add_argument(
+        "--trigger-kb", type=float, default=64, help="webhook trigger of the linear curve's twin (0: none)"
+    )
+    parser.add_argument(
+        "--embedded-part-bytes", type=int, default=-1, help="the codec's embedded-part setting (0: off; default: ours)"
+    )
     parser.add_argument("--webhook-mb", type=float, default=4.0, help="size of the webhook trigger (0: none)")
     parser.add_argument("--get-runs", type=int, default=100, help="Gate GETs of the largest finished execution")
     parser.add_argument("--max-seconds", type=float, default=900, help="bound of one run, then it is terminated")
-    parser.add_argument("--only", help="comma list of: linear,raw,fanout,deploys,webhook,get (default: all)")
+    parser.add_argument("--only", help="comma list of: linear,raw,trigger,fanout,deploys,webhook,get (default: all)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gennaker-scale-") as tmp, ExitStack() as exits:
         wants_moto = args.deploys and (not args.only or "deploys" in args.only)
         moto = exits.enter_context(moto_server()) if wants_moto else None
         if moto:
             build_aws_world(moto)
-        stack = Stack(Path(tmp), [aws_account(moto)] if moto else [], task_queue=f"scale-{uuid.uuid4().hex[:8]}")
+        extra = {"payloads": {"embedded_part_bytes": args.embedded_part_bytes}} if args.embedded_part_bytes >= 0 else {}
+        accounts = [aws_account(moto)] if moto else []
+        stack = Stack(Path(tmp), accounts, task_queue=f"scale-{uuid.uuid4().hex[:8]}", extra=extra)
         exits.callback(stack.stop)
         store = Store(stack.settings.store_url)
         exits.callback(store.close)

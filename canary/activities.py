@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from . import mixer, prometheus
 from .judge import JudgeError, judge
 from .request import judge_name, scope_for
-from .templates import TemplateError
+from .templates import FilterTemplateError
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +92,9 @@ class CanaryActivities:
     """Built by the worker with the settings (metrics accounts) and the store."""
 
     def __init__(self, settings: Any, store: Any) -> None:
-        from api.store.canary import CanaryStore
 
         self.settings = settings
-        self.store = CanaryStore(store)
+        self.store = store.canary
 
     def _account(self, name: str | None) -> dict[str, Any]:
         try:
@@ -113,7 +112,7 @@ class CanaryActivities:
         try:
             query = prometheus.build_query(config, metric, scope, account.get("scope_label") or "instance")
             body = prometheus.query_range(account, query, scope)
-        except (prometheus.QueryError, TemplateError) as err:
+        except (prometheus.QueryError, FilterTemplateError) as err:
             raise _bad(f"{metric.get('name')}: {err}") from None
         except prometheus.PrometheusError as err:
             if err.retryable:
@@ -150,7 +149,7 @@ class CanaryActivities:
 
     @activity.defn(name=JUDGE_CANARY)
     def judge_canary(self, inp: JudgeCanaryInput) -> JudgeCanaryResult:
-        from api.store.canary import iso, now_ms
+        from core.store.canary import iso, now_ms
 
         run = self.store.get_run(inp.run_id)
         pairs = self.store.get_metric_sets(inp.metric_set_pair_list_id, "metricSetPairList")
@@ -175,7 +174,7 @@ class CanaryActivities:
 
     @activity.defn(name=FINISH_CANARY_RUN)
     def finish_canary_run(self, inp: FinishCanaryRunInput) -> FinishCanaryRunResult:
-        from api.store.canary import iso, now_ms
+        from core.store.canary import iso, now_ms
 
         end = now_ms()
         changes: dict[str, Any] = {"status": inp.status, "endTimeMillis": end, "endTimeIso": iso(end)}

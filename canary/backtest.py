@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import CanaryError
+
 from . import runs
 from .request import check
 from .stage_plan import PlanError, parse_instant
@@ -23,7 +25,7 @@ MAX_WINDOWS = 50
 _CONCURRENT_RUNS = 4
 
 
-class BacktestError(ValueError):
+class BacktestError(CanaryError, ValueError):
     """A request answered 400; ``field`` names the input at fault."""
 
     def __init__(self, message: str, field: str) -> None:
@@ -165,12 +167,11 @@ async def backtest(
 ) -> Json:
     """Run the backtest ``body`` asks for (BacktestError names a bad field); one row per window. ``authorize`` is
     awaited with the application before anything is read or started (Gate's permission check)."""
-    from api.store import NotFoundError
-    from api.store.canary import CanaryStore
+    from core.store import NotFoundError
 
     if not isinstance(body, dict):
         raise BacktestError("the body must be a JSON object", "body")
-    canary = CanaryStore(store)
+    canary = store.canary
     config_id = body.get("canaryConfigId")
     if isinstance(body.get("canaryConfig"), dict):
         config = body["canaryConfig"]
@@ -192,7 +193,7 @@ async def backtest(
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
             raise BacktestError("limit must be a whole number from 1 to 100", "limit")
         executions = await asyncio.to_thread(
-            store.list_executions,
+            store.executions.query,
             pipeline_config_ids=[str(body["pipelineConfigId"])] if body.get("pipelineConfigId") else None,
             execution_ids=[str(i) for i in body.get("executionIds") or []] or None,
             limit=limit,

@@ -10,10 +10,9 @@ from typing import Any
 
 def lookups(store: Any) -> dict[str, Callable[..., Any]]:
     """The store-reading expression helpers, by function name."""
-    from api.store.canary import CanaryStore
     from workflows.expressions.errors import ExpressionFunctionError
 
-    canary = CanaryStore(store)
+    canary = store.canary
 
     def canary_config_name_to_id(name: str, application: str) -> str:
         ids = canary.config_ids_by_name(name, application)

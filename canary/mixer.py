@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.errors import CanaryError
+
 from .templates import raw_template
 
 MIN_POINTS = 50  # Orca's "< 50 data points" warning, per pair here
@@ -16,7 +18,7 @@ MIN_POINTS = 50  # Orca's "< 50 data points" warning, per pair here
 Json = dict[str, Any]
 
 
-class MixError(ValueError):
+class MixError(CanaryError, ValueError):
     """Kayenta's IllegalArgumentException from the mixer: the run fails with it."""
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from core.errors import CanaryError
+
 from .templates import custom_filter
 
 DEFAULT_SCOPE_LABEL = "instance"
@@ -24,11 +26,11 @@ TIMEOUT_SECONDS = 30.0
 Json = dict[str, Any]
 
 
-class QueryError(ValueError):
+class QueryError(CanaryError, ValueError):
     """A metric's query cannot be built (Kayenta's IllegalArgumentException: the run fails with it)."""
 
 
-class PrometheusError(RuntimeError):
+class PrometheusError(CanaryError, RuntimeError):
     """Prometheus could not be asked or answered with an error; ``retryable`` for transport faults and 5xx."""
 
     def __init__(self, message: str, retryable: bool) -> None:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from core.errors import CanaryError
+
 from .judge import JUDGES, NETFLIX_V1
 
 Json = dict[str, Any]
@@ -14,7 +16,7 @@ Json = dict[str, Any]
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "TERMINAL", "CANCELED"})
 
 
-class RequestError(ValueError):
+class RequestError(CanaryError, ValueError):
     """A request Kayenta answers with 400; ``field`` names the offending input."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -103,12 +105,17 @@ def scope_for(request: Mapping[str, Any], metric: Mapping[str, Any], side: str) 
 
 
 def duration(request: Mapping[str, Any]) -> str | None:
-    """``canaryDuration``: the scopes' common length as an ISO-8601 duration (None when they differ)."""
+    """``canaryDuration``: the scopes' common length as an ISO-8601 duration (None when they differ, or when a stored
+    request lacks a scope's times: a read shows what it can rather than failing)."""
     lengths = set()
     for pair in (request.get("scopes") or {}).values():
         for side in ("controlScope", "experimentScope"):
-            scope = pair[side]
-            lengths.add(_instant(scope["end"], "end").timestamp() - _instant(scope["start"], "start").timestamp())
+            scope = pair.get(side) if isinstance(pair, Mapping) else None
+            try:
+                end, start = _instant(scope["end"], "end"), _instant(scope["start"], "start")  # type: ignore[index]
+            except (KeyError, TypeError, RequestError):
+                return None
+            lengths.add(end.timestamp() - start.timestamp())
     if len(lengths) != 1:
         return None
     seconds = int(lengths.pop())

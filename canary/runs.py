@@ -60,8 +60,8 @@ class RunRequest:
 
 def prepare_run(store: Any, settings: Any, run: RunRequest) -> CanaryRunInput:
     """Check the request (RequestError names the field), resolve the metrics account and record the run."""
-    from api.store.canary import CanaryStore, iso, now_ms
-    from workflows.ids import new_ulid
+    from core.ids import new_ulid
+    from core.store.canary import iso, now_ms
 
     request = check(run.config, run.execution_request)
     try:
@@ -76,7 +76,7 @@ def prepare_run(store: Any, settings: Any, run: RunRequest) -> CanaryRunInput:
         stages[f"fetchControl{i}"] = "not_started"
         stages[f"fetchExperiment{i}"] = "not_started"
     stages.update({"mixMetrics": "not_started", "judge": "not_started"})
-    CanaryStore(store).create_run(
+    store.canary.create_run(
         {
             **run.extra,
             "id": run_id,
@@ -107,12 +107,10 @@ async def start_run(client: Any, store: Any, settings: Any, run: RunRequest) -> 
     try:
         await _start_workflow(client, settings, inp)
     except Exception as err:
-        from api.store.canary import CanaryStore
-
         message = f"the CanaryRun workflow could not be started: {err}"
         failed = {"status": "TERMINAL", "exception": {"exceptionType": "CanaryRunError", "shouldRetry": False,
                                                       "details": {"error": message, "errors": [message]}}}  # fmt: skip
-        await asyncio.to_thread(CanaryStore(store).update_run, inp.run_id, failed)
+        await asyncio.to_thread(store.canary.update_run, inp.run_id, failed)
         raise
     return inp.run_id
 
@@ -131,9 +129,8 @@ async def _start_workflow(client: Any, settings: Any, inp: CanaryRunInput) -> No
 
 def get_status(store: Any, run_id: str) -> Json:
     """Kayenta's CanaryExecutionStatusResponse (NotFoundError for an unknown id)."""
-    from api.store.canary import CanaryStore
 
-    return status_response(CanaryStore(store).get_run(run_id))
+    return status_response(store.canary.get_run(run_id))
 
 
 async def settle(client: Any, store: Any, run_id: str) -> Json:
@@ -142,9 +139,9 @@ async def settle(client: Any, store: Any, run_id: str) -> Json:
     from temporalio.client import WorkflowExecutionStatus
     from temporalio.service import RPCError
 
-    from api.store.canary import CanaryStore, iso
+    from core.store.canary import iso
 
-    canary = CanaryStore(store)
+    canary = store.canary
     run = await asyncio.to_thread(canary.get_run, run_id)
     if run.get("status") != "RUNNING":
         return status_response(run)
@@ -175,9 +172,8 @@ async def cancel_run(client: Any, run_id: str) -> None:
 def rejudge(store: Any, pair_list_id: str, config: Json, thresholds: Json, judge_name: str | None = None) -> Json:
     """Judge a stored metric-set-pair list again with ``config`` (and ``judge_name``, else the config's judge):
     Kayenta's ``POST /judges/judge``. Metrics of the pairs missing from the config fail with JudgeError."""
-    from api.store.canary import CanaryStore
 
-    pairs = CanaryStore(store).get_metric_sets(pair_list_id, "metricSetPairList")
+    pairs = store.canary.get_metric_sets(pair_list_id, "metricSetPairList")
     for pair in pairs:
         values = pair.get("values") or {}
         for side in ("control", "experiment"):

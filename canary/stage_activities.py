@@ -11,9 +11,8 @@ from typing import Any
 
 from temporalio import activity
 
-from workflows.stages.base import TaskInput, TaskResult
-from workflows.stages.kayenta_canary import CANCEL_CANARY, MONITOR_CANARY, RESOLVE_CONFIG, START_CANARY
-from workflows.status import ExecutionStatus
+from core.status import ExecutionStatus
+from core.tasks import CANCEL_CANARY, MONITOR_CANARY, RESOLVE_CONFIG, START_CANARY, TaskInput, TaskResult
 
 from . import runs
 from . import stage_plan as plan
@@ -32,10 +31,9 @@ class CanaryStageActivities:
     @activity.defn(name=RESOLVE_CONFIG)
     def resolve_config_id(self, inp: TaskInput) -> TaskResult:
         """ResolveKayentaConfigIdTask: the config with this name in the execution's application, exactly one."""
-        from api.store.canary import CanaryStore
 
         name = (inp.context.get("canaryConfig") or {}).get("canaryConfigName")
-        ids = CanaryStore(self.store).config_ids_by_name(str(name), inp.application)
+        ids = self.store.canary.config_ids_by_name(str(name), inp.application)
         if len(ids) != 1:
             found = "no" if not ids else f"{len(ids)}"
             return TaskResult.terminal(
@@ -47,8 +45,7 @@ class CanaryStageActivities:
     @activity.defn(name=START_CANARY)
     async def start_canary(self, inp: TaskInput) -> TaskResult:
         """RunKayentaCanaryTask: start the canary run for this interval; its id goes into the context."""
-        from api.store import NotFoundError
-        from api.store.canary import CanaryStore
+        from core.store import NotFoundError
 
         ctx = inp.context
         if ctx.get("skipped"):
@@ -56,7 +53,7 @@ class CanaryStageActivities:
         config_id = str(ctx.get("canaryConfigId") or "")
         settings = plan.read_settings(ctx)
         try:
-            config = await asyncio.to_thread(CanaryStore(self.store).get_config, config_id)
+            config = await asyncio.to_thread(self.store.canary.get_config, config_id)
         except NotFoundError:
             return TaskResult.terminal(f"canaryConfig.canaryConfigId: no canary config with id '{config_id}'")
         request = {"scopes": ctx["scopes"], "thresholds": ctx["scoreThresholds"],

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.errors import CanaryError
+
 Json = dict[str, Any]
 
 _DURATION = re.compile(
@@ -24,7 +26,7 @@ _RELATIVE = re.compile(
 _UNITS = {"s": 1 / 60, "m": 1.0, "min": 1.0, "h": 60.0, "d": 1440.0}
 
 
-class PlanError(ValueError):
+class PlanError(CanaryError, ValueError):
     """A context the stage cannot run; ``field`` names the key at fault."""
 
     def __init__(self, message: str, field: str) -> None:

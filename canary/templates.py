@@ -7,12 +7,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from core.errors import CanaryError
+
 _VARIABLE = re.compile(r"\$(\$?)\{([^{}]*)\}")
 #: scope properties a Prometheus template sees (PrometheusCanaryScope's bean properties Kayenta copies)
 BASE_ATTRIBUTES = ("project", "resourceType", "scope", "location")
 
 
-class TemplateError(ValueError):
+class FilterTemplateError(CanaryError, ValueError):
     """A template that cannot be expanded (missing, undefined variable)."""
 
 
@@ -32,7 +34,9 @@ def expand(template: str, bindings: Mapping[str, str]) -> str:
             return bindings[name]
         if ":-" in match.group(2):
             return default
-        raise TemplateError(f"Problem evaluating custom filter template: {template} (undefined variable '{name}')")
+        raise FilterTemplateError(
+            f"Problem evaluating custom filter template: {template} (undefined variable '{name}')"
+        )
 
     return _VARIABLE.sub(one, template)
 
@@ -60,7 +64,7 @@ def bindings(scope: Mapping[str, Any], query: Mapping[str, Any]) -> dict[str, st
 def custom_filter(config: Mapping[str, Any], query: Mapping[str, Any], scope: Mapping[str, Any]) -> str | None:
     """The expanded ``customInlineTemplate`` or ``templates[customFilterTemplate]``; None when neither is set."""
     if query.get("customFilter") is not None:
-        raise TemplateError(
+        raise FilterTemplateError(
             "CanaryMetricSetQueryConfig.customFilter is deprecated, use "
             "CanaryMetricSetQueryConfig.customInlineTemplate instead."
         )
@@ -72,9 +76,11 @@ def custom_filter(config: Mapping[str, Any], query: Mapping[str, Any], scope: Ma
     else:
         templates = config.get("templates") or {}
         if not templates:
-            raise TemplateError(f"Custom filter template '{named}' was referenced, but no templates were defined.")
+            raise FilterTemplateError(
+                f"Custom filter template '{named}' was referenced, but no templates were defined."
+            )
         if named not in templates:
-            raise TemplateError(f"Custom filter template '{named}' was not found.")
+            raise FilterTemplateError(f"Custom filter template '{named}' was not found.")
         template = unescape(str(templates[named]))
     return expand(template, bindings(scope, query))
 

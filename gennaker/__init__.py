@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from . import _app_path
+from ._version import __version__
+
+_app_path.add_for_library()  # a wheel's core/, api/, ... (gennaker_app/) after the user's own modules
 
 if TYPE_CHECKING:
-    from gennaker.client import ApiConnectionError, ApiError, AsyncClient, BadRequest, Client, Conflict, NotFound
+    from gennaker.client import ApiConnectionError, AsyncClient, BadRequest, Client, Conflict, GateError, NotFound
 
 __all__ = [
     "ApiConnectionError",
-    "ApiError",
+    "GateError",
     "AsyncClient",
     "BadRequest",
     "Client",

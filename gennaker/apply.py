@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import SdkError
+
 Json = dict[str, Any]
 #: what the server writes on save; never part of a diff
 SERVER_FIELDS = ("id", "lastModified", "updateTs", "lastModifiedBy", "index", "createTs")
 EXTENSIONS = (".json", ".yaml", ".yml", ".py")
 
 
-class ApplyError(Exception):
+class ApplyError(SdkError):
     """Bad input: the message names the file (and the field)."""
 
 
@@ -107,7 +109,7 @@ def _python(path: Path) -> list[Json]:
 
 
 def load_file(path: Path) -> list[Json]:
-    from gennaker import safe_yaml
+    from core import safe_yaml
 
     if path.suffix == ".py":
         return _python(path)
@@ -240,7 +242,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
-    from .client import ApiError, Client
+    from .client import Client, GateError
     from .commands import gate_url
 
     if settings is None:
@@ -271,7 +273,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
                 else:
                     client.save_pipeline(change.config)
                 print(f"{change.action}d {change.application}/{change.name}")
-    except ApiError as err:
+    except GateError as err:
         print(f"error: {getattr(err, 'message', err)}", file=sys.stderr)
         return 1
     return 0

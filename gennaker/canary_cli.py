@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .settings import Settings
+from core.settings import Settings
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -76,7 +76,7 @@ def request_body(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace, settings: Settings | None) -> int:
     if settings is None:
         return 2  # the settings did not load (already reported)
-    from .client import ApiConnectionError, ApiError, Client, _call
+    from .client import ApiConnectionError, Client, GateError, _call
     from .commands import gate_url
 
     try:
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, settings: Settings | None) -> int:
     except ApiConnectionError as err:
         print(f"error: {err.message}", file=sys.stderr)
         return 3
-    except (ApiError, ValueError) as err:
+    except (GateError, ValueError) as err:
         print(f"error: {getattr(err, 'message', err)}", file=sys.stderr)
         return 2
     if args.output == "json":

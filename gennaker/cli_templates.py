@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .settings import Settings
+from core.settings import Settings
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -59,7 +59,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, settings: Settings | None) -> int:
-    from .client import ApiConnectionError, ApiError, Client
+    from .client import ApiConnectionError, Client, GateError
     from .commands import gate_url
 
     if settings is None:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, settings: Settings | None) -> int:
     except ApiConnectionError as err:
         print(f"error: {err.message}", file=sys.stderr)
         return 3
-    except (ApiError, ValueError, OSError) as err:
+    except (GateError, ValueError, OSError) as err:
         print(f"error: {getattr(err, 'message', err)}", file=sys.stderr)
         return 2
 
@@ -150,7 +150,7 @@ def _id(args: argparse.Namespace) -> str:
 
 def _file(path: Path) -> dict[str, Any]:
     """A JSON or YAML object from ``path`` (ValueError names the file)."""
-    from .safe_yaml import load as load_yaml
+    from core.safe_yaml import load as load_yaml
 
     text = path.read_text()
     try:

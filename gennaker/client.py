@@ -15,7 +15,7 @@
 Both clients share every operation: each is written once, as a generator that yields what it needs
 (an HTTP call, a pause, an item for ``watch``) and receives the parsed response. ``Client`` drives
 those generators with blocking httpx and ``time.sleep``; ``AsyncClient`` with ``httpx.AsyncClient``
-and ``asyncio.sleep``. Errors are one tree rooted at :class:`ApiError`, built from Gate's error body.
+and ``asyncio.sleep``. Errors are one tree rooted at :class:`GateError`, built from Gate's error body.
 """
 
 from __future__ import annotations
@@ -29,12 +29,15 @@ from urllib.parse import quote
 
 import httpx
 
+from core.errors import SdkError
+
+from ._version import __version__
 from .templates_client import PipelineTemplatesMixin
 
 __all__ = [
     "FINAL_STATUSES",
     "ApiConnectionError",
-    "ApiError",
+    "GateError",
     "AsyncClient",
     "BadRequest",
     "Client",
@@ -51,7 +54,7 @@ _STARTUP_GRACE = 5.0  # seconds an execution just started may still answer 404
 # ---- errors ------------------------------------------------------------------------------------------------------
 
 
-class ApiError(Exception):
+class GateError(SdkError):
     """An error answer from Gate (or, for :class:`ApiConnectionError`, no answer at all).
 
     ``status`` is the HTTP status (``None`` when there was no response), ``message`` Gate's message,
@@ -83,23 +86,23 @@ class ApiError(Exception):
         return f"{code}{self.message}{field}{where}"
 
 
-class BadRequest(ApiError):
+class BadRequest(GateError):
     """400: the request is invalid (a missing parameter, a malformed pipeline); see ``field``."""
 
 
-class NotFound(ApiError):
+class NotFound(GateError):
     """404: no such application, pipeline, execution or stage."""
 
 
-class Conflict(ApiError):
+class Conflict(GateError):
     """409: refused in the current state (stale config, execution not running, bad judgment)."""
 
 
-class ApiConnectionError(ApiError):
+class ApiConnectionError(GateError):
     """Gate could not be reached (refused, DNS, timeout): no HTTP response at all."""
 
 
-_BY_STATUS: dict[int, type[ApiError]] = {400: BadRequest, 404: NotFound, 409: Conflict}
+_BY_STATUS: dict[int, type[GateError]] = {400: BadRequest, 404: NotFound, 409: Conflict}
 
 
 # ---- the shared protocol: what an operation asks its driver for ---------------------------------------------------
@@ -150,7 +153,7 @@ def _build(http: httpx.Client | httpx.AsyncClient, call: _Call) -> httpx.Request
 
 
 def _parse(response: httpx.Response) -> Any:
-    """The JSON of a 2xx answer (``None`` when empty); an :class:`ApiError` subclass otherwise."""
+    """The JSON of a 2xx answer (``None`` when empty); a :class:`GateError` subclass otherwise."""
     request = response.request
     if response.is_success:
         if not response.content:
@@ -170,7 +173,7 @@ def _parse(response: httpx.Response) -> Any:
     else:
         message = (str(body).strip() or response.reason_phrase)[:500]
         field = None
-    cls = _BY_STATUS.get(response.status_code, ApiError)
+    cls = _BY_STATUS.get(response.status_code, GateError)
     raise cls(
         message,
         status=response.status_code,
@@ -194,7 +197,7 @@ def _connection_error(exc: httpx.TransportError, base_url: str, request: httpx.R
 def _ref_id(answer: Any) -> str:
     ref = answer.get("ref") if isinstance(answer, dict) else None
     if not isinstance(ref, str) or not ref:
-        raise ApiError(f"Gate's answer has no ref: {answer!r}")
+        raise GateError(f"Gate's answer has no ref: {answer!r}")
     return ref.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -303,7 +306,7 @@ def _task(body: Json) -> _Op:
         status = task.get("status")
         if status in FINAL_STATUSES:
             if status != "SUCCEEDED":
-                raise ApiError(f"task {task_id} ({task.get('name')}) ended {status}", body=task)
+                raise GateError(f"task {task_id} ({task.get('name')}) ended {status}", body=task)
             return task
         yield _Sleep(0.2)
 
@@ -363,6 +366,9 @@ class _Base(PipelineTemplatesMixin):
     operation: the value for :class:`Client`, an awaitable of it for :class:`AsyncClient`."""
 
     base_url: str
+    # the templates mixin builds its calls with these (it cannot import this module: that would be a cycle)
+    _call = staticmethod(_call)
+    _seg = staticmethod(_seg)
 
     def _drive(self, op: _Op) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -489,8 +495,6 @@ class _Base(PipelineTemplatesMixin):
 
 
 def _headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    from gennaker import __version__
-
     return {"Accept": "application/json", "User-Agent": f"gennaker-sdk/{__version__}", **(headers or {})}
 
 
@@ -542,7 +546,7 @@ class Client(_Base):
                     else:
                         yield step.item
                         value = None
-                except ApiError as exc:
+                except GateError as exc:
                     step = op.throw(exc)
                     continue
                 step = op.send(value)
@@ -609,7 +613,7 @@ class AsyncClient(_Base):
                     else:
                         yield step.item
                         value = None
-                except ApiError as exc:
+                except GateError as exc:
                     step = op.throw(exc)
                     continue
                 step = op.send(value)

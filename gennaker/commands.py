@@ -7,8 +7,10 @@
     gennaker judge ID STAGE continue|stop [--input I]
     gennaker restart ID STAGE ; gennaker watch ID ; gennaker get ID
 
-``--output json`` prints JSON for scripts; exit codes: 0 done (an execution SUCCEEDED), 1 an execution
-ended otherwise, 2 a refused request or bad input, 3 Gate cannot be reached.
+``--output json`` prints JSON for scripts. Tables are aligned; on a terminal they are Rich tables with colours,
+piped (or with ``NO_COLOR``) plain columns. `run`, `watch` and `execute --wait` show the execution stage by stage
+(gennaker/progress.py). Exit codes: 0 done (an execution SUCCEEDED), 1 an execution ended TERMINAL (or otherwise),
+2 a refused request or bad input, 3 Gate cannot be reached, 4 an execution was CANCELED, 5 it STOPPED (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .settings import Settings
+from core.settings import Settings
+from gennaker import console
 
-FINAL_OK = "SUCCEEDED"
+#: Ctrl-C while following an execution (128 + SIGINT, as shells report it); the execution goes on.
+INTERRUPTED = 130
 
 
 def add_commands(commands: Any) -> list[str]:
@@ -77,15 +81,33 @@ def add_commands(commands: Any) -> list[str]:
     restart = commands.add_parser("restart", help="restart a stage and what follows it", parents=[common])
     restart.add_argument("execution_id")
     restart.add_argument("stage")
-    commands.add_parser("watch", help="follow an execution until it ends", parents=[common]).add_argument(
-        "execution_id"
-    )
+    watch = commands.add_parser("watch", help="follow an execution until it ends", parents=[common])
+    watch.add_argument("execution_id")
+    _interval(watch)
     return ["application", "pipeline", "execution", "run", "get", "judge", "restart", "watch"]
 
 
 def _params_and_wait(parser: argparse.ArgumentParser, *, wait_flag: str) -> None:
     parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument(wait_flag, action="store_true", dest="flip_wait")
+    _interval(parser)
+
+
+def _interval(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--interval", type=_seconds, default=1.0, metavar="SECONDS", help="seconds between polls of Gate (default 1)"
+    )
+
+
+def _seconds(text: str) -> float:
+    """A poll interval: a number of seconds above 0 (argparse names --interval when it is not)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3600, got {text}")
+    return value
 
 
 def gate_url(settings: Settings, given: str | None) -> str:
@@ -93,7 +115,7 @@ def gate_url(settings: Settings, given: str | None) -> str:
 
 
 def execute(args: argparse.Namespace, settings: Settings) -> int:
-    from .client import ApiConnectionError, ApiError, Client
+    from .client import ApiConnectionError, Client, GateError
 
     try:
         with Client(gate_url(settings, args.gate)) as client:
@@ -101,7 +123,7 @@ def execute(args: argparse.Namespace, settings: Settings) -> int:
     except ApiConnectionError as err:
         print(f"error: {err.message}", file=sys.stderr)
         return 3
-    except (ApiError, ValueError, OSError) as err:
+    except (GateError, ValueError, OSError) as err:
         print(f"error: {getattr(err, 'message', err)}", file=sys.stderr)
         return 2
 
@@ -130,7 +152,7 @@ def _dispatch(args: argparse.Namespace, client: Any, settings: Settings) -> int:
             client.delete_pipeline(args.application, args.name)
             return out.done(f"deleted pipeline {args.name} of {args.application}")
         execution_id = client.trigger(args.application, args.name, parameters=_params(args.param))
-        return _follow(client, out, execution_id) if args.flip_wait else out.started(execution_id)
+        return _follow(client, out, execution_id, args.interval) if args.flip_wait else out.started(execution_id)
     if command == "execution":
         if verb == "list":
             statuses = args.statuses.split(",") if args.statuses else None
@@ -143,7 +165,7 @@ def _dispatch(args: argparse.Namespace, client: Any, settings: Settings) -> int:
         return out.done(f"canceled {args.execution_id}")
     if command == "run":
         execution_id = client.start(_json_file(args.file), parameters=_params(args.param))
-        return out.started(execution_id) if args.flip_wait else _follow(client, out, execution_id)
+        return out.started(execution_id) if args.flip_wait else _follow(client, out, execution_id, args.interval)
     if command == "get":
         return out.one(client.execution(args.execution_id))
     if command == "judge":
@@ -152,22 +174,31 @@ def _dispatch(args: argparse.Namespace, client: Any, settings: Settings) -> int:
     if command == "restart":
         client.restart(args.execution_id, args.stage)
         return out.done(f"restarted {args.stage}")
-    return _follow(client, out, args.execution_id)
+    return _follow(client, out, args.execution_id, args.interval)
 
 
-def _follow(client: Any, out: _Printer, execution_id: str) -> int:
+def _follow(client: Any, out: _Printer, execution_id: str, interval: float) -> int:
+    """Follow to the end (a live view on a terminal, a line per transition piped); exit by the final status."""
+    from . import progress
+
     out.started(execution_id, final=False)
-    last: dict[str, Any] = {}
-    for change in client.watch(execution_id):
-        last = change["execution"]
-        if change.get("stage"):
-            out.line(f"  {change['status']:<12} {change['stage']}")
-    status = last.get("status") or client.execution(execution_id)["status"]
-    if out.json:
-        print(json.dumps(last or client.execution(execution_id)))
-    else:
-        print(status)
-    return 0 if status == FINAL_OK else 1
+    changes = client.watch(execution_id, poll=interval)
+    try:
+        if out.json:
+            last: dict[str, Any] = {}
+            for change in changes:
+                last = change["execution"]
+        else:
+            view = progress.ExecutionView(out.settings, execution_id)
+            last = progress.follow(changes, view, sys.stdout, live=console.is_rich(sys.stdout))
+    except KeyboardInterrupt:
+        # Ctrl-C stops the watching, not the execution: say how to come back to it
+        print(f"\nstopped watching; the execution goes on: gennaker watch {execution_id}", file=sys.stderr)
+        return INTERRUPTED
+    last = last or client.execution(execution_id)
+    status = last.get("status")
+    print(json.dumps(last) if out.json else status)
+    return progress.exit_code(status)
 
 
 def _params(items: list[str]) -> dict[str, str]:
@@ -203,8 +234,7 @@ class _Printer:
         if self.json:
             print(json.dumps(items))
         else:
-            for item in items:
-                print("  ".join(str(item.get(c, "")) for c in columns))
+            console.table(columns, [[item.get(c, "") for c in columns] for item in items])
         return 0
 
     def done(self, text: str) -> int:
@@ -213,15 +243,9 @@ class _Printer:
 
     def started(self, execution_id: str, final: bool = True) -> int:
         if not self.json:
-            ui = (
-                f"http://127.0.0.1:{self.settings.dev_server.ui_port}/namespaces/"
-                f"{self.settings.temporal.namespace}/workflows/{execution_id}"
-            )
-            print(f"execution {execution_id}\n  {ui}", flush=True)
+            from .progress import temporal_url
+
+            print(f"execution {execution_id}\n  {temporal_url(self.settings, execution_id)}", flush=True)
         elif final:
             print(json.dumps({"id": execution_id, "ref": f"/pipelines/{execution_id}"}))
         return 0
-
-    def line(self, text: str) -> None:
-        if not self.json:
-            print(text, flush=True)

@@ -184,15 +184,15 @@ def report_images(done: dict[str, Any]) -> None:
 def main() -> int:
     from moto.server import ThreadedMotoServer
 
-    from api.store import Store
-    from bakery.settings import BakerySettings
+    from core.settings import Settings, TemporalSettings
+    from core.settings.bakery import BakerySettings
+    from core.store import Store
     from gennaker import demo_canary
     from gennaker.client import Client
     from gennaker.demo_k8s import pipeline as k8s_pipeline
     from gennaker.demo_k8s import start_local_cluster
     from gennaker.devserver import DevServer
     from gennaker.localstack import ServedApi, free_port
-    from gennaker.settings import Settings, TemporalSettings
 
     if shutil.which("packer") is None:
         print(NO_PACKER, file=sys.stderr)

@@ -20,8 +20,10 @@ from pathlib import Path
 from types import EllipsisType, TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
+from core.errors import SdkError
+
 if TYPE_CHECKING:
-    from gennaker.settings import Settings
+    from core.settings import Settings
 
 HOST = "127.0.0.1"
 
@@ -45,7 +47,7 @@ LATENCY_FLAGS = [
 SQLITE_ARGS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
 
 
-class DevServerError(RuntimeError):
+class DevServerError(SdkError, RuntimeError):
     """The dev server could not be found, did not start or did not become ready in time."""
 
 
@@ -73,7 +75,7 @@ def dev_server_command(
     ``db_file=...`` (the default) uses ``settings.dev_server_db_path``; ``None`` keeps everything in memory.
     The SQLite file's directory is created.
     """
-    from workflows.search import dev_server_args
+    from core.search import dev_server_args
 
     dev = settings.dev_server
     cmd = [
@@ -204,10 +206,29 @@ class DevServer:
             await asyncio.sleep(0.05)
 
     async def _probe(self, namespace: str) -> None:
-        from temporalio.client import Client
-
-        client = await Client.connect(self.address, namespace=namespace)
-        await client.count_workflows()
+        """One visibility RPC (``temporal workflow count``) through the CLI that runs the server: a short-lived Go
+        process, so ``gennaker up`` never loads the Temporal SDK (docs/architecture.md, "Footprint")."""
+        # The CLI's own TEMPORAL_* variables and config file would point it elsewhere (an address, TLS, an API key).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+        env["TEMPORAL_CONFIG_FILE"] = os.devnull
+        cli = [temporal_binary(), "workflow", "count", "--address", self.address, "--namespace", namespace]
+        process = await asyncio.create_subprocess_exec(
+            *cli,
+            "--command-timeout",
+            "2s",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            output, _ = await process.communicate()
+        finally:
+            if process.returncode is None:  # cancelled by the caller's timeout
+                process.kill()
+                await process.wait()
+        if process.returncode != 0:
+            raise DevServerError(output.decode(errors="replace").strip().splitlines()[0] if output else "no answer")
 
     def output_tail(self, lines: int = 20) -> str:
         """The last lines the server printed during this run."""

@@ -24,8 +24,20 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PID_FILE = "up.pids"
+#: the UI server holds no work of its own (its pages and streams reconnect), so it may stop at once
+UI_GRACE = 3.0
+
+
+def ui_command(settings: Any, root: Path) -> list[str] | None:
+    """The UI server (``ui.server.main``: Deck's pages on ``ui.port`` in front of the API), or None when
+    ``ui.enabled`` is off. ``root`` (the checkout, or a wheel's private directory) goes first on the path, as the
+    API runs with ``--app-dir``."""
+    if not settings.ui.enabled:
+        return None
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(root)!r}); import ui.server; ui.server.main()"]
 
 
 @dataclass
@@ -60,11 +72,19 @@ def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
     return preexec
 
 
-def spawn(name: str, cmd: list[str], env: dict[str, str], grace: float, **popen: object) -> Child:
+def spawn(
+    name: str,
+    cmd: list[str],
+    env: dict[str, str],
+    grace: float,
+    death_signal: int = signal.SIGKILL,
+    **popen: object,
+) -> Child:
     """Start ``cmd`` in a process group of its own (Ctrl-C in a terminal reaches only the supervisor, which stops
-    the children in order), dying with the supervisor."""
+    the children in order), dying with the supervisor: by ``death_signal``, SIGKILL unless the child has
+    children of its own to take down (uvicorn's worker processes: its master stops them on SIGTERM)."""
     process = subprocess.Popen(  # type: ignore[call-overload]
-        cmd, env=env, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=die_with_parent(), **popen
+        cmd, env=env, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=die_with_parent(death_signal), **popen
     )
     return Child(name, process, grace)
 

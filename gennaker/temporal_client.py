@@ -8,13 +8,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from core.errors import SdkError
+
 if TYPE_CHECKING:
     from temporalio.client import Client, TLSConfig
 
-    from gennaker.settings import Settings, TemporalSettings
+    from core.settings import Settings, TemporalSettings
 
 
-class TemporalConnectError(ConnectionError):
+class TemporalConnectError(SdkError, ConnectionError):
     """Temporal could not be reached or the connection settings are unusable; the message says what to do."""
 
 
@@ -68,6 +70,8 @@ async def connect(settings: Settings) -> Client:
     tls = tls_config(temporal)
     api_key = temporal.api_key.get_secret_value() if temporal.api_key is not None else None
     converter = data_converter(settings)
+    from core.observability.tracing import temporal_interceptors
+
     try:
         return await Client.connect(
             temporal.address,
@@ -75,6 +79,7 @@ async def connect(settings: Settings) -> Client:
             tls=tls,
             api_key=api_key,
             data_converter=converter,
+            interceptors=temporal_interceptors(settings),  # tracing, when on; workers of this client inherit it
         )
     except Exception as exc:
         reason = str(exc) or type(exc).__name__

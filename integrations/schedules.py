@@ -1,10 +1,12 @@
 """Create-or-update and delete of Temporal Schedules, shared by every kind of Schedule Gennaker keeps in step with
 its configuration: cron triggers (``integrations/triggers/schedules.py``), the cloud cache (``api/cloud_cache.py``)
-and the Jenkins build monitor (``integrations/jenkins/schedules.py``)."""
+and the build monitors (``integrations/jenkins/schedules.py``, ``integrations/ci/schedules.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -32,6 +34,41 @@ def every(action: ScheduleActionStartWorkflow, interval: timedelta, *, note: str
     )
 
 
+#: a build monitor's poll that takes longer than this is stopped (the next run starts over from the saved cursors)
+POLL_TIMEOUT = timedelta(minutes=10)
+
+
+def build_poll_schedules(
+    prefix: str,
+    sources: list[str],
+    *,
+    workflow: str,
+    make_input: Callable[[str], Any],
+    task_queue: str,
+    interval: timedelta,
+    label: str,
+) -> dict[str, Schedule]:
+    """Igor's build monitors as Schedules: one per source (a Jenkins master, a build service), ``<prefix><name>``,
+    starting ``workflow`` with ``make_input(name)`` every ``interval``; a run still going when the next is due makes
+    the Schedule skip that one."""
+    out: dict[str, Schedule] = {}
+    for name in sources:
+        sid = f"{prefix}{name}"
+        out[sid] = every(
+            ScheduleActionStartWorkflow(
+                workflow,
+                make_input(name),
+                id=sid,
+                task_queue=task_queue,
+                execution_timeout=POLL_TIMEOUT,
+                static_summary=f"poll {label} {name} for finished builds",
+            ),
+            interval,
+            note=f"Igor's build monitor of {name}",
+        )
+    return out
+
+
 async def put_schedule(
     client: Client, schedule_id: str, schedule: Schedule, *, trigger_immediately: bool = False
 ) -> bool:
@@ -56,7 +93,7 @@ async def delete_schedule(client: Client, schedule_id: str) -> None:
         await client.get_schedule_handle(schedule_id).delete()
     except RPCError as err:
         # a deleted Schedule answers NOT_FOUND, worded "not found" or "workflow execution already completed"
-        if err.status != RPCStatusCode.NOT_FOUND and "not found" not in str(err).lower():
+        if err.status != RPCStatusCode.NOT_FOUND:
             raise
 
 

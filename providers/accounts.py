@@ -7,9 +7,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
-from .registry import provider_of
-
 Account = TypeVar("Account", bound=BaseModel)
+
+
+def provider_of(entry: dict[str, Any]) -> str:
+    """An account entry's cloud provider key (``type``, or Clouddriver's ``cloudProvider``), lower case."""
+    return str(entry.get("type") or entry.get("cloudProvider") or "").lower()
 
 
 def _reason(error: Any) -> str:

@@ -39,6 +39,7 @@ from .aws_view import (
     template_spec,
 )
 from .base import (
+    UP,
     Capacity,
     CreateServerGroupRequest,
     Image,
@@ -49,6 +50,7 @@ from .base import (
     TransientCloudError,
 )
 from .naming import Moniker
+from .targets import instances_to_modify
 
 __all__ = ["AwsAccount", "AwsAccountError", "AwsCloud", "aws_accounts", "DISABLE_PROCESSES"]
 log = logging.getLogger(__name__)
@@ -290,21 +292,77 @@ class AwsCloud(ServerGroupCloud):
         with aws_call(f"{verb} {name} in {account}/{region}"):
             change = autoscaling.suspend_processes if disable else autoscaling.resume_processes
             change(AutoScalingGroupName=name, ScalingProcesses=DISABLE_PROCESSES)
-            members = [
-                i["InstanceId"]
-                for i in asg.get("Instances") or []
-                if i.get("LifecycleState") == "InService" or str(i.get("LifecycleState")).startswith("Pending")
-            ]
-            ids: list[str] = []
-            if members:
-                found = ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": members}])
-                live = {"running", "pending"}
-                ids = [
-                    i["InstanceId"] for r in found["Reservations"] for i in r["Instances"] if i["State"]["Name"] in live
-                ]
+            ids = self._live_members(ec2, asg)
             if ids:
                 self._change_registration(elb, elbv2, asg, sorted(ids), disable=disable)
         log.info("%s %s in %s/%s: done (%d instances)", verb, name, account, region, len(ids))
+
+    @staticmethod
+    def _live_members(ec2: Any, asg: JSON) -> list[str]:
+        """The group's InService/Pending instances that EC2 says are running or pending (Clouddriver's filter)."""
+        members = [
+            i["InstanceId"]
+            for i in asg.get("Instances") or []
+            if i.get("LifecycleState") == "InService" or str(i.get("LifecycleState")).startswith("Pending")
+        ]
+        if not members:
+            return []
+        found = ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": members}])
+        live = {"running", "pending"}
+        return [i["InstanceId"] for r in found["Reservations"] for i in r["Instances"] if i["State"]["Name"] in live]
+
+    def disable_percentage(self, account: str, region: str, name: str, desired_percentage: int) -> list[str]:
+        """Clouddriver's disable with ``desiredPercentage`` below 100 (rolling red/black's ``Disable p% of
+        Traffic``): scaling stays on; of the group's live instances, those still Up in its load balancers and
+        target groups are deregistered from them until ``ceil(p% of all)`` are out of service (the ones
+        already out count, so a repeat deregisters nothing more). Returns the instances it deregistered."""
+        asg = self._asg(account, region, name)
+        if asg is None or asg.get("Status"):
+            log.info("disabling %d%% of %s in %s/%s: no such group", desired_percentage, name, account, region)
+            return []
+        group = self.server_group(account, region, name)
+        health = {i.id: i.health_state for i in (group.instances if group else [])}
+        ec2, elbv2, elb = (self._client(account, region, s) for s in ("ec2", "elbv2", "elb"))
+        with aws_call(f"disabling {desired_percentage}% of {name} in {account}/{region}"):
+            ids = sorted(self._live_members(ec2, asg))
+            serving = [i for i in ids if health.get(i) == UP]
+            out = [i for i in ids if health.get(i) != UP]
+            chosen = instances_to_modify(out, serving, desired_percentage)
+            if chosen:
+                self._change_registration(elb, elbv2, asg, chosen, disable=True)
+        log.info("disabled %d%% of %s in %s/%s: deregistered %s", desired_percentage, name, account, region, chosen)
+        return chosen
+
+    def previous_image(self, account: str, region: str, name: str) -> str | None:
+        """The image of the newest launch template version before the group's current one that runs another
+        image (an ``updateLaunchTemplate`` changed it), None when the template never ran another."""
+        asg = self._asg(account, region, name)
+        spec = template_spec(asg) if asg else None
+        if not spec:
+            return None
+        by = {"LaunchTemplateId": spec["LaunchTemplateId"]} if spec.get("LaunchTemplateId") else None
+        by = by or {"LaunchTemplateName": spec.get("LaunchTemplateName") or name}
+        ec2 = self._client(account, region, "ec2")
+        with aws_call(f"reading the launch template versions of {name} in {account}/{region}"):
+            versions = ec2.describe_launch_template_versions(**by)["LaunchTemplateVersions"]
+        ordered = sorted(versions, key=lambda v: int(v["VersionNumber"]), reverse=True)
+        if not ordered:
+            return None
+        wanted = str(spec.get("Version") or "$Default")
+        if wanted == "$Latest":
+            current = ordered[0]
+        elif wanted == "$Default":
+            current = next((v for v in ordered if v.get("DefaultVersion")), ordered[0])
+        else:
+            current = next((v for v in ordered if str(v["VersionNumber"]) == wanted), ordered[0])
+        image = (current.get("LaunchTemplateData") or {}).get("ImageId")
+        for version in ordered:
+            if int(version["VersionNumber"]) >= int(current["VersionNumber"]):
+                continue
+            before = (version.get("LaunchTemplateData") or {}).get("ImageId")
+            if before and before != image:
+                return str(before)
+        return None
 
     @staticmethod
     def _change_registration(elb: Any, elbv2: Any, asg: JSON, ids: list[str], *, disable: bool) -> None:
@@ -329,6 +387,15 @@ class AwsCloud(ServerGroupCloud):
                 if error_code(err) not in ("TargetGroupNotFound", "InvalidTarget"):
                     raise
                 log.info("target group %s: %s, nothing to deregister", target_group_name(arn), error_code(err))
+                if error_code(err) == "InvalidTarget" and len(targets) > 1:
+                    # one stale target (a share already deregistered by a rolling step) fails the whole call
+                    # where the cloud refuses unregistered targets: the others still go, one by one
+                    for one in targets:
+                        try:
+                            elbv2.deregister_targets(TargetGroupArn=arn, Targets=[one])
+                        except ClientError as each:
+                            if error_code(each) != "InvalidTarget":
+                                raise
 
     def destroy(self, account: str, region: str, name: str) -> None:
         """Clouddriver's ``DestroyAsgAtomicOperation``: force-delete the group, delete its launch template,

@@ -15,30 +15,46 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from core.errors import ConfigError
 
 from .accounts import parse_accounts
 from .aws_errors import aws_call
 from .base import NotFoundCloudError
 
+if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
+
 log = logging.getLogger(__name__)
 
-#: modest retries inside botocore; longer waits are Temporal's activity retries
-CLIENT_CONFIG = Config(
-    retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60, user_agent_extra="gennaker"
-)
+
+@cache
+def client_config() -> Config:
+    """Modest retries inside botocore; longer waits are Temporal's activity retries. Built on first use, so a
+    process without AWS accounts never imports boto3 (docs/architecture.md, "Footprint")."""
+    from botocore.config import Config
+
+    return Config(
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra="gennaker",
+    )
+
+
 #: assumed-role credentials are renewed this long before they expire
 REFRESH_MARGIN = timedelta(minutes=5)
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
-class AwsAccountError(ValueError):
+class AwsAccountError(ConfigError, ValueError):
     """An ``accounts`` entry that cannot be an AWS account; the message names the entry and the field."""
 
 
@@ -166,11 +182,13 @@ class AwsClients:
             key = (account, region, service)
             if key not in self._clients:
                 self._clients[key] = session.client(
-                    service, region_name=region, endpoint_url=acct.endpoint_url, config=CLIENT_CONFIG
+                    service, region_name=region, endpoint_url=acct.endpoint_url, config=client_config()
                 )
             return self._clients[key]
 
     def _session(self, acct: AwsAccount) -> boto3.Session:
+        import boto3
+
         cached = self._sessions.get(acct.name)
         if cached and (cached.expires is None or cached.expires - datetime.now(UTC) > REFRESH_MARGIN):
             return cached.session
@@ -188,11 +206,13 @@ class AwsClients:
 
     @staticmethod
     def _assume(acct: AwsAccount, base: boto3.Session) -> _Session:
+        import boto3
+
         role = str(acct.role)
         kwargs: dict[str, Any] = {"RoleArn": role, "RoleSessionName": f"gennaker-{acct.name}"[:64]}
         if acct.external_id:
             kwargs["ExternalId"] = acct.external_id.get_secret_value()
-        sts = base.client("sts", endpoint_url=acct.endpoint_url, config=CLIENT_CONFIG)
+        sts = base.client("sts", endpoint_url=acct.endpoint_url, config=client_config())
         try:
             with aws_call(f"assuming {role} for AWS account {acct.name}"):
                 credentials = sts.assume_role(**kwargs)["Credentials"]

@@ -13,13 +13,18 @@ Errors: :class:`CloudError` and its subclasses, one tree for every cloud; activi
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+from core.errors import ProviderError
 
 from .naming import Moniker
 
 
-class CloudError(Exception):
+class CloudError(ProviderError):
     """A cloud call failed; the message says which call and why (never credentials)."""
+
+    #: the cloud's own codes for the failure (Compute's error reasons), so callers match codes, not words
+    reasons: frozenset[str] = frozenset()
 
 
 class TransientCloudError(CloudError):
@@ -93,6 +98,8 @@ class ServerGroup:
     tags: dict[str, str] = field(default_factory=dict)
     #: the provider's own description (launch template, instance template), for clones and rollbacks
     launch_config: dict[str, Any] = field(default_factory=dict)
+    #: GCE: Clouddriver's ``autoscalingPolicy`` of the autoscaler targeting the group (None: no autoscaler)
+    autoscaling_policy: dict[str, Any] | None = None
 
     @property
     def moniker(self) -> Moniker:
@@ -133,7 +140,7 @@ class ServerGroup:
             "securityGroups": list(self.security_groups),
             "tags": dict(self.tags),
             "launchConfig": dict(self.launch_config),
-        }
+        } | ({"autoscalingPolicy": dict(self.autoscaling_policy)} if self.autoscaling_policy is not None else {})
 
 
 def instance_counts(instances: list[Instance]) -> dict[str, int]:
@@ -217,3 +224,22 @@ class ServerGroupCloud(Protocol):
     ) -> list[Image]:
         """Images whose name starts with ``package`` and that carry ``tags``, newest first."""
         ...
+
+
+@runtime_checkable
+class PercentageDisableCloud(Protocol):
+    """A cloud that can take part of a group out of service (Clouddriver's disable with ``desiredPercentage``,
+    which rolling red/black sends at each step). AWS has it; a cloud without it disables whole groups only."""
+
+    def disable_percentage(self, account: str, region: str, name: str, desired_percentage: int) -> list[str]:
+        """Deregister the group's serving instances until ``desired_percentage`` of them are out of service;
+        return the instances deregistered."""
+        ...
+
+
+@runtime_checkable
+class PreviousImageCloud(Protocol):
+    """A cloud that can tell the image a group ran before its current one (an AWS group's launch template
+    versions), for the ``PREVIOUS_IMAGE`` rollback when the stage names no image."""
+
+    def previous_image(self, account: str, region: str, name: str) -> str | None: ...

@@ -2,9 +2,10 @@
 made from an instance template of its own (``<group>-<8 digits>``), behind the target pools of its
 network load balancers.
 
-Operations follow Clouddriver's: creating makes the template, then the group
-(``BasicGoogleDeployHandler``); resizing sets the group's target size; disabling and enabling move it
-out of and into its target pools (``providers/gce_traffic.py``); destroying deletes the group, then its
+Operations follow Clouddriver's: creating makes the template, then the group, then puts it in the backend
+services of its HTTP(S) and internal load balancers (``BasicGoogleDeployHandler``); resizing sets the group's
+target size; disabling and enabling move it out of and into its backend services and target pools
+(``providers/gce_traffic.py``); destroying takes it out of its backend services, deletes the group, then its
 template. Every mutating call is safe to repeat (see ``providers/base.py``) and waits, bounded, for its
 operation (``providers/gce_ops.py``). Clients come from :class:`~providers.gce_accounts.GceClients`;
 nothing here is built at import time.
@@ -34,8 +35,8 @@ from .gce_accounts import GceAccount, GceAccountError, gce_accounts
 from .gce_deploy import check_name, instance_group_manager, instance_template, template_name
 from .gce_errors import gce_call
 from .gce_ops import CALL_TIMEOUT_S, READ_RETRY_DEADLINE, GceOps, re2_literal
-from .gce_traffic import set_traffic
-from .gce_view import epoch_ms, local_name, now_ms, server_group
+from .gce_traffic import backends_disabled, plan_load_balancers, set_backends, set_traffic
+from .gce_view import epoch_ms, local_name, metadata_of, now_ms, server_group
 from .naming import Moniker
 
 __all__ = ["GceAccount", "GceAccountError", "GceCloud", "gce_accounts", "image_tags"]
@@ -86,16 +87,27 @@ class GceCloud:
         return list(self.clients.account(account).regions)
 
     def load_balancers(self, account: str, region: str) -> list[dict[str, Any]]:
-        """Gate's ``/loadBalancers`` for GCE: network load balancers (``providers/gce_infra.py``)."""
-        from .gce_infra import network_load_balancers
+        """Gate's ``/loadBalancers`` for GCE: network and internal load balancers of the region, and the global
+        HTTP(S) ones with the account's first region (``providers/gce_infra.py``)."""
+        from .gce_infra import load_balancers
 
-        return network_load_balancers(self, account, region)
+        return load_balancers(self, account, region)
 
     # reads
 
-    def _view(self, account: str, region: str, mig: compute_v1.InstanceGroupManager) -> ServerGroup:
+    def _view(
+        self,
+        account: str,
+        region: str,
+        mig: compute_v1.InstanceGroupManager,
+        autoscalers: dict[str, compute_v1.Autoscaler] | None = None,
+    ) -> ServerGroup:
         template = self.ops.template(account, mig.instance_template)
-        return server_group(account, region, mig, template, self.ops.managed_instances(account, region, mig.name))
+        managed = self.ops.managed_instances(account, region, mig.name)
+        if autoscalers is None:
+            autoscalers = self.ops.autoscalers(account, region)
+        disabled = backends_disabled(self.ops, account, region, mig, metadata_of(template))
+        return server_group(account, region, mig, template, managed, autoscalers.get(mig.name), disabled)
 
     def server_groups(self, account: str, region: str, cluster: str | None = None) -> list[ServerGroup]:
         request: dict[str, Any] = {"project": self.ops.project(account, region), "region": region}
@@ -105,7 +117,8 @@ class GceCloud:
             migs = list(self.ops.client(account, "migs").list(request=request, **self.ops.read))
         if cluster is not None:
             migs = [m for m in migs if Moniker.parse(m.name).cluster == cluster]
-        groups = [self._view(account, region, m) for m in migs]
+        autoscalers = self.ops.autoscalers(account, region) if migs else {}
+        groups = [self._view(account, region, m, autoscalers) for m in migs]
         return sorted(groups, key=lambda g: (g.created_ms, g.name))
 
     def server_group(self, account: str, region: str, name: str) -> ServerGroup | None:
@@ -163,19 +176,22 @@ class GceCloud:
         existing = self.server_group(req.account, req.region, req.name)
         if existing is not None:
             log.info("server group %s exists in %s/%s: not created again", req.name, req.account, req.region)
+            if not req.extra.get("disableTraffic") and self._join_backends(req.account, req.region, req.name):
+                return self.server_group(req.account, req.region, req.name) or existing
             return existing
         check_name(req.name)
         _check_capacity(req.capacity, req.name)
         acct = self.clients.check_region(req.account, req.region)
         where = f"{req.account}/{req.region}"
-        pools = ops.target_pools(req.account, req.region, req.load_balancers)
+        plan = plan_load_balancers(ops, req)
+        pools = [] if req.extra.get("disableTraffic") else plan.target_pools
         leftovers = sorted(ops.leftover_templates(req.account, req.name), key=lambda t: t.name)
         if leftovers:
             template_link = str(leftovers[-1].self_link)
             log.info("using instance template %s, left by an earlier create of %s", leftovers[-1].name, req.name)
         else:
             image = self._image_link(req.account, req.image_id)
-            template = instance_template(req, template_name(req.name, now_ms()), image, acct.project)
+            template = instance_template(req, template_name(req.name, now_ms()), image, acct.project, plan.metadata)
             ops.act(
                 req.account,
                 None,
@@ -185,7 +201,8 @@ class GceCloud:
                 ),
             )
             template_link = f"projects/{acct.project}/global/instanceTemplates/{template.name}"
-        mig = instance_group_manager(req, template_link, pools, req.zones or acct.zones_in(req.region), acct.project)
+        zones = req.zones or acct.zones_in(req.region)
+        mig = instance_group_manager(req, template_link, pools, zones, acct.project, plan.named_ports)
         action = f"creating server group {req.name} in {where}"
         try:
             ops.act(
@@ -197,14 +214,24 @@ class GceCloud:
                 ),
             )
         except CloudError as err:  # a concurrent create of the same name won: that group is the one asked for
-            if not isinstance(err.__cause__, api_exceptions.Conflict) and "RESOURCE_ALREADY_EXISTS" not in str(err):
+            if not isinstance(err.__cause__, api_exceptions.Conflict) and "RESOURCE_ALREADY_EXISTS" not in err.reasons:
                 raise
             log.info("%s: it exists already", action)
+        if not req.extra.get("disableTraffic"):  # the group's instance group must exist before a backend names it
+            self._join_backends(req.account, req.region, req.name)
         created = self.server_group(req.account, req.region, req.name)
         if created is None:
             raise TransientCloudError(f"server group {req.name} was created in {where} but is not visible yet")
         log.info("created server group %s in %s (template %s)", req.name, where, local_name(template_link))
         return created
+
+    def _join_backends(self, account: str, region: str, name: str) -> int:
+        """Put the group in the backend services its template names (``updateBackendServices``)."""
+        mig = self.ops.mig(account, region, name)
+        if mig is None:
+            return 0
+        metadata = metadata_of(self.ops.template(account, mig.instance_template))
+        return set_backends(self.ops, account, region, name, metadata, leave=False)
 
     def resize(self, account: str, region: str, name: str, capacity: Capacity) -> None:
         """``ResizeGoogleServerGroupAtomicOperation``: the group's target size becomes ``desired``."""
@@ -235,12 +262,16 @@ class GceCloud:
         set_traffic(self.ops, account, region, name, disable=False)
 
     def destroy(self, account: str, region: str, name: str) -> None:
-        """``DestroyGoogleServerGroupAtomicOperation``: delete the group, then its template. A missing
+        """``DestroyGoogleServerGroupAtomicOperation``: take the group out of its backend services (Compute refuses
+        to delete an instance group a backend service names), delete the group, then its template. A missing
         group only has the templates an interrupted create or destroy left behind removed."""
         ops = self.ops
         project = ops.project(account, region)
         mig = ops.mig(account, region, name)
         if mig is not None:
+            set_backends(
+                ops, account, region, name, metadata_of(ops.template(account, mig.instance_template)), leave=True
+            )
             try:
                 ops.act(
                     account,

@@ -18,18 +18,18 @@ import json
 import logging
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import google.auth
-from google.auth import exceptions as auth_exceptions
-from google.auth.credentials import AnonymousCredentials, Credentials
-from google.cloud import compute_v1
-from google.oauth2 import service_account
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from core.errors import ConfigError
+
 from .accounts import parse_accounts
 from .base import CloudError, NotFoundCloudError
+
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ _REGION = re.compile(r"^[a-z]+(-[a-z]+)+\d+$")
 _ZONE = re.compile(r"^(?P<region>[a-z]+(-[a-z]+)+\d+)-[a-z]$")
 
 
-class GceAccountError(ValueError):
+class GceAccountError(ConfigError, ValueError):
     """An ``accounts`` entry that cannot be a GCE account; the message names the entry and the field."""
 
 
@@ -163,6 +163,11 @@ def gce_accounts(entries: list[dict[str, Any]]) -> list[GceAccount]:
 
 def credentials_for(account: GceAccount) -> Credentials:
     """The account's credentials: anonymous, a service account key, or Google's application defaults."""
+    import google.auth
+    from google.auth import exceptions as auth_exceptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.oauth2 import service_account
+
     try:
         if account.anonymous:
             return AnonymousCredentials()
@@ -179,20 +184,32 @@ def credentials_for(account: GceAccount) -> Credentials:
         raise CloudError(f"account {account.name}: no usable GCE credentials ({type(err).__name__})") from None
 
 
-#: the compute_v1 clients a GceCloud uses, by the short name it asks for them with
-CLIENT_TYPES: dict[str, Any] = {
-    "migs": compute_v1.RegionInstanceGroupManagersClient,
-    "templates": compute_v1.InstanceTemplatesClient,
-    "images": compute_v1.ImagesClient,
-    "region_operations": compute_v1.RegionOperationsClient,
-    "global_operations": compute_v1.GlobalOperationsClient,
-    "target_pools": compute_v1.TargetPoolsClient,
-    "forwarding_rules": compute_v1.ForwardingRulesClient,
+#: the compute_v1 client classes a GceCloud uses, by the short name it asks for them with (imported on first use,
+#: so a process without GCE accounts never loads google-cloud-compute: docs/architecture.md, "Footprint")
+CLIENT_TYPES: dict[str, str] = {
+    "migs": "RegionInstanceGroupManagersClient",
+    "templates": "InstanceTemplatesClient",
+    "images": "ImagesClient",
+    "region_operations": "RegionOperationsClient",
+    "global_operations": "GlobalOperationsClient",
+    "target_pools": "TargetPoolsClient",
+    "forwarding_rules": "ForwardingRulesClient",
     # the infrastructure (providers/gce_infra.py)
-    "networks": compute_v1.NetworksClient,
-    "subnetworks": compute_v1.SubnetworksClient,
-    "firewalls": compute_v1.FirewallsClient,
-    "region_autoscalers": compute_v1.RegionAutoscalersClient,
+    "networks": "NetworksClient",
+    "subnetworks": "SubnetworksClient",
+    "firewalls": "FirewallsClient",
+    "region_autoscalers": "RegionAutoscalersClient",
+    # HTTP(S) and internal load balancers, machine types (providers/gce_lb_http.py, gce_infra.py)
+    "health_checks": "HealthChecksClient",
+    "region_health_checks": "RegionHealthChecksClient",
+    "backend_services": "BackendServicesClient",
+    "region_backend_services": "RegionBackendServicesClient",
+    "url_maps": "UrlMapsClient",
+    "target_http_proxies": "TargetHttpProxiesClient",
+    "target_https_proxies": "TargetHttpsProxiesClient",
+    "global_forwarding_rules": "GlobalForwardingRulesClient",
+    "machine_types": "MachineTypesClient",
+    "regions": "RegionsClient",
 }
 
 
@@ -230,7 +247,9 @@ class GceClients:
                 if account not in self._credentials:
                     self._credentials[account] = credentials_for(acct)
                 options = {"api_endpoint": acct.endpoint} if acct.endpoint else None
-                self._clients[key] = CLIENT_TYPES[kind](
+                from google.cloud import compute_v1
+
+                self._clients[key] = getattr(compute_v1, CLIENT_TYPES[kind])(
                     credentials=self._credentials[account], transport="rest", client_options=options
                 )
             return self._clients[key]

@@ -9,23 +9,33 @@ Clouddriver's ``BasicGoogleDeployHandler`` builds them (pure functions, no calls
   under ``customUserData`` (``GoogleUserDataProvider``); the regional load balancers the group serves
   are listed in the ``load-balancer-names`` metadata, which enable reads back.
 - The group: ``baseInstanceName`` = its name, ``targetSize`` = the desired capacity, the target pools
-  of its network load balancers (none with ``disableTraffic``), zones as a distribution policy.
+  of its network load balancers (none with ``disableTraffic``), zones as a distribution policy, and (when it
+  joins backend services) the named ports of its load balancing policy.
+- Backend services (HTTP(S) and internal load balancers, ``providers/gce_traffic.py``): the template records
+  them as Clouddriver does, in the ``backend-service-names``, ``global-load-balancer-names``,
+  ``region-backend-service-names`` and ``load-balancing-policy`` (Clouddriver's ``GoogleHttpLoadBalancingPolicy``
+  as JSON) metadata, which enable reads back.
 
 Provider fields read from ``CreateServerGroupRequest.extra`` (Deck's GCE cluster JSON): ``network``,
 ``subnet``, ``associatePublicIpAddress``, ``disks`` (the first is the boot disk: ``type``,
 ``sizeGb``), ``instanceMetadata``, ``labels``, ``tags`` (network tags), ``disableTraffic``,
-``autoHealingPolicy`` (``healthCheck``, ``initialDelaySec``).
+``autoHealingPolicy`` (``healthCheck``, ``initialDelaySec``), ``backendServices`` (Deck's map of an HTTP(S)
+balancer's name to the backend services the group joins), ``backendServiceMetadata`` (their names as a list),
+``loadBalancingPolicy`` (``balancingMode, maxUtilization, maxRatePerInstance, maxConnectionsPerInstance,
+capacityScaler, namedPorts``).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from typing import Any
 
 from google.cloud import compute_v1
 
 from .base import CreateServerGroupRequest, InvalidRequestError
-from .gce_view import REGION_LABEL, REGIONAL_LOAD_BALANCER_NAMES, SERVER_GROUP_LABEL
+from .gce_view import BACKEND_SERVICE_NAMES, REGION_LABEL, REGIONAL_LOAD_BALANCER_NAMES, SERVER_GROUP_LABEL
 from .naming import Moniker
 
 #: a GCE resource name (RFC 1035 label): what a server group name must be here
@@ -37,6 +47,15 @@ MAX_NAME = 63
 TEMPLATE_SUFFIX_SIZE = 8
 MONIKER_PREFIX = "spinnaker-moniker-"
 DEFAULT_DISK = {"type": "pd-standard", "sizeGb": 10}
+#: Clouddriver's policy when neither the description nor the metadata has one (``buildLoadBalancerPolicyFromInput``)
+DEFAULT_POLICY: dict[str, Any] = {
+    "balancingMode": "UTILIZATION",
+    "maxUtilization": 0.8,
+    "capacityScaler": 1.0,
+    "namedPorts": [{"name": "http", "port": 80}],
+}
+BALANCING_MODES = ("UTILIZATION", "RATE", "CONNECTION")
+_POLICY_NUMBERS = ("maxUtilization", "maxRatePerInstance", "maxConnectionsPerInstance", "capacityScaler")
 
 
 def check_name(name: str) -> None:
@@ -92,17 +111,113 @@ def labels_for(request: CreateServerGroupRequest) -> dict[str, str]:
     return labels
 
 
-def metadata_for(request: CreateServerGroupRequest) -> dict[str, str]:
+def load_balancing_policy(raw: Any, where: str = "loadBalancingPolicy") -> dict[str, Any]:
+    """Clouddriver's ``GoogleHttpLoadBalancingPolicy`` from a description (or the JSON of the metadata), checked,
+    with its defaults: a missing policy (or one without ``balancingMode``) is :data:`DEFAULT_POLICY`; the
+    deprecated ``listeningPort`` becomes the named port ``http``."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise InvalidRequestError(f"{where}: not JSON") from None
+    if raw is None or (isinstance(raw, dict) and not raw.get("balancingMode")):
+        return json.loads(json.dumps(DEFAULT_POLICY))
+    if not isinstance(raw, dict):
+        raise InvalidRequestError(f"{where}: an object with balancingMode, maxUtilization, capacityScaler, namedPorts")
+    mode = str(raw["balancingMode"]).upper()
+    if mode not in BALANCING_MODES:
+        raise InvalidRequestError(f"{where}.balancingMode: one of {', '.join(BALANCING_MODES)}")
+    policy: dict[str, Any] = {"balancingMode": mode}
+    for key in _POLICY_NUMBERS:
+        if raw.get(key) in (None, ""):
+            continue
+        try:
+            number = float(raw[key])
+        except (TypeError, ValueError):
+            raise InvalidRequestError(f"{where}.{key}: a number") from None
+        if not math.isfinite(number) or number < 0 or (key in ("maxUtilization", "capacityScaler") and number > 1):
+            raise InvalidRequestError(f"{where}.{key}: {'0.0 to 1.0' if key != 'maxRatePerInstance' else '>= 0'}")
+        policy[key] = number
+    if mode == "UTILIZATION":
+        policy.setdefault("maxUtilization", 0.8)
+    if mode == "RATE" and "maxRatePerInstance" not in policy:
+        raise InvalidRequestError(f"{where}.maxRatePerInstance: required with balancingMode RATE")
+    if mode == "CONNECTION" and "maxConnectionsPerInstance" not in policy:
+        raise InvalidRequestError(f"{where}.maxConnectionsPerInstance: required with balancingMode CONNECTION")
+    policy.setdefault("capacityScaler", 1.0)
+    ports = raw.get("namedPorts")
+    if ports in (None, []) and raw.get("listeningPort") not in (None, ""):
+        ports = [{"name": "http", "port": raw["listeningPort"]}]
+    if ports in (None, []):
+        ports = DEFAULT_POLICY["namedPorts"]
+    if not isinstance(ports, list):
+        raise InvalidRequestError(f"{where}.namedPorts: a list of {{name, port}}")
+    named = []
+    for i, port in enumerate(ports):
+        try:
+            name, number = str(port["name"]), int(port["port"])
+        except (KeyError, TypeError, ValueError):
+            raise InvalidRequestError(f"{where}.namedPorts[{i}]: {{name, port}} with a whole port number") from None
+        if not RESOURCE_NAME.match(name) or not 0 < number < 65536:
+            raise InvalidRequestError(f"{where}.namedPorts[{i}]: a port name like 'http' and a port 1-65535")
+        named.append({"name": name, "port": number})
+    policy["namedPorts"] = named
+    return policy
+
+
+def backend_from_policy(policy: dict[str, Any], group: str) -> compute_v1.Backend:
+    """``GCEUtil.backendFromLoadBalancingPolicy``: the limits that belong to the balancing mode, and the group."""
+    mode = policy["balancingMode"]
+    backend = compute_v1.Backend(group=group, balancing_mode=mode, capacity_scaler=float(policy["capacityScaler"]))
+    if mode in ("RATE", "UTILIZATION") and policy.get("maxRatePerInstance") is not None:
+        backend.max_rate_per_instance = float(policy["maxRatePerInstance"])
+    if mode == "UTILIZATION":
+        backend.max_utilization = float(policy["maxUtilization"])
+    if mode == "CONNECTION":
+        backend.max_connections_per_instance = int(policy["maxConnectionsPerInstance"])
+    return backend
+
+
+def backend_services_asked(extra: dict[str, Any]) -> list[str]:
+    """The global backend services a deploy names: Deck's ``backendServices`` map, ``backendServiceMetadata`` and
+    the ``backend-service-names`` instance metadata, in that order, each once."""
+    names: list[str] = []
+    by_balancer = extra.get("backendServices") or {}
+    if not isinstance(by_balancer, dict):
+        raise InvalidRequestError("backendServices: a map of load balancer name to backend service names")
+    for balancer, services in by_balancer.items():
+        if not isinstance(services, list):
+            raise InvalidRequestError(f"backendServices.{balancer}: a list of backend service names")
+        names += [str(s) for s in services]
+    listed = extra.get("backendServiceMetadata") or []
+    if not isinstance(listed, list):
+        raise InvalidRequestError("backendServiceMetadata: a list of backend service names")
+    names += [str(s) for s in listed]
+    metadata = extra.get("instanceMetadata") or {}
+    names += [n.strip() for n in str(metadata.get(BACKEND_SERVICE_NAMES) or "").split(",") if n.strip()]
+    return list(dict.fromkeys(names))
+
+
+def metadata_for(request: CreateServerGroupRequest, balancing: dict[str, str] | None = None) -> dict[str, str]:
+    """The template's metadata: the instance metadata, the user data, then the load balancers: with ``balancing``
+    (the entries :func:`providers.gce_traffic.plan_load_balancers` worked out) those, else every load balancer
+    name in ``load-balancer-names``."""
     extra: dict[str, Any] = request.extra.get("instanceMetadata") or {}
     metadata = {str(k): str(v) for k, v in extra.items()}
     metadata |= user_data_metadata(request.user_data)
-    if request.load_balancers:
+    if balancing is not None:
+        metadata |= balancing
+    elif request.load_balancers:
         metadata[REGIONAL_LOAD_BALANCER_NAMES] = ",".join(request.load_balancers)
     return metadata
 
 
 def instance_template(
-    request: CreateServerGroupRequest, name: str, image_link: str, project: str
+    request: CreateServerGroupRequest,
+    name: str,
+    image_link: str,
+    project: str,
+    balancing: dict[str, str] | None = None,
 ) -> compute_v1.InstanceTemplate:
     extra = request.extra
     disk = {**DEFAULT_DISK, **((extra.get("disks") or [{}])[0] or {})}
@@ -127,7 +242,7 @@ def instance_template(
             }
         ],
         "network_interfaces": [interface],
-        "metadata": {"items": [{"key": k, "value": v} for k, v in metadata_for(request).items()]},
+        "metadata": {"items": [{"key": k, "value": v} for k, v in metadata_for(request, balancing).items()]},
         "labels": labels_for(request),
     }
     if extra.get("tags"):
@@ -138,7 +253,12 @@ def instance_template(
 
 
 def instance_group_manager(
-    request: CreateServerGroupRequest, template_link: str, target_pools: list[str], zones: list[str], project: str
+    request: CreateServerGroupRequest,
+    template_link: str,
+    target_pools: list[str],
+    zones: list[str],
+    project: str,
+    named_ports: list[dict[str, Any]] | None = None,
 ) -> compute_v1.InstanceGroupManager:
     body: dict[str, Any] = {
         "name": request.name,
@@ -147,6 +267,8 @@ def instance_group_manager(
         "target_size": request.capacity.desired,
         "target_pools": [] if request.extra.get("disableTraffic") else target_pools,
     }
+    if named_ports:  # the ports backend services send traffic to (``setNamedPortsToInstanceGroup``)
+        body["named_ports"] = [{"name": p["name"], "port": int(p["port"])} for p in named_ports]
     if zones:
         body["distribution_policy"] = {"zones": [{"zone": f"projects/{project}/zones/{z}"} for z in zones]}
     healing = request.extra.get("autoHealingPolicy") or {}

@@ -88,7 +88,7 @@ def translate(err: BaseException, action: str) -> CloudError:
         return err
     if isinstance(err, api_exceptions.GoogleAPICallError):
         status = err.code if isinstance(err.code, int) else None
-        return error_class(status, _reasons(err))(f"{action}: {err.message}")
+        return _with_reasons(error_class(status, _reasons(err))(f"{action}: {err.message}"), _reasons(err))
     if isinstance(err, api_exceptions.RetryError | requests.ConnectionError | requests.Timeout):
         return TransientCloudError(f"{action}: {type(err).__name__}: {err}")
     if isinstance(err, auth_exceptions.TransportError) or (
@@ -124,4 +124,9 @@ def operation_error(operation: Any, action: str) -> CloudError | None:
     codes = [str(e.code) for e in errors if e.code]
     status = int(operation.http_error_status_code) if operation.http_error_status_code else None
     message = "; ".join(f"{e.code}: {e.message}" if e.code else str(e.message) for e in errors)
-    return error_class(status, codes)(f"{action}: {message}")
+    return _with_reasons(error_class(status, codes)(f"{action}: {message}"), codes)
+
+
+def _with_reasons(err: CloudError, reasons: Iterable[str]) -> CloudError:
+    err.reasons = frozenset(reasons)
+    return err

@@ -14,7 +14,7 @@ from google.cloud import compute_v1
 
 from .base import InvalidRequestError, NotFoundCloudError
 from .gce_errors import gce_call
-from .gce_view import local_name
+from .gce_view import epoch_ms, local_name
 from .naming import Moniker, NameError_
 
 JSON = dict[str, Any]
@@ -76,6 +76,7 @@ class GceInfraReads:
         "networks": ("networks", "id"),
         "subnets": ("subnets", "id"),
         "securityGroups": ("security_groups", "id"),
+        "instanceTypes": ("instance_types", "name"),
     }
 
     def __init__(self, cloud: Any) -> None:
@@ -126,6 +127,40 @@ class GceInfraReads:
             }
             for s in found
         ]
+
+    def instance_types(self, account: str, region: str) -> list[JSON]:
+        """The machine types of the region's zones (the account's configured zones, else Compute's list of the
+        region's), one item per type with the ``zones`` offering it, as Clouddriver's
+        ``locationToInstanceTypesMap`` has them per zone and per region."""
+        project = self.ops.project(account, region)
+        zones = self.ops.clients.account(account).zones_in(region)
+        if not zones:
+            with gce_call(f"reading region {region} in {account}"):
+                found = self.ops.client(account, "regions").get(project=project, region=region, **self.ops.read)
+            zones = [local_name(z) for z in found.zones]
+        types: dict[str, JSON] = {}
+        for zone in zones:
+            with gce_call(f"listing machine types in {account}/{zone}"):
+                listed = list(
+                    self.ops.client(account, "machine_types").list(project=project, zone=zone, **self.ops.read)
+                )
+            for machine in listed:
+                item = types.setdefault(
+                    machine.name,
+                    {
+                        "cloudProvider": "gce",
+                        "name": machine.name,
+                        "account": account,
+                        "region": region,
+                        "zones": [],
+                        "vCpus": int(machine.guest_cpus),
+                        "memoryMb": int(machine.memory_mb),
+                        "isSharedCpu": bool(machine.is_shared_cpu),
+                        "description": machine.description or None,
+                    },
+                )
+                item["zones"].append(zone)
+        return sorted(types.values(), key=lambda t: t["name"])
 
     def security_groups(self, account: str, region: str) -> list[JSON]:
         if not self._global(account, region):
@@ -195,6 +230,30 @@ class GceInfraWrites:
             raise NotFoundCloudError(f"securityGroupName: {name} vanished after its upsert in {account}")
         return firewall_json(account, found)
 
+    def upsert_image_tags(self, account: str, image_name: str, tags: dict[str, str]) -> JSON:
+        """Clouddriver's ``UpsertGoogleImageTagsAtomicOperation``: the image of the account's project gets its
+        labels merged with ``tags`` (``images.setLabels`` with the label fingerprint read just before, so a
+        concurrent change is a 412, which is retried). Images of the ``image_projects`` are not labelled."""
+        project = self.ops.project(account)
+        client = self.ops.client(account, "images")
+        try:
+            with gce_call(f"reading image {image_name} in {project}"):
+                image = client.get(project=project, image=image_name, **self.ops.read)
+        except NotFoundCloudError:
+            raise NotFoundCloudError(f"imageName: image {image_name} not found in project {project}") from None
+        labels = dict(image.labels) | tags
+        if labels != dict(image.labels):
+            request = compute_v1.GlobalSetLabelsRequest(labels=labels, label_fingerprint=image.label_fingerprint)
+            self.ops.act(
+                account,
+                None,
+                f"labelling image {image_name} in {project}",
+                lambda: client.set_labels(
+                    project=project, resource=image_name, global_set_labels_request_resource=request, timeout=60
+                ),
+            )
+        return {"imageName": image_name, "project": project, "labels": labels}
+
     def delete_firewall(self, account: str, name: str) -> None:
         if self.firewall(account, name) is None:
             return
@@ -211,20 +270,47 @@ class GceInfraWrites:
             return
 
 
-def network_load_balancers(cloud: Any, account: str, region: str) -> list[JSON]:
-    """Clouddriver's GCE network load balancers: a regional forwarding rule and its target pool (instances,
-    health checks, session affinity), with the server groups that name it."""
+def load_balancers(cloud: Any, account: str, region: str) -> list[JSON]:
+    """Every GCE load balancer Gate shows for one region: network and internal ones of the region, and (with the
+    account's first region, as firewalls are read) the global HTTP(S) ones, in region ``global``."""
+    from .gce_lb_http import http_load_balancers, internal_load_balancers
+
     ops = cloud.ops
     project = ops.project(account, region)
     with gce_call(f"listing load balancers in {account}/{region}"):
         rules = list(ops.client(account, "forwarding_rules").list(project=project, region=region, **ops.read))
+    found = network_load_balancers(cloud, account, region, rules)
+    found += internal_load_balancers(cloud, account, region, rules)
+    if region == ops.clients.account(account).regions[0]:
+        found += http_load_balancers(cloud, account)
+    return found
+
+
+def network_load_balancers(cloud: Any, account: str, region: str, rules: list[Any] | None = None) -> list[JSON]:
+    """Clouddriver's GCE network load balancers: a regional forwarding rule and its target pool (instances,
+    health checks, session affinity, the pool's legacy HTTP ``healthCheck``), with the server groups that name
+    it. ``rules``: the region's forwarding rules, when the caller has listed them."""
+    ops = cloud.ops
+    project = ops.project(account, region)
+    with gce_call(f"listing load balancers in {account}/{region}"):
+        if rules is None:
+            rules = list(ops.client(account, "forwarding_rules").list(project=project, region=region, **ops.read))
         pools = {
             p.name: p for p in ops.client(account, "target_pools").list(project=project, region=region, **ops.read)
         }
+    rules = [r for r in rules if r.load_balancing_scheme != "INTERNAL" and not r.backend_service]
+    if not rules:
+        return []
+    checks: dict[str, JSON] = {}
+    if any(p.health_checks for p in pools.values()):
+        from .gce_lb_ops import LegacyHttpHealthChecks, legacy_health_check_json
+
+        checks = {c["name"]: legacy_health_check_json(c) for c in LegacyHttpHealthChecks(ops).list(account)}
     groups = cloud.server_groups(account, region)
     out = []
     for rule in rules:
         pool = pools.get(local_name(rule.target)) if "/targetPools/" in rule.target else None
+        pool_checks = [local_name(h) for h in pool.health_checks] if pool else []
         app = _app(rule.name)
         out.append(
             {
@@ -239,7 +325,9 @@ def network_load_balancers(cloud: Any, account: str, region: str) -> list[JSON]:
                 "portRange": rule.port_range or None,
                 "targetPool": pool.name if pool else local_name(rule.target),
                 "sessionAffinity": pool.session_affinity if pool else None,
-                "healthChecks": [local_name(h) for h in pool.health_checks] if pool else [],
+                "healthChecks": pool_checks,
+                "healthCheck": checks.get(pool_checks[0]) if pool_checks else None,
+                "createdTime": epoch_ms(rule.creation_timestamp),
                 "instances": [local_name(i) for i in pool.instances] if pool else [],
                 "moniker": {"app": app} if app else {},
                 "listeners": [{"protocol": rule.I_p_protocol or None, "portRange": rule.port_range or None}],

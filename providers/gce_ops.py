@@ -138,6 +138,14 @@ class GceOps:
             found = list(self.client(account, "templates").list(request=request, **self.read))
         return [t for t in found if t.properties.labels.get(SERVER_GROUP_LABEL) == group]
 
+    def autoscalers(self, account: str, region: str) -> dict[str, compute_v1.Autoscaler]:
+        """The region's autoscalers by the local name of the group each targets (Clouddriver reads a group's
+        ``autoscalingPolicy`` from the autoscaler whose ``target`` is the group)."""
+        project = self.project(account, region)
+        with gce_call(f"listing autoscalers in {account}/{region}"):
+            found = list(self.client(account, "region_autoscalers").list(project=project, region=region, **self.read))
+        return {local_name(a.target): a for a in found if "/instanceGroupManagers/" in a.target}
+
     def target_pools(self, account: str, region: str, load_balancers: list[str]) -> list[str]:
         """The target pools behind the named network load balancers (regional forwarding rules of that
         name, as Clouddriver names them); a missing one is a NotFoundCloudError."""

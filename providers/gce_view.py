@@ -2,7 +2,8 @@
 :class:`~providers.base.ServerGroup`, following Clouddriver's ``AbstractGoogleServerGroupCachingAgent``:
 
 - created: the group's ``creationTimestamp``; capacity: min = max = desired = ``targetSize`` (a group
-  without an autoscaler has no other bounds, and Clouddriver shows it so);
+  without an autoscaler has no other bounds, and Clouddriver shows it so); with an autoscaler targeting the
+  group, min and max are its ``minNumReplicas``/``maxNumReplicas`` and ``autoscalingPolicy`` is shown;
 - image, machine type and labels from the template; load balancers from the template's
   ``load-balancer-names`` and ``global-load-balancer-names`` metadata;
 - disabled when the template lists network load balancers and the group is in none of their target
@@ -25,6 +26,9 @@ JSON = dict[str, Any]
 #: Clouddriver's ``GCEUtil`` metadata keys
 REGIONAL_LOAD_BALANCER_NAMES = "load-balancer-names"
 GLOBAL_LOAD_BALANCER_NAMES = "global-load-balancer-names"
+BACKEND_SERVICE_NAMES = "backend-service-names"
+REGION_BACKEND_SERVICE_NAMES = "region-backend-service-names"
+LOAD_BALANCING_POLICY = "load-balancing-policy"
 #: Clouddriver's labels on every template it makes (``buildLabelsFromInput``)
 SERVER_GROUP_LABEL = "spinnaker-server-group"
 REGION_LABEL = "spinnaker-region"
@@ -99,12 +103,54 @@ def _compact(value: Any) -> Any:
     return value
 
 
+def autoscaling_policy(autoscaler: compute_v1.Autoscaler) -> JSON:
+    """Clouddriver's ``GoogleAutoscalingPolicy`` of an autoscaler (``minNumReplicas, maxNumReplicas,
+    coolDownPeriodSec, cpuUtilization, loadBalancingUtilization, customMetricUtilizations, mode...``)."""
+    policy = autoscaler.autoscaling_policy
+    out: JSON = {
+        "minNumReplicas": int(policy.min_num_replicas),
+        "maxNumReplicas": int(policy.max_num_replicas),
+        "coolDownPeriodSec": int(policy.cool_down_period_sec) if policy.cool_down_period_sec else None,
+        "mode": policy.mode or "ON",
+    }
+    if "cpu_utilization" in policy:
+        cpu: JSON = {"utilizationTarget": policy.cpu_utilization.utilization_target}
+        if policy.cpu_utilization.predictive_method:
+            cpu["predictiveMethod"] = policy.cpu_utilization.predictive_method
+        out["cpuUtilization"] = cpu
+    if "load_balancing_utilization" in policy:
+        out["loadBalancingUtilization"] = {"utilizationTarget": policy.load_balancing_utilization.utilization_target}
+    if policy.custom_metric_utilizations:
+        out["customMetricUtilizations"] = [
+            {
+                "metric": m.metric,
+                "utilizationTarget": m.utilization_target or None,
+                "utilizationTargetType": m.utilization_target_type or None,
+                "filter": m.filter or None,
+                "singleInstanceAssignment": m.single_instance_assignment or None,
+            }
+            for m in policy.custom_metric_utilizations
+        ]
+    if "scale_in_control" in policy:
+        control = policy.scale_in_control
+        out["scaleInControl"] = {
+            "maxScaledInReplicas": {
+                "fixed": control.max_scaled_in_replicas.fixed or None,
+                "percent": control.max_scaled_in_replicas.percent or None,
+            },
+            "timeWindowSec": control.time_window_sec or None,
+        }
+    return out
+
+
 def server_group(
     account: str,
     region: str,
     mig: compute_v1.InstanceGroupManager,
     template: compute_v1.InstanceTemplate | None,
     managed: list[compute_v1.ManagedInstance],
+    autoscaler: compute_v1.Autoscaler | None = None,
+    disabled: bool | None = None,
 ) -> ServerGroup:
     instances = [instance_of(m) for m in managed]
     zones = [local_name(z.zone) for z in mig.distribution_policy.zones]
@@ -127,14 +173,18 @@ def server_group(
     load_balancers = split_names(metadata.get(REGIONAL_LOAD_BALANCER_NAMES))
     load_balancers += split_names(metadata.get(GLOBAL_LOAD_BALANCER_NAMES))
     size = int(mig.target_size)
+    policy = autoscaling_policy(autoscaler) if autoscaler is not None else None
+    capacity = Capacity(min=size, max=size, desired=size)
+    if policy is not None:  # Clouddriver's bounds of an autoscaled group: the autoscaler's
+        capacity = Capacity(min=policy["minNumReplicas"], max=policy["maxNumReplicas"], desired=size)
     return ServerGroup(
         name=mig.name,
         account=account,
         region=region,
         cloud_provider="gce",
         created_ms=created,
-        capacity=Capacity(min=size, max=size, desired=size),
-        disabled=is_disabled(mig, template),
+        capacity=capacity,
+        disabled=is_disabled(mig, template) if disabled is None else disabled,
         instances=instances,
         zones=zones or sorted({i.zone for i in instances if i.zone}),
         image_id=image,
@@ -143,4 +193,5 @@ def server_group(
         load_balancers=list(dict.fromkeys(load_balancers)),
         tags=dict(template.properties.labels) if template else {},
         launch_config=launch_config,
+        autoscaling_policy=policy,
     )

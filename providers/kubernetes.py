@@ -137,8 +137,16 @@ class KubernetesCloud:
         except NotFoundCloudError:
             return None
 
-    def list(self, account: str, kind: str, namespace: str | None, label_selector: str | None = None) -> list[JSON]:
-        res = self.resource(account, kind)
+    def list(
+        self,
+        account: str,
+        kind: str,
+        namespace: str | None,
+        label_selector: str | None = None,
+        api_version: str | None = None,
+    ) -> list[JSON]:
+        """Objects of ``kind`` in ``namespace`` (every namespace when None), in ``api_version`` when given."""
+        res = self.resource(account, kind, api_version)
         with self._calling(f"list {kind} in {account}"):
             found = res.get(namespace=self._ns(res, namespace), label_selector=label_selector)
         return [dict(item) for item in found.to_dict().get("items") or []]

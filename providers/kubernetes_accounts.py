@@ -17,13 +17,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from core.errors import ConfigError
+
 from .accounts import parse_accounts
 
 #: a namespace (a DNS-1123 label)
 NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
-class KubernetesAccountError(ValueError):
+class KubernetesAccountError(ConfigError, ValueError):
     """An ``accounts`` entry that cannot be a Kubernetes account; the message names the entry and the field."""
 
 
@@ -40,6 +42,9 @@ class KubernetesAccount(BaseModel):
     omit_namespaces: list[str] = []
     #: Fiat's ``{READ: [roles], WRITE: [roles]}``, passed through as given
     permissions: dict[str, Any] = {}
+    #: Clouddriver's ``onlySpinnakerManaged``: the cloud cache keeps only objects labelled
+    #: ``app.kubernetes.io/managed-by: spinnaker``
+    only_spinnaker_managed: bool = False
 
     @field_validator("name")
     @classmethod
@@ -89,7 +94,8 @@ def kubernetes_accounts(entries: list[dict[str, Any]]) -> list[KubernetesAccount
 
 _lock = threading.Lock()
 _accounts: dict[str, KubernetesAccount] = {}
-_clients: dict[str, Any] = {}
+#: account name -> (the account the client was made for, its ApiClient)
+_clients: dict[str, tuple[KubernetesAccount, Any]] = {}
 
 
 def register_accounts(accounts: list[KubernetesAccount]) -> None:
@@ -106,7 +112,7 @@ def account_named(name: str) -> KubernetesAccount:
     with _lock:
         found = _accounts.get(name)
     if found is None:
-        from gennaker.settings import load_settings
+        from core.settings import load_settings
 
         register_accounts(kubernetes_accounts(list(load_settings().accounts)))
         with _lock:
@@ -143,10 +149,10 @@ def api_client_for(account: KubernetesAccount | str) -> Any:
         account = account_named(account)
     with _lock:
         known = _clients.get(account.name)
-        if known is not None and _accounts.get(account.name) == account:
-            return known
+        if known is not None and known[0] == account:  # made for exactly this account's settings
+            return known[1]
     client = new_api_client(account)
     with _lock:
         _accounts.setdefault(account.name, account)
-        _clients[account.name] = client
+        _clients[account.name] = (account, client)
     return client

@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workflows.status import ExecutionStatus
+from core.errors import ProviderError
+from core.status import ExecutionStatus
 
 JSON = dict[str, Any]
 
@@ -39,7 +40,7 @@ _SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
 _NAME_MAX = 63  # a Job's name becomes its pods' `job-name` label value
 
 
-class JobManifestError(ValueError):
+class JobManifestError(ProviderError, ValueError):
     """The stage's manifest is not one usable Job; ``field`` names the stage field at fault."""
 
     def __init__(self, message: str, field: str) -> None:
@@ -47,7 +48,7 @@ class JobManifestError(ValueError):
         self.field = field
 
 
-class PropertyParseError(ValueError):
+class PropertyParseError(ProviderError, ValueError):
     """A ``SPINNAKER_CONFIG_JSON=`` line that is not a JSON object."""
 
 

@@ -17,6 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import ProviderError
+from core.fields import parse_boolean
+
 JSON = dict[str, Any]
 
 #: DNS-1123 subdomain (most object names) and label (namespaces)
@@ -31,6 +34,8 @@ APP_NAME = "app.kubernetes.io/name"
 MONIKER = "moniker.spinnaker.io/"
 ARTIFACT = "artifact.spinnaker.io/"
 VERSIONED = "strategy.spinnaker.io/versioned"
+#: Clouddriver's ``KubernetesManifestStrategy.maxVersionHistory``: how many versions of a cluster a deploy keeps
+MAX_VERSION_HISTORY = "strategy.spinnaker.io/max-version-history"
 DIGEST = "deploy.gennaker.io/digest"
 #: kinds Clouddriver versions unless ``strategy.spinnaker.io/versioned: "false"``
 VERSIONED_KINDS = frozenset({"replicaset", "configmap", "secret", "pod"})
@@ -44,7 +49,7 @@ CLUSTER_SCOPED = frozenset(
 )  # fmt: skip
 
 
-class ManifestError(ValueError):
+class ManifestError(ProviderError, ValueError):
     """A manifest or a manifest coordinate that cannot go to the API server; the message names the field."""
 
 
@@ -101,6 +106,11 @@ def validate_manifest(manifest: Any, field: str, default_namespace: str | None) 
     return out
 
 
+def lower_first(kind: str) -> str:
+    """Spinnaker's spelling of a kind: ``replicaSet``."""
+    return kind[:1].lower() + kind[1:]
+
+
 def coordinates(manifest: JSON) -> str:
     """Spinnaker's name of a manifest: ``"replicaSet web-v001"`` (the kind with a lowercase first letter)."""
     kind = str(manifest["kind"])
@@ -110,7 +120,7 @@ def coordinates(manifest: JSON) -> str:
 def is_versioned(manifest: JSON) -> bool:
     flag = (manifest.get("metadata", {}).get("annotations") or {}).get(VERSIONED)
     if flag is not None:
-        return str(flag).lower() == "true"
+        return parse_boolean(flag)
     return str(manifest.get("kind", "")).lower() in VERSIONED_KINDS
 
 
@@ -137,6 +147,38 @@ def choose_version(base: str, content_digest: str, existing: list[JSON]) -> tupl
             return number, True
         highest = max(highest, number)
     return highest + 1, False
+
+
+def max_version_history(manifest: JSON, field: str) -> int | None:
+    """The ``strategy.spinnaker.io/max-version-history`` annotation of ``manifest`` (None when absent): how many
+    versions of its cluster a deploy keeps, the deployed one included; a whole number of at least 1."""
+    value = ((manifest.get("metadata") or {}).get("annotations") or {}).get(MAX_VERSION_HISTORY)
+    if value is None:
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+        where = f"{field}.metadata.annotations[{MAX_VERSION_HISTORY}]"
+        raise ManifestError(f"{where}: {value!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def versions_beyond_history(deployed: str, base: str, members: list[JSON], keep: int) -> list[str]:
+    """The names of the ``members`` of cluster ``base`` (``<base>-vNNN`` objects Spinnaker deployed) that a
+    ``max-version-history`` of ``keep`` deletes after ``deployed`` was deployed, oldest first.
+
+    Clouddriver keeps the ``keep`` highest versions; here the deployed version is always one of the kept (a deploy
+    that reused an older version for the same content does not delete what it just deployed), with the
+    ``keep - 1`` highest of the others.
+    """
+    others = sorted(
+        (n, name)
+        for m in members
+        if (name := str((m.get("metadata") or {}).get("name", ""))) != deployed
+        and (n := version_of(name, base)) is not None
+        and ((m.get("metadata") or {}).get("annotations") or {}).get(ARTIFACT + "name") == base
+    )
+    beyond = len(others) - (keep - 1)
+    return [name for _n, name in others[: max(beyond, 0)]]
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import ProviderError
+
 _PART = re.compile(r"^[a-zA-Z0-9_.^~]*$")
 _APP = re.compile(r"^[a-zA-Z0-9_.^~]+$")
 _VERSIONED = re.compile(r"^(?P<cluster>.+?)-v(?P<sequence>\d{3,})$")
 MAX_SEQUENCE = 1000
 
 
-class NameError_(ValueError):  # noqa: N801 - "NameError" is a builtin
+class NameError_(ProviderError, ValueError):  # noqa: N801 - "NameError" is a builtin
     """A name Spinnaker's naming refuses; the message names the part."""
 
 

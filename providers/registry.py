@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .accounts import provider_of
 from .base import ServerGroupCloud
-
-
-def provider_of(entry: dict[str, Any]) -> str:
-    return str(entry.get("type") or entry.get("cloudProvider") or "").lower()
 
 
 def build_clouds(accounts: list[dict[str, Any]]) -> dict[str, ServerGroupCloud]:

@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from core.errors import ProviderError
+
 from .base import UP, Capacity, ServerGroup
 
 TARGETS = {
@@ -24,7 +26,7 @@ TARGETS = {
 }
 
 
-class TargetError(ValueError):
+class TargetError(ProviderError, ValueError):
     """No server group answers the stage's target (the message says which and where)."""
 
 
@@ -193,3 +195,44 @@ def resize_capacity(
         step = int(context.get("scaleNum") or 0)
     desired = current.desired + step if action == "scale_up" else max(0, current.desired - step)
     return Capacity(min=min(current.min, desired), max=max(current.max, desired), desired=desired)
+
+
+def instances_to_modify(modified: Sequence[str], unmodified: Sequence[str], desired_percentage: int) -> list[str]:
+    """Clouddriver's ``EnableDisablePercentageCategorizer``: of a group's instances, ``modified`` are already
+    out of service (not Up), ``unmodified`` still serve; return the ones to take out so that
+    ``ceil(total × desired_percentage / 100)`` are out -- none when that many already are."""
+    if isinstance(desired_percentage, bool) or not 0 <= desired_percentage <= 100:
+        raise TargetError(f"desiredPercentage: must be between 0 and 100, not {desired_percentage}")
+    total = len(modified) + len(unmodified)
+    wanted = math.ceil(total * desired_percentage / 100)
+    return list(unmodified[: max(0, wanted - len(modified))])
+
+
+def rollback_healthy_percentage(desired: int | None, override: Any = None) -> int:
+    """Orca's ``DetermineRollbackCandidatesTask.determineTargetHealthyRollbackPercentage`` (Deck's rule for
+    manual rollbacks): the stage's ``targetHealthyRollbackPercentage`` when set, else 100 below 10 instances,
+    90 below 20 (one instance may be unknown), 95 from 20."""
+    if override is not None and override != "":
+        return int(override)
+    if desired is None or desired < 10:
+        return 100
+    return 90 if desired < 20 else 95
+
+
+def rollback_candidates(
+    groups: Sequence[ServerGroup], *, only_enabled: bool = False, original: str | None = None
+) -> tuple[ServerGroup, str] | None:
+    """Orca's ``DetermineRollbackCandidatesTask`` for one region of a cluster (no entity tags): the newest enabled
+    group is rolled back to ``original`` when given, else to the newest other group (enabled ones only with
+    ``only_enabled``). None when no rollback is possible: fewer than two groups, or none enabled."""
+    ordered = newest_first(groups)
+    enabled = [g for g in ordered if not g.disabled]
+    if len(ordered) < 2 or not enabled:
+        return None
+    current = enabled[0]
+    if original:
+        return current, original
+    others = [g for g in (enabled if only_enabled else ordered) if g.name != current.name]
+    if not others:  # Orca fails the same way
+        raise TargetError(f"no server group to roll back {current.name} to (only enabled ones considered)")
+    return current, others[0].name

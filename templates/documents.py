@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import InvalidInputError
+
 JSON = dict[str, Any]
 
 #: Front50's accepted tags (V2PipelineTemplateController.VALID_TEMPLATE_TAGS).
@@ -25,7 +27,7 @@ BOOKKEEPING = ("digest", "lastModified", "lastModifiedBy")
 _JAVA_WHITESPACE = re.compile(r"[ \t\n\x0b\f\r]+")
 
 
-class TemplateError(ValueError):
+class TemplateError(InvalidInputError, ValueError):
     """A template or templated config that cannot be saved or rendered; ``field`` names the culprit."""
 
     def __init__(self, message: str, field: str | None = None, errors: list[JSON] | None = None) -> None:

@@ -9,8 +9,10 @@ from canary.workflow import CanaryRunWorkflow
 from integrations.dinghy.poll import DinghyPollWorkflow
 from integrations.dinghy.workflow import DinghySyncWorkflow
 
+from .ci_poll import CiPollWorkflow
 from .cloud_cache import RefreshCloudCacheWorkflow
 from .concurrency import ConcurrencyGateWorkflow
+from .events import DeliverEchoEventsWorkflow
 from .jenkins_poll import JenkinsPollWorkflow
 from .pipeline import PipelineWorkflow
 from .reconciler import ReconcileExecutionsWorkflow
@@ -26,11 +28,13 @@ WORKFLOWS: list[type] = [
     RefreshCloudCacheWorkflow,
     BakeWorkflow,
     JenkinsPollWorkflow,
+    CiPollWorkflow,
     JudgmentReminders,
     ReconcileExecutionsWorkflow,
     CanaryRunWorkflow,
     DinghySyncWorkflow,
     DinghyPollWorkflow,
+    DeliverEchoEventsWorkflow,
 ]
 
 
@@ -42,6 +46,8 @@ def workflow_runner() -> Any:
     is a new child workflow, and re-importing cost ~15 ms of every stage transition (docs/performance.md).
     Our workflow modules hold no mutable module state, which is what the re-import protects against.
     """
-    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+    from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
-    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+    from .runner import CompiledSandboxedWorkflowRunner  # the sandbox, its entry code compiled once
+
+    return CompiledSandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())

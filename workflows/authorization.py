@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from core.fields import parse_boolean
+
 JSON = dict[str, Any]
 
 #: the key in ``execution.authentication`` that says the API enforced permissions when it started it
@@ -143,7 +145,7 @@ def effective_authentication(auth: JSON, ancestors: Iterable[Any]) -> JSON:
         if stage is None or stage.type != "manualJudgment" or stage.status.value == "SKIPPED":
             continue
         context = stage.context
-        if not _truthy(context.get("propagateAuthenticationContext")):
+        if not parse_boolean(context.get("propagateAuthenticationContext")):
             continue
         if str(context.get("judgmentStatus") or "").lower() != "continue":
             continue
@@ -157,7 +159,3 @@ def effective_authentication(auth: JSON, ancestors: Iterable[Any]) -> JSON:
                 out[GRANTS] = auth[GRANTS]
         return out
     return auth
-
-
-def _truthy(value: Any) -> bool:
-    return value.lower() == "true" if isinstance(value, str) else value is True

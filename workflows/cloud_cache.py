@@ -3,19 +3,12 @@ the account's server groups, load balancers and images and replaces the cached c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-CACHE_INTERVAL = timedelta(seconds=30)
-
-
-@dataclass
-class RefreshCloudCacheInput:
-    provider: str
-    account: str
+from core.messages.cloud_cache import RefreshCloudCacheInput
 
 
 @workflow.defn(name="RefreshCloudCache")

@@ -17,6 +17,8 @@ from typing import Any
 
 from temporalio import workflow
 
+from core.messages.concurrency import GATE_WORKFLOW, REQUEST_SIGNAL
+
 SWEEP_INTERVAL = timedelta(seconds=60)
 
 
@@ -29,13 +31,13 @@ class GateState:
     keep_waiting: bool = False
 
 
-@workflow.defn(name="PipelineConcurrencyGate")
+@workflow.defn(name=GATE_WORKFLOW)
 class ConcurrencyGateWorkflow:
     def __init__(self) -> None:
         self.state = GateState()
         self.events: list[tuple[str, Any]] = []
 
-    @workflow.signal
+    @workflow.signal(name=REQUEST_SIGNAL)
     def request(self, req: dict[str, Any]) -> None:
         self.events.append(("request", req))
 

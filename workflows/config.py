@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from core.fields import boolean
+
 from .errors import InvalidPipelineError
 
 JSON = dict[str, Any]
@@ -30,11 +32,10 @@ def _bool(raw: JSON, key: str, default: bool, where: str, stage: str | None = No
     value = raw.get(key)
     if value is None:
         return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"  # Front50 coerces "true"/"false"
-    raise InvalidPipelineError(f"must be a boolean, got {value!r}", field=f"{where}{key}", stage=stage)
+    read = boolean(value)  # Front50 coerces "true"/"false"
+    if read is None:
+        raise InvalidPipelineError(f"must be a boolean, got {value!r}", field=f"{where}{key}", stage=stage)
+    return read
 
 
 @dataclass

@@ -3,12 +3,10 @@ non-retryable ``ApplicationError``s."""
 
 from __future__ import annotations
 
-
-class GennakerError(Exception):
-    """Base of every error the engine raises on purpose."""
+from core.errors import EngineError, InvalidInputError
 
 
-class InvalidPipelineError(GennakerError):
+class InvalidPipelineError(EngineError, InvalidInputError):
     """A pipeline config (or one of its stages) is malformed.
 
     ``field`` is the JSON path of the offending value, e.g. ``stages[2].requisiteStageRefIds``,
@@ -31,5 +29,14 @@ class UnknownStageTypeError(InvalidPipelineError):
     """A stage names a type that no registered stage (or alias) provides."""
 
 
-class ExpressionError(GennakerError):
+class ExpressionError(EngineError):
     """An expression could not be parsed or evaluated."""
+
+
+class ExecutionFinishingError(EngineError, ValueError):
+    """A restart asked of an execution that is finishing (its update validator refuses; Temporal carries the
+    class name as the failure's type, which the client reads instead of the message)."""
+
+
+class StageNotFinishedError(EngineError, ValueError):
+    """A restart asked of a stage that has not finished (yet: readers may see it finished a moment earlier)."""

@@ -11,7 +11,9 @@ import copy as _copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from .status import ExecutionStatus
+from core.fields import truthy
+from core.status import ExecutionStatus
+from core.summaries import summary_context
 
 JSON = dict[str, Any]
 
@@ -23,12 +25,6 @@ STAGE_AFTER = "STAGE_AFTER"
 
 def _same(value: Any) -> Any:
     return value
-
-
-def summary_context(context: Any) -> JSON:
-    """A stage context as Gate's ``expand=false`` shows it: only ``group`` is kept."""
-    group = context.get("group") if isinstance(context, dict) else None
-    return {"group": group} if group is not None else {}
 
 
 def strip_execution(execution: JSON) -> JSON:
@@ -183,17 +179,11 @@ class StageState:
     def failure_status(self) -> ExecutionStatus:
         """Orca's ``failureStatus()``: what a failed task makes of this stage."""
         ctx = self.context
-        if _truthy(ctx.get("continuePipeline")):
+        if truthy(ctx.get("continuePipeline")):
             return ExecutionStatus.FAILED_CONTINUE
-        if ctx.get("failPipeline") is None or _truthy(ctx.get("failPipeline")):
+        if ctx.get("failPipeline") is None or truthy(ctx.get("failPipeline")):
             return ExecutionStatus.TERMINAL
         return ExecutionStatus.STOPPED
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.lower() == "true"
-    return bool(value)
 
 
 @dataclass

@@ -10,9 +10,10 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from core.status import PROCEED, ExecutionStatus
+
 from .config import StageConfig
 from .errors import InvalidPipelineError
-from .status import PROCEED, ExecutionStatus
 
 #: most top-level stages one pipeline may have. Orca runs 1,000-stage pipelines; the walks here are
 #: iterative and linear, so the bound is about history size, not recursion.

@@ -12,10 +12,11 @@ from typing import Any
 
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from core.status import ExecutionStatus
+
 from . import authorization, search
 from .execution import PIPELINE, ExecutionState
 from .messages import RunPipelineInput
-from .status import ExecutionStatus
 
 WORKFLOW_TYPE = "Pipeline"
 

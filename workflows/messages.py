@@ -57,6 +57,9 @@ class RunStageInput:
     continue_after_events: int = 0
     #: the stage workflow carries on after continue-as-new (None on the first run)
     resume: StageResume | None = None
+    #: the version the pipeline writes the stage's RUNNING row with, as the child starts (0: the stage writes its
+    #: own start at once, as the previous release did); every version the stage writes is higher
+    start_version: int = 0
 
 
 @dataclass
@@ -79,6 +82,9 @@ class RunStageResult:
 
     #: the stage first, then the synthetic stages it added
     stages: list[StageState]
+    #: the stage's end row, not yet in the store: the pipeline writes it (``projection.end_row_delta``; None: the
+    #: stage wrote its end itself)
+    end_row: JSON | None = None
 
     @property
     def stage(self) -> StageState:

@@ -7,14 +7,14 @@ after its retries adds a ``systemNotifications`` entry to the execution (Deck sh
 and never changes a status. When the pipeline ends it waits at most :data:`GRACE` for sends still
 under way, so the stored execution shows their failures; sends still retrying after that are dropped.
 
-Custom ``message.<when>.text`` is evaluated here as an expression (trigger, parameters, execution,
-and for stage events the stage's context), as Orca evaluates notification text.
+Custom ``message.<when>.text`` is an expression (trigger, parameters, execution, and for stage events the
+stage's context), as Orca evaluates notification text: the activity evaluates it against the store's copy
+of the execution, which the workflow references by id.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 from datetime import timedelta
 from typing import Any
 
@@ -22,16 +22,15 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from core.status import ExecutionStatus as S
+from core.status import end_event_word
+
 from .execution import ExecutionState, StageState
-from .status import ExecutionStatus as S
 
 with workflow.unsafe.imports_passed_through():
     from activities.notify import SendNotificationInput
-    from integrations.notify.render import summarize, wants
+    from integrations.notify.render import needs_evaluation, summarize, wants
 
-    from . import expressions as expr
-
-PATCH = "notifications"
 GRACE = timedelta(seconds=30)
 SEND_NOTIFICATION = "send_notification"
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=30), maximum_attempts=5)
@@ -44,12 +43,15 @@ def now_ms() -> int:
 
 
 def pipeline_event(status: S) -> str:
-    """``pipeline.complete`` for a success, ``pipeline.failed`` for anything else (Orca's rule)."""
-    return "pipeline.complete" if status == S.SUCCEEDED else "pipeline.failed"
+    """The notification of Orca's ``orca:pipeline:<word>`` event, as Echo sends it: ``pipeline.complete`` for a
+    successful end (SUCCEEDED, STOPPED, SKIPPED), ``pipeline.failed`` for anything else (core.status.end_event_word)."""
+    return f"pipeline.{end_event_word(status, 'pipeline')}"
 
 
 def stage_event(status: S) -> str:
-    return "stage.complete" if status in (S.SUCCEEDED, S.FAILED_CONTINUE, S.SKIPPED) else "stage.failed"
+    """``stage.complete`` for SUCCEEDED, ``stage.skipped`` for SKIPPED (no notification type of Deck's asks for it),
+    ``stage.failed`` for anything else, FAILED_CONTINUE and STOPPED included: Orca's ``orca:stage:<word>``."""
+    return f"stage.{end_event_word(status, 'stage')}"
 
 
 def _stage_entries(stage: StageState, when: str) -> list[Any]:
@@ -72,10 +74,6 @@ class Notifier:
         self.pending: list[asyncio.Future[None]] = []
         #: the application's notifications (from the store, when the execution was first recorded)
         self.application: list[Any] = []
-        self.reminders: list[asyncio.Future[None]] = []
-        #: send references (execution and stage ids) and let the activity evaluate message text from
-        #: the store, instead of evaluating it here against the workflow's compact state
-        self.by_reference = False
 
     def notify(
         self, ex: ExecutionState, when: str, stage: StageState | None = None, *, application_only: bool = False
@@ -88,55 +86,19 @@ class Notifier:
             entries = _entries(self.application, when)
             if not application_only:
                 entries = _entries(ex.notifications, when) + entries
-        if not entries or not workflow.patched(PATCH):
+        if not entries:
             return
-        execution = ex.to_json()
-        stage_json = stage.to_json() if stage is not None else None
-        summary = summarize(execution, stage_json)
+        summary = summarize(ex.to_json(), stage.to_json() if stage is not None else None)
+        stage_id = stage.id if stage is not None else None
         for entry in entries:
-            if self.by_reference:
-                stage_id = stage.id if stage is not None else None
-                self.pending.append(asyncio.ensure_future(self._send(ex, entry, when, summary, stage_id)))
-                continue
-            entry = _with_evaluated_text(entry, when, ex, execution, stage)
-            self.pending.append(asyncio.ensure_future(self._send(ex, entry, when, summary)))
-
-    def remind(self, ex: ExecutionState, stage: StageState) -> None:
-        """Orca's ``notifyEveryMs`` as the previous release ran it (replays only): from the pipeline.
-        Judgments now remind from a workflow of their own (``workflows/reminders.py``)."""
-        entries = [
-            e
-            for e in _entries(_stage_entries(stage, "manualJudgment"), "manualJudgment")
-            if _every(e.get("notifyEveryMs")) is not None
-        ]
-        if not entries or not workflow.patched(PATCH):
-            return
-        for entry in entries:
-            every = _every(entry.get("notifyEveryMs"))
-            assert every is not None
-            self.reminders.append(asyncio.ensure_future(self._remind(ex, stage.ref_id, entry, every)))
-
-    async def _remind(self, ex: ExecutionState, ref: str, entry: JSON, every: timedelta) -> None:
-        def waiting() -> bool:
-            stage = ex.stage_by_ref(ref)  # the pipeline replaces the stage object when the result arrives
-            return stage is not None and stage.status == S.RUNNING
-
-        while waiting():
-            try:
-                await workflow.wait_condition(lambda: not waiting(), timeout=every)
-                return
-            except TimeoutError:
-                stage = ex.stage_by_ref(ref)
-                if stage is None:
-                    return
-                summary = summarize(ex.to_json(), stage.to_json())
-                judged = _with_evaluated_text(entry, "manualJudgment", ex, ex.to_json(), stage)
-                self.pending.append(asyncio.ensure_future(self._send(ex, judged, "manualJudgment", summary)))
+            # message text is evaluated by the activity, from the store's copy of the execution (it needs the
+            # whole execution, which this workflow holds only in compact form)
+            self.pending.append(asyncio.ensure_future(self._send(ex, entry, when, summary, stage_id)))
 
     async def _send(
         self, ex: ExecutionState, entry: JSON, when: str, summary: Any, stage_id: str | None = None
     ) -> None:
-        by_reference = self.by_reference and needs_evaluation(entry, when)
+        by_reference = needs_evaluation(entry, when)
         try:
             await workflow.execute_activity(
                 SEND_NOTIFICATION,
@@ -182,36 +144,3 @@ def _every(value: Any) -> timedelta | None:
     except (TypeError, ValueError):
         return None
     return max(timedelta(milliseconds=ms), MIN_REMINDER) if ms > 0 else None
-
-
-def _with_evaluated_text(entry: JSON, when: str, ex: ExecutionState, execution: JSON, stage: StageState | None) -> JSON:
-    return evaluate_text(
-        entry, when, {**execution, "trigger": ex.trigger}, stage.to_json() if stage else None, now_ms()
-    )
-
-
-def needs_evaluation(entry: JSON, when: str) -> bool:
-    """Does the entry's ``message.<when>.text`` hold an expression?"""
-    message = entry.get("message")
-    text = (
-        message.get(when, {}).get("text") if isinstance(message, dict) and isinstance(message.get(when), dict) else None
-    )
-    return isinstance(text, str) and "${" in text
-
-
-def evaluate_text(entry: JSON, when: str, execution: JSON, stage: JSON | None, timestamp_ms: int) -> JSON:
-    """The entry with its ``message.<when>.text`` evaluated as Orca does: the stage's context (stage
-    events), ``trigger``, ``parameters`` and ``execution``. Pure: the workflow and the activity share it."""
-    if not needs_evaluation(entry, when):
-        return entry
-    text = entry["message"][when]["text"]
-    raw_trigger = execution.get("trigger")
-    trigger: JSON = raw_trigger if isinstance(raw_trigger, dict) else {}
-    context = stage.get("context") if stage is not None else None
-    root: JSON = dict(context) if isinstance(context, dict) else {}
-    root.update(trigger=trigger, parameters=trigger.get("parameters") or {}, execution=execution)
-    ctx = expr.EvaluationContext(root=root, execution=execution, timestamp_ms=timestamp_ms)
-    evaluated = expr.process(text, ctx).value
-    out = copy.deepcopy(entry)
-    out["message"][when]["text"] = evaluated if isinstance(evaluated, str) else str(evaluated)
-    return out

@@ -21,11 +21,13 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from core.errors import EngineError, temporal_not_found
+from core.ids import new_ulid
+
 from .config import PipelineConfig
-from .errors import GennakerError
+from .errors import ExecutionFinishingError, StageNotFinishedError
 from .execution import PIPELINE, ExecutionState, strip_execution
 from .graph import StageGraph
-from .ids import new_ulid
 from .launch import WORKFLOW_TYPE, pipeline_start
 from .messages import CancelRequest, PatchStageInput, RestartStageInput, RunPipelineInput, unwrap_failure
 from .pipeline import PipelineWorkflow
@@ -41,11 +43,11 @@ FINISHING_WAIT = 60.0
 UPDATE_ANSWER_SECONDS = 10.0
 
 
-class ExecutionNotFoundError(GennakerError):
+class ExecutionNotFoundError(EngineError):
     """No execution with that id."""
 
 
-class OperationRefusedError(GennakerError):
+class OperationRefusedError(EngineError):
     """The execution or stage is not in a state that allows the operation; the message says why."""
 
 
@@ -115,7 +117,7 @@ async def get_execution(client: Client, execution_id: str, *, expand: bool = Tru
     try:
         execution: dict[str, Any] = await handle.query(PipelineWorkflow.execution)
     except RPCError as err:
-        if "not found" in str(err).lower():
+        if temporal_not_found(err):
             raise ExecutionNotFoundError(f"no execution with id {execution_id}") from None
         raise
     children: dict[str, str] = await handle.query(PipelineWorkflow.stage_workflows)
@@ -135,10 +137,10 @@ async def get_execution(client: Client, execution_id: str, *, expand: bool = Tru
 
 async def read_execution(store: Any, execution_id: str, *, expand: bool = True) -> dict[str, Any]:
     """The execution from the store's projection (``expand=False``: Gate's summary form)."""
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     try:
-        execution: dict[str, Any] = await asyncio.to_thread(store.get_execution, execution_id)
+        execution: dict[str, Any] = await asyncio.to_thread(store.executions.get, execution_id)
     except NotFoundError:
         raise ExecutionNotFoundError(f"no execution with id {execution_id}") from None
     return execution if expand else strip_execution(execution)
@@ -215,7 +217,7 @@ def mark_canceled(execution: dict[str, Any], *, user: str, reason: str | None) -
     """The execution as a forced cancel leaves it: CANCELED, and so is every stage and task that had not finished."""
     import time
 
-    from .status import ExecutionStatus
+    from core.status import ExecutionStatus
 
     now = int(time.time() * 1000)
     done = {s.value for s in ExecutionStatus if s.is_complete}
@@ -279,7 +281,7 @@ async def _update_or_signal(handle: WorkflowHandle[Any, Any], update: str, signa
         await asyncio.wait_for(handle.execute_update(update, user), UPDATE_ANSWER_SECONDS)
         return
     except (WorkflowUpdateFailedError, RPCError, TimeoutError) as err:
-        if isinstance(err, RPCError) and "not found" in str(err).lower():
+        if temporal_not_found(err):
             raise ExecutionNotFoundError(f"no execution with id {handle.id}") from None
     await handle.signal(signal, user)
 
@@ -394,11 +396,12 @@ async def _restart_running(handle: WorkflowHandle[Any, Any], stage_id: str, user
             return True
         except WorkflowUpdateFailedError as err:
             message = str(getattr(err.cause, "message", err.cause))
-            if "is finishing" in message:
+            refusal = getattr(err.cause, "type", None)  # the validator's exception class, as Temporal names it
+            if refusal == ExecutionFinishingError.__name__:
                 return False
             # a stage workflow that just finished is seen finished by readers a moment before its
             # pipeline has recorded it: give the pipeline that moment before refusing
-            if "only a finished stage" not in message or attempt == 19:
+            if refusal != StageNotFinishedError.__name__ or attempt == 19:
                 raise OperationRefusedError(message) from None
         except RPCError:
             return False  # the execution closed while we asked
@@ -425,7 +428,7 @@ async def _finished(client: Client, execution_id: str, store: Any) -> tuple[Exec
         state = await final_state(client, execution_id)
         started = await _start_input(client, execution_id)
     except (ExecutionNotFoundError, RPCError) as err:
-        if store is None or (isinstance(err, RPCError) and "not found" not in str(err).lower()):
+        if store is None or (isinstance(err, RPCError) and not temporal_not_found(err)):
             raise
         return await _from_store(store, execution_id)
     if started is None:
@@ -445,11 +448,11 @@ async def _start_input(client: Client, execution_id: str) -> RunPipelineInput | 
 
 
 async def _from_store(store: Any, execution_id: str) -> tuple[ExecutionState, str, dict[str, str]]:
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     try:
-        execution = await asyncio.to_thread(store.get_execution, execution_id)
-        engine = await asyncio.to_thread(store.get_execution_engine, execution_id)
+        execution = await asyncio.to_thread(store.executions.get, execution_id)
+        engine = await asyncio.to_thread(store.executions.get_engine, execution_id)
     except NotFoundError:
         raise ExecutionNotFoundError(f"no execution with id {execution_id}") from None
     if not engine or not isinstance(engine.get("pipelineConfig"), dict):
@@ -495,6 +498,6 @@ async def _describe(handle: WorkflowHandle[Any, Any]) -> Any:
     try:
         return await handle.describe()
     except RPCError as err:
-        if "not found" in str(err).lower():
+        if temporal_not_found(err):
             raise ExecutionNotFoundError(f"no execution with id {handle.id}") from None
         raise

@@ -18,21 +18,23 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import json
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from core.fields import parse_boolean
+    from core.ids import ulid_from
+    from core.status import ExecutionStatus as S
+
     from . import authorization, notifications, projection, search
     from .config import PipelineConfig
-    from .errors import InvalidPipelineError
+    from .errors import ExecutionFinishingError, InvalidPipelineError, StageNotFinishedError
     from .execution import ORCHESTRATION, PIPELINE, ExecutionState, StageState
     from .graph import StageGraph
-    from .ids import ulid_from
     from .messages import (
         PIPELINE_FAILED,
         CancelRequest,
@@ -46,11 +48,8 @@ with workflow.unsafe.imports_passed_through():
     from .rules import pipeline_status
     from .stage import StageWorkflow, now_ms
     from .stages import resolve
-    from .status import ExecutionStatus as S
 
 GATE_PREFIX = "concurrency:"
-RECORD_PATCH = "record-execution"
-MAX_RECORD_BYTES = 1_500_000
 
 
 def stage_workflow_id(execution_id: str, ref_id: str, attempt: int) -> str:
@@ -74,10 +73,7 @@ class PipelineWorkflow:
         #: refId → the task running that stage's child workflow
         self.running: dict[str, asyncio.Task[None]] = {}
         self.shown_status = S.NOT_STARTED
-        self.recording: asyncio.Future[None] | None = None
         self.notifier = notifications.Notifier()
-        #: this run writes the store's projection (False only when replaying the previous release)
-        self.project = False
         self.versions = projection.Versions()
         self.wanted = 0
         self.written = 0
@@ -88,6 +84,13 @@ class PipelineWorkflow:
         self.finishing = False
         #: the writer waits (the execution is ending and its notifications are still being sent)
         self.hold_writes = False
+        #: stage id -> RUNNING row not yet written ({seq, stage, version}), and whether a write is under way
+        self.start_rows: dict[str, dict[str, Any]] = {}
+        self.writing_starts = False
+        #: stage id -> end row a stage handed back (``RunStageResult.end_row``) not yet written; written with the
+        #: next stage's start row, or at once (``end_rows_now``) when nothing starts that could not read the store
+        self.end_rows: dict[str, dict[str, Any]] = {}
+        self.end_rows_now = False
 
     # ---- operator controls -------------------------------------------------------------
 
@@ -129,15 +132,13 @@ class PipelineWorkflow:
     async def pause_and_record(self, user: str) -> None:
         """Pause, answering once the store shows it: Gate's read right after a pause sees PAUSED, as Orca's does."""
         await self.pause(user)
-        if self.project:
-            await self._flush()
+        await self._flush()
 
     @workflow.update
     async def resume_and_record(self, user: str) -> None:
         """Resume, answering once the store shows it (read-your-writes for the API)."""
         await self.resume(user)
-        if self.project:
-            await self._flush()
+        await self._flush()
 
     @workflow.signal
     def admit(self) -> None:
@@ -158,12 +159,14 @@ class PipelineWorkflow:
     def _validate_restart(self, req: RestartStageInput) -> None:
         assert self.ex is not None
         if self.finishing:
-            raise ValueError(f"execution {self.ex.id} is finishing; restart it once it has finished")
+            raise ExecutionFinishingError(f"execution {self.ex.id} is finishing; restart it once it has finished")
         stage = self.ex.stage_by_id(req.stage_id)
         if stage is None or stage.parent_stage_id is not None:
             raise ValueError(f"no top-level stage with id {req.stage_id} in execution {self.ex.id}")
         if not stage.status.is_complete:
-            raise ValueError(f"stage '{stage.name}' is {stage.status.value}; only a finished stage can be restarted")
+            raise StageNotFinishedError(
+                f"stage '{stage.name}' is {stage.status.value}; only a finished stage can be restarted"
+            )
         if self.ex.canceled:
             raise ValueError("the execution was canceled")
         assert self.graph is not None
@@ -191,7 +194,6 @@ class PipelineWorkflow:
     @workflow.run
     async def run(self, inp: RunPipelineInput) -> ExecutionState:
         self.inp = inp
-        self.project = workflow.patched(projection.PATCH)
         carry = inp.continued
         if inp.resume is not None:
             self.ex = inp.resume
@@ -208,15 +210,17 @@ class PipelineWorkflow:
                 return await self._refuse(str(err))
         ex = self.ex
         gate = self._gate_id()
-        if self.project:
-            self.notifier.by_reference = True
-            if carry is None:
-                await self._record_first()
-            asyncio.ensure_future(self._writer())
-        elif workflow.patched(RECORD_PATCH):
-            # the store's copy (listings, and reads after Temporal's retention): written as the
-            # execution starts, without holding up its first stage, and again when it ends
-            self.recording = asyncio.ensure_future(self._record_start())
+        if carry is None:
+            if inp.resume is None and not gate and not ex.start_time_expiry:
+                # nothing holds a fresh start back: its first record shows it RUNNING (one write, not two,
+                # before the first stage starts)
+                ex.status, ex.start_time = S.RUNNING, now_ms()
+                self._upsert_status()
+            target = self.wanted
+            await self._record_first()
+            self.written = max(self.written, target)
+        asyncio.ensure_future(self._writer())
+        asyncio.ensure_future(self._start_writer())
         try:
             if ex.start_time is None and self._expired():
                 return await self._finish(S.CANCELED)
@@ -250,8 +254,7 @@ class PipelineWorkflow:
         )
         self.ex.status = S.TERMINAL
         self._upsert_status()
-        if self.project:
-            await self._record_first()
+        await self._record_first()
         raise ApplicationError(f"pipeline refused: {error}", self.ex, type=PIPELINE_FAILED, non_retryable=True)
 
     async def _walk(self) -> None:
@@ -284,6 +287,8 @@ class PipelineWorkflow:
                     for other in running.values():
                         other.cancel()
             self._upsert_status()
+            if self.end_rows and not self._end_rows_can_wait():
+                self.end_rows_now = True
 
     async def _run_stage(self, ref: str) -> None:
         assert self.ex is not None and self.inp is not None and self.graph is not None
@@ -295,10 +300,9 @@ class PipelineWorkflow:
         stage.start_time = now_ms()
         self.notifier.notify(self.ex, "stage.starting", stage)
         if stage.type == "manualJudgment":
-            self.notifier.notify(self.ex, "manualJudgment", stage)
-            if not self.project:
-                self.notifier.remind(self.ex, stage)  # now the judgment's stage workflow reminds
+            self.notifier.notify(self.ex, "manualJudgment", stage)  # its stage workflow sends the reminders
         upstream = [self.ex.stage_by_ref(r) for r in self.graph.upstream(ref)]
+        start_version = self.versions.next()
         inp = RunStageInput(
             execution_id=self.ex.id,
             application=self.ex.application,
@@ -314,15 +318,26 @@ class PipelineWorkflow:
             execution_type=self.ex.type,
             seq=self._seq(stage),
             continue_after_events=self.inp.continue_after_events,
+            start_version=start_version,
         )
+        if self.end_rows and not starts_without_store(stage):
+            # this stage may read the store as it starts: the stages that ended before it are there first
+            self.end_rows_now = True
+            await workflow.wait_condition(lambda: not (self.end_rows or self.writing_starts))
         try:
-            result = await workflow.execute_child_workflow(
+            child = await workflow.start_child_workflow(
                 StageWorkflow.run,
                 inp,
                 id=stage.workflow_id,
                 static_summary=f"{stage.name} ({stage.type}) of {self.ex.name or self.ex.description or self.ex.id}",
             )
+            # written while the stage's first workflow task runs (see _start_writer)
+            self.start_rows[stage.id] = {"seq": self._seq(stage), "stage": stage.to_json(), "version": start_version}
+            result = await child
             self._merge(result)
+            if result.end_row is not None:
+                row = projection.end_row(inp.stage.context, result.stage, result.end_row, inp.seq, self.versions.next())
+                self.end_rows[stage.id] = row
         except ChildWorkflowError as err:
             failed = unwrap_failure(err, RunStageResult)
             if failed is not None:
@@ -349,23 +364,6 @@ class PipelineWorkflow:
             self.notifier.notify(self.ex, judged, stage)
 
     def _merge(self, result: RunStageResult) -> None:
-        assert self.ex is not None
-        if self.project:
-            self._merge_compact(result)
-            return
-        main = result.stage
-        index = next(i for i, s in enumerate(self.ex.stages) if s.id == main.id)
-        main.workflow_id = self.ex.stages[index].workflow_id
-        self.ex.stages[index] = main
-        known = {s.id for s in self.ex.stages}
-        new = [s for s in result.stages[1:] if s.id not in known]
-        self.ex.stages[index + 1 : index + 1] = new
-        for synthetic in result.stages[1:]:
-            if synthetic.id in known:
-                i = next(i for i, s in enumerate(self.ex.stages) if s.id == synthetic.id)
-                self.ex.stages[i] = synthetic
-
-    def _merge_compact(self, result: RunStageResult) -> None:
         """Take a stage's compact result: its status and times, the context keys the rules read, and
         its synthetic stages (compact); the stage keeps its config context for restarts."""
         assert self.ex is not None
@@ -527,12 +525,7 @@ class PipelineWorkflow:
         await self._release(gate)
         await self.notifier.drain()
         self.hold_writes = False
-        if self.project:
-            await self._flush()  # the final record lands before the workflow ends (retried until it does)
-        elif workflow.patched(RECORD_PATCH):
-            if self.recording is not None:
-                await self.recording  # the start's copy must never land after the end's
-            await self._record()
+        await self._flush()  # the final record lands before the workflow ends (retried until it does)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if status in (S.TERMINAL, S.STOPPED):
             raise ApplicationError(
@@ -542,32 +535,6 @@ class PipelineWorkflow:
                 non_retryable=True,
             )
         return self.ex
-
-    async def _record_start(self) -> None:
-        """Record the start; the store answers with the application's notifications, if it has any."""
-        answer = await self._record()
-        entries = answer.get("applicationNotifications") if isinstance(answer, dict) else None
-        if entries and self.ex is not None and self.inp is not None:
-            self.notifier.application = [e for e in entries if isinstance(e, dict)]
-            if self.inp.resume is None:
-                self.notifier.notify(self.ex, "pipeline.starting", application_only=True)
-
-    async def _record(self) -> Any:
-        """Write the execution to the store; a failure is logged, never fails the pipeline."""
-        assert self.ex is not None
-        body = self.ex.to_json(copy=False)
-        if len(json.dumps(body, default=str)) > MAX_RECORD_BYTES:
-            body = self.ex.to_json(expand=False, copy=False)  # stays under Temporal's payload limit
-        try:
-            return await workflow.execute_activity(
-                "record_execution",
-                body,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=5)),
-                summary=f"store the execution ({self.ex.status.value})",
-            )
-        except ActivityError as err:
-            workflow.logger.warning("could not store execution %s: %s", self.ex.id, err)
 
     def _upsert_status(self) -> None:
         assert self.ex is not None
@@ -631,9 +598,12 @@ class PipelineWorkflow:
         self.wanted += 1
 
     async def _writer(self) -> None:
-        """Write the header (and stages this workflow marked) whenever they changed, one write at a time."""
+        """Write the header (and stages this workflow marked) whenever they changed, one write at a time; a
+        finished header only once the stages' end rows are in (readers take a finished execution as final)."""
         while True:
-            await workflow.wait_condition(lambda: self.wanted > self.written and not self.hold_writes)
+            await workflow.wait_condition(
+                lambda: self.wanted > self.written and not self.hold_writes and not self._end_rows_unwritten()
+            )
             target = self.wanted
             assert self.ex is not None
             await projection.record(self._update(), f"store the execution ({self.ex.status.value})")
@@ -642,12 +612,55 @@ class PipelineWorkflow:
     async def _flush(self) -> None:
         """Wait until the store has the execution's header as it is now."""
         self._changed()
+        self.end_rows_now = True
         target = self.wanted
-        await workflow.wait_condition(lambda: self.written >= target)
+        await workflow.wait_condition(
+            lambda: self.written >= target and not (self.start_rows or self.writing_starts or self.end_rows)
+        )
+
+    async def _start_writer(self) -> None:
+        """Write the RUNNING rows of stages whose child workflow has started, each with the version taken as it
+        was started (lower than any its stage workflow writes, so a late one never hides the stage's own rows).
+
+        This write runs while the stage's first workflow task runs, not before it: the stage holds its own first
+        write (``StageWorkflow._writer``), so that a short stage writes once, when it ends."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self.start_rows) or (bool(self.end_rows) and self.end_rows_now))
+            rows = projection.latest_rows(self.end_rows, self.start_rows)
+            self.start_rows, self.end_rows, self.end_rows_now = {}, {}, False
+            self.writing_starts = True
+            assert self.ex is not None
+            update = {
+                "id": self.ex.id,
+                "application": self.ex.application,
+                "version": max(row["version"] for row in rows.values()),
+                "stages": list(rows.values()),
+            }
+            await projection.record(update, f"store {len(rows)} stage row(s)")
+            self.writing_starts = False
+
+    def _end_rows_unwritten(self) -> bool:
+        """Is the execution finished while end rows handed back by its stages are not yet in the store?"""
+        assert self.ex is not None
+        return self.ex.status.is_complete and bool(self.end_rows or self.writing_starts)
+
+    def _end_rows_can_wait(self) -> bool:
+        """May the end rows handed back so far ride with the start rows of the stages about to start (written once
+        their children have started)? Only when such stages start now, none of which reads the store as it starts,
+        and no notification (which reads the store) is being sent; otherwise they are written at once."""
+        assert self.ex is not None and self.graph is not None
+        if self.paused or self.halting or self.restarts:
+            return False
+        if any(not f.done() for f in self.notifier.pending):
+            return False
+        statuses = {s.ref_id: s.status for s in self.ex.top_level()}
+        ready = [ref for ref in self.graph.ready(statuses) if ref not in self.running]
+        stages = [self.ex.stage_by_ref(ref) for ref in ready]
+        return bool(stages) and all(s is not None and starts_without_store(s) for s in stages)
 
     def _should_continue(self) -> bool:
         assert self.inp is not None
-        return self.project and projection.should_continue(self.inp.continue_after_events)
+        return projection.should_continue(self.inp.continue_after_events)
 
     async def _continue_as_new(self) -> None:
         """Carry the execution and the controls' state into a new run of this workflow id."""
@@ -689,6 +702,35 @@ class PipelineWorkflow:
                     workflow.logger.info("could not %s stage %s: %s", signal, stage.name, err)
 
 
+def starts_without_store(stage: StageState) -> bool:
+    """Can ``stage`` run without reading the store's projection of its execution? It evaluates no expression (in
+    its context or a ``stageEnabled`` condition), has no synthetic stages, starts no child pipeline (which may read
+    its parent) and none of its tasks loads the execution (``TaskSpec.needs_execution``/``needs_ancestors``). Only
+    then may the rows of the stages that ended before it be written after it has started
+    (``PipelineWorkflow._end_rows_can_wait``)."""
+    enabled = stage.context.get("stageEnabled")
+    if stage.type == "pipeline" or _mentions(stage.context, "${") or (isinstance(enabled, dict) and enabled):
+        return False
+    try:
+        definition = resolve(stage.type, stage.context.get("alias"))
+        if definition.before_stages(stage.context) or definition.after_stages(stage.context):
+            return False
+        specs = definition.tasks(stage.context)
+    except Exception:  # noqa: BLE001 - the stage itself reports a config it cannot plan
+        return False
+    return all(not (spec.needs_execution or spec.needs_ancestors) for spec in specs)
+
+
+def _mentions(value: Any, text: str) -> bool:
+    if isinstance(value, str):
+        return text in value
+    if isinstance(value, dict):
+        return any(_mentions(k, text) or _mentions(v, text) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_mentions(v, text) for v in value)
+    return False
+
+
 def _first_error(ex: ExecutionState) -> str | None:
     for stage in ex.stages:
         exc = stage.context.get("exception")
@@ -724,7 +766,7 @@ def _new_execution(inp: RunPipelineInput) -> ExecutionState:
         description=raw.get("description") if inp.type == ORCHESTRATION else None,
         pipeline_config_id=raw.get("id"),
         build_time=inp.build_time_ms or now_ms(),
-        limit_concurrent=bool(raw.get("limitConcurrent") is True or str(raw.get("limitConcurrent")).lower() == "true"),
+        limit_concurrent=parse_boolean(raw.get("limitConcurrent")),
         max_concurrent_executions=_int(raw.get("maxConcurrentExecutions")),
         start_time_expiry=_int(raw.get("startTimeExpiry")) or None,
         keep_waiting_pipelines=bool(raw.get("keepWaitingPipelines") is True),

@@ -4,29 +4,12 @@ or is gone, and to record the final status Orca would show. The work is one acti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-SCHEDULE_ID = "gennaker-reconciler"
-WORKFLOW_TYPE = "ReconcileExecutions"
-
-
-@dataclass
-class ReconcileInput:
-    #: executions built less than this long ago are left alone (their first writes may be in flight)
-    grace_s: float = 60.0
-    #: store rows looked at per page
-    page: int = 200
-
-
-@dataclass
-class ReconcileResult:
-    checked: int = 0
-    #: ``{execution id: the status recorded}``
-    reconciled: dict[str, str] = field(default_factory=dict)
+from core.messages.reconciler import WORKFLOW_TYPE, ReconcileInput, ReconcileResult
 
 
 @workflow.defn(name=WORKFLOW_TYPE)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.fields import truthy
+from core.status import ExecutionStatus as S
+
 from .execution import StageState
-from .status import ExecutionStatus as S
 
 _PASS = {S.SUCCEEDED, S.SKIPPED, S.FAILED_CONTINUE}
 
@@ -27,10 +29,6 @@ def pipeline_status(stages: Iterable[StageState], *, canceled: bool = False) -> 
     if all(st in _PASS for st in statuses):
         return S.SUCCEEDED
     stopped = [s for s in top if s.status == S.STOPPED]
-    if any(_truthy(s.context.get("completeOtherBranchesThenFail")) for s in stopped):
+    if any(truthy(s.context.get("completeOtherBranchesThenFail")) for s in stopped):
         return S.TERMINAL
     return S.SUCCEEDED
-
-
-def _truthy(value: object) -> bool:
-    return value.lower() == "true" if isinstance(value, str) else bool(value)

@@ -1,15 +1,16 @@
 """The stage workflow: one Spinnaker stage, its synthetic stages and its tasks.
 
-The stage definition (``workflows/stages/<type>.py``) says which tasks to run; this module runs
-them: workflow tasks in-line, activity tasks as activities polled with durable timers, each with
-Orca's backoff and timeout. It also evaluates ``stageEnabled`` and the stage's expressions when
-the stage starts (v4), holds the stage in its execution window, enforces ``stageTimeoutMs``
-(paused and window time excluded), honours pause/resume signals and answers PATCH updates.
+The stage definition (``workflows/stages/<type>.py``) says which tasks to run; ``workflows/stage_tasks.py`` runs
+them (workflow tasks in-line, activity tasks as activities polled with durable timers, each with Orca's backoff and
+timeout). This module is the stage's control flow: it evaluates ``stageEnabled`` and the stage's expressions when
+the stage starts (v4), holds the stage in its execution window, runs its synthetic stages, enforces
+``stageTimeoutMs`` (paused and window time excluded), honours pause/resume signals and answers PATCH updates.
 
 Its input carries the stage's own config and references, not the execution: when an expression or
 a task needs more, the stage loads the store's view of the execution (``workflows/projection.py``).
-It writes its stages to the store's projection at its start, at every task transition and before it
-returns, returns only a compact result to the pipeline, and continues as new inside long polls.
+It writes its stages to the store's projection at its task transitions and before it returns (the pipeline
+writes its RUNNING row as it starts, so its first write waits for its end or ``projection.FIRST_WRITE_AFTER``),
+returns only a compact result to the pipeline, and continues as new inside long polls.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
+import json
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,10 +30,13 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from core.fields import truthy
+    from core.ids import ulid_from
+    from core.status import ExecutionStatus as S
+
     from . import authorization, projection
     from . import expressions as expr
     from .execution import STAGE_AFTER, STAGE_BEFORE, ExecutionState, StageState, TaskState, is_reference
-    from .ids import ulid_from
     from .launch import child_pipeline_start
     from .messages import (
         STAGE_FAILED,
@@ -42,91 +47,15 @@ with workflow.unsafe.imports_passed_through():
         unwrap_failure,
     )
     from .reminders import JudgmentReminders, reminder_input
-    from .stages import resolve
+    from .stage_synthetic import SyntheticStages, _error_text
+    from .stage_tasks import TaskLoop, _at, _definition, _human, _wait, now_ms
     from .stages.base import (
         JSON,
         StageDefinition,
         SyntheticStage,
-        TaskInput,
         TaskResult,
-        TaskSpec,
     )
-    from .status import ExecutionStatus as S
     from .windows import ExecutionWindow, describe, jitter_delay, next_window_start
-
-MAX_TASK_BACKOFF = timedelta(minutes=2)  # Orca's TaskExecutionInterceptor.maxTaskBackoff()
-
-
-def now_ms() -> int:
-    return int(workflow.now().timestamp() * 1000)
-
-
-class _Runtime:
-    """The :class:`~workflows.stages.base.TaskRuntime` a workflow task gets for one stage."""
-
-    def __init__(self, wf: StageWorkflow, stage: StageState, timeout: timedelta | None = None) -> None:
-        self._wf = wf
-        self._stage = stage
-        self._timeout = timeout
-
-    @property
-    def task_timeout(self) -> timedelta | None:
-        return self._timeout
-
-    @property
-    def context(self) -> JSON:
-        return self._stage.context
-
-    @property
-    def outputs(self) -> JSON:
-        return self._stage.outputs
-
-    @property
-    def stage_start(self) -> datetime:
-        return datetime.fromtimestamp((self._stage.start_time or now_ms()) / 1000, tz=workflow.now().tzinfo)
-
-    def now(self) -> datetime:
-        return workflow.now()
-
-    async def wait_for(self, predicate: Any, timeout: timedelta | None, summary: str) -> bool:
-        try:
-            await workflow.wait_condition(predicate, timeout=timeout, timeout_summary=summary)
-            return True
-        except TimeoutError:
-            return False
-
-    def execution(self) -> JSON:
-        return self._wf.execution_view()
-
-    def evaluate(self, value: Any) -> tuple[Any, JSON]:
-        result = expr.process(value, self._wf.expression_context(self._stage))
-        return result.value, result.summary
-
-    def evaluate_condition(self, expression: str) -> bool:
-        return expr.evaluate_condition(expression, self._wf.expression_context(self._stage))
-
-    @property
-    def stage_id(self) -> str:
-        return self._stage.id
-
-    async def activity(self, name: str, arg: Any, summary: str) -> Any:
-        try:
-            return await workflow.execute_activity(
-                name,
-                arg,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)),
-                summary=f"{self._stage.name}: {summary}",
-            )
-        except ActivityError as err:
-            cause = err.cause
-            raise RuntimeError(cause.message if isinstance(cause, ApplicationError) else str(cause or err)) from None
-
-    async def start_pipeline(self, config: JSON, trigger: JSON, wait: bool) -> str:
-        return await self._wf.start_child_pipeline(self._stage, config, trigger, wait)
-
-    async def wait_pipeline(self) -> JSON:
-        return await self._wf.wait_child_pipeline(self._stage)
 
 
 @workflow.defn(name="Stage")
@@ -143,9 +72,9 @@ class StageWorkflow:
         self.child_pipelines: dict[str, Any] = {}
         #: the store's view of the execution, loaded at the last point that needed it
         self.view: JSON | None = None
-        #: this run writes the store's projection (False only when replaying the previous release)
-        self.project = False
         self.versions = projection.Versions()
+        #: something waits for the store (the stage's end, a PATCH, a cancel): the writer writes now
+        self.flushing = False
         self.wanted = 0
         self.written = 0
         #: where a continued run resumes its running task: (stage id, task start ms, polls so far)
@@ -155,8 +84,16 @@ class StageWorkflow:
         #: synthetic stages added so far, by (parent id, owner): their refIds, the same in every run
         self.synthetic_calls: dict[tuple[str, str], int] = {}
         self.reminders: Any = None
+        #: runs the stages' tasks (workflows/stage_tasks.py)
+        self.task_loop = TaskLoop(self)
+        #: adds and runs the stages' synthetic stages (workflows/stage_synthetic.py)
+        self.synthetic = SyntheticStages(self)
         #: ``trigger.parentExecution`` as the store has it, loaded when an expression reads it
         self.parent_view: JSON | None = None
+        #: the stage's context as the pipeline passed it (None: the stage always writes its own end)
+        self.start_context: JSON | None = None
+        #: the writer has started a write (a stage that wrote something writes its own end)
+        self.write_started = False
 
     # ---- signals, updates, queries -------------------------------------------------------
 
@@ -189,7 +126,7 @@ class StageWorkflow:
         accounts = list(req.allowed_accounts)
         stage.last_modified = {"user": req.user, "allowedAccounts": accounts, "lastModifiedTime": now_ms()}
         stage.context["lastModifiedBy"] = req.user
-        if _truthy(req.context.get("manualSkip")):
+        if truthy(req.context.get("manualSkip")):
             self.skip_requested.add(stage.id)
         self.patch_seq += 1
         answer = stage.to_json()
@@ -205,7 +142,7 @@ class StageWorkflow:
             raise ValueError(f"stage '{stage.name}' is {stage.status.value}; it can no longer be changed")
         if not isinstance(req.context, dict):
             raise ValueError("the PATCH body must be a JSON object")
-        if _truthy(req.context.get("manualSkip")) and not _definition(stage).manual_skip_allowed:
+        if truthy(req.context.get("manualSkip")) and not _definition(stage).manual_skip_allowed:
             raise ValueError(f"stage '{stage.name}' ({stage.type}) cannot be skipped manually")
         _definition(stage).validate_patch(stage.context, stage.status, req)
 
@@ -219,24 +156,25 @@ class StageWorkflow:
     async def run(self, inp: RunStageInput) -> RunStageResult:
         self.input = inp
         self.paused = inp.paused
-        self.project = workflow.patched(projection.PATCH)
+        self.versions = projection.Versions(inp.start_version)
         if inp.resume is not None:
             self._restore(inp.resume)
         else:
+            if inp.start_version:  # the pipeline holds this context: a stage's end row may be handed back as a delta
+                self.start_context = copy.deepcopy(inp.stage.context)
             self.stages = [inp.stage]
             inp.stage.status = S.RUNNING
             inp.stage.start_time = now_ms()
         main = self.stages[0]
-        if self.project:
-            asyncio.ensure_future(self._writer())
-            self._changed()
+        asyncio.ensure_future(self._writer())
+        self._changed()
         try:
-            if await self._with_timeout(main, self._run_main(main)) and self.project:
+            if await self._with_timeout(main, self._run_main(main)):
                 # Orca's timeout fails the stage and runs its cancel routine: cancel hooks, then its
-                # on-failure stages (a red/black deploy rolls back). Not in the previous release's replays.
+                # on-failure stages (a red/black deploy rolls back)
                 await self._stop_reminders()
                 await self._run_cancel_hooks(canceled_only=True)
-                await self._run_on_failure(main, _definition(main))
+                await self.synthetic.run_on_failure(main, _definition(main))
         except asyncio.CancelledError:
             self._mark_canceled()
             await self._stop_reminders()
@@ -245,8 +183,10 @@ class StageWorkflow:
             raise
         main.end_time = main.end_time or now_ms()
         await self._stop_reminders()
-        await self._flush()
-        result = RunStageResult([projection.compact_stage(s) for s in self.stages] if self.project else self.stages)
+        end_row = self._hand_off_end(main)
+        if end_row is None:
+            await self._flush()
+        result = RunStageResult([projection.compact_stage(s) for s in self.stages], end_row=end_row)
         if main.status in (S.TERMINAL, S.STOPPED):
             raise ApplicationError(
                 f"stage '{main.name}' {main.status.value}: {_error_text(main) or 'failed'}",
@@ -315,21 +255,21 @@ class StageWorkflow:
                 return
             if self._access_denied(main, definition):
                 return
-        if _truthy(main.context.get("restrictExecutionDuringTimeWindow")) and not await self._run_window(main):
+        if truthy(main.context.get("restrictExecutionDuringTimeWindow")) and not await self._run_window(main):
             return
-        if not await self._run_synthetic(main, definition.before_stages(main.context), STAGE_BEFORE):
+        if not await self.synthetic.run(main, definition.before_stages(main.context), STAGE_BEFORE):
             return
-        await self._finish_main(main, definition, await self._run_tasks(main, definition))
+        await self._finish_main(main, definition, await self.task_loop.run(main, definition))
 
     async def _finish_main(self, main: StageState, definition: StageDefinition, status: S) -> None:
         """After the stage's own tasks: its on-failure stages, or its after stages and its success."""
         if status != S.SUCCEEDED:
             if status == S.TERMINAL or main.status == S.TERMINAL:
-                await self._run_on_failure(main, definition)
+                await self.synthetic.run_on_failure(main, definition)
             return
-        if not await self._run_synthetic(main, definition.after_stages(main.context), STAGE_AFTER):
+        if not await self.synthetic.run(main, definition.after_stages(main.context), STAGE_AFTER):
             if main.status == S.TERMINAL:  # a strategy step failed: the stage's rollback, as Orca plans it
-                await self._run_on_failure(main, definition)
+                await self.synthetic.run_on_failure(main, definition)
             return
         if main.status == S.RUNNING:
             main.status = S.SUCCEEDED
@@ -385,7 +325,7 @@ class StageWorkflow:
         stage.context = {**value, **keep}
         if summary:
             stage.context.setdefault("expressionEvaluationSummary", {}).update(summary)
-            if _truthy(stage.context.get("failOnFailedExpressions")):
+            if truthy(stage.context.get("failOnFailedExpressions")):
                 self._fail(stage, "Failed to evaluate expressions: " + ", ".join(summary), "SpelEvaluationException")
                 return False
         return True
@@ -414,7 +354,7 @@ class StageWorkflow:
         return result["value"], result["summary"]
 
     async def _run_window(self, main: StageState) -> bool:
-        window_stage = self._add_synthetic(
+        window_stage = self.synthetic.add(
             main,
             SyntheticStage(
                 type="restrictExecutionDuringTimeWindow",
@@ -452,7 +392,7 @@ class StageWorkflow:
         start = next_window_start(window, workflow.now(), tz)
         manual = (self.input.trigger.get("type") == "manual") if self.input else False
         start = start + jitter_delay(window, workflow.random(), manual)
-        skipped = lambda: _truthy(window_stage.context.get("skipRemainingWait"))  # noqa: E731
+        skipped = lambda: truthy(window_stage.context.get("skipRemainingWait"))  # noqa: E731
         if start > workflow.now() and not skipped():
             window_stage.status = S.SUSPENDED
             window_stage.scheduled_time = int(start.timestamp() * 1000)
@@ -466,235 +406,6 @@ class StageWorkflow:
         task.end_time = window_stage.end_time = now_ms()
         window_stage.status = S.SUCCEEDED
         return True
-
-    def _add_synthetic(self, parent: StageState, spec: SyntheticStage, owner: str) -> StageState:
-        """Add a synthetic stage (or, in a continued run, meet the one an earlier run added in its place)."""
-        count = self.synthetic_calls.get((parent.id, owner), 0) + 1
-        self.synthetic_calls[(parent.id, owner)] = count
-        marker = "<" if owner == STAGE_BEFORE else ">"
-        ref_id = f"{parent.ref_id}{marker}{count}"
-        known = next((s for s in self.stages if s.parent_stage_id == parent.id and s.ref_id == ref_id), None)
-        if known is not None:
-            return known
-        stage = StageState(
-            id=self._new_id(),
-            ref_id=ref_id,
-            type=spec.type,
-            name=spec.name,
-            context=copy.deepcopy(spec.context),
-            parent_stage_id=parent.id,
-            synthetic_stage_owner=owner,
-        )
-        self.stages.append(stage)
-        self._changed()
-        return stage
-
-    async def _run_synthetic(self, parent: StageState, specs: list[SyntheticStage], owner: str) -> bool:
-        """Run synthetic stages (grouped ones in parallel); False if one halted the parent."""
-        if not specs:
-            return True
-        batches: list[list[SyntheticStage]] = []
-        for spec in specs:
-            if batches and spec.parallel_group and batches[-1][0].parallel_group == spec.parallel_group:
-                batches[-1].append(spec)
-            else:
-                batches.append([spec])
-        for batch in batches:
-            stages = [self._add_synthetic(parent, spec, owner) for spec in batch]
-            await asyncio.gather(*(self._run_one_synthetic(s) for s in stages))
-            worst = _worst([s.status for s in stages])
-            if worst == S.TERMINAL:
-                self._fail(
-                    parent,
-                    _error_text(next(s for s in stages if s.status == S.TERMINAL)) or "failed",
-                    "SyntheticStageFailed",
-                )
-                return False
-            if worst == S.STOPPED:
-                parent.status = S.STOPPED
-                parent.end_time = now_ms()
-                return False
-            if worst == S.FAILED_CONTINUE:
-                parent.context.setdefault("_failedContinue", True)
-        return True
-
-    async def _run_on_failure(self, main: StageState, definition: StageDefinition) -> None:
-        """Run the stage's on-failure stages (a rollback), best effort: the stage stays as it failed."""
-        specs = definition.on_failure_stages(main.context)
-        if not specs:
-            return
-        status, end_time = main.status, main.end_time
-        for spec in specs:
-            stage = self._add_synthetic(main, spec, STAGE_AFTER)
-            await self._run_one_synthetic(stage)
-        main.status, main.end_time = status, end_time
-
-    async def _run_one_synthetic(self, stage: StageState) -> None:
-        definition = _definition(stage)
-        if stage.status.is_complete:
-            return  # a continued run: done before
-        if stage.status == S.NOT_STARTED:
-            stage.status = S.RUNNING
-            stage.start_time = now_ms()
-            if self._access_denied(stage, definition):
-                return
-
-        async def body() -> None:
-            if await self._run_tasks(stage, definition) == S.SUCCEEDED:
-                stage.status = S.SUCCEEDED
-                stage.end_time = now_ms()
-
-        if not self.project:  # the previous release ran synthetic stages without a timeout of their own
-            await body()
-        elif await self._with_timeout(stage, body()):  # a synthetic stage honours its own stageTimeoutMs
-            await self._run_cancel_hooks(canceled_only=True)
-
-    async def _run_tasks(self, stage: StageState, definition: StageDefinition) -> S:
-        """Run a stage's tasks in order. Sets the stage's status on failure; returns the last task's."""
-        specs = definition.tasks(stage.context)
-        resumed = self.resuming and bool(stage.tasks) and len(stage.tasks) == len(specs)
-        if resumed and stage.status.is_complete:
-            return stage.status  # a continued run: this stage's tasks failed before (its rollback may be running)
-        if not resumed:
-            stage.tasks = [
-                TaskState(
-                    str(i + 1), spec.name, spec.implementing_class, stage_start=i == 0, stage_end=i == len(specs) - 1
-                )
-                for i, spec in enumerate(specs)
-            ]
-        for spec, task in zip(specs, stage.tasks, strict=True):
-            if resumed and task.status.is_complete:
-                continue  # done before this run continued as new
-            await self._unpaused()
-            if stage.id in self.skip_requested:
-                return self._skip(stage)
-            if task.status not in (S.RUNNING, S.PAUSED):
-                task.status = S.RUNNING
-                task.start_time = now_ms()
-            self._changed()
-            result = await self._run_task(stage, spec, task)
-            await self._stop_reminders()
-            if stage.id in self.skip_requested:
-                return self._skip(stage)
-            stage.context.update(result.context)
-            stage.outputs.update(result.outputs)
-            task.end_time = now_ms()
-            self._changed()
-            if result.status in (S.SUCCEEDED, S.SKIPPED, S.FAILED_CONTINUE):
-                task.status = result.status
-                if result.status == S.FAILED_CONTINUE:
-                    stage.status = S.FAILED_CONTINUE
-                continue
-            task.status = result.status if result.status.is_complete else S.TERMINAL
-            if result.status == S.CANCELED:
-                stage.status = S.CANCELED
-                stage.end_time = now_ms()
-                return S.CANCELED
-            self._fail(stage, result.error or f"task {spec.name} failed", "TaskFailed", spec.name)
-            return stage.status
-        if stage.status == S.FAILED_CONTINUE or stage.context.pop("_failedContinue", False):
-            stage.status = S.FAILED_CONTINUE
-            stage.end_time = now_ms()
-        return S.SUCCEEDED
-
-    async def _run_task(self, stage: StageState, spec: TaskSpec, task: TaskState) -> TaskResult:
-        started = workflow.now()
-        poll = 0
-        if self.resume_task is not None and self.resume_task[0] == stage.id:
-            started, poll = _at(self.resume_task[1]), self.resume_task[2]
-            self.resume_task = None
-            self.resuming = False  # from here on the stage runs as in a first run
-        skip = lambda: stage.id in self.skip_requested  # noqa: E731
-        if spec.needs_execution or spec.needs_ancestors:
-            await self._load_view(stage)
-        reminders = stage is self.stages[0] and stage.type == "manualJudgment"
-        if reminders and self.project and self.reminders is None:
-            await self._start_reminders(stage)
-        while True:
-            if spec.run is not None:
-                attempt = spec.run(_Runtime(self, stage, spec.timeout_in(stage.context)))
-            else:
-                attempt = self._call_activity(stage, spec, task, poll)
-            result = await self._unless_skipped(stage, attempt)
-            if result.status != S.RUNNING or not spec.polling:
-                if result.status == S.RUNNING:
-                    result.status = S.SUCCEEDED
-                return result
-            stage.context.update(result.context)
-            stage.outputs.update(result.outputs)
-            if result.context or result.outputs:
-                self._changed()  # Gate shows a poll's progress (the writer coalesces)
-            backoff = timedelta(milliseconds=result.backoff_ms) if result.backoff_ms else spec.backoff
-            stage_backoff = stage.context.get("backoffPeriodMs")
-            if isinstance(stage_backoff, (int, float)) and stage_backoff > 0:
-                backoff = max(backoff, timedelta(milliseconds=stage_backoff))
-            backoff = min(backoff, MAX_TASK_BACKOFF)
-            timeout = spec.timeout_in(stage.context)
-            if timeout is not None:
-                left = timeout - (workflow.now() - started)
-                if left <= timedelta():
-                    return TaskResult.terminal(f"Task {spec.name} timed out after {_human(timeout)}")
-                backoff = min(backoff, left)
-            await _wait(skip, backoff, f"{stage.name}: {spec.name} (next check)")
-            if skip():
-                return TaskResult(S.SKIPPED)
-            await self._unpaused()
-            poll += 1
-            if self._may_continue(stage, task):
-                await self._continue_as_new(stage, started, poll)
-
-    async def _unless_skipped(self, stage: StageState, attempt: Any) -> TaskResult:
-        """Run one task attempt, abandoning it (canceled) if a user skips the stage meanwhile."""
-        if not _definition(stage).manual_skip_allowed:
-            return await attempt  # type: ignore[no-any-return]
-        task = asyncio.ensure_future(attempt)
-        await workflow.wait_condition(lambda: task.done() or stage.id in self.skip_requested)
-        if task.done():
-            return task.result()
-        task.cancel()
-        # whatever the canceled attempt raises (CancelledError, ActivityError...), the stage is skipped
-        with contextlib.suppress(BaseException):
-            await task
-        return TaskResult(S.SKIPPED)
-
-    async def _call_activity(self, stage: StageState, spec: TaskSpec, task: TaskState, poll: int) -> TaskResult:
-        assert self.input is not None and spec.activity is not None
-        queue = spec.queue or self.input.activity_queues.get(spec.activity)
-        timeout = spec.timeout_in(stage.context) or timedelta(hours=1)
-        try:
-            return await workflow.execute_activity(
-                spec.activity,
-                self._task_input(stage, spec, task, poll),
-                result_type=TaskResult,
-                task_queue=queue,
-                start_to_close_timeout=spec.start_to_close,
-                schedule_to_close_timeout=max(timeout, spec.start_to_close),
-                heartbeat_timeout=spec.heartbeat_timeout,
-                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
-                summary=f"{stage.name}: {spec.name}",
-            )
-        except ActivityError as err:
-            cause = err.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-            return TaskResult.terminal(message or f"task {spec.name} failed")
-
-    def _task_input(self, stage: StageState, spec: TaskSpec, task: TaskState, poll: int) -> TaskInput:
-        assert self.input is not None
-        return TaskInput(
-            execution_id=self.input.execution_id,
-            application=self.input.application,
-            stage_id=stage.id,
-            stage_ref_id=stage.ref_id,
-            stage_type=stage.type,
-            task_name=spec.name,
-            context=stage.context,
-            stage_start_time_ms=stage.start_time or now_ms(),
-            task_start_time_ms=task.start_time or now_ms(),
-            poll=poll,
-            trigger=self.input.trigger,
-            outputs=stage.outputs,
-            ancestor_outputs=self._ancestor_outputs() if spec.needs_ancestors else [],
-        )
 
     # ---- child pipelines ---------------------------------------------------------------------
 
@@ -781,7 +492,7 @@ class StageWorkflow:
                 try:
                     await workflow.execute_activity(
                         spec.on_cancel,
-                        self._task_input(st, spec, task, 0),
+                        self.task_loop.task_input(st, spec, task, 0),
                         result_type=TaskResult,
                         start_to_close_timeout=timedelta(seconds=60),
                         retry_policy=RetryPolicy(maximum_attempts=3),
@@ -881,11 +592,23 @@ class StageWorkflow:
         self.wanted += 1
 
     async def _writer(self) -> None:
-        """Write the stages whenever they changed, one write at a time, newest state each time."""
+        """Write the stages whenever they changed, one write at a time, newest state each time.
+
+        When the pipeline recorded this stage's start (``start_version``), the first write waits until the stage
+        ends or something must be in the store now (a flush), or :data:`projection.FIRST_WRITE_AFTER` has passed:
+        a short stage is one write, and its first workflow task holds no write."""
         assert self.input is not None
+        if self.input.start_version and self.input.resume is None:
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self.flushing,
+                    timeout=projection.FIRST_WRITE_AFTER,
+                    timeout_summary="store the stage's progress",
+                )
         while True:
             await workflow.wait_condition(lambda: self.wanted > self.written)
             target = self.wanted
+            self.write_started = True
             update = {
                 "id": self.input.execution_id,
                 "application": self.input.application,
@@ -895,10 +618,27 @@ class StageWorkflow:
             await projection.record(update, f"store {self.stages[0].name} ({self.stages[0].status.value})")
             self.written = target
 
+    def _hand_off_end(self, main: StageState) -> JSON | None:
+        """The stage's end row for the pipeline to write (``RunStageResult.end_row``), when this stage has written
+        nothing yet and nothing waits for its write, is alone (no synthetic stages), ends without failing its
+        pipeline and its changes are small; else None (the stage writes its end itself, before it returns).
+
+        The pipeline writes the row with the next stage's start, or at once if nothing starts that could read it
+        first: one store write per short stage instead of two, and none on the stage's own path to its end."""
+        if self.start_context is None or self.write_started or len(self.stages) != 1:
+            return None
+        if self.flushing:  # something waits for this workflow's own write (a PATCH answers once the store has it)
+            return None
+        if main.status in (S.TERMINAL, S.STOPPED, S.CANCELED):
+            return None
+        delta = projection.end_row_delta(self.start_context, main)
+        if len(json.dumps(delta, default=str)) > projection.END_HANDOFF_MAX_BYTES:
+            return None
+        return delta
+
     async def _flush(self) -> None:
         """Wait until the store has this workflow's stages as they are now."""
-        if not self.project:
-            return
+        self.flushing = True
         self._changed()
         target = self.wanted
         await workflow.wait_condition(lambda: self.written >= target)
@@ -913,7 +653,7 @@ class StageWorkflow:
         """Continue as new from a poll when this is the only task under way (no other activity, timer,
         child pipeline or reminder in flight), whether the stage is this workflow's own or a synthetic one."""
         assert self.input is not None
-        if not self.project or self.child_pipelines or self.reminders is not None or self.in_window:
+        if self.child_pipelines or self.reminders is not None or self.in_window:
             return False
         busy = [t for s in self.stages for t in s.tasks if t.status in (S.RUNNING, S.PAUSED)]
         alone = len(busy) == 1 and busy[0] is task
@@ -988,10 +728,6 @@ class StageWorkflow:
         )
 
 
-def _at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=workflow.now().tzinfo)
-
-
 def _has_expression(value: Any) -> bool:
     """Does ``value`` hold a ``${...}`` anywhere (strings, map keys, lists)?"""
     return _mentions(value, "${")
@@ -1007,29 +743,6 @@ def _mentions(value: Any, text: str) -> bool:
     return False
 
 
-async def _wait(done: Any, timeout: timedelta, summary: str) -> None:
-    with contextlib.suppress(TimeoutError):
-        await workflow.wait_condition(done, timeout=timeout, timeout_summary=summary)
-
-
-def _definition(stage: StageState) -> StageDefinition:
-    return resolve(stage.type, stage.context.get("alias"))
-
-
-def _worst(statuses: list[S]) -> S:
-    for status in (S.TERMINAL, S.STOPPED, S.CANCELED, S.FAILED_CONTINUE):
-        if status in statuses:
-            return status
-    return S.SUCCEEDED
-
-
-def _error_text(stage: StageState) -> str | None:
-    exc = stage.context.get("exception")
-    if isinstance(exc, dict) and isinstance(exc.get("details"), dict):
-        return exc["details"].get("error")
-    return None
-
-
 def _summary_entry(description: str) -> JSON:
     return {
         "description": description,
@@ -1037,16 +750,3 @@ def _summary_entry(description: str) -> JSON:
         "level": "ERROR",
         "timestamp": now_ms(),
     }
-
-
-def _truthy(value: Any) -> bool:
-    return value.lower() == "true" if isinstance(value, str) else bool(value)
-
-
-def _human(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds % 3600 == 0 and seconds >= 3600:
-        return f"{seconds // 3600}h"
-    if seconds % 60 == 0 and seconds >= 60:
-        return f"{seconds // 60}m"
-    return f"{delta.total_seconds():g}s"

@@ -7,29 +7,14 @@ checked when they would fire, and the execution gets a ULID id like every other 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
+from core.messages.triggers import CronTriggerInput, StartCronPipelineInput
+
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
-
-
-@dataclass
-class CronTriggerInput:
-    application: str
-    pipeline_id: str
-    trigger_id: str
-
-
-@dataclass
-class StartCronPipelineInput:
-    application: str
-    pipeline_id: str
-    trigger_id: str
-    #: when the Schedule meant to fire (RFC 3339), the de-duplication key with the trigger id
-    scheduled_time: str
 
 
 @workflow.defn(name="CronTrigger")

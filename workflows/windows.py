@@ -32,11 +32,12 @@ seeded ``random.Random``. ``zoneinfo`` loads time-zone data on first use of a zo
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.fields import boolean, integer
 
 from .errors import InvalidPipelineError
 
@@ -47,7 +48,6 @@ DAY_NAMES = {1: "Sun", 2: "Mon", 3: "Tue", 4: "Wed", 5: "Thu", 6: "Fri", 7: "Sat
 
 _MINUTES_PER_DAY = 24 * 60
 _LAST_MINUTE = _MINUTES_PER_DAY - 1
-_INT_STRING = re.compile(r"^[+-]?\d+$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,15 +170,7 @@ def _list(value: Any, field: str) -> list[Any]:
 
 def _int(value: Any, field: str, lo: int, hi: int | None) -> int:
     """An integer (or a numeric string, or an integral float) within ``[lo, hi]``."""
-    number: int | None = None
-    if isinstance(value, bool):
-        number = None
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and _INT_STRING.match(value.strip()):
-        number = int(value.strip())
+    number = integer(value)
     if number is None:
         raise InvalidPipelineError(f"must be a whole number, got {value!r}", field=field)
     if number < lo or (hi is not None and number > hi):
@@ -190,11 +182,10 @@ def _int(value: Any, field: str, lo: int, hi: int | None) -> int:
 def _bool(value: Any, field: str) -> bool:
     if value is None:
         return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise InvalidPipelineError(f"must be a boolean, got {value!r}", field=field)
+    read = boolean(value)
+    if read is None:
+        raise InvalidPipelineError(f"must be a boolean, got {value!r}", field=field)
+    return read
 
 
 def _time_window(entry: Any, where: str) -> TimeWindow:

@@ -97,7 +97,7 @@ class AuditMiddleware:
                 try:
                     raw = b"".join(request_body), b"".join(response_body)
                     event = await asyncio.to_thread(_event, scope, found, status[0], *raw)
-                    await asyncio.to_thread(scope["app"].state.store.record_audit, event)
+                    await asyncio.to_thread(scope["app"].state.store.audit.record, event)
                 except Exception as err:  # noqa: BLE001 - the audit never breaks the request it records
                     log.warning("could not record the audit event of %s %s: %s", scope["method"], scope["path"], err)
 
@@ -183,8 +183,9 @@ def _principal(scope: Scope, status: int) -> Any:
     recorded as anonymous."""
     from starlette.requests import Request
 
+    from core.auth.principal import ANONYMOUS_PRINCIPAL, Principal
+
     from .authenticate import resolve
-    from .principal import ANONYMOUS_PRINCIPAL, Principal
 
     found = (scope.get("state") or {}).get("principal")
     if isinstance(found, Principal):

@@ -19,17 +19,18 @@ from typing import Any
 from fastapi import Request
 
 from api.errors import ApiError
+from core.auth.principal import ANONYMOUS_PRINCIPAL, Principal
+from core.errors import AuthError
+from core.settings.auth import AuthSettings
 
 from . import tokens
 from .oidc import OidcError, OidcVerifier
-from .principal import ANONYMOUS_PRINCIPAL, Principal
 from .roles import RolesFile, RolesFileError, is_admin, normalize
-from .settings import AuthSettings
 
 log = logging.getLogger("gennaker.auth")
 
 
-class AuthenticationError(Exception):
+class AuthenticationError(AuthError):
     """Credentials were sent and are not accepted; the message never contains them."""
 
 
@@ -76,7 +77,7 @@ class Authenticator:
         return self._principal(name, roles, "proxy", store, email=email)
 
     def _token_principal(self, credential: str, store: Any) -> Principal:
-        from api.store import NotFoundError
+        from core.store import NotFoundError
 
         try:
             record = tokens.verify(store, credential)
@@ -84,7 +85,7 @@ class Authenticator:
             raise AuthenticationError(str(err)) from None
         roles = list(record.get("roles") or [])
         try:  # a token issued to a service account carries the account's roles
-            roles += store.get_service_account(record["owner"]).get("memberOf", [])
+            roles += store.service_accounts.get(record["owner"]).get("memberOf", [])
             via = "service_account"
         except NotFoundError:
             via = "token"
@@ -120,7 +121,7 @@ class Authenticator:
 def stored_roles(store: Any, name: str) -> frozenset[str]:
     """The roles an admin stored for ``name``; those stored while authentication was off (by the anonymous
     caller, whom anyone could be) grant nothing."""
-    record = store.get_user_roles_record(name)
+    record = store.user_roles.record(name)
     if record is None:
         return frozenset()
     if str(record.get("lastModifiedBy") or "").strip().lower() in ("", "anonymous"):
@@ -141,7 +142,7 @@ def authenticator(app: Any) -> Authenticator:
             current = getattr(app.state, "authenticator", None)
             if current is None or current.settings is not settings:
                 current = app.state.authenticator = Authenticator(settings)
-    return current  # type: ignore[no-any-return]
+    return current
 
 
 def resolve(request: Request) -> Principal:

@@ -14,7 +14,9 @@ from typing import Any
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
-    auth = commands.add_parser("auth", help="API tokens (writes the store directly; run it on the server)")
+    auth: argparse.ArgumentParser = commands.add_parser(
+        "auth", help="API tokens (writes the store directly; run it on the server)"
+    )
     what = auth.add_subparsers(dest="auth_command", metavar="COMMAND", required=True)
     token = what.add_parser("token", help="issue, list and revoke API tokens")
     verbs = token.add_subparsers(dest="token_command", metavar="VERB", required=True)
@@ -33,7 +35,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
-    from api.store import NotFoundError, Store, StoreError
+    from core.store import NotFoundError, Store, StoreError
 
     from . import tokens
 
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
                 print(token)
             return 0
         if args.token_command == "list":
-            records = [tokens.public(t) for t in store.list_api_tokens(args.user)]
+            records = [tokens.public(t) for t in store.api_tokens.all(args.user)]
             if args.output == "json":
                 print(json.dumps(records))
             else:
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
                     )
             return 0
         try:
-            record = tokens.public(store.revoke_api_token(args.id))
+            record = tokens.public(store.api_tokens.revoke(args.id))
         except NotFoundError as err:
             print(f"gennaker: {err}", file=sys.stderr)
             return 2
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
 
 def _audit(store: Any, action: str, token_id: str, detail: str) -> None:
     """Token changes made on the server machine go to the audit trail too (principal ``cli``)."""
-    store.record_audit(
+    store.audit.record(
         {
             "principal": "cli",
             "via": "cli",

@@ -13,10 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from core.auth import permissions as rules
+from core.auth.principal import Principal
+from integrations.triggers.run_as import account_entries, enforced, grants
+
 from ..deps import get_principal
 from ..errors import ApiError
-from . import permissions as rules
-from .principal import Principal
 
 Json = dict[str, Any]
 READ, WRITE, EXECUTE = rules.READ, rules.WRITE, rules.EXECUTE
@@ -25,11 +27,6 @@ MANAGED_SUFFIX = "@managed-service-account"
 
 def forbidden(message: str, **extra: Any) -> ApiError:
     return ApiError(403, message, **extra)
-
-
-def account_entries(settings: Any) -> list[Json]:
-    """Every account the permissions know: the settings' ``accounts`` list (what ``GET /credentials`` shows)."""
-    return [a for a in settings.accounts if isinstance(a, dict)]
 
 
 def job_accounts(job: Any) -> set[str]:
@@ -53,12 +50,12 @@ class Guard:
     # ---- applications ------------------------------------------------------------------------------------
 
     def _load_app(self, name: str) -> Json | None:
-        from api.store import NotFoundError
+        from core.store import NotFoundError
 
         key = name.strip().lower()
         if key not in self._apps:
             try:
-                self._apps[key] = self.store.get_application(key)
+                self._apps[key] = self.store.applications.get(key)
             except NotFoundError:
                 self._apps[key] = None
         return self._apps[key]
@@ -138,7 +135,7 @@ class Guard:
         """Check an execution known by id (404 if the store has none, as the route would answer)."""
         if not self.enabled:
             return
-        stored = await asyncio.to_thread(self.store.get_execution, execution_id)
+        stored = await asyncio.to_thread(self.store.executions.get, execution_id)
         await self.execution(stored, authorization)
 
     # ---- accounts --------------------------------------------------------------------------------------------
@@ -175,7 +172,7 @@ class Guard:
         if not self.enabled:
             return {"user": self.principal.name, "allowedAccounts": []}
         body = rules.execution_authentication(self.principal, account_entries(self.settings))
-        return _enforced(body, grants(self.principal, self.store, self.settings))
+        return enforced(body, grants(self.principal, self.store, self.settings))
 
     async def authentication_off_loop(self) -> Json:
         """:meth:`authentication`, whose grants read every application, in a thread (routes call this)."""
@@ -190,8 +187,11 @@ class Guard:
 
 
 def _master_permissions(settings: Any, master: str) -> Json | None:
-    """A Jenkins master's permissions from ``auth.build_services`` (names compare ignoring case)."""
-    for name, permissions in settings.auth.build_services.items():
+    """A build service's permissions from ``auth.build_services`` or the CI service's own (names compare
+    ignoring case)."""
+    from core.settings.ci import build_service_permissions
+
+    for name, permissions in build_service_permissions(settings).items():
         if name.lower() == master.lower():
             return permissions
     return None
@@ -211,65 +211,9 @@ def _or_mode(settings: Any) -> bool:
     return bool(getattr(settings.auth, "service_account_or_mode", False))
 
 
-def run_as_authentication(store: Any, settings: Any, run_as: str | None, fallback_user: str) -> Json:
-    """The ``authentication`` of an execution a trigger starts. Auth off: the trigger's user, as before.
-    Auth on: ``run_as`` must be a service account in the store; the execution runs as it, with the accounts its
-    roles may WRITE. Without ``run_as``, it runs as anonymous (the accounts open to everyone)."""
-    from api.store import NotFoundError
-
-    if not settings.auth.enabled:
-        return {"user": run_as or fallback_user, "allowedAccounts": []}
-    accounts = account_entries(settings)
-    if not run_as:
-        return _enforced(rules.execution_authentication(Principal(), accounts), grants(Principal(), store, settings))
-    try:
-        service_account = store.get_service_account(run_as)
-    except NotFoundError:
-        raise PermissionError(f"runAsUser '{run_as}' is not a service account") from None
-    principal = rules.service_account_principal(service_account, settings.auth.admin_roles)
-    return _enforced(rules.execution_authentication(principal, accounts), grants(principal, store, settings))
-
-
-def _enforced(body: Json, granted: Json | None = None) -> Json:
-    """With authentication on, the engine checks each stage's accounts against ``allowedAccounts``
-    (docs/auth-engine.md) and what else it uses against ``grants``: the API marks the executions it starts
-    as enforced."""
-    from workflows.authorization import authentication
-
-    return authentication(body["user"], body["allowedAccounts"], enforced=True, grants=granted)
-
-
-def grants(principal: Principal, store: Any, settings: Any) -> Json:
-    """What ``principal`` may do to applications and Jenkins masters, for the engine's checks of pipeline and
-    jenkins stages (docs/security-auth.md): only the resources it may not do everything to are listed."""
-    if principal.admin:
-        return {"admin": True}
-    auth = settings.auth
-    full_app = frozenset(rules.APPLICATION_AUTHORIZATIONS)
-    applications: dict[str, list[str]] = {}
-    for app in store.list_applications():
-        name = app.get("name")
-        if not isinstance(name, str):
-            continue
-        granted = rules.application_authorizations(
-            principal,
-            app,
-            execute_fallback=auth.execute_fallback,
-            allow_unknown=auth.allow_access_to_unknown_applications,
-        )
-        if not full_app <= granted:
-            applications[name] = sorted(granted & full_app)
-    services: dict[str, list[str]] = {}
-    for master, permissions in auth.build_services.items():
-        granted = rules.build_service_authorizations(principal, permissions)
-        if granted != frozenset(rules.ACCOUNT_AUTHORIZATIONS):
-            services[master] = sorted(granted)
-    return {"admin": False, "applications": applications, "buildServices": services}
-
-
 def check_run_as_users(guard: Guard, config: Json, managed: str | None = None) -> None:
     """Refuse (403, naming ``triggers[i].runAsUser``) a trigger whose runAsUser the saver may not use."""
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     if not guard.enabled:
         return
@@ -287,7 +231,7 @@ def check_run_as_users(guard: Guard, config: Json, managed: str | None = None) -
                 field=field,
             )
         try:
-            service_account = guard.store.get_service_account(run_as.strip())
+            service_account = guard.store.service_accounts.get(run_as.strip())
         except NotFoundError:
             raise ApiError(400, f"{field}: '{run_as}' is not a service account", field=field) from None
         if not rules.can_use_service_account(guard.principal, service_account, or_mode=_or_mode(guard.settings)):
@@ -337,10 +281,10 @@ def apply_managed_service_account(guard: Guard, config: Json, previous: Json | N
 def _claim_managed_account(guard: Guard, name: str, pipeline_id: str, roles: frozenset[str]) -> None:
     """Save the pipeline's managed service account; it belongs to exactly one pipeline (``managedBy``), so a
     pipeline whose id only looks like another's can never take the other's account over (409 naming roles)."""
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     try:
-        existing = guard.store.get_service_account(name)
+        existing = guard.store.service_accounts.get(name)
     except NotFoundError:
         existing = None
     owner = (existing or {}).get("managedBy")
@@ -348,7 +292,7 @@ def _claim_managed_account(guard: Guard, name: str, pipeline_id: str, roles: fro
         raise ApiError(
             409, f"roles: the service account {name} is managed by pipeline {owner}, not {pipeline_id}", field="roles"
         )
-    guard.store.save_service_account({"name": name, "memberOf": sorted(roles), "managedBy": pipeline_id})
+    guard.store.service_accounts.save({"name": name, "memberOf": sorted(roles), "managedBy": pipeline_id})
 
 
 def _check_holds(guard: Guard, roles: frozenset[str]) -> None:

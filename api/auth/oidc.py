@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import jwt
 
-from .settings import OidcIssuer
+from core.errors import AuthError
+from core.settings.auth import OidcIssuer
 
 log = logging.getLogger("gennaker.auth")
 FETCH_TIMEOUT = 5.0
@@ -25,7 +25,7 @@ FETCH_TIMEOUT = 5.0
 REFETCH_INTERVAL = 5.0
 
 
-class OidcError(ValueError):
+class OidcError(AuthError, ValueError):
     """A JWT that is not accepted; the message says why and never contains the token."""
 
 
@@ -52,6 +52,8 @@ class OidcVerifier:
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Identity:
+        import jwt  # PyJWT and cryptography load with the first token, not with every API (docs/architecture.md)
+
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -133,6 +135,8 @@ def _get_json(url: str, what: str) -> Any:
 
 
 def _fetch_keys(issuer: OidcIssuer) -> dict[str, Any]:
+    import jwt
+
     uri = issuer.jwks_uri
     if not uri:
         discovery = _get_json(issuer.issuer.rstrip("/") + "/.well-known/openid-configuration", "discovery document")

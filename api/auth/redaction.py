@@ -82,8 +82,9 @@ def _follow(node: Any, path: list[str], spots: list[tuple[Any, Any]]) -> None:
 
 
 def redact(config: Any, secret_fields: Iterable[str] = ()) -> Any:
-    """A copy of the config with every secret replaced by the placeholder."""
-    if not isinstance(config, dict):
+    """A copy of the config with every secret replaced by the placeholder; the config itself when it holds no
+    secret (a listing answers hundreds of configs: copying each one cost more than the rest of the read)."""
+    if not isinstance(config, dict) or not _secret_spots(config, secret_fields):
         return config
     doc = copy.deepcopy(config)
     for container, key in _secret_spots(doc, secret_fields):

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import yaml
 
+from core.errors import ConfigError
+
 log = logging.getLogger("gennaker.auth")
 
 
-class RolesFileError(ValueError):
+class RolesFileError(ConfigError, ValueError):
     """The roles file cannot be read or is not ``users: [{username, roles: [...]}]``."""
 
 

@@ -13,6 +13,8 @@ import secrets
 import time
 from typing import Any
 
+from core.errors import AuthError
+
 PREFIX = "gnk_"
 #: a use is written back at most this often per token (every request would be a write)
 TOUCH_INTERVAL_MS = 60_000
@@ -20,7 +22,7 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-class TokenError(ValueError):
+class TokenError(AuthError, ValueError):
     """A token that is not accepted; the message never contains the token."""
 
 
@@ -50,7 +52,7 @@ def issue(
     """Make a token for ``owner`` and store its hash; returns (the token — shown once —, its record)."""
     token = new_token()
     now = int(time.time() * 1000)
-    record = store.save_api_token(
+    record = store.api_tokens.save(
         {
             "id": secrets.token_hex(8),
             "tokenHash": token_hash(token),
@@ -78,7 +80,7 @@ def public(record: dict[str, Any]) -> dict[str, Any]:
 def verify(store: Any, token: str) -> dict[str, Any]:
     """The record of a valid token; TokenError (unknown, revoked, expired) otherwise. Records the use."""
     digest = token_hash(token)
-    record = store.find_api_token(digest)
+    record = store.api_tokens.find(digest)
     # the lookup is by hash; compare again in constant time so a database collation can never make it loose
     if record is None or not hmac.compare_digest(str(record.get("tokenHash", "")), digest):
         raise TokenError("the API token is not known")
@@ -93,5 +95,6 @@ def verify(store: Any, token: str) -> dict[str, Any]:
             " an admin must issue a new one"
         )
     if record.get("lastUsedAt") is None or now - record["lastUsedAt"] >= TOUCH_INTERVAL_MS:
-        store.touch_api_token(record["id"], now)
-    return record
+        store.api_tokens.touch(record["id"], now)
+    checked: dict[str, Any] = record
+    return checked

@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from workflows.ids import new_ulid
+from core.ids import new_ulid
+from core.settings import Settings
 
 from .. import executions as reads
 from ..auth.enforce import EXECUTE, READ, WRITE, Guard, GuardDep
 from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
 from ..errors import bad_request
+from ..models import Application, ApplicationView, Execution, ExecutionRef, TaskRequest, TaskView, document
 from .executions import _statuses
 from .pipelines import _start, manual_trigger
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from core.store import Store
 
 router = APIRouter(tags=["applications"])
 Json = dict[str, Any]
@@ -30,19 +37,19 @@ PROJECT_JOBS = {"upsertProject", "deleteProject"}
 TASK_CLASS = "com.netflix.spinnaker.orca.applications.tasks"
 
 
-@router.get("/applications")
+@router.get("/applications", response_model=list[Application], response_model_exclude_unset=True)
 async def list_applications(store: StoreDep, guard: GuardDep) -> list[Json]:
-    return await guard.keep_apps(await asyncio.to_thread(store.list_applications), key=lambda a: a.get("name"))
+    return await guard.keep_apps(await asyncio.to_thread(store.applications.all), key=lambda a: a.get("name"))
 
 
-@router.get("/applications/{application}")
+@router.get("/applications/{application}", response_model=ApplicationView, response_model_exclude_unset=True)
 async def get_application(application: str, store: StoreDep, guard: GuardDep, expand: bool = True) -> Json:
     await guard.app(application, READ)
-    app = await asyncio.to_thread(store.get_application, application)
+    app = await asyncio.to_thread(store.applications.get, application)
     return {"name": app["name"], "attributes": app, "clusters": {}}
 
 
-@router.get("/applications/{application}/tasks", response_model=list[dict[str, Any]])
+@router.get("/applications/{application}/tasks", response_model=list[Execution])
 async def app_tasks(
     application: str,
     client: ClientDep,
@@ -53,26 +60,31 @@ async def app_tasks(
 ) -> Response:
     await guard.app(application, READ)
     found = await asyncio.to_thread(
-        store.list_executions, application=application, type="ORCHESTRATION", statuses=_statuses(statuses), limit=limit
+        store.executions.query, application=application, type="ORCHESTRATION", statuses=_statuses(statuses), limit=limit
     )
     return reads.json_list(await reads.refresh(client, found, expand=True))
 
 
-@router.post("/tasks")
+@router.post("/tasks", response_model=ExecutionRef)
 async def post_task(
-    client: ClientDep, store: StoreDep, settings: SettingsDep, guard: GuardDep, body: Any = Body(...)
+    client: ClientDep, store: StoreDep, settings: SettingsDep, guard: GuardDep, task: TaskRequest = Body(...)
 ) -> Json:
-    return await _task(client, store, settings, guard, body, None)
+    return await _task(client, store, settings, guard, document(task), None)
 
 
-@router.post("/applications/{application}/tasks")
+@router.post("/applications/{application}/tasks", response_model=ExecutionRef)
 async def post_app_task(
-    application: str, client: ClientDep, store: StoreDep, settings: SettingsDep, guard: GuardDep, body: Any = Body(...)
+    application: str,
+    client: ClientDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    guard: GuardDep,
+    task: TaskRequest = Body(...),
 ) -> Json:
-    return await _task(client, store, settings, guard, body, application)
+    return await _task(client, store, settings, guard, document(task), application)
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id}", response_model=TaskView, response_model_exclude_unset=True)
 async def get_task(task_id: str, client: ClientDep, store: StoreDep, guard: GuardDep) -> Json:
     return orchestration_view(await guard.execution(await reads.get(client, store, task_id), READ))
 
@@ -86,10 +98,10 @@ async def cancel_task(task_id: str, client: ClientDep, store: StoreDep, guard: G
     await operations.cancel_execution(client, task_id, user=user)
 
 
-async def _task(client: Any, store: Any, settings: Any, guard: Guard, body: Any, application: str | None) -> Json:
+async def _task(
+    client: Client, store: Store, settings: Settings, guard: Guard, body: Json, application: str | None
+) -> Json:
     user = guard.principal.name
-    if not isinstance(body, dict):
-        raise bad_request("a task is a JSON object {application, description, job: [...]}")
     jobs = body.get("job")
     if not isinstance(jobs, list) or not jobs or not all(isinstance(j, dict) and j.get("type") for j in jobs):
         raise bad_request("job must be a non-empty list of objects with a type", field="job")
@@ -142,9 +154,9 @@ async def _check_application_jobs(guard: Guard, jobs: list[Json]) -> None:
             await guard.app_write_or_create(name)
 
 
-async def _check_project_jobs(guard: Guard, store: Any, jobs: list[Json]) -> None:
+async def _check_project_jobs(guard: Guard, store: Store, jobs: list[Json]) -> None:
     """A project is written by those who may WRITE every application it lists (now and as stored)."""
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     if not guard.enabled:
         return
@@ -154,7 +166,7 @@ async def _check_project_jobs(guard: Guard, store: Any, jobs: list[Json]) -> Non
         key = project.get("id") or project.get("name")
         if isinstance(key, str) and key:
             try:
-                stored = await asyncio.to_thread(store.get_project, key)
+                stored = await asyncio.to_thread(store.projects.get, key)
                 apps |= set((stored.get("config") or {}).get("applications") or [])
             except NotFoundError:
                 pass
@@ -178,10 +190,10 @@ def _describe(job: Json, application: str) -> str:
 
 
 def _run_application_jobs(
-    store: Any, jobs: list[Json], application: str, description: str, user: str, authentication: Json | None = None
+    store: Store, jobs: list[Json], application: str, description: str, user: str, authentication: Json | None = None
 ) -> Json:
     """Apply application jobs to the store and record them as one finished orchestration."""
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     now = int(time.time() * 1000)
     stages = []
@@ -190,17 +202,17 @@ def _run_application_jobs(
         if not isinstance(app, dict) or not isinstance(app.get("name"), str):
             raise bad_request("each application job needs application.name", field=f"job[{i}].application.name")
         try:
-            previous = store.get_application(app["name"])
+            previous = store.applications.get(app["name"])
         except NotFoundError:
             previous = {}
         if job["type"] == "deleteApplication":
             if not previous:
                 raise NotFoundError(f"no application '{app['name']}'")
-            store.delete_application(app["name"], user)
+            store.applications.delete(app["name"], user)
             new_state: Json = {}
             kind = "deleteapplication"
         else:
-            new_state = store.save_application({**app, "user": job.get("user", user)}, user)
+            new_state = store.applications.save({**app, "user": job.get("user", user)}, user)
             kind = "upsertapplication"
         context = {
             "application.name": app["name"],
@@ -213,7 +225,7 @@ def _run_application_jobs(
 
 
 def _run_project_jobs(
-    store: Any, jobs: list[Json], application: str, description: str, user: str, authentication: Json | None = None
+    store: Store, jobs: list[Json], application: str, description: str, user: str, authentication: Json | None = None
 ) -> Json:
     """Apply upsertProject / deleteProject jobs to the store, recorded as one finished orchestration."""
     stages = []
@@ -223,10 +235,10 @@ def _run_project_jobs(
         if not isinstance(project, dict) or not (project.get("name") or project.get("id")):
             raise bad_request("each project job needs project.name", field=f"job[{i}].project.name")
         if job["type"] == "deleteProject":
-            store.delete_project(project.get("id") or project["name"])
+            store.projects.delete(project.get("id") or project["name"])
             saved: Json = {}
         else:
-            saved = store.save_project(project, user)
+            saved = store.projects.save(project, user)
         stages.append(
             _finished_stage(
                 i,
@@ -271,7 +283,7 @@ def _finished_stage(i: int, job: Json, now: int, context: Json, task_class: str)
 
 
 def _record_orchestration(
-    store: Any,
+    store: Store,
     application: str,
     description: str,
     user: str,
@@ -309,7 +321,7 @@ def _record_orchestration(
         "initialConfig": {},
         "systemNotifications": [],
     }
-    store.save_execution(execution)
+    store.executions.save(execution)
     return execution
 
 

@@ -7,10 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query
 
-from ..auth import permissions, tokens
-from ..auth.principal import Principal
+from core.auth import permissions
+from core.auth.principal import Principal
+from core.errors import ApiError
+from core.settings import Settings
+
+from ..auth import tokens
 from ..deps import PrincipalDep, SettingsDep, StoreDep
-from ..errors import ApiError, ErrorBody, bad_request
+from ..errors import ErrorBody, bad_request
+from ..models import ApiToken, AuditEvent, ServiceAccount, TokenRequest, User, UserRoles, document
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Credentials not accepted, or none for an admin-only endpoint"},
@@ -22,7 +27,7 @@ MAX_EPOCH_MS = 2**62
 Json = dict[str, Any]
 
 
-def require_admin(principal: Principal, settings: Any) -> None:
+def require_admin(principal: Principal, settings: Settings) -> None:
     """Admin-only while authentication is on; open (as everything is) while it is off."""
     if not settings.auth.enabled or principal.admin:
         return
@@ -31,7 +36,7 @@ def require_admin(principal: Principal, settings: Any) -> None:
     raise ApiError(403, f"{principal.name} is not an admin (admins hold one of auth.admin_roles)")
 
 
-@router.get("/auth/user")
+@router.get("/auth/user", response_model=User)
 def auth_user(principal: PrincipalDep, settings: SettingsDep) -> Json:
     """The caller, as Gate shows it; ``allowedAccounts`` are the accounts the caller may change (all of them
     while authentication is off)."""
@@ -66,60 +71,63 @@ async def my_service_accounts(
     """The service accounts the caller may name as ``runAsUser``: all for admins (and with authentication
     off), else those whose ``memberOf`` roles the caller holds (all of them; any with
     ``auth.service_account_or_mode``). ``application`` is accepted, as Gate does, and not used."""
-    accounts = await asyncio.to_thread(store.list_service_accounts)
+    accounts = await asyncio.to_thread(store.service_accounts.all)
     if not settings.auth.enabled:
         return [a["name"] for a in accounts]
     or_mode = settings.auth.service_account_or_mode
     return [a["name"] for a in accounts if permissions.can_use_service_account(principal, a, or_mode=or_mode)]
 
 
-@router.get("/serviceAccounts")
+@router.get("/serviceAccounts", response_model=list[ServiceAccount], response_model_exclude_unset=True)
 async def list_service_accounts(principal: PrincipalDep, settings: SettingsDep, store: StoreDep) -> list[Json]:
     require_admin(principal, settings)
-    return await asyncio.to_thread(store.list_service_accounts)  # type: ignore[no-any-return]
+    return await asyncio.to_thread(store.service_accounts.all)
 
 
-@router.post("/serviceAccounts")
+@router.post("/serviceAccounts", response_model=ServiceAccount, response_model_exclude_unset=True)
 async def save_service_account(
-    principal: PrincipalDep, settings: SettingsDep, store: StoreDep, body: Any = Body(...)
+    principal: PrincipalDep, settings: SettingsDep, store: StoreDep, account: ServiceAccount = Body(...)
 ) -> Json:
     require_admin(principal, settings)
-    if not isinstance(body, dict):
-        raise bad_request("a service account is a JSON object {name, memberOf: [roles]}")
-    return await asyncio.to_thread(store.save_service_account, body)  # type: ignore[no-any-return]
+    body = document(account)
+    return await asyncio.to_thread(store.service_accounts.save, body)
 
 
 @router.delete("/serviceAccounts/{name}")
 async def delete_service_account(name: str, principal: PrincipalDep, settings: SettingsDep, store: StoreDep) -> None:
     require_admin(principal, settings)
-    await asyncio.to_thread(store.delete_service_account, name)
+    await asyncio.to_thread(store.service_accounts.delete, name)
 
 
-@router.get("/roles/{user}")
+@router.get("/roles/{user}", response_model=UserRoles, response_model_exclude_unset=True)
 async def get_user_roles(user: str, principal: PrincipalDep, settings: SettingsDep, store: StoreDep) -> Json:
     """The roles stored for ``user`` (not those its credential or the roles file bring)."""
     require_admin(principal, settings)
-    roles = await asyncio.to_thread(store.get_user_roles, user)
+    roles = await asyncio.to_thread(store.user_roles.get, user)
     return {"name": user.strip().lower(), "roles": roles}
 
 
-@router.put("/roles/{user}")
+@router.put("/roles/{user}", response_model=UserRoles, response_model_exclude_unset=True)
 async def put_user_roles(
-    user: str, principal: PrincipalDep, settings: SettingsDep, store: StoreDep, body: Any = Body(...)
+    user: str,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    body: Any = Body(..., json_schema_extra={"type": "array", "items": {"type": "string"}}),
 ) -> Json:
     """Fiat's ``PUT /roles/{userId}``: replace the roles kept for a user; they join the credential's roles on its
     next request."""
     require_admin(principal, settings)
-    return await asyncio.to_thread(store.put_user_roles, user, body, principal.name)  # type: ignore[no-any-return]
+    return await asyncio.to_thread(store.user_roles.put, user, body, principal.name)
 
 
 @router.delete("/roles/{user}")
 async def delete_user_roles(user: str, principal: PrincipalDep, settings: SettingsDep, store: StoreDep) -> None:
     require_admin(principal, settings)
-    await asyncio.to_thread(store.delete_user_roles, user)
+    await asyncio.to_thread(store.user_roles.delete, user)
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=list[AuditEvent], response_model_exclude_unset=True)
 async def audit(
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -144,23 +152,24 @@ async def audit(
         "since": since,
         "until": until,
     }
-    return await asyncio.to_thread(store.list_audit, filters, limit)  # type: ignore[no-any-return]
+    return await asyncio.to_thread(store.audit.query, filters, limit)
 
 
-@router.get("/auth/tokens")
+@router.get("/auth/tokens", response_model=list[ApiToken], response_model_exclude_unset=True)
 async def list_tokens(
     principal: PrincipalDep, settings: SettingsDep, store: StoreDep, user: str | None = None
 ) -> list[Json]:
     require_admin(principal, settings)
-    return [tokens.public(t) for t in await asyncio.to_thread(store.list_api_tokens, user)]
+    return [tokens.public(t) for t in await asyncio.to_thread(store.api_tokens.all, user)]
 
 
-@router.post("/auth/tokens", status_code=201)
-async def issue_token(principal: PrincipalDep, settings: SettingsDep, store: StoreDep, body: Any = Body(...)) -> Json:
+@router.post("/auth/tokens", status_code=201, response_model=ApiToken, response_model_exclude_unset=True)
+async def issue_token(
+    principal: PrincipalDep, settings: SettingsDep, store: StoreDep, request: TokenRequest = Body(...)
+) -> Json:
     """``{user, roles?, expires?: "30d", description?}`` → the record and, this once, ``token``."""
     require_admin(principal, settings)
-    if not isinstance(body, dict):
-        raise bad_request("the body must be a JSON object {user, roles, expires, description}")
+    body = document(request)
     user = body.get("user")
     if not isinstance(user, str) or not user.strip():
         raise bad_request("'user' names the token's owner", field="user")
@@ -186,7 +195,7 @@ async def issue_token(principal: PrincipalDep, settings: SettingsDep, store: Sto
     return {**record, "token": token}
 
 
-@router.delete("/auth/tokens/{token_id}")
+@router.delete("/auth/tokens/{token_id}", response_model=ApiToken, response_model_exclude_unset=True)
 async def revoke_token(token_id: str, principal: PrincipalDep, settings: SettingsDep, store: StoreDep) -> Json:
     require_admin(principal, settings)
-    return tokens.public(await asyncio.to_thread(store.revoke_api_token, token_id))
+    return tokens.public(await asyncio.to_thread(store.api_tokens.revoke, token_id))

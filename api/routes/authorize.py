@@ -4,27 +4,33 @@ each with what the user may do). For the caller itself, or for anyone when an ad
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
-from ..auth import permissions as rules
-from ..auth.enforce import account_entries
-from ..auth.principal import Principal
+from core.auth import permissions as rules
+from core.auth.principal import Principal
+from core.errors import ApiError
+from core.settings import Settings
+from integrations.triggers.run_as import account_entries
+
 from ..deps import PrincipalDep, SettingsDep, StoreDep
-from ..errors import ApiError
+from ..models import UserPermission
+
+if TYPE_CHECKING:
+    from core.store import Store
 
 router = APIRouter(tags=["auth"])
 Json = dict[str, Any]
 
 
-def _other(request: Request, store: Any, settings: Any, user: str) -> Principal:
+def _other(request: Request, store: Store, settings: Settings, user: str) -> Principal:
     """Another user as Fiat knows it: a service account by that name (its memberOf), else the roles file and the
     roles stored for the user."""
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     try:
-        return rules.service_account_principal(store.get_service_account(user), settings.auth.admin_roles)
+        return rules.service_account_principal(store.service_accounts.get(user), settings.auth.admin_roles)
     except NotFoundError:
         pass
     roles: frozenset[str] = frozenset()
@@ -39,7 +45,7 @@ def _other(request: Request, store: Any, settings: Any, user: str) -> Principal:
     return Principal(name=user, roles=roles, admin=admin, authenticated=True, via="stored_roles")
 
 
-@router.get("/authorize/{user}")
+@router.get("/authorize/{user}", response_model=UserPermission, response_model_exclude_unset=True)
 async def authorize(
     user: str, request: Request, principal: PrincipalDep, settings: SettingsDep, store: StoreDep
 ) -> Json:
@@ -51,7 +57,7 @@ async def authorize(
     else:
         raise ApiError(403, f"Access denied: {principal.name} may only read its own permissions, not {user}'s")
     apps, service_accounts = await asyncio.gather(
-        asyncio.to_thread(store.list_applications), asyncio.to_thread(store.list_service_accounts)
+        asyncio.to_thread(store.applications.all), asyncio.to_thread(store.service_accounts.all)
     )
     view = rules.user_permission(
         subject,
@@ -62,10 +68,13 @@ async def authorize(
         allow_unknown=auth.allow_access_to_unknown_applications,
         or_mode=bool(getattr(auth, "service_account_or_mode", False)),
     )
-    # Igor's build services (Jenkins masters) with what the user may do to each (auth.build_services)
+    # Igor's build services (Jenkins masters, CI services) with what the user may do to each
+    from core.settings.ci import build_service_permissions
+
+    services = build_service_permissions(settings)
     view["buildServices"] = [
         {"name": name, "authorizations": sorted(granted)}
-        for name in sorted(auth.build_services)
-        if (granted := rules.build_service_authorizations(subject, auth.build_services[name]))
+        for name in sorted(services)
+        if (granted := rules.build_service_authorizations(subject, services[name]))
     ]
     return view

@@ -5,22 +5,42 @@ see it, WRITE on every application of a config to save or delete it, EXECUTE on 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
 from ..auth.enforce import EXECUTE, READ, WRITE, Guard, GuardDep
 from ..deps import ClientDep, SettingsDep, StoreDep
 from ..errors import ApiError, bad_request, not_found
+from ..models.base import document
+from ..models.canary import (
+    AdHocCanaryRequest,
+    CanaryConfig,
+    CanaryConfigSaved,
+    CanaryConfigSummary,
+    CanaryExecutionRequest,
+    CanaryExecutionStatus,
+    CanaryRunStarted,
+    Judge,
+    KayentaAccount,
+    MetricDescriptor,
+    MetricSetPair,
+)
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from canary.runs import RunRequest
+    from core.settings import Settings
+    from core.store import Store
+    from core.store.canary import CanaryStore
 
 router = APIRouter(tags=["canary"])
 Json = dict[str, Any]
 
 
-def _canary(store: Any) -> Any:
-    from api.store.canary import CanaryStore
-
-    return CanaryStore(store)
+def _canary(store: Store) -> CanaryStore:
+    return store.canary
 
 
 async def _any_app(guard: Guard, applications: Any, authorization: str) -> None:
@@ -40,7 +60,7 @@ async def _every_app(guard: Guard, applications: Any, authorization: str) -> Non
 # ---- configs ---------------------------------------------------------------------------------------------------
 
 
-@router.get("/v2/canaryConfig")
+@router.get("/v2/canaryConfig", response_model=list[CanaryConfigSummary], response_model_exclude_unset=True)
 async def list_configs(
     store: StoreDep,
     guard: GuardDep,
@@ -59,34 +79,36 @@ async def list_configs(
     return kept
 
 
-@router.get("/v2/canaryConfig/{config_id}")
+@router.get("/v2/canaryConfig/{config_id}", response_model=CanaryConfig, response_model_exclude_unset=True)
 async def get_config(config_id: str, store: StoreDep, guard: GuardDep) -> Json:
     config: Json = await asyncio.to_thread(_canary(store).get_config, config_id)
     await _any_app(guard, config.get("applications"), READ)
     return config
 
 
-@router.post("/v2/canaryConfig")
-async def create_config(store: StoreDep, guard: GuardDep, config: Any = Body(...)) -> Json:
-    from api.store.canary import validate_config
+@router.post("/v2/canaryConfig", response_model=CanaryConfigSaved)
+async def create_config(store: StoreDep, guard: GuardDep, body: Annotated[CanaryConfig, Body()]) -> Json:
+    from core.store.canary import validate_config
 
-    validate_config(config)
+    config = validate_config(document(body))
     await _every_app(guard, config.get("applications"), WRITE)
     saved = await asyncio.to_thread(_canary(store).create_config, config)
     return {"canaryConfigId": saved["id"]}
 
 
-@router.put("/v2/canaryConfig/{config_id}")
-async def update_config(config_id: str, store: StoreDep, guard: GuardDep, config: Any = Body(...)) -> Json:
-    from api.store import NotFoundError
-    from api.store.canary import validate_config
+@router.put("/v2/canaryConfig/{config_id}", response_model=CanaryConfigSaved)
+async def update_config(
+    config_id: str, store: StoreDep, guard: GuardDep, body: Annotated[CanaryConfig, Body()]
+) -> Json:
+    from core.store import NotFoundError
+    from core.store.canary import validate_config
 
-    validate_config(config)
+    config = validate_config(document(body))
     try:
         stored = await asyncio.to_thread(_canary(store).get_config, config_id)
     except NotFoundError:
         raise bad_request(f"Canary config '{config_id}' does not exist.", field="id") from None
-    await _every_app(guard, [*(stored.get("applications") or []), *config.get("applications")], WRITE)
+    await _every_app(guard, [*(stored.get("applications") or []), *(config.get("applications") or [])], WRITE)
     await asyncio.to_thread(_canary(store).update_config, config_id, config)
     return {"canaryConfigId": config_id}
 
@@ -102,7 +124,7 @@ async def delete_config(config_id: str, store: StoreDep, guard: GuardDep) -> Res
 # ---- accounts, judges, metadata -----------------------------------------------------------------------------
 
 
-@router.get("/v2/canaries/credentials")
+@router.get("/v2/canaries/credentials", response_model=list[KayentaAccount])
 async def credentials(settings: SettingsDep) -> list[Json]:
     """Kayenta's accounts: the metrics accounts, and the store as the configuration and object store."""
     accounts = [a.public() for a in settings.canary.accounts]
@@ -112,7 +134,7 @@ async def credentials(settings: SettingsDep) -> list[Json]:
     return [*accounts, store]
 
 
-@router.get("/v2/canaries/judges")
+@router.get("/v2/canaries/judges", response_model=list[Judge])
 async def judges() -> list[Json]:
     from canary.judge import JUDGES
 
@@ -121,6 +143,8 @@ async def judges() -> list[Json]:
 
 @router.get(
     "/v2/canaries/metadata/metricsService",
+    response_model=list[MetricDescriptor],
+    response_model_exclude_unset=True,
     responses={502: {"description": "The metrics account could not be asked"}},
 )
 async def metrics_metadata(
@@ -144,7 +168,7 @@ async def metrics_metadata(
 # ---- runs ------------------------------------------------------------------------------------------------------
 
 
-async def _start(client: Any, store: Any, settings: Any, run: Any) -> Json:
+async def _start(client: Client, store: Store, settings: Settings, run: RunRequest) -> Json:
     from temporalio.service import RPCError
 
     from canary.request import RequestError
@@ -158,14 +182,14 @@ async def _start(client: Any, store: Any, settings: Any, run: Any) -> Json:
         raise ApiError(503, f"Temporal could not start the canary run: {err}") from None
 
 
-@router.post("/v2/canaries/canary/{config_id}")
+@router.post("/v2/canaries/canary/{config_id}", response_model=CanaryRunStarted)
 async def run_config(
     config_id: str,
     store: StoreDep,
     client: ClientDep,
     settings: SettingsDep,
     guard: GuardDep,
-    request: Any = Body(...),
+    body: Annotated[CanaryExecutionRequest, Body()],
     application: str | None = None,
     parentPipelineExecutionId: str | None = None,  # noqa: N803
     metricsAccountName: str | None = None,  # noqa: N803
@@ -177,26 +201,27 @@ async def run_config(
     config: Json = await asyncio.to_thread(_canary(store).get_config, config_id)
     application = application or ((config.get("applications") or [None])[0])
     await guard.app(application, EXECUTE)
-    run = RunRequest(config, request, application, config_id, parentPipelineExecutionId, metricsAccountName,
+    run = RunRequest(config, document(body), application, config_id, parentPipelineExecutionId, metricsAccountName,
                      storageAccountName, configurationAccountName)  # fmt: skip
     return await _start(client, store, settings, run)
 
 
-@router.post("/v2/canaries/canary")
+@router.post("/v2/canaries/canary", response_model=CanaryRunStarted)
 async def run_ad_hoc(
     store: StoreDep,
     client: ClientDep,
     settings: SettingsDep,
     guard: GuardDep,
-    body: Any = Body(...),
+    ad_hoc: Annotated[AdHocCanaryRequest, Body()],
     application: str = "ad-hoc",
     parentPipelineExecutionId: str | None = None,  # noqa: N803
     metricsAccountName: str | None = None,  # noqa: N803
     storageAccountName: str | None = None,  # noqa: N803
 ) -> Json:
-    from api.store.canary import validate_config
     from canary.runs import RunRequest
+    from core.store.canary import validate_config
 
+    body = document(ad_hoc)
     if not isinstance(body, dict) or not isinstance(body.get("canaryConfig"), dict):
         raise bad_request("the body must be {canaryConfig, executionRequest}", field="canaryConfig")
     config = body["canaryConfig"]
@@ -207,13 +232,13 @@ async def run_ad_hoc(
     return await _start(client, store, settings, run)
 
 
-async def _run(store: Any, guard: Guard, run_id: str) -> Json:
+async def _run(store: Store, guard: Guard, run_id: str) -> Json:
     run: Json = await asyncio.to_thread(_canary(store).get_run, run_id)
     await guard.app(run.get("application"), READ)
     return run
 
 
-@router.get("/v2/canaries/canary/{run_id}")
+@router.get("/v2/canaries/canary/{run_id}", response_model=CanaryExecutionStatus, response_model_exclude_unset=True)
 async def run_status(
     run_id: str,
     store: StoreDep,
@@ -227,7 +252,9 @@ async def run_status(
     return await settle(client, store, run_id)
 
 
-@router.get("/v2/canaries/canary/{config_id}/{run_id}")
+@router.get(
+    "/v2/canaries/canary/{config_id}/{run_id}", response_model=CanaryExecutionStatus, response_model_exclude_unset=True
+)
 async def run_status_deprecated(
     config_id: str, run_id: str, store: StoreDep, client: ClientDep, guard: GuardDep
 ) -> Json:
@@ -238,7 +265,11 @@ async def run_status_deprecated(
     return await settle(client, store, run_id)
 
 
-@router.get("/v2/canaries/{application}/executions")
+@router.get(
+    "/v2/canaries/{application}/executions",
+    response_model=list[CanaryExecutionStatus],
+    response_model_exclude_unset=True,
+)
 async def list_runs(
     application: str,
     store: StoreDep,
@@ -255,11 +286,13 @@ async def list_runs(
     return [status_response(r) for r in runs]
 
 
-@router.get("/v2/canaries/metricSetPairList/{list_id}")
+@router.get(
+    "/v2/canaries/metricSetPairList/{list_id}", response_model=list[MetricSetPair], response_model_exclude_unset=True
+)
 async def metric_set_pairs(
     list_id: str, store: StoreDep, guard: GuardDep, accountName: str | None = None
 ) -> list[Json]:  # noqa: N803
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     canary = _canary(store)
     try:

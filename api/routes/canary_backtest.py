@@ -5,7 +5,7 @@ Backtests start canary runs: EXECUTE on the application; a report is a read: REA
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from fastapi.responses import HTMLResponse
@@ -13,14 +13,20 @@ from fastapi.responses import HTMLResponse
 from ..auth.enforce import EXECUTE, READ, GuardDep
 from ..deps import ClientDep, SettingsDep, StoreDep
 from ..errors import bad_request
+from ..models.base import document
+from ..models.canary import BacktestRequest, BacktestResult
 
 router = APIRouter(tags=["canary"])
 Json = dict[str, Any]
 
 
-@router.post("/v2/canaries/backtest")
+@router.post("/v2/canaries/backtest", response_model=BacktestResult)
 async def backtest(
-    store: StoreDep, client: ClientDep, settings: SettingsDep, guard: GuardDep, body: Any = Body(...)
+    store: StoreDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    guard: GuardDep,
+    body: Annotated[BacktestRequest, Body()],
 ) -> Json:
     """Judge a config (``canaryConfigId`` or an ad hoc ``canaryConfig``) over ``windows``, or over the intervals
     earlier kayentaCanary stages recorded (``pipelineConfigId`` / ``executionIds``, ``limit``)."""
@@ -31,7 +37,7 @@ async def backtest(
         await guard.app(application, EXECUTE)
 
     try:
-        return await run(client, store, settings, body, authorize)
+        return await run(client, store, settings, document(body), authorize)
     except BacktestError as err:
         raise bad_request(str(err), field=err.field) from None
 
@@ -43,10 +49,9 @@ async def backtest(
 )
 async def report(run_id: str, store: StoreDep, guard: GuardDep) -> HTMLResponse:
     """The run as a page: per metric, control and experiment side by side, the window and the verdict's reason."""
-    from api.store.canary import CanaryStore
     from canary.report import render
 
-    canary = CanaryStore(store)
+    canary = store.canary
     run = await asyncio.to_thread(canary.get_run, run_id)
     await guard.app(run.get("application"), READ)
     pairs: list[Json] = []

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from ..auth.enforce import READ, WRITE, Guard, GuardDep
 from ..deps import SettingsDep
 from ..errors import ApiError
+from ..models.infrastructure import AccountDetails
 
 router = APIRouter(tags=["infrastructure"])
 Json = dict[str, Any]
@@ -46,7 +47,7 @@ def account_details(entry: Json, guard: Guard) -> Json:
     }
 
 
-@router.get("/credentials/{account}")
+@router.get("/credentials/{account}", response_model=AccountDetails, response_model_exclude_unset=True)
 def credential(account: str, settings: SettingsDep, guard: GuardDep) -> Json:
     entry = next((a for a in settings.accounts if isinstance(a, dict) and a.get("name") == account), None)
     if entry is None:

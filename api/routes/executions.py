@@ -5,24 +5,37 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
 
+from core.errors import ApiError
+from core.settings import Settings
+from core.store.changes import executions_scope
 from workflows import operations
 
+from .. import cache
 from .. import executions as reads
 from .. import expressions as evaluation
 from ..auth.enforce import EXECUTE, READ, GuardDep
 from ..deps import ClientDep, PrincipalDep, SettingsDep, StoreDep, UserDep
-from ..errors import ApiError, bad_request
+from ..errors import bad_request
+from ..models import Execution, ExpressionResult
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from core.store import Store
 
 router = APIRouter(tags=["executions"])
 Json = dict[str, Any]
+EXECUTION: dict[str, Any] = {"response_model": Execution, "response_model_exclude_unset": True}
+EVALUATED: dict[str, Any] = {"response_model": ExpressionResult, "response_model_exclude_unset": True}
 
 
 #: how long a restart's answer waits for the store to show it
 RESTART_VISIBLE_WAIT = 5.0
+NOT_KEPT = 299  # an answer the cache must not keep (sent as 200)
 FINISHED_STAGE = {"SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED", "FAILED_CONTINUE", "SKIPPED"}
 
 
@@ -32,7 +45,7 @@ def _csv(text: str | None) -> list[str]:
 
 
 def _statuses(text: str | None) -> list[str] | None:
-    from workflows.status import ExecutionStatus
+    from core.status import ExecutionStatus
 
     if not text:
         return None
@@ -45,17 +58,39 @@ def _statuses(text: str | None) -> list[str] | None:
     return wanted
 
 
-@router.get("/pipelines/{execution_id}", response_model=dict[str, Any])
-async def get_execution(execution_id: str, client: ClientDep, store: StoreDep, guard: GuardDep) -> Response:
-    """The execution from the store, sent as the stored JSON text (no workflow is asked, no re-encoding)."""
-    application, _, text = await reads.get_text(client, store, execution_id)
-    await guard.execution({"application": application}, READ)
-    return Response(content=text, media_type="application/json")
+@router.get("/pipelines/{execution_id}", response_model=Execution)
+async def get_execution(
+    execution_id: str, request: Request, client: ClientDep, store: StoreDep, guard: GuardDep
+) -> Response:
+    """The execution from the store, sent as the stored JSON text (no workflow is asked, no re-encoding). Once
+    its application is known (a first read), answers are cached per process against the application's change
+    counter, after the caller's READ on that application is checked."""
+    known = cache.cache_of(request).scopes.get(f"execution\0{execution_id}")
+    if known is None:
+        application, _, text = await reads.get_text(client, store, execution_id)
+        await guard.execution({"application": application}, READ)
+        cache.cache_of(request).learn_scope(f"execution\0{execution_id}", executions_scope(application))
+        return Response(content=text, media_type="application/json")
+    await guard.app(known.split(":", 1)[1], READ)
+
+    async def compute() -> Response:
+        application, _, text = await reads.get_text(client, store, execution_id)
+        if executions_scope(application) != known:  # moved to another application: checked, answered, not kept
+            await guard.execution({"application": application}, READ)
+            cache.cache_of(request).learn_scope(f"execution\0{execution_id}", executions_scope(application))
+            return Response(content=text, media_type="application/json", status_code=NOT_KEPT)
+        return Response(content=text, media_type="application/json")
+
+    response = await cache.answer(request, store, known, f"execution\0{execution_id}", compute)
+    if response.status_code == NOT_KEPT:  # the cache keeps 200s only
+        response.status_code = 200
+    return response
 
 
-@router.get("/applications/{application}/pipelines", response_model=list[dict[str, Any]])
+@router.get("/applications/{application}/pipelines", response_model=list[Execution])
 async def app_executions(
     application: str,
+    request: Request,
     client: ClientDep,
     store: StoreDep,
     guard: GuardDep,
@@ -64,18 +99,25 @@ async def app_executions(
     expand: bool = False,
 ) -> Response:
     await guard.app(application, READ)
-    found = await asyncio.to_thread(
-        store.list_executions,
-        application=application,
-        statuses=_statuses(statuses),
-        limit_per_config=limit,
-        expand=expand,
-        raw=True,
-    )
-    return await reads.listing(client, found, expand=expand)
+    wanted = _statuses(statuses)
+
+    async def compute() -> Response:
+        found = await asyncio.to_thread(
+            store.executions.query,
+            application=application,
+            statuses=wanted,
+            limit_per_config=limit,
+            expand=expand,
+            raw=True,
+        )
+        return await reads.listing(client, found, expand=expand)
+
+    # the same for every caller allowed to READ (checked above): cached per process, validated per request
+    key = f"{application}\0{limit}\0{','.join(wanted) if wanted is not None else '*'}\0{expand}"
+    return await cache.answer(request, store, executions_scope(application), key, compute)
 
 
-@router.get("/executions", response_model=list[dict[str, Any]])
+@router.get("/executions", response_model=list[Execution])
 async def executions(
     client: ClientDep,
     store: StoreDep,
@@ -91,7 +133,7 @@ async def executions(
     if executionIds:
         ids = _csv(executionIds)
         found = await asyncio.to_thread(
-            store.list_executions,
+            store.executions.query,
             execution_ids=ids,
             statuses=_statuses(statuses),
             type=None,
@@ -101,7 +143,7 @@ async def executions(
     else:
         configs = _csv(pipelineConfigIds)
         found = await asyncio.to_thread(
-            store.list_executions,
+            store.executions.query,
             pipeline_config_ids=configs,
             statuses=_statuses(statuses),
             limit_per_config=limit,
@@ -124,7 +166,7 @@ def _raw_application(item: Any) -> Any:
     return None
 
 
-def _on_finished(client: Any, store: Any, settings: Any) -> Any:
+def _on_finished(client: Client, store: Store, settings: Settings) -> Any:
     """The downstream ``pipeline`` triggers of an execution finished here (a reconciled zombie)."""
     from activities.triggers import TriggerActivities
     from integrations.triggers.launcher import Launcher
@@ -132,7 +174,7 @@ def _on_finished(client: Any, store: Any, settings: Any) -> Any:
     return TriggerActivities(Launcher(client, store, settings), store).start_dependents
 
 
-async def _reconciled(client: Any, store: Any, settings: Any, execution_id: str) -> str | None:
+async def _reconciled(client: Client, store: Store, settings: Settings, execution_id: str) -> str | None:
     """Finish a zombie on the spot (its workflow closed or gone, the store still showing it unfinished)."""
     from activities.reconciler import reconcile_one
 
@@ -140,7 +182,7 @@ async def _reconciled(client: Any, store: Any, settings: Any, execution_id: str)
 
 
 async def _cancel(
-    client: Any, store: Any, settings: Any, execution_id: str, user: str, reason: str | None, force: bool
+    client: Client, store: Store, settings: Settings, execution_id: str, user: str, reason: str | None, force: bool
 ) -> None:
     try:
         await _cancel_workflow(client, store, execution_id, user, reason, force)
@@ -151,7 +193,7 @@ async def _cancel(
 
 
 async def _cancel_workflow(
-    client: Any, store: Any, execution_id: str, user: str, reason: str | None, force: bool
+    client: Client, store: Store, execution_id: str, user: str, reason: str | None, force: bool
 ) -> None:
     if not force:
         await operations.cancel_execution(client, execution_id, user=user, reason=reason)
@@ -160,13 +202,13 @@ async def _cancel_workflow(
     # cancel hooks or workers are doing, and store the execution as CANCELED.
     execution = await operations.force_cancel_execution(client, execution_id, user=user, reason=reason)
     if execution is None:
-        stored = await asyncio.to_thread(store.get_execution, execution_id)
+        stored = await asyncio.to_thread(store.executions.get, execution_id)
         execution = operations.mark_canceled(stored, user=user, reason=reason)
     canceled = execution
-    header = await asyncio.to_thread(store.execution_header, execution_id)
+    header = await asyncio.to_thread(store.executions.header, execution_id)
     version = max(time.time_ns() // 1000, int((header or {}).get("version") or 0) + 1)
     await asyncio.to_thread(
-        store.apply_execution_update,
+        store.executions.apply_update,
         {
             "id": execution_id,
             "application": canceled.get("application"),
@@ -222,7 +264,7 @@ async def resume(execution_id: str, client: ClientDep, user: UserDep, guard: Gua
     await operations.resume_execution(client, execution_id, user=user)
 
 
-@router.patch("/pipelines/{execution_id}/stages/{stage_id}")
+@router.patch("/pipelines/{execution_id}/stages/{stage_id}", **EXECUTION)
 async def patch_stage(
     execution_id: str,
     stage_id: str,
@@ -231,10 +273,8 @@ async def patch_stage(
     principal: PrincipalDep,
     guard: GuardDep,
     settings: SettingsDep,
-    body: Any = Body(...),
+    body: dict[str, Any] = Body(..., description="context keys to set on the stage"),
 ) -> Json:
-    if not isinstance(body, dict):
-        raise bad_request("the body must be a JSON object of context keys")
     await guard.execution_id(execution_id, EXECUTE)
     # with Fiat off nobody holds roles, so a judgment's selectedStageRoles bind no one (as in Orca)
     await operations.patch_stage(
@@ -251,7 +291,7 @@ async def patch_stage(
     return await reads.get(client, store, execution_id)
 
 
-@router.put("/pipelines/{execution_id}/stages/{stage_id}/restart")
+@router.put("/pipelines/{execution_id}/stages/{stage_id}/restart", **EXECUTION)
 async def restart(
     execution_id: str,
     stage_id: str,
@@ -270,7 +310,7 @@ async def restart(
     return await _once_restarted(client, store, execution_id, stage_id)
 
 
-async def _once_restarted(client: Any, store: Any, execution_id: str, stage_id: str) -> Json:
+async def _once_restarted(client: Client, store: Store, execution_id: str, stage_id: str) -> Json:
     """The execution once the store shows the stage restarted (Orca resets it in its repository before answering);
     the workflow writes that within milliseconds, so this waits a bounded moment, then answers what is stored."""
     deadline = time.monotonic() + RESTART_VISIBLE_WAIT
@@ -299,17 +339,17 @@ async def delete(
         execution = await reads.get(client, store, execution_id)
     if execution.get("status") not in reads.FINISHED:
         raise ApiError(409, f"execution {execution_id} is {execution.get('status')}; cancel it before deleting it")
-    await asyncio.to_thread(store.delete_execution, execution_id)
+    await asyncio.to_thread(store.executions.delete, execution_id)
     background.add_task(operations.delete_workflows, client, execution_id)
 
 
-@router.get("/pipelines/{execution_id}/evaluateExpression")
+@router.get("/pipelines/{execution_id}/evaluateExpression", **EVALUATED)
 async def evaluate_get(execution_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, expression: str) -> Json:
     execution = await guard.execution(await reads.get(client, store, execution_id), READ)
     return await evaluation.for_execution(execution, expression)
 
 
-@router.post("/pipelines/{execution_id}/evaluateExpression")
+@router.post("/pipelines/{execution_id}/evaluateExpression", **EVALUATED)
 async def evaluate_post(
     execution_id: str, request: Request, client: ClientDep, store: StoreDep, guard: GuardDep
 ) -> Json:
@@ -328,7 +368,7 @@ async def evaluate_post(
     return await evaluation.for_execution(execution, raw)
 
 
-@router.get("/pipelines/{execution_id}/{stage_id}/evaluateExpression")
+@router.get("/pipelines/{execution_id}/{stage_id}/evaluateExpression", **EVALUATED)
 async def evaluate_at_stage(
     execution_id: str, stage_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, expression: str
 ) -> Json:
@@ -337,7 +377,7 @@ async def evaluate_at_stage(
     return await evaluation.for_stage(execution, stage_id, expression)
 
 
-@router.post("/pipelines/{execution_id}/evaluateVariables")
+@router.post("/pipelines/{execution_id}/evaluateVariables", **EVALUATED)
 async def evaluate_variables(
     execution_id: str,
     client: ClientDep,
@@ -345,7 +385,7 @@ async def evaluate_variables(
     guard: GuardDep,
     requisiteStageRefIds: str = "",  # noqa: N803 - Orca's parameter names
     spelVersion: str = "",  # noqa: N803
-    variables: Any = Body(...),
+    variables: Any = Body(..., json_schema_extra={"type": "array", "items": {"type": "object"}}),
 ) -> Json:
     """Dry-run an Evaluate Variables stage placed after ``requisiteStageRefIds`` (Deck's "test" button)."""
     execution = await guard.execution(await reads.get(client, store, execution_id), READ)
@@ -353,7 +393,7 @@ async def evaluate_variables(
     return await evaluation.evaluate_variables(execution, refs, spelVersion, variables)
 
 
-@router.get("/applications/{application}/executions/search", response_model=list[dict[str, Any]])
+@router.get("/applications/{application}/executions/search", response_model=list[Execution])
 async def search(
     application: str,
     client: ClientDep,
@@ -374,7 +414,7 @@ async def search(
     await guard.app(application, READ)
     types = _csv(triggerTypes) or None
     found: list[Json] = await asyncio.to_thread(
-        store.list_executions,
+        store.executions.query,
         application=application,
         statuses=_statuses(statuses),
         trigger_types=types,

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Response
 from ..auth.enforce import READ, GuardDep
 from ..deps import StoreDep
 from ..errors import ApiError
-from .infrastructure import _answer
+from ..models.infrastructure import SecurityGroup, SecurityGroupsByRegion
+from .infrastructure import FRESHNESS, _answer
 from .networks import cached
 
-router = APIRouter(tags=["infrastructure"])
+router = APIRouter(tags=["infrastructure"], responses=FRESHNESS)
 Json = dict[str, Any]
 KIND = "securityGroups"
 
@@ -30,8 +31,8 @@ def _by_region(groups: list[Json]) -> dict[str, dict[str, list[Json]]]:
     return out
 
 
-@router.get("/securityGroups")
-@router.get("/firewalls")
+@router.get("/securityGroups", response_model=dict[str, SecurityGroupsByRegion])
+@router.get("/firewalls", response_model=dict[str, SecurityGroupsByRegion])
 async def security_groups(store: StoreDep, guard: GuardDep, provider: str | None = None) -> Response:
     """``{account: {cloudProvider: {region: [{name, id, vpcId}]}}}``."""
     groups = await cached(store, guard, KIND, provider=provider)
@@ -42,8 +43,8 @@ async def security_groups(store: StoreDep, guard: GuardDep, provider: str | None
     return await _answer(store, body, set(accounts))
 
 
-@router.get("/securityGroups/{account}")
-@router.get("/firewalls/{account}")
+@router.get("/securityGroups/{account}", response_model=SecurityGroupsByRegion)
+@router.get("/firewalls/{account}", response_model=SecurityGroupsByRegion)
 async def account_security_groups(
     account: str, store: StoreDep, guard: GuardDep, provider: str | None = None, region: str | None = None
 ) -> Response:
@@ -53,8 +54,8 @@ async def account_security_groups(
     return await _answer(store, _by_region(groups), {account})
 
 
-@router.get("/securityGroups/{account}/{provider}/{name}")
-@router.get("/firewalls/{account}/{provider}/{name}")
+@router.get("/securityGroups/{account}/{provider}/{name}", response_model=SecurityGroup)
+@router.get("/firewalls/{account}/{provider}/{name}", response_model=SecurityGroup)
 async def security_group(
     account: str,
     provider: str,
@@ -79,8 +80,8 @@ async def security_group(
     return await _answer(store, found[0], {account})
 
 
-@router.get("/applications/{application}/securityGroups")
-@router.get("/applications/{application}/firewalls")
+@router.get("/applications/{application}/securityGroups", response_model=list[SecurityGroup])
+@router.get("/applications/{application}/firewalls", response_model=list[SecurityGroup])
 async def app_security_groups(application: str, store: StoreDep, guard: GuardDep) -> Response:
     """The application's groups (by Frigga naming: ``myapp``, ``myapp-elb``...), whole."""
     await guard.app(application, READ)

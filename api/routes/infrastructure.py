@@ -13,21 +13,51 @@ import asyncio
 import fnmatch
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Query, Response
 
 from ..auth.enforce import READ, Guard, GuardDep
 from ..deps import StoreDep
 from ..errors import ApiError
+from ..models.infrastructure import (
+    Cluster,
+    ClusterSummary,
+    Image,
+    Instance,
+    LoadBalancer,
+    SearchResults,
+    ServerGroup,
+)
 
-router = APIRouter(tags=["infrastructure"])
+if TYPE_CHECKING:
+    from core.store import Store
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+#: every cached read says how fresh it is (see the module docstring); declared on each answer's 200
+FRESHNESS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "X-Gennaker-Cache-Refreshed-At": _header(
+                "Epoch ms of the oldest refresh of the accounts covered, or never"
+            ),
+            "X-Gennaker-Cache-Age-Seconds": _header("Seconds since that refresh"),
+            "X-Gennaker-Cache-Error": _header("The accounts whose last refresh failed, with the errors"),
+        }
+    }
+}
+router = APIRouter(tags=["infrastructure"], responses=FRESHNESS)
 Json = dict[str, Any]
 SERVER_GROUPS, LOAD_BALANCERS, IMAGES = "serverGroups", "loadBalancers", "images"
+SERVER_GROUP_MANAGERS = "serverGroupManagers"
 
 
-async def _answer(store: Any, body: Any, accounts: set[str] | None = None) -> Response:
-    statuses = await asyncio.to_thread(store.cloud_cache_status)
+async def _answer(store: Store, body: Any, accounts: set[str] | None = None) -> Response:
+    statuses = await asyncio.to_thread(store.cloud_cache.status)
     relevant = [s for s in statuses if accounts is None or s["account"] in accounts]
     headers: dict[str, str] = {}
     if relevant:
@@ -62,8 +92,8 @@ async def _scoped(guard: Guard, application: str | None, account: str | None) ->
     guard.account(account, READ)
 
 
-async def _groups(store: Any, **where: Any) -> list[Json]:
-    return await asyncio.to_thread(store.cloud_cache, SERVER_GROUPS, **where)  # type: ignore[no-any-return]
+async def _groups(store: Store, **where: Any) -> list[Json]:
+    return await asyncio.to_thread(store.cloud_cache.items, SERVER_GROUPS, **where)
 
 
 def _clusters(groups: list[Json]) -> list[Json]:
@@ -90,7 +120,7 @@ def _clusters(groups: list[Json]) -> list[Json]:
     return list(clusters.values())
 
 
-@router.get("/applications/{application}/clusters")
+@router.get("/applications/{application}/clusters", response_model=dict[str, list[str]])
 async def app_clusters(application: str, store: StoreDep, guard: GuardDep) -> Response:
     """``{account: [cluster names]}``, as Gate answers."""
     await _scoped(guard, application, None)
@@ -103,7 +133,7 @@ async def app_clusters(application: str, store: StoreDep, guard: GuardDep) -> Re
     return await _answer(store, out, {g["account"] for g in groups})
 
 
-@router.get("/applications/{application}/clusters/{account}")
+@router.get("/applications/{application}/clusters/{account}", response_model=list[ClusterSummary])
 async def account_clusters(application: str, account: str, store: StoreDep, guard: GuardDep) -> Response:
     await _scoped(guard, application, account)
     groups = await _groups(store, application=application, account=account)
@@ -111,14 +141,14 @@ async def account_clusters(application: str, account: str, store: StoreDep, guar
     return await _answer(store, summaries, {account})
 
 
-@router.get("/applications/{application}/clusters/{account}/{cluster}")
+@router.get("/applications/{application}/clusters/{account}/{cluster}", response_model=list[Cluster])
 async def cluster(application: str, account: str, cluster: str, store: StoreDep, guard: GuardDep) -> Response:
     await _scoped(guard, application, account)
     groups = await _groups(store, application=application, account=account, cluster=cluster)
     return await _answer(store, _clusters(groups), {account})
 
 
-@router.get("/applications/{application}/clusters/{account}/{cluster}/serverGroups")
+@router.get("/applications/{application}/clusters/{account}/{cluster}/serverGroups", response_model=list[ServerGroup])
 async def cluster_server_groups(
     application: str, account: str, cluster: str, store: StoreDep, guard: GuardDep
 ) -> Response:
@@ -127,7 +157,9 @@ async def cluster_server_groups(
     return await _answer(store, groups, {account})
 
 
-@router.get("/applications/{application}/clusters/{account}/{cluster}/serverGroups/{name}")
+@router.get(
+    "/applications/{application}/clusters/{account}/{cluster}/serverGroups/{name}", response_model=list[ServerGroup]
+)
 async def cluster_server_group(
     application: str, account: str, cluster: str, name: str, store: StoreDep, guard: GuardDep
 ) -> Response:
@@ -137,7 +169,10 @@ async def cluster_server_group(
     return await _answer(store, groups, {account})
 
 
-@router.get("/applications/{application}/clusters/{account}/{cluster}/{provider}/{region}/serverGroups/target/{target}")
+@router.get(
+    "/applications/{application}/clusters/{account}/{cluster}/{provider}/{region}/serverGroups/target/{target}",
+    response_model=ServerGroup,
+)
 async def target_server_group(
     application: str,
     account: str,
@@ -166,7 +201,7 @@ async def target_server_group(
     return await _answer(store, ordered[index], {account})
 
 
-@router.get("/applications/{application}/serverGroups")
+@router.get("/applications/{application}/serverGroups", response_model=list[ServerGroup])
 async def app_server_groups(
     application: str,
     store: StoreDep,
@@ -178,7 +213,7 @@ async def app_server_groups(
     return await _answer(store, groups, {g["account"] for g in groups})
 
 
-@router.get("/serverGroups")
+@router.get("/serverGroups", response_model=list[ServerGroup])
 async def server_groups(
     store: StoreDep,
     guard: GuardDep,
@@ -194,7 +229,7 @@ async def server_groups(
     return await _answer(store, groups, {g["account"] for g in groups})
 
 
-@router.get("/applications/{application}/serverGroups/{account}/{region}/{name}")
+@router.get("/applications/{application}/serverGroups/{account}/{region}/{name}", response_model=ServerGroup)
 async def server_group(
     application: str, account: str, region: str, name: str, store: StoreDep, guard: GuardDep
 ) -> Response:
@@ -205,29 +240,39 @@ async def server_group(
     return await _answer(store, found[0], {account})
 
 
-@router.get("/loadBalancers")
+@router.get("/applications/{application}/serverGroupManagers", response_model=list[Json])
+async def app_server_group_managers(application: str, store: StoreDep, guard: GuardDep) -> Response:
+    """Kubernetes Deployments of the application, each with the server groups (ReplicaSets) it manages."""
+    await _scoped(guard, application, None)
+    found = await asyncio.to_thread(store.cloud_cache.items, SERVER_GROUP_MANAGERS, application=application)
+    items = guard.keep_accounts(found)
+    return await _answer(store, items, {i["account"] for i in items})
+
+
+@router.get("/loadBalancers", response_model=list[LoadBalancer])
 async def load_balancers(store: StoreDep, guard: GuardDep, provider: str = "aws") -> Response:
-    items = await _visible(guard, await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, provider=provider))
+    items = await _visible(guard, await asyncio.to_thread(store.cloud_cache.items, LOAD_BALANCERS, provider=provider))
     return await _answer(store, items)
 
 
-@router.get("/applications/{application}/loadBalancers")
+@router.get("/applications/{application}/loadBalancers", response_model=list[LoadBalancer])
 async def app_load_balancers(application: str, store: StoreDep, guard: GuardDep) -> Response:
     await _scoped(guard, application, None)
-    items = guard.keep_accounts(await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, application=application))
+    found = await asyncio.to_thread(store.cloud_cache.items, LOAD_BALANCERS, application=application)
+    items = guard.keep_accounts(found)
     return await _answer(store, items)
 
 
-@router.get("/loadBalancers/{account}/{region}/{name}")
+@router.get("/loadBalancers/{account}/{region}/{name}", response_model=list[LoadBalancer])
 async def load_balancer(account: str, region: str, name: str, store: StoreDep, guard: GuardDep) -> Response:
     await _scoped(guard, None, account)
-    items = await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, account=account, region=region, name=name)
+    items = await asyncio.to_thread(store.cloud_cache.items, LOAD_BALANCERS, account=account, region=region, name=name)
     if not items:
         raise ApiError(404, f"Load balancer {name} not found in {account}/{region}")
     return await _answer(store, items, {account})
 
 
-@router.get("/images/find")
+@router.get("/images/find", response_model=list[Image])
 async def find_images(
     store: StoreDep,
     guard: GuardDep,
@@ -239,7 +284,7 @@ async def find_images(
 ) -> Response:
     """Images whose name matches ``q`` (``*`` wildcards; a plain word matches anywhere), newest first."""
     await _scoped(guard, None, account)
-    images = await asyncio.to_thread(store.cloud_cache, IMAGES, provider=provider, region=region, account=account)
+    images = await asyncio.to_thread(store.cloud_cache.items, IMAGES, provider=provider, region=region, account=account)
     if q:
         pattern = q if "*" in q else f"*{q}*"
         images = [i for i in images if fnmatch.fnmatchcase(str(i.get("imageName") or ""), pattern)]
@@ -248,12 +293,12 @@ async def find_images(
     return await _answer(store, images[:count], {account} if account else None)
 
 
-@router.get("/instances/{account}/{region}/{instance_id}")
+@router.get("/instances/{account}/{region}/{instance_id}", response_model=Instance)
 async def instance(account: str, region: str, instance_id: str, store: StoreDep, guard: GuardDep) -> Response:
     await _scoped(guard, None, account)
     for group in await _groups(store, account=account, region=region):
         for item in group.get("instances") or []:
-            if item.get("id") == instance_id:
+            if instance_id in (item.get("id"), item.get("humanReadableName")):  # Kubernetes: uid or "pod name"
                 await guard.app(_app_of(group), READ)
                 body = {
                     **item,
@@ -267,22 +312,15 @@ async def instance(account: str, region: str, instance_id: str, store: StoreDep,
     raise ApiError(404, f"Instance {instance_id} not found in {account}/{region}")
 
 
-@router.get("/search")
-async def search(
-    store: StoreDep,
-    guard: GuardDep,
-    q: str = "",
-    type: str = "serverGroups",  # noqa: A002 - Gate's parameter name
-    platform: str = "aws",
-    pageSize: int = Query(10000, ge=1, le=10000),  # noqa: N803
-    page: int = Query(1, ge=1),
-) -> Response:
-    """Gate's search over the cache (``type``: serverGroups, clusters, applications, loadBalancers, instances)."""
-    needle = q.lower()
-    groups = await _visible(guard, await _groups(store, provider=platform))
-    results: list[Json] = []
-    if type == "serverGroups":
-        results = [
+SEARCH_TYPES = ("serverGroups", "clusters", "applications", "instances", "loadBalancers")
+
+
+def _search_results(kind: str, needle: str, provider: str, groups: list[Json], lbs: list[Json]) -> list[Json]:
+    """One provider's matches of one type. Kubernetes results add Clouddriver's fields (``name``, ``namespace``,
+    ``kubernetesKind``...) and match a Pod by its name as well as its uid."""
+    kube = provider == "kubernetes"
+    if kind == "serverGroups":
+        return [
             {
                 "type": "serverGroups",
                 "serverGroup": g["name"],
@@ -290,66 +328,96 @@ async def search(
                 "account": g["account"],
                 "region": g["region"],
                 "application": (g.get("moniker") or {}).get("app"),
-                "provider": platform,
+                "provider": provider,
+                **({"name": g["name"], "namespace": g["region"], "kubernetesKind": g.get("kind")} if kube else {}),
             }
             for g in groups
             if needle in g["name"].lower()
         ]
-    elif type == "clusters":
+    if kind == "clusters":
         seen = {
             (g["account"], g["cluster"], (g.get("moniker") or {}).get("app"))
             for g in groups
             if needle in g["cluster"].lower()
         }
-        results = [
-            {"type": "clusters", "cluster": c, "account": a, "application": app, "provider": platform}
-            for a, c, app in sorted(seen)
+        return [
+            {"type": "clusters", "cluster": c, "account": a, "application": app, "provider": provider}
+            for a, c, app in sorted(seen, key=lambda t: tuple(str(x) for x in t))
         ]
-    elif type == "applications":
+    if kind == "applications":
         apps = sorted({str((g.get("moniker") or {}).get("app")) for g in groups} - {"None"})
-        results = [
-            {"type": "applications", "application": a, "provider": platform} for a in apps if needle in a.lower()
-        ]
-    elif type == "instances":
-        results = [
+        return [{"type": "applications", "application": a, "provider": provider} for a in apps if needle in a.lower()]
+    if kind == "instances":
+        return [
             {
                 "type": "instances",
-                "instanceId": i["id"],
+                "instanceId": i.get("humanReadableName") or i["id"] if kube else i["id"],
                 "serverGroup": g["name"],
                 "account": g["account"],
                 "region": g["region"],
-                "provider": platform,
+                "provider": provider,
+                **({"name": i.get("humanReadableName"), "uid": i["id"], "namespace": g["region"]} if kube else {}),
             }
             for g in groups
             for i in g.get("instances") or []
-            if needle in str(i.get("id", "")).lower()
+            if needle in str(i.get("id", "")).lower() or (kube and needle in str(i.get("name", "")).lower())
         ]
-    elif type == "loadBalancers":
-        lbs = await _visible(guard, await asyncio.to_thread(store.cloud_cache, LOAD_BALANCERS, provider=platform))
-        results = [
-            {
-                "type": "loadBalancers",
-                "loadBalancer": lb["name"],
-                "account": lb.get("account"),
-                "region": lb.get("region"),
-                "provider": platform,
-            }
-            for lb in lbs
-            if needle in lb["name"].lower()
-        ]
-    else:
+    return [
+        {
+            "type": "loadBalancers",
+            "loadBalancer": lb["name"],
+            "account": lb.get("account"),
+            "region": lb.get("region"),
+            "provider": provider,
+            **({"name": lb["name"], "namespace": lb.get("region"), "kubernetesKind": lb.get("kind")} if kube else {}),
+        }
+        for lb in lbs
+        if needle in lb["name"].lower()
+    ]
+
+
+@router.get("/search", response_model=list[SearchResults])
+async def search(
+    store: StoreDep,
+    guard: GuardDep,
+    q: str = "",
+    type: str = "serverGroups",  # noqa: A002 - Gate's parameter name
+    platform: str | None = None,
+    pageSize: int = Query(10000, ge=1, le=10000),  # noqa: N803
+    page: int = Query(1, ge=1),
+) -> Response:
+    """Gate's search over the cache (``type``: serverGroups, clusters, applications, loadBalancers, instances).
+
+    With ``platform``, one result set of that provider; without, one per provider the cache holds (``aws`` first,
+    as Clouddriver answers one set per search provider; an empty cache answers one empty ``aws`` set)."""
+    if type not in SEARCH_TYPES:
         raise ApiError(
             400, f"type '{type}' is not serverGroups, clusters, applications, instances or loadBalancers", field="type"
         )
+    needle = q.lower()
+    if platform is not None:
+        providers = [platform]
+    else:  # the providers the cache holds accounts of
+        statuses = await asyncio.to_thread(store.cloud_cache.status)
+        providers = sorted({str(s["provider"]) for s in statuses}, key=lambda p: (p != "aws", p)) or ["aws"]
     start = (page - 1) * pageSize
-    body = [
-        {
-            "pageNumber": page,
-            "pageSize": pageSize,
-            "platform": platform,
-            "query": q,
-            "results": results[start : start + pageSize],
-            "totalMatches": len(results),
-        }
-    ]
+    body = []
+    for provider in providers:
+        groups = await _visible(guard, await _groups(store, provider=provider))
+        lbs: list[Json] = []
+        if type == "loadBalancers":
+            lbs = await _visible(
+                guard, await asyncio.to_thread(store.cloud_cache.items, LOAD_BALANCERS, provider=provider)
+            )
+        results = _search_results(type, needle, provider, groups, lbs)
+        body.append(
+            {
+                "pageNumber": page,
+                "pageSize": pageSize,
+                "platform": provider,
+                "query": q,
+                "results": results[start : start + pageSize],
+                "totalMatches": len(results),
+            }
+        )
     return await _answer(store, body)

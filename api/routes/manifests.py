@@ -13,7 +13,7 @@ import asyncio
 import functools
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Response
 
@@ -23,13 +23,17 @@ from providers.base import CloudError, InvalidRequestError, NotFoundCloudError
 from ..auth.enforce import READ, GuardDep
 from ..deps import SettingsDep
 from ..errors import ApiError
+from ..models.infrastructure import Manifest
+
+if TYPE_CHECKING:  # the kubernetes client library loads on the first read, not with the API
+    from providers.kubernetes import KubernetesCloud
 
 router = APIRouter(tags=["manifests"])
 Json = dict[str, Any]
 
 
 @functools.lru_cache(maxsize=8)
-def _cloud(accounts_json: str) -> Any:
+def _cloud(accounts_json: str) -> KubernetesCloud:
     from providers.kubernetes import KubernetesCloud
     from providers.kubernetes_accounts import kubernetes_accounts
 
@@ -59,7 +63,7 @@ def manifest_view(account: str, found: Json) -> Json:
     }
 
 
-@router.get("/manifests/{account}/{location}/{name}")
+@router.get("/manifests/{account}/{location}/{name}", response_model=Manifest, response_model_exclude_unset=True)
 async def get_manifest(
     account: str, location: str, name: str, settings: SettingsDep, guard: GuardDep, response: Response
 ) -> Json:

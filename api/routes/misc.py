@@ -10,16 +10,17 @@ from gennaker import __version__
 
 from ..auth.enforce import READ, GuardDep
 from ..deps import SettingsDep
+from ..models import CronValidation, ExpressionCapabilities, Health, StageType, Version
 
 router = APIRouter(tags=["misc"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health)
 def health() -> dict[str, str]:
     return {"status": "UP"}
 
 
-@router.get("/version")
+@router.get("/version", response_model=Version)
 def version() -> dict[str, str]:
     return {"version": __version__}
 
@@ -40,14 +41,23 @@ def credentials(settings: SettingsDep, guard: GuardDep, expand: bool = False) ->
     ]
 
 
-@router.get("/capabilities/expressions")
+@router.get("/capabilities/expressions", response_model=ExpressionCapabilities)
 def expression_capabilities() -> dict[str, Any]:
     from workflows.expressions import FUNCTION_NAMES
 
     return {"functions": [{"name": name, "description": ""} for name in FUNCTION_NAMES], "spelEvaluators": ["v4"]}
 
 
-@router.get("/cron/validate")
+@router.get("/stageTypes", response_model=list[StageType])
+def stage_types() -> list[dict[str, Any]]:
+    """The stage types the engine runs, each once with its aliases, sorted by type: the pipeline editor's "Add
+    stage" picker. Gennaker's own (Deck builds its list from its registered stage modules); open to everyone."""
+    from workflows.stages.catalog import STAGES
+
+    return sorted(({"type": s.type, "aliases": list(s.aliases)} for s in STAGES), key=lambda t: str(t["type"]))
+
+
+@router.get("/cron/validate", response_model=CronValidation, response_model_exclude_unset=True)
 def cron_validate(expression: str, settings: SettingsDep) -> dict[str, Any]:
     """Gate's answer: ``{valid: true, description}`` or ``{valid: false, message}``, always a 200 (Gate
     turns Echo's 400 into ``valid: false``). ``nextRuns`` (the next three, in UTC) is Gennaker's addition."""

@@ -4,30 +4,34 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Response
 
-from ..auth.enforce import GuardDep
+from ..auth.enforce import Guard, GuardDep
 from ..deps import StoreDep
-from .infrastructure import _answer
+from ..models.infrastructure import Network
+from .infrastructure import FRESHNESS, _answer
 
-router = APIRouter(tags=["infrastructure"])
+if TYPE_CHECKING:
+    from core.store import Store
+
+router = APIRouter(tags=["infrastructure"], responses=FRESHNESS)
 Json = dict[str, Any]
 
 
-async def cached(store: Any, guard: Any, kind: str, **where: Any) -> list[Json]:
+async def cached(store: Store, guard: Guard, kind: str, **where: Any) -> list[Json]:
     """The items of one infrastructure kind (unwrapped from the cache rows), those the caller may READ."""
-    rows = await asyncio.to_thread(store.cloud_cache, kind, **where)
+    rows = await asyncio.to_thread(store.cloud_cache.items, kind, **where)
     items = [r["item"] for r in rows if isinstance(r.get("item"), dict)]
-    return guard.keep_accounts(items)  # type: ignore[no-any-return]
+    return guard.keep_accounts(items)
 
 
 def _accounts(items: list[Json]) -> set[str]:
     return {str(i.get("account")) for i in items}
 
 
-@router.get("/networks")
+@router.get("/networks", response_model=dict[str, list[Network]])
 async def networks(store: StoreDep, guard: GuardDep) -> Response:
     """``{cloudProvider: [network]}``, as Clouddriver answers."""
     items = await cached(store, guard, "networks")
@@ -37,25 +41,25 @@ async def networks(store: StoreDep, guard: GuardDep) -> Response:
     return await _answer(store, out, _accounts(items))
 
 
-@router.get("/networks/{cloudProvider}")
+@router.get("/networks/{cloudProvider}", response_model=list[Network])
 async def provider_networks(cloudProvider: str, store: StoreDep, guard: GuardDep) -> Response:  # noqa: N803
     items = await cached(store, guard, "networks", provider=cloudProvider)
     return await _answer(store, items, _accounts(items))
 
 
-@router.get("/subnets/{cloudProvider}")
+@router.get("/subnets/{cloudProvider}", response_model=list[Network])
 async def subnets(cloudProvider: str, store: StoreDep, guard: GuardDep) -> Response:  # noqa: N803
     items = await cached(store, guard, "subnets", provider=cloudProvider)
     return await _answer(store, items, _accounts(items))
 
 
-@router.get("/instanceTypes")
+@router.get("/instanceTypes", response_model=list[Network])
 async def instance_types(store: StoreDep, guard: GuardDep) -> Response:
     items = await cached(store, guard, "instanceTypes")
     return await _answer(store, items, _accounts(items))
 
 
-@router.get("/keyPairs")
+@router.get("/keyPairs", response_model=list[Network])
 async def key_pairs(store: StoreDep, guard: GuardDep) -> Response:
     items = await cached(store, guard, "keyPairs")
     return await _answer(store, items, _accounts(items))

@@ -8,9 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 
+from core.errors import ApiError
+
 from ..auth.enforce import READ, WRITE, GuardDep
 from ..deps import StoreDep, UserDep
-from ..errors import ApiError, bad_request
+from ..models import ApplicationNotifications, document
 
 router = APIRouter(tags=["notifications"])
 Json = dict[str, Any]
@@ -21,27 +23,35 @@ def _level(level: str) -> None:
         raise ApiError(404, f"No hierarchical level matches '{level}'")
 
 
-@router.get("/notifications/{level}/{application}")
+@router.get(
+    "/notifications/{level}/{application}",
+    response_model=ApplicationNotifications,
+    response_model_exclude_unset=True,
+)
 async def get_notifications(level: str, application: str, store: StoreDep, guard: GuardDep) -> Json:
     """The application's notifications (global ones appended), ``{application}`` alone when it has none."""
     _level(level)
     await guard.app(application, READ)
-    return await asyncio.to_thread(store.get_notifications, application)  # type: ignore[no-any-return]
+    return await asyncio.to_thread(store.notifications.get, application)
 
 
 @router.post("/notifications/{level}/{application}")
 async def save_notifications(
-    level: str, application: str, store: StoreDep, user: UserDep, guard: GuardDep, body: Any = Body(...)
+    level: str,
+    application: str,
+    store: StoreDep,
+    user: UserDep,
+    guard: GuardDep,
+    notifications: ApplicationNotifications = Body(...),
 ) -> None:
     _level(level)
     await guard.app(application, WRITE)
-    if not isinstance(body, dict):
-        raise bad_request("the body must be a JSON object of notification lists by type")
-    await asyncio.to_thread(store.save_notifications, application, body, user)
+    body = document(notifications)
+    await asyncio.to_thread(store.notifications.save, application, body, user)
 
 
 @router.delete("/notifications/{level}/{application}")
 async def delete_notifications(level: str, application: str, store: StoreDep, guard: GuardDep) -> None:
     _level(level)
     await guard.app(application, WRITE)
-    await asyncio.to_thread(store.delete_notifications, application)
+    await asyncio.to_thread(store.notifications.delete, application)

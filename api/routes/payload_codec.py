@@ -12,14 +12,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from core.auth.principal import Principal
+from core.settings import Settings
+
 from ..deps import PrincipalDep, SettingsDep
 from ..errors import ApiError
+from ..models.payloads import PAYLOADS_BODY, Payloads
 
 router = APIRouter(prefix="/payloads/codec", tags=["payloads"])
+Json = dict[str, Any]
 ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization, Caller-Type"
 
 
-def _origins(settings: Any) -> set[str]:
+def _origins(settings: Settings) -> set[str]:
     """Origins the browser may call from: the setting, else the local dev server's Web UI."""
     configured = settings.payloads.codec_cors_origins
     if configured:
@@ -28,7 +33,7 @@ def _origins(settings: Any) -> set[str]:
     return {f"http://localhost:{port}", f"http://127.0.0.1:{port}"}
 
 
-def _cors(request: Request, response: Response, settings: Any) -> None:
+def _cors(request: Request, response: Response, settings: Settings) -> None:
     origin = request.headers.get("origin")
     if origin and (origin in _origins(settings) or "*" in _origins(settings)):
         response.headers["Access-Control-Allow-Origin"] = origin
@@ -54,7 +59,7 @@ def _payloads(body: Any) -> list[Any]:
     return out
 
 
-async def _convert(request: Request, settings: Any, principal: Any, direction: str) -> dict[str, Any]:
+async def _convert(request: Request, settings: Settings, principal: Principal, direction: str) -> dict[str, Any]:
     from google.protobuf.json_format import MessageToDict
 
     from gennaker.payloads import claim_check
@@ -89,15 +94,15 @@ async def preflight(request: Request, settings: SettingsDep) -> Response:
     return response
 
 
-@router.post("/decode")
-async def decode(request: Request, response: Response, settings: SettingsDep, principal: PrincipalDep) -> Any:
+@router.post("/decode", response_model=Payloads, response_model_exclude_unset=True, openapi_extra=PAYLOADS_BODY)
+async def decode(request: Request, response: Response, settings: SettingsDep, principal: PrincipalDep) -> Json:
     """Claim-check references replaced by the values they stand for; other payloads unchanged."""
     _cors(request, response, settings)
     return await _convert(request, settings, principal, "decode")
 
 
-@router.post("/encode")
-async def encode(request: Request, response: Response, settings: SettingsDep, principal: PrincipalDep) -> Any:
+@router.post("/encode", response_model=Payloads, response_model_exclude_unset=True, openapi_extra=PAYLOADS_BODY)
+async def encode(request: Request, response: Response, settings: SettingsDep, principal: PrincipalDep) -> Json:
     """Payloads above the threshold stored and replaced by references, as a worker would send them."""
     _cors(request, response, settings)
     return await _convert(request, settings, principal, "encode")

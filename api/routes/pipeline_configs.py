@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Query
+from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
 
-from workflows.errors import GennakerError
+from core.errors import EngineError
+from core.settings import Settings
+from core.store.changes import configs_scope
 
+from .. import cache
 from ..auth.enforce import READ, WRITE, Guard, GuardDep
 from ..deps import ClientDep, SettingsDep, StoreDep, UserDep
 from ..errors import bad_request
+from ..executions import json_list
+from ..models import BulkSaveResult, PipelineConfig, ReorderRequest, document
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from core.store import Store
 
 router = APIRouter(tags=["pipeline configs"])
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
+CONFIG: dict[str, Any] = {"response_model": PipelineConfig, "response_model_exclude_unset": True}
+CONFIGS: dict[str, Any] = {"response_model": list[PipelineConfig], "response_model_exclude_unset": True}
 
 
 def _body(config: Any) -> Json:
@@ -26,12 +38,12 @@ def _body(config: Any) -> Json:
     return config
 
 
-def _validate(config: Json, settings: Any = None) -> None:
+def _validate(config: Json, settings: Settings | None = None) -> None:
     """The checks Gennaker makes on save: types, the stage graph, and that every cron trigger can be
     scheduled exactly. Unknown stage types are kept (refused when they would start)."""
-    from api.store.templates import check_templated
     from integrations.triggers.cron import CronError
     from integrations.triggers.schedules import check_cron_triggers
+    from templates.stored import check_templated
     from workflows.config import PipelineConfig
     from workflows.graph import StageGraph
 
@@ -43,7 +55,7 @@ def _validate(config: Json, settings: Any = None) -> None:
         raise bad_request(str(err), field=str(err).split(":", 1)[0]) from None
 
 
-async def _schedule(client: Any, settings: Any, pipeline: Json, store: Any) -> None:
+async def _schedule(client: Client, settings: Settings, pipeline: Json, store: Store) -> None:
     """Bring the pipeline's cron Schedules in line with the store (re-read there, so concurrent saves through
     other API processes converge). The save stands if Temporal cannot be reached (logged); the API's start-up
     reconciliation catches up."""
@@ -61,47 +73,47 @@ def _has_cron(pipeline: Json) -> bool:
     return bool(cron_triggers(pipeline))
 
 
-def _redacted(settings: Any, config: Any) -> Any:
+def _redacted(settings: Settings, config: Any) -> Any:
     """What a read answers: git trigger secrets and ``auth.secret_fields`` replaced by the placeholder."""
     from ..auth.redaction import redact
 
     return redact(config, settings.auth.secret_fields)
 
 
-def _redacted_all(settings: Any, configs: list[Json]) -> list[Json]:
+def _redacted_all(settings: Settings, configs: list[Json]) -> list[Json]:
     from ..auth.redaction import redact_all
 
     return redact_all(configs, settings.auth.secret_fields)
 
 
-async def _keep_secrets(store: Any, settings: Any, config: Json, kind: str) -> Json:
+async def _keep_secrets(store: Store, settings: Settings, config: Json, kind: str) -> Json:
     """The config to store: placeholders sent back take the stored secrets, and webhook stages' header values
     are sealed (they travel into Temporal's history with every execution)."""
-    from api.store import NotFoundError
+    from core.sealing import seal_config
+    from core.store import NotFoundError
 
     from ..auth.redaction import restore
-    from ..auth.sealing import seal_config
 
     previous: Json | None = None
     if isinstance(config.get("id"), str) and config["id"]:
         try:
-            previous = await asyncio.to_thread(store.get_pipeline, config["id"], kind)
+            previous = await asyncio.to_thread(store.pipelines.get, config["id"], kind)
         except NotFoundError:
             previous = None
     restored = restore(config, previous, settings.auth.secret_fields)
     return seal_config(settings, restored)  # type: ignore[no-any-return]
 
 
-async def _authorize_save(guard: Guard, store: Any, config: Json, kind: str = "pipeline") -> Json:
+async def _authorize_save(guard: Guard, store: Store, config: Json, kind: str = "pipeline") -> Json:
     """WRITE on the application (and on the stored one's, when it moves); the triggers' runAsUser and the
     pipeline's roles (managed service account). Returns the config to save."""
-    from api.store import NotFoundError
-    from api.store.dinghy import refuse_locked_edit
+    from core.store import NotFoundError
+    from core.store.dinghy import refuse_locked_edit
 
     from ..auth.enforce import MANAGED_SUFFIX, apply_managed_service_account, check_run_as_users
 
     if isinstance(config.get("id"), str) and config["id"]:  # before a managed service account is named after it
-        await asyncio.to_thread(store.check_pipeline_id, config["id"], kind)
+        await asyncio.to_thread(store.pipelines.check_id, config["id"], kind)
     await asyncio.to_thread(refuse_locked_edit, store, config, kind)  # Dinghy's lock: only an unlocking save passes
     if not guard.enabled:
         return config
@@ -109,7 +121,7 @@ async def _authorize_save(guard: Guard, store: Any, config: Json, kind: str = "p
     previous: Json | None = None
     if isinstance(config.get("id"), str) and config["id"]:
         try:
-            previous = await asyncio.to_thread(store.get_pipeline, config["id"], kind)
+            previous = await asyncio.to_thread(store.pipelines.get, config["id"], kind)
         except NotFoundError:
             previous = None
     if previous is not None and previous.get("application") != config.get("application"):
@@ -123,7 +135,7 @@ async def _authorize_save(guard: Guard, store: Any, config: Json, kind: str = "p
     return saved
 
 
-@router.post("/pipelines")
+@router.post("/pipelines", **CONFIG)
 async def save_pipeline(
     store: StoreDep,
     client: ClientDep,
@@ -131,22 +143,24 @@ async def save_pipeline(
     user: UserDep,
     guard: GuardDep,
     background: BackgroundTasks,
-    config: Any = Body(...),
+    body: PipelineConfig = Body(...),
     staleCheck: bool = Query(False),  # noqa: N803 - Gate's parameter name
 ) -> Json:
-    config = _body(config)
+    config = document(body)
     _validate(config, settings)
     config = await _authorize_save(guard, store, config)
     config = await _keep_secrets(store, settings, config, "pipeline")
-    saved: Json = await asyncio.to_thread(store.save_pipeline, config, user, stale_check=staleCheck)
+    saved: Json = await asyncio.to_thread(store.pipelines.save, config, user, stale_check=staleCheck)
     await _after_save(client, settings, saved, background, store)
     return _redacted(settings, saved)  # type: ignore[no-any-return]
 
 
-async def _after_save(client: Any, settings: Any, saved: Json, background: BackgroundTasks, store: Any) -> None:
+async def _after_save(
+    client: Client, settings: Settings, saved: Json, background: BackgroundTasks, store: Store
+) -> None:
     # With cron triggers the answer waits for the Schedules (they exist when the save returns); without,
     # removing ones the pipeline may have had before happens after the answer, keeping saves fast.
-    from api.store.templates import template_state
+    from templates.stored import template_state
 
     await asyncio.to_thread(template_state, store, saved)  # MPTv2: the answer says when it cannot render
     if _has_cron(saved):
@@ -155,7 +169,7 @@ async def _after_save(client: Any, settings: Any, saved: Json, background: Backg
         background.add_task(_schedule, client, settings, saved, store)
 
 
-@router.post("/pipelines/bulksave")
+@router.post("/pipelines/bulksave", response_model=BulkSaveResult)
 async def bulksave(
     store: StoreDep,
     client: ClientDep,
@@ -163,15 +177,16 @@ async def bulksave(
     user: UserDep,
     guard: GuardDep,
     background: BackgroundTasks,
-    pipelines: Any = Body(...),
+    pipelines: Any = Body(
+        ..., json_schema_extra={"type": "array", "items": {"$ref": "#/components/schemas/PipelineConfig"}}
+    ),
     application: str = "bulk_save_placeholder_app",
     staleCheck: bool = Query(False),  # noqa: N803
 ) -> Json:
     """Save many configs; each is validated and saved on its own (one bad config does not stop the others),
     and the answer counts both, as Front50's batch update does. ``application`` only names Orca's task there."""
-    from api.store import StoreError
-
-    from ..errors import ApiError
+    from core.errors import ApiError
+    from core.store import StoreError
 
     if not isinstance(pipelines, list):
         raise bad_request("the body must be a list of pipeline configs")
@@ -183,10 +198,10 @@ async def bulksave(
             _validate(config, settings)
             config = await _authorize_save(guard, store, config)
             config = await _keep_secrets(store, settings, config, "pipeline")
-            doc = await asyncio.to_thread(store.save_pipeline, config, user, stale_check=staleCheck)
+            doc = await asyncio.to_thread(store.pipelines.save, config, user, stale_check=staleCheck)
             await _after_save(client, settings, doc, background, store)
             saved.append(doc["name"])
-        except (ApiError, StoreError, GennakerError) as err:
+        except (ApiError, StoreError, EngineError) as err:
             message = getattr(err, "message", None) or str(err)
             failed.append(
                 {**_redacted(settings, config), "errorMsg": message}
@@ -201,7 +216,7 @@ async def bulksave(
     }
 
 
-@router.put("/pipelines/{pipeline_id}")
+@router.put("/pipelines/{pipeline_id}", **CONFIG)
 async def update_pipeline(
     pipeline_id: str,
     store: StoreDep,
@@ -210,16 +225,16 @@ async def update_pipeline(
     user: UserDep,
     guard: GuardDep,
     background: BackgroundTasks,
-    config: Any = Body(...),
+    body: PipelineConfig = Body(...),
 ) -> Json:
-    config = _body(config)
+    config = document(body)
     if config.get("id") not in (None, pipeline_id):
         raise bad_request(f"the body's id {config.get('id')!r} does not match the path's {pipeline_id!r}", field="id")
-    await asyncio.to_thread(store.get_pipeline, pipeline_id)  # 404 when there is none
+    await asyncio.to_thread(store.pipelines.get, pipeline_id)  # 404 when there is none
     _validate(config, settings)
     config = await _authorize_save(guard, store, {**config, "id": pipeline_id})
     config = await _keep_secrets(store, settings, config, "pipeline")
-    saved: Json = await asyncio.to_thread(store.save_pipeline, config, user)
+    saved: Json = await asyncio.to_thread(store.pipelines.save, config, user)
     await _after_save(client, settings, saved, background, store)
     return _redacted(settings, saved)  # type: ignore[no-any-return]
 
@@ -228,102 +243,109 @@ async def update_pipeline(
 async def delete_pipeline(
     application: str, name: str, store: StoreDep, client: ClientDep, settings: SettingsDep, guard: GuardDep
 ) -> None:
-    from api.store.dinghy import refuse_locked_delete
+    from core.store.dinghy import refuse_locked_delete
     from integrations.triggers.schedules import remove_pipeline, store_loader
 
     await guard.app(application, WRITE)
 
-    pipeline: Json = await asyncio.to_thread(store.get_pipeline_by_name, application, name)
+    pipeline: Json = await asyncio.to_thread(store.pipelines.get_by_name, application, name)
     refuse_locked_delete(pipeline)  # Dinghy's lock covers deletes too
-    await asyncio.to_thread(store.delete_pipeline, application, name)
+    await asyncio.to_thread(store.pipelines.delete, application, name)
     try:
         await remove_pipeline(client, str(pipeline.get("id")), settings, store_loader(store))
     except Exception as err:  # noqa: BLE001 - logged; reconciled at start-up
         log.warning("pipeline %s: could not delete its cron schedules: %s", pipeline.get("id"), err)
 
 
-@router.get("/applications/{application}/pipelineConfigs")
+@router.get("/applications/{application}/pipelineConfigs", **CONFIGS)
 async def app_pipeline_configs(
     application: str,
     store: StoreDep,
     settings: SettingsDep,
     guard: GuardDep,
+    request: Request,
     pipelineNameFilter: str | None = None,  # noqa: N803
-) -> list[Json]:
+) -> Response:
     await guard.app(application, READ)
-    configs: list[Json] = await asyncio.to_thread(store.list_pipelines, application)
-    if pipelineNameFilter:
-        configs = [c for c in configs if pipelineNameFilter.lower() in str(c.get("name", "")).lower()]
-    return _redacted_all(settings, configs)
+
+    async def compute() -> Response:
+        configs: list[Json] = await asyncio.to_thread(store.pipelines.all, application)
+        if pipelineNameFilter:
+            configs = [c for c in configs if pipelineNameFilter.lower() in str(c.get("name", "")).lower()]
+        return json_list(_redacted_all(settings, configs))  # stored configs were validated when saved
+
+    # the same for every caller allowed to READ (checked above): cached per process, validated per request
+    key = f"{application}\0{(pipelineNameFilter or '').lower()}"
+    return await cache.answer(request, store, configs_scope(application), key, compute)
 
 
-@router.get("/applications/{application}/pipelineConfigs/{name}")
+@router.get("/applications/{application}/pipelineConfigs/{name}", **CONFIG)
 async def app_pipeline_config(
     application: str, name: str, store: StoreDep, settings: SettingsDep, guard: GuardDep
 ) -> Json:
     await guard.app(application, READ)
-    found = await asyncio.to_thread(store.get_pipeline_by_name, application, name)
+    found = await asyncio.to_thread(store.pipelines.get_by_name, application, name)
     return _redacted(settings, found)  # type: ignore[no-any-return]
 
 
-@router.get("/pipelineConfigs")
-async def all_pipeline_configs(store: StoreDep, settings: SettingsDep, guard: GuardDep) -> list[Json]:
-    return _redacted_all(settings, await guard.keep_apps(await asyncio.to_thread(store.list_pipelines)))
+@router.get("/pipelineConfigs", **CONFIGS)
+async def all_pipeline_configs(store: StoreDep, settings: SettingsDep, guard: GuardDep) -> Response:
+    return json_list(_redacted_all(settings, await guard.keep_apps(await asyncio.to_thread(store.pipelines.all))))
 
 
-@router.get("/pipelineConfigs/{pipeline_id}/history")
+@router.get("/pipelineConfigs/{pipeline_id}/history", **CONFIGS)
 async def pipeline_history(
     pipeline_id: str, store: StoreDep, settings: SettingsDep, guard: GuardDep, limit: int = Query(20, ge=1, le=1000)
 ) -> list[Json]:
-    history: list[Json] = await asyncio.to_thread(store.pipeline_history, pipeline_id, limit=limit)
+    history: list[Json] = await asyncio.to_thread(store.pipelines.history, pipeline_id, limit=limit)
     for application in sorted({str(h.get("application")) for h in history}):
         await guard.app(application, READ)
     return _redacted_all(settings, history)
 
 
 @router.post("/actions/pipelines/reorder")
-async def reorder(store: StoreDep, guard: GuardDep, body: Any = Body(...)) -> None:
-    body = _body(body)
+async def reorder(store: StoreDep, guard: GuardDep, request: ReorderRequest = Body(...)) -> None:
+    body = document(request)
     application, ids = body.get("application"), body.get("idsToIndices")
     if not isinstance(application, str) or not application:
         raise bad_request("application is required", field="application")
     if not isinstance(ids, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in ids.values()):
         raise bad_request("idsToIndices must map pipeline ids to integer positions", field="idsToIndices")
     await guard.app(application, WRITE)
-    await asyncio.to_thread(store.reorder_pipelines, application, ids)
+    await asyncio.to_thread(store.pipelines.reorder, application, ids)
 
 
 # ---- strategies: the same documents, stored apart ------------------------------------------------------------
 
 
-@router.post("/strategies")
+@router.post("/strategies", **CONFIG)
 async def save_strategy(
-    store: StoreDep, settings: SettingsDep, user: UserDep, guard: GuardDep, config: Any = Body(...)
+    store: StoreDep, settings: SettingsDep, user: UserDep, guard: GuardDep, body: PipelineConfig = Body(...)
 ) -> Json:
-    config = _body(config)
+    config = document(body)
     _validate(config, settings)
     config = await _authorize_save(guard, store, config, kind="strategy")
     config = await _keep_secrets(store, settings, config, "strategy")
-    saved = await asyncio.to_thread(store.save_pipeline, config, user, kind="strategy")
+    saved = await asyncio.to_thread(store.pipelines.save, config, user, kind="strategy")
     return _redacted(settings, saved)  # type: ignore[no-any-return]
 
 
 @router.delete("/strategies/{application}/{name}")
 async def delete_strategy(application: str, name: str, store: StoreDep, guard: GuardDep) -> None:
     await guard.app(application, WRITE)
-    await asyncio.to_thread(store.delete_pipeline, application, name, kind="strategy")
+    await asyncio.to_thread(store.pipelines.delete, application, name, kind="strategy")
 
 
-@router.get("/applications/{application}/strategyConfigs")
+@router.get("/applications/{application}/strategyConfigs", **CONFIGS)
 async def app_strategy_configs(application: str, store: StoreDep, settings: SettingsDep, guard: GuardDep) -> list[Json]:
     await guard.app(application, READ)
-    return _redacted_all(settings, await asyncio.to_thread(store.list_pipelines, application, kind="strategy"))
+    return _redacted_all(settings, await asyncio.to_thread(store.pipelines.all, application, kind="strategy"))
 
 
-@router.get("/applications/{application}/strategyConfigs/{name}")
+@router.get("/applications/{application}/strategyConfigs/{name}", **CONFIG)
 async def app_strategy_config(
     application: str, name: str, store: StoreDep, settings: SettingsDep, guard: GuardDep
 ) -> Json:
     await guard.app(application, READ)
-    found = await asyncio.to_thread(store.get_pipeline_by_name, application, name, kind="strategy")
+    found = await asyncio.to_thread(store.pipelines.get_by_name, application, name, kind="strategy")
     return _redacted(settings, found)  # type: ignore[no-any-return]

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query
 
 from ..auth.enforce import READ, WRITE, Guard, GuardDep, forbidden
 from ..deps import ClientDep, SettingsDep, StoreDep
 from ..errors import ApiError, bad_request
+from ..models.base import document
+from ..models.pipelines import PipelineConfig
+from ..models.templates import Dependent, PipelineTemplate, SavedTemplate, TemplateDeleted
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from core.settings import Settings
+    from core.store import Store
+    from templates.stored import TemplateStore
 
 router = APIRouter(tags=["pipeline templates"])
 log = logging.getLogger(__name__)
@@ -23,8 +33,8 @@ Json = dict[str, Any]
 BASE = "/v2/pipelineTemplates"
 
 
-def _templates(store: Any) -> Any:
-    from api.store.templates import TemplateStore
+def _templates(store: Store) -> TemplateStore:
+    from templates.stored import TemplateStore
 
     return TemplateStore(store)
 
@@ -34,7 +44,7 @@ def _scopes(scopes: list[str] | None) -> list[str]:
     return [s for item in scopes or [] for s in item.split(",") if s.strip()]
 
 
-async def _may_change(guard: Guard, store: Any, template_id: str) -> None:
+async def _may_change(guard: Guard, store: Store, template_id: str) -> None:
     """An authenticated caller with WRITE on the applications of every pipeline that uses the template."""
     if not guard.enabled:
         return
@@ -45,7 +55,7 @@ async def _may_change(guard: Guard, store: Any, template_id: str) -> None:
         await guard.app(app, WRITE)
 
 
-async def _resync(client: Any, settings: Any, store: Any, template_id: str) -> None:
+async def _resync(client: Client, settings: Settings, store: Store, template_id: str) -> None:
     """The cron Schedules of the template's dependents follow its (inherited) cron triggers."""
     from integrations.triggers import schedules
 
@@ -65,9 +75,9 @@ def _template_body(body: Any) -> Json:
 
 
 async def _save(
-    store: Any,
-    client: Any,
-    settings: Any,
+    store: Store,
+    client: Client,
+    settings: Settings,
     guard: Guard,
     background: BackgroundTasks,
     body: Any,
@@ -87,24 +97,25 @@ async def _save(
     return saved
 
 
-@router.get(BASE)
+@router.get(BASE, response_model=list[PipelineTemplate], response_model_exclude_unset=True)
 async def list_templates(store: StoreDep, scopes: list[str] | None = Query(None)) -> list[Json]:
     """Every stored version (``id``, ``id:tag``, ``id@sha256:...``), of the given scopes when any."""
     out: list[Json] = await asyncio.to_thread(_templates(store).list_all, _scopes(scopes))
     return out
 
 
-@router.get(f"{BASE}/versions")
+@router.get(f"{BASE}/versions", response_model=dict[str, list[PipelineTemplate]], response_model_exclude_unset=True)
 async def versions(store: StoreDep, scopes: list[str] | None = Query(None)) -> dict[str, list[Json]]:
     out: dict[str, list[Json]] = await asyncio.to_thread(_templates(store).versions, _scopes(scopes))
     return out
 
 
-@router.post(f"{BASE}/plan")
-async def plan(store: StoreDep, guard: GuardDep, config: Any = Body(...)) -> Json:
+@router.post(f"{BASE}/plan", response_model=PipelineConfig, response_model_exclude_unset=True)
+async def plan(store: StoreDep, guard: GuardDep, body: Annotated[PipelineConfig, Body()]) -> Json:
     """Orca's plan: the pipeline a templated config renders to, without running it (400 with ``errors``)."""
     from templates import TemplateError, is_templated
 
+    config = document(body)
     if not isinstance(config, dict):
         raise bad_request("the body must be a templated pipeline config (a JSON object)")
     if config.get("schema") != "v2":
@@ -121,35 +132,35 @@ async def plan(store: StoreDep, guard: GuardDep, config: Any = Body(...)) -> Jso
     return rendered
 
 
-@router.post(f"{BASE}/create")
+@router.post(f"{BASE}/create", response_model=SavedTemplate, response_model_exclude_unset=True)
 async def create(
     store: StoreDep,
     client: ClientDep,
     settings: SettingsDep,
     guard: GuardDep,
     background: BackgroundTasks,
-    body: Any = Body(...),
+    body: Annotated[PipelineTemplate, Body()],
     tag: str | None = None,
 ) -> Json:
     """Gate's create (Orca's ``createV2PipelineTemplate``, here synchronous)."""
-    return await _save(store, client, settings, guard, background, body, tag, None)
+    return await _save(store, client, settings, guard, background, document(body), tag, None)
 
 
-@router.post(BASE)
+@router.post(BASE, response_model=SavedTemplate, response_model_exclude_unset=True)
 async def create_front50(
     store: StoreDep,
     client: ClientDep,
     settings: SettingsDep,
     guard: GuardDep,
     background: BackgroundTasks,
-    body: Any = Body(...),
+    body: Annotated[PipelineTemplate, Body()],
     tag: str | None = None,
 ) -> Json:
     """Front50's create."""
-    return await _save(store, client, settings, guard, background, body, tag, None)
+    return await _save(store, client, settings, guard, background, document(body), tag, None)
 
 
-@router.post(f"{BASE}/update/{{template_id}}")
+@router.post(f"{BASE}/update/{{template_id}}", response_model=SavedTemplate, response_model_exclude_unset=True)
 async def update(
     template_id: str,
     store: StoreDep,
@@ -157,20 +168,20 @@ async def update(
     settings: SettingsDep,
     guard: GuardDep,
     background: BackgroundTasks,
-    body: Any = Body(...),
+    body: Annotated[PipelineTemplate, Body()],
     tag: str | None = None,
     skipPlanDependents: bool = False,  # noqa: N803 - Gate's parameter
 ) -> Json:
     """Gate's update (Orca's ``updateV2PipelineTemplate``). The update is saved whatever its dependents make of
     it (as Orca saves it); unless ``skipPlanDependents``, the answer lists the dependents that no longer render
     (``dependentErrors``), so a breaking change is seen at once rather than when their triggers fire."""
-    saved = await _save(store, client, settings, guard, background, body, tag, template_id)
+    saved = await _save(store, client, settings, guard, background, document(body), tag, template_id)
     if not skipPlanDependents:
         saved["dependentErrors"] = await asyncio.to_thread(_templates(store).dependent_errors, saved["id"])
     return saved
 
 
-@router.put(f"{BASE}/{{template_id}}")
+@router.put(f"{BASE}/{{template_id}}", response_model=SavedTemplate, response_model_exclude_unset=True)
 async def update_front50(
     template_id: str,
     store: StoreDep,
@@ -178,20 +189,20 @@ async def update_front50(
     settings: SettingsDep,
     guard: GuardDep,
     background: BackgroundTasks,
-    body: Any = Body(...),
+    body: Annotated[PipelineTemplate, Body()],
     tag: str | None = None,
 ) -> Json:
     """Front50's update."""
-    return await _save(store, client, settings, guard, background, body, tag, template_id)
+    return await _save(store, client, settings, guard, background, document(body), tag, template_id)
 
 
-@router.get(f"{BASE}/{{template_id}}")
+@router.get(f"{BASE}/{{template_id}}", response_model=PipelineTemplate, response_model_exclude_unset=True)
 async def get(template_id: str, store: StoreDep, tag: str | None = None, digest: str | None = None) -> Json:
     doc: Json = await asyncio.to_thread(_templates(store).get, template_id, tag or None, digest or None)
     return doc
 
 
-@router.delete(f"{BASE}/{{template_id}}", status_code=202)
+@router.delete(f"{BASE}/{{template_id}}", status_code=202, response_model=TemplateDeleted)
 async def delete(
     template_id: str,
     store: StoreDep,
@@ -201,7 +212,7 @@ async def delete(
     application: str = "spinnaker",
 ) -> Json:
     """Delete one stored version; refused (409, Front50's message) while pipelines depend on it."""
-    from api.store.templates import key_of
+    from templates.stored import key_of
 
     key = key_of(template_id, tag or None, digest or None)
     await _may_change(guard, store, key)
@@ -209,13 +220,13 @@ async def delete(
     return {"deleted": key}
 
 
-async def _dependents(store: Any, guard: Guard, template_id: str) -> list[Json]:
+async def _dependents(store: Store, guard: Guard, template_id: str) -> list[Json]:
     users = await asyncio.to_thread(_templates(store).dependents, template_id)
     kept: list[Json] = await guard.keep_apps(users)
     return kept
 
 
-@router.get(f"{BASE}/{{template_id}}/dependents")
+@router.get(f"{BASE}/{{template_id}}/dependents", response_model=list[Dependent])
 async def dependents(template_id: str, store: StoreDep, guard: GuardDep) -> list[Json]:
     """Gate's answer: ``[{application, id, name}]`` of the pipelines that use the template (those you may read)."""
     return [
@@ -224,9 +235,11 @@ async def dependents(template_id: str, store: StoreDep, guard: GuardDep) -> list
     ]
 
 
-@router.get(f"{BASE}/{{template_id}}/dependentPipelines")
+@router.get(
+    f"{BASE}/{{template_id}}/dependentPipelines", response_model=list[PipelineConfig], response_model_exclude_unset=True
+)
 async def dependent_pipelines(template_id: str, store: StoreDep, guard: GuardDep, settings: SettingsDep) -> list[Json]:
     """Front50's answer: the pipeline configs themselves (secrets redacted)."""
     from ..auth.redaction import redact_all
 
-    return redact_all(await _dependents(store, guard, template_id), settings.auth.secret_fields)  # type: ignore[no-any-return]
+    return redact_all(await _dependents(store, guard, template_id), settings.auth.secret_fields)

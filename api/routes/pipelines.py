@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Body
 
+from core.ids import new_ulid
+from core.parameters import missing_required, with_defaults
+from core.settings import Settings
 from workflows import operations
-from workflows.ids import new_ulid
-from workflows.parameters import missing_required, with_defaults
 
 from ..auth.enforce import EXECUTE, Guard, GuardDep
 from ..deps import ClientDep, SettingsDep, StoreDep
 from ..errors import bad_request
+from ..models import AdHocPipeline, EventRef, ExecutionRef, ManualTrigger, document
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from core.store import Store
 
 router = APIRouter(tags=["executions"])
 Json = dict[str, Any]
@@ -75,16 +82,16 @@ def manual_trigger(body: Any, user: str, where: str = "trigger.", *, enforce: bo
     return {**body, "type": "manual", "user": user}
 
 
-async def _config(store: Any, application: str, name_or_id: str) -> Json:
-    from api.store import NotFoundError
+async def _config(store: Store, application: str, name_or_id: str) -> Json:
+    from core.store import NotFoundError
 
     try:
-        config: Json = await asyncio.to_thread(store.get_pipeline_by_name, application, name_or_id)
+        config: Json = await asyncio.to_thread(store.pipelines.get_by_name, application, name_or_id)
         return config
     except NotFoundError:
         pass
     try:
-        config = await asyncio.to_thread(store.get_pipeline, name_or_id)
+        config = await asyncio.to_thread(store.pipelines.get, name_or_id)
     except NotFoundError:
         raise NotFoundError(f"no pipeline '{name_or_id}' in application '{application}'") from None
     if config.get("application") != application:
@@ -93,8 +100,8 @@ async def _config(store: Any, application: str, name_or_id: str) -> Json:
 
 
 async def _start(
-    client: Any,
-    settings: Any,
+    client: Client,
+    settings: Settings,
     config: Json,
     trigger: Json,
     *,
@@ -104,7 +111,7 @@ async def _start(
     user: str = "anonymous",
     authentication: Json | None = None,
 ) -> str:
-    from ..auth.sealing import seal_config
+    from core.sealing import seal_config
 
     return await operations.start_pipeline(
         client,
@@ -121,9 +128,9 @@ async def _start(
 
 
 async def _trigger_saved(
-    client: Any,
-    store: Any,
-    settings: Any,
+    client: Client,
+    store: Store,
+    settings: Settings,
     guard: Guard,
     application: str,
     name_or_id: str,
@@ -132,7 +139,7 @@ async def _trigger_saved(
 ) -> str:
     user = guard.principal.name
     await guard.app(application, EXECUTE)
-    from api.store.templates import rendered_for_start
+    from templates.stored import rendered_for_start
 
     config = await asyncio.to_thread(rendered_for_start, store, await _config(store, application, name_or_id))
     if config.get("disabled") in (True, "true"):
@@ -149,7 +156,7 @@ async def _trigger_saved(
     )
 
 
-@router.post("/pipelines/{application}/{name_or_id}", status_code=202)
+@router.post("/pipelines/{application}/{name_or_id}", status_code=202, response_model=ExecutionRef)
 async def trigger(
     application: str,
     name_or_id: str,
@@ -157,13 +164,14 @@ async def trigger(
     store: StoreDep,
     settings: SettingsDep,
     guard: GuardDep,
-    body: Any = Body(None),
+    trigger: ManualTrigger | None = Body(None),
 ) -> Json:
+    body = None if trigger is None else document(trigger)
     execution_id = await _trigger_saved(client, store, settings, guard, application, name_or_id, body)
     return {"ref": f"/pipelines/{execution_id}"}
 
 
-@router.post("/pipelines/v2/{application}/{name_or_id}", status_code=202)
+@router.post("/pipelines/v2/{application}/{name_or_id}", status_code=202, response_model=EventRef)
 async def trigger_v2(
     application: str,
     name_or_id: str,
@@ -171,8 +179,9 @@ async def trigger_v2(
     store: StoreDep,
     settings: SettingsDep,
     guard: GuardDep,
-    body: Any = Body(None),
+    trigger: ManualTrigger | None = Body(None),
 ) -> Json:
+    body = None if trigger is None else document(trigger)
     event_id = str(uuid.uuid4())
     if body is None or isinstance(body, dict):  # anything else is refused, with a message, by _trigger
         body = {"eventId": event_id, **(body or {})}
@@ -181,16 +190,15 @@ async def trigger_v2(
     return {"eventId": event_id, "ref": f"/pipelines/{execution_id}"}
 
 
-@router.post("/pipelines/start", status_code=202)
+@router.post("/pipelines/start", status_code=202, response_model=ExecutionRef)
 async def start_adhoc(
-    client: ClientDep, settings: SettingsDep, guard: GuardDep, store: StoreDep, config: Any = Body(...)
+    client: ClientDep, settings: SettingsDep, guard: GuardDep, store: StoreDep, pipeline: AdHocPipeline = Body(...)
 ) -> Json:
-    if not isinstance(config, dict):
-        raise bad_request("the body must be a pipeline (a JSON object)")
+    config = document(pipeline)
     if not config.get("application"):
         raise bad_request("application is required", field="application")
     await guard.app(config["application"], EXECUTE)
-    from api.store.templates import rendered_for_start
+    from templates.stored import rendered_for_start
 
     config = await asyncio.to_thread(rendered_for_start, store, config)  # MPTv2: an ad-hoc templated pipeline
     user = guard.principal.name

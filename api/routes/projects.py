@@ -10,23 +10,24 @@ from fastapi import APIRouter, Query, Response
 from .. import executions as reads
 from ..auth.enforce import GuardDep
 from ..deps import ClientDep, StoreDep
+from ..models import Execution, Project
 from .executions import _statuses
 
 router = APIRouter(tags=["projects"])
 Json = dict[str, Any]
 
 
-@router.get("/projects")
+@router.get("/projects", response_model=list[Project], response_model_exclude_unset=True)
 async def list_projects(store: StoreDep) -> list[Json]:
-    return await asyncio.to_thread(store.list_projects)  # type: ignore[no-any-return]
+    return await asyncio.to_thread(store.projects.all)
 
 
-@router.get("/projects/{project}")
+@router.get("/projects/{project}", response_model=Project, response_model_exclude_unset=True)
 async def get_project(project: str, store: StoreDep) -> Json:
-    return await asyncio.to_thread(store.get_project, project)  # type: ignore[no-any-return]
+    return await asyncio.to_thread(store.projects.get, project)
 
 
-@router.get("/projects/{project}/pipelines", response_model=list[dict[str, Any]])
+@router.get("/projects/{project}/pipelines", response_model=list[Execution])
 async def project_executions(
     project: str,
     client: ClientDep,
@@ -36,18 +37,18 @@ async def project_executions(
     statuses: str | None = None,
 ) -> Response:
     """The newest executions of the pipelines the project lists (or of all its applications' pipelines)."""
-    found = await asyncio.to_thread(store.get_project, project)
+    found = await asyncio.to_thread(store.projects.get, project)
     config = found.get("config") or {}
-    ids = [p.get("pipelineConfigId") for p in config.get("pipelineConfigs") or [] if isinstance(p, dict)]
-    ids = [i for i in ids if isinstance(i, str)]
+    named = [p.get("pipelineConfigId") for p in config.get("pipelineConfigs") or [] if isinstance(p, dict)]
+    ids: list[str] = [i for i in named if isinstance(i, str)]
     if not ids:
         apps = [a for a in config.get("applications") or [] if isinstance(a, str)]
-        pipelines = [await asyncio.to_thread(store.list_pipelines, app) for app in apps]
+        pipelines = [await asyncio.to_thread(store.pipelines.all, app) for app in apps]
         ids = [p["id"] for group in pipelines for p in group]
     if not ids:
         return reads.json_list([])
     executions = await asyncio.to_thread(
-        store.list_executions, pipeline_config_ids=ids, statuses=_statuses(statuses), limit_per_config=limit
+        store.executions.query, pipeline_config_ids=ids, statuses=_statuses(statuses), limit_per_config=limit
     )
     executions = await guard.keep_apps(executions)
     return reads.json_list(await reads.refresh(client, executions, expand=False))

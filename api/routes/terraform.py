@@ -13,22 +13,38 @@ import base64
 import binascii
 import json
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from core.auth.principal import Principal
+
 from ..auth.enforce import READ, WRITE, Guard
-from ..auth.principal import Principal
 from ..deps import get_principal
 from ..errors import ApiError, bad_request, not_found
+from ..models.base import document
+from ..models.terraform import (
+    ForceUnlock,
+    LockInfo,
+    LockState,
+    Output,
+    Released,
+    StateDeleted,
+    StateVersion,
+    StateVersionWithBody,
+)
+
+if TYPE_CHECKING:
+    from core.store import Store
+    from core.store.terraform import TerraformStore
 
 router = APIRouter(tags=["terraform"])
 Json = dict[str, Any]
 STATE = "/terraform/state/{application}/{workspace}"
 #: terraform's answer when another lock id holds the state
 LOCKED: dict[int | str, dict[str, Any]] = {
-    423: {"description": "Locked by another lock id; the body is the holder's lock info", "model": dict[str, Any]}
+    423: {"description": "Locked by another lock id; the body is the holder's lock info", "model": LockInfo}
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,89}$")
 
@@ -73,10 +89,9 @@ def _names(application: str, workspace: str) -> tuple[str, str]:
     return application.lower(), workspace
 
 
-def _states(request: Request) -> Any:
-    from api.store.terraform import TerraformStore
-
-    return TerraformStore(request.app.state.store)
+def _states(request: Request) -> TerraformStore:
+    store: Store = request.app.state.store
+    return store.terraform
 
 
 def _locked(lock: Json) -> Response:
@@ -105,9 +120,9 @@ async def get_state(application: str, workspace: str, request: Request, guard: C
     return Response(state["body"], media_type="application/json")
 
 
-@router.post(STATE, responses=LOCKED)
+@router.post(STATE, responses=LOCKED, response_model=StateVersion)
 async def put_state(application: str, workspace: str, request: Request, guard: CallerDep) -> Response:
-    from api.store.terraform import StateLocked
+    from core.store.terraform import StateLocked
 
     app, ws = _names(application, workspace)
     await guard.app(app, WRITE)
@@ -132,9 +147,9 @@ async def put_state(application: str, workspace: str, request: Request, guard: C
     return JSONResponse(saved)
 
 
-@router.delete(STATE, responses=LOCKED)
+@router.delete(STATE, responses=LOCKED, response_model=StateDeleted)
 async def delete_state(application: str, workspace: str, request: Request, guard: CallerDep) -> Response:
-    from api.store.terraform import StateLocked
+    from core.store.terraform import StateLocked
 
     app, ws = _names(application, workspace)
     await guard.app(app, WRITE)
@@ -147,9 +162,9 @@ async def delete_state(application: str, workspace: str, request: Request, guard
     return JSONResponse({"deleted": True})
 
 
-@router.api_route(STATE, methods=["LOCK"], responses=LOCKED)
+@router.api_route(STATE, methods=["LOCK"], responses=LOCKED, response_model=LockState)
 async def lock_state(application: str, workspace: str, request: Request, guard: CallerDep) -> Response:
-    from api.store.terraform import StateLocked
+    from core.store.terraform import StateLocked
 
     app, ws = _names(application, workspace)
     await guard.app(app, WRITE)
@@ -163,9 +178,9 @@ async def lock_state(application: str, workspace: str, request: Request, guard: 
     return JSONResponse({"locked": True, "lock": info})
 
 
-@router.api_route(STATE, methods=["UNLOCK"], responses=LOCKED)
+@router.api_route(STATE, methods=["UNLOCK"], responses=LOCKED, response_model=LockState)
 async def unlock_state(application: str, workspace: str, request: Request, guard: CallerDep) -> Response:
-    from api.store.terraform import StateLocked
+    from core.store.terraform import StateLocked
 
     app, ws = _names(application, workspace)
     await guard.app(app, WRITE)
@@ -177,7 +192,7 @@ async def unlock_state(application: str, workspace: str, request: Request, guard
     return JSONResponse({"locked": False})
 
 
-@router.get(STATE + "/lock")
+@router.get(STATE + "/lock", response_model=LockState, response_model_exclude_unset=True)
 async def get_lock(application: str, workspace: str, request: Request, guard: CallerDep) -> Json:
     """``{"locked": bool, "lock": <terraform's lock info>}``."""
     app, ws = _names(application, workspace)
@@ -186,17 +201,21 @@ async def get_lock(application: str, workspace: str, request: Request, guard: Ca
     return {"locked": lock is not None, "lock": lock}
 
 
-@router.post(STATE + "/force-unlock")
+@router.post(STATE + "/force-unlock", response_model=Released, response_model_exclude_unset=True)
 async def force_unlock(
-    application: str, workspace: str, request: Request, guard: CallerDep, body: Annotated[Any, Body()] = None
+    application: str,
+    workspace: str,
+    request: Request,
+    guard: CallerDep,
+    body: Annotated[ForceUnlock | None, Body()] = None,
 ) -> Json:
     """The operator's ``terraform force-unlock``: release the lock whose id is given (a stale one, after a
     worker died mid-apply). The id must be the lock's, so a lock taken since is never released by mistake."""
-    from api.store.terraform import StateLocked
+    from core.store.terraform import StateLocked
 
     app, ws = _names(application, workspace)
     await guard.app(app, WRITE)
-    lock_id = body.get("id") if isinstance(body, dict) else None
+    lock_id = document(body).get("id") if body is not None else None
     if not isinstance(lock_id, str) or not lock_id.strip():
         raise bad_request("give the id of the lock to release", field="id")
     try:
@@ -208,17 +227,17 @@ async def force_unlock(
     return {"released": released}
 
 
-@router.get(STATE + "/versions")
+@router.get(STATE + "/versions", response_model=list[StateVersion], response_model_exclude_unset=True)
 async def list_versions(application: str, workspace: str, request: Request, guard: CallerDep) -> list[Json]:
     """Every version of the state, newest first, each with the execution that wrote it."""
     app, ws = _names(application, workspace)
     await guard.app(app, READ)
-    return await asyncio.to_thread(_states(request).versions, app, ws)  # type: ignore[no-any-return]
+    return await asyncio.to_thread(_states(request).versions, app, ws)
 
 
-@router.get(STATE + "/versions/{version}")
+@router.get(STATE + "/versions/{version}", response_model=StateVersionWithBody, response_model_exclude_unset=True)
 async def get_version(application: str, workspace: str, version: int, request: Request, guard: CallerDep) -> Json:
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     app, ws = _names(application, workspace)
     await guard.app(app, READ)
@@ -231,7 +250,7 @@ async def get_version(application: str, workspace: str, version: int, request: R
     return doc
 
 
-@router.get(STATE + "/outputs")
+@router.get(STATE + "/outputs", response_model=dict[str, Output], response_model_exclude_unset=True)
 async def get_outputs(application: str, workspace: str, request: Request, guard: CallerDep) -> Json:
     """The state's outputs as ``terraform output -json`` shows them (sensitive values hidden)."""
     from integrations.terraform.plans import outputs

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
+from core.errors import ApiError
+from core.settings import Settings
 from integrations.triggers.errors import TriggerError
 from integrations.triggers.events import make_event, match_event
 from integrations.triggers.launcher import Launcher
 
 from ..deps import ClientDep, SettingsDep, StoreDep
-from ..errors import ApiError, bad_request
+from ..errors import bad_request
+from ..models import WebhookAnswer
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from core.store import Store
 
 router = APIRouter(tags=["webhooks"])
 log = logging.getLogger(__name__)
@@ -27,14 +35,14 @@ Json = dict[str, Any]
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps its payloads at 25 MB; 5 MB is plenty for triggers
 
 
-def _trigger_views(store: Any) -> list[Json]:
-    """Every pipeline as triggers see it (templated ones with their rendered triggers: api/store/templates.py)."""
-    from api.store.templates import trigger_views
+def _trigger_views(store: Store) -> list[Json]:
+    """Every pipeline as triggers see it (templated ones with their rendered triggers: templates/stored.py)."""
+    from templates.stored import trigger_views
 
-    return trigger_views(store, store.list_pipelines())
+    return trigger_views(store, store.pipelines.all())
 
 
-async def _handle(kind: str, source: str, request: Request, client: Any, store: Any, settings: Any) -> Json:
+async def _handle(kind: str, source: str, request: Request, client: Client, store: Store, settings: Settings) -> Json:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise ApiError(413, f"the payload is larger than {MAX_BODY} bytes")
@@ -64,13 +72,13 @@ async def _handle(kind: str, source: str, request: Request, client: Any, store: 
     }
 
 
-@router.post("/webhooks/webhook/{source}")
+@router.post("/webhooks/webhook/{source}", response_model=WebhookAnswer, response_model_exclude_unset=True)
 async def webhook(source: str, request: Request, client: ClientDep, store: StoreDep, settings: SettingsDep) -> Json:
     """Start the pipelines whose ``webhook`` trigger has this ``source`` and whose constraints match."""
     return await _handle("webhook", source, request, client, store, settings)
 
 
-@router.post("/webhooks/git/{provider}")
+@router.post("/webhooks/git/{provider}", response_model=WebhookAnswer, response_model_exclude_unset=True)
 async def git(provider: str, request: Request, client: ClientDep, store: StoreDep, settings: SettingsDep) -> Json:
     """Start the pipelines whose ``git`` trigger matches this push (GitHub, GitLab, Bitbucket)."""
     answer = await _handle("git", provider, request, client, store, settings)

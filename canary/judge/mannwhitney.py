@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from core.errors import CanaryError
+
 from .stats import average_ranks
 
 TOLERANCE = 1e-4  # R's uniroot default, as kayenta's BrentSolver uses it
@@ -18,7 +20,7 @@ _EPSILON = 2.220446049250313e-16
 _MAX_ITERATIONS = 1000
 
 
-class TiedObservationsError(ValueError):
+class TiedObservationsError(CanaryError, ValueError):
     """Every pooled observation is tied: σ is 0 and no interval exists (the judge reports ``Error``)."""
 
 

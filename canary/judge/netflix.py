@@ -11,6 +11,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.errors import CanaryError
+
 from . import scorer, stats
 from .classifier import Classification, Direction, Label, MannWhitneyClassifier
 
@@ -24,7 +26,7 @@ CONFIDENCE = 0.98
 Json = dict[str, Any]
 
 
-class JudgeError(ValueError):
+class JudgeError(CanaryError, ValueError):
     """The config or the pairs cannot be judged (an unknown metric, a setting of the wrong type)."""
 
 

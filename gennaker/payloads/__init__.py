@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from temporalio.converter import DataConverter
 
-    from gennaker.settings import Settings
+    from core.settings import Settings
 
     from .blobs import BlobStore
     from .codec import ClaimCheck
 
-_shared: dict[tuple[str, int, int, int], ClaimCheck] = {}
+_shared: dict[tuple[str, int, int, int, int], ClaimCheck] = {}
 _lock = threading.Lock()
 PART_FLOOR = 16 * 1024
 
@@ -51,12 +51,13 @@ def claim_check(settings: Settings) -> ClaimCheck:
 
     payloads = settings.payloads
     part_min = max(PART_FLOOR, payloads.threshold_bytes // 2) if payloads.json_parts else 0
-    ident = (_store_identity(settings), payloads.threshold_bytes, payloads.cache_bytes, part_min)
+    embedded_min = payloads.embedded_part_bytes if payloads.json_parts else 0
+    ident = (_store_identity(settings), payloads.threshold_bytes, payloads.cache_bytes, part_min, embedded_min)
     with _lock:
         found = _shared.get(ident)
         if found is None:
             found = _shared[ident] = ClaimCheck(
-                blob_store(settings), payloads.threshold_bytes, BytesLru(payloads.cache_bytes), part_min
+                blob_store(settings), payloads.threshold_bytes, BytesLru(payloads.cache_bytes), part_min, embedded_min
             )
         return found
 

@@ -14,7 +14,7 @@ from dataclasses import asdict
 def main(argv: Sequence[str] | None = None) -> int:
     from pydantic import ValidationError
 
-    from gennaker.settings import ConfigFileError, describe_error, load_settings
+    from core.settings import ConfigFileError, describe_error, load_settings
     from gennaker.temporal_client import TemporalConnectError, connect
 
     from . import blob_store

@@ -21,13 +21,15 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from core.errors import IntegrationError
+
 #: rows stay far below MariaDB's and MySQL's max_allowed_packet (16 MiB and 64 MiB by default, 1 MiB at the least)
 CHUNK_BYTES = 512 * 1024
 #: workflow ids are kept up to this length (Gennaker's are far shorter); longer ones are cut, see ``is_live``
 WORKFLOW_ID_CHARS = 255
 
 
-class BlobStoreError(RuntimeError):
+class BlobStoreError(IntegrationError, RuntimeError):
     """The blob store cannot be read or written; the message names the store and the key."""
 
 

@@ -22,6 +22,8 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
 from temporalio.exceptions import ApplicationError
 
+from core.errors import GennakerError
+
 from .blobs import BlobStore
 from .parts import join, split
 
@@ -31,7 +33,7 @@ JSON = (b"json/plain",)
 RECORDED_REFS = 100_000  # (key, workflow id) pairs this process already wrote, to skip rewriting them
 
 
-class MissingBlobError(ApplicationError):
+class MissingBlobError(ApplicationError, GennakerError):
     """A reference names a blob the store does not have (collected, or another blob store configured)."""
 
     def __init__(self, key: str, size: int | None, where: str) -> None:
@@ -45,7 +47,7 @@ class MissingBlobError(ApplicationError):
         self.key = key
 
 
-class BadReferenceError(ApplicationError):
+class BadReferenceError(ApplicationError, GennakerError):
     """A claim-check reference payload that cannot be read, or whose blob does not hash to its key."""
 
     def __init__(self, message: str) -> None:
@@ -90,20 +92,23 @@ class ClaimCheck:
     cache: BytesLru
     #: JSON sub-values at least this big are stored as parts of their own (parts.py); 0: payloads go whole
     part_min: int = 0
+    #: a JSON payload at or under the threshold that embeds a sub-value at least this big (a trigger, a webhook
+    #: body) travels as a reference too, the sub-value stored once as a part; 0: such payloads pass untouched
+    embedded_min: int = 0
     recorded: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def save(self, payload: Payload, workflow_id: str) -> tuple[str, int]:
-        """Store ``payload`` (blocking: run in a thread); its key and size. Large JSON sub-values go as parts."""
+    def save(
+        self, payload: Payload, workflow_id: str, cut: tuple[bytes, dict[str, bytes]] | None = None
+    ) -> tuple[str, int]:
+        """Store ``payload`` (blocking: run in a thread); its key and size. Large JSON sub-values go as parts
+        (``cut``: the parts already found by :meth:`embedded_cut`)."""
         data = payload.SerializeToString(deterministic=True)
         key = hashlib.sha256(data).hexdigest()
         if not self._recorded(key, workflow_id):
             stored = data
-            cut = (
-                split(payload.data, self.part_min)
-                if self.part_min and payload.metadata.get("encoding") in JSON
-                else None
-            )
+            if cut is None and self.part_min and payload.metadata.get("encoding") in JSON:
+                cut = split(payload.data, self.part_min)
             if cut is not None:
                 doc, parts = cut
                 for part_key, part in parts.items():
@@ -118,6 +123,16 @@ class ClaimCheck:
             self._remember(key, workflow_id)
         self.cache.put(key, data)
         return key, len(data)
+
+    def embedded_cut(self, payload: Payload) -> tuple[bytes, dict[str, bytes]] | None:
+        """The parts of a payload at or under the threshold that embeds a large JSON sub-value, or None (it
+        passes untouched). One stage input under the threshold carries the trigger; a thousand of them would
+        carry it a thousand times in the pipeline's history and in one fan-out's workflow task completion."""
+        if not self.embedded_min or payload.ByteSize() < self.embedded_min:
+            return None
+        if payload.metadata.get("encoding") not in JSON:
+            return None
+        return split(payload.data, self.embedded_min)
 
     def _recorded(self, key: str, workflow_id: str) -> bool:
         with self.lock:
@@ -192,10 +207,17 @@ class ClaimCheckCodec(PayloadCodec, WithSerializationContext):
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         out: list[Payload] = []
         for payload in payloads:
-            if is_reference(payload) or payload.ByteSize() <= self.shared.threshold:
+            if is_reference(payload):
                 out.append(payload)
                 continue
-            key, size = await asyncio.to_thread(self.shared.save, payload, self.workflow_id)
+            if payload.ByteSize() <= self.shared.threshold:
+                cut = self.shared.embedded_cut(payload)
+                if cut is None:
+                    out.append(payload)
+                    continue
+                key, size = await asyncio.to_thread(self.shared.save, payload, self.workflow_id, cut)
+            else:
+                key, size = await asyncio.to_thread(self.shared.save, payload, self.workflow_id)
             out.append(reference(key, size, payload))
         return out
 

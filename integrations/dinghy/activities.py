@@ -9,7 +9,9 @@ from typing import Any
 
 from temporalio import activity
 
-from .settings import DinghySettings
+from core.settings.dinghy import DinghySettings
+
+from .poll import HEAD, HeadResult, PollInput
 from .status import post_status
 from .sync import Syncer, SyncRequest, SyncResult
 
@@ -81,10 +83,9 @@ class DinghyActivities:
     @activity.defn(name=RECORD)
     def record(self, req: RecordInput) -> RecordResult:
         """``GET /dinghy/syncs`` reads this; a finished sync is also an audit event."""
-        from api.store.dinghy import DinghyStore
 
         doc = {**req.result, "startedAt": req.started_at, "finishedAt": req.finished_at}
-        DinghyStore(self.store).record_sync(doc)
+        self.store.dinghy.record_sync(doc)
         if req.finished_at is not None:
             summary = doc.get("summary") or {}
             detail = (
@@ -93,7 +94,7 @@ class DinghyActivities:
                 or doc.get("message")
                 or ""
             )
-            self.store.record_audit({
+            self.store.audit.record({
                 "principal": "dinghy", "via": "dinghy", "action": "dinghy.sync", "resourceType": "dinghy_source",
                 "resourceName": doc.get("source"), "executionId": doc.get("id"),
                 "outcome": "success" if doc.get("state") != "failed" else "failure",
@@ -114,8 +115,29 @@ class DinghyActivities:
         return SchedulesResult(len(req.pipeline_ids))
 
 
-def build(settings: Any, store: Any, client: Any = None) -> list[Callable[..., Any]]:
-    from .poll import HeadActivity
+class HeadActivity:
+    def __init__(self, settings: object, store: Any) -> None:
+        self.settings, self.store = _settings(settings), store
 
+    @activity.defn(name=HEAD)
+    def head(self, req: PollInput) -> HeadResult:
+        """The live branch's head (fetched now) and the commit of the source's last finished live sync."""
+
+        from .gitrepo import Repo
+
+        src = self.settings.source(req.source)
+        if src is None:
+            raise ValueError(f"source: no dinghy source named {req.source!r}")
+        repo = Repo(src.url, self.settings.cache_dir)
+        repo.sync()
+        last = next(
+            (s["commit"] for s in self.store.dinghy.list_syncs(src.name, 200)
+             if s.get("mode") == "live" and s.get("state") in ("succeeded", "skipped")),
+            "",
+        )  # fmt: skip
+        return HeadResult(repo.head(src.branch) or "", src.branch, last)
+
+
+def build(settings: Any, store: Any, client: Any = None) -> list[Callable[..., Any]]:
     acts = DinghyActivities(settings, store, client)
     return [acts.sync, acts.commit_status, acts.record, acts.cron_schedules, HeadActivity(settings, store).head]

@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import IntegrationError
+
 TIMEOUT_S = 120
 ZERO_SHA = re.compile(r"^0+$")
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
@@ -27,7 +29,7 @@ def redact(text: str) -> str:
     return _CREDENTIALS.sub(r"\1***@", text)
 
 
-class GitError(Exception):
+class GitError(IntegrationError):
     """A git command that failed; the message has git's own words (never credentials: URLs are not echoed)."""
 
 

@@ -14,7 +14,7 @@ source. Output is kept as segments that remember where their text came from, so 
 text is also reported at its source position (``Output.locate``).
 
 Bounds (``Limits``): evaluation steps, output size and nesting depth; past them rendering stops with a
-``TemplateError`` naming the limit. Pure code: no I/O.
+``DinghyTemplateError`` naming the limit. Pure code: no I/O.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from core.errors import InvalidInputError
 
 KEYWORDS = {"if", "else", "end", "range", "with", "break", "continue", "define", "template", "block", "nil"}
 
@@ -37,7 +39,7 @@ class Limits:
     max_depth: int = 16  # nested module calls
 
 
-class TemplateError(Exception):
+class DinghyTemplateError(InvalidInputError):
     """A template that cannot be parsed or executed; ``where`` is ``file:line:column`` in the source."""
 
     def __init__(self, message: str, file: str = "", line: int = 0, column: int = 0) -> None:
@@ -64,9 +66,9 @@ class Source:
     name: str
     text: str
 
-    def error(self, message: str, offset: int) -> TemplateError:
+    def error(self, message: str, offset: int) -> DinghyTemplateError:
         line, col = line_col(self.text, offset)
-        return TemplateError(message, self.name, line, col)
+        return DinghyTemplateError(message, self.name, line, col)
 
 
 # ---- lexing -------------------------------------------------------------------------------------------------
@@ -464,7 +466,7 @@ class _Parser:
 
 
 def parse(name: str, text: str) -> Template:
-    """Parse a template; ``TemplateError`` names the file, line and column of the problem."""
+    """Parse a template; ``DinghyTemplateError`` names the file, line and column of the problem."""
     src = Source(name, text)
     return Template(src, _Parser(src).parse())
 
@@ -494,16 +496,16 @@ class Output:
     def text(self) -> str:
         return "".join(s.text for s in self.segments)
 
-    def locate(self, offset: int) -> TemplateError:
+    def locate(self, offset: int) -> DinghyTemplateError:
         """Where rendered character ``offset`` came from, as a located error with an empty message."""
         at = 0
         for seg in self.segments:
             if at + len(seg.text) > offset or seg is self.segments[-1]:
                 inner = offset - at if seg.literal else 0
                 line, col = line_col(seg.source.text, seg.offset + max(0, min(inner, len(seg.text))))
-                return TemplateError("", seg.source.name, line, col)
+                return DinghyTemplateError("", seg.source.name, line, col)
             at += len(seg.text)
-        return TemplateError("")
+        return DinghyTemplateError("")
 
 
 def fragment(out: Output) -> Fragment:
@@ -678,7 +680,7 @@ class Executor:
                 args.append(final)
             try:
                 return fn(*args)
-            except TemplateError:
+            except DinghyTemplateError:
                 raise
             except _Located as err:
                 raise self.src.error(f"error calling {name}: {err}", head.pos) from None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from temporalio import activity, workflow
+from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -57,29 +57,3 @@ class DinghyPollWorkflow:
         except WorkflowAlreadyStartedError:
             return PollResult(head.commit, False)
         return PollResult(head.commit, True)
-
-
-class HeadActivity:
-    def __init__(self, settings: object, store: object) -> None:
-        from .activities import _settings
-
-        self.settings, self.store = _settings(settings), store
-
-    @activity.defn(name=HEAD)
-    def head(self, req: PollInput) -> HeadResult:
-        """The live branch's head (fetched now) and the commit of the source's last finished live sync."""
-        from api.store.dinghy import DinghyStore
-
-        from .gitrepo import Repo
-
-        src = self.settings.source(req.source)
-        if src is None:
-            raise ValueError(f"source: no dinghy source named {req.source!r}")
-        repo = Repo(src.url, self.settings.cache_dir)
-        repo.sync()
-        last = next(
-            (s["commit"] for s in DinghyStore(self.store).list_syncs(src.name, 200)
-             if s.get("mode") == "live" and s.get("state") in ("succeeded", "skipped")),
-            "",
-        )  # fmt: skip
-        return HeadResult(repo.head(src.branch) or "", src.branch, last)

@@ -2,7 +2,7 @@
 
 Steps as in Dinghy's ``Parse``: the pre-pass (in the lexer, ``gotemplate``), ``globals`` read from the file with
 every Dinghy function blanked out, then the real render with ``module``/``local_module``/``appModule``/``var``/
-``pipelineID``/``makeSlice`` and the Sprig set, then JSON (or YAML) decoding. Errors are ``TemplateError`` naming
+``pipelineID``/``makeSlice`` and the Sprig set, then JSON (or YAML) decoding. Errors are ``DinghyTemplateError`` naming
 the file, line and column in the source, also for decoding errors in the rendered text. Pure: files come through
 the loader callables, pipeline ids through ``pipeline_id``.
 """
@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from gennaker import safe_yaml
+from core import safe_yaml
 
 from . import funcs
-from .gotemplate import Executor, Limits, Output, State, TemplateError, fragment, parse, to_json_text
+from .gotemplate import DinghyTemplateError, Executor, Limits, Output, State, fragment, parse, to_json_text
 
 Loader = Callable[[str], "str | None"]
 VarMap = dict[str, Any]
@@ -150,6 +150,10 @@ class _Run:
         return fragment(out)
 
 
+class MalformedDocumentError(DinghyTemplateError):
+    """The rendered text is not JSON (or YAML): the dinghyfile itself is malformed, not the template run."""
+
+
 def read_globals(path: str, text: str, fmt: str = "json", dot: Any = None) -> VarMap:
     """Dinghy's ``ParseGlobalVars``: render with the Dinghy functions blanked, decode, take ``globals``.
 
@@ -169,16 +173,16 @@ def read_globals(path: str, text: str, fmt: str = "json", dot: Any = None) -> Va
         out = Executor(parse(path, text), {**funcs.builtins(), **funcs.sprig(), **blank}, State(Limits())).run(
             dot or {}
         )
-    except TemplateError:
+    except DinghyTemplateError:
         if "globals" not in text:
             return {}
         raise
     try:
         doc = _decode(path, out, fmt)
-    except TemplateError as err:
+    except MalformedDocumentError as err:
         if "globals" not in text:
             return {}
-        raise TemplateError(
+        raise MalformedDocumentError(
             f"globals: the file is not {fmt.upper()} once its actions are blanked out ({err.message})",
             err.file,
             err.line,
@@ -188,7 +192,7 @@ def read_globals(path: str, text: str, fmt: str = "json", dot: Any = None) -> Va
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise TemplateError("globals: must be an object", path)
+        raise DinghyTemplateError("globals: must be an object", path)
     return value
 
 
@@ -200,20 +204,22 @@ def _decode(path: str, out: Output, fmt: str) -> Any:
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             located = out.locate(mark.index if mark else 0)
-            raise TemplateError(
+            raise MalformedDocumentError(
                 f"invalid YAML: {err.problem or err}", located.file or path, located.line, located.column
             ) from None
         except yaml.YAMLError as err:
-            raise TemplateError(f"invalid YAML: {err}", path) from None
+            raise MalformedDocumentError(f"invalid YAML: {err}", path) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
         located = out.locate(err.pos)
-        raise TemplateError(f"invalid JSON: {err.msg}", located.file or path, located.line, located.column) from None
+        raise MalformedDocumentError(
+            f"invalid JSON: {err.msg}", located.file or path, located.line, located.column
+        ) from None
 
 
 def render(path: str, text: str, ctx: Context) -> Rendered:
-    """Render a dinghyfile to its document; ``TemplateError`` names the source file, line and column."""
+    """Render a dinghyfile to its document; ``DinghyTemplateError`` names the source file, line and column."""
     run = _Run(ctx)
     variables: list[VarMap] = []
     glob = read_globals(path, text, ctx.format, ctx.dot)
@@ -222,12 +228,12 @@ def render(path: str, text: str, ctx: Context) -> Rendered:
     out = run.file(path, text, variables, in_template_repo=False)
     doc = _decode(path, out, ctx.format)
     if not isinstance(doc, Mapping):
-        raise TemplateError("the rendered dinghyfile must be an object", path)
+        raise DinghyTemplateError("the rendered dinghyfile must be an object", path)
     return Rendered(path, out.text(), dict(doc), sorted(set(run.modules)), sorted(set(run.local)))
 
 
 def render_module(path: str, text: str, ctx: Context) -> str:
-    """Render a template-repo module alone (what a template-repo push checks): its text, or ``TemplateError``."""
+    """Render a template-repo module alone (what a template-repo push checks): its text, or ``DinghyTemplateError``."""
     run = _Run(ctx)
     run.stack.append(f"module:{path}")
     return run.file(path, text, [], in_template_repo=True).text()

@@ -13,10 +13,10 @@ from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from core.settings.dinghy import DinghySettings, GitRepoSettings
 from integrations.triggers.errors import SignatureError
 from integrations.triggers.git import verify_github_signature
 
-from .settings import DinghySettings, GitRepoSettings
 from .sync import SyncRequest, sync_id
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from .settings import DinghySourceSettings
+from core.settings.dinghy import DinghySourceSettings
 
 TIMEOUT_S = 15.0
 MAX_DESCRIPTION = 140

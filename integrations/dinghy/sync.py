@@ -10,12 +10,13 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from api.store.dinghy import DinghyStore, planned_id
+from core.fields import parse_boolean
+from core.settings.dinghy import DinghySettings, DinghySourceSettings
+from core.store.dinghy import planned_id
 
 from .gitrepo import GitError, Repo
-from .gotemplate import TemplateError
-from .render import Context, render
-from .settings import DinghySettings, DinghySourceSettings
+from .gotemplate import DinghyTemplateError
+from .render import Context, MalformedDocumentError, render
 
 Doc = dict[str, Any]
 APP_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")  # Front50's application names
@@ -114,7 +115,7 @@ def check_document(path: str, doc: Doc) -> tuple[Doc, list[str]]:
     raw_spec, raw_glob = doc.get("spec"), doc.get("globals")
     spec: Doc = raw_spec if isinstance(raw_spec, dict) else {}
     glob: Doc = raw_glob if isinstance(raw_glob, dict) else {}
-    save = glob.get("save_app_on_update") is True or str(glob.get("save_app_on_update")).lower() == "true"
+    save = parse_boolean(glob.get("save_app_on_update"))
     perms = spec.get("permissions")
     if perms is not None and not (
         isinstance(perms, dict)
@@ -135,7 +136,7 @@ class Syncer:
     """Runs syncs for the configured sources against the store."""
 
     def __init__(self, settings: DinghySettings, store: Any) -> None:
-        self.settings, self.store, self.dinghy = settings, store, DinghyStore(store)
+        self.settings, self.store, self.dinghy = settings, store, store.dinghy
 
     def _templates(self) -> tuple[Repo | None, str | None]:
         t = self.settings.templates
@@ -172,7 +173,7 @@ class Syncer:
 
         def pipeline_id(app: str, name: str) -> str:
             try:
-                return str(self.store.get_pipeline_by_name(app, name)["id"])
+                return str(self.store.pipelines.get_by_name(app, name)["id"])
             except Exception:  # noqa: BLE001 - not stored yet: the id it will get in this push
                 pid = planned_id(src.name, app, name)
                 reserved[(app.lower(), name.lower())] = pid
@@ -196,10 +197,10 @@ class Syncer:
             text = repo.read(commit, path) or ""
             try:
                 rendered = render(path, text, ctx)
-            except TemplateError as err:
+            except DinghyTemplateError as err:
                 entry.update(state="failed", error=err.text())
                 result.errors.append(err.text())
-                result.malformed = result.malformed or "invalid JSON" in err.message or "invalid YAML" in err.message
+                result.malformed = result.malformed or isinstance(err, MalformedDocumentError)
                 continue
             except (GitError, RecursionError) as err:
                 entry.update(state="failed", error=f"{path}: {err}")

@@ -4,6 +4,8 @@ files). ``activities/jenkins.py`` uses them for the ``jenkins`` and ``script`` s
 endpoints use :class:`JenkinsMasters`.
 """
 
+from core.settings.jenkins import SECRET_FIELDS, JenkinsMaster, JenkinsSettings, ScriptJobSettings, jenkins_masters
+
 from .builds import BuildOutcome, build_info, build_outcome, build_summary, job_config, job_names
 from .client import ConsoleText, JenkinsClient, JenkinsMasters, StartedBuild, UnknownMasterError
 from .errors import (
@@ -16,7 +18,6 @@ from .errors import (
     JenkinsUnreachableError,
 )
 from .properties import PropertyFileError, parse_java_properties, parse_property_file
-from .settings import SECRET_FIELDS, JenkinsMaster, JenkinsSettings, ScriptJobSettings, jenkins_masters
 
 __all__ = [
     "SECRET_FIELDS",

@@ -11,7 +11,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from workflows.status import ExecutionStatus
+from core.fields import java_string
+from core.status import ExecutionStatus
 
 from .errors import JenkinsRequestError
 
@@ -191,7 +192,8 @@ def _int(value: Any) -> int | None:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """Igor's (Java's) text of a value in Jenkins' JSON: ``true``, not Python's ``True``."""
+    return None if value is None else java_string(value)
 
 
 def _extension(file_name: Any) -> str | None:

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
-import jenkins
-import requests
-import urllib3.exceptions
+from core.errors import ConfigError
+from core.settings.jenkins import JenkinsMaster
 
 from . import builds
 from .errors import (
@@ -36,7 +35,6 @@ from .errors import (
     JenkinsUnreachableError,
 )
 from .properties import parse_property_file
-from .settings import JenkinsMaster
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -75,13 +73,21 @@ class StartedBuild:
     build_number: int | None = None
 
 
+def python_jenkins(*args: Any, **kwargs: Any) -> Any:
+    """python-jenkins' ``Jenkins`` server object, the library imported on first use: a process without Jenkins
+    masters never loads it (docs/architecture.md, "Footprint")."""
+    import jenkins
+
+    return jenkins.Jenkins(*args, **kwargs)
+
+
 class JenkinsClient:
     """One Jenkins master. Methods return Jenkins' JSON (or Igor's shapes where named so) and raise
     :class:`JenkinsError` subclasses only."""
 
-    def __init__(self, master: JenkinsMaster, factory: Callable[..., Any] = jenkins.Jenkins) -> None:
+    def __init__(self, master: JenkinsMaster, factory: Callable[..., Any] | None = None) -> None:
         self.master = master
-        self._factory = factory
+        self._factory = factory or python_jenkins
         self._local = threading.local()
         self._lock = threading.Lock()
         self._servers: list[Any] = []
@@ -168,6 +174,9 @@ class JenkinsClient:
     ) -> ConsoleText:
         """The build's console log (``consoleText``), read as a stream: at most ``max_bytes``, for at most
         ``max_seconds`` (default: the master's timeout). A log cut short comes back with ``complete=False``."""
+        import requests
+        import urllib3.exceptions
+
         url = f"{self.master.address}{self._job_path(job)}/{int(number)}/consoleText"
         deadline = time.monotonic() + (max_seconds if max_seconds is not None else self.master.timeout)
         what = f"read the console of {job} #{number}"
@@ -286,7 +295,10 @@ class JenkinsClient:
     def _server(self) -> Any:
         server = getattr(self._local, "server", None)
         if server is None:
-            token = self.master.token()
+            try:
+                token = self.master.token()
+            except ConfigError as err:  # the settings' own error, in this client's tree
+                raise JenkinsConfigError(str(err)) from None
             server = self._factory(
                 self.master.address, username=self.master.username, password=token, timeout=self.master.timeout
             )
@@ -302,6 +314,8 @@ class JenkinsClient:
         return "job/" + "/job/".join(quote(p, safe="") if quoted else p for p in parts)
 
     def _require_crumb(self, server: Any) -> None:
+        import requests
+
         if self.master.csrf is not True or server.crumb:
             return
         server.crumb = None
@@ -312,6 +326,8 @@ class JenkinsClient:
             )
 
     def _call(self, what: str, op: Callable[[Any], T], *, missing: str | None = None, post: bool = False) -> T:
+        import jenkins
+
         try:
             server = self._server()
             if post:
@@ -330,6 +346,9 @@ class JenkinsClient:
             raise self._translate(err, what, missing) from None
 
     def _translate(self, err: BaseException, what: str, missing: str | None) -> JenkinsError:
+        import jenkins
+        import requests
+
         where = f"Jenkins master '{self.name}'"
         if _never_connected(err):
             return JenkinsUnreachableError(f"{where} is unreachable: could not connect to {what}", maybe_sent=False)
@@ -358,6 +377,8 @@ class JenkinsClient:
 
 def _status_of(err: BaseException) -> int | None:
     """The HTTP status behind a python-jenkins error: its cause chain holds the ``requests.HTTPError``."""
+    import requests
+
     current: BaseException | None = err
     for _ in range(8):
         if current is None:
@@ -373,6 +394,9 @@ def _status_of(err: BaseException) -> int | None:
 def _never_connected(err: BaseException) -> bool:
     """Did the connection fail before anything was sent (refused, DNS, connect timeout)? python-jenkins
     wraps connect timeouts in its own TimeoutException, so the cause chain is searched."""
+    import requests
+    import urllib3.exceptions
+
     current: BaseException | None = err
     for _ in range(8):
         if current is None:
@@ -402,7 +426,7 @@ def _task_name(item: JSON) -> str | None:
 class JenkinsMasters:
     """Every configured master by name; Gate's builds endpoints in Igor's JSON shapes."""
 
-    def __init__(self, masters: Iterable[JenkinsMaster], factory: Callable[..., Any] = jenkins.Jenkins) -> None:
+    def __init__(self, masters: Iterable[JenkinsMaster], factory: Callable[..., Any] | None = None) -> None:
         self._clients = {m.name: JenkinsClient(m, factory) for m in masters}
 
     def __repr__(self) -> str:

@@ -17,8 +17,10 @@ or URLs with user info in them.
 
 from __future__ import annotations
 
+from core.errors import ConfigError, IntegrationError
 
-class JenkinsError(Exception):
+
+class JenkinsError(IntegrationError):
     """Base of every Jenkins error. ``retryable`` says whether the same call may succeed later."""
 
     retryable = False
@@ -64,5 +66,5 @@ class JenkinsResponseError(JenkinsError):
     retryable = True
 
 
-class JenkinsConfigError(JenkinsError):
+class JenkinsConfigError(JenkinsError, ConfigError):
     """No master of that name, or a master whose settings cannot work (CSRF required but not offered)."""

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.status import ExecutionStatus
+from core.status import ExecutionStatus
 
 from .builds import build_outcome
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from gennaker import safe_yaml
+from core import safe_yaml
+from core.errors import IntegrationError
 
 JSON = dict[str, Any]
 
@@ -27,7 +28,7 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
 
 
-class PropertyFileError(ValueError):
+class PropertyFileError(IntegrationError, ValueError):
     """The property file is not valid for its kind (the message says where and why)."""
 
 

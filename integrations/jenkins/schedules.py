@@ -8,16 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, Schedule, ScheduleActionStartWorkflow
+from temporalio.client import Client, Schedule
 
-from integrations.schedules import every, sync_schedules
-from workflows.jenkins_poll import PollJenkinsMasterInput
-
-from .settings import JenkinsSettings
+from core.messages.jenkins_poll import PollJenkinsMasterInput
+from core.settings.jenkins import JenkinsSettings
+from integrations.schedules import build_poll_schedules, sync_schedules
 
 PREFIX = "gennaker-jenkins:"
-#: a poll that takes longer than this is stopped (the next run starts over from the saved cursors)
-POLL_TIMEOUT = timedelta(minutes=10)
 
 
 def schedule_id(master: str) -> str:
@@ -31,23 +28,15 @@ def wanted(settings: Any) -> dict[str, Schedule]:
         jenkins = JenkinsSettings.model_validate(jenkins or {})
     if not jenkins.polling.enabled:
         return {}
-    interval = timedelta(seconds=jenkins.polling.interval_s)
-    out: dict[str, Schedule] = {}
-    for master in jenkins.masters:
-        sid = schedule_id(master.name)
-        out[sid] = every(
-            ScheduleActionStartWorkflow(
-                "JenkinsPoll",
-                PollJenkinsMasterInput(master.name),
-                id=sid,
-                task_queue=settings.task_queue,
-                execution_timeout=POLL_TIMEOUT,
-                static_summary=f"poll Jenkins master {master.name} for finished builds",
-            ),
-            interval,
-            note=f"Igor's build monitor of {master.name}",
-        )
-    return out
+    return build_poll_schedules(
+        PREFIX,
+        [master.name for master in jenkins.masters],
+        workflow="JenkinsPoll",
+        make_input=PollJenkinsMasterInput,
+        task_queue=settings.task_queue,
+        interval=timedelta(seconds=jenkins.polling.interval_s),
+        label="Jenkins master",
+    )
 
 
 async def sync_jenkins_schedules(client: Client, settings: Any) -> list[str]:

@@ -15,63 +15,42 @@ URL) and ``eventId`` added, as Echo's ``buildTrigger`` adds them.
 
 from __future__ import annotations
 
-import copy
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from integrations.triggers.constraints import payload_constraints_match
-from integrations.triggers.model import Match, base_trigger, enabled_triggers
+from integrations.ci.triggers import (
+    SUCCESS,
+    build_ci_trigger,
+    ci_trigger_matches,
+    constraints_met,
+    event_id,
+    is_successful_build,
+    property_file,
+)
+from integrations.triggers.model import Match
 
 JSON = dict[str, Any]
 JENKINS = "jenkins"
-#: Echo's ``BuildEvent.Result.SUCCESS``: the only result that fires a build trigger
-SUCCESS = "SUCCESS"
 
-
-def is_successful_build(result: Any, building: Any = False) -> bool:
-    """Echo's ``isSuccessfulTriggerEvent``: the build is done and its result is SUCCESS."""
-    return building is not True and result == SUCCESS
-
-
-def property_file(config_trigger: Mapping[str, Any]) -> str | None:
-    """The trigger's ``propertyFile``, or None when it names none."""
-    value = config_trigger.get("propertyFile")
-    return value.strip() if isinstance(value, str) and value.strip() else None
+__all__ = [
+    "JENKINS",
+    "SUCCESS",
+    "build_jenkins_trigger",
+    "constraints_met",
+    "event_id",
+    "is_successful_build",
+    "jenkins_trigger_matches",
+    "property_file",
+]
 
 
 def jenkins_trigger_matches(
     master: str, job: str, result: Any, pipelines: Iterable[Any], *, building: Any = False
 ) -> list[tuple[JSON, JSON]]:
     """(pipeline, config trigger) for every pipeline a finished build of ``job`` on ``master`` fires,
-    before payload constraints (they need the build's properties: see :func:`constraints_met`)."""
-    if not is_successful_build(result, building):
-        return []
-    found: list[tuple[JSON, JSON]] = []
-    seen: set[int] = set()
-    for pipeline, config in enabled_triggers(pipelines, JENKINS):
-        if config.get("master") != master or config.get("job") != job or id(pipeline) in seen:
-            continue
-        seen.add(id(pipeline))
-        found.append((pipeline, config))
-    return found
-
-
-def constraints_met(config_trigger: Mapping[str, Any], properties: Mapping[str, Any] | None) -> bool:
-    """Echo's ``checkPayloadConstraintsMet``: no constraints always pass; constraints need properties that meet them."""
-    constraints = config_trigger.get("payloadConstraints")
-    if not constraints:
-        return True
-    return (
-        isinstance(constraints, Mapping)
-        and bool(properties)
-        and payload_constraints_match(constraints, properties or {})
-    )
-
-
-def event_id(event_key: str) -> str:
-    """The trigger's ``eventId``: the same build always gets the same id."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, event_key))
+    before payload constraints (they need the build's properties: see :func:`constraints_met`). The rules
+    are every build trigger's (``integrations/ci/triggers.py``)."""
+    return ci_trigger_matches(JENKINS, master, [job], result, pipelines, building=building)
 
 
 def build_jenkins_trigger(
@@ -87,17 +66,15 @@ def build_jenkins_trigger(
     event_key: str,
 ) -> Match:
     """The execution trigger for one matched pipeline, as Echo builds it for a build event."""
-    trigger = base_trigger(pipeline, config_trigger, {})
-    trigger.update(
-        type=JENKINS,
+    return build_ci_trigger(
+        pipeline,
+        config_trigger,
+        trigger_type=JENKINS,
         master=master,
         job=job,
-        buildNumber=number,
-        eventId=event_id(event_key),
-        properties=copy.deepcopy(properties or {}),
+        number=number,
+        build_info=build_info,
+        properties=properties,
+        link=link,
+        event_key=event_key,
     )
-    if build_info is not None:
-        trigger["buildInfo"] = copy.deepcopy(build_info)
-    if link:
-        trigger["link"] = link
-    return Match(pipeline, trigger, config_trigger)

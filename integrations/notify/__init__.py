@@ -6,6 +6,8 @@ module turns a message into its payload (pure) and sends it behind the :class:`C
 ``activities/notify.py`` wraps it all in the ``send_notification`` activity.
 """
 
+from core.settings.notify import NotificationSettings
+
 from .base import Channel, InvalidNotificationError, NotifyError, SendResult
 from .registry import CHANNEL_TYPES, build_channels, channel_for
 from .render import (
@@ -19,7 +21,6 @@ from .render import (
     summarize,
     wants,
 )
-from .settings import NotificationSettings
 
 __all__ = [
     "CHANNEL_TYPES",

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from core.errors import IntegrationError
 from integrations.outbound import OutboundPolicy, OutboundRefused, arequest
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 # ---- errors ------------------------------------------------------------------------------------
 
 
-class NotifyError(Exception):
+class NotifyError(IntegrationError):
     """Base of the errors raised before anything is sent (a notification that cannot be rendered)."""
 
 

@@ -14,9 +14,10 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from core.settings.notify import EmailSettings
+
 from .base import SendResult
 from .render import Message
-from .settings import EmailSettings
 
 CHANNEL = "email"
 

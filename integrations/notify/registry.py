@@ -1,21 +1,22 @@
 """Notification type → channel. Types are Echo's (``slack``, ``email``, ``microsoftteams``,
-``googlechat``) plus Gennaker's ``webhook``; any other type answers "not supported"."""
+``googlechat``, ``sms``) plus Gennaker's ``webhook``; any other type answers "not supported"."""
 
 from __future__ import annotations
 
 import httpx
 
+from core.settings.notify import NotificationSettings
 from integrations.outbound import OutboundPolicy
 
 from .base import Channel, DisabledChannel, UnsupportedChannel
 from .googlechat import GoogleChatChannel
 from .mail import EmailChannel
-from .settings import NotificationSettings
 from .slack import SlackChannel
+from .sms import SmsChannel
 from .teams import TeamsChannel
 from .webhook import WebhookChannel
 
-CHANNEL_TYPES: tuple[str, ...] = ("email", "googlechat", "microsoftteams", "slack", "webhook")
+CHANNEL_TYPES: tuple[str, ...] = ("email", "googlechat", "microsoftteams", "slack", "sms", "webhook")
 
 
 def build_channels(
@@ -28,6 +29,7 @@ def build_channels(
         "googlechat": GoogleChatChannel(http, policy),
         "microsoftteams": TeamsChannel(http, policy),
         "slack": SlackChannel(settings.slack),
+        "sms": SmsChannel(settings.sms),
         "webhook": WebhookChannel(http, policy),
     }
     for kind in CHANNEL_TYPES:

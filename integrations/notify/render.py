@@ -14,6 +14,7 @@ evaluated by the caller.
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Protocol
 from urllib.parse import quote
+
+from core.fields import nonblank
 
 from .base import InvalidNotificationError
 
@@ -161,7 +164,8 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+    """A string that is set (:func:`core.fields.nonblank`), kept as written: a message shows it verbatim."""
+    return value if nonblank(value) is not None else None
 
 
 # ---- the message -------------------------------------------------------------------------------
@@ -471,3 +475,35 @@ def html_to_text(value: str) -> str:
     parser.close()
     lines = [re.sub(r"[ \t]+", " ", line).strip() for line in "".join(parser.parts).splitlines()]
     return "\n".join(line for line in lines if line)
+
+
+def needs_evaluation(entry: dict[str, Any], when: str) -> bool:
+    """Does the entry's ``message.<when>.text`` hold an expression?"""
+    message = entry.get("message")
+    text = (
+        message.get(when, {}).get("text") if isinstance(message, dict) and isinstance(message.get(when), dict) else None
+    )
+    return isinstance(text, str) and "${" in text
+
+
+def evaluate_text(
+    entry: dict[str, Any], when: str, execution: dict[str, Any], stage: dict[str, Any] | None, timestamp_ms: int
+) -> dict[str, Any]:
+    """The entry with its ``message.<when>.text`` evaluated as Orca does: the stage's context (stage
+    events), ``trigger``, ``parameters`` and ``execution``. Pure: the notifying workflow and the
+    send activity share it."""
+    from workflows import expressions as expr  # the pure evaluator, loaded on first use
+
+    if not needs_evaluation(entry, when):
+        return entry
+    text = entry["message"][when]["text"]
+    raw_trigger = execution.get("trigger")
+    trigger: dict[str, Any] = raw_trigger if isinstance(raw_trigger, dict) else {}
+    context = stage.get("context") if stage is not None else None
+    root: dict[str, Any] = dict(context) if isinstance(context, dict) else {}
+    root.update(trigger=trigger, parameters=trigger.get("parameters") or {}, execution=execution)
+    ctx = expr.EvaluationContext(root=root, execution=execution, timestamp_ms=timestamp_ms)
+    evaluated = expr.process(text, ctx).value
+    out = copy.deepcopy(entry)
+    out["message"][when]["text"] = evaluated if isinstance(evaluated, str) else str(evaluated)
+    return out

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from core.settings.notify import SlackSettings
 
 from .base import SendResult, parse_retry_after
 from .render import Message
-from .settings import SlackSettings
+
+if TYPE_CHECKING:  # slack-sdk loads when a message is sent, not with the engine (docs/architecture.md, "Footprint")
+    from slack_sdk import WebClient
 
 CHANNEL = "slack"
 FOOTER = "Gennaker"
@@ -82,6 +83,8 @@ class SlackChannel:
 
     def _web_client(self) -> WebClient | None:
         if self._client is None and self.settings.bot_token is not None:
+            from slack_sdk import WebClient
+
             self._client = WebClient(
                 token=self.settings.bot_token.get_secret_value(),
                 base_url=self.settings.base_url,
@@ -91,6 +94,8 @@ class SlackChannel:
         return self._client
 
     async def send(self, message: Message) -> SendResult:
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         client = self._web_client()
         if client is None:
             return SendResult.failed(

@@ -7,9 +7,10 @@ docs/security.md describes the threat model and how to allow an internal target 
 
 from typing import Any
 
+from core.settings.outbound import AllowedRequest, OutboundSettings
+
 from .client import OutboundResponse, ResponseTooLarge, arequest, request
 from .policy import OutboundPolicy, OutboundRefused, parse_ip
-from .settings import AllowedRequest, OutboundSettings
 from .transport import Resolver, guarded_async_client, guarded_client, system_resolver
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .settings import OutboundSettings
+from core.errors import IntegrationError
+from core.settings.outbound import OutboundSettings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -58,7 +59,7 @@ HOP_BY_HOP_HEADERS = frozenset(
 _NUMBER = re.compile(r"^(0x[0-9a-f]*|0[0-7]*|[1-9][0-9]*)$")
 
 
-class OutboundRefused(Exception):
+class OutboundRefused(IntegrationError):
     """A request the policy does not allow. ``rule`` names the setting (``outbound.reject_link_local``)."""
 
     def __init__(self, reason: str, rule: str) -> None:

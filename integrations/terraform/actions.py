@@ -106,12 +106,11 @@ def _planfile(run: Run) -> tuple[Path, bytes]:
     job, application = run.job, run.request.application
     assert job.planfile is not None
     if job.planfile["type"] == PLAN_ARTIFACT:
-        from api.store import NotFoundError
-        from api.store.terraform import TerraformStore
+        from core.store import NotFoundError
 
         reference = job.planfile["reference"]
         try:
-            plan = TerraformStore(run.store).get_plan(reference)
+            plan = run.store.terraform.get_plan(reference)
         except NotFoundError:
             raise workdir.CheckoutError(f"artifacts: no plan file {reference!r} is kept") from None
         if plan["application"] != application:
@@ -162,11 +161,8 @@ async def plan(run: Run) -> RunResult:
     run.status["planSummary"] = summary
     data = out.read_bytes()
     mark = plans.plan_state_mark(data)
-    from api.store.terraform import TerraformStore
 
-    saved = TerraformStore(run.store).save_plan(
-        request.application, request.execution_id, request.stage_id, data, summary
-    )
+    saved = run.store.terraform.save_plan(request.application, request.execution_id, request.stage_id, data, summary)
     artifact = {
         "type": PLAN_ARTIFACT,
         "name": PLANFILE,

@@ -9,6 +9,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import InvalidInputError
+from core.fields import boolean
+
 ACTIONS = ("plan", "apply", "destroy", "output", "show")
 #: actions that change infrastructure (a second attempt of one is never made silently)
 MUTATING = ("apply", "destroy")
@@ -21,7 +24,7 @@ _WORKSPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,89}$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
-class InvalidTerraformStage(ValueError):
+class InvalidTerraformStage(InvalidInputError, ValueError):
     """A context the stage cannot run; ``field`` is the key at fault."""
 
     def __init__(self, field_name: str, message: str) -> None:
@@ -53,11 +56,10 @@ def _flag(context: dict[str, Any], key: str, default: bool) -> bool:
     value = context.get(key)
     if value is None:
         return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise InvalidTerraformStage(key, f"must be true or false, not {value!r}")
+    read = boolean(value)
+    if read is None:
+        raise InvalidTerraformStage(key, f"must be true or false, not {value!r}")
+    return read
 
 
 def _text(context: dict[str, Any], key: str) -> str | None:

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from core.settings.terraform import TerraformSettings
 from integrations.outbound import OutboundPolicy
 
 from . import workdir
 from .actions import ACTIONS, Run, RunRequest, RunResult, error_of, force_unlock_hint, state_path
 from .context import MUTATING, InvalidTerraformStage, TerraformJob
 from .process import CappedLog, Completed, redactor, run
-from .settings import TerraformSettings
 
 __all__ = ["RunRequest", "RunResult", "TerraformRunner"]
 
@@ -113,9 +113,7 @@ class TerraformRunner:
         )
         lock = None
         if self.store is not None:
-            from api.store.terraform import TerraformStore
-
-            lock = TerraformStore(self.store).get_lock(request.application.lower(), job.workspace)
+            lock = self.store.terraform.get_lock(request.application.lower(), job.workspace)
         if lock:
             lock_id = str(lock.get("ID"))
             who, op = lock.get("Who", "?"), lock.get("Operation", "?")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpcore
 
+from core.errors import IntegrationError
 from integrations.outbound import OutboundPolicy, OutboundRefused, system_resolver
 from integrations.outbound.transport import vetted_addresses
 
@@ -30,7 +31,7 @@ DEFAULT_REF = "master"  # Armory's default when the git/repo artifact has no ver
 _PORTS = {"http": 80, "https": 443, "git": 9418}
 
 
-class CheckoutError(Exception):
+class CheckoutError(IntegrationError):
     """The repository could not be checked out, or its URL is refused; the message names the artifact."""
 
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from jsonpath_ng.ext import parse as _parse_json_path
 
+from core.fields import java_string as java_str
 from workflows.expressions.jregex import compile_java, pattern_error
 
 # Jayway's indefinite paths (deep scan, wildcard, filter, several indexes or names) return lists.
@@ -57,42 +57,6 @@ def _valid_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def java_str(value: Any) -> str:
-    """``toString()`` of the Java object Jackson would have built from this JSON value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _java_double(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(java_str(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{java_str(k)}={java_str(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
-def _java_double(value: float) -> str:
-    """``Double.toString``: plain between 10^-3 and 10^7, else ``d.dddE±n``."""
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0.0" if str(value).startswith("-") else "0.0"
-    if 1e-3 <= abs(value) < 1e7:
-        text = repr(value)
-        return text if "." in text or "e" in text else text + ".0"
-    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
-    assert isinstance(exponent, int)
-    figures = "".join(str(d) for d in digits)
-    power = len(figures) - 1 + exponent
-    mantissa = figures[0] + "." + (figures[1:] or "0")
-    return ("-" if sign else "") + f"{mantissa}E{power}"
 
 
 def is_definite_path(path: str) -> bool:

@@ -22,12 +22,13 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from workflows.status import ExecutionStatus
+from core.fields import truthy
+from core.status import ExecutionStatus
 
 from .artifacts import matching_expected_ids
 from .constraints import java_str
 from .errors import TriggerError
-from .model import JSON, PIPELINE, Match, as_bool, enabled_triggers
+from .model import JSON, PIPELINE, Match, enabled_triggers
 
 _STATUS_NAMES = {
     ExecutionStatus.SUCCEEDED: "successful",
@@ -125,7 +126,7 @@ def build_pipeline_trigger(execution: JSON, pipeline: JSON, config_trigger: JSON
         "expectedArtifactIds": list(dict.fromkeys(ids)),
         "notifications": [],
         "rebake": False,
-        "dryRun": as_bool(parent_trigger.get("dryRun")),
+        "dryRun": truthy(parent_trigger.get("dryRun")),
     }
 
 

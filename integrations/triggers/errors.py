@@ -7,8 +7,10 @@ raised by ``verify_github_signature`` for callers that check one secret themselv
 
 from __future__ import annotations
 
+from core.errors import IntegrationError
 
-class TriggerError(ValueError):
+
+class TriggerError(IntegrationError, ValueError):
     """Unusable event input; the message names the field at fault (``body``, ``ref``, ``status``...)."""
 
 

@@ -31,6 +31,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core.errors import FieldError
+from core.fields import text
+
 from .artifacts import expected_artifacts_satisfied, file_artifacts, payload_artifacts
 from .constraints import compile_pattern, java_str, regex_full_match
 from .errors import SignatureError, TriggerError
@@ -85,12 +88,11 @@ def _dig(value: Any, *keys: str) -> Any:
 
 
 def _text(value: Any, name: str) -> str | None:
-    """A string field as Jackson reads it: scalars become text, objects and lists are an error."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool | int | float):
-        return java_str(value)
-    raise TriggerError(f"{name}: must be a string")
+    """A string field as Jackson reads it (:func:`core.fields.text`); a wrong shape is this module's error."""
+    try:
+        return text(value, name)
+    except FieldError as err:
+        raise TriggerError(str(err)) from None
 
 
 def _field(payload: Any, *keys: str) -> str:

@@ -17,10 +17,10 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from core.errors import EngineError
+from core.ids import new_ulid
+from core.parameters import missing_required
 from workflows import operations
-from workflows.errors import GennakerError
-from workflows.ids import new_ulid
-from workflows.parameters import missing_required
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
@@ -55,7 +55,16 @@ class Launcher:
         self.settings = settings
 
     async def launch(self, pipeline: Json, trigger: Json, event_key: str, *, run_as: str | None = None) -> Launched:
-        """Start ``pipeline`` with ``trigger`` unless ``event_key`` already started it."""
+        """Start ``pipeline`` with ``trigger`` unless ``event_key`` already started it; counted by trigger type
+        in ``gennaker_trigger_events_total`` (accepted, refused, or duplicate for a redelivered event)."""
+        from core.observability.metrics import trigger_event as count_trigger
+
+        launched = await self._launch(pipeline, trigger, event_key, run_as=run_as)
+        outcome = "refused" if launched.error else "accepted" if launched.started else "duplicate"
+        count_trigger(str(trigger.get("type") or "unknown"), outcome=outcome)
+        return launched
+
+    async def _launch(self, pipeline: Json, trigger: Json, event_key: str, *, run_as: str | None) -> Launched:
         pipeline_id, name = str(pipeline.get("id") or ""), str(pipeline.get("name") or "")
         if not pipeline_id:
             return Launched(pipeline_id, name, error="the pipeline has no id (it was never saved)")
@@ -69,8 +78,9 @@ class Launcher:
         missing = missing_required(pipeline, trigger.get("parameters") or {})
         if missing:
             return Launched(pipeline_id, name, error=f"Required parameter {missing[0]} is missing")
+        new_id = new_ulid()
         execution_id, claimed = await asyncio.to_thread(
-            self.store.claim_trigger_event, event_key, pipeline_id, new_ulid()
+            self.store.trigger_events.claim, event_key, pipeline_id, new_id, trigger_event(pipeline, trigger, new_id)
         )
         user = run_as or trigger.get("user") or "anonymous"
         try:
@@ -92,7 +102,7 @@ class Launcher:
             )
         except WorkflowAlreadyStartedError:
             return Launched(pipeline_id, name, execution_id, started=False)
-        except GennakerError as err:  # the saved config cannot run (a cycle, an unknown stage type)
+        except EngineError as err:  # the saved config cannot run (a cycle, an unknown stage type)
             log.warning("trigger %s: pipeline %s not started: %s", event_key, pipeline_id, err)
             return Launched(pipeline_id, name, execution_id, error=str(err))
         if not claimed:
@@ -102,16 +112,45 @@ class Launcher:
     def _authentication(self, run_as: str | None, user: str) -> Json:
         """Who the execution runs as: with authentication on, the ``runAsUser`` service account (its roles'
         writable accounts) or anonymous; off, the trigger's user as before."""
-        from api.auth.enforce import run_as_authentication
+        from .run_as import run_as_authentication
 
         return run_as_authentication(self.store, self.settings, run_as, user)
 
 
+#: trigger keys left out of the trigger event: large or private (payloads are referenced, never copied)
+_HEAVY = frozenset({"payload", "parentExecution", "rawPayload"})
+
+
+def trigger_event(pipeline: Json, trigger: Json, execution_id: str) -> Json:
+    """Echo's record of the trigger event that starts ``pipeline`` (``details.type`` the trigger's type:
+    webhook, git, cron, jenkins...), for the event outbox; written with the start's claim, so once."""
+    import time
+    import uuid
+
+    kind = str(trigger.get("type") or "trigger")
+    source = trigger.get("source") or trigger.get("master") or trigger.get("buildService") or kind
+    return {
+        "details": {
+            "source": str(source),
+            "type": kind,
+            "created": str(int(time.time() * 1000)),
+            "application": pipeline.get("application"),
+        },
+        "content": {
+            "trigger": {k: v for k, v in trigger.items() if k not in _HEAVY},
+            "pipelineConfigId": pipeline.get("id"),
+            "pipelineName": pipeline.get("name"),
+            "executionId": execution_id,
+        },
+        "eventId": str(uuid.uuid4()),
+    }
+
+
 def _refused(store: Any, event_key: str, pipeline: Json, trigger: Json, reason: str) -> str:
     """A refused start is recorded as a TERMINAL execution of the pipeline with the reason (once per event)."""
-    from api.store.templates import record_refused
+    from templates.stored import record_refused
 
-    execution_id, claimed = store.claim_trigger_event(event_key, str(pipeline.get("id")), new_ulid())
+    execution_id, claimed = store.trigger_events.claim(event_key, str(pipeline.get("id")), new_ulid())
     if claimed:  # never over an execution an earlier delivery started
         record_refused(store, execution_id, pipeline, trigger, reason)
     return str(execution_id)
@@ -120,11 +159,11 @@ def _refused(store: Any, event_key: str, pipeline: Json, trigger: Json, reason: 
 def _rendered(store: Any, pipeline: Json, trigger: Json) -> Json:
     """MPTv2: the stored templated config rendered again with the trigger right before it starts (as Echo plans
     again before triggering); ValueError when it cannot render. ``pipeline`` is what matching saw."""
-    from api.store import NotFoundError, StoreError
-    from api.store.templates import rendered_for_start
+    from core.store import NotFoundError, StoreError
+    from templates.stored import rendered_for_start
 
     try:
-        raw: Json = store.get_pipeline(str(pipeline.get("id")))
+        raw: Json = store.pipelines.get(str(pipeline.get("id")))
     except NotFoundError:
         raw = pipeline
     if raw.get("schema") != "v2":  # no longer templated: what matching saw (rendered_for_start keeps others as given)

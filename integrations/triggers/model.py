@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from workflows.parameters import with_defaults
+from core.fields import truthy
+from core.parameters import with_defaults
 
 JSON = dict[str, Any]
 
@@ -86,17 +87,6 @@ class MatchResult:
         return self.ignored is None
 
 
-def as_bool(value: Any) -> bool:
-    """Jackson's reading of a boolean field: ``"true"``/``"false"`` strings count, anything unknown is false."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    if isinstance(value, int | float):
-        return value != 0
-    return False
-
-
 def pipeline_id(pipeline: Mapping[str, Any]) -> str:
     """The Front50 id of a pipeline config, or ``application:name`` for configs without one."""
     value = pipeline.get("id")
@@ -108,13 +98,13 @@ def pipeline_id(pipeline: Mapping[str, Any]) -> str:
 def enabled_triggers(pipelines: Iterable[Any], trigger_type: str) -> Iterator[tuple[JSON, JSON]]:
     """(pipeline, trigger) for every enabled trigger of ``trigger_type`` on a pipeline that is not disabled."""
     for pipeline in pipelines:
-        if not isinstance(pipeline, dict) or as_bool(pipeline.get("disabled")):
+        if not isinstance(pipeline, dict) or truthy(pipeline.get("disabled")):
             continue
         triggers = pipeline.get("triggers")
         if not isinstance(triggers, list):
             continue
         for trigger in triggers:
-            if isinstance(trigger, dict) and trigger.get("type") == trigger_type and as_bool(trigger.get("enabled")):
+            if isinstance(trigger, dict) and trigger.get("type") == trigger_type and truthy(trigger.get("enabled")):
                 yield pipeline, trigger
 
 
@@ -141,7 +131,7 @@ def base_trigger(pipeline: Mapping[str, Any], config_trigger: Mapping[str, Any],
     trigger["parameters"] = with_defaults(dict(pipeline), copy.deepcopy(given_parameters))
     trigger.setdefault("artifacts", [])
     trigger.setdefault("notifications", [])
-    trigger["rebake"] = as_bool(trigger.get("rebake"))
-    trigger["dryRun"] = as_bool(trigger.get("dryRun"))
-    trigger["strategy"] = as_bool(trigger.get("strategy"))
+    trigger["rebake"] = truthy(trigger.get("rebake"))
+    trigger["dryRun"] = truthy(trigger.get("dryRun"))
+    trigger["strategy"] = truthy(trigger.get("strategy"))
     return trigger

@@ -31,20 +31,15 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.fields import flag
+from core.messages.triggers import CronTriggerInput
 from integrations.schedules import delete_schedule, put_schedule
-from workflows.triggers import CronTriggerInput
 
 from .cron import CronError, parse_quartz
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
 PREFIX = "gennaker-cron:"
-
-
-def _enabled(value: Any, default: bool = True) -> bool:
-    if value is None:
-        return default
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def schedule_id(pipeline_id: str, trigger_id: str) -> str:
@@ -97,7 +92,7 @@ async def schedule_digest(client: Client, schedule_id: str) -> str | None:
     try:
         described = await client.get_schedule_handle(schedule_id).describe()
     except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND or "not found" in str(err).lower():
+        if err.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
     note = described.schedule.state.note or ""
@@ -122,7 +117,7 @@ def wanted(pipeline: Json, settings: Any) -> list[Wanted]:
         except CronError as err:
             log.warning("pipeline %s: cron trigger %s not scheduled: %s", pipeline_id, trigger_id, err)
             continue
-        paused = _enabled(pipeline.get("disabled"), default=False) or not _enabled(trigger.get("enabled"))
+        paused = flag(pipeline.get("disabled"), False) or not flag(trigger.get("enabled"), True)
         sid = schedule_id(pipeline_id, trigger_id)
         action = ScheduleActionStartWorkflow(
             "CronTrigger",
@@ -158,11 +153,11 @@ async def _existing(client: Client, pipeline_id: str | None = None) -> set[str]:
 
 def store_loader(store: Any) -> Loader:
     """A :data:`Loader` reading ``store`` (``get_pipeline``; NotFoundError → None)."""
-    from api.store import NotFoundError
+    from core.store import NotFoundError
 
     async def load(pipeline_id: str) -> Json | None:
         try:
-            doc: Json = await asyncio.to_thread(store.get_pipeline, pipeline_id)
+            doc: Json = await asyncio.to_thread(store.pipelines.get, pipeline_id)
         except NotFoundError:
             return None
         return await asyncio.to_thread(_trigger_view, store, doc)
@@ -172,7 +167,7 @@ def store_loader(store: Any) -> Loader:
 
 def _trigger_view(store: Any, pipeline: Json) -> Json:
     """MPTv2: a templated pipeline's cron triggers are its rendered ones (inherited from its template)."""
-    from api.store.templates import trigger_views
+    from templates.stored import trigger_views
 
     return trigger_views(store, [pipeline])[0]
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gennaker import safe_yaml
+from core import safe_yaml
 from workflows.expressions.errors import (
     MAX_DOCUMENT_CHARS,
     MAX_DOCUMENT_DEPTH,

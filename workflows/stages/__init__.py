@@ -1,44 +1,58 @@
 """The stage registry: Spinnaker's stage type strings (and aliases) → stage definitions.
 
-Stage modules register themselves with :func:`register`; :func:`resolve` finds a stage for a
-config's ``type`` (falling back to its ``alias``, as Orca does) or raises an error that lists
-every known type.
+The registry is built from one explicit tuple, :data:`workflows.stages.catalog.STAGES`; :func:`resolve`
+finds a stage for a config's ``type`` (falling back to its ``alias``, as Orca does) or raises an error that
+lists every known type. :func:`register` adds a stage type at run time, for the benchmark's and the tests'
+own stage types only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeVar
 
 from ..errors import UnknownStageTypeError
 from .base import StageDefinition
+from .catalog import STAGES
 
-_REGISTRY: dict[str, StageDefinition] = {}
 _T = TypeVar("_T", bound=type[StageDefinition])
 
 
-def register(cls: _T) -> _T:
-    """Class decorator: register a stage definition under its type and aliases."""
+def registry_of(stages: Iterable[type[StageDefinition]]) -> dict[str, StageDefinition]:
+    """Each stage type and alias → one instance of its class; a key claimed twice is an error."""
+    registry: dict[str, StageDefinition] = {}
+    for cls in stages:
+        _add(registry, cls)
+    return registry
+
+
+def _add(registry: dict[str, StageDefinition], cls: type[StageDefinition]) -> None:
     instance = cls()
     for key in (cls.type, *cls.aliases):
-        known = _REGISTRY.get(key)
-        # the workflow sandbox may import a stage module a second time: the same class is no conflict
+        known = registry.get(key)
         if known is not None and _name(type(known)) != _name(cls):
             raise RuntimeError(f"stage type {key!r} registered twice ({_name(type(known))} and {_name(cls)})")
-        _REGISTRY[key] = instance
-    return cls
+        registry[key] = instance
 
 
 def _name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+_REGISTRY: dict[str, StageDefinition] = registry_of(STAGES)
+
+
+def register(cls: _T) -> _T:
+    """Class decorator adding a stage type outside :data:`STAGES` (the benchmark's no-op stage)."""
+    _add(_REGISTRY, cls)
+    return cls
+
+
 def known_types() -> list[str]:
-    _load()
     return sorted(_REGISTRY)
 
 
 def resolve(stage_type: str, alias: str | None = None, *, stage: str | None = None) -> StageDefinition:
-    _load()
     found = _REGISTRY.get(stage_type) or (_REGISTRY.get(alias) if alias else None)
     if found is None:
         raise UnknownStageTypeError(
@@ -47,8 +61,3 @@ def resolve(stage_type: str, alias: str | None = None, *, stage: str | None = No
             stage=stage,
         )
     return found
-
-
-def _load() -> None:
-    # Import the stage modules once, so that registering is a side effect of importing the package.
-    from . import catalog  # noqa: F401

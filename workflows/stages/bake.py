@@ -15,13 +15,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from . import register
-from .base import JSON, StageDefinition, SyntheticStage, TaskResult, TaskRuntime, TaskSpec
+from core.tasks import CANCEL_BAKE, COMPLETED_BAKE, CREATE_BAKE, MONITOR_BAKE
 
-CREATE_BAKE = "create_bake"
-MONITOR_BAKE = "monitor_bake"
-COMPLETED_BAKE = "completed_bake"
-CANCEL_BAKE = "cancel_bake"
+from .base import JSON, StageDefinition, SyntheticStage, TaskResult, TaskRuntime, TaskSpec
 
 _TASKS = "com.netflix.spinnaker.orca.bakery.tasks"
 CREATE_TASK_CLASS = f"{_TASKS}.CreateBakeTask"
@@ -98,7 +94,6 @@ async def complete_parallel(runtime: TaskRuntime) -> TaskResult:
     return TaskResult.succeeded(context, {"deploymentDetails": details})
 
 
-@register
 class BakeStage(StageDefinition):
     """Orca's ``BakeStage``: per-region bakes before ``completeParallel``."""
 

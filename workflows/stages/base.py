@@ -20,53 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from core.status import ExecutionStatus
+
+# re-exported: stage modules and the stage workflow name the task contract from here
+from core.tasks import JSON as JSON
+from core.tasks import TaskInput as TaskInput
+from core.tasks import TaskResult as TaskResult
+
 from ..authorization import KUBERNETES_MUTATING_TYPES, context_accounts
-from ..status import ExecutionStatus
-
-JSON = dict[str, Any]
-
-
-@dataclass
-class TaskInput:
-    """What an activity task sees: the stage's evaluated context and where it runs."""
-
-    execution_id: str
-    application: str
-    stage_id: str
-    stage_ref_id: str
-    stage_type: str
-    task_name: str
-    context: JSON
-    stage_start_time_ms: int
-    task_start_time_ms: int
-    poll: int = 0
-    trigger: JSON = field(default_factory=dict)
-    outputs: JSON = field(default_factory=dict)
-    #: the outputs of the stages this one follows, nearest first (where deploys find baked images)
-    ancestor_outputs: list[JSON] = field(default_factory=list)
-
-
-@dataclass
-class TaskResult:
-    """A task's answer. ``context`` and ``outputs`` are merged into the stage's; RUNNING means poll again."""
-
-    status: ExecutionStatus
-    context: JSON = field(default_factory=dict)
-    outputs: JSON = field(default_factory=dict)
-    backoff_ms: int | None = None
-    error: str | None = None
-
-    @classmethod
-    def running(cls, backoff_ms: int | None = None, **context: Any) -> TaskResult:
-        return cls(ExecutionStatus.RUNNING, context=context, backoff_ms=backoff_ms)
-
-    @classmethod
-    def succeeded(cls, context: JSON | None = None, outputs: JSON | None = None) -> TaskResult:
-        return cls(ExecutionStatus.SUCCEEDED, context=context or {}, outputs=outputs or {})
-
-    @classmethod
-    def terminal(cls, error: str, context: JSON | None = None) -> TaskResult:
-        return cls(ExecutionStatus.TERMINAL, context=context or {}, error=error)
 
 
 class TaskRuntime(Protocol):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import register
 from .base import JSON, StageDefinition, SyntheticStage, TaskResult, TaskRuntime, TaskSpec
 
 Check = Callable[[TaskRuntime, JSON], Awaitable[TaskResult]]
@@ -104,7 +103,6 @@ async def check_precondition(runtime: TaskRuntime) -> TaskResult:
     return await check(runtime, ctx if isinstance(ctx, dict) else {})
 
 
-@register
 class CheckPreconditionsStage(StageDefinition):
     type = "checkPreconditions"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from . import register
 from .base import JSON, StageDefinition, TaskSpec
 
 ORCA = "com.netflix.spinnaker.orca.clouddriver.tasks.cluster."
@@ -22,19 +21,16 @@ class _ClusterStage(StageDefinition):
         return [TaskSpec(self.task, name, activity="cluster_operate", heartbeat_timeout=timedelta(seconds=20))]
 
 
-@register
 class DisableClusterStage(_ClusterStage):
     type = "disableCluster"
     task = "disableCluster"
 
 
-@register
 class ShrinkClusterStage(_ClusterStage):
     type = "shrinkCluster"
     task = "shrinkCluster"
 
 
-@register
 class ScaleDownClusterStage(_ClusterStage):
     type = "scaleDownCluster"
     task = "scaleDownCluster"

@@ -21,8 +21,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from core.fields import seconds
+
 from ..authorization import context_accounts
-from . import register
 from .base import JSON, StageDefinition, SyntheticStage, TaskSpec
 from .rolling import rolling_failure_stages, rolling_red_black_stages
 
@@ -37,10 +38,8 @@ def _clusters(context: JSON) -> list[JSON]:
 
 
 def _seconds(value: Any) -> float:
-    try:
-        return max(0.0, float(value or 0))
-    except (TypeError, ValueError):
-        return 0.0
+    """A delay field (:func:`core.fields.seconds`); a negative one is no delay."""
+    return max(0.0, seconds(value))
 
 
 def strategy_stages(context: JSON) -> list[SyntheticStage]:
@@ -117,7 +116,6 @@ def strategy_stages(context: JSON) -> list[SyntheticStage]:
     return out
 
 
-@register
 class DeployStage(StageDefinition):
     #: what a deploy decided and did; a restart forgets it, so the restarted stage plans the next version
     RESTART_FORGETS = ("deploy.plan", "deploy.server.groups", "waitingFor")

@@ -6,7 +6,6 @@ the runner evaluate the whole context up front.
 
 from __future__ import annotations
 
-from . import register
 from .base import JSON, StageDefinition, TaskResult, TaskRuntime, TaskSpec
 
 
@@ -31,7 +30,6 @@ async def evaluate_variables(runtime: TaskRuntime) -> TaskResult:
     return TaskResult.succeeded(context, {v["key"]: v["value"] for v in evaluated})
 
 
-@register
 class EvaluateVariablesStage(StageDefinition):
     type = "evaluateVariables"
     evaluate_context = False

@@ -7,12 +7,11 @@ Deck's "skip execution window" does. See ``docs/execution-windows.md``.
 
 from __future__ import annotations
 
-from ..status import ExecutionStatus
-from . import register
+from core.status import ExecutionStatus
+
 from .base import JSON, PatchRequest, StageDefinition, TaskSpec
 
 
-@register
 class ExecutionWindowStage(StageDefinition):
     type = "restrictExecutionDuringTimeWindow"
 

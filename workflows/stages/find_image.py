@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from . import register
 from .base import JSON, StageDefinition, TaskSpec
 
 
-@register
 class FindImageFromTagsStage(StageDefinition):
     type = "findImageFromTags"
 
@@ -21,7 +19,6 @@ class FindImageFromTagsStage(StageDefinition):
         ]
 
 
-@register
 class FindImageStage(StageDefinition):
     type = "findImage"
     aliases = ("findAmi",)

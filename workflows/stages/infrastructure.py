@@ -6,7 +6,6 @@ Each runs its operation (an idempotent activity, ``activities/infrastructure.py`
 
 from __future__ import annotations
 
-from . import register
 from .base import JSON, StageDefinition, TaskSpec
 
 ORCA = "com.netflix.spinnaker.orca.clouddriver.tasks."
@@ -26,47 +25,40 @@ class _InfraStage(StageDefinition):
         ]
 
 
-@register
 class UpsertSecurityGroupStage(_InfraStage):
     type = "upsertSecurityGroup"
     operation = ("upsertSecurityGroup", "securitygroup.UpsertSecurityGroupTask", "infra_upsert_security_group")
     refresh_class = "securitygroup.SecurityGroupForceCacheRefreshTask"
 
 
-@register
 class DeleteSecurityGroupStage(_InfraStage):
     type = "deleteSecurityGroup"
     operation = ("deleteSecurityGroup", "securitygroup.DeleteSecurityGroupTask", "infra_delete_security_group")
     refresh_class = "securitygroup.SecurityGroupForceCacheRefreshTask"
 
 
-@register
 class UpsertLoadBalancerStage(_InfraStage):
     type = "upsertLoadBalancer"
     operation = ("upsertLoadBalancer", "loadbalancer.UpsertLoadBalancerTask", "infra_upsert_load_balancer")
     refresh_class = "loadbalancer.UpsertLoadBalancerForceRefreshTask"
 
 
-@register
 class DeleteLoadBalancerStage(_InfraStage):
     type = "deleteLoadBalancer"
     operation = ("deleteLoadBalancer", "loadbalancer.DeleteLoadBalancerTask", "infra_delete_load_balancer")
     refresh_class = "loadbalancer.DeleteLoadBalancerForceRefreshTask"
 
 
-@register
 class UpsertScalingPolicyStage(_InfraStage):
     type = "upsertScalingPolicy"
     operation = ("upsertScalingPolicy", "scalingpolicy.UpsertScalingPolicyTask", "infra_upsert_scaling_policy")
 
 
-@register
 class DeleteScalingPolicyStage(_InfraStage):
     type = "deleteScalingPolicy"
     operation = ("deleteScalingPolicy", "scalingpolicy.DeleteScalingPolicyTask", "infra_delete_scaling_policy")
 
 
-@register
 class UpsertAsgScheduledActionsStage(_InfraStage):
     type = "upsertAsgScheduledActions"
     operation = (
@@ -76,7 +68,6 @@ class UpsertAsgScheduledActionsStage(_InfraStage):
     )
 
 
-@register
 class DeleteAsgScheduledActionsStage(_InfraStage):
     type = "deleteAsgScheduledActions"
     operation = (
@@ -86,14 +77,12 @@ class DeleteAsgScheduledActionsStage(_InfraStage):
     )
 
 
-@register
 class UpsertImageTagsStage(_InfraStage):
     type = "upsertImageTags"
     operation = ("upsertImageTags", "image.UpsertImageTagsTask", "infra_upsert_image_tags")
     refresh_class = "image.ImageForceCacheRefreshTask"
 
 
-@register
 class UpdateLaunchTemplateStage(_InfraStage):
     """Orca's ``updateLaunchTemplate`` (Clouddriver's ``modifyServerGroupLaunchTemplate``, the launch template
     successor of ``modifyAsgLaunchConfiguration``)."""

@@ -14,16 +14,19 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from ..status import ExecutionStatus
-from . import register
+from core.status import ExecutionStatus
+from core.tasks import (
+    GET_BUILD_PROPERTIES,
+    MONITOR_JENKINS_JOB,
+    START_JENKINS_JOB,
+    START_SCRIPT,
+    STOP_JENKINS_JOB,
+    WAIT_FOR_JENKINS_JOB_START,
+    has_property_file,
+)
+
 from .base import JSON, StageDefinition, SyntheticStage, TaskResult, TaskRuntime, TaskSpec
 
-START_JENKINS_JOB = "start_jenkins_job"
-START_SCRIPT = "start_script"
-WAIT_FOR_JENKINS_JOB_START = "wait_for_jenkins_job_start"
-MONITOR_JENKINS_JOB = "monitor_jenkins_job"
-GET_BUILD_PROPERTIES = "get_build_properties"
-STOP_JENKINS_JOB = "stop_jenkins_job"
 #: every activity the Jenkins stages call (``activities/jenkins.py`` registers them)
 ACTIVITY_NAMES = (
     START_JENKINS_JOB,
@@ -66,11 +69,6 @@ def wait_for_completion(context: Mapping[str, Any]) -> bool:
     if isinstance(value, str):
         return value.strip().lower() != "false"
     return value is not False and value != 0
-
-
-def has_property_file(context: Mapping[str, Any]) -> bool:
-    value = context.get("propertyFile")
-    return isinstance(value, str) and bool(value.strip())
 
 
 def prepare_for_restart(context: JSON) -> None:
@@ -151,7 +149,6 @@ async def _get_build_artifacts(runtime: TaskRuntime) -> TaskResult:
     )
 
 
-@register
 class JenkinsStage(StageDefinition):
     """Orca's ``JenkinsStage``: start a job with ``parameters`` on ``master``, wait for it, read its results."""
 
@@ -191,7 +188,6 @@ class JenkinsStage(StageDefinition):
         return [("buildService", master, "WRITE")] if isinstance(master, str) and master else []
 
 
-@register
 class ScriptStage(StageDefinition):
     """Orca's legacy ``ScriptStage``: runs the script job (``script.master``/``script.job`` settings)."""
 
@@ -210,7 +206,6 @@ class ScriptStage(StageDefinition):
         prepare_for_restart(context)
 
 
-@register
 class GetPropertiesStage(StageDefinition):
     """Orca's ``GetPropertiesStage``: read a build's property file into the stage's outputs."""
 

@@ -15,15 +15,12 @@ from datetime import UTC
 from typing import Any
 
 from canary import stage_plan as plan
+from core.status import ExecutionStatus
+from core.tasks import CANCEL_CANARY, MONITOR_CANARY, RESOLVE_CONFIG, START_CANARY
 
-from ..status import ExecutionStatus
-from . import kayenta_deploy, register
+from . import kayenta_deploy
 from .base import JSON, StageDefinition, SyntheticStage, TaskResult, TaskRuntime, TaskSpec
 
-START_CANARY = "kayenta_start_canary"
-RESOLVE_CONFIG = "kayenta_resolve_config_id"
-MONITOR_CANARY = "kayenta_monitor_canary"
-CANCEL_CANARY = "kayenta_cancel_canary"
 _ORCA = "com.netflix.spinnaker.orca.kayenta.tasks"
 
 
@@ -129,7 +126,6 @@ def _at(ms: Any) -> Any:
     return None
 
 
-@register
 class KayentaCanaryStage(StageDefinition):
     type = "kayentaCanary"
 
@@ -173,7 +169,6 @@ class KayentaCanaryStage(StageDefinition):
         return kayenta_deploy.mutated_accounts(context)
 
 
-@register
 class RunCanaryStage(StageDefinition):
     """One interval: [resolveKayentaConfigId] → planCanaryInterval → runCanary → monitorCanary (polls every
     second, 12 h at most; canceling the stage cancels the canary run)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from canary import stage_plan as plan
 
-from . import register
 from .base import JSON, StageDefinition, SyntheticStage, TaskResult, TaskRuntime, TaskSpec
 from .deploy import DeployStage, deploy_accounts
 
@@ -148,7 +147,6 @@ async def use_baseline_image(runtime: TaskRuntime) -> TaskResult:
     return TaskResult.succeeded(context={"imageId": match["imageId"], "amiName": match.get("amiName")})
 
 
-@register
 class DeployCanaryServerGroupsStage(StageDefinition):
     """One canary server group (control or experiment): the deploy stage's tasks, the control on the baseline's
     image."""

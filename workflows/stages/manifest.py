@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from . import register
 from .base import JSON, StageDefinition, TaskSpec
 
 ORCA = "com.netflix.spinnaker.orca.clouddriver.tasks.manifest."
@@ -30,7 +29,6 @@ def _resolve() -> TaskSpec:
     return TaskSpec("resolveTarget", ORCA + "ResolveTargetManifestTask", activity="manifest_resolve_target")
 
 
-@register
 class DeployManifestStage(StageDefinition):
     type = "deployManifest"
     mutates_account = True
@@ -52,7 +50,6 @@ class DeployManifestStage(StageDefinition):
         return specs
 
 
-@register
 class DeleteManifestStage(StageDefinition):
     type = "deleteManifest"
     mutates_account = True
@@ -61,7 +58,6 @@ class DeleteManifestStage(StageDefinition):
         return [_resolve(), TaskSpec("deleteManifest", ORCA + "DeleteManifestTask", activity="manifest_delete")]
 
 
-@register
 class ScaleManifestStage(StageDefinition):
     type = "scaleManifest"
     mutates_account = True
@@ -74,7 +70,6 @@ class ScaleManifestStage(StageDefinition):
         ]
 
 
-@register
 class PatchManifestStage(StageDefinition):
     type = "patchManifest"
     mutates_account = True
@@ -87,7 +82,6 @@ class PatchManifestStage(StageDefinition):
         ]
 
 
-@register
 class UndoRolloutManifestStage(StageDefinition):
     type = "undoRolloutManifest"
     mutates_account = True

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ..status import ExecutionStatus
-from . import register
+from core.status import ExecutionStatus
+
 from .base import JSON, PatchRequest, StageDefinition, TaskResult, TaskRuntime, TaskSpec
 
 DEFAULT_TIMEOUT = timedelta(days=3)
@@ -52,7 +52,6 @@ def _days(delta: timedelta) -> str:
     return f"{days:g} days" if days >= 1 else f"{delta.total_seconds():g}s"
 
 
-@register
 class ManualJudgmentStage(StageDefinition):
     type = "manualJudgment"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.parameters import with_defaults
+
 from ..execution import execution_reference
-from ..parameters import with_defaults
-from . import register
 from .base import JSON, StageDefinition, TaskResult, TaskRuntime, TaskSpec
 
 
@@ -73,12 +73,11 @@ async def monitor_pipeline(runtime: TaskRuntime) -> TaskResult:
 
 
 def _status(name: str) -> Any:
-    from ..status import ExecutionStatus
+    from core.status import ExecutionStatus
 
     return ExecutionStatus(name)
 
 
-@register
 class PipelineStage(StageDefinition):
     type = "pipeline"
     manual_skip_allowed = True  # a user may stop waiting for the child

@@ -7,7 +7,8 @@ After-stages, per deployed cluster and region (Orca's names):
 * per percentage ``p``: ``Grow to p% of Desired Size`` (a ``resizeServerGroup`` of the new group to ``p``%
   of the source's capacity, pinned below 100, the source's own min at 100, waiting for its instances),
   then ``wait`` (``delayBeforeCleanup``) and ``Run Validation Pipeline`` (``pipelineBeforeCleanup``), then
-  ``Disable p% of Traffic on <source>`` -- at 100 only: see docs/deploy.md;
+  ``Disable p% of Traffic on <source>`` (``disableServerGroup`` with ``desiredPercentage``: that share of the
+  source's instances leaves its load balancers; whole at 100);
 * ``scaleDown``: ``Wait Before Scale Down`` (``delayBeforeScaleDown``) and ``scaleDownCluster``; without it
   ``Unpin <source>`` (its min back to what it was);
 * ``maxRemainingAsgs``: a ``shrinkCluster`` first, as redblack does (Orca's rolling strategy ignores it).
@@ -21,33 +22,12 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from . import register
+from core.fields import number
+from core.tasks import target_percentages
+
 from .base import JSON, StageDefinition, SyntheticStage, TaskSpec
 
 ORCA = "com.netflix.spinnaker.orca.clouddriver.tasks.servergroup."
-
-
-def target_percentages(cluster: JSON) -> list[int]:
-    """``targetPercentages`` (default [100]), each 1..100, always ending with 100 as Orca makes it end."""
-    raw = cluster.get("targetPercentages")
-    if raw in (None, "", []):
-        return [100]
-    if not isinstance(raw, list):
-        raise ValueError("targetPercentages: must be a list of percentages, e.g. [50, 100]")
-    out: list[int] = []
-    for value in raw:
-        try:
-            pct = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"targetPercentages: {value!r} is not a number") from None
-        if not 0 < pct <= 100 or pct != int(pct):
-            raise ValueError(f"targetPercentages: {value!r} is not a whole percentage in 1..100")
-        out.append(int(pct))
-    if out != sorted(out):
-        raise ValueError(f"targetPercentages: {out} must grow step by step")
-    if out[-1] != 100:
-        out.append(100)
-    return out
 
 
 def grown_desired(source_desired: int, pct: int) -> int:
@@ -56,11 +36,15 @@ def grown_desired(source_desired: int, pct: int) -> int:
 
 
 def _seconds(cluster: JSON, *keys: str) -> float:
+    """The first positive delay among ``keys`` (Deck's name, then Orca's): :func:`core.fields.number`;
+    an unset one is skipped, one that is not a number is an error."""
     for key in keys:
-        try:
-            value = float(cluster.get(key) or 0)
-        except (TypeError, ValueError):
-            raise ValueError(f"{key}: must be a number of seconds") from None
+        raw = cluster.get(key)
+        if not raw:  # unset, blank or 0
+            continue
+        value = number(raw)
+        if value is None:
+            raise ValueError(f"{key}: must be a number of seconds")
         if value > 0:
             return value
     return 0.0
@@ -134,7 +118,7 @@ def rolling_red_black_stages(context: JSON, item: JSON, cluster: JSON, base: JSO
                 "waitForCompletion": True,
             }
             add("pipeline", "Run Validation Pipeline", run)
-        if source and pct == 100:
+        if source:  # below 100 a share of its instances (where the cloud can: docs/deploy.md), at 100 all
             disable = {**where, "serverGroupName": src_name, "desiredPercentage": pct}
             add("disableServerGroup", f"Disable {pct}% of Traffic on {src_name}", disable)
     if source and cluster.get("scaleDown") in (True, "true"):
@@ -170,7 +154,6 @@ def rolling_failure_stages(item: JSON) -> list[SyntheticStage]:
     return [SyntheticStage("pinServerGroup", f"Unpin {name}", ctx, "STAGE_AFTER")]
 
 
-@register
 class PinServerGroupStage(StageDefinition):
     """``pinServerGroup``: set a group's min/max/desired (Orca's pinning flags) without waiting for instances;
     the rolling red/black strategy pins its source so it cannot shrink while the new group grows."""

@@ -13,13 +13,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from ..status import ExecutionStatus
-from . import register
+from core.status import ExecutionStatus
+from core.tasks import DELETE_KUBERNETES_JOB, RUN_KUBERNETES_JOB, WAIT_ON_KUBERNETES_JOB
+
 from .base import JSON, StageDefinition, TaskResult, TaskRuntime, TaskSpec
 
-RUN_KUBERNETES_JOB = "run_kubernetes_job"
-WAIT_ON_KUBERNETES_JOB = "wait_on_kubernetes_job"
-DELETE_KUBERNETES_JOB = "delete_kubernetes_job"
 #: every activity the stage calls (``activities/run_job.py`` registers them)
 ACTIVITY_NAMES = (RUN_KUBERNETES_JOB, WAIT_ON_KUBERNETES_JOB, DELETE_KUBERNETES_JOB)
 
@@ -59,7 +57,6 @@ async def _consume_artifact(runtime: TaskRuntime) -> TaskResult:
     return TaskResult(ExecutionStatus.SUCCEEDED, outputs={"artifacts": [dict(a) for a in found]})
 
 
-@register
 class RunJobManifestStage(StageDefinition):
     """Run one Kubernetes Job from a manifest, wait for it, and turn its log's properties into outputs."""
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from . import register
+from core.tasks import RUN_TERRAFORM
+
 from .base import JSON, StageDefinition, TaskSpec
 
-RUN_TERRAFORM = "run_terraform"
 RUN_TASK_CLASS = "io.armory.spinnaker.orca.terraformer.tasks.RunTerraformTask"
 #: one run: checkout, init and the action
 RUN_TIMEOUT = timedelta(hours=2)
@@ -20,7 +20,6 @@ RUN_TIMEOUT = timedelta(hours=2)
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
-@register
 class TerraformStage(StageDefinition):
     """Armory's ``terraform`` stage: plan, apply, destroy, output or show, as its context says."""
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..status import ExecutionStatus
-from . import register
+from core.fields import truthy
+from core.status import ExecutionStatus
+
 from .base import JSON, PatchRequest, StageDefinition, TaskResult, TaskRuntime, TaskSpec
 
 
@@ -43,11 +44,9 @@ async def wait(runtime: TaskRuntime) -> TaskResult:
 
 
 def _skipped(context: JSON) -> bool:
-    value = context.get("skipRemainingWait")
-    return value is True or (isinstance(value, str) and value.lower() == "true")
+    return truthy(context.get("skipRemainingWait"))
 
 
-@register
 class WaitStage(StageDefinition):
     type = "wait"
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..status import ExecutionStatus
-from . import register
-from .base import JSON, StageDefinition, TaskResult, TaskRuntime, TaskSpec
+from core.fields import seconds, truthy
+from core.status import ExecutionStatus
+from core.tasks import CANCEL_WEBHOOK, CREATE_WEBHOOK, MONITOR_WEBHOOK, cancel_configured
 
-CREATE_WEBHOOK = "create_webhook"
-MONITOR_WEBHOOK = "monitor_webhook"
-CANCEL_WEBHOOK = "cancel_webhook"
+from .base import JSON, StageDefinition, TaskResult, TaskRuntime, TaskSpec
 
 _ORCA = "com.netflix.spinnaker.orca"
 CREATE_TASK_CLASS = f"{_ORCA}.webhook.tasks.CreateWebhookTask"
@@ -36,37 +34,6 @@ CALL_TIMEOUT = timedelta(minutes=1)
 MONITOR_ONLY_WITHOUT_WAIT = "Can't specify monitorOnly = true and waitForCompletion = false at the same time"
 
 
-def truthy(value: Any) -> bool:
-    """A boolean stage field as Jackson reads it: true, or the string "true" in any case."""
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return value is True or (isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0)
-
-
-def seconds(value: Any) -> float:
-    """A whole-seconds field (``waitBeforeMonitor``) that may arrive as a number or a numeric string."""
-    if isinstance(value, bool):
-        return 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return 0.0
-    return 0.0
-
-
-def cancel_configured(context: JSON) -> bool:
-    """Is there a cancel endpoint to call when the stage is canceled or fails?"""
-    endpoint = context.get("cancelEndpoint")
-    if not isinstance(endpoint, str) or not endpoint.strip():
-        return False
-    # signalCancellation is Deck's checkbox; Orca itself only looks at cancelEndpoint, so only an
-    # explicit "false" turns the call off.
-    return context.get("signalCancellation") is not False
-
-
 async def _refuse_monitor_only(runtime: TaskRuntime) -> TaskResult:
     return TaskResult.terminal(MONITOR_ONLY_WITHOUT_WAIT)
 
@@ -78,7 +45,6 @@ async def _wait_before_monitor(runtime: TaskRuntime) -> TaskResult:
     return TaskResult(ExecutionStatus.SUCCEEDED)
 
 
-@register
 class WebhookStage(StageDefinition):
     """Orca's ``WebhookStage``: ``createWebhook`` → (``waitBeforeMonitorWebhook``) → ``monitorWebhook``."""
 

@@ -1,0 +1,100 @@
+"""Change counters: a number per scope (an application's executions, an application's pipeline or strategy
+configs) that every write of that scope moves, in the write's own transaction. A reader that remembers the number
+it saw before computing an answer knows the answer still holds while the number has not moved, whichever process
+(or host) wrote; the API's answer cache (api/cache.py) validates each hit with one primary-key read of it.
+
+Writers: the execution projection (``Executions.save``, ``apply_update``, ``delete``) bumps
+``executions:<application>`` explicitly, as its last statement (on PostgreSQL the row lock is then held only for the
+commit); every ORM flush that adds, changes or deletes a ``PipelineConfig`` row bumps ``pipeline:<application>`` or
+``strategy:<application>`` (a session hook, so Front50's saves, reorders and deletes and Dinghy's renders are all
+covered), and the bulk delete of an application's configs bumps both explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from .models import PipelineConfig
+from .session import Database
+
+_metadata = sa.MetaData()
+
+#: Migration 0019_change_counters creates it; this module is its only reader and writer.
+COUNTERS = sa.Table(
+    "change_counters",
+    _metadata,
+    sa.Column("scope", sa.String(255), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+)
+
+
+def executions_scope(application: str) -> str:
+    return f"executions:{application.strip().lower()}"
+
+
+def configs_scope(application: str, kind: str = "pipeline") -> str:
+    return f"{kind}:{application.strip().lower()}"
+
+
+def bump(conn: Session | sa.Connection, scopes: Iterable[str]) -> None:
+    """Move each scope's counter (created at 1) in the caller's transaction, one upsert per scope."""
+    for scope in sorted(set(scopes)):  # one order for every writer: no deadlock between two bumping the same pair
+        conn.execute(_upsert(conn, scope))
+
+
+def _upsert(conn: Session | sa.Connection, scope: str) -> Any:
+    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        return mysql_insert(COUNTERS).values(scope=scope, seq=1).on_duplicate_key_update(seq=COUNTERS.c.seq + 1)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(COUNTERS).values(scope=scope, seq=1)
+        return pg.on_conflict_do_update(index_elements=[COUNTERS.c.scope], set_={"seq": COUNTERS.c.seq + 1})
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    lite = sqlite_insert(COUNTERS).values(scope=scope, seq=1)
+    return lite.on_conflict_do_update(index_elements=[COUNTERS.c.scope], set_={"seq": COUNTERS.c.seq + 1})
+
+
+class Changes:
+    """Reading the counters (the writers bump them through :func:`bump` in their own transactions)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._stmt = select(COUNTERS.c.seq).where(COUNTERS.c.scope == sa.bindparam("scope"))
+
+    def seq(self, scope: str) -> int:
+        """The scope's counter now (0 before its first write)."""
+        with self._db.connect() as conn:
+            found = conn.execute(self._stmt, {"scope": scope}).scalar()
+        return int(found or 0)
+
+
+def _config_scopes(session: Session) -> set[str]:
+    scopes: set[str] = set()
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        if not isinstance(obj, PipelineConfig):
+            continue
+        kind = obj.kind or "pipeline"
+        if obj.application:
+            scopes.add(configs_scope(obj.application, kind))
+        history = inspect(obj).attrs.application.history  # a config moved to another application: both change
+        for old in history.deleted or ():
+            if old:
+                scopes.add(configs_scope(old, kind))
+    return scopes
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_config_scopes(session: Session, _context: Any, _instances: Any) -> None:
+    scopes = _config_scopes(session)
+    if scopes:
+        bump(session, scopes)

@@ -1,0 +1,140 @@
+"""The contract between a stage workflow and its task activities.
+
+A stage type (``workflows/stages/``) plans tasks by activity name; the activity (``activities/``,
+``canary/stage_activities.py``) is registered under that name, receives a :class:`TaskInput` and answers a
+:class:`TaskResult`. Both sides import this module, so neither imports the other: workflows call
+activities by name, and activities never import workflow code. The few stage-context rules both sides read
+(is a cancel endpoint configured, is there a property file, the rollout's percentages) live here too, so the
+plan and the task cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .status import ExecutionStatus
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class TaskInput:
+    """What an activity task sees: the stage's evaluated context and where it runs."""
+
+    execution_id: str
+    application: str
+    stage_id: str
+    stage_ref_id: str
+    stage_type: str
+    task_name: str
+    context: JSON
+    stage_start_time_ms: int
+    task_start_time_ms: int
+    poll: int = 0
+    trigger: JSON = field(default_factory=dict)
+    outputs: JSON = field(default_factory=dict)
+    #: the outputs of the stages this one follows, nearest first (where deploys find baked images)
+    ancestor_outputs: list[JSON] = field(default_factory=list)
+
+
+@dataclass
+class TaskResult:
+    """A task's answer. ``context`` and ``outputs`` are merged into the stage's; RUNNING means poll again."""
+
+    status: ExecutionStatus
+    context: JSON = field(default_factory=dict)
+    outputs: JSON = field(default_factory=dict)
+    backoff_ms: int | None = None
+    error: str | None = None
+
+    @classmethod
+    def running(cls, backoff_ms: int | None = None, **context: Any) -> TaskResult:
+        return cls(ExecutionStatus.RUNNING, context=context, backoff_ms=backoff_ms)
+
+    @classmethod
+    def succeeded(cls, context: JSON | None = None, outputs: JSON | None = None) -> TaskResult:
+        return cls(ExecutionStatus.SUCCEEDED, context=context or {}, outputs=outputs or {})
+
+    @classmethod
+    def terminal(cls, error: str, context: JSON | None = None) -> TaskResult:
+        return cls(ExecutionStatus.TERMINAL, context=context or {}, error=error)
+
+
+# ---- activity names, by stage family ----------------------------------------------------------------------
+
+# bake (Rosco)
+CREATE_BAKE = "create_bake"
+MONITOR_BAKE = "monitor_bake"
+COMPLETED_BAKE = "completed_bake"
+CANCEL_BAKE = "cancel_bake"
+
+# jenkins and script (Igor)
+START_JENKINS_JOB = "start_jenkins_job"
+START_SCRIPT = "start_script"
+WAIT_FOR_JENKINS_JOB_START = "wait_for_jenkins_job_start"
+MONITOR_JENKINS_JOB = "monitor_jenkins_job"
+GET_BUILD_PROPERTIES = "get_build_properties"
+STOP_JENKINS_JOB = "stop_jenkins_job"
+
+# webhook
+CREATE_WEBHOOK = "create_webhook"
+MONITOR_WEBHOOK = "monitor_webhook"
+CANCEL_WEBHOOK = "cancel_webhook"
+
+# runJobManifest
+RUN_KUBERNETES_JOB = "run_kubernetes_job"
+WAIT_ON_KUBERNETES_JOB = "wait_on_kubernetes_job"
+DELETE_KUBERNETES_JOB = "delete_kubernetes_job"
+
+# terraform (Armory Terraformer)
+RUN_TERRAFORM = "run_terraform"
+
+# kayentaCanary (Kayenta)
+START_CANARY = "kayenta_start_canary"
+RESOLVE_CONFIG = "kayenta_resolve_config_id"
+MONITOR_CANARY = "kayenta_monitor_canary"
+CANCEL_CANARY = "kayenta_cancel_canary"
+
+
+# ---- stage-context rules both the plan and its tasks read ---------------------------------------------------
+
+
+def cancel_configured(context: JSON) -> bool:
+    """Is there a webhook cancel endpoint to call when the stage is canceled or fails?"""
+    endpoint = context.get("cancelEndpoint")
+    if not isinstance(endpoint, str) or not endpoint.strip():
+        return False
+    # signalCancellation is Deck's checkbox; Orca itself only looks at cancelEndpoint, so only an
+    # explicit "false" turns the call off.
+    return context.get("signalCancellation") is not False
+
+
+def has_property_file(context: Mapping[str, Any]) -> bool:
+    """Does a Jenkins or script stage name a ``propertyFile`` to read after the build?"""
+    value = context.get("propertyFile")
+    return isinstance(value, str) and bool(value.strip())
+
+
+def target_percentages(cluster: JSON) -> list[int]:
+    """``targetPercentages`` (default [100]), each 1..100, always ending with 100 as Orca makes it end."""
+    raw = cluster.get("targetPercentages")
+    if raw in (None, "", []):
+        return [100]
+    if not isinstance(raw, list):
+        raise ValueError("targetPercentages: must be a list of percentages, e.g. [50, 100]")
+    out: list[int] = []
+    for value in raw:
+        try:
+            pct = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"targetPercentages: {value!r} is not a number") from None
+        if not 0 < pct <= 100 or pct != int(pct):
+            raise ValueError(f"targetPercentages: {value!r} is not a whole percentage in 1..100")
+        out.append(int(pct))
+    if out != sorted(out):
+        raise ValueError(f"targetPercentages: {out} must grow step by step")
+    if out[-1] != 100:
+        out.append(100)
+    return out
