@@ -41,9 +41,9 @@ def payload_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def temporal_env(payload_settings: dict[str, Any]) -> AsyncIterator[WorkflowEnvironment]:
+    from core.settings import Settings as RealSettings
     from gennaker.devserver import LATENCY_FLAGS
     from gennaker.payloads import data_converter
-    from gennaker.settings import Settings as RealSettings
     from workflows import search
 
     env = await WorkflowEnvironment.start_local(
@@ -205,9 +205,9 @@ class Gate:
 
 @pytest.fixture
 def gate(temporal_env: WorkflowEnvironment, tmp_path: Path, payload_settings: dict[str, Any]) -> Iterator[Gate]:
-    from api.store import Store
+    from core.settings import Settings as RealSettings
+    from core.store import Store
     from gennaker.localstack import ServedApi
-    from gennaker.settings import Settings as RealSettings
 
     settings = RealSettings(
         state_dir=tmp_path,
@@ -220,3 +220,41 @@ def gate(temporal_env: WorkflowEnvironment, tmp_path: Path, payload_settings: di
     with ServedApi(settings, store) as served:
         yield Gate(served.url, settings, store)
     store.close()
+
+
+# --- make test-fast: the tests that need no server ------------------------------------------------------------------
+
+#: fixtures that start or reach a real server: Temporal, PostgreSQL/MariaDB, moto, the kube-apiserver, packer (against
+#: moto), Prometheus. In-process stand-ins (Jenkins, Slack, GCE, SMTP, webhooks) do not count.
+SERVER_FIXTURES = frozenset(
+    {
+        "temporal_env",
+        "postgresql_url",
+        "mysql_url",
+        "postgresql_blob_url",
+        "mysql_blob_url",
+        "database_url",
+        "moto_endpoint",
+        "kube_cluster",
+        "kubelet",
+        "packer",
+        "prometheus",
+        "live_metrics",
+    }
+)
+#: parameter values that pick a server backend (the store's and the blob store's ``postgresql`` and ``mysql``)
+SERVER_PARAMS = frozenset({"postgresql", "mysql"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``server`` every test that needs a server (``temporal``-marked, a server fixture, a server backend), so
+    ``make test-fast`` (``-m "not server and not slow"``) runs the rest. A test that starts a server by itself,
+    without one of these fixtures, carries ``@pytest.mark.server``."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if (
+            item.get_closest_marker("temporal")
+            or SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or SERVER_PARAMS & {v for v in params.values() if isinstance(v, str)}
+        ):
+            item.add_marker(pytest.mark.server)

@@ -12,7 +12,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 
 import worker
-from gennaker.settings import Settings
+from core.settings import Settings
 
 
 @activity.defn

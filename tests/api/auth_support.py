@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from api.store import Store
-from gennaker.settings import Settings
+from core.settings import Settings
+from core.store import Store
 
 
 class AuthApi:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
-from gennaker.settings import Settings
+from core.settings import Settings
 
 
 class Api:
@@ -49,7 +49,7 @@ async def api(client: Any, tmp_path: Path) -> AsyncIterator[Api]:
 async def serve_api(client: Any, tmp_path: Path, **settings: Any) -> AsyncIterator[Api]:
     """The API (in-process), a worker and a store, on settings a test may add to."""
     from api.main import create_app
-    from api.store import Store
+    from core.store import Store
     from tests.conftest import build_worker_with
 
     settings = Settings(

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 from fastapi import Request
 
-from api.auth.principal import Principal
-from api.auth.settings import AuthSettings
-from gennaker.settings import Settings
+from core.auth.principal import Principal
+from core.settings import Settings
+from core.settings.auth import AuthSettings
 
 PRINCIPALS = {
     "anonymous": Principal(),
@@ -82,7 +82,7 @@ class World:
 
     def pipeline(self, application: str = "locked", name: str | None = None, **extra: Any) -> dict[str, Any]:
         doc = {"application": application, "name": name or f"p-{uuid.uuid4().hex[:8]}", "stages": WAIT, **extra}
-        return self.store.save_pipeline(doc, "setup")  # type: ignore[no-any-return]
+        return self.store.pipelines.save(doc, "setup")  # type: ignore[no-any-return]
 
 
 def _group(account: str, app: str) -> dict[str, Any]:
@@ -101,24 +101,24 @@ def _group(account: str, app: str) -> dict[str, Any]:
 
 def populate(world: World) -> None:
     store = world.store
-    store.save_application({"name": "locked", "email": "a@b.c", "permissions": LOCKED_PERMISSIONS}, "setup")
-    store.save_application({"name": "free", "email": "a@b.c"}, "setup")
-    store.save_service_account({"name": "deployer", "memberOf": ["deployers"]})
+    store.applications.save({"name": "locked", "email": "a@b.c", "permissions": LOCKED_PERMISSIONS}, "setup")
+    store.applications.save({"name": "free", "email": "a@b.c"}, "setup")
+    store.service_accounts.save({"name": "deployer", "memberOf": ["deployers"]})
     world.ids["pipeline"] = world.pipeline(name="deploy")["id"]
     world.ids["free_pipeline"] = world.pipeline("free", name="deploy")["id"]
     world.ids["execution"] = world.finished_execution()
     world.ids["free_execution"] = world.finished_execution("free")
     for account, app in (("prod", "locked"), ("vault", "free"), ("open", "free")):
-        store.replace_cloud_cache("aws", account, "serverGroups", [_group(account, app)])
+        store.cloud_cache.replace("aws", account, "serverGroups", [_group(account, app)])
         lb = {"name": f"{app}-lb", "region": "us-east-1", "account": account, "moniker": {"app": app}}
-        store.replace_cloud_cache("aws", account, "loadBalancers", [lb])
+        store.cloud_cache.replace("aws", account, "loadBalancers", [lb])
 
 
 @contextlib.asynccontextmanager
 async def serve_world(client: Any, tmp_path: Path, **auth: Any) -> AsyncIterator[World]:
     from api.deps import get_principal
     from api.main import create_app
-    from api.store import Store
+    from core.store import Store
     from tests.conftest import build_worker_with
 
     settings = Settings(

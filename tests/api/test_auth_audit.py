@@ -86,7 +86,7 @@ async def test_writes_and_refusals_are_audited(client: Any, tmp_path: Path, capl
         mine = await api.http.get("/audit", params={"user": "ROOT", "application": "newapp"}, headers=as_root)
         assert [e["action"] for e in mine.json()] == ["application.save"]
         assert (await api.http.get("/audit", headers={"Authorization": ""})).status_code == 401
-        everything = json.dumps(api.store.list_audit(limit=1000))
+        everything = json.dumps(api.store.audit.query(limit=1000))
         for secret in (root, "gnk_wrong-token-value"):
             assert secret not in everything and secret not in caplog.text
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.store import Store
+from core.store import Store
 from gennaker.cli import run
 from tests.api.auth_support import auth_api, bearer
 
@@ -44,7 +44,7 @@ async def test_issue_list_revoke_then_use(tmp_path: Path, capsys: pytest.Capture
         assert "revoked" in capsys.readouterr().out
         assert (await api.http.get("/auth/user", headers=bearer(token))).status_code == 401
     store = Store(f"sqlite:///{tmp_path / 'gennaker.db'}")
-    assert token not in json.dumps(store.list_api_tokens())
+    assert token not in json.dumps(store.api_tokens.all())
     store.close()
 
 

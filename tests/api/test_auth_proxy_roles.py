@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.auth import tokens
-from gennaker.settings import Settings
+from core.settings import Settings
 from tests.api.auth_support import auth_api, bearer
 
 PROXY = {"user_header": "X-Forwarded-User", "roles_header": "X-Forwarded-Groups", "email_header": "X-Forwarded-Email"}
@@ -93,7 +93,7 @@ async def test_roles_stored_by_an_admin_join_every_way_in(tmp_path: Path) -> Non
         assert (await api.http.delete("/roles/bob", headers=bearer(root))).status_code == 404
         assert (await api.http.get("/auth/user", headers=bearer(bob))).json()["roles"] == ["qa"]
     async with auth_api(tmp_path / "p", peer="::1", **settings) as api:
-        api.store.put_user_roles("carol", ["ops"], "root")
+        api.store.user_roles.put("carol", ["ops"], "root")
         user = (await api.http.get("/auth/user", headers={"X-Forwarded-User": "carol"})).json()
         assert user["roles"] == ["ops"]
 
@@ -136,12 +136,12 @@ async def test_service_accounts_routes(tmp_path: Path) -> None:
         assert (await api.http.delete("/serviceAccounts/dev-only", headers=bearer(dev))).status_code == 403
         assert (await api.http.delete("/serviceAccounts/DEV-ONLY", headers=bearer(root))).status_code == 200
         assert (await api.http.delete("/serviceAccounts/dev-only", headers=bearer(root))).status_code == 404
-        assert api.store.list_service_accounts()[0]["name"] == "deploy@svc"
+        assert api.store.service_accounts.all()[0]["name"] == "deploy@svc"
 
 
 async def test_service_accounts_or_mode_and_auth_off(tmp_path: Path) -> None:
     async with auth_api(tmp_path / "or", service_account_or_mode=True) as api:
-        api.store.save_service_account({"name": "deploy@svc", "memberOf": ["dev", "ops"]})
+        api.store.service_accounts.save({"name": "deploy@svc", "memberOf": ["dev", "ops"]})
         dev, _ = tokens.issue(api.store, "dana", ["dev"], expires=None, by="cli")
         assert (await api.http.get("/auth/user/serviceAccounts", headers=bearer(dev))).json() == ["deploy@svc"]
     async with auth_api(tmp_path / "off", enabled=False) as api:

@@ -29,12 +29,12 @@ async def test_token_authenticates_with_its_roles_and_records_use(tmp_path: Path
     async with auth_api(tmp_path, admin_roles=["Admins"]) as api:
         token, record = tokens.issue(api.store, "Alice", ["Ops"], expires="30d", by="cli")
         assert token.startswith("gnk_") and len(token) > 40
-        stored = api.store.find_api_token(hashlib.sha256(token.encode()).hexdigest())
+        stored = api.store.api_tokens.find(hashlib.sha256(token.encode()).hexdigest())
         assert stored is not None and token not in str(stored) and stored["lastUsedAt"] is None
         user = (await api.http.get("/auth/user", headers=bearer(token))).json()
         assert user["username"] == "alice" and user["roles"] == ["ops"] and user["admin"] is False
         assert user["authorities"] == [{"authority": "ops"}] and user["allowedAccounts"] == ["open", "prod"]
-        assert api.store.list_api_tokens()[0]["lastUsedAt"] is not None
+        assert api.store.api_tokens.all()[0]["lastUsedAt"] is not None
         root, _ = tokens.issue(api.store, "root", ["admins"], expires=None, by="cli")
         assert (await api.http.get("/auth/user", headers=bearer(root))).json()["admin"] is True
         assert record["expiresAt"] - record["createdAt"] == 30 * 86400 * 1000
@@ -50,7 +50,7 @@ async def test_expired_revoked_unknown_and_malformed_are_401(tmp_path: Path, cap
         assert answer.status_code == 401 and "has expired" in answer.json()["message"]
         assert answer.json()["path"] == "/auth/user" and answer.json()["error"] == "Unauthorized"
         assert (await api.http.get("/auth/user", headers=bearer(live))).status_code == 200
-        api.store.revoke_api_token(record["id"])
+        api.store.api_tokens.revoke(record["id"])
         answer = await api.http.get("/auth/user", headers=bearer(live))
         assert answer.status_code == 401 and "revoked" in answer.json()["message"]
         unknown = "gnk_" + "x" * 43
@@ -110,7 +110,7 @@ async def test_token_routes_are_for_admins_and_show_the_token_once(
 
 async def test_token_of_a_service_account_carries_its_roles(tmp_path: Path) -> None:
     async with auth_api(tmp_path) as api:
-        api.store.save_service_account({"name": "deployer@svc", "memberOf": ["ops", "dev"]})
+        api.store.service_accounts.save({"name": "deployer@svc", "memberOf": ["ops", "dev"]})
         token, _ = tokens.issue(api.store, "deployer@svc", ["extra"], expires=None, by="cli")
         user = (await api.http.get("/auth/user", headers=bearer(token))).json()
         assert user["roles"] == ["dev", "extra", "ops"]

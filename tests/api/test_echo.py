@@ -286,7 +286,7 @@ async def test_reconciliation_makes_schedules_match_the_store(api, client):
         ),
     )
     cron = {"type": "cron", "id": "t-2", "enabled": True, "cronExpression": "0 0 6 * * ?"}
-    saved = api.store.save_pipeline(_wait_stage("drift", "made-while-down", triggers=[cron]), "bob")  # no API call
+    saved = api.store.pipelines.save(_wait_stage("drift", "made-while-down", triggers=[cron]), "bob")  # no API call
     wanted = client.get_schedule_handle(schedule_id(saved["id"], saved["triggers"][0]["id"]))  # ids given on save
     assert await _missing(wanted)
     await reconcile_schedules(client, api.settings, api.store)

@@ -115,7 +115,7 @@ async def test_trigger_judge_and_list(api):
     assert judged.status_code == 200 and judged.json()["id"] == execution_id
     done = await api.finished(execution_id)
     assert done["status"] == "SUCCEEDED"
-    stored = api.store.get_execution(execution_id)  # the workflow wrote its final state to the store
+    stored = api.store.executions.get(execution_id)  # the workflow wrote its final state to the store
     assert stored["status"] == "SUCCEEDED" and stored["stages"][1]["context"]["judgmentStatus"] == "continue"
     by_id = (await api.http.get(f"/executions?executionIds={execution_id}&expand=true")).json()
     assert [e["id"] for e in by_id] == [execution_id] and by_id[0]["stages"][0]["tasks"]
@@ -277,7 +277,7 @@ async def test_projects_and_search(api):
 
 async def test_executions_outlive_temporals_retention(api):
     """Executions Temporal no longer has (its retention ended) are served from the store."""
-    from workflows.ids import new_ulid
+    from core.ids import new_ulid
 
     response = await api.http.post(
         "/pipelines/start", json={"application": "kept", "name": "short", "stages": [{"type": "wait", "waitTime": 0}]}
@@ -285,8 +285,8 @@ async def test_executions_outlive_temporals_retention(api):
     done = await api.finished(response.json()["ref"].removeprefix("/pipelines/"))
     forgotten = {**done, "id": new_ulid()}  # as the store keeps it, with no workflow behind it any more
     stuck = {**done, "id": new_ulid(), "status": "RUNNING"}  # its last stored state said RUNNING
-    api.store.save_execution(forgotten)
-    api.store.save_execution(stuck)
+    api.store.executions.save(forgotten)
+    api.store.executions.save(stuck)
     assert (await api.http.get(f"/pipelines/{forgotten['id']}")).json() == forgotten
     assert (await api.http.get(f"/pipelines/{stuck['id']}")).json() == stuck
     listed = (await api.http.get("/applications/kept/pipelines", params={"expand": "true", "limit": 10})).json()

@@ -148,7 +148,7 @@ async def test_deleted_executions_are_gone_at_once(api, client):
     restart = await api.http.put(f"/pipelines/{execution_id}/stages/{done['stages'][0]['id']}/restart", json={})
     assert restart.status_code == 404
     assert (await api.http.delete(f"/pipelines/{execution_id}")).status_code == 404
-    api.store.save_execution(done)  # a late write from the engine does not bring it back
+    api.store.executions.save(done)  # a late write from the engine does not bring it back
     assert (await api.http.get(f"/pipelines/{execution_id}")).status_code == 404
 
 

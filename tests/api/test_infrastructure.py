@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
+from core.messages.cloud_cache import RefreshCloudCacheInput
 from tests.api.conftest import serve_api
 from tests.providers.aws_fixtures import FAKE_KEY_ID, FAKE_SECRET, REGION, ZONES
-from workflows.cloud_cache import RefreshCloudCacheInput
 
 pytestmark = pytest.mark.temporal
 

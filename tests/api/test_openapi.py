@@ -16,8 +16,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from core.settings import Settings
 from gennaker.localstack import ServedApi
-from gennaker.settings import Settings
 
 APP = "openapi"
 SEEDED_PIPELINE = "seeded"
@@ -42,9 +42,9 @@ KNOWN = {
 def seed(store: Any) -> None:
     """An application, project, pipeline config and finished execution under fixed ids, so aimed requests find
     them; run again before each operation, since the operations before it may have deleted them."""
-    from api.store import ConflictError
+    from core.store import ConflictError
 
-    store.save_application({"name": APP, "email": "team@example.com"}, "anonymous")
+    store.applications.save({"name": APP, "email": "team@example.com"}, "anonymous")
     config = {
         "id": PIPELINE_ID,
         "application": APP,
@@ -52,12 +52,12 @@ def seed(store: Any) -> None:
         "stages": [{"refId": "1", "requisiteStageRefIds": [], "type": "wait", "name": "w", "waitTime": 1}],
     }
     try:
-        store.save_pipeline(config, "anonymous")
+        store.pipelines.save(config, "anonymous")
     except ConflictError:  # a generated request saved another config under the seeded name: take it back
-        store.delete_pipeline(APP, SEEDED_PIPELINE)
-        store.save_pipeline(config, "anonymous")
-    store.save_project({"id": APP, "name": APP, "config": {"applications": [APP]}}, "anonymous")
-    store.save_execution(
+        store.pipelines.delete(APP, SEEDED_PIPELINE)
+        store.pipelines.save(config, "anonymous")
+    store.projects.save({"id": APP, "name": APP, "config": {"applications": [APP]}}, "anonymous")
+    store.executions.save(
         {
             "id": EXECUTION_ID,
             "type": "PIPELINE",
@@ -76,7 +76,7 @@ def seed(store: Any) -> None:
 
 @pytest.fixture(scope="module")
 def live_api(temporal_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
-    from api.store import Store
+    from core.store import Store
 
     tmp: Path = tmp_path_factory.mktemp("openapi")
     address = temporal_env.client.service_client.config.target_host

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from api.auth import permissions as p
-from api.auth.principal import Principal
+from core.auth import permissions as p
+from core.auth.principal import Principal
 
 ANON = Principal()
 READER = Principal("rita", frozenset({"Readers"}), authenticated=True)

@@ -113,7 +113,7 @@ def test_bad_input_names_the_file_and_a_refused_write_exits_1(gate: Any, tmp_pat
 
     # a pipeline locked (by Dinghy) is refused by the API unless the save unlocks it: the apply fails with 1
     locked = {"application": "applyapp", "name": "managed", "stages": [], "locked": {"ui": True, "allowUnlockUi": True}}
-    gate.store.save_pipeline(locked, "dinghy")
+    gate.store.pipelines.save(locked, "dinghy")
     edit = tmp_path / "managed.json"
     edit.write_text(json.dumps({**locked, "description": "changed by hand"}))
     result = _apply(gate, tmp_path, "-f", str(edit), "--yes")

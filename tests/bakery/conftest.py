@@ -13,7 +13,7 @@ import pytest
 
 from bakery.accounts import BakeAccounts
 from bakery.images import ImageConfig, load_images
-from bakery.settings import SHIPPED_TEMPLATES, BakerySettings
+from core.settings.bakery import SHIPPED_TEMPLATES, BakerySettings
 from tests.providers.aws_fixtures import (  # noqa: F401
     FAKE_KEY_ID,
     FAKE_SECRET,

@@ -11,7 +11,7 @@ import pytest
 from bakery.errors import BakeOptionsNotFoundError, BakeRequestError, ImageConfigError
 from bakery.images import aws_virtualization, find_base_image, load_images, parse_images
 from bakery.options import bake_options, base_image_option
-from bakery.settings import SHIPPED_IMAGES, SHIPPED_TEMPLATES
+from core.settings.bakery import SHIPPED_IMAGES, SHIPPED_TEMPLATES
 from tests.bakery.conftest import TRUSTY_AMI
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from api.store import Store
 from bakery import api
 from bakery.errors import BakeNotFoundError, BakeOptionsNotFoundError
 from bakery.logs import gate_logs, log_path, read_log, tail
-from bakery.settings import SHIPPED_TEMPLATES, BakerySettings
 from bakery.store import COMPLETED, RUNNING, SUCCESS, BakeRecord, BakeStore
+from core.settings.bakery import SHIPPED_TEMPLATES, BakerySettings
+from core.store import Store
 
 
 def record(bake_id: str, key: str = "k", created: int = 1, **fields: object) -> BakeRecord:

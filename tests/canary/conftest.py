@@ -35,9 +35,9 @@ def canary_gate(
 ) -> Iterator[Gate]:
     """The whole stack (Gate, a worker, the store) with a metrics account on the session's Prometheus ("prom",
     the default) and one that hangs ("hangs")."""
-    from api.store import Store
+    from core.settings import Settings
+    from core.store import Store
     from gennaker.localstack import ServedApi
-    from gennaker.settings import Settings
 
     settings = Settings.model_validate(
         {

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from api.store.canary import CanaryStore
 from workflows import expressions as expr
 
 pytestmark = pytest.mark.temporal
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.temporal
 
 async def test_a_stage_gets_the_config_id_by_name(engine: Any) -> None:
     name = f"cfg-{uuid.uuid4().hex[:8]}"
-    config = CanaryStore(engine.store).create_config({"name": name, "applications": ["shop"], "metrics": []})
+    config = engine.store.canary.create_config({"name": name, "applications": ["shop"], "metrics": []})
     stage = {
         "refId": "1",
         "type": "wait",

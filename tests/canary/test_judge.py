@@ -147,3 +147,17 @@ def test_zero_inflated_judge_fails_them() -> None:
         "Nodata"
     )
     assert set(JUDGES) == {NETFLIX_V1, ZERO_INFLATED}
+
+
+def test_a_stored_run_without_scope_times_shows_no_duration_instead_of_failing() -> None:
+    """A stored request is checked when it is submitted; one altered in the store since still reads (no 500)."""
+    from canary.request import duration, status_response
+
+    good = {"scopes": {"default": {side: {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z"}
+                                   for side in ("controlScope", "experimentScope")}}}  # fmt: skip
+    assert duration(good) == "PT1H"
+    for scopes in ({"default": {"controlScope": {"start": "2026-01-01T00:00:00Z"}}}, {"default": "x"},
+                   {"default": {"controlScope": {"start": "yesterday", "end": "today"}}}):  # fmt: skip
+        assert duration({"scopes": scopes}) is None
+    run = {"id": "r", "status": "SUCCEEDED", "result": {"score": 90}, "canaryExecutionRequest": {"scopes": scopes}}
+    assert status_response(run)["result"]["canaryDuration"] is None

@@ -13,7 +13,7 @@ import pytest
 from canary import mixer
 from canary import prometheus as prom
 from canary.prometheus import PrometheusError, QueryError
-from canary.templates import TemplateError
+from canary.templates import FilterTemplateError
 from tests.canary.prometheus_server import END_ISO, START_ISO, Prometheus
 
 TEMPLATES = {"someTemplate": "some-label=${scope}", "anotherTemplate": "my-server-group=${scope}"}
@@ -103,9 +103,14 @@ def test_group_by_and_extended_params_win() -> None:
         ),  # noqa: E501
         ({"metricName": "m", "resourceType": "gce_instance"}, {"scope": "s"}, QueryError, "Location"),
         ({"customInlineTemplate": "a=${scope}"}, {"scope": "s"}, QueryError, "Metric Name is required"),
-        ({"metricName": "m", "customInlineTemplate": "a=${nope}"}, {"scope": "s"}, TemplateError, "'nope'"),
-        ({"metricName": "m", "customFilterTemplate": "t"}, {"scope": "s"}, TemplateError, "no templates were defined"),
-        ({"metricName": "m", "customFilter": "x"}, {"scope": "s"}, TemplateError, "customFilter is deprecated"),
+        ({"metricName": "m", "customInlineTemplate": "a=${nope}"}, {"scope": "s"}, FilterTemplateError, "'nope'"),
+        (
+            {"metricName": "m", "customFilterTemplate": "t"},
+            {"scope": "s"},
+            FilterTemplateError,
+            "no templates were defined",
+        ),
+        ({"metricName": "m", "customFilter": "x"}, {"scope": "s"}, FilterTemplateError, "customFilter is deprecated"),
     ],
 )
 def test_query_errors_name_the_problem(query: Any, scope: Any, error: type[Exception], message: str) -> None:
@@ -208,7 +213,7 @@ def test_query_config_utils_cases() -> None:
     assert custom_filter(named, {"customFilterTemplate": "test-template"}, scope) == "test template v1 v2 v1 v2"
     inline = {"customInlineTemplate": "test template ${p1} ${p2} $\\{p1} $\\{p2}"}
     assert custom_filter({}, inline, scope) == "test template v1 v2 v1 v2"
-    with pytest.raises(TemplateError) as missing:
+    with pytest.raises(FilterTemplateError) as missing:
         custom_filter({}, {"customInlineTemplate": "test template ${unknown-param} ${p2}"}, scope)
     assert str(missing.value).startswith(
         "Problem evaluating custom filter template: test template ${unknown-param} ${p2}"

@@ -12,7 +12,6 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import CancelledError
 from temporalio.service import RPCError
 
-from api.store.canary import CanaryStore
 from canary.judge import ZERO_INFLATED
 from canary.runs import RunRequest, cancel_run, get_status, rejudge, start_run
 from tests.canary.prometheus_server import END_ISO, START_ISO
@@ -119,6 +118,6 @@ async def test_a_run_temporal_cannot_start_is_recorded_terminal(canary_gate: Gat
     with pytest.raises(RPCError):
         await start_run(nowhere, canary_gate.store, canary_gate.settings,
                         RunRequest(config, _request("baseline", "canary-good"), "shop-nowhere"))  # fmt: skip
-    [recorded] = await asyncio.to_thread(CanaryStore(canary_gate.store).list_runs, "shop-nowhere")
+    [recorded] = await asyncio.to_thread(canary_gate.store.canary.list_runs, "shop-nowhere")
     assert recorded["status"] == "TERMINAL"
     assert "could not be started" in recorded["exception"]["details"]["error"]

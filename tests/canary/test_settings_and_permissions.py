@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from api.store.canary import CanaryStore
-from gennaker.settings import load_settings, masked_dict
+from core.settings import load_settings, masked_dict
 from tests.api.permissions_world import serve_world
 
 
@@ -48,7 +47,7 @@ def test_bad_accounts_are_refused(monkeypatch: pytest.MonkeyPatch, accounts: Any
 @pytest.mark.temporal
 async def test_listings_show_only_readable_configs_and_runs(client: Any, tmp_path: Any) -> None:
     async with serve_world(client, tmp_path) as world:
-        canary = CanaryStore(world.store)
+        canary = world.store.canary
         locked = canary.create_config({"name": "l", "applications": ["locked"], "metrics": []})
         free = canary.create_config({"name": "f", "applications": ["free"], "metrics": []})
         both = canary.create_config({"name": "b", "applications": ["free", "locked"], "metrics": []})

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
-from api.store import NotFoundError, Store, ValidationError
-from api.store.canary import CONFIG_APPS, CONFIGS, RUNS, SETS, CanaryStore
+from core.store import NotFoundError, Store, ValidationError
+from core.store.canary import CONFIG_APPS, CONFIGS, RUNS, SETS, CanaryStore
 from tests.store.conftest import mysql_url, postgresql_url  # noqa: F401 - fixtures
 
 MIGRATED: set[str] = set()
@@ -33,7 +33,7 @@ def canary(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CanarySto
         for table in (CONFIG_APPS, CONFIGS, RUNS, SETS):
             conn.execute(table.delete())
     engine.dispose()
-    yield CanaryStore(store)
+    yield store.canary
     store.close()
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from integrations.dinghy.gotemplate import Limits, TemplateError
+from integrations.dinghy.gotemplate import DinghyTemplateError, Limits
 from integrations.dinghy.render import Context, render
 
 WAIT = '{\n  "name": "{{ var "name" ?: "defaultname" }}",\n  "refId": "1",\n  "requisiteStageRefIds": [],\n  "type": "wait",\n  "waitTime": {{ var "waitTime" ?: 10 }}\n}'  # noqa: E501
@@ -69,7 +69,7 @@ def test_local_module_and_its_refusal_from_a_template_repo_module() -> None:
     doc = _render(_one_pipeline('{{ local_module "local/wait" }}'), {}, local).document
     assert doc["pipelines"][0]["stages"] == [{"name": "local"}]
     mods = {"m": '{{ local_module "local/wait" }}'}
-    with pytest.raises(TemplateError, match="calling local_module from a module is not allowed") as err:
+    with pytest.raises(DinghyTemplateError, match="calling local_module from a module is not allowed") as err:
         _render(_one_pipeline('{{ module "m" }}'), mods, local)
     assert (err.value.file, err.value.line, err.value.column) == ("m", 1, 4)
 
@@ -104,7 +104,7 @@ def test_go_template_features() -> None:
 def test_elvis_and_json_literals_keep_positions_for_errors() -> None:
     # an error after a pre-pass token is still reported at its source column
     text = '{"a": {{ var "x" ?: ["1","2"] }}, "b": {{ nosuch 1 }}}'
-    with pytest.raises(TemplateError) as err:
+    with pytest.raises(DinghyTemplateError) as err:
         _render(text)
     assert err.value.message == 'function "nosuch" not defined'
     assert (err.value.line, err.value.column) == (1, text.index("nosuch") + 1)
@@ -112,10 +112,10 @@ def test_elvis_and_json_literals_keep_positions_for_errors() -> None:
 
 def test_json_error_in_a_module_names_the_module_line_and_column() -> None:
     mods = {"bad.module": '{\n  "name": "x"\n  "type": "wait"\n}'}
-    with pytest.raises(TemplateError) as err:
+    with pytest.raises(DinghyTemplateError) as err:
         _render(_one_pipeline('{{ module "bad.module" }}'))
     assert "not found" in err.value.message
-    with pytest.raises(TemplateError) as err:
+    with pytest.raises(DinghyTemplateError) as err:
         _render(_one_pipeline('{{ module "bad.module" }}'), mods)
     assert (err.value.file, err.value.line, err.value.column) == ("bad.module", 3, 3)
     assert "invalid JSON" in err.value.message
@@ -123,39 +123,39 @@ def test_json_error_in_a_module_names_the_module_line_and_column() -> None:
 
 def test_json_error_in_the_dinghyfile_points_at_the_source_line() -> None:
     text = '{\n  "application": "a",\n  "pipelines": [\n    {{ if true }}{"name": "p",}{{ end }}\n  ]\n}'
-    with pytest.raises(TemplateError) as err:
+    with pytest.raises(DinghyTemplateError) as err:
         _render(text)
     assert (err.value.file, err.value.line) == ("dinghyfile", 4)
     assert err.value.column == text.splitlines()[3].index(",}") + 2
 
 
 def test_parse_errors_are_located() -> None:
-    with pytest.raises(TemplateError, match="a '}}' may be missing") as err:
+    with pytest.raises(DinghyTemplateError, match="a '}}' may be missing") as err:
         _render('{\n  "a": {{ var "x" \n}')
     assert err.value.line == 2
-    with pytest.raises(TemplateError, match=r"an \{\{end\}\} is missing"):
+    with pytest.raises(DinghyTemplateError, match=r"an \{\{end\}\} is missing"):
         _render('{"a": {{ if true }}1}')
-    with pytest.raises(TemplateError, match="not supported"):
+    with pytest.raises(DinghyTemplateError, match="not supported"):
         _render('{{ define "x" }}{{ end }}{}')
 
 
 def test_globals_need_json_once_blanked() -> None:
-    with pytest.raises(TemplateError, match="globals: the file is not JSON once its actions are blanked"):
+    with pytest.raises(DinghyTemplateError, match="globals: the file is not JSON once its actions are blanked"):
         _render('{"application": "a", "globals": {"x": 1}, "pipelines": [ {{ var "x" }} {{ var "x" }} ]}')
 
 
 def test_recursion_and_expansion_stop_at_the_limits() -> None:
     mods = {"loop": '{{ module "loop" }}', "a": '{{ module "b" }}', "b": '{{ module "a" }}'}
-    with pytest.raises(TemplateError, match="calls itself"):
+    with pytest.raises(DinghyTemplateError, match="calls itself"):
         _render(_one_pipeline('{{ module "loop" }}'), mods)
-    with pytest.raises(TemplateError, match="calls itself"):
+    with pytest.raises(DinghyTemplateError, match="calls itself"):
         _render(_one_pipeline('{{ module "a" }}'), mods)
     deep = {f"m{i}": f'{{{{ module "m{i + 1}" }}}}' for i in range(40)}
-    with pytest.raises(TemplateError, match="depth limit"):
+    with pytest.raises(DinghyTemplateError, match="depth limit"):
         _render(_one_pipeline('{{ module "m0" }}'), deep)
-    with pytest.raises(TemplateError, match="step limit"):
+    with pytest.raises(DinghyTemplateError, match="step limit"):
         _render("{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}{}", limits=Limits(max_steps=10_000))
-    with pytest.raises(TemplateError, match="output limit"):
+    with pytest.raises(DinghyTemplateError, match="output limit"):
         _render('{{ range until 1000 }}{{ repeat 1000 "x" }}{{ end }}{}', limits=Limits(max_output=100_000))
 
 
@@ -171,6 +171,6 @@ def test_yaml_format() -> None:
         {"name": "Wait For It...", "type": "wait", "waitTime": 42},
         {"name": "yes", "type": "wait"},
     ]
-    with pytest.raises(TemplateError, match="invalid YAML") as err:
+    with pytest.raises(DinghyTemplateError, match="invalid YAML") as err:
         _doc("application: [a\n", format="yaml")
     assert err.value.file == "dinghyfile"

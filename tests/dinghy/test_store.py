@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from api.store import Store, ValidationError
-from api.store.dinghy import DinghyStore, planned_id, refuse_locked_edit
+from core.store import Store, ValidationError
+from core.store.dinghy import planned_id, refuse_locked_edit
 from tests.store.conftest import migrated, mysql_url, postgresql_url  # noqa: F401 - fixtures
 
 BACKENDS = ["sqlite", "postgresql", "mysql"]
@@ -36,34 +36,34 @@ def _file(path: str, app: str, names: list[str], **kw: object) -> dict[str, obje
 
 def test_push_writes_owns_deletes_own_stale_and_removed(store: Store) -> None:
     src, app = f"s-{uuid.uuid4().hex[:8]}", f"app-{uuid.uuid4().hex[:8]}"
-    d = DinghyStore(store)
+    d = store.dinghy
     summary = d.apply_push(
         src, "c1", [_file("dinghyfile", app, ["a", "b"], modules=["m1"], rawData={"x": 1})], "dinghy"
     )
     assert sorted(summary["created"]) == [f"{app}/a", f"{app}/b"] and summary["applications"] == [f"created {app}"]
-    assert store.get_pipeline_by_name(app, "a")["id"] == planned_id(src, app, "a")
-    assert store.get_pipeline_by_name(app, "a")["locked"]["ui"] is True
+    assert store.pipelines.get_by_name(app, "a")["id"] == planned_id(src, app, "a")
+    assert store.pipelines.get_by_name(app, "a")["locked"]["ui"] is True
     assert d.dependents(src, "module", ["m1"]) == ["dinghyfile"] and d.raw_data(src, "dinghyfile") == {"x": 1}
-    store.save_pipeline({"application": app, "name": "ui-made"}, "someone")
+    store.pipelines.save({"application": app, "name": "ui-made"}, "someone")
 
     # unchanged pipelines are not rewritten; stale deletion takes only this source's pipelines
     summary = d.apply_push(src, "c2", [_file("dinghyfile", app, ["a"], deleteStale=True)], "dinghy")
     assert summary["unchanged"] == [f"{app}/a"] and summary["deleted"] == [f"{app}/b"]
-    assert {p["name"] for p in store.list_pipelines(app)} == {"a", "ui-made"}
+    assert {p["name"] for p in store.pipelines.all(app)} == {"a", "ui-made"}
 
     # all or nothing: a bad second file leaves the first one's changes unwritten
     with pytest.raises(KeyError):
         d.apply_push(src, "c3", [_file("dinghyfile", app, ["c"]), {"path": "x/dinghyfile", "pipelines": []}], "dinghy")
-    assert {p["name"] for p in store.list_pipelines(app)} == {"a", "ui-made"}
+    assert {p["name"] for p in store.pipelines.all(app)} == {"a", "ui-made"}
 
     # a deleted dinghyfile takes its pipelines and graph with it
     summary = d.apply_push(src, "c4", [{"path": "dinghyfile", "removed": True}], "dinghy")
     assert summary["deleted"] == [f"{app}/a"] and d.dependents(src, "module", ["m1"]) == []
-    assert {p["name"] for p in store.list_pipelines(app)} == {"ui-made"}
+    assert {p["name"] for p in store.pipelines.all(app)} == {"ui-made"}
 
 
 def test_syncs_and_the_lock(store: Store) -> None:
-    d = DinghyStore(store)
+    d = store.dinghy
     src = f"s-{uuid.uuid4().hex[:8]}"
     d.record_sync({"id": f"dinghy-{src}-1", "source": src, "commit": "1", "state": "running", "startedAt": 1})
     d.record_sync({"id": f"dinghy-{src}-1", "source": src, "commit": "1", "state": "succeeded", "startedAt": 1})
@@ -71,7 +71,7 @@ def test_syncs_and_the_lock(store: Store) -> None:
     assert [(s["id"][-1], s["state"]) for s in d.list_syncs(src)] == [("2", "failed"), ("1", "succeeded")]
 
     app = f"app-{uuid.uuid4().hex[:8]}"
-    saved = store.save_pipeline({"application": app, "name": "p", "locked": {"ui": True}}, "dinghy")
+    saved = store.pipelines.save({"application": app, "name": "p", "locked": {"ui": True}}, "dinghy")
     with pytest.raises(ValidationError, match="locked") as err:
         refuse_locked_edit(store, {**saved, "description": "x"})
     assert err.value.field == "locked"

@@ -98,9 +98,9 @@ class World:
 
 @pytest.fixture
 def world(temporal_env: Any, tmp_path: Path, payload_settings: dict[str, Any]) -> Iterator[World]:
-    from api.store import Store
+    from core.settings import Settings
+    from core.store import Store
     from gennaker.localstack import ServedApi
-    from gennaker.settings import Settings
 
     app_repo, templates = GitRepo(tmp_path / "shop"), GitRepo(tmp_path / "dinghy-templates")
     polled = GitRepo(tmp_path / "polled")
@@ -228,7 +228,7 @@ def test_pushes_render_apply_lock_validate_and_follow_modules(world: World) -> N
     # listed, newest first, and in the audit trail
     listed = httpx.get(f"{world.url}/dinghy/syncs", params={"source": "shop"}, timeout=10).json()
     assert {s["id"] for s in listed} >= {f"dinghy-shop-{c1}", f"dinghy-shop-{c2}", module_sync["workflow_id"]}
-    audit = world.store.list_audit({"action": "dinghy.sync"}, 50)
+    audit = world.store.audit.query({"action": "dinghy.sync"}, 50)
     assert any(e.get("executionId") == f"dinghy-shop-{c1}" and e["outcome"] == "success" for e in audit), audit
 
 

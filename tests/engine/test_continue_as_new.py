@@ -11,10 +11,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from core.ids import new_ulid
 from tests.conftest import Engine, stage_named
 from tests.engine.conftest import Hook
 from workflows import operations
-from workflows.ids import new_ulid
 from workflows.launch import WORKFLOW_TYPE, pipeline_start
 from workflows.stages import _REGISTRY, resolve
 from workflows.stages.base import JSON, StageDefinition, SyntheticStage, TaskSpec

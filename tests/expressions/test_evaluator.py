@@ -467,7 +467,7 @@ def test_results_are_plain_json_types() -> None:
 
 
 def test_status_enum_values_compare_as_strings() -> None:
-    from workflows.status import ExecutionStatus
+    from core.status import ExecutionStatus
 
     c = EvaluationContext(root={"stage": {"status": ExecutionStatus.SUCCEEDED}})
     assert evaluate("stage.status == 'SUCCEEDED'", c) is True

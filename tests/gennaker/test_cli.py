@@ -44,6 +44,7 @@ def free_port() -> int:
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GENNAKER_")}
     env["PYTHONPATH"] = str(ROOT)
+    env["GENNAKER_UI__PORT"] = str(free_port())  # `up` serves the UI: never on a port another test or person holds
     env.update(extra)
     return env
 
@@ -139,7 +140,15 @@ def wait_until_polling(address: str, task_queue: str, pids: set[int], timeout: f
 
 
 def worker_pids(parent: int) -> list[int]:
-    return [pid for pid in children_of(parent) if b"worker.py" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    """The parent's children running worker.py (a child may exit between the listing and the read: not counted)."""
+
+    def cmdline(pid: int) -> bytes:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return b""
+
+    return [pid for pid in children_of(parent) if b"worker.py" in cmdline(pid)]
 
 
 @pytest.fixture
@@ -189,7 +198,7 @@ def test_up_and_worker_refuse_bad_settings(monkeypatch: pytest.MonkeyPatch, caps
 
 
 def test_api_command_only_when_the_api_exists() -> None:
-    from gennaker.settings import Settings
+    from core.settings import Settings
 
     cmd = cli.api_command(Settings(api={"host": "0.0.0.0", "port": 9999}))
     if (ROOT / "api" / "main.py").is_file():
@@ -208,6 +217,18 @@ async def start_marker_workflow(address: str) -> str:
     return workflow_id
 
 
+async def _first_answer(http: httpx.AsyncClient, path: str, within: float = 30) -> httpx.Response:
+    """The first answer of a server that is still starting."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await http.get(path)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
 @pytest.mark.temporal
 @pytest.mark.slow
 async def test_up_runs_the_stack_and_stops_cleanly(tmp_path: Path, up_env: dict[str, str]) -> None:
@@ -223,6 +244,17 @@ async def test_up_runs_the_stack_and_stops_cleanly(tmp_path: Path, up_env: dict[
             assert (await http.get(ui, timeout=10)).status_code == 200
         if (ROOT / "api" / "main.py").is_file():
             assert f"API               http://127.0.0.1:{up_env['GENNAKER_API__PORT']}" in up.output
+            deck = f"http://localhost:{up_env['GENNAKER_UI__PORT']}"
+            assert f"UI (Deck)         {deck}/#/applications" in up.output
+            async with httpx.AsyncClient(base_url=deck.replace("localhost", "127.0.0.1"), timeout=10) as http:
+                page = await _first_answer(http, "/")
+                assert page.status_code == 200 and "<title>Gennaker</title>" in page.text
+                for _ in range(150):  # Gate through the UI's proxy (502 while the API is still starting)
+                    health = await http.get("/gate/health")
+                    if health.status_code != 502:
+                        break
+                    await asyncio.sleep(0.2)
+                assert health.json()["status"] == "UP"
         children = children_of(up.process.pid)
         assert len(children) >= 2, up.output  # the dev server and the worker (and the API once it exists)
         workers = set(worker_pids(up.process.pid))
@@ -415,7 +447,7 @@ async def test_run_follow_judge_and_get_through_gate(gate):
     rest = (await asyncio.wait_for(run.stdout.read(), 60)).decode()
     assert await run.wait() == 0
     assert rest.strip().endswith("SUCCEEDED") and "Think it over" in rest
-    done = gate.store.get_execution(execution_id)
+    done = gate.store.executions.get(execution_id)
     greeting = next(s for s in done["stages"] if s["name"] == "Greeting")
     assert greeting["outputs"]["greeting"] == "Hello, tester!"
 

@@ -13,8 +13,8 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
+from core.settings import Settings
 from gennaker.devserver import DevServer, DevServerError, dev_server_command, temporal_binary, terminate
-from gennaker.settings import Settings
 from workflows import search
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gennaker import cli
-from gennaker.settings import (
+from core.settings import (
     ConfigFileError,
     Settings,
     config_file_path,
@@ -18,6 +17,7 @@ from gennaker.settings import (
     load_settings,
     masked_dict,
 )
+from gennaker import cli
 
 SECRET = "tok-3f9a7c-very-secret"
 

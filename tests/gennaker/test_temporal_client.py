@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client, TLSConfig
 
-from gennaker.settings import Settings, TemporalSettings
+from core.settings import Settings, TemporalSettings
 from gennaker.temporal_client import TemporalConnectError, connect, tls_config
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from activities.deploy_base import ProviderSessions
 from activities.infrastructure import InfrastructureActivities
+from core.status import ExecutionStatus
 from tests.providers.aws_fixtures import REGION, AwsWorld
 from workflows.stages.base import TaskInput
-from workflows.status import ExecutionStatus
 
 
 def _input(stage_type: str, context: dict[str, Any]) -> TaskInput:
@@ -17,15 +18,8 @@ def _input(stage_type: str, context: dict[str, Any]) -> TaskInput:
 
 def test_a_retried_create_makes_one_policy(aws_cloud: Any, aws_world: AwsWorld) -> None:
     world = aws_world
-    world.ec2.create_launch_template(LaunchTemplateName="myapp-v000", LaunchTemplateData={"ImageId": world.image_id})
-    world.autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName="myapp-v000",
-        LaunchTemplate={"LaunchTemplateName": "myapp-v000"},
-        MinSize=0,
-        MaxSize=1,
-        VPCZoneIdentifier=world.subnet_ids[0],
-    )
-    acts = InfrastructureActivities({"aws": aws_cloud})
+    world.templated_group("myapp-v000")
+    acts = InfrastructureActivities(ProviderSessions({"aws": aws_cloud}))
     context = {
         "credentials": "test",
         "region": REGION,
@@ -61,7 +55,7 @@ def test_a_retried_create_makes_one_policy(aws_cloud: Any, aws_world: AwsWorld) 
 
 
 def test_bad_input_is_terminal_naming_the_field(aws_cloud: Any, aws_world: AwsWorld) -> None:
-    acts = InfrastructureActivities({"aws": aws_cloud})
+    acts = InfrastructureActivities(ProviderSessions({"aws": aws_cloud}))
     missing = acts.upsert_security_group(_input("upsertSecurityGroup", {"regions": [REGION], "name": "x"}))
     assert missing.status == ExecutionStatus.TERMINAL and "credentials" in (missing.error or "")
     no_policy = acts.delete_scaling_policy(
@@ -79,17 +73,8 @@ def test_bad_input_is_terminal_naming_the_field(aws_cloud: Any, aws_world: AwsWo
 
 def test_update_launch_template_converges(aws_cloud: Any, aws_world: AwsWorld) -> None:
     world = aws_world
-    world.ec2.create_launch_template(
-        LaunchTemplateName="myapp-v001", LaunchTemplateData={"ImageId": world.old_image_id, "InstanceType": "t3.micro"}
-    )
-    world.autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName="myapp-v001",
-        LaunchTemplate={"LaunchTemplateName": "myapp-v001"},
-        MinSize=0,
-        MaxSize=1,
-        VPCZoneIdentifier=world.subnet_ids[0],
-    )
-    acts = InfrastructureActivities({"aws": aws_cloud})
+    world.templated_group("myapp-v001", template={"ImageId": world.old_image_id, "InstanceType": "t3.micro"})
+    acts = InfrastructureActivities(ProviderSessions({"aws": aws_cloud}))
     context = {
         "credentials": "test",
         "region": REGION,

@@ -73,17 +73,7 @@ def test_bad_ingress_names_the_field(aws_cloud: Any, aws_world: AwsWorld) -> Non
 
 
 def _group(world: AwsWorld, name: str = "myapp-prod-v000", **extra: Any) -> str:
-    world.ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={"ImageId": world.image_id})
-    world.autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=name,
-        LaunchTemplate={"LaunchTemplateName": name},
-        MinSize=0,
-        MaxSize=2,
-        DesiredCapacity=0,
-        VPCZoneIdentifier=world.subnet_ids[0],
-        **extra,
-    )
-    return name
+    return world.templated_group(name, max_size=2, DesiredCapacity=0, **extra)
 
 
 def test_scaling_policies_and_scheduled_actions(aws_cloud: Any, aws_world: AwsWorld) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from core.messages.cloud_cache import RefreshCloudCacheInput
 from tests.api.permissions_world import principal_from_header
 from tests.providers.aws_fixtures import FAKE_KEY_ID, FAKE_SECRET, REGION, AwsWorld
-from workflows.cloud_cache import RefreshCloudCacheInput
 
 pytestmark = pytest.mark.temporal
 DONE = {"SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED"}
@@ -46,11 +46,11 @@ class Gate:
 
 @contextlib.asynccontextmanager
 async def serve(client: Any, tmp_path: Path, endpoint: str, *more: dict[str, Any]) -> AsyncIterator[Gate]:
-    from api.auth.settings import AuthSettings
     from api.deps import get_principal
     from api.main import create_app
-    from api.store import Store
-    from gennaker.settings import Settings
+    from core.settings import Settings
+    from core.settings.auth import AuthSettings
+    from core.store import Store
     from tests.conftest import build_worker_with
 
     account = {
@@ -71,7 +71,7 @@ async def serve(client: Any, tmp_path: Path, endpoint: str, *more: dict[str, Any
     )
     store = Store(settings.store_url)
     store.migrate()
-    store.save_application({"name": "myapp", "email": "a@b.c"}, "setup")
+    store.applications.save({"name": "myapp", "email": "a@b.c"}, "setup")
     async with build_worker_with(client, settings, store):
         app = create_app(settings, temporal=client, store=store)
         app.dependency_overrides[get_principal] = principal_from_header
@@ -241,14 +241,7 @@ async def test_scaling_stages_built_with_the_sdk(client: Any, tmp_path: Path, aw
     )
 
     world = aws_world
-    world.ec2.create_launch_template(LaunchTemplateName="myapp-v000", LaunchTemplateData={"ImageId": world.image_id})
-    world.autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName="myapp-v000",
-        LaunchTemplate={"LaunchTemplateName": "myapp-v000"},
-        MinSize=0,
-        MaxSize=2,
-        VPCZoneIdentifier=world.subnet_ids[0],
-    )
+    world.templated_group("myapp-v000", max_size=2)
     cpu = {"targetValue": 50, "predefinedMetricSpecification": {"predefinedMetricType": "ASGAverageCPUUtilization"}}
     asgs = [{"asgName": "myapp-v000", "region": REGION}]
     policy = UpsertScalingPolicy(
@@ -365,9 +358,9 @@ def test_security_group_task_over_a_served_gate(
     """The same job through uvicorn on loopback (the stack the ``gate`` fixture serves, with an AWS account)."""
     import time
 
-    from api.store import Store
+    from core.settings import Settings
+    from core.store import Store
     from gennaker.localstack import ServedApi
-    from gennaker.settings import Settings
 
     account = {
         "name": "test",

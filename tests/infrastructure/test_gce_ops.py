@@ -131,8 +131,8 @@ def test_network_load_balancer_and_autoscaler(gce_cloud: Any, gce_world: Any) ->
 def test_a_failed_infrastructure_read_keeps_its_cached_copy(gce_cloud: Any, gce_world: Any, tmp_path: Any) -> None:
     """The cache refresh: firewall rules that cannot be listed this time keep the last copy; the rest refreshes."""
     from activities.cloud_cache import CloudCacheActivities
-    from api.store import Store
-    from workflows.cloud_cache import RefreshCloudCacheInput
+    from core.messages.cloud_cache import RefreshCloudCacheInput
+    from core.store import Store
 
     store = Store(f"sqlite:///{tmp_path}/cache.db")
     store.migrate()
@@ -144,12 +144,12 @@ def test_a_failed_infrastructure_read_keeps_its_cached_copy(gce_cloud: Any, gce_
         GceInfraWrites(gce_cloud).delete_firewall("gce-test", "myapp-web")
         gce_world.standin.fail_next(403, path="/global/firewalls", method="GET", times=1, reason="forbidden")
         refresh(RefreshCloudCacheInput("gce", "gce-test"))
-        kept = store.cloud_cache("securityGroups", account="gce-test")
+        kept = store.cloud_cache.items("securityGroups", account="gce-test")
         assert [k["item"]["name"] for k in kept] == ["myapp-web"]  # the previous copy, not an empty list
-        assert [lb["name"] for lb in store.cloud_cache("loadBalancers", account="gce-test")] == [
+        assert [lb["name"] for lb in store.cloud_cache.items("loadBalancers", account="gce-test")] == [
             gce_world.load_balancer
         ]
         refresh(RefreshCloudCacheInput("gce", "gce-test"))  # listing works again: the rule is gone
-        assert store.cloud_cache("securityGroups", account="gce-test") == []
+        assert store.cloud_cache.items("securityGroups", account="gce-test") == []
     finally:
         store.close()

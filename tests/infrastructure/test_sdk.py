@@ -63,6 +63,8 @@ def test_builders_write_orcas_fields() -> None:
         (lambda: UpsertScalingPolicy("g", account="prod", region="r"), "target_tracking"),
         (lambda: UpsertImageTags(["i"], account="prod", regions=["r"], tags={}), "tags"),
         (lambda: UpdateLaunchTemplate("g", account="prod", region="r"), "image"),
+        # regions given do not count as a change to the template
+        (lambda: UpdateLaunchTemplate("g", account="prod", region="r", regions=["r"]), "image"),
     ],
 )
 def test_mistakes_name_the_field(build: object, field: str) -> None:

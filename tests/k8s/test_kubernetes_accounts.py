@@ -56,6 +56,28 @@ def test_api_client_for_reaches_the_server(kube_cluster: Any) -> None:
     assert "default" in [n.metadata.name for n in names]
 
 
+def _kubeconfig(server: str) -> str:
+    return (
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        f"clusters: [{{name: c, cluster: {{server: '{server}'}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
+    )
+
+
+def test_a_client_is_kept_for_the_settings_it_was_made_for() -> None:
+    """An account given with other settings under a registered name gets its own client, and does not become the
+    registered account's client (loading a kubeconfig contacts no server)."""
+    registered = ka.KubernetesAccount(name="k-same", kubeconfigContents=_kubeconfig("https://registered.invalid"))
+    other = ka.KubernetesAccount(name="k-same", kubeconfigContents=_kubeconfig("https://other.invalid"))
+    ka.register_accounts([registered])
+    by_name = ka.api_client_for("k-same")
+    assert by_name.configuration.host == "https://registered.invalid"
+    assert ka.api_client_for(other).configuration.host == "https://other.invalid"
+    assert ka.api_client_for("k-same").configuration.host == "https://registered.invalid"
+    assert ka.api_client_for(registered) is ka.api_client_for("k-same")
+
+
 def test_unknown_account_and_unloadable_kubeconfig() -> None:
     with pytest.raises(LookupError):
         ka.api_client_for("no-such-account-anywhere")

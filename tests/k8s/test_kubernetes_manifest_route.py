@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gennaker.settings import Settings
+from core.settings import Settings
 from providers.kubernetes import KubernetesCloud
 from providers.kubernetes_accounts import KubernetesAccount
 
@@ -19,7 +19,7 @@ from providers.kubernetes_accounts import KubernetesAccount
 @pytest.fixture
 async def gate(kube_cluster: Any, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     from api.main import create_app
-    from api.store import Store
+    from core.store import Store
 
     settings = Settings(
         state_dir=tmp_path,

@@ -13,11 +13,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.manifest import ManifestActivities
 from activities.manifest_ops import ManifestOperations
+from core.status import ExecutionStatus
 from providers.base import TransientCloudError
 from providers.kubernetes import KubernetesCloud
 from providers.kubernetes_accounts import KubernetesAccount
 from workflows.stages.base import TaskInput, TaskResult
-from workflows.status import ExecutionStatus
 
 
 @pytest.fixture

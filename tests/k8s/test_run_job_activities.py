@@ -16,11 +16,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.run_job import RunJobActivities
+from core.status import ExecutionStatus
 from tests.k8s.cluster import KubeCluster
 from tests.k8s.kubelet_standin import KubeletStandIn, create_job_pod, finish_job
 from workflows.stages import resolve
 from workflows.stages.base import TaskInput
-from workflows.status import ExecutionStatus
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from activities.run_job import job_manifest_of
+from core.status import ExecutionStatus
 from providers import kubernetes_jobs as kj
-from workflows.status import ExecutionStatus
 
 
 def job(status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
@@ -189,7 +189,7 @@ def test_completion_details_from_the_failed_condition_and_the_newest_pod() -> No
 
 def test_sdk_builder_artifact_source_and_refusals() -> None:
     from gennaker.pipelines import PipelineBuildError
-    from gennaker.pipelines_jobs import RunJobManifest
+    from gennaker.pipelines.jobs import RunJobManifest
 
     artifact = {"type": "embedded/base64", "reference": "eA=="}
     fields = RunJobManifest("k8s", manifest_artifact=artifact, consume_artifact_source="propertyFile")._fields()

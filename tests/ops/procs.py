@@ -36,6 +36,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     """The environment without the developer's GENNAKER_* settings, with the project on the path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GENNAKER_")}
     env["PYTHONPATH"] = str(ROOT)
+    env["GENNAKER_UI__PORT"] = str(free_port())  # `up` serves the UI: never on a port another test or person holds
     env.update(extra)
     return env
 

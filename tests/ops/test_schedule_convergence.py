@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from api.store import Store
-from gennaker.settings import Settings
+from core.settings import Settings
+from core.store import Store
 from integrations.triggers import schedules
 
 pytestmark = pytest.mark.temporal
@@ -43,12 +43,12 @@ async def test_a_reconcile_from_an_old_snapshot_keeps_what_was_saved_since(clien
     settings = Settings()
     load = schedules.store_loader(store)
     old, new = f"conv-{uuid.uuid4().hex[:8]}", f"conv-{uuid.uuid4().hex[:8]}"
-    store.save_pipeline(config(old, "a"), "ops")
-    snapshot = store.list_pipelines()  # what a starting API read ...
-    store.save_pipeline(config(new, "b"), "ops")  # ... before another API saved this one and put its Schedule
-    await schedules.sync_pipeline(client, settings, store.get_pipeline(new), load)
-    store.save_pipeline(config(old, "c"), "ops")  # and changed this one's trigger
-    await schedules.sync_pipeline(client, settings, store.get_pipeline(old), load)
+    store.pipelines.save(config(old, "a"), "ops")
+    snapshot = store.pipelines.all()  # what a starting API read ...
+    store.pipelines.save(config(new, "b"), "ops")  # ... before another API saved this one and put its Schedule
+    await schedules.sync_pipeline(client, settings, store.pipelines.get(new), load)
+    store.pipelines.save(config(old, "c"), "ops")  # and changed this one's trigger
+    await schedules.sync_pipeline(client, settings, store.pipelines.get(old), load)
 
     await schedules.reconcile(client, settings, snapshot, load)
 
@@ -63,14 +63,14 @@ async def test_a_late_sync_with_an_old_copy_ends_with_the_stores_version(client:
     settings = Settings()
     load = schedules.store_loader(store)
     pid = f"conv-{uuid.uuid4().hex[:8]}"
-    first = store.save_pipeline(config(pid, "one"), "ops")
-    store.save_pipeline(config(pid, "two"), "ops")  # saved by another process meanwhile
+    first = store.pipelines.save(config(pid, "one"), "ops")
+    store.pipelines.save(config(pid, "two"), "ops")  # saved by another process meanwhile
     kept = await schedules.sync_pipeline(client, settings, first, load)  # this process still holds "one"
     assert kept == [schedules.schedule_id(pid, "two")]
     assert await exists(client, schedules.schedule_id(pid, "two"))
     assert not await exists(client, schedules.schedule_id(pid, "one"))
 
-    store.delete_pipeline("conv", pid)
+    store.pipelines.delete("conv", pid)
     await schedules.sync_pipeline(client, settings, first, load)  # a save's sync that runs after the delete
     assert not await exists(client, schedules.schedule_id(pid, "two"))
     assert not await exists(client, schedules.schedule_id(pid, "one"))

@@ -5,11 +5,11 @@ and executions started through either API run on either worker and read the same
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,12 +17,12 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from core.settings import ApiSettings, Settings
 from gennaker import cli
-from gennaker.settings import ApiSettings, Settings
 from integrations.triggers.schedules import DIGEST_MARK, schedule_id
 
 from .procs import ROOT, Running, clean_env, free_port, wait_until
@@ -33,9 +33,9 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 APP = "opsapp"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
-    """A PostgreSQL database of this test's own, dropped afterwards."""
+    """A PostgreSQL database of this module's own, dropped afterwards."""
     name = f"gennaker_ops_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -60,8 +60,13 @@ class Stack:
         return "\n\n".join(f"--- {p.name} ---\n{p.output}" for p in [*self.workers, *self.apis])
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def stack(temporal_env: WorkflowEnvironment, database_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def stack(
+    temporal_env: WorkflowEnvironment, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    """One stack for the module's tests (starting four processes costs tens of seconds on a loaded CI core): the tests
+    use pipelines of their own names and ids, so neither sees what the other saved or ran."""
+    tmp_path = tmp_path_factory.mktemp("two-of-each")
     address = temporal_env.client.service_client.config.target_host
     task_queue = f"ops-{uuid.uuid4().hex[:8]}"
     base = clean_env(
@@ -209,12 +214,15 @@ async def test_executions_through_either_api_run_on_either_worker_and_read_the_s
         refs.append(answer.json()["ref"])
 
     async def finished(ref: str) -> dict[str, Any]:
-        for _ in range(1200):
-            body: dict[str, Any] = (await stack.http[1].get(ref)).json()
-            if body.get("status") in ("SUCCEEDED", "TERMINAL", "CANCELED"):
-                return body
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"{ref} did not finish:\n{stack.output}")
+        """The execution through API B once its workflow has closed: Temporal's wait for the result, not a poll of
+        the API (the engine records the execution before its workflow returns)."""
+        try:
+            with contextlib.suppress(WorkflowFailureError):
+                await asyncio.wait_for(client.get_workflow_handle(ref.rsplit("/", 1)[1]).result(), 120)
+        except TimeoutError:
+            raise AssertionError(f"{ref} did not finish:\n{stack.output}") from None
+        body: dict[str, Any] = (await stack.http[1].get(ref)).json()
+        return body
 
     for ref in refs:
         through_b = await finished(ref)

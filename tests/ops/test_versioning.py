@@ -15,8 +15,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import VersioningBehavior
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.settings import Settings
 from gennaker import versioning
-from gennaker.settings import Settings
 from workflows import operations
 
 from .procs import ROOT, Running, clean_env

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api.store import Store
+from core.store import Store
 from gennaker.payloads.blobs import SqlBlobStore, blobs, chunks, refs
 
 PG_ADMIN = os.environ.get("GENNAKER_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

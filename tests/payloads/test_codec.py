@@ -190,8 +190,8 @@ def test_a_blob_referred_to_again_is_not_deleted(sql_blobs: SqlBlobStore) -> Non
 
 
 async def test_settings_choose_the_store_and_processes_share_it(tmp_path: Path) -> None:
+    from core.settings import Settings
     from gennaker.payloads import blob_store, claim_check, data_converter
-    from gennaker.settings import Settings
 
     on_disk = Settings(state_dir=tmp_path, payloads={"blob_dir": str(tmp_path / "blobs")})
     assert isinstance(blob_store(on_disk), DirectoryBlobStore)
@@ -205,3 +205,35 @@ async def test_settings_choose_the_store_and_processes_share_it(tmp_path: Path) 
     with pytest.raises(MissingBlobError):  # another store: the reference means nothing there
         await data_converter(own_db).decode([reference])
     assert await data_converter(on_disk).decode([reference]) == [big(200_000)]
+
+
+async def test_a_payload_under_the_threshold_embedding_a_large_value_travels_as_a_reference(
+    sql_blobs: SqlBlobStore,
+) -> None:
+    """A 40 KiB trigger inside each stage's input (each input under the threshold, each different): history
+    keeps a small reference per input, and the trigger is stored once, as a part."""
+    shared = ClaimCheck(sql_blobs, THRESHOLD, BytesLru(64 << 20), THRESHOLD // 2, embedded_min=16 * 1024)
+    trigger = {"type": "webhook", "payload": big(40 * 1024, "t")}
+    inputs = [{"stage": {"refId": str(i), "type": "wait", "waitTime": i}, "trigger": trigger} for i in range(20)]
+    dc = DataConverter(payload_codec=ClaimCheckCodec(shared))
+    encoded = await dc.encode(inputs)
+    assert all(p.metadata["encoding"] == ENCODING and p.ByteSize() < 200 for p in encoded)
+    assert count(sql_blobs, blobs) == 21  # twenty small documents with a marker, one trigger part
+    # a process with a cold cache puts each input back byte for byte
+    cold = DataConverter(payload_codec=codec(sql_blobs))
+    assert await cold.decode(encoded) == inputs
+
+
+async def test_payloads_under_the_threshold_without_a_large_value_pass_untouched(sql_blobs: SqlBlobStore) -> None:
+    shared = ClaimCheck(sql_blobs, THRESHOLD, BytesLru(64 << 20), THRESHOLD // 2, embedded_min=16 * 1024)
+    many_small = {f"k{i}": "v" * 100 for i in range(400)}  # 40 KiB, no member of 16 KiB
+    text = Payload(metadata={"encoding": b"binary/plain"}, data=b"p" * 40_000)  # not JSON
+    off = ClaimCheck(sql_blobs, THRESHOLD, BytesLru(64 << 20), THRESHOLD // 2, embedded_min=0)
+    embedded = {"trigger": big(40 * 1024)}
+    [kept] = await DataConverter(payload_codec=ClaimCheckCodec(shared)).encode([many_small])
+    [kept_text] = await ClaimCheckCodec(shared).encode([text])
+    [kept_off] = await DataConverter(payload_codec=ClaimCheckCodec(off)).encode([embedded])
+    assert kept.metadata["encoding"] == b"json/plain"
+    assert kept_text is text
+    assert kept_off.metadata["encoding"] == b"json/plain"
+    assert count(sql_blobs, blobs) == 0

@@ -145,10 +145,7 @@ async def test_the_gate_stack_and_the_session_client_read_each_others_payloads(c
         execution_id = await operations.start_pipeline(
             client, config, {"type": "manual", "payload": {"blob": "s" * (2 * MB)}}, task_queue=gate.settings.task_queue
         )
-        for _ in range(600):
-            execution = (await http.get(f"/pipelines/{execution_id}")).json()
-            if execution.get("status") not in (None, "NOT_STARTED", "RUNNING"):
-                break
-            await asyncio.sleep(0.1)
+        await asyncio.wait_for(operations.wait_for_execution(client, execution_id), 60)  # the event, not a poll
+        execution = (await http.get(f"/pipelines/{execution_id}")).json()
         assert execution["status"] == "SUCCEEDED", execution
         assert execution["trigger"]["payload"] == {"blob": "s" * (2 * MB)}

@@ -11,8 +11,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
 
-from api.store import Store
-from api.store.repository import MIGRATIONS
+from core.store import Store
+from core.store.session import MIGRATIONS
 from tests.store.conftest import MYSQL_ADMIN, PG_ADMIN, _server_database, load_fixture
 from workflows.execution import strip_execution
 
@@ -86,18 +86,18 @@ def test_existing_executions_read_the_same_after_the_migration(fresh_url: str) -
     try:
         store.migrate()
         for doc in docs:
-            assert store.get_execution(doc["id"]) == doc
+            assert store.executions.get(doc["id"]) == doc
         for expand in (True, False):
-            got = {e["id"]: e for e in store.list_executions(type=None, expand=expand)}
+            got = {e["id"]: e for e in store.executions.query(type=None, expand=expand)}
             assert got == {d["id"]: d if expand else strip_execution(d) for d in docs}
         # the previous release ran the finished ones' triggers already
-        assert store.unhandled_finish(done["id"]) is None
+        assert store.executions.unhandled_finish(done["id"]) is None
         # and the engine's writes continue on the moved rows
         first = running["stages"][0]
-        store.apply_execution_update(
+        store.executions.apply_update(
             {"id": running["id"], "version": 1, "stages": [{"seq": 0, "stage": {**first, "status": "SUCCEEDED"}}]}
         )
-        assert store.get_execution(running["id"])["stages"][0]["status"] == "SUCCEEDED"
+        assert store.executions.get(running["id"])["stages"][0]["status"] == "SUCCEEDED"
     finally:
         store.close()
 
@@ -107,8 +107,8 @@ def test_downgrade_puts_the_stages_back_into_the_execution(tmp_path: Path) -> No
     store = Store(url)
     store.migrate()
     doc = {"id": "E1", "application": "a", "status": "RUNNING", "stages": [{"id": "s1", "x": 1}, {"id": "s2"}]}
-    store.save_execution(doc)
-    store.apply_execution_update({"id": "E1", "version": 5, "removeStageIds": ["s2"]})
+    store.executions.save(doc)
+    store.executions.apply_update({"id": "E1", "version": 5, "removeStageIds": ["s2"]})
     store.close()
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

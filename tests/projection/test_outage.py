@@ -67,8 +67,8 @@ async def test_final_record_and_downstream_trigger_survive_an_outage(
     from activities.all import build_activities
     from activities.engine import finish_once
     from activities.triggers import TriggerActivities
-    from api.store import Store
-    from gennaker.settings import Settings
+    from core.settings import Settings
+    from core.store import Store
     from integrations.triggers.launcher import Launcher
     from workflows.all import WORKFLOWS, workflow_runner
 
@@ -80,7 +80,7 @@ async def test_final_record_and_downstream_trigger_survive_an_outage(
         settings = Settings(state_dir=tmp_path, task_queue=f"outage-{uuid.uuid4()}")
         tag = uuid.uuid4().hex[:8]
         upstream_cfg, downstream_cfg = f"up-{tag}", f"down-{tag}"
-        direct.save_pipeline(
+        direct.pipelines.save(
             {
                 "id": downstream_cfg,
                 "application": "outage",
@@ -123,17 +123,17 @@ async def test_final_record_and_downstream_trigger_survive_an_outage(
             handle = await client.start_workflow(
                 FinishProbe.run, updates, id=execution_id, task_queue=settings.task_queue
             )
-            await eventually(lambda: direct.execution_header(execution_id))
+            await eventually(lambda: direct.executions.header(execution_id))
             proxy.cut()
             await handle.signal(FinishProbe.finish)
             await eventually(lambda: proxy.refused >= 3)  # the final record has failed against the outage
-            assert direct.get_execution(execution_id)["status"] == "RUNNING"
+            assert direct.executions.get(execution_id)["status"] == "RUNNING"
             proxy.restore()
             await asyncio.wait_for(handle.result(), 60)
-            assert direct.get_execution(execution_id)["status"] == "SUCCEEDED"
+            assert direct.executions.get(execution_id)["status"] == "SUCCEEDED"
 
             def downstream() -> list[dict[str, Any]]:
-                return direct.list_executions(pipeline_config_ids=[downstream_cfg])
+                return direct.executions.query(pipeline_config_ids=[downstream_cfg])
 
             started = await eventually(downstream)
             assert len(started) == 1
@@ -143,7 +143,7 @@ async def test_final_record_and_downstream_trigger_survive_an_outage(
             # still one downstream execution
             launcher = TriggerActivities(Launcher(client, direct, settings), direct)
             assert await finish_once(direct, execution_id, launcher.start_dependents) is False
-            direct.mark_finish_handled(execution_id, -1)
+            direct.executions.mark_finish_handled(execution_id, -1)
             assert await finish_once(direct, execution_id, launcher.start_dependents) is True
             assert [e["id"] for e in downstream()] == [started[0]["id"]]
         proxied.close()

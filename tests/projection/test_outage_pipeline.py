@@ -41,8 +41,8 @@ async def test_a_pipeline_finishing_during_an_outage_is_recorded_and_triggers_on
     client: Any, postgresql_url: str, tmp_path: Path
 ) -> None:
     from activities.all import build_activities
-    from api.store import Store
-    from gennaker.settings import Settings
+    from core.settings import Settings
+    from core.store import Store
     from workflows import operations
     from workflows.all import WORKFLOWS, workflow_runner
 
@@ -61,8 +61,8 @@ async def test_a_pipeline_finishing_during_an_outage_is_recorded_and_triggers_on
         ],
     }
     downstream_id = f"down-{tag}"
-    direct.save_pipeline(upstream, "bob")
-    direct.save_pipeline(
+    direct.pipelines.save(upstream, "bob")
+    direct.pipelines.save(
         {
             "id": downstream_id,
             "application": "outage",
@@ -75,7 +75,7 @@ async def test_a_pipeline_finishing_during_an_outage_is_recorded_and_triggers_on
     )
 
     def downstream() -> list[dict[str, Any]]:
-        return direct.list_executions(pipeline_config_ids=[downstream_id])
+        return direct.executions.query(pipeline_config_ids=[downstream_id])
 
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         proxied = Store(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
@@ -92,7 +92,7 @@ async def test_a_pipeline_finishing_during_an_outage_is_recorded_and_triggers_on
 
             def last_stage_running() -> bool:
                 try:
-                    stages = direct.get_execution(execution_id).get("stages") or []
+                    stages = direct.executions.get(execution_id).get("stages") or []
                 except Exception:  # noqa: BLE001 - not written yet
                     return False
                 return any(s.get("name") == "last" and s.get("status") == "RUNNING" for s in stages)
@@ -100,16 +100,16 @@ async def test_a_pipeline_finishing_during_an_outage_is_recorded_and_triggers_on
             await eventually(last_stage_running, 60)
             proxy.cut()  # the last stage ends, and the pipeline finishes, while the database is unreachable
             await asyncio.sleep(OUTAGE_SECONDS)
-            assert direct.get_execution(execution_id)["status"] == "RUNNING"  # nothing could be recorded
+            assert direct.executions.get(execution_id)["status"] == "RUNNING"  # nothing could be recorded
             assert proxy.refused >= 1
             assert downstream() == []
             proxy.restore()
 
             def finished() -> bool:
-                return direct.get_execution(execution_id)["status"] == "SUCCEEDED"
+                return direct.executions.get(execution_id)["status"] == "SUCCEEDED"
 
             await eventually(finished, 60)
-            stages = {s["name"]: s["status"] for s in direct.get_execution(execution_id)["stages"]}
+            stages = {s["name"]: s["status"] for s in direct.executions.get(execution_id)["stages"]}
             assert stages == {"first": "SUCCEEDED", "last": "SUCCEEDED"}
             started = await eventually(downstream, 60)
             assert len(started) == 1 and started[0]["trigger"]["parentExecution"]["id"] == execution_id

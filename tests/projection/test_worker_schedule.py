@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from temporalio.service import RPCError
 
-from workflows.reconciler import SCHEDULE_ID, WORKFLOW_TYPE
+from core.messages.reconciler import SCHEDULE_ID, WORKFLOW_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -71,6 +71,23 @@ class AwsWorld:
     def ec2(self) -> Any:
         return self.clients["ec2"]
 
+    def templated_group(
+        self, name: str, *, max_size: int = 1, template: dict[str, Any] | None = None, **extra: Any
+    ) -> str:
+        """An Auto Scaling group of that name on a launch template of that name (``template``: its data, the current
+        image by default), in the first subnet, no instances wanted."""
+        data = template or {"ImageId": self.image_id}
+        self.ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData=data)
+        self.autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=name,
+            LaunchTemplate={"LaunchTemplateName": name},
+            MinSize=0,
+            MaxSize=max_size,
+            VPCZoneIdentifier=self.subnet_ids[0],
+            **extra,
+        )
+        return name
+
     @property
     def autoscaling(self) -> Any:
         return self.clients["autoscaling"]

@@ -13,6 +13,17 @@ and JSON bodies of ``compute_v1/services/*/transports/rest_base.py``) and keeps 
 - ``projects/{p}/global/firewalls`` and ``.../global/networks``, ``.../regions/{r}/subnetworks``: insert, get,
   list, delete, and (firewalls) ``update`` (PUT) / ``patch`` (PATCH); ``.../regions/{r}/autoscalers`` the same,
   ``update``/``patch`` naming the autoscaler in the ``autoscaler`` query parameter;
+- load balancing: ``.../global/{healthChecks,httpHealthChecks,backendServices,urlMaps,targetHttpProxies,
+  targetHttpsProxies,forwardingRules}`` and ``.../regions/{r}/{healthChecks,backendServices}``: insert, get, list,
+  delete, update/patch; a link to a missing resource (a backend's instance group is its group manager's) is a 400,
+  and deleting one that another resource still names is a 400 resourceInUseByAnotherResource (a group manager whose
+  instance group is a backend too); backend services' ``getHealth`` (global and regional: each instance of the
+  group HEALTHY once listed, UNHEALTHY before or when :meth:`ComputeStandIn.set_unhealthy` says so; a 400 for a
+  group that is not one of the service's backends); target pools
+  ``addHealthCheck``/``removeHealthCheck`` (legacy HTTP health checks only, as Compute allows);
+- ``.../global/images/{image}/setLabels`` (the ``labelFingerprint`` checked, 412 when stale) and
+  ``projects/{p}/zones/{z}/machineTypes`` (list, get: the same catalogue, :data:`MACHINE_TYPES`, in every zone),
+  ``projects/{p}/regions/{r}`` (get: zones ``{r}-a``, ``-b``, ``-c``);
 - ``projects/{p}/global/operations/{op}`` and ``.../regions/{r}/operations/{op}``: ``get`` and
   ``wait``. A change is applied when it is asked for and answered with a RUNNING operation, which
   ``get``/``wait`` report DONE;
@@ -75,9 +86,32 @@ _KINDS = {
     "networks": "compute#network",
     "subnetworks": "compute#subnetwork",
     "autoscalers": "compute#autoscaler",
+    # load balancing beyond target pools (HTTP(S) and internal load balancers, legacy HTTP health checks)
+    "healthChecks": "compute#healthCheck",
+    "httpHealthChecks": "compute#httpHealthCheck",
+    "backendServices": "compute#backendService",
+    "urlMaps": "compute#urlMap",
+    "targetHttpProxies": "compute#targetHttpProxy",
+    "targetHttpsProxies": "compute#targetHttpsProxy",
+    "machineTypes": "compute#machineType",
 }
 GLOBAL_KINDS = ("instanceTemplates", "images", "firewalls", "networks")
 REGIONAL_KINDS = ("instanceGroupManagers", "targetPools", "forwardingRules", "subnetworks", "autoscalers")
+#: the load balancing kinds: what they reference must exist, and they cannot be deleted while referenced
+GLOBAL_LB_KINDS = (
+    "healthChecks",
+    "httpHealthChecks",
+    "backendServices",
+    "urlMaps",
+    "targetHttpProxies",
+    "targetHttpsProxies",
+    "forwardingRules",
+)
+REGIONAL_LB_KINDS = ("healthChecks", "backendServices")
+GLOBAL_KINDS += GLOBAL_LB_KINDS
+REGIONAL_KINDS += REGIONAL_LB_KINDS
+#: every zone's machine types (``projects/{p}/zones/{z}/machineTypes``): name, vCPUs, memory in MB
+MACHINE_TYPES = (("e2-small", 2, 2048), ("e2-medium", 2, 4096), ("n1-standard-1", 1, 3840), ("n2-standard-4", 4, 16384))
 _TZ = timezone(timedelta(hours=-7))  # Compute answers in Pacific time, as the real one does
 
 
@@ -183,6 +217,7 @@ class ComputeStandIn:
             self.requests: list[Request] = []
             self._faults: list[_Fault] = []
             self._operation_faults: list[_OperationFault] = []
+            self._unhealthy: set[str] = set()
             self._last_time = datetime.now(UTC)
 
     # ---- switches and looks ------------------------------------------------------------------------
@@ -200,6 +235,11 @@ class ComputeStandIn:
         ``error.errors[0].code == code`` (Compute's way of failing after accepting a request)."""
         with self._lock:
             self._operation_faults.append(_OperationFault(code, message, http_status, re.compile(path)))
+
+    def set_unhealthy(self, *instances: str) -> None:
+        """``getHealth`` reports these instances (by name) UNHEALTHY; the others HEALTHY once listed."""
+        with self._lock:
+            self._unhealthy = set(instances)
 
     def names(self, project: str, kind: str, region: str | None = None) -> list[str]:
         with self._lock:
@@ -257,6 +297,11 @@ class ComputeStandIn:
         if len(parts) < 3 or parts[0] != "projects":
             raise ApiError(404, f"Not Found: {path}")
         project = parts[1]
+        if parts[2] == "zones" and len(parts) > 4 and parts[4] == "machineTypes" and method == "GET":
+            return self._machine_types(project, parts[3], parts[5] if len(parts) > 5 else None, query)
+        if parts[2] == "regions" and len(parts) == 4 and method == "GET":  # regions.get: the region's zones
+            zones = [f"{LINK}projects/{project}/zones/{parts[3]}-{letter}" for letter in "abc"]
+            return {"kind": "compute#region", "name": parts[3], "status": "UP", "zones": zones}
         if parts[2] == "global":
             region, rest = None, parts[3:]
         elif parts[2] == "regions" and len(parts) > 3:
@@ -350,6 +395,8 @@ class ComputeStandIn:
         }
         if region is not None:
             resource["region"] = LINK + f"projects/{project}/regions/{region}"
+        if kind in (GLOBAL_LB_KINDS if region is None else REGIONAL_LB_KINDS):
+            self._check_references(project, resource)
         failed = self._operation_fault(path)
         if failed is None:
             getattr(self, f"_insert_{kind}", lambda *a: None)(project, region, resource)
@@ -365,6 +412,8 @@ class ComputeStandIn:
             raise ApiError(400, "Invalid value for field 'resource.name': the name of a resource cannot change")
         kept = {k: resource[k] for k in ("kind", "id", "creationTimestamp", "selfLink", "region") if k in resource}
         updated = {**body, **kept} if replace else {**resource, **body, **kept}
+        if kind in (GLOBAL_LB_KINDS if region is None else REGIONAL_LB_KINDS):
+            self._check_references(project, updated)
         failed = self._operation_fault(path)
         if failed is None:
             self._store(project, region, kind)[name] = updated
@@ -385,6 +434,33 @@ class ComputeStandIn:
                     400,
                     f"The instance_template resource '{self._path(project, None, kind, name)}' is already being "
                     f"used by '{users[0]}'",
+                    "resourceInUseByAnotherResource",
+                )
+        if kind in (GLOBAL_LB_KINDS if region is None else REGIONAL_LB_KINDS):
+            user = self._referenced_by(project, self._path(project, region, kind, name))
+            if user is not None:
+                raise ApiError(
+                    400,
+                    f"The {kind[:-1]} resource '{self._path(project, region, kind, name)}' is already being used by "
+                    f"'{user}'",
+                    "resourceInUseByAnotherResource",
+                )
+        if kind == "instanceGroupManagers" and region is not None:
+            group = f"{self._path(project, region, 'instanceGroups', name)}"
+            user = next(
+                (
+                    str(service["selfLink"])
+                    for (p, _, k), store in self.resources.items()
+                    if p == project and k == "backendServices"
+                    for service in store.values()
+                    if any(str(b.get("group") or "").endswith(group) for b in service.get("backends") or [])
+                ),
+                None,
+            )
+            if user is not None:
+                raise ApiError(
+                    400,
+                    f"The instance_group resource '{group}' is already being used by '{user}'",
                     "resourceInUseByAnotherResource",
                 )
         failed = self._operation_fault(path)
@@ -445,9 +521,92 @@ class ComputeStandIn:
     def _insert_images(self, project: str, region: str | None, image: JSON) -> None:
         image.setdefault("status", "READY")
         image.setdefault("labels", {})
+        image["labelFingerprint"] = _fingerprint()
+
+    # ---- load balancing: references ----------------------------------------------------------------
+
+    def _link_target(self, project: str, link: str) -> tuple[str | None, str, str] | None:
+        """(region, kind, name) of a link to something this stand-in keeps (or a group), else None."""
+        match = _LINK_PATH.search(link)
+        if match is None or match.group("project") != project:
+            return None
+        return match.group("region"), match.group("kind"), match.group("name")
+
+    def _check_references(self, project: str, resource: JSON) -> None:
+        """Compute refuses a load balancing resource naming one that does not exist (a backend service's
+        health check or instance group, a URL map's service, a proxy's URL map, a rule's target...)."""
+        for link in _strings(resource):
+            found = self._link_target(project, link)
+            if found is None or link == resource.get("selfLink"):
+                continue
+            region, kind, name = found
+            if kind == "instanceGroups" and region is not None:
+                exists = name in self._store(project, region, "instanceGroupManagers")
+            elif kind in _KINDS:
+                exists = name in self._store(project, region, kind)
+            else:  # sslCertificates and other kinds the stand-in does not keep
+                continue
+            if not exists:
+                raise ApiError(
+                    400,
+                    f"Invalid value for field 'resource': '{link}'. The resource "
+                    f"'{self._path(project, region, kind, name)}' was not found",
+                )
+
+    def _referenced_by(self, project: str, path: str) -> str | None:
+        """The self link of a resource whose fields name ``path`` (Compute's resourceInUseByAnotherResource)."""
+        for (p, _, _), store in self.resources.items():
+            if p != project:
+                continue
+            for other in store.values():
+                if other.get("selfLink", "").endswith("/" + path):
+                    continue
+                if any(s.endswith("/" + path) or s == path for s in _strings(other) if s != other.get("selfLink")):
+                    return str(other.get("selfLink"))
+        return None
+
+    def _pool_health_checks(self, project: str, pool: JSON, body: JSON, *, add: bool) -> None:
+        links = [str(h.get("healthCheck") or "") for h in body.get("healthChecks") or []]
+        for link in links:
+            found = self._link_target(project, link)
+            if found is None or found[1] != "httpHealthChecks":
+                raise ApiError(400, f"Invalid value for field 'healthChecks': '{link}'. Must be an httpHealthCheck")
+            self._found(project, None, "httpHealthChecks", found[2])
+        full = [LINK + link[link.find("projects/") :] for link in links]
+        kept = [h for h in pool.get("healthChecks") or [] if h not in full]
+        pool["healthChecks"] = kept + full if add else kept
+
+    def _machine_types(self, project: str, zone: str, name: str | None, query: dict[str, str]) -> JSON:
+        if not re.fullmatch(r"[a-z]+-[a-z]+[0-9]+-[a-z]", zone):
+            raise ApiError(404, f"The resource 'projects/{project}/zones/{zone}' was not found")
+        items = [
+            {
+                "kind": _KINDS["machineTypes"],
+                "id": str(1000 + index),
+                "name": type_name,
+                "description": f"{cpus} vCPUs, {memory / 1024:g} GB RAM",
+                "guestCpus": cpus,
+                "memoryMb": memory,
+                "zone": zone,
+                "isSharedCpu": type_name.startswith("e2-") and cpus < 2,
+                "selfLink": f"{LINK}projects/{project}/zones/{zone}/machineTypes/{type_name}",
+            }
+            for index, (type_name, cpus, memory) in enumerate(MACHINE_TYPES)
+        ]
+        if name is not None:
+            for item in items:
+                if item["name"] == name:
+                    return item
+            raise ApiError(404, f"The resource 'projects/{project}/zones/{zone}/machineTypes/{name}' was not found")
+        items = [i for i in items if _matches(query.get("filter"), i)]
+        return {"kind": "compute#machineTypeList", "items": items, "selfLink": f"{LINK}projects/{project}/zones/{zone}"}
 
     def _insert_targetPools(self, project: str, region: str | None, pool: JSON) -> None:  # noqa: N802
         pool.setdefault("instances", [])
+        if pool.get("healthChecks"):
+            checks = [{"healthCheck": h} for h in pool["healthChecks"]]
+            pool["healthChecks"] = []
+            self._pool_health_checks(project, pool, {"healthChecks": checks}, add=True)
 
     def _insert_forwardingRules(self, project: str, region: str | None, rule: JSON) -> None:  # noqa: N802
         target = str(rule.get("target") or "")
@@ -523,8 +682,19 @@ class ComputeStandIn:
         body: JSON,
         path: str,
     ) -> JSON:
+        if (kind, verb) == ("backendServices", "getHealth"):
+            return self._backend_health(project, region, self._found(project, region, kind, name), body)
         if region is None:
-            raise ApiError(404, f"Not Found: {path}")
+            if (kind, verb) != ("images", "setLabels"):
+                raise ApiError(404, f"Not Found: {path}")
+            image = self._found(project, None, kind, name)
+            if body.get("labelFingerprint") != image.get("labelFingerprint"):
+                raise ApiError(412, "Labels fingerprint invalid or resource labels changed", "conditionNotMet")
+            failed = self._operation_fault(path)
+            if failed is None:
+                image["labels"] = dict(body.get("labels") or {})
+                image["labelFingerprint"] = _fingerprint()
+            return self._new_operation(project, None, verb, image["selfLink"], failed)
         resource = self._found(project, region, kind, name)
         if (kind, verb) == ("instanceGroupManagers", "listManagedInstances"):
             return self._managed_instances(project, region, resource, query)
@@ -539,6 +709,8 @@ class ComputeStandIn:
             ("targetPools", "removeInstance"): lambda: self._pool_remove(
                 project, region, name, [i["instance"] for i in body.get("instances") or []]
             ),
+            ("targetPools", "addHealthCheck"): lambda: self._pool_health_checks(project, resource, body, add=True),
+            ("targetPools", "removeHealthCheck"): lambda: self._pool_health_checks(project, resource, body, add=False),
         }.get((kind, verb))
         if change is None:
             raise ApiError(404, f"Not Found: {path}")
@@ -548,6 +720,26 @@ class ComputeStandIn:
         if failed is None:
             change()
         return self._new_operation(project, region, verb, resource["selfLink"], failed)
+
+    def _backend_health(self, project: str, region: str | None, service: JSON, body: JSON) -> JSON:
+        """``backendServices.getHealth``: the health of one backend group's instances, as its check sees them."""
+        group = str(body.get("group") or "")
+        found = self._link_target(project, group)
+        backends = [str(b.get("group") or "") for b in service.get("backends") or []]
+        wanted = group[group.find("projects/") :]
+        if found is None or wanted not in [b[b.find("projects/") :] for b in backends]:
+            raise ApiError(400, f"Invalid value for field 'resource.group': '{group}'. Not a backend of this service")
+        group_region, _, name = found
+        statuses = [
+            {
+                "instance": self._instance_link(project, instance),
+                "ipAddress": f"10.0.0.{index + 2}",
+                "port": 80,
+                "healthState": "UNHEALTHY" if instance.listed == 0 or instance.name in self._unhealthy else "HEALTHY",
+            }
+            for index, instance in enumerate(self.instances.get((project, str(group_region), name), []))
+        ]
+        return {"kind": "compute#backendServiceGroupHealth", "healthStatus": statuses}
 
     def _set_target_pools(self, project: str, region: str, mig: JSON, body: JSON) -> None:
         if body.get("fingerprint") and body["fingerprint"] != mig["fingerprint"]:
@@ -593,6 +785,22 @@ class ComputeStandIn:
 
 def _fingerprint() -> str:
     return f"{random.getrandbits(64):016x}"
+
+
+_LINK_PATH = re.compile(
+    r"projects/(?P<project>[^/]+)/(?:global|regions/(?P<region>[^/]+))/(?P<kind>[A-Za-z]+)/(?P<name>[^/]+)$"
+)
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside a resource (its links among them)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 _REGEX_FILTER = re.compile(r"^\s*(?P<field>[A-Za-z][\w.]*)\s+(?P<op>eq|ne)\s+(?P<value>.+?)\s*$")

@@ -89,10 +89,10 @@ def _wait_input(started_ms_ago: int) -> Any:
 
 
 def test_a_new_group_not_there_yet_is_waited_for_ten_minutes() -> None:
-    from activities.deploy import DeployActivities
-    from workflows.status import ExecutionStatus
+    from activities.deploy import DeployActivities, ProviderSessions
+    from core.status import ExecutionStatus
 
-    acts = DeployActivities({"aws": _NoGroups()})  # type: ignore[dict-item]
+    acts = DeployActivities(ProviderSessions({"aws": _NoGroups()}))  # type: ignore[dict-item]
     early = acts._wait_up(_wait_input(60_000))
     assert early.status == ExecutionStatus.RUNNING and early.context["waitingFor"] == ["app-v001 (not there yet)"]
     late = acts.wait_for_up_instances(_wait_input(11 * 60_000))

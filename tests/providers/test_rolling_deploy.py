@@ -36,10 +36,16 @@ async def test_rolling_red_black_on_aws(deployer: Deployer) -> None:  # noqa: F8
     assert _strategy(done) == [
         ("Pin myapp-prod-v000", "SUCCEEDED"),
         ("Grow to 50% of Desired Size", "SUCCEEDED"),
+        ("Disable 50% of Traffic on myapp-prod-v000", "SUCCEEDED"),
         ("Grow to 100% of Desired Size", "SUCCEEDED"),
         ("Disable 100% of Traffic on myapp-prod-v000", "SUCCEEDED"),
         ("scaleDown", "SUCCEEDED"),
     ]
+    new_ids = {i["InstanceId"] for i in deployer.groups()["myapp-prod-v001"]["Instances"]}
+    half = next(s for s in done["stages"] if s["name"].startswith("Disable 50%"))
+    # 2 of the old group's 4 instances left its target group at the 50% step (Clouddriver's desiredPercentage)
+    taken = set(half["context"]["instanceIdsToDisable"])
+    assert len(taken) == 2 and not taken & new_ids
     deploy = done["stages"][0]
     assert deploy["context"]["deploy.plan"][0]["capacity"] == {"min": 0, "max": 0, "desired": 0}  # created empty
     grow50, grow100 = [s for s in done["stages"] if s["name"].startswith("Grow")]
@@ -105,6 +111,7 @@ async def test_rolling_red_black_on_gce(run: Any, gce_world: GceWorld, gce_cloud
     assert [name for name, _ in _strategy(done)] == [
         "Pin myapp-prod-v000",
         "Grow to 50% of Desired Size",
+        "Disable 50% of Traffic on myapp-prod-v000",  # GCE cannot: the old group serves whole until 100
         "Grow to 100% of Desired Size",
         "Disable 100% of Traffic on myapp-prod-v000",
         "Unpin myapp-prod-v000",

@@ -105,6 +105,7 @@ def test_the_strategy_plans_orcas_stages() -> None:
         ("resizeServerGroup", "Grow to 50% of Desired Size"),
         ("wait", "wait"),
         ("pipeline", "Run Validation Pipeline"),
+        ("disableServerGroup", "Disable 50% of Traffic on app-prod-v001"),
         ("resizeServerGroup", "Grow to 100% of Desired Size"),
         ("wait", "wait"),
         ("pipeline", "Run Validation Pipeline"),
@@ -115,7 +116,8 @@ def test_the_strategy_plans_orcas_stages() -> None:
     grow50 = stages[1].context
     assert grow50["serverGroupName"] == "app-prod-v002" and grow50["action"] == "scale_to_server_group"
     assert grow50["pinCapacity"] and not grow50["unpinMinimumCapacity"]
-    assert stages[4].context["unpinMinimumCapacity"] and not stages[4].context["pinCapacity"]
+    assert stages[4].context["desiredPercentage"] == 50 and stages[4].context["serverGroupName"] == "app-prod-v001"
+    assert stages[5].context["unpinMinimumCapacity"] and not stages[5].context["pinCapacity"]
     params = stages[3].context["pipelineParameters"]
     assert params["percentageComplete"] == 50 and params["a"] == 1
     assert params["deployedServerGroup"]["serverGroupName"] == "app-prod-v002"

@@ -8,6 +8,13 @@ server. When the session ends, this plugin walks the closed workflows on that se
 workflow type and every stage type, one closed history (completed first, the longest of at most 250 events),
 written to ``tests/replay/histories/<BUILD_ID>/<name>.json`` with the build id it was recorded under. Existing files of
 that build are replaced only for the kinds recorded again.
+
+Synthetic stages (a deploy strategy's ``shrinkCluster``/``scaleDownCluster``/``pinServerGroup``, a canary's
+``runCanary``, an execution window's ``restrictExecutionDuringTimeWindow``) run inside their parent's stage
+workflow, so their code is in the parent's history, not a workflow of their own. A stage type that no kept history
+runs, top-level or synthetic, is looked for in the other stage histories and kept as ``synthetic-<type>.json`` (the
+parent's history, ``synthetic_type`` naming the type). test_coverage.py checks every stage type of the catalog is
+run by some history of the current build.
 """
 
 from __future__ import annotations
@@ -127,29 +134,114 @@ def ranked(found: Iterable[Candidate]) -> dict[str, list[Candidate]]:
     }
 
 
+JSON_PLAIN = base64.b64encode(b"json/plain").decode()
+
+
+def _decoded(payload: Any) -> Any:
+    if not isinstance(payload, dict) or (payload.get("metadata") or {}).get("encoding") != JSON_PLAIN:
+        return None
+    try:
+        return json.loads(base64.b64decode(payload.get("data") or ""))
+    except ValueError:
+        return None
+
+
+def stage_types_run(history: dict[str, Any]) -> set[str]:
+    """The stage types a recorded stage workflow history (``history.to_json()``, parsed) ran: its own (from its
+    input), the stage of every task it scheduled (a task's input names its ``stage_type``: an on-failure stage of a
+    failed stage too) and, when it completed, every stage of its result (its synthetic stages included)."""
+    events = history.get("events") or []
+    found: set[str] = set()
+    for event in events:
+        scheduled = event.get("activityTaskScheduledEventAttributes") or {}
+        for payload in (scheduled.get("input") or {}).get("payloads") or []:
+            value = _decoded(payload)
+            if isinstance(value, dict) and isinstance(value.get("stage_type"), str):
+                found.add(value["stage_type"])
+    for event in events[:1]:
+        for payload in ((event.get("workflowExecutionStartedEventAttributes") or {}).get("input") or {}).get(
+            "payloads"
+        ) or []:
+            own = stage_type_of(_decoded(payload))
+            found |= {own} if own else set()
+    for event in events[-1:]:
+        result = (event.get("workflowExecutionCompletedEventAttributes") or {}).get("result") or {}
+        for payload in result.get("payloads") or []:
+            value = _decoded(payload)
+            stages = value.get("stages") if isinstance(value, dict) else None
+            for stage in stages if isinstance(stages, list) else []:
+                if isinstance(stage, dict) and isinstance(stage.get("type"), str):
+                    found.add(stage["type"])
+    return found
+
+
+def _document(candidate: Candidate, build_id: str, text: str, synthetic: str | None = None) -> str:
+    doc = {
+        "build_id": build_id,
+        "workflow_type": candidate.workflow_type,
+        "stage_type": candidate.stage_type,
+        "workflow_id": candidate.workflow_id,
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "history": json.loads(text),
+    }
+    if synthetic:
+        doc["synthetic_type"] = synthetic
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+def types_in_directory(target: Path) -> set[str]:
+    """Every stage type the stage histories stored in ``target`` run."""
+    found: set[str] = set()
+    for path in target.glob("*.json"):
+        if path.name == INDEX:
+            continue
+        doc = json.loads(path.read_text())
+        if doc.get("workflow_type") == STAGE_WORKFLOW:
+            found |= stage_types_run(doc["history"])
+    return found
+
+
+#: at most this many more stage histories are read looking for the synthetic stage types no kept history runs
+SYNTHETIC_SEARCH = 2000
+
+
+def _round_robin(by_kind: dict[str, list[Candidate]]) -> list[Candidate]:
+    """The stage histories, one of each stage kind in turn (each kind's best first, as ``ranked`` orders them:
+    completed ones first), so that the search reaches every kind's variants (a CI stage whose build failed, with
+    its on-failure property stage) early."""
+    groups = [group for _name, group in sorted(by_kind.items()) if group and group[0].workflow_type == STAGE_WORKFLOW]
+    return [group[i] for i in range(max((len(g) for g in groups), default=0)) for group in groups if i < len(group)]
+
+
 async def record(client: Client, directory: Path, build_id: str = BUILD_ID, query: str = "") -> list[str]:
     """Write one history per kind under ``directory/<build_id>`` (of the workflows ``query`` selects); returns
     the kinds written."""
     target = directory / build_id
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, group in sorted(ranked([c async for c in candidates(client, query)]).items()):
+    by_kind = ranked([c async for c in candidates(client, query)])
+    for name, group in sorted(by_kind.items()):
         for candidate in group[:5]:
             history = await client.get_workflow_handle(candidate.workflow_id, run_id=candidate.run_id).fetch_history()
             text = history.to_json()
             if CLAIM_CHECK in text:
                 continue
-            doc = {
-                "build_id": build_id,
-                "workflow_type": candidate.workflow_type,
-                "stage_type": candidate.stage_type,
-                "workflow_id": candidate.workflow_id,
-                "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "history": json.loads(text),
-            }
-            (target / f"{name}.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+            (target / f"{name}.json").write_text(_document(candidate, build_id, text))
             written.append(name)
             break
+    missing = set(REGISTERED) - types_in_directory(target)
+    for candidate in _round_robin(by_kind)[:SYNTHETIC_SEARCH]:
+        if not missing:
+            break
+        history = await client.get_workflow_handle(candidate.workflow_id, run_id=candidate.run_id).fetch_history()
+        text = history.to_json()
+        if CLAIM_CHECK in text:
+            continue
+        ran = stage_types_run(json.loads(text)) & missing
+        for synthetic in sorted(ran):
+            (target / f"synthetic-{synthetic}.json").write_text(_document(candidate, build_id, text, synthetic))
+            written.append(f"synthetic-{synthetic}")
+        missing -= ran
     index = sorted(p.stem for p in target.glob("*.json") if p.name != INDEX)
     (target / INDEX).write_text(json.dumps({"build_id": build_id, "kinds": index}, indent=1) + "\n")
     return written

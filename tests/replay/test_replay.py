@@ -72,7 +72,12 @@ def test_the_corpus_of_this_build_covers_every_required_kind() -> None:
 @pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.stem)
 async def test_history_replays_on_the_current_workflows(path: Path) -> None:
     doc = load(path)
-    assert doc["build_id"] == BUILD_ID and path.stem == kind(doc["workflow_type"], doc["stage_type"])
+    named = (
+        f"synthetic-{doc['synthetic_type']}"
+        if doc.get("synthetic_type")
+        else kind(doc["workflow_type"], doc["stage_type"])
+    )
+    assert doc["build_id"] == BUILD_ID and path.stem == named
     history = WorkflowHistory.from_json(doc["workflow_id"], json.dumps(doc["history"]))
     result = await Replayer(workflows=WORKFLOWS, workflow_runner=workflow_runner()).replay_workflow(
         history, raise_on_replay_failure=False

@@ -42,8 +42,8 @@ async def pipeline_history(client: Any, queue: str, stages: int) -> History:
 
 async def test_history_bytes_per_stage_flat_from_10_to_100_stages(client: Any, tmp_path: Path) -> None:
     from activities.all import build_activities
-    from api.store import Store
-    from gennaker.settings import load_settings
+    from core.settings import load_settings
+    from core.store import Store
     from workflows.all import WORKFLOWS, workflow_runner
 
     queue = f"scale-{uuid.uuid4()}"

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gennaker import ApiConnectionError, ApiError, AsyncClient, BadRequest, Client, Conflict, NotFound
+from gennaker import ApiConnectionError, AsyncClient, BadRequest, Client, Conflict, GateError, NotFound
 from gennaker.localstack import free_port
 from gennaker.pipelines import ManualJudgment, Parameter, Pipeline, Wait
 
@@ -94,7 +94,7 @@ def _sync_errors(url: str) -> None:
             gate.trigger("demo", "p")
         assert bad.value.status == 400
         assert bad.value.field == "parameters.env" and bad.value.message == "Required parameter env is missing"
-        assert isinstance(bad.value, ApiError) and "parameters.env" in str(bad.value)
+        assert isinstance(bad.value, GateError) and "parameters.env" in str(bad.value)
         with pytest.raises(BadRequest) as wrong:
             gate.trigger("demo", "p", parameters={"env": "moon"})
         assert wrong.value.field == "parameters.env"
@@ -119,7 +119,7 @@ def _sync_errors(url: str) -> None:
     with Client(closed, timeout=2) as nowhere, pytest.raises(ApiConnectionError) as refused:
         nowhere.applications()
     assert refused.value.status is None and closed in str(refused.value) and "cannot reach Gate" in str(refused.value)
-    assert isinstance(refused.value, ApiError)
+    assert isinstance(refused.value, GateError)
 
 
 async def test_sync_client_errors(gate_url):
@@ -224,9 +224,9 @@ def test_error_bodies_map_to_the_error_tree():
         with pytest.raises(Conflict) as conflict:
             gate._do(gate_call("GET", "/stale"))
         assert conflict.value.status == 409 and conflict.value.message == "stale" and conflict.value.field is None
-        with pytest.raises(ApiError) as plain:
+        with pytest.raises(GateError) as plain:
             gate._do(gate_call("GET", "/plain"))
-        assert type(plain.value) is ApiError and plain.value.status == 502
+        assert type(plain.value) is GateError and plain.value.status == 502
         assert plain.value.message == "bad gateway upstream"
         assert gate.start({"application": "demo", "stages": []}) == "01ABC"
 
@@ -240,7 +240,7 @@ def gate_call(method: str, path: str) -> Any:
 def test_import_gennaker_stays_light():
     code = (
         "import sys, gennaker, json; light = 'httpx' not in sys.modules and 'temporalio' not in sys.modules;"
-        "from gennaker import Client, AsyncClient, ApiError; print(json.dumps([light, Client.__name__]))"
+        "from gennaker import Client, AsyncClient, GateError; print(json.dumps([light, Client.__name__]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == [True, "Client"]

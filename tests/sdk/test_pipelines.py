@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from gennaker import pipelines_infra as infra
 from gennaker.pipelines import (
     WEEKDAYS,
     WEEKEND,
@@ -46,8 +45,9 @@ from gennaker.pipelines import (
     WebhookTrigger,
     expr,
 )
-from gennaker.pipelines_ci import Bake, Jenkins, Script
-from gennaker.pipelines_deploy import (
+from gennaker.pipelines import infrastructure as infra
+from gennaker.pipelines.ci import Bake, GitHubActions, GitLabCi, Jenkins, Script, Travis
+from gennaker.pipelines.deploy import (
     CloneServerGroup,
     Cluster,
     ClusterSizePrecondition,
@@ -64,12 +64,13 @@ from gennaker.pipelines_deploy import (
     Highlander,
     RedBlack,
     ResizeServerGroup,
+    RollbackCluster,
     RollbackServerGroup,
     ScaleDownCluster,
     ShrinkCluster,
 )
-from gennaker.pipelines_jobs import RunJobManifest
-from gennaker.pipelines_manifest import (
+from gennaker.pipelines.jobs import RunJobManifest
+from gennaker.pipelines.manifests import (
     DeleteManifest,
     DeployManifest,
     PatchManifest,
@@ -77,7 +78,7 @@ from gennaker.pipelines_manifest import (
     Traffic,
     UndoRolloutManifest,
 )
-from gennaker.pipelines_terraform import Terraform
+from gennaker.pipelines.terraform import Terraform
 from workflows.config import PipelineConfig
 from workflows.errors import UnknownStageTypeError
 from workflows.graph import StageGraph
@@ -607,6 +608,17 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
         },
     ),
     (
+        RollbackCluster("myapp-prod", account="prod", regions=["us-east-1"]),
+        {
+            "type": "rollbackCluster",
+            "name": "Rollback Cluster",
+            "cloudProvider": "aws",
+            "credentials": "prod",
+            "moniker": {"app": "myapp", "cluster": "myapp-prod", "stack": "prod"},
+            "regions": ["us-east-1"],
+        },
+    ),
+    (
         FindImageFromTags("myapp", {"appversion": "1.0"}, regions=["us-east-1"], account="prod"),
         {
             "type": "findImageFromTags",
@@ -656,6 +668,42 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
             "job": "build-app",
             "parameters": {"BRANCH": "main"},
             "markUnstableAsSuccessful": False,
+            "waitForCompletion": True,
+            "propertyFile": "build.properties",
+        },
+    ),
+    (
+        Travis("travis", "org/app/main", {"TARGET": "release"}, property_file="travis"),
+        {
+            "type": "travis",
+            "name": "Travis",
+            "master": "travis",
+            "job": "org/app/main",
+            "parameters": {"TARGET": "release"},
+            "waitForCompletion": True,
+            "propertyFile": "travis",
+        },
+    ),
+    (
+        GitHubActions("gha", "org/app/deploy.yml", {"version": "${version}"}, ref="v2.0", wait_for_completion=False),
+        {
+            "type": "github-actions",
+            "name": "GitHub Actions",
+            "master": "gha",
+            "job": "org/app/deploy.yml",
+            "parameters": {"version": "${version}"},
+            "waitForCompletion": False,
+            "ref": "v2.0",
+        },
+    ),
+    (
+        GitLabCi("gitlab", "group/app", {"STAGE": "prod"}, property_file="build.properties"),
+        {
+            "type": "gitlab-ci",
+            "name": "GitLab CI",
+            "master": "gitlab",
+            "job": "group/app",
+            "parameters": {"STAGE": "prod"},
             "waitForCompletion": True,
             "propertyFile": "build.properties",
         },
@@ -815,7 +863,7 @@ BUILDERS: list[tuple[Stage, dict[str, Any]]] = [
             },
         },
     ),
-    # the infrastructure builders (gennaker/pipelines_infra.py; more in tests/infrastructure/test_sdk.py)
+    # the infrastructure builders (gennaker/pipelines/infrastructure.py; more in tests/infrastructure/test_sdk.py)
     *[
         (stage, {"name": stage.display_name, **stage._render()})
         for stage in (
@@ -846,6 +894,7 @@ def test_every_engine_type_but_synthetic_has_a_builder() -> None:
     assert set(known_types()) - built == {
         "restrictExecutionDuringTimeWindow",
         "getProperties",
+        "getCiProperties",
         "pinServerGroup",
         "runCanary",
         "deployCanaryServerGroups",

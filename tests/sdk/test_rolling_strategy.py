@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gennaker.pipelines import PipelineBuildError
-from gennaker.pipelines_deploy import Cluster, RollingRedBlack
+from gennaker.pipelines.deploy import Cluster, RollingRedBlack
 from workflows.stages.deploy import strategy_stages
 
 

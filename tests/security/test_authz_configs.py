@@ -32,7 +32,7 @@ async def test_pipeline_ids_are_unique_without_regard_to_case(tmp_path: Path) ->
         clash = await api.http.post("/pipelines", json=_pipeline("deploy-1"), headers=admin)
         assert clash.status_code == 409, clash.text
         assert "'id' deploy-1 differs only in case" in clash.json()["message"]
-        assert [p["id"] for p in api.store.list_pipelines("shop")] == ["Deploy-1"]  # nothing half-written
+        assert [p["id"] for p in api.store.pipelines.all("shop")] == ["Deploy-1"]  # nothing half-written
         # the same id, same case, is an update
         assert (await api.http.post("/pipelines", json=_pipeline("Deploy-1"), headers=admin)).status_code == 200
 
@@ -40,12 +40,12 @@ async def test_pipeline_ids_are_unique_without_regard_to_case(tmp_path: Path) ->
 async def test_a_pipeline_cannot_capture_another_pipelines_managed_service_account(tmp_path: Path) -> None:
     async with auth_api(tmp_path, **SETTINGS) as api:
         admin = _token(api, "root", "admins")
-        api.store.save_application({"name": "shop", "email": "a@b.c"}, "setup")  # open to everyone
+        api.store.applications.save({"name": "shop", "email": "a@b.c"}, "setup")  # open to everyone
         victim = _pipeline(
             "payments", roles=["payments-deployers"], triggers=[{"type": "cron", "cronExpression": "0 0 12 * * ?"}]
         )
         assert (await api.http.post("/pipelines", json=victim, headers=admin)).status_code == 200
-        account = api.store.get_service_account("payments@managed-service-account")
+        account = api.store.service_accounts.get("payments@managed-service-account")
         assert account["managedBy"] == "payments" and account["memberOf"] == ["payments-deployers"]
         # the attacker holds the roles it asks for, and picks an id that only differs in case
         attacker = _token(api, "mallory", "payments-deployers")
@@ -66,7 +66,7 @@ async def test_a_pipeline_cannot_capture_another_pipelines_managed_service_accou
         )
         named = await api.http.post("/pipelines", json=borrowed, headers=admin)
         assert named.status_code == 400 and named.json()["field"] == "triggers[0].runAsUser", named.text
-        assert api.store.get_service_account("payments@managed-service-account")["managedBy"] == "payments"
+        assert api.store.service_accounts.get("payments@managed-service-account")["managedBy"] == "payments"
 
 
 async def test_creating_an_application_needs_the_configured_role(tmp_path: Path) -> None:
@@ -82,14 +82,14 @@ async def test_creating_an_application_needs_the_configured_role(tmp_path: Path)
         assert anonymous.status_code == 403
         upsert = {"job": [{"type": "upsertApplication", "application": {"name": "grab"}}]}
         assert (await api.http.post("/tasks", json=upsert, headers=anyone)).status_code == 403
-        assert api.store.list_applications() == []
+        assert api.store.applications.all() == []
         admin = _token(api, "root", "admins")
         assert (await api.http.post("/tasks", json=create("granted"), headers=admin)).status_code == 200
     async with auth_api(tmp_path / "roles", create_application_roles=["Creators"], **SETTINGS) as api:
         creator, other = _token(api, "cara", "creators"), _token(api, "otto", "dev")
         assert (await api.http.post("/tasks", json=create("mine"), headers=creator)).status_code == 200
         assert (await api.http.post("/tasks", json=create("theirs"), headers=other)).status_code == 403
-        assert [a["name"] for a in api.store.list_applications()] == ["mine"]
+        assert [a["name"] for a in api.store.applications.all()] == ["mine"]
 
 
 async def test_secrets_never_leave_through_config_reads_and_survive_a_round_trip(tmp_path: Path) -> None:
@@ -123,14 +123,14 @@ async def test_secrets_never_leave_through_config_reads_and_survive_a_round_trip
         doc = (await api.http.get("/applications/shop/pipelineConfigs/deploy", headers=admin)).json()
         doc["description"] = "edited"
         assert (await api.http.post("/pipelines", json=doc, headers=admin)).status_code == 200
-        stored = api.store.get_pipeline(pipeline_id)
+        stored = api.store.pipelines.get(pipeline_id)
         assert stored["description"] == "edited"
         assert stored["triggers"][0]["secret"] == "gh-hmac-1" and stored["triggers"][1]["apiKey"] == "key-2"
         assert stored["stages"][0]["password"] == "pw-3"
         # a new secret replaces the old one
         doc["triggers"][0]["secret"] = "gh-hmac-new"
         assert (await api.http.put(f"/pipelines/{pipeline_id}", json=doc, headers=admin)).status_code == 200
-        assert api.store.get_pipeline(pipeline_id)["triggers"][0]["secret"] == "gh-hmac-new"
+        assert api.store.pipelines.get(pipeline_id)["triggers"][0]["secret"] == "gh-hmac-new"
         # the placeholder on a new pipeline has nothing to stand for
         fresh = {**config, "name": "copy", "triggers": [{**config["triggers"][0], "secret": PLACEHOLDER}]}
         refused = await api.http.post("/pipelines", json=fresh, headers=admin)
@@ -152,7 +152,7 @@ async def test_webhook_header_values_are_sealed_when_saved(tmp_path: Path) -> No
             "/pipelines", json={"application": "shop", "name": "hooked", "stages": [webhook]}, headers=admin
         )
         assert saved.status_code == 200
-        stored = api.store.get_pipeline(saved.json()["id"])
+        stored = api.store.pipelines.get(saved.json()["id"])
         headers = stored["stages"][0]["customHeaders"]
         assert headers["Authorization"].startswith("sealed:v1:") and "hunter2" not in str(stored)
         assert all(v.startswith("sealed:v1:") for v in headers["X-Many"])
@@ -162,7 +162,7 @@ async def test_webhook_header_values_are_sealed_when_saved(tmp_path: Path) -> No
         # saved again as read, a sealed value is kept as it is (not sealed twice)
         again = await api.http.post("/pipelines", json=read.json(), headers=admin)
         assert again.json()["stages"][0]["customHeaders"]["Authorization"] == headers["Authorization"]
-        from api.auth.sealing import unseal
+        from core.sealing import unseal
 
         assert unseal(api.settings, headers["Authorization"]) == "Bearer hunter2"
 
@@ -171,8 +171,8 @@ def test_a_value_sealed_with_another_key_is_refused_without_showing_it(tmp_path:
     import pytest
     from cryptography.fernet import Fernet
 
-    from api.auth.sealing import SealError, seal, unseal
-    from gennaker.settings import Settings
+    from core.sealing import SealError, seal, unseal
+    from core.settings import Settings
 
     api_side = Settings.model_validate(
         {"state_dir": tmp_path / "a", "auth": {"seal_key": Fernet.generate_key().decode()}}

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api.auth.settings import AuthSettings
-from gennaker.settings import Settings
+from core.settings import Settings
+from core.settings.auth import AuthSettings
 from tests.api.permissions_world import ACCOUNTS, World, populate, principal_from_header
 from tests.stubs import Reply, serve_stub
 
@@ -28,7 +28,7 @@ async def world(client: Any, tmp_path: Path, auth: dict[str, Any] | None = None,
     """permissions_world's Gate (six callers by ``X-Test-As``), with settings a test adds."""
     from api.deps import get_principal
     from api.main import create_app
-    from api.store import Store
+    from core.store import Store
     from tests.conftest import build_worker_with
 
     settings = Settings(
@@ -83,7 +83,7 @@ async def test_a_pipeline_stage_needs_execute_on_the_childs_application(client: 
         assert denied["status"] == "TERMINAL"
         expected = "Access denied: wes does not have EXECUTE permission on application 'locked'"
         assert _stage_error(denied, "pipeline") == expected
-        assert not [e for e in w.store.list_executions(application="locked") if e["trigger"].get("type") == "pipeline"]
+        assert not [e for e in w.store.executions.query(application="locked") if e["trigger"].get("type") == "pipeline"]
         # the executor may
         allowed = await finished(w, await trigger(w, "executor", "free", "launcher"))
         assert allowed["status"] == "SUCCEEDED", allowed

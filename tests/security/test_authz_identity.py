@@ -65,7 +65,7 @@ async def test_a_local_process_cannot_pose_as_the_trusted_proxy_through_uvicorn(
 async def _recorded(store: Any, action: str) -> dict[str, Any]:
     """The audit event, once the middleware has written it (after the answer went out)."""
     for _ in range(500):
-        found = store.list_audit({"action": action}, 1)
+        found = store.audit.query({"action": action}, 1)
         if found:
             return found[0]  # type: ignore[no-any-return]
         await asyncio.sleep(0.02)
@@ -77,7 +77,7 @@ async def test_forwarded_headers_count_only_from_a_configured_proxy(tmp_path: Pa
     async with auth_api(tmp_path, peer="127.0.0.1", **settings) as api:
         forged = await api.http.put("/roles/x", json=["a"], headers=FORGED)
         assert forged.status_code == 401
-        assert api.store.list_audit({"action": "roles.save"}, 1)[0]["remoteAddress"] == "127.0.0.1"
+        assert api.store.audit.query({"action": "roles.save"}, 1)[0]["remoteAddress"] == "127.0.0.1"
     async with auth_api(tmp_path / "p", peer="10.0.0.5", **settings) as api:
         honest = {
             "X-Forwarded-For": "198.51.100.7, 10.0.0.9",
@@ -86,7 +86,7 @@ async def test_forwarded_headers_count_only_from_a_configured_proxy(tmp_path: Pa
         }
         saved = await api.http.put("/roles/x", json=["a"], headers=honest)
         assert saved.status_code == 200, saved.text
-        event = api.store.list_audit({"action": "roles.save"}, 1)[0]
+        event = api.store.audit.query({"action": "roles.save"}, 1)[0]
         assert event["principal"] == "ada" and event["remoteAddress"] == "198.51.100.7"
 
 
@@ -128,22 +128,22 @@ async def test_changes_of_roles_and_tokens_are_audited(tmp_path: Path) -> None:
         assert denied.status_code == 401
         issued = await api.http.post("/auth/tokens", json={"user": "ci", "roles": ["dev"]}, headers=bearer(admin))
         assert issued.status_code == 201
-        events = {(e["action"], e["resourceName"], e["outcome"]): e for e in api.store.list_audit({}, 100)}
+        events = {(e["action"], e["resourceName"], e["outcome"]): e for e in api.store.audit.query({}, 100)}
         assert events[("roles.save", "alice", "success")]["detail"] == "roles=dev,ops"
         assert events[("roles.save", "alice", "success")]["principal"] == "root"
         assert ("roles.delete", "alice", "success") in events
         assert ("roles.save", "bob", "denied") in events
         token_event = events[("token.issue", issued.json()["id"], "success")]
         assert token_event["detail"] == "owner=ci; roles=dev"
-        assert issued.json()["token"] not in str(api.store.list_audit({}, 100))
+        assert issued.json()["token"] not in str(api.store.audit.query({}, 100))
 
 
 def test_the_cli_audits_the_tokens_it_issues_and_revokes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
     from api.auth.cli import run
-    from api.store import Store
-    from gennaker.settings import Settings
+    from core.settings import Settings
+    from core.store import Store
 
     settings = Settings.model_validate({"state_dir": tmp_path})
     issue = argparse.Namespace(
@@ -156,7 +156,7 @@ def test_the_cli_audits_the_tokens_it_issues_and_revokes(tmp_path: Path, capsys:
     assert run(argparse.Namespace(token_command="revoke", id=record["id"], output="json"), settings) == 0
     store = Store(settings.store_url)
     try:
-        actions = [(e["action"], e["resourceName"], e["principal"]) for e in store.list_audit({}, 10)]
+        actions = [(e["action"], e["resourceName"], e["principal"]) for e in store.audit.query({}, 10)]
     finally:
         store.close()
     assert ("token.issue", record["id"], "cli") in actions and ("token.revoke", record["id"], "cli") in actions
@@ -182,8 +182,8 @@ def test_every_uvicorn_gennaker_starts_leaves_forwarded_headers_to_the_api() -> 
     would believe X-Forwarded-For from 127.0.0.1 before the API could check the peer."""
     import inspect
 
+    from core.settings import Settings
     from gennaker import cli, localstack
-    from gennaker.settings import Settings
 
     command = cli.api_command(Settings())
     assert command is not None and "--no-proxy-headers" in command

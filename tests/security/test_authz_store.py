@@ -14,8 +14,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, make_url, text
 
-from api.store import ConflictError, Store
-from api.store.repository import MIGRATIONS
+from core.store import ConflictError, Store
+from core.store.session import MIGRATIONS
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MYSQL_ADMIN = "mysql+pymysql://root:@127.0.0.1:3306/test"
@@ -60,14 +60,14 @@ def test_ids_differing_only_in_case_are_refused_by_the_store(backend: str, tmp_p
         store = Store(url)
         try:
             store.migrate()
-            store.save_pipeline({"id": "Deploy", "application": "a", "name": "one", "stages": []}, "u")
+            store.pipelines.save({"id": "Deploy", "application": "a", "name": "one", "stages": []}, "u")
             with pytest.raises(ConflictError, match="'id' DEPLOY differs only in case"):
-                store.save_pipeline({"id": "DEPLOY", "application": "b", "name": "two", "stages": []}, "u")
+                store.pipelines.save({"id": "DEPLOY", "application": "b", "name": "two", "stages": []}, "u")
             with pytest.raises(ConflictError, match="'id' deploy differs only in case"):
-                store.check_pipeline_id("deploy")
+                store.pipelines.check_id("deploy")
             # strategies are another kind: their ids do not clash with pipelines'
-            store.save_pipeline({"id": "deploy", "application": "a", "name": "s", "stages": []}, "u", kind="strategy")
-            assert [p["id"] for p in store.list_pipelines()] == ["Deploy"]
+            store.pipelines.save({"id": "deploy", "application": "a", "name": "s", "stages": []}, "u", kind="strategy")
+            assert [p["id"] for p in store.pipelines.all()] == ["Deploy"]
             # a writer that skipped the check (two saves at once) meets the unique index
             engine = create_engine(url)
             try:
@@ -110,8 +110,8 @@ def test_the_migration_keeps_ids_that_already_clash(tmp_path: Path) -> None:
     assert keys["ABC"] != "abc" and keys["ABC"].startswith("abc#")  # kept, and no longer the older one's key
     store = Store(url)
     try:
-        assert {p["id"] for p in store.list_pipelines()} == {"abc", "ABC", "other"}
+        assert {p["id"] for p in store.pipelines.all()} == {"abc", "ABC", "other"}
         with pytest.raises(ConflictError):
-            store.save_pipeline({"id": "Other", "application": "a", "name": "n9", "stages": []}, "u")
+            store.pipelines.save({"id": "Other", "application": "a", "name": "n9", "stages": []}, "u")
     finally:
         store.close()

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from api.limits import body_limit, json_depth
-from api.limits_settings import RequestLimitSettings
+from core.settings.limits import RequestLimitSettings
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""YAML from users goes through one loader (gennaker/safe_yaml.py) that caps alias expansion: a billion-laughs
+"""YAML from users goes through one loader (core/safe_yaml.py) that caps alias expansion: a billion-laughs
 document fails fast naming the limit everywhere users can hand Gennaker YAML (#readYaml, manifest artifacts,
 Jenkins property files, and over HTTP through evaluateExpression); ordinary anchors still load."""
 
@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from activities.manifest_sources import documents
-from gennaker import safe_yaml
+from core import safe_yaml
 from integrations.jenkins.properties import PropertyFileError, parse_property_file
 from providers.kubernetes_manifest import ManifestError
 from tests.conftest import Gate

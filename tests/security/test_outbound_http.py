@@ -20,8 +20,9 @@ from temporalio.testing import ActivityEnvironment
 from activities.expressions import UrlFetcher, UrlFetchError, UrlNotAllowed
 from activities.notify import NotifyActivities, SendNotificationInput
 from activities.webhook import WebhookActivities
+from core.settings.notify import NotificationSettings
+from core.status import ExecutionStatus as S
 from integrations.notify.render import ExecutionSummary, render_message
-from integrations.notify.settings import NotificationSettings
 from integrations.outbound import (
     OutboundPolicy,
     OutboundRefused,
@@ -33,7 +34,6 @@ from integrations.outbound import (
     request,
 )
 from workflows.stages.base import TaskInput
-from workflows.status import ExecutionStatus as S
 
 from .outbound_support import Served, json_reply, redirect, reply, serve, stream
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from gennaker.settings import Settings, describe_error
+from core.settings import Settings, describe_error
 from integrations.outbound import (
     AllowedRequest,
     OutboundPolicy,

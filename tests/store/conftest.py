@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api.store import Store
-from api.store.models import TABLES
+from core.store import Store
+from core.store.models import TABLES
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "spinnaker"
 PG_ADMIN = os.environ.get("GENNAKER_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from api.store import NotFoundError, Store, ValidationError
 from bakery.store import CANCELED, COMPLETED, FAILURE, RUNNING, SUCCESS, BakeRecord, BakeStore
+from core.store import NotFoundError, Store, ValidationError
 
 
 def record(bake_id: str, key: str = "k", created: int = 1, **fields: Any) -> BakeRecord:
@@ -63,19 +63,19 @@ def test_updates_name_what_they_cannot_change(store: Store) -> None:
     with pytest.raises(ValueError, match="cannot update bake fields"):
         bakes.update("a", id="x")
     with pytest.raises(ValidationError, match="cannot update bake fields") as err:
-        store.update_bake("a", {"key": "other"})
+        store.bakes.update("a", {"key": "other"})
     assert err.value.field == "key"
     with pytest.raises(NotFoundError, match="no bake 'nope'"):
         bakes.update("nope", state=COMPLETED)
     with pytest.raises(ValidationError, match="'region'") as err:
-        store.create_bake({"id": "x", "key": "k", "workflowId": "w", "cloudProvider": "aws"})
+        store.bakes.create({"id": "x", "key": "k", "workflowId": "w", "cloudProvider": "aws"})
     assert err.value.field == "region"
 
 
 def test_a_second_store_on_the_same_database_sees_the_same_bakes(store: Store) -> None:
     """What several workers on several machines share."""
     BakeStore(store).create(record("a", state=COMPLETED, result=SUCCESS, ami="ami-1"))
-    other = Store(store._engine.url.render_as_string(hide_password=False))
+    other = Store(store.engine.url.render_as_string(hide_password=False))
     try:
         seen = BakeStore(other).cached("k")
         assert seen is not None and seen.ami == "ami-1"

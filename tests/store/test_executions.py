@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from api.store import ExecutionDeletedError, NotFoundError, Store, ValidationError
+from core.store import ExecutionDeletedError, NotFoundError, Store, ValidationError
 
 from .conftest import load_fixture
 
@@ -31,16 +31,16 @@ def execution(eid: str, config: str | None, build: int, status: str = "SUCCEEDED
 def test_real_executions_round_trip_and_upsert(store: Store) -> None:
     running = load_fixture("deck/core_manual_execution_pipelines.running.json")[0]
     done = load_fixture("deck/core_manual_execution_pipelines.succeeded.json")[0]
-    store.save_execution(copy.deepcopy(running))
-    assert store.get_execution(running["id"]) == running
-    store.save_execution({**copy.deepcopy(done), "id": running["id"]})
-    assert store.get_execution(running["id"]) == {**done, "id": running["id"]}
-    assert len(store.list_executions(application=done["application"])) == 1
-    assert store.list_executions(statuses=["RUNNING"]) == []
+    store.executions.save(copy.deepcopy(running))
+    assert store.executions.get(running["id"]) == running
+    store.executions.save({**copy.deepcopy(done), "id": running["id"]})
+    assert store.executions.get(running["id"]) == {**done, "id": running["id"]}
+    assert len(store.executions.query(application=done["application"])) == 1
+    assert store.executions.query(statuses=["RUNNING"]) == []
     for name in ("google_pipelines_list_pipelines.json", "appengine_pipelines_list_pipelines.json"):
         for doc in load_fixture(f"deck/{name}"):
-            store.save_execution(doc)
-            assert store.get_execution(doc["id"]) == doc
+            store.executions.save(doc)
+            assert store.executions.get(doc["id"]) == doc
 
 
 def test_ordering_filters_and_limits(store: Store) -> None:
@@ -54,10 +54,10 @@ def test_ordering_filters_and_limits(store: Store) -> None:
         {**execution("E7", "c9", 500), "application": "OTHER"},
     ]
     for doc in docs:
-        store.save_execution(doc)
+        store.executions.save(doc)
 
     def ids(**kw: object) -> list[str]:
-        return [e["id"] for e in store.list_executions(**kw)]  # type: ignore[arg-type]
+        return [e["id"] for e in store.executions.query(**kw)]  # type: ignore[arg-type]
 
     assert ids(application="app") == ["E2", "E4", "E3", "E1", "E5"]
     assert ids(application="app", type=None) == ["E6", "E2", "E4", "E3", "E1", "E5"]
@@ -81,31 +81,31 @@ def test_ordering_filters_and_limits(store: Store) -> None:
 
 def test_ties_on_build_time_break_by_id(store: Store) -> None:
     for eid in ("01A", "01C", "01B"):
-        store.save_execution(execution(eid, "c", 100))
-    assert [e["id"] for e in store.list_executions(application="app")] == ["01C", "01B", "01A"]
+        store.executions.save(execution(eid, "c", 100))
+    assert [e["id"] for e in store.executions.query(application="app")] == ["01C", "01B", "01A"]
 
 
 def test_delete_and_missing(store: Store) -> None:
-    store.save_execution(execution("E1", "c", 1))
-    store.delete_execution("E1")
+    store.executions.save(execution("E1", "c", 1))
+    store.executions.delete("E1")
     with pytest.raises(ExecutionDeletedError, match="E1 was deleted"):
-        store.get_execution("E1")
+        store.executions.get("E1")
     with pytest.raises(NotFoundError, match="E1"):
-        store.delete_execution("E1")
+        store.executions.delete("E1")
     with pytest.raises(NotFoundError, match="E2 not found") as missing:
-        store.get_execution("E2")
+        store.executions.get("E2")
     assert not isinstance(missing.value, ExecutionDeletedError)
-    store.save_execution(execution("E1", "c", 1))  # a late write does not resurrect it
-    assert store.list_executions(application="app") == []
+    store.executions.save(execution("E1", "c", 1))  # a late write does not resurrect it
+    assert store.executions.query(application="app") == []
 
 
 def test_trigger_events_are_claimed_once_per_pipeline(store: Store) -> None:
-    assert store.claim_trigger_event("github:delivery-1", "p1", "E1") == ("E1", True)
-    assert store.claim_trigger_event("github:delivery-1", "p1", "E2") == ("E1", False)  # redelivered
-    assert store.claim_trigger_event("github:delivery-1", "p2", "E3") == ("E3", True)  # another pipeline
+    assert store.trigger_events.claim("github:delivery-1", "p1", "E1") == ("E1", True)
+    assert store.trigger_events.claim("github:delivery-1", "p1", "E2") == ("E1", False)  # redelivered
+    assert store.trigger_events.claim("github:delivery-1", "p2", "E3") == ("E3", True)  # another pipeline
     long_key = "k" * 400  # keys are cut to the column's length, consistently
-    assert store.claim_trigger_event(long_key, "p1", "E4") == ("E4", True)
-    assert store.claim_trigger_event(long_key, "p1", "E5") == ("E4", False)
+    assert store.trigger_events.claim(long_key, "p1", "E4") == ("E4", True)
+    assert store.trigger_events.claim(long_key, "p1", "E5") == ("E4", False)
 
 
 @pytest.mark.parametrize(
@@ -118,22 +118,22 @@ def test_trigger_events_are_claimed_once_per_pipeline(store: Store) -> None:
 )
 def test_invalid_executions_name_the_field(store: Store, doc: dict, field: str) -> None:
     with pytest.raises(ValidationError) as err:
-        store.save_execution(doc)
+        store.executions.save(doc)
     assert err.value.field == field
-    assert store.list_executions(type=None) == []
+    assert store.executions.query(type=None) == []
 
 
 @pytest.mark.parametrize("kw", [{"limit": 0}, {"limit_per_config": 0}])
 def test_invalid_limits(store: Store, kw: dict) -> None:
     with pytest.raises(ValidationError) as err:
-        store.list_executions(**kw)
+        store.executions.query(**kw)
     assert err.value.field == "limit"
 
 
 def test_large_execution_body(store: Store) -> None:
     big = execution("BIG", "c", 1, stages=[{"id": str(i), "context": {"blob": "x" * 1000}} for i in range(200)])
-    store.save_execution(big)
-    assert store.get_execution("BIG") == big
+    store.executions.save(big)
+    assert store.executions.get("BIG") == big
 
 
 def test_listing_without_expand_reads_the_stored_summary(store):
@@ -154,10 +154,10 @@ def test_listing_without_expand_reads_the_stored_summary(store):
             }
         ],
     }
-    store.save_execution(execution)
-    [lean] = store.list_executions(application="sumapp", expand=False)
+    store.executions.save(execution)
+    [lean] = store.executions.query(application="sumapp", expand=False)
     assert lean["stages"][0]["context"] == {"group": "g"} and lean["stages"][0]["tasks"] == []
     assert lean["stages"][0]["outputs"] == {} and lean["status"] == "SUCCEEDED"
-    [full] = store.list_executions(application="sumapp")
+    [full] = store.executions.query(application="sumapp")
     assert full == execution
-    assert store.get_execution(execution["id"]) == execution
+    assert store.executions.get(execution["id"]) == execution

@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from api.store import Store, StoreError, ValidationError
-from api.store.models import TABLES
+from core.store import Store, StoreError, ValidationError
+from core.store.models import TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_migrate_twice_is_harmless_and_creates_every_table(store: Store) -> None:
-    store.save_application({"name": "app"}, "bob")
+    store.applications.save({"name": "app"}, "bob")
     store.migrate()
     store.migrate()
-    assert store.get_application("app")["name"] == "app"
-    engine = create_engine(store._engine.url)  # the same database, looked at from outside
+    assert store.applications.get("app")["name"] == "app"
+    engine = create_engine(store.engine.url)  # the same database, looked at from outside
     try:
         names = set(inspect(engine).get_table_names())
         assert {t.name for t in TABLES} | {"alembic_version"} <= names
@@ -33,11 +33,11 @@ def test_migrate_twice_is_harmless_and_creates_every_table(store: Store) -> None
 
 
 def _head() -> str:
-    """The newest revision in api/store/migrations (one head: migrations chain)."""
+    """The newest revision in core/store/migrations (one head: migrations chain)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from api.store.repository import MIGRATIONS
+    from core.store.session import MIGRATIONS
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -58,7 +58,7 @@ def test_alembic_command_line_works_from_any_directory(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     env = {"GENNAKER_DATABASE_URL": url, "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", str(ROOT / "api/store/alembic.ini"), "upgrade", "head"],
+        [sys.executable, "-m", "alembic", "-c", str(ROOT / "core/store/alembic.ini"), "upgrade", "head"],
         cwd=tmp_path,
         env=env,
         check=True,
@@ -67,21 +67,21 @@ def test_alembic_command_line_works_from_any_directory(tmp_path: Path) -> None:
     )
     store = Store(url)
     store.migrate()  # already at head: nothing to do
-    assert store.list_applications() == []
+    assert store.applications.all() == []
     store.close()
 
 
 def test_unmigrated_database_is_a_store_error(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(StoreError, match="database error"):
-        store.list_applications()
+        store.applications.all()
     store.close()
 
 
 def test_unreachable_server_is_a_store_error() -> None:
     store = Store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     with pytest.raises(StoreError) as err:
-        store.get_pipeline("x")
+        store.pipelines.get("x")
     assert type(err.value) is StoreError
     store.close()
 
@@ -100,8 +100,8 @@ def test_concurrent_migrations_of_a_fresh_database(tmp_path: Path) -> None:
     stores = [Store(url) for _ in range(4)]
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda s: s.migrate(), stores))
-    stores[0].save_application({"name": "app"}, "bob")
-    assert [a["name"] for a in stores[3].list_applications()] == ["app"]
+    stores[0].applications.save({"name": "app"}, "bob")
+    assert [a["name"] for a in stores[3].applications.all()] == ["app"]
     for s in stores:
         s.close()
 
@@ -110,12 +110,12 @@ def test_threads_share_one_store(store: Store) -> None:
     """FastAPI runs sync routes and activities on a thread pool against one Store."""
 
     def work(i: int) -> None:
-        store.save_execution({"id": f"E{i % 5}", "application": "app", "buildTime": i, "status": "RUNNING"})
-        store.list_executions(application="app", limit=5)
+        store.executions.save({"id": f"E{i % 5}", "application": "app", "buildTime": i, "status": "RUNNING"})
+        store.executions.query(application="app", limit=5)
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(work, range(80)))
-    assert sorted(e["id"] for e in store.list_executions(application="app")) == [f"E{i}" for i in range(5)]
+    assert sorted(e["id"] for e in store.executions.query(application="app")) == [f"E{i}" for i in range(5)]
 
 
 def test_the_switch_to_wal_retries_a_locked_database_only() -> None:
@@ -123,7 +123,7 @@ def test_the_switch_to_wal_retries_a_locked_database_only() -> None:
     "database is locked" without waiting, so the switch is tried again (and only for that error)."""
     import sqlite3
 
-    from api.store.repository import _switch_to_wal
+    from core.store.session import _switch_to_wal
 
     class Cursor:
         def __init__(self, failures: list[str]) -> None:
@@ -153,7 +153,7 @@ def test_many_connections_open_a_new_file_at_once(tmp_path: Path) -> None:
     import sqlite3
     import threading
 
-    from api.store.repository import _switch_to_wal
+    from core.store.session import _switch_to_wal
 
     errors: list[str] = []
     for i in range(80):

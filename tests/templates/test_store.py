@@ -13,10 +13,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, inspect
 
-from api.store import ConflictError, NotFoundError, Store, ValidationError
-from api.store.repository import MIGRATIONS
-from api.store.templates import TEMPLATES, TemplateStore
+from core.store import ConflictError, NotFoundError, Store, ValidationError
+from core.store.session import MIGRATIONS
+from core.store.templates import TEMPLATES
 from templates import Reference, TemplateError, digest
+from templates.stored import TemplateStore
 from tests.store.conftest import mysql_url, postgresql_url  # noqa: F401 - fixtures
 
 MIGRATED: set[str] = set()
@@ -108,7 +109,7 @@ def test_delete_refused_while_a_pipeline_uses_it(store: Store) -> None:
     templates.save(doc("tpl"), "olga", tag="stable")
     templates.save(doc("tpl2"), "olga")
     ref = {"reference": "spinnaker://tpl:stable"}
-    user = store.save_pipeline(
+    user = store.pipelines.save(
         {"application": "app", "name": "p", "schema": "v2", "type": "templatedPipeline", "template": ref}, "olga"
     )
     assert [p["id"] for p in templates.dependents("tpl")] == [user["id"]]
@@ -118,7 +119,7 @@ def test_delete_refused_while_a_pipeline_uses_it(store: Store) -> None:
     templates.delete("tpl", "latest")  # nobody references this one
     with pytest.raises(NotFoundError):
         templates.delete("tpl", "latest")
-    store.delete_pipeline("app", "p")
+    store.pipelines.delete("app", "p")
     templates.delete("tpl", "stable")
     with pytest.raises(NotFoundError):
         templates.get("tpl", "stable")

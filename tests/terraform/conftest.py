@@ -143,9 +143,9 @@ def tf_settings(tmp: Path, **more: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def tf_stack(temporal_env: WorkflowEnvironment, tmp_path: Path, payload_settings: dict[str, Any]) -> Iterator[TfStack]:
-    from api.store import Store
+    from core.settings import Settings
+    from core.store import Store
     from gennaker.localstack import ServedApi
-    from gennaker.settings import Settings
 
     settings = Settings(
         state_dir=tmp_path / "state",

@@ -176,11 +176,11 @@ def _free_port() -> int:
 async def test_a_repository_served_by_git_daemon(tmp_path: Path) -> None:
     """The runner on its own (no engine): a checkout over git:// from a local ``git daemon`` at a tag, when the
     operator allows the scheme and loopback."""
-    from api.store import Store
+    from core.settings.terraform import TerraformSettings
+    from core.store import Store
     from integrations.outbound import OutboundPolicy, OutboundSettings
     from integrations.terraform.context import parse
     from integrations.terraform.runner import RunRequest, TerraformRunner
-    from integrations.terraform.settings import TerraformSettings
     from tests.terraform.conftest import git
 
     local = MAIN_TF.replace('backend "http" {}', "")

@@ -65,9 +65,9 @@ def test_locks_are_held_by_id_and_writes_need_the_holders_id(tf_stack: TfStack) 
 def secured(temporal_env: WorkflowEnvironment, tmp_path: Path, payload_settings: dict[str, Any]) -> Iterator[Any]:
     """The API with authentication on; application 'infra' writable by role 'ops', readable by 'dev' too."""
     from api.auth import tokens
-    from api.store import Store
+    from core.settings import Settings
+    from core.store import Store
     from gennaker.localstack import ServedApi
-    from gennaker.settings import Settings
 
     settings = Settings(
         state_dir=tmp_path / "state",
@@ -78,7 +78,7 @@ def secured(temporal_env: WorkflowEnvironment, tmp_path: Path, payload_settings:
     )
     store = Store(settings.store_url)
     store.migrate()
-    store.save_application(
+    store.applications.save(
         {"name": "infra", "email": "a@b.c", "permissions": {"READ": ["dev", "ops"], "WRITE": ["ops"]}}, "setup"
     )
     ops, _ = tokens.issue(store, "olga", ["ops"], expires=None, by="setup")

@@ -13,9 +13,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, inspect
 
-from api.store import NotFoundError, Store
-from api.store.repository import MIGRATIONS
-from api.store.terraform import LOCKS, PLANS, STATES, StateLocked, TerraformStore
+from core.store import NotFoundError, Store
+from core.store.session import MIGRATIONS
+from core.store.terraform import LOCKS, PLANS, STATES, StateLocked, TerraformStore
 from tests.store.conftest import mysql_url, postgresql_url  # noqa: F401 - fixtures
 
 MIGRATED: set[str] = set()
@@ -37,7 +37,7 @@ def states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Terraform
         for table in (STATES, LOCKS, PLANS):
             conn.execute(table.delete())
     engine.dispose()
-    yield TerraformStore(store)
+    yield store.terraform
     store.close()
 
 

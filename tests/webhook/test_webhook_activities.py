@@ -15,10 +15,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.webhook import RETRYABLE_ERROR, WebhookActivities, build
+from core.status import ExecutionStatus as S
 from integrations.outbound import OutboundPolicy, OutboundSettings, guarded_client
 from tests.stubs import Reply, Stub, serve_stub
 from workflows.stages.base import TaskInput, TaskResult
-from workflows.status import ExecutionStatus as S
 
 #: the operator's opt-in for the stub server on loopback (refused by default)
 LOOPBACK = OutboundPolicy(OutboundSettings(allow_cidrs=["127.0.0.0/8"]))

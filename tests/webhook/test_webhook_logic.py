@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from activities.webhook import (
+from activities.webhook_rules import (
     CreateOutcome,
     InvalidJsonPathError,
     JsonPathNotFoundError,
@@ -35,6 +35,7 @@ from activities.webhook import (
     transport_error_retryable,
     validate_url,
 )
+from core.status import ExecutionStatus as S
 from workflows.stages import known_types, resolve
 from workflows.stages.webhook import (
     CANCEL_WEBHOOK,
@@ -44,7 +45,6 @@ from workflows.stages.webhook import (
     seconds,
     truthy,
 )
-from workflows.status import ExecutionStatus as S
 
 # ---- stage planning ------------------------------------------------------------------------------
 

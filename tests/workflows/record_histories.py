@@ -1,7 +1,8 @@
 """Record workflow histories for the replay test: ``.venv/bin/python -m tests.workflows.record_histories``.
 
-Re-record only on purpose: a stored history that no longer replays means a change broke running
-executions, and needs ``workflow.patched`` rather than new histories (docs/operations.md).
+Re-record only on purpose, with a new ``BUILD_ID``: within one build, a stored history that no longer replays
+means a change broke running executions, and needs ``workflow.patched`` rather than new histories; a new build
+id starts without patches and its histories are recorded again (docs/operations.md, "Upgrades").
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.auth.principal import Principal
 from api.deps import get_principal
-from gennaker.settings import Settings
+from core.auth.principal import Principal
+from core.settings import Settings
 from tests.conftest import build_worker_with, stage_named
 from workflows import operations
 from workflows.authorization import authentication
@@ -27,21 +28,25 @@ CONFIG = {
 
 
 async def _judgment_url(http: httpx.AsyncClient, execution_id: str) -> str:
-    for _ in range(200):
+    """The judgment stage's PATCH URL once Gate shows its tasks (a stage's first write may be held up to 1 s:
+    workflows/projection.py), within 30 s."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
         body = (await http.get(f"/pipelines/{execution_id}")).json()
         if stage_named(body, "judge").get("tasks"):
             return f"/pipelines/{execution_id}/stages/{stage_named(body, 'judge')['id']}"
+        await asyncio.sleep(0.05)
     raise AssertionError("the judgment stage never started")
 
 
 async def test_the_patch_route_judges_as_the_caller(client: Any, tmp_path: Path) -> None:
     from api.main import create_app
-    from api.store import Store
+    from core.store import Store
 
     settings = Settings(state_dir=tmp_path, task_queue=f"authz-api-{uuid.uuid4()}", auth={"enabled": True})
     store = Store(settings.store_url)
     store.migrate()
-    store.save_application({"name": "demo"}, "ann")  # no permissions: open to every caller
+    store.applications.save({"name": "demo"}, "ann")  # no permissions: open to every caller
     caller = {"now": Principal("eve", frozenset({"dev"}), authenticated=True, via="token")}
     async with build_worker_with(client, settings, store):
         app = create_app(settings, temporal=client, store=store)
@@ -69,7 +74,7 @@ async def test_the_patch_route_judges_as_the_caller(client: Any, tmp_path: Path)
 async def test_with_auth_off_judgment_roles_bind_no_one(client: Any, tmp_path: Path) -> None:
     """Without Fiat nobody holds roles, so Orca lets anyone judge a stage that names some; so do we."""
     from api.main import create_app
-    from api.store import Store
+    from core.store import Store
 
     settings = Settings(state_dir=tmp_path, task_queue=f"authz-api-off-{uuid.uuid4()}")
     store = Store(settings.store_url)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from core.status import ExecutionStatus as S
 from workflows.authorization import (
     authentication,
     denial_message,
@@ -17,7 +18,6 @@ from workflows.execution import StageState
 from workflows.launch import inherited_authentication, pipeline_start
 from workflows.stages import resolve
 from workflows.stages.base import StageDefinition
-from workflows.status import ExecutionStatus as S
 
 ANN = authentication("ann", ["dev"], enforced=True)
 REL = {"user": "rel", "allowedAccounts": ["prod"], "enforced": True}
@@ -75,6 +75,7 @@ def test_the_nearest_propagating_judgment_wins_and_enforcement_stays_the_executi
         ("createServerGroup", {"credentials": "c", "account": "c"}, ["c"]),
         ("destroyServerGroup", {"credentials": "d"}, ["d"]),
         ("rollbackServerGroup", {"credentials": "d"}, ["d"]),
+        ("rollbackCluster", {"credentials": "d"}, ["d"]),
         ("resizeServerGroup", {"credentials": "d"}, ["d"]),
         ("disableCluster", {"credentials": "e"}, ["e"]),
         ("shrinkCluster", {"credentials": "e"}, ["e"]),

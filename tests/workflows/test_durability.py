@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
+from core.settings import load_settings
 from gennaker.devserver import DevServer
-from gennaker.settings import load_settings
 from tests.conftest import ROOT, stage_named
 from workflows import operations
 

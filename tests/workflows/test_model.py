@@ -6,16 +6,16 @@ import json
 
 import pytest
 
+from core.ids import is_ulid, new_ulid, ulid
+from core.status import COMPLETED, pipeline_trigger_status
+from core.status import ExecutionStatus as S
 from tests.conftest import FIXTURES
 from workflows.config import PipelineConfig
 from workflows.errors import InvalidPipelineError, UnknownStageTypeError
 from workflows.execution import ExecutionState, StageState, TaskState
 from workflows.graph import StageGraph
-from workflows.ids import is_ulid, new_ulid, ulid
 from workflows.rules import pipeline_status
 from workflows.stages import known_types, resolve
-from workflows.status import COMPLETED, pipeline_trigger_status
-from workflows.status import ExecutionStatus as S
 
 CONFIG_FILES = sorted((FIXTURES / "deck").glob("*pipelineConfigs.json")) + sorted(
     (FIXTURES / "deck").glob("*Simple_Wait_Pipeline.json")
@@ -165,7 +165,10 @@ def test_registry_keys_are_pinned():
         "findAmi",
         "findImage",
         "findImageFromTags",
+        "getCiProperties",
         "getProperties",
+        "github-actions",
+        "gitlab-ci",
         "jenkins",
         "kayentaCanary",
         "manualJudgment",
@@ -174,6 +177,7 @@ def test_registry_keys_are_pinned():
         "pipeline",
         "resizeServerGroup",
         "restrictExecutionDuringTimeWindow",
+        "rollbackCluster",
         "rollbackServerGroup",
         "runCanary",
         "runJobManifest",
@@ -182,6 +186,7 @@ def test_registry_keys_are_pinned():
         "script",
         "shrinkCluster",
         "terraform",
+        "travis",
         "undoRolloutManifest",
         "updateLaunchTemplate",
         "upsertAsgScheduledActions",

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from core.ids import is_ulid
 from tests.conftest import stage_named
 from workflows import operations, search
 from workflows.errors import InvalidPipelineError, UnknownStageTypeError
-from workflows.ids import is_ulid
 
 pytestmark = pytest.mark.temporal
 

@@ -300,7 +300,7 @@ def test_wait_time_parsing():
 
 
 def test_parameters_defaults_then_given_and_required():
-    from workflows.parameters import missing_required, with_defaults
+    from core.parameters import missing_required, with_defaults
 
     assert with_defaults(child_config(), {"size": "L"}) == {"size": "L", "color": "red"}
     assert with_defaults({}, None) == {}

@@ -24,9 +24,9 @@ def live_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CanaryWor
 def live_gate(
     temporal_env: Any, tmp_path: Path, payload_settings: dict[str, Any], live_metrics: CanaryWorld
 ) -> Iterator[Gate]:
-    from api.store import Store
+    from core.settings import Settings
+    from core.store import Store
     from gennaker.localstack import ServedApi
-    from gennaker.settings import Settings
 
     settings = Settings.model_validate(
         {
@@ -57,9 +57,9 @@ def aws_gate(
     moto_endpoint: str,  # noqa: F811
 ) -> Iterator[Gate]:
     """The stack with an AWS account ("test") on moto's server and the metrics account on the test Prometheus."""
-    from api.store import Store
+    from core.settings import Settings
+    from core.store import Store
     from gennaker.localstack import ServedApi
-    from gennaker.settings import Settings
     from tests.providers.aws_fixtures import FAKE_KEY_ID, FAKE_SECRET, REGION
 
     account = {"name": "test", "type": "aws", "regions": [REGION], "accessKeyId": FAKE_KEY_ID,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from core.settings.jenkins import JenkinsMaster
 from integrations.jenkins.client import JenkinsClient, JenkinsMasters
-from integrations.jenkins.settings import JenkinsMaster
 from tests.integrations.jenkins.jenkins_standin import JenkinsStandIn
 
 USER, TOKEN = "spinnaker", "11f6b1b2c3d4-secret-token"

@@ -22,13 +22,13 @@ from activities.jenkins import (
     build,
     script_request,
 )
+from core.settings.jenkins import JenkinsSettings, ScriptJobSettings
+from core.status import ExecutionStatus as S
 from integrations.jenkins.client import JenkinsMasters
-from integrations.jenkins.settings import JenkinsSettings, ScriptJobSettings
 from tests.integrations.jenkins.conftest import master_for
 from tests.integrations.jenkins.jenkins_standin import JenkinsStandIn, Param, Script
 from workflows.stages.base import TaskInput, TaskResult
 from workflows.stages.jenkins import ACTIVITY_NAMES
-from workflows.status import ExecutionStatus as S
 
 
 @pytest.fixture

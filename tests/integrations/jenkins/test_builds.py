@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from core.status import ExecutionStatus as S
 from integrations.jenkins import builds
 from integrations.jenkins.errors import JenkinsRequestError
-from workflows.status import ExecutionStatus as S
 
 # ---- result → status (Orca's MonitorJenkinsJobTask, MonitorJenkinsJobTaskSpec) --------------------------
 

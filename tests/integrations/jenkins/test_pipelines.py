@@ -20,8 +20,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.jenkins import JenkinsActivities, activities_of
+from core.settings.jenkins import ScriptJobSettings
 from integrations.jenkins.client import JenkinsMasters
-from integrations.jenkins.settings import ScriptJobSettings
 from tests.conftest import stage_named
 from tests.integrations.jenkins.conftest import master_for
 from tests.integrations.jenkins.jenkins_standin import JenkinsStandIn, Param, Script

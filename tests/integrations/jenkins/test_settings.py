@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from integrations.jenkins.errors import JenkinsConfigError
-from integrations.jenkins.settings import JenkinsMaster, JenkinsSettings, jenkins_masters
+from core.errors import ConfigError as JenkinsConfigError  # the settings raise the core tree's ConfigError
+from core.settings.jenkins import JenkinsMaster, JenkinsSettings, jenkins_masters
 
 TOKEN = "11f6b1b2c3d4e5f6a7b8c9d0e1f2a3b4c5"
 

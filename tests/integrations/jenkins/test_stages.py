@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from core.status import ExecutionStatus as S
 from workflows.stages import jenkins as stages
 from workflows.stages import resolve
 from workflows.stages.base import TaskResult
-from workflows.status import ExecutionStatus as S
 
 IGOR = "com.netflix.spinnaker.orca.igor.tasks."
 

@@ -13,18 +13,18 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.jenkins_triggers import JenkinsTriggerActivities, activities_of, build
-from api.store import Store
-from integrations.jenkins.client import JenkinsClient, JenkinsMasters
-from integrations.triggers.launcher import Launched
-from tests.integrations.jenkins.conftest import master_for
-from tests.integrations.jenkins.jenkins_standin import JenkinsStandIn
-from workflows.jenkins_poll import (
+from core.messages.jenkins_poll import (
     ACTIVITY_NAMES,
     JenkinsBuildEvent,
     PollJenkinsMasterInput,
     PollJenkinsMasterResult,
     SaveJenkinsCursorsInput,
 )
+from core.store import Store
+from integrations.jenkins.client import JenkinsClient, JenkinsMasters
+from integrations.triggers.launcher import Launched
+from tests.integrations.jenkins.conftest import master_for
+from tests.integrations.jenkins.jenkins_standin import JenkinsStandIn
 
 
 class RecordingLauncher:
@@ -35,7 +35,7 @@ class RecordingLauncher:
         self.started: list[tuple[str, dict[str, Any], str, str | None]] = []
 
     async def launch(self, pipeline: dict[str, Any], trigger: dict[str, Any], key: str, *, run_as: str | None = None):  # type: ignore[no-untyped-def]
-        execution_id, claimed = self.store.claim_trigger_event(key, pipeline["id"], f"E{len(self.started)}")
+        execution_id, claimed = self.store.trigger_events.claim(key, pipeline["id"], f"E{len(self.started)}")
         if claimed:
             self.started.append((pipeline["id"], trigger, key, run_as))
         return Launched(pipeline["id"], pipeline["name"], execution_id, started=claimed)
@@ -98,7 +98,7 @@ def test_first_sight_records_cursors_and_posts_nothing(
     standin.add_build("team/app", "FAILURE")
     first = poll(acts)
     assert first.events == [] and first.errors == []
-    assert store.jenkins_cursors("ci") == {
+    assert store.jenkins_cursors.get("ci") == {
         "build": {"lastBuild": 1, "posted": []},
         "team/job/app": {"lastBuild": 1, "posted": []},
     }
@@ -115,11 +115,11 @@ def test_new_builds_are_posted_once_and_running_ones_when_they_finish(
     running = standin.add_build("build", "SUCCESS", building=True)
     standin.add_build("build", "SUCCESS")
     assert posted(poll(acts)) == ["build#2:FAILURE", "build#4:SUCCESS"]
-    assert store.jenkins_cursors("ci")["build"] == {"lastBuild": 2, "posted": [4]}
+    assert store.jenkins_cursors.get("ci")["build"] == {"lastBuild": 2, "posted": [4]}
     assert posted(poll(acts)) == []  # #3 still runs; #4 was posted
     standin.release("build", running.number)
     assert posted(poll(acts)) == ["build#3:SUCCESS"]
-    assert store.jenkins_cursors("ci")["build"] == {"lastBuild": 4, "posted": []}
+    assert store.jenkins_cursors.get("ci")["build"] == {"lastBuild": 4, "posted": []}
     reads = len(standin.calls)
     assert posted(poll(acts)) == []
     assert len(standin.calls) == reads + 1  # up to date: only the job tree was read
@@ -162,7 +162,7 @@ def test_a_job_that_cannot_be_read_is_left_for_the_next_poll(
     standin.fail_next("GET", "job/build/api/json", 500)
     failed = poll(acts)
     assert failed.events == [] and "HTTP 500" in failed.errors[0]
-    assert store.jenkins_cursors("ci")["build"]["lastBuild"] == 1
+    assert store.jenkins_cursors.get("ci")["build"]["lastBuild"] == 1
     assert posted(poll(acts)) == ["build#2:SUCCESS"]
 
 
@@ -202,8 +202,8 @@ async def test_a_build_that_cannot_be_read_for_now_is_retried(
 
 
 def _saved(store: Store, *triggers: dict[str, Any]) -> dict[str, Any]:
-    store.save_application({"name": "app"}, "bob")
-    return store.save_pipeline({"application": "app", "name": "deploy", "triggers": list(triggers)}, "bob")
+    store.applications.save({"name": "app"}, "bob")
+    return store.pipelines.save({"application": "app", "name": "deploy", "triggers": list(triggers)}, "bob")
 
 
 async def test_trigger_starts_successful_builds_with_build_info_and_properties(
@@ -245,7 +245,7 @@ async def test_a_bad_property_file_starts_without_properties_unless_constraints_
     standin.add_build("build", artifacts={"out.json": b"[1, 2]"})
     plain = {"type": "jenkins", "enabled": True, "master": "ci", "job": "build", "propertyFile": "out.json"}
     _saved(store, plain)
-    store.save_pipeline(
+    store.pipelines.save(
         {"application": "app", "name": "strict", "triggers": [{**plain, "payloadConstraints": {"A": "1"}}]}, "bob"
     )
     result = await ActivityEnvironment().run(acts.trigger_jenkins_build, JenkinsBuildEvent("ci", "build", 1, "SUCCESS"))

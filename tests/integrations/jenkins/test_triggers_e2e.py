@@ -17,14 +17,14 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.store import Store
-from gennaker.settings import Settings
+from core.messages.jenkins_poll import PollJenkinsMasterInput
+from core.settings import Settings
+from core.store import Store
 from integrations.jenkins.schedules import schedule_id, sync_jenkins_schedules
 from tests.conftest import build_worker_with
 from tests.integrations.jenkins.conftest import TOKEN, USER
 from tests.integrations.jenkins.jenkins_standin import JenkinsStandIn
 from workflows import operations
-from workflows.jenkins_poll import PollJenkinsMasterInput
 
 pytestmark = pytest.mark.temporal
 
@@ -52,7 +52,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def save_pipelines(store: Store) -> dict[str, str]:
-    store.save_application({"name": "app"}, "bob")
+    store.applications.save({"name": "app"}, "bob")
     trigger = {"type": "jenkins", "enabled": True, "master": "ci", "job": "build", "propertyFile": "build.properties"}
     stages = [{"refId": "1", "type": "wait", "waitTime": 0}]
     ids = {}
@@ -62,7 +62,7 @@ def save_pipelines(store: Store) -> dict[str, str]:
         ("pipeline-off", {"disabled": True}, trigger),
         ("other-job", {}, {**trigger, "job": "team/job/build"}),
     ):
-        saved = store.save_pipeline(
+        saved = store.pipelines.save(
             {"application": "app", "name": name, "stages": stages, "triggers": [trig], **extra}, "bob"
         )
         ids[name] = saved["id"]
@@ -128,11 +128,11 @@ async def test_successful_builds_start_their_pipelines_once(
         assert after_release["builds"] == ["build #6 SUCCESS"] and started(after_release) == [("deploy", True)]
 
     # the cursors are lost: the first sight of the job fires nothing (the default) ...
-    store.delete_jenkins_cursors("ci")
+    store.jenkins_cursors.delete("ci")
     async with build_worker_with(client, settings, store):
         assert (await poll(client, settings))["builds"] == []
     # ... and even a monitor told to handle first builds starts no build's pipeline a second time
-    store.delete_jenkins_cursors("ci")
+    store.jenkins_cursors.delete("ci")
     replay = settings_for(temporal_env, standin, tmp_path, handleFirstBuilds=True)
     async with build_worker_with(client, replay, store):
         again = await poll(client, replay)

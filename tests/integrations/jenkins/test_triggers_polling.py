@@ -94,7 +94,7 @@ def test_cursor_json_round_trip() -> None:
 def test_polling_settings_defaults_and_refusals() -> None:
     from pydantic import ValidationError
 
-    from integrations.jenkins.settings import JenkinsSettings
+    from core.settings.jenkins import JenkinsSettings
 
     polling = JenkinsSettings().polling
     assert (polling.enabled, polling.interval_s, polling.handle_first_builds) == (True, 60.0, False)

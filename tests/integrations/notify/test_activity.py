@@ -26,9 +26,9 @@ from activities.notify import (
     SendNotificationResult,
     build,
 )
+from core.settings.notify import ChannelToggle, EmailSettings, SlackSettings
 from integrations.notify import CHANNEL_TYPES, NotificationSettings
 from integrations.notify.render import ExecutionSummary
-from integrations.notify.settings import ChannelToggle, EmailSettings, SlackSettings
 from tests.stubs import Reply, Stub
 
 from .conftest import LOOPBACK, SLACK_TOKEN, SMTP_PASSWORD, SMTP_USER, Mailbox
@@ -78,7 +78,7 @@ async def failure(
 
 def test_the_activity_name_and_registry() -> None:
     assert SEND_NOTIFICATION == "send_notification"
-    assert CHANNEL_TYPES == ("email", "googlechat", "microsoftteams", "slack", "webhook")
+    assert CHANNEL_TYPES == ("email", "googlechat", "microsoftteams", "slack", "sms", "webhook")
     [fn] = build(object())
     assert getattr(fn, "__temporal_activity_definition").name == "send_notification"
 
@@ -155,14 +155,14 @@ async def test_disabled_type_sends_nothing(slack: SlackStandin, execution: Execu
 # ---- failures ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["sms", "pagerduty", "bearychat", ""])
+@pytest.mark.parametrize("kind", ["pagerduty", "bearychat", ""])
 async def test_unsupported_types_are_non_retryable(
     acts: NotifyActivities, execution: ExecutionSummary, kind: str
 ) -> None:
     error = await failure(acts, {"type": kind, "address": "+15550100"}, "pipeline.failed", execution)
     assert (error.type, error.non_retryable) == (UNSUPPORTED_ERROR, True)
     assert f"notification type '{kind}' is not supported" in error.message
-    assert "email, googlechat, microsoftteams, slack, webhook" in error.message
+    assert "email, googlechat, microsoftteams, slack, sms, webhook" in error.message
 
 
 async def test_unknown_event_is_non_retryable(acts: NotifyActivities, execution: ExecutionSummary) -> None:

@@ -8,9 +8,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from core.settings.notify import EmailSettings
 from integrations.notify.mail import EmailChannel
 from integrations.notify.render import ExecutionSummary, Message, render_message
-from integrations.notify.settings import EmailSettings
 
 from .conftest import SMTP_PASSWORD, SMTP_USER, Mailbox, free_port
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.settings.notify import SlackSettings
 from integrations.notify.render import ExecutionSummary, Message, render_message
-from integrations.notify.settings import SlackSettings
 from integrations.notify.slack import SlackChannel
 
 from .conftest import SLACK_TOKEN, free_port

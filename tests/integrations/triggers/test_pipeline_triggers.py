@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from core.status import ExecutionStatus
 from integrations.triggers.events import (
     TriggerError,
     make_event,
@@ -14,7 +15,6 @@ from integrations.triggers.events import (
     pipeline_trigger_matches,
     trigger_status,
 )
-from workflows.status import ExecutionStatus
 
 
 def execution(status: str = "SUCCEEDED", **fields: Any) -> dict[str, Any]:
