@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -258,3 +260,46 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             or SERVER_PARAMS & {v for v in params.values() if isinstance(v, str)}
         ):
             item.add_marker(pytest.mark.server)
+
+
+# --- garbage collection pauses ---------------------------------------------------------------------------------------
+
+#: One pytest process runs every test, and by the last modules its heap holds millions of objects (every imported
+#: module, moto's backends, the workflow sandbox's module copies). A full collection then walks all of them, and
+#: Temporal's deadlock detector fails a workflow task that does not yield within 2 s: a collection that starts in a
+#: workflow thread, or holds the GIL while one runs, counts against that task (make test met it near its end, with the
+#: workflow thread inside a weakref callback of the collection). So at the end of each test file, once that file's
+#: garbage is collected, what is still alive is moved out of the collector's view (`gc.freeze`) and later
+#: collections walk only what is newer. The longest full collection is printed at the end of the run.
+GC_PAUSE: dict[str, float] = {"longest": 0.0, "started": 0.0}
+
+
+def _time_full_collections(phase: str, info: dict[str, int]) -> None:
+    if info["generation"] != 2:
+        return
+    if phase == "start":
+        GC_PAUSE["started"] = time.perf_counter()
+    else:
+        GC_PAUSE["longest"] = max(GC_PAUSE["longest"], time.perf_counter() - GC_PAUSE["started"])
+
+
+gc.callbacks.append(_time_full_collections)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.collect()  # the test modules imported at collection, before any server or worker runs
+    gc.freeze()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield  # the file's fixtures are torn down first
+    if nextitem is None or nextitem.path != item.path:
+        gc.collect()
+        gc.freeze()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line(
+        f"longest full garbage collection: {GC_PAUSE['longest']:.2f} s ({gc.get_freeze_count()} objects frozen)"
+    )

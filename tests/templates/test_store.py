@@ -95,6 +95,8 @@ def test_concurrent_creates_one_wins(store: Store) -> None:
             results.append("ok")
         except ConflictError:
             results.append("conflict")
+        except Exception as exc:  # noqa: BLE001 - shown in the assertion, not lost with the thread
+            results.append(f"error: {exc!r}")
 
     threads = [threading.Thread(target=create, args=(n,)) for n in range(4)]
     for t in threads:
