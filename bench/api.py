@@ -1,7 +1,7 @@
 """API benchmark: Gate's endpoints over HTTP, against the targets in the requirements.
 
     make bench-api        # or: .venv/bin/python -m bench.api [--executions 10000] [--duration 60] [--clients 50]
-                          #     [--api-workers 1,2]
+                          #     [--api-workers 1h11,1,2]
 
 It starts its own dev server (as ``python -m bench`` does), a worker (``worker.py``, a process of its own), the
 store on a SQLite file and the API as ``gennaker up`` runs it (uvicorn, ``api.workers`` processes on one port),
@@ -17,9 +17,11 @@ else, so the clients do not share an interpreter with the server):
 * a load of concurrent clients (GETs, a few saves and triggers) for a while: requests/s, latencies and failures.
 
 Each count in ``--api-workers`` is one round against the same store and dev server (an A/B in one run: the
-machine's other load is the same for both); the first round's saves go to the measured application, later
-rounds' saves to one of their own, so every round reads the same documents. It prints a table per round; it
-asserts nothing (the exit code is 1 when a load saw failures).
+machine's other load is the same for both). A count with ``h11`` after it (``1h11``) runs uvicorn's pure-Python
+stack (``--loop asyncio --http h11``) instead of the one it picks when uvloop and httptools are installed, as they
+are with gennaker's dependencies; the default's first round is that baseline. The first round's saves go to the
+measured application, later rounds' saves to one of their own, so every round reads the same documents. It prints
+a table per round; it asserts nothing (the exit code is 1 when a load saw failures).
 """
 
 from __future__ import annotations
@@ -411,8 +413,11 @@ def start_worker(settings: Settings, log_file: Path) -> supervisor.Child:
     return child
 
 
-def start_api(settings: Settings, workers: int, log_file: Path) -> tuple[supervisor.Child, str]:
-    """The API as ``gennaker up`` runs it, with ``workers`` uvicorn processes."""
+PURE_STACK = ["--loop", "asyncio", "--http", "h11"]
+
+
+def start_api(settings: Settings, workers: int, log_file: Path, pure: bool = False) -> tuple[supervisor.Child, str]:
+    """The API as ``gennaker up`` runs it, with ``workers`` uvicorn processes (``pure``: asyncio's loop and h11)."""
     from core.settings import ApiSettings
     from gennaker.cli import api_command
 
@@ -422,7 +427,12 @@ def start_api(settings: Settings, workers: int, log_file: Path) -> tuple[supervi
     env = environment(settings, GENNAKER_API__PORT=str(port), GENNAKER_API__WORKERS=str(workers))
     with log_file.open("ab") as out:
         child = supervisor.spawn(
-            f"API x{workers}", [*command, "--log-level", "warning"], env, 10, stdout=out, stderr=out
+            f"API x{workers}",
+            [*command, "--log-level", "warning", *(PURE_STACK if pure else [])],
+            env,
+            10,
+            stdout=out,
+            stderr=out,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -435,6 +445,19 @@ def start_api(settings: Settings, workers: int, log_file: Path) -> tuple[supervi
         if child.process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the API did not start:\n{log_file.read_text(errors='replace')[-3000:]}")
         time.sleep(0.2)
+
+
+def _round(spec: str) -> tuple[int, bool]:
+    """``"2"`` -> (2, False); ``"1h11"`` -> (1, True)."""
+    pure = spec.strip().endswith("h11")
+    return int(spec.strip().removesuffix("h11")), pure
+
+
+def _installed() -> str:
+    """Which of uvicorn's fast parts this interpreter has (its processes share the virtualenv)."""
+    from importlib.util import find_spec
+
+    return ", ".join(f"{name} {'installed' if find_spec(name) else 'missing'}" for name in ("uvloop", "httptools"))
 
 
 def _load() -> str:
@@ -453,11 +476,12 @@ async def main() -> int:
     parser.add_argument("--duration", type=float, default=60, help="seconds of load")
     parser.add_argument(
         "--api-workers",
-        default=f"1,{Settings().api.workers}",
-        help="API process counts, one round each (default: 1, then api.workers' default)",
+        default=f"1h11,1,{Settings().api.workers}",
+        help="API process counts, one round each; 'h11' after a count: uvicorn's asyncio loop and h11 parser"
+        " (default: 1 on that stack, 1, then api.workers' default)",
     )
     args = parser.parse_args()
-    counts = list(dict.fromkeys(int(c) for c in args.api_workers.split(",")))
+    rounds = list(dict.fromkeys(_round(c) for c in args.api_workers.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         settings = load_settings(
@@ -471,10 +495,16 @@ async def main() -> int:
             store.migrate()
             children.append(start_worker(settings, Path(tmp) / "worker.log"))
             print(f"dev server {server.address}, store {settings.store_url}, {os.cpu_count()} cores", flush=True)
-            for round_no, workers in enumerate(counts):
-                api, url = start_api(settings, workers, Path(tmp) / f"api-{workers}.log")
+            for round_no, (workers, pure) in enumerate(rounds):
+                stack = "asyncio + h11" if pure else "uvicorn's choice"
+                api, url = start_api(settings, workers, Path(tmp) / f"api-{workers}{'h11' * pure}.log", pure)
                 children.append(api)
-                print(f"round {round_no + 1}: the API with {workers} process(es) at {url}; {_load()}", flush=True)
+                print(
+                    f"round {round_no + 1}: the API with {workers} process(es), {stack}"
+                    f" ({_installed()}),"
+                    f" at {url}; {_load()}",
+                    flush=True,
+                )
                 try:
                     pids = {"API": api.process.pid, "worker": children[0].process.pid}
                     if server.process is not None:
@@ -484,11 +514,14 @@ async def main() -> int:
                     supervisor.stop([api])
                     children.remove(api)
                 failed += round_failed
-                tables.append((workers, rows))
+                tables.append((f"{workers}{' (asyncio + h11)' if pure else ''}", rows))
                 print(f"round {round_no + 1} done; {_load()}")
                 print_table(rows)
-            for workers, rows in tables[1:] if len(tables) > 1 else []:
-                print(f"\n{workers} API processes against 1: requests/s {rows[4][1]} vs {tables[0][1][4][1]}")
+            for name, rows in tables[1:] if len(tables) > 1 else []:
+                print(
+                    f"\n{name} API process(es) against round 1's {tables[0][0]}: requests/s {rows[4][1]} vs"
+                    f" {tables[0][1][4][1]}; p95 under load {rows[5][2]} vs {tables[0][1][5][2]}"
+                )
             return 1 if failed else 0
         finally:
             supervisor.stop(children)
