@@ -10,7 +10,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .errors import ConflictError
 from .session import Database
 
 Doc = dict[str, Any]
@@ -26,12 +25,15 @@ def _exists(s: Any, key: str) -> bool:
     return s.execute(sa.select(TEMPLATES.c.key).where(TEMPLATES.c.key == key)).first() is not None
 
 
+def _row(doc: Doc) -> dict[str, Any]:
+    return {"template_id": doc["id"], "body": json.dumps(doc), "last_modified": int(doc.get("lastModified") or 0)}
+
+
 def _put(s: Any, key: str, doc: Doc) -> None:
-    row = {"template_id": doc["id"], "body": json.dumps(doc), "last_modified": int(doc.get("lastModified") or 0)}
     if not _exists(s, key):
-        s.execute(TEMPLATES.insert().values(key=key, **row))
+        s.execute(TEMPLATES.insert().values(key=key, **_row(doc)))
     else:
-        s.execute(TEMPLATES.update().where(TEMPLATES.c.key == key).values(**row))
+        s.execute(TEMPLATES.update().where(TEMPLATES.c.key == key).values(**_row(doc)))
 
 
 class PipelineTemplates:
@@ -45,9 +47,10 @@ class PipelineTemplates:
         written whatever is there, each of ``once`` written only if its key is new (a digest version never changes)."""
         conflict = f"A pipeline template with the id {key} already exists"
         with self._db.session(write=True, conflict=conflict) as s:
-            if create and _exists(s, key):
-                raise ConflictError(conflict)
-            _put(s, key, doc)
+            if create:  # an insert, not `_put`: the primary key refuses a create that raced this one and won
+                s.execute(TEMPLATES.insert().values(key=key, **_row(doc)))
+            else:
+                _put(s, key, doc)
             for other, version in also.items():
                 _put(s, other, version)
             for other, version in once.items():

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, event, inspect
 
 from core.store import ConflictError, NotFoundError, Store, ValidationError
 from core.store.session import MIGRATIONS
@@ -104,6 +104,39 @@ def test_concurrent_creates_one_wins(store: Store) -> None:
     for t in threads:
         t.join()
     assert sorted(results) == ["conflict"] * 3 + ["ok"]
+
+
+def test_a_create_raced_between_its_read_and_its_write_is_refused_not_turned_into_an_update(store: Store) -> None:
+    """Another create of the same id commits after this create's first statement on the table and before its
+    write. The primary key decides: one of them gets a conflict. (A check-then-upsert let both succeed, the later
+    one written over the winner: about 2 % of 4-thread races on PostgreSQL.) SQLite's writer lock serialises them,
+    and MariaDB's repeatable read kept the check's answer; PostgreSQL's read committed is the case this catches."""
+    templates = TemplateStore(store)
+    results: dict[str, str] = {}
+
+    def create(who: str) -> None:
+        try:
+            templates.save(doc("race", description=who), who)
+            results[who] = "ok"
+        except ConflictError:
+            results[who] = "conflict"
+
+    competitor = threading.Thread(target=create, args=("competitor",))
+    first = threading.current_thread()
+
+    def race_once(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # once: the competitor runs to its end, or until it waits on this transaction
+        if "pipeline_templates" in statement and threading.current_thread() is first and competitor.ident is None:
+            competitor.start()
+            competitor.join(timeout=2)
+
+    event.listen(store.db.engine, "after_cursor_execute", race_once)
+    try:
+        create("first")
+    finally:
+        event.remove(store.db.engine, "after_cursor_execute", race_once)
+    competitor.join(timeout=60)
+    assert sorted(results.values()) == ["conflict", "ok"], results
 
 
 def test_delete_refused_while_a_pipeline_uses_it(store: Store) -> None:
