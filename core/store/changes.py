@@ -5,9 +5,10 @@ it saw before computing an answer knows the answer still holds while the number 
 
 Writers: the execution projection (``Executions.save``, ``apply_update``, ``delete``) bumps
 ``executions:<application>`` explicitly, as its last statement (on PostgreSQL the row lock is then held only for the
-commit); every ORM flush that adds, changes or deletes a ``PipelineConfig`` row bumps ``pipeline:<application>`` or
-``strategy:<application>`` (a session hook, so Front50's saves, reorders and deletes and Dinghy's renders are all
-covered), and the bulk delete of an application's configs bumps both explicitly.
+commit); a transaction whose ORM flushes add, change or delete ``PipelineConfig`` rows bumps ``pipeline:<application>``
+or ``strategy:<application>`` of each when it commits, in sorted order (session hooks, so Front50's saves, reorders
+and deletes and Dinghy's renders are all covered), and the bulk delete of an application's configs bumps both
+explicitly.
 """
 
 from __future__ import annotations
@@ -93,8 +94,27 @@ def _config_scopes(session: Session) -> set[str]:
     return scopes
 
 
+PENDING = "gennaker_config_scopes"  # session.info key: scopes flushed in this transaction, bumped at its commit
+
+
 @event.listens_for(Session, "before_flush")
-def _bump_config_scopes(session: Session, _context: Any, _instances: Any) -> None:
+def _note_config_scopes(session: Session, _context: Any, _instances: Any) -> None:
     scopes = _config_scopes(session)
     if scopes:
+        session.info.setdefault(PENDING, set()).update(scopes)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_config_scopes(session: Session) -> None:
+    """Bump every scope the transaction's flushes touched, once each and in one order, as its last statements. A
+    bump at each flush locked the counters in flush order: two Dinghy renders writing applications a and b in
+    opposite orders deadlocked on PostgreSQL (one was rolled back and run again)."""
+    session.flush()  # what is still pending notes its scopes now; the commit's own flush then has nothing to do
+    scopes = session.info.pop(PENDING, None)
+    if scopes:
         bump(session, scopes)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_config_scopes(session: Session) -> None:
+    session.info.pop(PENDING, None)

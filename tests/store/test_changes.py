@@ -3,10 +3,13 @@ every backend; other scopes stay as they were."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
 
 from core.store import Store
 from core.store.changes import configs_scope, executions_scope
+from core.store.models import PipelineConfig
 
 
 def test_each_write_moves_its_scope_and_no_other(store: Store) -> None:
@@ -41,3 +44,43 @@ def test_each_write_moves_its_scope_and_no_other(store: Store) -> None:
         configs_scope(app, "strategy"), lambda: store.pipelines.save({"application": app, "name": "q"}, "u")
     )
     assert store.changes.seq(quiet) == 0
+
+
+def test_transactions_writing_two_applications_in_opposite_orders_both_commit(store: Store) -> None:
+    """Two transactions flush configs of applications a and b in opposite orders (as two Dinghy renders of several
+    applications do). The counters are bumped at commit, in one order, so neither waits on a counter the other holds
+    mid-transaction: both commit and each counter moves twice. (Bumped at each flush, PostgreSQL chose one as a
+    deadlock victim.) SQLite's writer lock runs them one after the other; the barrier then just times out."""
+    apps = [f"dla{uuid.uuid4().hex[:8]}", f"dlb{uuid.uuid4().hex[:8]}"]
+    before = [store.changes.seq(configs_scope(app)) for app in apps]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def config(app: str, tag: str) -> PipelineConfig:
+        pid = f"{app}-{tag}"
+        return PipelineConfig(
+            kind="pipeline", id=pid, id_key=pid, application=app, name=tag, created_at=1, last_modified=1, body="{}"
+        )
+
+    def write(order: list[str], tag: str) -> None:
+        try:
+            with store.db.session(write=True) as s:
+                for step, app in enumerate(order):
+                    s.add(config(app, tag))
+                    s.flush()
+                    if step == 0:
+                        with contextlib.suppress(threading.BrokenBarrierError):
+                            barrier.wait(timeout=3)  # each holds its first application's rows
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=write, args=(apps, "one")),
+        threading.Thread(target=write, args=(apps[::-1], "two")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert [store.changes.seq(configs_scope(app)) for app in apps] == [n + 2 for n in before]
