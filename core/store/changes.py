@@ -21,7 +21,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from .models import PipelineConfig
-from .session import Database
+from .session import Database, upsert
 
 _metadata = sa.MetaData()
 
@@ -49,20 +49,7 @@ def bump(conn: Session | sa.Connection, scopes: Iterable[str]) -> None:
 
 
 def _upsert(conn: Session | sa.Connection, scope: str) -> Any:
-    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
-    if dialect in ("mysql", "mariadb"):
-        from sqlalchemy.dialects.mysql import insert as mysql_insert
-
-        return mysql_insert(COUNTERS).values(scope=scope, seq=1).on_duplicate_key_update(seq=COUNTERS.c.seq + 1)
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        pg = pg_insert(COUNTERS).values(scope=scope, seq=1)
-        return pg.on_conflict_do_update(index_elements=[COUNTERS.c.scope], set_={"seq": COUNTERS.c.seq + 1})
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    lite = sqlite_insert(COUNTERS).values(scope=scope, seq=1)
-    return lite.on_conflict_do_update(index_elements=[COUNTERS.c.scope], set_={"seq": COUNTERS.c.seq + 1})
+    return upsert(conn, COUNTERS, {"scope": scope, "seq": 1}, ["scope"], {"seq": COUNTERS.c.seq + 1})
 
 
 class Changes:

@@ -166,6 +166,27 @@ class Database:
             yield conn
 
 
+def upsert(
+    conn: Session | Connection, table: Any, values: dict[str, Any], keys: list[str], update: dict[str, Any] | None
+) -> Any:
+    """One statement that inserts ``values`` or, when a row with the same ``keys`` exists, sets ``update`` on it
+    (nothing when None): race-free where a read, then an insert or an update, lets two writers both insert."""
+    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        mine = mysql_insert(table).values(**values)
+        return mine.on_duplicate_key_update(**(update or {keys[0]: table.c[keys[0]]}))  # no update: a no-op one
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    stmt = dialect_insert(table).values(**values)
+    if update is None:
+        return stmt.on_conflict_do_nothing(index_elements=[table.c[k] for k in keys])
+    return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=update)
+
+
 MIGRATION_LOCK = 0x67656E6E  # PostgreSQL advisory lock key of the schema upgrade ("genn")
 
 

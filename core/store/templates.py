@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .session import Database
+from .session import Database, upsert
 
 Doc = dict[str, Any]
 _META = sa.MetaData()
@@ -21,19 +21,20 @@ TEMPLATES = sa.Table(
 )  # fmt: skip
 
 
-def _exists(s: Any, key: str) -> bool:
-    return s.execute(sa.select(TEMPLATES.c.key).where(TEMPLATES.c.key == key)).first() is not None
-
-
-def _row(doc: Doc) -> dict[str, Any]:
-    return {"template_id": doc["id"], "body": json.dumps(doc), "last_modified": int(doc.get("lastModified") or 0)}
+def _row(key: str, doc: Doc) -> dict[str, Any]:
+    body = json.dumps(doc)
+    return {"key": key, "template_id": doc["id"], "body": body, "last_modified": int(doc.get("lastModified") or 0)}
 
 
 def _put(s: Any, key: str, doc: Doc) -> None:
-    if not _exists(s, key):
-        s.execute(TEMPLATES.insert().values(key=key, **_row(doc)))
-    else:
-        s.execute(TEMPLATES.update().where(TEMPLATES.c.key == key).values(**_row(doc)))
+    """Written whatever is there (one upsert: two saves of the same new key never both insert)."""
+    row = _row(key, doc)
+    s.execute(upsert(s, TEMPLATES, row, ["key"], {k: v for k, v in row.items() if k != "key"}))
+
+
+def _put_once(s: Any, key: str, doc: Doc) -> None:
+    """Written only if the key is new."""
+    s.execute(upsert(s, TEMPLATES, _row(key, doc), ["key"], None))
 
 
 class PipelineTemplates:
@@ -48,14 +49,13 @@ class PipelineTemplates:
         conflict = f"A pipeline template with the id {key} already exists"
         with self._db.session(write=True, conflict=conflict) as s:
             if create:  # an insert, not `_put`: the primary key refuses a create that raced this one and won
-                s.execute(TEMPLATES.insert().values(key=key, **_row(doc)))
+                s.execute(TEMPLATES.insert().values(**_row(key, doc)))
             else:
                 _put(s, key, doc)
             for other, version in also.items():
                 _put(s, other, version)
             for other, version in once.items():
-                if not _exists(s, other):
-                    _put(s, other, version)
+                _put_once(s, other, version)
 
     def get(self, key: str) -> Doc | None:
         """The version stored under ``key`` as saved (with ``tag`` and ``digest``), or None."""

@@ -106,6 +106,40 @@ def test_concurrent_creates_one_wins(store: Store) -> None:
     assert sorted(results) == ["conflict"] * 3 + ["ok"]
 
 
+TAGS = ("stable", "unstable", "experimental", "test")
+
+
+def _save_four_tags_at_once(templates: TemplateStore, tid: str) -> list[str]:
+    results: list[str] = []
+    barrier = threading.Barrier(len(TAGS))
+
+    def save(tag: str) -> None:
+        barrier.wait()
+        try:
+            templates.save(doc(tid, description="same"), "olga", tag=tag)
+            results.append("ok")
+        except Exception as exc:  # noqa: BLE001 - shown in the assertion
+            results.append(f"error: {exc!r}")
+
+    threads = [threading.Thread(target=save, args=(tag,)) for tag in TAGS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_concurrent_saves_of_new_tags_all_succeed(store: Store) -> None:
+    """Four tags of one new template saved at once: each writes its own key, and all of them write the same
+    ``id:latest``, new. That is an upsert (and the digest version an insert-if-new), so none of the four gets a
+    conflict (a read, then an insert, let two insert the same key: a conflict for one on PostgreSQL and MariaDB)."""
+    templates = TemplateStore(store)
+    for attempt in range(5):  # the race needs the inserts to meet; a few rounds make that near certain
+        tid = f"tags{attempt}"
+        assert _save_four_tags_at_once(templates, tid) == ["ok"] * 4, attempt
+        assert templates.get(tid, "latest")["metadata"]["description"] == "same"
+
+
 def test_a_create_raced_between_its_read_and_its_write_is_refused_not_turned_into_an_update(store: Store) -> None:
     """Another create of the same id commits after this create's first statement on the table and before its
     write. The primary key decides: one of them gets a conflict. (A check-then-upsert let both succeed, the later
