@@ -76,12 +76,35 @@ def locked_deck(temporal_env: WorkflowEnvironment, tmp_path: Path, payload_setti
     yield from _serve(temporal_env, tmp_path, payload_settings, auth=PROXY_AUTH)
 
 
+class Chromium:
+    """The session's chromium, launched again when it has gone: a crash of its browser process then fails the test
+    it happened in, not every UI test after it."""
+
+    def __init__(self, playwright: Any) -> None:
+        self._playwright = playwright
+        self._browser: Browser | None = None
+
+    async def connected(self) -> Browser:
+        if self._browser is None or not self._browser.is_connected():
+            self._browser = await self._playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        return self._browser
+
+    async def close(self) -> None:
+        if self._browser is not None and self._browser.is_connected():
+            await self._browser.close()
+
+
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
-async def browser() -> AsyncIterator[Browser]:
+async def chromium() -> AsyncIterator[Chromium]:
     async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
+        launcher = Chromium(pw)
+        yield launcher
+        await launcher.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(chromium: Chromium) -> Browser:
+    return await chromium.connected()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
