@@ -60,6 +60,8 @@ def issue(
             "roles": roles,
             "description": description,
             "createdBy": by,
+            # the lifetime counts from the same instant the record says it was made
+            "createdAt": now,
             "expiresAt": now + parse_duration(expires) * 1000 if expires else None,
         }
     )

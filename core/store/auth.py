@@ -25,7 +25,8 @@ class ApiTokens:
 
     @retrying
     def save(self, token: Doc) -> Doc:
-        """Store an issued token: ``{id, tokenHash, owner, roles, description, createdBy, expiresAt}``."""
+        """Store an issued token: ``{id, tokenHash, owner, roles, description, createdBy, expiresAt}`` and,
+        when the issuer measured its expiry from it, ``createdAt`` (now otherwise)."""
         owner = required_text(token, "owner", "a token")
         roles = [str(r).strip().lower() for r in token.get("roles") or [] if str(r).strip()]
         row = ApiToken(
@@ -34,7 +35,7 @@ class ApiTokens:
             owner=owner.lower(),
             roles=dumps(roles),
             description=token.get("description"),
-            created_at=now_ms(),
+            created_at=as_int(token.get("createdAt") or now_ms(), "createdAt"),
             created_by=token.get("createdBy"),
             expires_at=optional_int(token.get("expiresAt"), "expiresAt"),
         )

@@ -65,6 +65,20 @@ async def test_expired_revoked_unknown_and_malformed_are_401(tmp_path: Path, cap
         assert "refused credentials" in caplog.text
 
 
+async def test_a_tokens_lifetime_counts_from_its_recorded_creation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record's ``createdAt`` is the instant the expiry was measured from, however late the store writes it
+    (they were two clock reads, 1 ms apart in one CI run)."""
+    from core.store import auth as stored_tokens
+
+    monkeypatch.setattr(stored_tokens, "now_ms", lambda: int(time.time() * 1000) + 5_000)
+    async with auth_api(tmp_path) as api:
+        _, record = tokens.issue(api.store, "dana", [], expires="1h", by="cli")
+        assert record["expiresAt"] - record["createdAt"] == 3_600_000
+        assert api.store.api_tokens.all()[0]["createdAt"] == record["createdAt"]
+
+
 def test_durations() -> None:
     assert tokens.parse_duration("30d") == 30 * 86400
     assert tokens.parse_duration("12h") == 43200
