@@ -4,7 +4,9 @@ nests, counted without parsing or recursion."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import httpx
 import pytest
 
 from api.limits import body_limit, json_depth
@@ -58,3 +60,28 @@ def test_the_route_limit_is_the_longest_matching_prefix(path: str, limit: int, s
         route_max_body_bytes={"/pipelines/bulk": 20_000_000, "/pipelines/bulksave/": 30_000_000}
     )
     assert body_limit(settings, path) == (limit, setting)
+
+
+@pytest.mark.parametrize(("limit", "status"), [(None, 413), (8 * 1024 * 1024, 200)])
+async def test_the_webhook_limit_setting_is_the_only_webhook_limit(tmp_path: Path, limit: int | None, status: int) -> None:
+    """A 6 MiB webhook payload: over the default ``webhook_max_body_bytes`` (5 MiB), accepted once an operator raises
+    it (the webhook route had a 5 MiB check of its own, so raising the setting changed nothing)."""
+    from api.main import create_app
+    from core.settings import Settings
+    from core.store import Store
+
+    limits = {} if limit is None else {"webhook_max_body_bytes": limit}
+    settings = Settings(state_dir=tmp_path, request_limits=limits)
+    store = Store(settings.store_url)
+    store.migrate()
+    try:
+        app = create_app(settings, temporal=object(), store=store)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gate") as http:
+            answer = await http.post("/webhooks/webhook/big", json={"blob": "x" * (6 * 1024 * 1024)})
+    finally:
+        store.close()
+    assert answer.status_code == status, answer.text[:300]
+    if status == 413:
+        assert "request_limits.webhook_max_body_bytes" in answer.json()["message"]
+    else:
+        assert answer.json()["eventId"]
