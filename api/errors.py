@@ -125,10 +125,38 @@ def install(app: FastAPI) -> None:
         log.error("store error on %s: %s", request.url.path, err)
         return _respond(request, 503, "the store could not complete the request; try again")
 
+    from temporalio.service import RPCError
+
+    # the types Temporal's outages arrive as, handled where the route's other errors are (a handler for Exception
+    # runs only after the error has left the app, which then raises it again)
+    @app.exception_handler(RPCError)
+    @app.exception_handler(RuntimeError)
+    async def _temporal(request: Request, err: Exception) -> JSONResponse:
+        if temporal_unreachable(err):  # an outage, not a fault of the request or of ours: the client tries again
+            log.warning("Temporal unreachable on %s %s: %s", request.method, request.url.path, err)
+            answer = _respond(request, 503, "Temporal could not be reached; try again")
+            answer.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return answer
+        return await _unexpected(request, err)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _respond(request, 500, f"internal error ({type(err).__name__}); see the API's log")
+
+
+#: what a 503 for an unreachable Temporal asks the client to wait, seconds
+RETRY_AFTER_S = 5
+
+
+def temporal_unreachable(err: BaseException) -> bool:
+    """Temporal's server is down or not answering: an RPC that found no server or ran out of time, or a lazily
+    connected client's first call that could not connect (the SDK raises a plain RuntimeError for that)."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    if isinstance(err, RPCError):
+        return err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+    return isinstance(err, RuntimeError) and str(err).startswith("Failed client connect")
 
 
 def document(app: FastAPI) -> None:
