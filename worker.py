@@ -93,10 +93,12 @@ async def run_worker(
     queues: list[str] | None = None,
     workflows: Sequence[type] | None = None,
     activities: Sequence[Callable[..., Any]] | None = None,
+    on_ready: Callable[[], object] | None = None,
 ) -> None:
     """Run one Temporal worker per task queue until ``stop`` is set (forever when None), then shut down gracefully.
 
-    ``workflows`` and ``activities`` default to ``workflows.all.WORKFLOWS`` and ``activities.all.build_activities``.
+    ``workflows`` and ``activities`` default to ``workflows.all.WORKFLOWS`` and ``activities.all.build_activities``;
+    ``on_ready`` is called once every worker runs.
     """
     from temporalio.worker import Worker
 
@@ -149,6 +151,8 @@ async def run_worker(
                     len(plan.activities),
                 )
             log.info("worker ready on %s (namespace %s)", ", ".join(p.task_queue for p in plans), client.namespace)
+            if on_ready is not None:
+                on_ready()
             promoting = asyncio.create_task(keep_promoted(client, settings))
             await stop.wait()
             promoting.cancel()
@@ -200,9 +204,10 @@ async def serve(settings: Settings, queues: list[str] | None = None, *, with_api
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    from core.observability import tracing
+    from core.observability import collector, tracing
     from core.observability.worker import start_worker_metrics
 
+    collector.install()  # garbage collection pauses: a metric, and a warning when one nears the deadlock budget
     start_worker_metrics(settings)  # before connecting: the client's runtime exports the SDK's metrics
     tracing.setup(settings, "worker")
     client = await connect(settings)
@@ -219,7 +224,15 @@ async def serve(settings: Settings, queues: list[str] | None = None, *, with_api
     activities = build_activities(settings, client, store=store)
     # after the migration (a new endpoint's first cursor is the outbox's head) and before serving
     log.info("event deliveries: %s", await start_deliveries(client, settings, store))
-    working = run_worker(settings, client, stop=stop, queues=queues, activities=activities)
+    working = run_worker(
+        settings,
+        client,
+        stop=stop,
+        queues=queues,
+        activities=activities,
+        # what start-up loaded lives as long as the process: out of the way of later full collections
+        on_ready=lambda: collector.settle("worker started"),
+    )
     if with_api:  # the API and the UI next to the worker, on the same client and store
         from gennaker.localstack import serve_with_api
 

@@ -55,8 +55,12 @@ from .routes import (
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, temporal: Any = None, store: Any = None) -> FastAPI:
-    """The API. Tests pass their own Temporal client and store; otherwise both come from settings."""
+def create_app(
+    settings: Settings | None = None, *, temporal: Any = None, store: Any = None, settle_heap: bool = False
+) -> FastAPI:
+    """The API. Tests pass their own Temporal client and store; otherwise both come from settings. ``settle_heap``
+    (the API's own process, under uvicorn) times garbage collections and freezes what start-up loaded
+    (core/observability/collector.py); tests, which build many apps in one process, leave it off."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +75,11 @@ def create_app(settings: Settings | None = None, *, temporal: Any = None, store:
             app.state.temporal = await connect(app.state.settings)
         # cron Schedules follow the stored configs; catch up with changes made while the API was down
         reconciling = asyncio.create_task(reconcile_once(app.state.temporal, app.state.settings, app.state.store))
+        if settle_heap:
+            from core.observability import collector
+
+            collector.install()
+            collector.settle("API started")
         try:
             yield
         finally:
@@ -211,5 +220,5 @@ def __getattr__(name: str) -> Any:
     # `uvicorn api.main:app` looks the app up after import; build it then, so importing this module
     # (tests, tools) does not read settings or connect anywhere.
     if name == "app":
-        return create_app()
+        return create_app(settle_heap=True)
     raise AttributeError(name)

@@ -6,7 +6,6 @@ import asyncio
 import gc
 import shutil
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,8 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+
+from core.observability import collector
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "spinnaker"
@@ -271,19 +272,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 #: workflow thread inside a weakref callback of the collection). So at the end of each test file, once that file's
 #: garbage is collected, what is still alive is moved out of the collector's view (`gc.freeze`) and later
 #: collections walk only what is newer. The longest full collection is printed at the end of the run.
-GC_PAUSE: dict[str, float] = {"longest": 0.0, "started": 0.0}
-
-
-def _time_full_collections(phase: str, info: dict[str, int]) -> None:
-    if info["generation"] != 2:
-        return
-    if phase == "start":
-        GC_PAUSE["started"] = time.perf_counter()
-    else:
-        GC_PAUSE["longest"] = max(GC_PAUSE["longest"], time.perf_counter() - GC_PAUSE["started"])
-
-
-gc.callbacks.append(_time_full_collections)
+collector.install()  # the production processes' timing (core/observability/collector.py)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -301,5 +290,5 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
-        f"longest full garbage collection: {GC_PAUSE['longest']:.2f} s ({gc.get_freeze_count()} objects frozen)"
+        f"longest full garbage collection: {collector.longest_full_pause():.2f} s ({gc.get_freeze_count()} objects frozen)"
     )

@@ -119,6 +119,7 @@ FAMILIES = (
     "gennaker_event_delivery_lag_seconds",
     "gennaker_http_requests_total",
     "gennaker_http_request_duration_seconds",
+    "gennaker_gc_pause_seconds",  # core/observability/collector.py, on the processes that call its install()
 )
 
 UNKNOWN = "unknown"

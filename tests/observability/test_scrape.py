@@ -140,6 +140,9 @@ async def test_metrics_after_a_pipeline_on_the_api_and_the_worker(
         assert not any(execution_id in route for route in routes), routes  # templates, never raw paths
         assert value(on_api, "gennaker_http_request_duration_seconds_count", route="/pipelines") >= 1
 
+        # both processes time their garbage collections; settling at start-up ran a full one in each
+        assert value(found, "gennaker_gc_pause_seconds_count", generation="2") >= 1
+        assert value(on_api, "gennaker_gc_pause_seconds_count", generation="2") >= 1
         promtool_check(worker_text)
         promtool_check(api_text)
         exposed = families(worker_text) | families(api_text)
@@ -152,6 +155,7 @@ async def test_metrics_after_a_pipeline_on_the_api_and_the_worker(
         lines = [json.loads(x) for x in worker.lines if x.startswith("{")]
         assert lines and all({"time", "level", "logger", "message"} <= set(doc) for doc in lines)
         assert any(doc["message"].startswith("worker ready on") for doc in lines)
+        assert any(doc["message"].startswith("worker started: ") and "objects frozen" in doc["message"] for doc in lines)
         # the API's lines, uvicorn's own included, are JSON too
         api_lines = [json.loads(x) for x in api.lines if x.startswith("{")]
         assert any(doc["logger"].startswith("uvicorn") for doc in api_lines), api.output
