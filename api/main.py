@@ -65,16 +65,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from core.store import Store
-        from gennaker.temporal_client import connect
 
         own_store = app.state.store is None
         if own_store:
             app.state.store = Store(app.state.settings.store_url)
             app.state.store.migrate()
         if app.state.temporal is None:
-            app.state.temporal = await connect(app.state.settings)
+            app.state.temporal = await connect_or_wait(app.state.settings)
         # cron Schedules follow the stored configs; catch up with changes made while the API was down
-        reconciling = asyncio.create_task(reconcile_once(app.state.temporal, app.state.settings, app.state.store))
+        reconciling = asyncio.create_task(
+            reconcile_when_reachable(app.state.temporal, app.state.settings, app.state.store)
+        )
         if settle_heap:
             from core.observability import collector
 
@@ -143,6 +144,39 @@ def create_app(
     for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     return app
+
+
+async def connect_or_wait(settings: Settings) -> Any:
+    """The API's Temporal client. Temporal down at start-up does not stop the API: it serves what the store answers
+    and what needs Temporal is a 503 (api/errors.py) until the client, connected lazily, reaches it."""
+    from gennaker.temporal_client import TemporalConnectError, connect
+
+    try:
+        return await connect(settings)
+    except TemporalConnectError as err:
+        log.warning("%s; the API serves what the store answers and connects when Temporal is back", err)
+        return await connect(settings, lazy=True)
+
+
+#: the waits between the start-up reconciliation's probes of an unreachable Temporal
+PROBE_FIRST_S, PROBE_LONGEST_S = 1.0, 30.0
+
+
+async def reconcile_when_reachable(client: Any, settings: Settings, store: Any) -> bool:
+    """:func:`reconcile_once`, once Temporal answers (probed with backoff while it is unreachable)."""
+    from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+
+    wait = PROBE_FIRST_S
+    while True:
+        try:
+            await client.workflow_service.get_system_info(GetSystemInfoRequest())
+            break
+        except Exception as err:  # noqa: BLE001 - anything but an outage: reconcile_once logs what it meets
+            if not errors.temporal_unreachable(err):
+                break
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, PROBE_LONGEST_S)
+    return await reconcile_once(client, settings, store)
 
 
 async def reconcile_once(client: Any, settings: Settings, store: Any) -> bool:

@@ -56,8 +56,9 @@ def tls_config(temporal: TemporalSettings) -> TLSConfig | bool | None:
     return None if temporal.api_key is not None else False
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
     """A client for ``settings.temporal`` (address, namespace, TLS, API key); a clear error if it is unreachable.
+    ``lazy``: connect at the first call instead (which fails while Temporal is down, and connects once it is up).
 
     Its data converter claim-checks large payloads (``gennaker.payloads``), as every Gennaker client must: a
     process without it could neither read the references others put in history nor keep its own values out.
@@ -80,6 +81,7 @@ async def connect(settings: Settings) -> Client:
             api_key=api_key,
             data_converter=converter,
             interceptors=temporal_interceptors(settings),  # tracing, when on; workers of this client inherit it
+            lazy=lazy,
         )
     except Exception as exc:
         reason = str(exc) or type(exc).__name__

@@ -59,3 +59,56 @@ async def test_a_start_without_temporal_is_a_503_and_reads_go_on(tmp_path: Path)
 )
 def test_what_counts_as_temporal_unreachable(err: BaseException, unreachable: bool) -> None:
     assert temporal_unreachable(err) is unreachable
+
+
+@pytest.mark.temporal
+async def test_the_api_starts_without_temporal_and_reconciles_once_it_is_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Temporal down when the API starts: the API starts anyway (it used to exit), serves the store's answers, and
+    its start-up reconciliation of the cron Schedules runs once Temporal answers."""
+    import asyncio
+    import logging
+    from datetime import timedelta
+
+    from temporalio.testing import WorkflowEnvironment
+
+    import api.main
+    from core.settings import Settings
+    from tests.conftest import venv_bin
+    from workflows import search
+
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(api.main, "PROBE_FIRST_S", 0.05)
+    monkeypatch.setattr(api.main, "PROBE_LONGEST_S", 0.2)
+    port = _closed_port()
+    settings = Settings(state_dir=tmp_path, temporal={"address": f"127.0.0.1:{port}"}, task_queue="temporal-down")
+    app = api.main.create_app(settings)
+    server = None
+    try:
+        async with app.router.lifespan_context(app):
+            assert "the API serves what the store answers and connects when Temporal is back" in caplog.text
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gate") as http:
+                config = {
+                    "application": "late",
+                    "name": "nightly",
+                    "stages": [{"refId": "1", "type": "wait"}],
+                    "triggers": [{"type": "cron", "cronExpression": "0 0 3 * * ?", "enabled": True}],
+                }
+                assert (await http.post("/pipelines", json=config)).status_code == 200
+                assert (await http.post("/pipelines/late/nightly", json={})).status_code == 503
+            assert "cron schedules reconciled" not in caplog.text
+            server = await WorkflowEnvironment.start_local(
+                dev_server_existing_path=venv_bin("temporal"),
+                port=port,
+                search_attributes=list(search.ALL),
+                dev_server_startup_timeout=timedelta(seconds=30),
+            )
+            for _ in range(300):
+                if "cron schedules reconciled" in caplog.text:
+                    break
+                await asyncio.sleep(0.1)
+            assert "cron schedules reconciled: {'kept': 1, 'deleted': 0}" in caplog.text  # the nightly trigger's
+    finally:
+        if server is not None:
+            await server.shutdown()
