@@ -289,6 +289,5 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    terminalreporter.write_line(
-        f"longest full garbage collection: {collector.longest_full_pause():.2f} s ({gc.get_freeze_count()} objects frozen)"
-    )
+    longest, frozen = collector.longest_full_pause(), gc.get_freeze_count()
+    terminalreporter.write_line(f"longest full garbage collection: {longest:.2f} s ({frozen} objects frozen)")

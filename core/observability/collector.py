@@ -77,7 +77,9 @@ class PauseCollector(Collector):
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
         family = HistogramMetricFamily(
-            FAMILY, "Garbage collection pauses of this process, by generation (2: a full collection).", labels=["generation"]
+            FAMILY,
+            "Garbage collection pauses of this process, by generation (2: a full collection).",
+            labels=["generation"],
         )
         for generation in range(3):
             counts = list(self.pauses.buckets[generation])

@@ -14,7 +14,9 @@ from core.observability import collector
 
 
 def _buckets(registry: CollectorRegistry, generation: str) -> dict[str, float]:
-    [family] = [f for f in text_string_to_metric_families(generate_latest(registry).decode()) if f.name == collector.FAMILY]
+    [family] = [
+        f for f in text_string_to_metric_families(generate_latest(registry).decode()) if f.name == collector.FAMILY
+    ]
     return {
         (s.labels.get("le") or s.name.rsplit("_", 1)[-1]): s.value
         for s in family.samples

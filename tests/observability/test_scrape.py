@@ -155,7 +155,9 @@ async def test_metrics_after_a_pipeline_on_the_api_and_the_worker(
         lines = [json.loads(x) for x in worker.lines if x.startswith("{")]
         assert lines and all({"time", "level", "logger", "message"} <= set(doc) for doc in lines)
         assert any(doc["message"].startswith("worker ready on") for doc in lines)
-        assert any(doc["message"].startswith("worker started: ") and "objects frozen" in doc["message"] for doc in lines)
+        assert any(
+            doc["message"].startswith("worker started: ") and "objects frozen" in doc["message"] for doc in lines
+        )
         # the API's lines, uvicorn's own included, are JSON too
         api_lines = [json.loads(x) for x in api.lines if x.startswith("{")]
         assert any(doc["logger"].startswith("uvicorn") for doc in api_lines), api.output

@@ -63,7 +63,9 @@ def test_the_route_limit_is_the_longest_matching_prefix(path: str, limit: int, s
 
 
 @pytest.mark.parametrize(("limit", "status"), [(None, 413), (8 * 1024 * 1024, 200)])
-async def test_the_webhook_limit_setting_is_the_only_webhook_limit(tmp_path: Path, limit: int | None, status: int) -> None:
+async def test_the_webhook_limit_setting_is_the_only_webhook_limit(
+    tmp_path: Path, limit: int | None, status: int
+) -> None:
     """A 6 MiB webhook payload: over the default ``webhook_max_body_bytes`` (5 MiB), accepted once an operator raises
     it (the webhook route had a 5 MiB check of its own, so raising the setting changed nothing)."""
     from api.main import create_app
