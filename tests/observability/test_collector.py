@@ -71,7 +71,7 @@ def test_settle_freezes_what_is_alive(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger=collector.__name__)
     alive = [[i] for i in range(1_000)]  # lists are tracked by the collector
     frozen = collector.settle("test started")
-    assert frozen == gc.get_freeze_count() and frozen >= len(alive)
+    assert frozen >= len(alive)  # not equal: a frozen object freed later lowers the count
     walked = {id(o) for generation in range(3) for o in gc.get_objects(generation=generation)}
     assert not any(id(x) in walked for x in alive)  # later collections do not walk them
     assert "test started: " in caplog.text and "objects frozen" in caplog.text
