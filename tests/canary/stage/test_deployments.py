@@ -5,6 +5,7 @@ groups, then both canary clusters disabled and shrunk to nothing."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import httpx
@@ -114,3 +115,49 @@ async def test_a_failing_interval_still_cleans_up(aws_gate: Gate, aws_world: Any
     ]
     assert len(cleanup) == 4 and all(status == "SUCCEEDED" for _, status in cleanup), cleanup
     assert asgs(aws_world, "shop-canary") == []
+
+
+async def test_a_failing_deploy_still_cleans_up_what_was_deployed(
+    aws_gate: Gate, aws_world: Any, temporal_env: Any
+) -> None:
+    """The experiment's deploy (a before stage) fails: Orca plans a stage's on-failure stages whenever it fails, so
+    the control group deployed just before is removed too (the engine used to run them only after the stage's own
+    tasks, and the control group stayed up)."""
+    async with httpx.AsyncClient(base_url=aws_gate.url, timeout=30) as http:
+        await create_config(http)
+        baseline = [{"refId": "1", "type": "createServerGroup", **group("baseline", aws_world, aws_world.image_id)}]
+        first = await finished(temporal_env, http, await start(http, "baseline", baseline))
+        assert first["status"] == "SUCCEEDED", first
+        broken = deployments(aws_world)
+        broken["serverGroupPairs"][0]["experiment"]["subnetType"] = "nowhere"  # no subnet has this purpose
+        stage = {**canary_stage("ignored"), "deployments": broken}
+        execution_id = await start(http, "canary-broken", [stage])
+        execution = await finished(temporal_env, http, execution_id)
+    await _keep_history(temporal_env, execution_id)
+    assert execution["status"] == "TERMINAL"
+    [top] = stages_of(execution, "kayentaCanary")
+    assert top["status"] == "TERMINAL"
+    control, experiment = stages_of(execution, "deployCanaryServerGroups")
+    assert control["status"] == "SUCCEEDED" and experiment["status"] == "TERMINAL"
+    assert "subnetType" in json.dumps(experiment["context"].get("exception"))
+    assert stages_of(execution, "runCanary") == []  # the analysis never started
+    cleanup = [
+        (s["type"], s["status"]) for s in execution["stages"] if s["type"] in ("disableCluster", "shrinkCluster")
+    ]
+    assert len(cleanup) == 4 and all(status == "SUCCEEDED" for _, status in cleanup), cleanup
+    assert asgs(aws_world, "shop-canary") == []  # the control group did not outlive the failed canary
+    assert [g["AutoScalingGroupName"] for g in asgs(aws_world, "shop-baseline")] == ["shop-baseline-v000"]
+
+
+async def _keep_history(temporal_env: Any, execution_id: str) -> None:
+    """With GENNAKER_KEEP_HISTORY set to a path, store the kayentaCanary stage workflow's history there (how
+    tests/workflows/histories/canary-before-stage-failed.json was recorded, on the engine before the fix)."""
+    import os
+    from pathlib import Path
+
+    from workflows.pipeline import stage_workflow_id
+
+    target = os.environ.get("GENNAKER_KEEP_HISTORY")
+    if target:
+        history = await temporal_env.client.get_workflow_handle(stage_workflow_id(execution_id, "1", 0)).fetch_history()
+        Path(target).write_text(history.to_json())
