@@ -9,8 +9,9 @@ full collections walk only what is newer.
 
 :func:`install` times every collection. The times go to ``gennaker_gc_pause_seconds`` (by generation) and a full
 collection longer than :data:`SLOW_S` is logged as a warning. The callback runs inside the collector, in whichever
-thread triggered it: it touches no lock (prometheus-client's values take a non-reentrant one, which the interrupted
-thread may hold), only plain counters that a collector reads at scrape time.
+thread triggered it, and takes no lock: prometheus-client's values take a non-reentrant one, and so may a logging
+handler, which the interrupted thread may hold. It only updates plain counters, which a collector reads at scrape
+time, and notes slow collections, which a daemon thread logs within a second.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import bisect
 import gc
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -45,6 +47,8 @@ class _Pauses:
         self.sums = [0.0, 0.0, 0.0]
         self.longest = [0.0, 0.0, 0.0]
         self.last_warning = float("-inf")
+        #: (seconds, objects collected, objects frozen) of the slow full collections not yet reported
+        self.slow: list[tuple[float, int, int]] = []
 
     def callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
@@ -57,16 +61,32 @@ class _Pauses:
         self.buckets[generation][bisect.bisect_left(BUCKETS, seconds)] += 1
         self.sums[generation] += seconds
         self.longest[generation] = max(self.longest[generation], seconds)
-        now = time.monotonic()
-        if generation == 2 and seconds > SLOW_S and now - self.last_warning >= WARN_EVERY_S:
-            self.last_warning = now
-            log.warning(
-                "a full garbage collection took %.2f s (%d objects collected, %d frozen): workflow tasks have 2 s"
-                " before Temporal calls them deadlocked",
-                seconds,
-                (info or {}).get("collected", 0),
-                gc.get_freeze_count(),
-            )
+        if generation == 2 and seconds > SLOW_S and len(self.slow) < 1000:
+            self.slow.append((seconds, int((info or {}).get("collected", 0)), gc.get_freeze_count()))
+
+    def report(self) -> None:
+        """Log the slow full collections noted since the last report (their count and the longest), at most once a
+        minute. Runs outside the collector (the reporter thread), so logging is safe here."""
+        if not self.slow or time.monotonic() - self.last_warning < WARN_EVERY_S:
+            return
+        noted = len(self.slow)
+        seconds, collected, frozen = max(self.slow[:noted])
+        del self.slow[:noted]  # the callback only appends: what it adds meanwhile stays for the next report
+        self.last_warning = time.monotonic()
+        log.warning(
+            "%d full garbage collection(s) over %.1f s, the longest %.2f s (%d objects collected, %d frozen): workflow"
+            " tasks have 2 s before Temporal calls them deadlocked",
+            noted,
+            SLOW_S,
+            seconds,
+            collected,
+            frozen,
+        )
+
+    def keep_reporting(self, every_s: float = 1.0) -> None:
+        while True:
+            time.sleep(every_s)
+            self.report()
 
 
 class PauseCollector(Collector):
@@ -101,6 +121,7 @@ def install(registry: Any = None) -> None:
     if "callback" not in _installed:
         gc.callbacks.append(PAUSES.callback)
         _installed["callback"] = True
+        threading.Thread(target=PAUSES.keep_reporting, name="gc-pause-reporter", daemon=True).start()
     if registry is None:
         from core.observability.metrics import REGISTRY
 

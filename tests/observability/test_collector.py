@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -43,16 +44,33 @@ def test_pauses_land_in_cumulative_buckets_by_generation() -> None:
 def test_a_slow_full_collection_is_warned_about_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger=collector.__name__)
     pauses = collector._Pauses()
+
+    def warned() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == collector.__name__]
+
     pauses.observe(0, 0.9)  # a young collection is never the deadlock's cause worth a warning
     pauses.observe(2, collector.SLOW_S / 2)
-    assert not [r for r in caplog.records if r.name == collector.__name__]
+    pauses.report()
+    assert warned() == []
     pauses.observe(2, 0.9)
-    pauses.observe(2, 1.4)  # within the minute: counted, not warned again
-    warned = [r.getMessage() for r in caplog.records if r.name == collector.__name__]
-    assert len(warned) == 1 and "took 0.90 s" in warned[0] and "deadlocked" in warned[0]
-    pauses.last_warning -= collector.WARN_EVERY_S
+    pauses.observe(2, 1.4)
+    assert warned() == []  # never from inside the collector: the reporter logs
+    pauses.report()
+    assert len(warned()) == 1 and "2 full garbage collection(s) over 0.5 s, the longest 1.40 s" in warned()[0]
+    assert "deadlocked" in warned()[0] and pauses.slow == []
     pauses.observe(2, 1.1)
-    assert len([r for r in caplog.records if r.name == collector.__name__]) == 2
+    pauses.report()  # within the minute: kept for later, not warned again
+    assert len(warned()) == 1 and len(pauses.slow) == 1
+    pauses.last_warning -= collector.WARN_EVERY_S
+    pauses.report()
+    assert len(warned()) == 2 and "the longest 1.10 s" in warned()[1]
+
+
+def test_the_reporter_thread_runs_once_per_process() -> None:
+    collector.install()
+    collector.install()
+    reporters = [t for t in threading.enumerate() if t.name == "gc-pause-reporter"]
+    assert len(reporters) == 1 and reporters[0].daemon
 
 
 def test_install_times_real_collections_once_and_registers_once() -> None:
