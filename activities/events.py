@@ -5,7 +5,8 @@ It polls the outbox for up to ``events.poll_window_s``, posts each event the end
 a worker's death) resumes after the last event posted. An endpoint that keeps failing raises a retryable error
 and Temporal backs off (up to a minute between attempts) for as long as it takes: nothing is dropped for being
 down, only for being older than ``events.max_age_s`` or more than ``events.max_behind`` behind (counted, logged).
-Nothing here is on a pipeline's path: the engine only writes the outbox.
+Nothing here is on a pipeline's path: the engine only writes the outbox. The operator's ``auth.secret_fields`` are
+replaced in what an event carries before it is posted (core/redaction.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -21,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from core.messages.events import DELIVER_EVENTS, DeliverEventsInput, DeliverEventsResult
 from core.observability import metrics
+from core.redaction import redact_event
 from core.settings.events import EventSettings, RestEndpoint
 from integrations.events import rest
 from integrations.outbound import OutboundPolicy, guarded_async_client
@@ -34,11 +37,19 @@ class EventActivities:
     """Holds the store, the event settings and one HTTP client under the outbound policy."""
 
     def __init__(
-        self, store: Any, settings: EventSettings, policy: OutboundPolicy, http: httpx.AsyncClient | None = None
+        self,
+        store: Any,
+        settings: EventSettings,
+        policy: OutboundPolicy,
+        http: httpx.AsyncClient | None = None,
+        *,
+        secret_fields: Sequence[str] = (),
     ) -> None:
         self.store = store
         self.settings = settings
         self.policy = policy
+        #: the operator's ``auth.secret_fields``, replaced in what an event carries before it is posted
+        self.secret_fields = list(secret_fields)
         self._http = http or guarded_async_client(policy, timeout=10.0)
 
     async def aclose(self) -> None:
@@ -104,7 +115,7 @@ class EventActivities:
         if not rest.matches(endpoint, event):
             return False
         try:
-            body = rest.render(endpoint, self.settings, event)
+            body = rest.render(endpoint, self.settings, redact_event(event, self.secret_fields))
         except rest.EventTemplateError as err:  # Echo logs a render error and sends nothing
             log.error("events: %s", err)
             result.dropped += 1
@@ -133,7 +144,9 @@ def build(settings: Any, store: Any) -> list[Any]:
     events = getattr(settings, "events", None)
     if store is None or not isinstance(events, EventSettings):
         return []
-    return [EventActivities(store, events, policy_from(settings)).deliver_events]
+    auth = getattr(settings, "auth", None)
+    secret_fields = list(getattr(auth, "secret_fields", None) or [])
+    return [EventActivities(store, events, policy_from(settings), secret_fields=secret_fields).deliver_events]
 
 
 async def start_deliveries(client: Any, settings: Any, store: Any = None) -> list[str]:

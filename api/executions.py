@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Response
 
+from core.redaction import redact_execution, redact_execution_text
 from core.status import COMPLETED
 from workflows import operations
 from workflows.execution import strip_execution as strip
@@ -25,8 +27,16 @@ FINISHED = {s.value for s in COMPLETED}
 FIRST_WRITE_WAIT = 2.0  # seconds a just-started execution is given to appear in the store
 
 
-async def get_text(client: Any, store: Any, execution_id: str, *, expand: bool = True) -> tuple[str, str, str]:
-    """``(application, status, Gate JSON text)`` of one execution, straight from the store's text."""
+async def get_text(
+    client: Any, store: Any, execution_id: str, *, expand: bool = True, secret_fields: Sequence[str] = ()
+) -> tuple[str, str, str]:
+    """``(application, status, Gate JSON text)`` of one execution, straight from the store's text (decoded only to
+    replace ``secret_fields``, when the operator set some: core/redaction.py)."""
+    application, status, text = await _text(client, store, execution_id, expand=expand)
+    return application, status, redact_execution_text(text, secret_fields)
+
+
+async def _text(client: Any, store: Any, execution_id: str, *, expand: bool) -> tuple[str, str, str]:
     from core.store import ExecutionDeletedError, NotFoundError
 
     try:
@@ -38,9 +48,13 @@ async def get_text(client: Any, store: Any, execution_id: str, *, expand: bool =
     return await _just_started(client, store, execution_id, expand=expand)
 
 
-async def get(client: Any, store: Any, execution_id: str, *, expand: bool = True) -> Json:
-    """The execution's Gate JSON as a dict (for routes that look into it)."""
-    return json.loads((await get_text(client, store, execution_id, expand=expand))[2])  # type: ignore[no-any-return]
+async def get(
+    client: Any, store: Any, execution_id: str, *, expand: bool = True, secret_fields: Sequence[str] = ()
+) -> Json:
+    """The execution's Gate JSON as a dict (for routes that look into it; ``secret_fields`` for those that answer
+    with it)."""
+    text = (await get_text(client, store, execution_id, expand=expand, secret_fields=secret_fields))[2]
+    return json.loads(text)  # type: ignore[no-any-return]
 
 
 async def _just_started(client: Any, store: Any, execution_id: str, *, expand: bool) -> tuple[str, str, str]:
@@ -70,14 +84,27 @@ async def _just_started(client: Any, store: Any, execution_id: str, *, expand: b
     return str(view.get("application") or ""), str(view.get("status")), json.dumps(view, separators=(",", ":"))
 
 
-async def refresh(client: Any, executions: list[Json], *, expand: bool) -> list[Json]:
-    """Executions read from the store are current already: only the expand=false form is applied."""
-    return executions if expand else [strip(e) for e in executions]
+async def refresh(
+    client: Any, executions: list[Json], *, expand: bool, secret_fields: Sequence[str] = ()
+) -> list[Json]:
+    """Executions read from the store are current already: only the expand=false form is applied, and the
+    operator's ``secret_fields`` replaced."""
+    shown = executions if expand else [strip(e) for e in executions]
+    return [redact_execution(e, secret_fields) for e in shown] if secret_fields else shown
 
 
-async def listing(client: Any, rows: list[tuple[str, str]], *, expand: bool) -> Response:
-    """A listing from the store's ``(status, JSON text)`` rows, sent as stored, never decoded."""
-    return Response(content="[" + ",".join(text for _, text in rows) + "]", media_type="application/json")
+async def listing(
+    client: Any, rows: list[tuple[str, str]], *, expand: bool, secret_fields: Sequence[str] = ()
+) -> Response:
+    """A listing from the store's ``(status, JSON text)`` rows, sent as stored, never decoded (unless the operator
+    set ``secret_fields``: each row is then decoded to replace them)."""
+    texts = (redact_execution_text(text, secret_fields) for _, text in rows)
+    return Response(content="[" + ",".join(texts) + "]", media_type="application/json")
+
+
+def secrets(settings: Any) -> list[str]:
+    """The operator's ``auth.secret_fields``: replaced in every execution the API answers with (core/redaction.py)."""
+    return list(settings.auth.secret_fields)
 
 
 def json_list(items: list[Json]) -> Response:

@@ -54,6 +54,7 @@ async def app_tasks(
     application: str,
     client: ClientDep,
     store: StoreDep,
+    settings: SettingsDep,
     guard: GuardDep,
     limit: int = Query(100, ge=1, le=5000),
     statuses: str | None = None,
@@ -62,7 +63,7 @@ async def app_tasks(
     found = await asyncio.to_thread(
         store.executions.query, application=application, type="ORCHESTRATION", statuses=_statuses(statuses), limit=limit
     )
-    return reads.json_list(await reads.refresh(client, found, expand=True))
+    return reads.json_list(await reads.refresh(client, found, expand=True, secret_fields=reads.secrets(settings)))
 
 
 @router.post("/tasks", response_model=ExecutionRef)
@@ -85,8 +86,9 @@ async def post_app_task(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskView, response_model_exclude_unset=True)
-async def get_task(task_id: str, client: ClientDep, store: StoreDep, guard: GuardDep) -> Json:
-    return orchestration_view(await guard.execution(await reads.get(client, store, task_id), READ))
+async def get_task(task_id: str, client: ClientDep, store: StoreDep, settings: SettingsDep, guard: GuardDep) -> Json:
+    execution = await reads.get(client, store, task_id, secret_fields=reads.secrets(settings))
+    return orchestration_view(await guard.execution(execution, READ))
 
 
 @router.put("/tasks/{task_id}/cancel")

@@ -3,7 +3,8 @@
 Filters: ``type`` (repeatable), ``application``, ``executionId``, ``since`` (a sequence number: the events after
 it, oldest first) and ``limit``; without ``since`` the newest ``limit`` events. Only events of applications the
 caller may READ are returned (Fiat); the header ``X-Events-Cursor`` is the last sequence number looked at, so a
-follower advances past events it may not see.
+follower advances past events it may not see. The operator's ``auth.secret_fields`` are replaced in what the
+events carry (core/redaction.py).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from core.errors import ApiError
+from core.redaction import redact_event
 
 from ..auth.enforce import READ, GuardDep
-from ..deps import StoreDep
+from ..deps import SettingsDep, StoreDep
 
 router = APIRouter(tags=["events"])
 
@@ -24,6 +26,7 @@ router = APIRouter(tags=["events"])
 @router.get("/events")
 async def list_events(
     store: StoreDep,
+    settings: SettingsDep,
     guard: GuardDep,
     response: Response,
     type: Annotated[list[str] | None, Query()] = None,  # noqa: A002 - Echo's name for it
@@ -48,4 +51,6 @@ async def list_events(
         response.headers["X-Events-Cursor"] = str(events[-1]["seq"])
     elif since is not None:
         response.headers["X-Events-Cursor"] = str(since)
-    return await guard.keep_apps(events, key=lambda e: (e.get("details") or {}).get("application"))
+    kept = await guard.keep_apps(events, key=lambda e: (e.get("details") or {}).get("application"))
+    fields = list(settings.auth.secret_fields)
+    return [redact_event(e, fields) for e in kept] if fields else kept

@@ -60,21 +60,21 @@ def _statuses(text: str | None) -> list[str] | None:
 
 @router.get("/pipelines/{execution_id}", response_model=Execution)
 async def get_execution(
-    execution_id: str, request: Request, client: ClientDep, store: StoreDep, guard: GuardDep
+    execution_id: str, request: Request, client: ClientDep, store: StoreDep, settings: SettingsDep, guard: GuardDep
 ) -> Response:
     """The execution from the store, sent as the stored JSON text (no workflow is asked, no re-encoding). Once
     its application is known (a first read), answers are cached per process against the application's change
     counter, after the caller's READ on that application is checked."""
     known = cache.cache_of(request).scopes.get(f"execution\0{execution_id}")
     if known is None:
-        application, _, text = await reads.get_text(client, store, execution_id)
+        application, _, text = await reads.get_text(client, store, execution_id, secret_fields=reads.secrets(settings))
         await guard.execution({"application": application}, READ)
         cache.cache_of(request).learn_scope(f"execution\0{execution_id}", executions_scope(application))
         return Response(content=text, media_type="application/json")
     await guard.app(known.split(":", 1)[1], READ)
 
     async def compute() -> Response:
-        application, _, text = await reads.get_text(client, store, execution_id)
+        application, _, text = await reads.get_text(client, store, execution_id, secret_fields=reads.secrets(settings))
         if executions_scope(application) != known:  # moved to another application: checked, answered, not kept
             await guard.execution({"application": application}, READ)
             cache.cache_of(request).learn_scope(f"execution\0{execution_id}", executions_scope(application))
@@ -93,6 +93,7 @@ async def app_executions(
     request: Request,
     client: ClientDep,
     store: StoreDep,
+    settings: SettingsDep,
     guard: GuardDep,
     limit: int = Query(5, ge=1, le=1000),
     statuses: str | None = None,
@@ -110,7 +111,7 @@ async def app_executions(
             expand=expand,
             raw=True,
         )
-        return await reads.listing(client, found, expand=expand)
+        return await reads.listing(client, found, expand=expand, secret_fields=reads.secrets(settings))
 
     # the same for every caller allowed to READ (checked above): cached per process, validated per request
     key = f"{application}\0{limit}\0{','.join(wanted) if wanted is not None else '*'}\0{expand}"
@@ -121,6 +122,7 @@ async def app_executions(
 async def executions(
     client: ClientDep,
     store: StoreDep,
+    settings: SettingsDep,
     guard: GuardDep,
     pipelineConfigIds: str | None = None,  # noqa: N803
     executionIds: str | None = None,
@@ -152,7 +154,13 @@ async def executions(
         )
     if guard.enabled:
         found = await guard.keep_apps(found, key=_raw_application)
-    return await reads.listing(client, found, expand=expand)
+    return await reads.listing(client, found, expand=expand, secret_fields=reads.secrets(settings))
+
+
+async def _readable(client: Client, store: Store, settings: Settings, execution_id: str) -> Json:
+    """The execution as a reader sees it, secrets replaced: what the expression routes evaluate against, so an
+    expression cannot read what a GET would not show."""
+    return await reads.get(client, store, execution_id, secret_fields=reads.secrets(settings))
 
 
 def _raw_application(item: Any) -> Any:
@@ -288,7 +296,7 @@ async def patch_stage(
         admin=principal.admin or not settings.auth.enabled,
     )
     # the stage workflow writes the PATCH to the store before it answers, so the store is current
-    return await reads.get(client, store, execution_id)
+    return await reads.get(client, store, execution_id, secret_fields=reads.secrets(settings))
 
 
 @router.put("/pipelines/{execution_id}/stages/{stage_id}/restart", **EXECUTION)
@@ -307,15 +315,17 @@ async def restart(
     await operations.restart_stage(
         client, execution_id, stage_id, user=user, task_queue=settings.task_queue, store=store
     )
-    return await _once_restarted(client, store, execution_id, stage_id)
+    return await _once_restarted(client, store, execution_id, stage_id, reads.secrets(settings))
 
 
-async def _once_restarted(client: Client, store: Store, execution_id: str, stage_id: str) -> Json:
+async def _once_restarted(
+    client: Client, store: Store, execution_id: str, stage_id: str, secret_fields: list[str]
+) -> Json:
     """The execution once the store shows the stage restarted (Orca resets it in its repository before answering);
     the workflow writes that within milliseconds, so this waits a bounded moment, then answers what is stored."""
     deadline = time.monotonic() + RESTART_VISIBLE_WAIT
     while True:
-        execution = await reads.get(client, store, execution_id)
+        execution = await reads.get(client, store, execution_id, secret_fields=secret_fields)
         stage = next((s for s in execution.get("stages") or [] if s.get("id") == stage_id), None)
         restarted = stage is None or stage.get("status") not in FINISHED_STAGE
         if (restarted and execution.get("status") not in FINISHED_STAGE) or time.monotonic() > deadline:
@@ -344,14 +354,16 @@ async def delete(
 
 
 @router.get("/pipelines/{execution_id}/evaluateExpression", **EVALUATED)
-async def evaluate_get(execution_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, expression: str) -> Json:
-    execution = await guard.execution(await reads.get(client, store, execution_id), READ)
+async def evaluate_get(
+    execution_id: str, client: ClientDep, store: StoreDep, settings: SettingsDep, guard: GuardDep, expression: str
+) -> Json:
+    execution = await guard.execution(await _readable(client, store, settings, execution_id), READ)
     return await evaluation.for_execution(execution, expression)
 
 
 @router.post("/pipelines/{execution_id}/evaluateExpression", **EVALUATED)
 async def evaluate_post(
-    execution_id: str, request: Request, client: ClientDep, store: StoreDep, guard: GuardDep
+    execution_id: str, request: Request, client: ClientDep, store: StoreDep, settings: SettingsDep, guard: GuardDep
 ) -> Json:
     raw: Any = (await request.body()).decode(errors="replace")
     if request.headers.get("content-type", "").startswith("application/json"):
@@ -364,16 +376,22 @@ async def evaluate_post(
         raw = parsed.get("expression") if isinstance(parsed, dict) else parsed
     if not isinstance(raw, str) or not raw:
         raise bad_request("an expression is required", field="expression")
-    execution = await guard.execution(await reads.get(client, store, execution_id), READ)
+    execution = await guard.execution(await _readable(client, store, settings, execution_id), READ)
     return await evaluation.for_execution(execution, raw)
 
 
 @router.get("/pipelines/{execution_id}/{stage_id}/evaluateExpression", **EVALUATED)
 async def evaluate_at_stage(
-    execution_id: str, stage_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, expression: str
+    execution_id: str,
+    stage_id: str,
+    client: ClientDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    guard: GuardDep,
+    expression: str,
 ) -> Json:
     """An expression as one stage saw it (its context, its and its ancestors' outputs)."""
-    execution = await guard.execution(await reads.get(client, store, execution_id), READ)
+    execution = await guard.execution(await _readable(client, store, settings, execution_id), READ)
     return await evaluation.for_stage(execution, stage_id, expression)
 
 
@@ -382,13 +400,14 @@ async def evaluate_variables(
     execution_id: str,
     client: ClientDep,
     store: StoreDep,
+    settings: SettingsDep,
     guard: GuardDep,
     requisiteStageRefIds: str = "",  # noqa: N803 - Orca's parameter names
     spelVersion: str = "",  # noqa: N803
     variables: Any = Body(..., json_schema_extra={"type": "array", "items": {"type": "object"}}),
 ) -> Json:
     """Dry-run an Evaluate Variables stage placed after ``requisiteStageRefIds`` (Deck's "test" button)."""
-    execution = await guard.execution(await reads.get(client, store, execution_id), READ)
+    execution = await guard.execution(await _readable(client, store, settings, execution_id), READ)
     refs = [r for r in re.split(r"[,;\s]", requisiteStageRefIds) if r]
     return await evaluation.evaluate_variables(execution, refs, spelVersion, variables)
 
@@ -398,6 +417,7 @@ async def search(
     application: str,
     client: ClientDep,
     store: StoreDep,
+    settings: SettingsDep,
     guard: GuardDep,
     triggerTypes: str | None = None,  # noqa: N803
     pipelineName: str | None = None,
@@ -428,4 +448,5 @@ async def search(
         found = [e for e in found if (e.get("trigger") or {}).get("eventId") == eventId]
     if reverse:
         found.reverse()
-    return reads.json_list(await reads.refresh(client, found[startIndex : startIndex + size], expand=expand))
+    page = found[startIndex : startIndex + size]
+    return reads.json_list(await reads.refresh(client, page, expand=expand, secret_fields=reads.secrets(settings)))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from .. import executions as reads
 from ..auth.enforce import GuardDep
-from ..deps import ClientDep, StoreDep
+from ..deps import ClientDep, SettingsDep, StoreDep
 from ..models import Execution, Project
 from .executions import _statuses
 
@@ -32,6 +32,7 @@ async def project_executions(
     project: str,
     client: ClientDep,
     store: StoreDep,
+    settings: SettingsDep,
     guard: GuardDep,
     limit: int = Query(5, ge=1, le=1000),
     statuses: str | None = None,
@@ -51,4 +52,4 @@ async def project_executions(
         store.executions.query, pipeline_config_ids=ids, statuses=_statuses(statuses), limit_per_config=limit
     )
     executions = await guard.keep_apps(executions)
-    return reads.json_list(await reads.refresh(client, executions, expand=False))
+    return reads.json_list(await reads.refresh(client, executions, expand=False, secret_fields=reads.secrets(settings)))
