@@ -2,10 +2,11 @@
 
 The pipeline calls :meth:`Notifier.notify` at each event (``pipeline.starting``, ``stage.complete``,
 ``manualJudgment``...). Entries whose ``when`` lists the event each become one ``send_notification``
-activity, started in the background: stages never wait for a channel. A channel that still fails
-after its retries adds a ``systemNotifications`` entry to the execution (Deck shows those as a banner)
-and never changes a status. When the pipeline ends it waits at most :data:`GRACE` for sends still
-under way, so the stored execution shows their failures; sends still retrying after that are dropped.
+activity, started in the background: stages never wait for a channel, and neither does the stored end of the
+pipeline. A channel that still fails after its retries adds a ``systemNotifications`` entry to the execution
+(Deck shows those as a banner) and never changes a status. When the pipeline ends, its end is written at once;
+the workflow then waits at most :data:`GRACE` for sends still under way and writes their failures; sends
+still retrying after that are dropped.
 
 Custom ``message.<when>.text`` is an expression (trigger, parameters, execution, and for stage events the
 stage's context), as Orca evaluates notification text: the activity evaluates it against the store's copy
@@ -123,6 +124,10 @@ class Notifier:
                     "closed": False,
                 }
             )
+
+    def under_way(self) -> bool:
+        """Whether a send started by this workflow has not finished yet."""
+        return any(not f.done() for f in self.pending)
 
     async def drain(self) -> None:
         """Wait (at most :data:`GRACE`) for the sends under way."""

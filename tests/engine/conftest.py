@@ -23,6 +23,10 @@ class Hook:
         self.bodies: list[bytes] = []
         #: seconds to hold the answer to a path (a slow receiver)
         self.delays: dict[str, float] = {}
+        #: paths whose answer waits until the test sets the event (a receiver that is stuck until told)
+        self.holds: dict[str, threading.Event] = {}
+        #: HTTP status to answer a path with (200 otherwise)
+        self.statuses: dict[str, int] = {}
         self.state = "WORKING"
         #: bytes of filler in every answer (a large status body)
         self.padding = 0
@@ -36,11 +40,13 @@ class Hook:
                 hook.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 hook.calls.append((self.command, self.path))
                 time.sleep(hook.delays.get(self.path, 0))
+                if self.path in hook.holds:
+                    hook.holds[self.path].wait(60)
                 answer: dict[str, Any] = {"state": hook.state}
                 if hook.padding:
                     answer["padding"] = "x" * hook.padding
                 data = json.dumps(answer).encode()
-                self.send_response(200)
+                self.send_response(hook.statuses.get(self.path, 200))
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
