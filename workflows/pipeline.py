@@ -526,10 +526,10 @@ class PipelineWorkflow:
         if self.notifier.under_way() and workflow.patched(END_BEFORE_NOTIFICATIONS):
             # the end reaches the store at once, whatever the channels do; a send that fails after its retries
             # is added to the stored execution by one more write
+            recorded = len(self.ex.system_notifications)  # read first: a failure during the flush writes again
             self.hold_writes = False
             await self._release(gate)
             await self._flush()
-            recorded = len(self.ex.system_notifications)
             await self.notifier.drain()
             if len(self.ex.system_notifications) != recorded:
                 await self._flush()

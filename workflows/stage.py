@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from .windows import ExecutionWindow, describe, jitter_delay, next_window_start
 
-#: build 2026.12.06-4's one patch (docs/operations.md): taken only when a failed before stage halts a stage that has
+#: a build 2026.12.06-4 patch (docs/operations.md): taken only when a failed before stage halts a stage that has
 #: on-failure stages, so other runs record nothing; drop it with the next BUILD_ID
 ON_FAILURE_AFTER_BEFORE_STAGES = "on-failure-after-before-stages"
 
