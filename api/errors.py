@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import ApiError as ApiError  # re-exported: the routes raise it from here
+from core.errors import temporal_unreachable
 from workflows.errors import ExpressionError, InvalidPipelineError
 from workflows.operations import ExecutionNotFoundError, OperationRefusedError
 
@@ -147,16 +148,6 @@ def install(app: FastAPI) -> None:
 
 #: what a 503 for an unreachable Temporal asks the client to wait, seconds
 RETRY_AFTER_S = 5
-
-
-def temporal_unreachable(err: BaseException) -> bool:
-    """Temporal's server is down or not answering: an RPC that found no server or ran out of time, or a lazily
-    connected client's first call that could not connect (the SDK raises a plain RuntimeError for that)."""
-    from temporalio.service import RPCError, RPCStatusCode
-
-    if isinstance(err, RPCError):
-        return err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
-    return isinstance(err, RuntimeError) and str(err).startswith("Failed client connect")
 
 
 def document(app: FastAPI) -> None:

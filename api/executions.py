@@ -28,7 +28,7 @@ FIRST_WRITE_WAIT = 2.0  # seconds a just-started execution is given to appear in
 
 
 async def get_text(
-    client: Any, store: Any, execution_id: str, *, expand: bool = True, secret_fields: Sequence[str] = ()
+    client: Any, store: Any, execution_id: str, *, expand: bool = True, secret_fields: Sequence[str]
 ) -> tuple[str, str, str]:
     """``(application, status, Gate JSON text)`` of one execution, straight from the store's text (decoded only to
     replace ``secret_fields``, when the operator set some: core/redaction.py)."""
@@ -48,11 +48,10 @@ async def _text(client: Any, store: Any, execution_id: str, *, expand: bool) -> 
     return await _just_started(client, store, execution_id, expand=expand)
 
 
-async def get(
-    client: Any, store: Any, execution_id: str, *, expand: bool = True, secret_fields: Sequence[str] = ()
-) -> Json:
-    """The execution's Gate JSON as a dict (for routes that look into it; ``secret_fields`` for those that answer
-    with it)."""
+async def get(client: Any, store: Any, execution_id: str, *, expand: bool = True, secret_fields: Sequence[str]) -> Json:
+    """The execution's Gate JSON as a dict. ``secret_fields`` has no default, so every caller decides: the
+    operator's (:func:`secrets`) where the answer or an expression sees the execution, ``()`` where only a
+    permission check or a status is read."""
     text = (await get_text(client, store, execution_id, expand=expand, secret_fields=secret_fields))[2]
     return json.loads(text)  # type: ignore[no-any-return]
 
@@ -84,18 +83,14 @@ async def _just_started(client: Any, store: Any, execution_id: str, *, expand: b
     return str(view.get("application") or ""), str(view.get("status")), json.dumps(view, separators=(",", ":"))
 
 
-async def refresh(
-    client: Any, executions: list[Json], *, expand: bool, secret_fields: Sequence[str] = ()
-) -> list[Json]:
+async def refresh(client: Any, executions: list[Json], *, expand: bool, secret_fields: Sequence[str]) -> list[Json]:
     """Executions read from the store are current already: only the expand=false form is applied, and the
     operator's ``secret_fields`` replaced."""
     shown = executions if expand else [strip(e) for e in executions]
     return [redact_execution(e, secret_fields) for e in shown] if secret_fields else shown
 
 
-async def listing(
-    client: Any, rows: list[tuple[str, str]], *, expand: bool, secret_fields: Sequence[str] = ()
-) -> Response:
+async def listing(client: Any, rows: list[tuple[str, str]], *, expand: bool, secret_fields: Sequence[str]) -> Response:
     """A listing from the store's ``(status, JSON text)`` rows, sent as stored, never decoded (unless the operator
     set ``secret_fields``: each row is then decoded to replace them)."""
     texts = (redact_execution_text(text, secret_fields) for _, text in rows)

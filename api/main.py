@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from core.errors import temporal_unreachable
 from core.observability import tracing
 from core.observability.logs import configure_server as configure_logs
 from core.settings import Settings, load_settings
@@ -172,7 +173,7 @@ async def reconcile_when_reachable(client: Any, settings: Settings, store: Any) 
             await client.workflow_service.get_system_info(GetSystemInfoRequest())
             break
         except Exception as err:  # noqa: BLE001 - anything but an outage: reconcile_once logs what it meets
-            if not errors.temporal_unreachable(err):
+            if not temporal_unreachable(err):
                 break
             await asyncio.sleep(wait)
             wait = min(wait * 2, PROBE_LONGEST_S)

@@ -103,3 +103,14 @@ def temporal_not_found(err: BaseException) -> bool:
     from temporalio.service import RPCError, RPCStatusCode
 
     return isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND
+
+
+def temporal_unreachable(err: BaseException) -> bool:
+    """Is Temporal's server down or not answering? An RPC that found no server or ran out of time (by the gRPC
+    status code), or a lazily connected client's call that could not connect (the SDK raises a plain RuntimeError
+    for that, told by its opening words)."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    if isinstance(err, RPCError):
+        return err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+    return isinstance(err, RuntimeError) and str(err).startswith("Failed client connect")

@@ -95,7 +95,7 @@ async def get_task(task_id: str, client: ClientDep, store: StoreDep, settings: S
 async def cancel_task(task_id: str, client: ClientDep, store: StoreDep, guard: GuardDep, user: UserDep) -> None:
     from workflows import operations
 
-    await guard.execution(await reads.get(client, store, task_id), EXECUTE)
+    await guard.execution(await reads.get(client, store, task_id, secret_fields=()), EXECUTE)
 
     await operations.cancel_execution(client, task_id, user=user)
 

@@ -311,7 +311,7 @@ async def restart(
     body: Any = Body(None),
 ) -> Json:
     # 404 for a deleted one, though Temporal may still have it
-    await guard.execution(await reads.get(client, store, execution_id), EXECUTE)
+    await guard.execution(await reads.get(client, store, execution_id, secret_fields=()), EXECUTE)
     await operations.restart_stage(
         client, execution_id, stage_id, user=user, task_queue=settings.task_queue, store=store
     )
@@ -344,9 +344,9 @@ async def delete(
 ) -> None:
     """Delete a finished execution: gone from reads and listings at once; Temporal's copies are deleted after.
     One the store shows unfinished whose workflow has closed is finished first (as the reconciler would)."""
-    execution = await guard.execution(await reads.get(client, store, execution_id), EXECUTE)
+    execution = await guard.execution(await reads.get(client, store, execution_id, secret_fields=()), EXECUTE)
     if execution.get("status") not in reads.FINISHED and await _reconciled(client, store, settings, execution_id):
-        execution = await reads.get(client, store, execution_id)
+        execution = await reads.get(client, store, execution_id, secret_fields=())
     if execution.get("status") not in reads.FINISHED:
         raise ApiError(409, f"execution {execution_id} is {execution.get('status')}; cancel it before deleting it")
     await asyncio.to_thread(store.executions.delete, execution_id)

@@ -11,7 +11,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import RETRY_AFTER_S, temporal_unreachable
+from api.errors import RETRY_AFTER_S
+from core.errors import temporal_unreachable
 
 
 def _closed_port() -> int:

@@ -130,8 +130,10 @@ async def test_no_execution_read_shows_a_secret_and_the_engine_keeps_the_value(c
         [execution_id] = [e["executionId"] for e in hooked["executions"]]
         done = await api.finished(execution_id)
         assert done["status"] == "SUCCEEDED", done
+        api.store.projects.save({"id": "vaulted", "name": "vaulted", "config": {"applications": ["vault"]}}, "ann")
         answers = [
             await api.http.get(f"/pipelines/{execution_id}"),
+            await api.http.get("/projects/vaulted/pipelines"),
             await api.http.get("/applications/vault/pipelines", params={"expand": "true"}),
             await api.http.get("/executions", params={"executionIds": execution_id, "expand": "true"}),
             await api.http.get("/applications/vault/executions/search", params={"expand": "true"}),
@@ -142,6 +144,10 @@ async def test_no_execution_read_shows_a_secret_and_the_engine_keeps_the_value(c
             assert answer.status_code == 200, answer.text
             for secret in ("key-123", "tok-xyz", "deep-pw"):
                 assert secret not in answer.text, (answer.request.url, secret)
+        restarted = await api.http.put(f"/pipelines/{execution_id}/stages/{done['stages'][0]['id']}/restart", json={})
+        assert restarted.status_code == 200 and restarted.json()["id"] == execution_id
+        assert "key-123" not in restarted.text and "tok-xyz" not in restarted.text
+        await api.finished(execution_id)
         shown = answers[0].json()
         assert shown["trigger"]["apiKey"] == PLACEHOLDER
         assert shown["stages"][0]["context"]["token"] == PLACEHOLDER
