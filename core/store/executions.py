@@ -101,6 +101,37 @@ class Executions:
                 _bump_application_of(s, update["id"], before["header"])
             return result
 
+    def add_system_notification(self, execution_id: str, notification: Doc) -> bool:
+        """Append one ``systemNotifications`` entry (Deck's banner) to the stored header, keeping its version, so
+        the engine's next write neither loses it (``projection.keep_delivery_failures``) nor is refused. An entry
+        already there is not added twice (a retried call). False when the execution is not stored."""
+        if not isinstance(notification, dict):
+            raise ValidationError("a system notification must be a JSON object", field="notification")
+        return bool(first_write_retried(self._add_system_notification, (execution_id, notification)))
+
+    @retrying
+    def _add_system_notification(self, arg: tuple[str, Doc]) -> bool:
+        eid, notification = arg
+        with self._db.session(write=True) as s:
+            row = s.execute(
+                select(_EXECUTIONS.c.application, _EXECUTIONS.c.body, _EXECUTIONS.c.status)
+                .where(_EXECUTIONS.c.id == eid)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return False
+            doc = json.loads(row.body)
+            entries = [n for n in doc.get("systemNotifications") or [] if isinstance(n, dict)]
+            if notification in entries:
+                return True
+            doc["systemNotifications"] = [*entries, notification]
+            values: Doc = {"body": projection.dumps(doc)}
+            s.execute(projection.update_stmt(eid, values))
+            if row.status in projection.FINISHED:  # a finished execution's listing text is kept assembled
+                s.execute(projection.update_stmt(eid, {"summary": projection.summary_text(s, eid)}))
+            changes.bump(s, [changes.executions_scope(str(row.application))])  # last (core/store/changes.py)
+            return True
+
     def get(self, execution_id: str) -> Doc:
         """The execution's Gate JSON (expand=true): header and stages in order."""
         return json.loads(self.get_text(execution_id)[2])  # type: ignore[no-any-return]

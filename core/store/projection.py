@@ -130,6 +130,24 @@ def _merge(stored: Doc, changes: Doc | None) -> Doc:
     return merged
 
 
+#: the ``systemNotifications`` group of a notification that could not be sent: the notifications' reader
+#: (activities/notification_events.py) adds it to the stored header, never the engine
+DELIVERY_GROUP = "notification"
+
+
+def keep_delivery_failures(stored: Doc, doc: Doc) -> Doc:
+    """``doc`` (an engine write merged into the stored header) with the stored notification failures kept: the
+    engine sends its own ``systemNotifications`` and never these, which the notifications' reader adds beside it
+    while the execution runs (:meth:`Executions.add_system_notification`)."""
+    failures = [
+        n for n in stored.get("systemNotifications") or [] if isinstance(n, dict) and n.get("group") == DELIVERY_GROUP
+    ]
+    if not failures:
+        return doc
+    own = [n for n in doc.get("systemNotifications") or [] if n not in failures]
+    return {**doc, "systemNotifications": [*own, *failures]}
+
+
 def read_rows(s: Session, update: Doc) -> Doc:
     """What an update touches, as stored before it, read in the caller's transaction: ``header`` (the execution's
     row, locked so that writers of one execution queue on it: application, version, body, status, engine; None
@@ -188,7 +206,8 @@ def apply_update(s: Session, update: Doc, rows: Doc) -> Doc:
     else:
         status = row.status
         if header_change and version >= row.version:
-            doc = _merge(json.loads(row.body), update.get("execution"))
+            stored = json.loads(row.body)
+            doc = keep_delivery_failures(stored, _merge(stored, update.get("execution")))
             doc["id"] = eid
             cols = header_columns(doc)
             values: Doc = {**cols, "body": dumps(doc), "version": version}
@@ -208,7 +227,7 @@ def apply_update(s: Session, update: Doc, rows: Doc) -> Doc:
     if _apply_stages(s, eid, version, update["stages"], update["removeStageIds"], known):
         applied = True
     if applied and status in FINISHED:
-        s.execute(update_stmt(eid, {"summary": _summary_text(s, eid)}))
+        s.execute(update_stmt(eid, {"summary": summary_text(s, eid)}))
     return {"applied": applied, "finishedFirst": finished_first}
 
 
@@ -285,7 +304,7 @@ def stages_of(s: Session, ids: list[str], *, expand: bool) -> dict[str, list[str
     return found
 
 
-def _summary_text(s: Session, eid: str) -> str:
+def summary_text(s: Session, eid: str) -> str:
     body = s.scalars(select(EXECUTIONS.c.body).where(EXECUTIONS.c.id == eid)).one()
     return assemble(body, stage_texts(s, eid, expand=False))
 

@@ -161,3 +161,26 @@ def test_listing_without_expand_reads_the_stored_summary(store):
     [full] = store.executions.query(application="sumapp")
     assert full == execution
     assert store.executions.get(execution["id"]) == execution
+
+
+def test_a_system_notification_is_added_kept_through_engine_writes_and_not_doubled(store: Store) -> None:
+    own = {"createdAt": 1, "group": "validation", "message": "the engine's own", "closed": False}
+    failed = {"createdAt": 2, "group": "notification", "message": "slack notification failed", "closed": False}
+    base = {"id": "N1", "application": "told", "stages": []}
+    store.executions.apply_update({**base, "version": 5, "execution": {"status": "RUNNING", "systemNotifications": []}})
+    assert store.executions.add_system_notification("N1", failed)
+    assert store.executions.add_system_notification("N1", failed)  # a retried call adds nothing
+    assert store.executions.get("N1")["systemNotifications"] == [failed]
+    # the version is the engine's: its next write is not refused, and it keeps the reader's entry beside its own
+    ended = {"status": "SUCCEEDED", "endTime": 9, "systemNotifications": [own]}
+    assert store.executions.apply_update({**base, "version": 6, "execution": ended})["applied"]
+    shown = store.executions.get("N1")
+    assert shown["status"] == "SUCCEEDED" and shown["systemNotifications"] == [own, failed]
+    late = {**failed, "createdAt": 3, "message": "email notification failed"}
+    assert store.executions.add_system_notification("N1", late)  # after the end: the listing's text has it too
+    [listed] = store.executions.query(execution_ids=["N1"], type=None, expand=False)
+    assert listed["systemNotifications"] == [own, failed, late]
+    assert not store.executions.add_system_notification("missing", failed)
+    with pytest.raises(ValidationError) as err:
+        store.executions.add_system_notification("N1", "text")  # type: ignore[arg-type]
+    assert err.value.field == "notification"
