@@ -224,21 +224,59 @@ async def serve(settings: Settings, queues: list[str] | None = None, *, with_api
     activities = build_activities(settings, client, store=store)
     # after the migration (a new endpoint's first cursor is the outbox's head) and before serving
     log.info("event deliveries: %s", await start_deliveries(client, settings, store))
+    ready = asyncio.Event()
+
+    def on_ready() -> None:
+        # what start-up loaded lives as long as the process: out of the way of later full collections
+        collector.settle("worker started")
+        ready.set()
+
+    # once this build's workers poll: the reader runs on this build (activities/notification_events.py)
+    readers = asyncio.create_task(_start_notifications(client, settings, store, ready))
     working = run_worker(
         settings,
         client,
         stop=stop,
         queues=queues,
         activities=activities,
-        # what start-up loaded lives as long as the process: out of the way of later full collections
-        on_ready=lambda: collector.settle("worker started"),
+        on_ready=on_ready,
     )
     if with_api:  # the API and the UI next to the worker, on the same client and store
         from gennaker.localstack import serve_with_api
 
-        await serve_with_api(settings, client, store, stop, working)
+        try:
+            await serve_with_api(settings, client, store, stop, working)
+        finally:
+            readers.cancel()
         return
-    await working
+    try:
+        await working
+    finally:
+        readers.cancel()
+
+
+async def _start_notifications(client: Any, settings: Settings, store: Any, ready: asyncio.Event) -> None:
+    """Once this worker polls, and every 30 s after, start the deployment's notifications' reader unless it runs, while
+    this worker's build is the current one (activities/notification_events.py): a build rolled out beside the current
+    one leaves the reader to it (the reader moves to each new current build by itself)."""
+    from temporalio.service import RPCError
+
+    from activities.notification_events import start_notifications
+    from gennaker.versioning import current_build
+
+    await ready.wait()
+    deployment = settings.deployment
+    started = ""
+    while True:
+        try:
+            if not deployment.versioning or await current_build(client, deployment.name) == deployment.build_id:
+                wid = await start_notifications(client, settings, store)
+                if wid != started:
+                    log.info("notifications: %s", wid)
+                    started = wid
+        except RPCError as err:
+            log.warning("could not start the notifications' reader (again in 30 s): %s", err)
+        await asyncio.sleep(30 if started else 1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -49,6 +49,7 @@ def build_activities(
     from .jenkins import build as jenkins_activities
     from .jenkins_triggers import build as jenkins_trigger_activities
     from .manifest import build as manifest_activities
+    from .notification_events import build as notification_reader
     from .notify import build as notify_activities
     from .reconciler import ReconcilerActivities
     from .run_job import build as run_job_activities
@@ -91,6 +92,7 @@ def build_activities(
         engine.evaluate_expressions,
         *webhook_activities(settings, client),
         *notify_activities(settings, client, engine.store),
+        *notification_reader(settings, engine.store),
         *deploy_activities(clouds, store),
         *infrastructure_activities(clouds, store),
         *jenkins_activities(settings, client),

@@ -131,7 +131,7 @@ class EngineActivities:
         self.on_finished = on_finished
 
     @activity.defn(name="record_execution_update")
-    async def record_execution_update(self, update: dict[str, Any]) -> dict[str, Any] | None:
+    async def record_execution_update(self, update: dict[str, Any]) -> None:
         """Apply one projection write (``Store.executions.apply_update``; a lower version loses per row).
 
         When the header is finished, the downstream ``pipeline`` triggers run once per finish, however often
@@ -140,7 +140,7 @@ class EngineActivities:
         from core.store import StoreError, ValidationError
 
         if self.store is None:
-            return None
+            return
         try:
             written = await asyncio.to_thread(self.store.executions.apply_update, update)
         except ValidationError as err:
@@ -151,12 +151,6 @@ class EngineActivities:
         status = (update.get("execution") or {}).get("status")
         if status in FINISHED:
             await self.finish_once(str(update["id"]))
-        answer = None
-        if update.get("wantNotifications"):
-            application = update.get("application") or (update.get("execution") or {}).get("application")
-            entries = await self._store_call(self.store.notifications.entries, str(application)) if application else []
-            answer = {"applicationNotifications": entries or []}
-        return answer
 
     async def finish_once(self, execution_id: str) -> bool:
         """The downstream triggers of a finished execution, once per finish (see :func:`finish_once`)."""

@@ -24,6 +24,7 @@ from temporalio import activity
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from core.observability import metrics
 from core.settings.notify import NotificationSettings
 from integrations.notify.base import InvalidNotificationError, SendResult
 from integrations.notify.registry import build_channels, channel_for
@@ -132,6 +133,7 @@ class NotifyActivities:
             raise self._error(str(err), INVALID_ERROR, kind, code="invalid") from None
 
         result = await channel_for(self.channels, kind).send(message)
+        metrics.notification_sent(kind, _outcome(result))
         if result.error is None:
             if result.sent:
                 activity.logger.info(
@@ -204,6 +206,12 @@ class NotifyActivities:
         for secret in self._secrets:
             text = text.replace(secret, _MASK)
         return text
+
+
+def _outcome(result: SendResult) -> str:
+    if result.error is None:
+        return "sent" if result.sent else "disabled"
+    return "retrying" if result.retryable else "failed"
 
 
 def _default_event_id() -> str:

@@ -74,6 +74,7 @@ class ServedApi:
         from temporalio.worker import Worker
 
         from activities.all import build_activities
+        from activities.notification_events import start_notifications
         from api.main import create_app
         from gennaker.temporal_client import connect
         from workflows.all import WORKFLOWS, workflow_runner
@@ -93,6 +94,7 @@ class ServedApi:
         )
         self._server = uvicorn.Server(config)
         async with worker:
+            await start_notifications(client, self.settings, self.store, versioned=False)  # an unversioned worker
             serving = asyncio.create_task(self._server.serve())
             while not self._server.started and not serving.done():
                 await asyncio.sleep(0.01)

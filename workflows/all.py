@@ -14,6 +14,7 @@ from .cloud_cache import RefreshCloudCacheWorkflow
 from .concurrency import ConcurrencyGateWorkflow
 from .events import DeliverEchoEventsWorkflow
 from .jenkins_poll import JenkinsPollWorkflow
+from .notification_delivery import DeliverNotificationsWorkflow
 from .pipeline import PipelineWorkflow
 from .reconciler import ReconcileExecutionsWorkflow
 from .reminders import JudgmentReminders
@@ -35,6 +36,7 @@ WORKFLOWS: list[type] = [
     DinghySyncWorkflow,
     DinghyPollWorkflow,
     DeliverEchoEventsWorkflow,
+    DeliverNotificationsWorkflow,
 ]
 
 

@@ -122,7 +122,6 @@ class PipelineCarry:
     restarts: list[RestartStageInput] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
     halting: bool = False
-    application_notifications: list[JSON] = field(default_factory=list)
     version: int = 0
 
 

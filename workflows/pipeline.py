@@ -28,9 +28,10 @@ from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflo
 with workflow.unsafe.imports_passed_through():
     from core.fields import parse_boolean
     from core.ids import ulid_from
+    from core.messages.notifications import ENGINE_MARK
     from core.status import ExecutionStatus as S
 
-    from . import authorization, notifications, projection, search
+    from . import authorization, projection, search
     from .config import PipelineConfig
     from .errors import ExecutionFinishingError, InvalidPipelineError, StageNotFinishedError
     from .execution import ORCHESTRATION, PIPELINE, ExecutionState, StageState
@@ -50,9 +51,6 @@ with workflow.unsafe.imports_passed_through():
     from .stages import resolve
 
 GATE_PREFIX = "concurrency:"
-#: build 2026.12.06-4's patch (docs/operations.md): called only when notification sends are under way as the pipeline
-#: ends, so other runs record nothing; drop it with the next BUILD_ID
-END_BEFORE_NOTIFICATIONS = "end-before-notifications"
 
 
 def stage_workflow_id(execution_id: str, ref_id: str, attempt: int) -> str:
@@ -76,7 +74,6 @@ class PipelineWorkflow:
         #: refId → the task running that stage's child workflow
         self.running: dict[str, asyncio.Task[None]] = {}
         self.shown_status = S.NOT_STARTED
-        self.notifier = notifications.Notifier()
         self.versions = projection.Versions()
         self.wanted = 0
         self.written = 0
@@ -85,8 +82,6 @@ class PipelineWorkflow:
         self.pending_removals: list[str] = []
         #: no stage is left to run and the execution is being recorded as finished: restarts are refused
         self.finishing = False
-        #: the writer waits (the execution is ending and its notifications are still being sent)
-        self.hold_writes = False
         #: stage id -> RUNNING row not yet written ({seq, stage, version}), and whether a write is under way
         self.start_rows: dict[str, dict[str, Any]] = {}
         self.writing_starts = False
@@ -232,8 +227,6 @@ class PipelineWorkflow:
             ex.status = S.PAUSED if self.paused else S.RUNNING
             ex.start_time = ex.start_time or now_ms()
             self._upsert_status()
-            if inp.resume is None:
-                self.notifier.notify(ex, "pipeline.starting")
             await self._walk()
             # from here on no restart is accepted: one accepted before is run by the walk itself
             self.finishing = True
@@ -301,9 +294,6 @@ class PipelineWorkflow:
         stage.workflow_id = stage_workflow_id(self.ex.id, ref, attempt)
         stage.status = S.RUNNING
         stage.start_time = now_ms()
-        self.notifier.notify(self.ex, "stage.starting", stage)
-        if stage.type == "manualJudgment":
-            self.notifier.notify(self.ex, "manualJudgment", stage)  # its stage workflow sends the reminders
         upstream = [self.ex.stage_by_ref(r) for r in self.graph.upstream(ref)]
         start_version = self.versions.next()
         inp = RunStageInput(
@@ -351,20 +341,8 @@ class PipelineWorkflow:
                 self._mark_stage(stage, S.TERMINAL, f"stage workflow failed: {err.cause or err}")
         except asyncio.CancelledError:
             self._mark_stage(stage, S.CANCELED)
-            self._stage_ended(ref)
             if not self.halting:
                 raise
-        self._stage_ended(ref)
-
-    def _stage_ended(self, ref: str) -> None:
-        assert self.ex is not None
-        stage = self.ex.stage_by_ref(ref)
-        if stage is None:
-            return
-        self.notifier.notify(self.ex, notifications.stage_event(stage.status), stage)
-        judged = notifications.JUDGMENT_EVENTS.get(str(stage.context.get("judgmentStatus") or "").lower())
-        if stage.type == "manualJudgment" and judged:
-            self.notifier.notify(self.ex, judged, stage)
 
     def _merge(self, result: RunStageResult) -> None:
         """Take a stage's compact result: its status and times, the context keys the rules read, and
@@ -516,28 +494,13 @@ class PipelineWorkflow:
         it, with the execution attached, so the Web UI shows failed pipelines as failed.
         """
         assert self.ex is not None
-        self.hold_writes = True
         self.ex.status = status
         self.ex.end_time = now_ms()
         if self.ex.paused and self.ex.paused.get("resumeTime") is None:
             self.ex.paused = None
         self._upsert_status()
-        self.notifier.notify(self.ex, notifications.pipeline_event(status))
-        if self.notifier.under_way() and workflow.patched(END_BEFORE_NOTIFICATIONS):
-            # the end reaches the store at once, whatever the channels do; a send that fails after its retries
-            # is added to the stored execution by one more write
-            recorded = len(self.ex.system_notifications)  # read first: a failure during the flush writes again
-            self.hold_writes = False
-            await self._release(gate)
-            await self._flush()
-            await self.notifier.drain()
-            if len(self.ex.system_notifications) != recorded:
-                await self._flush()
-        else:  # nothing under way (or a history from before the patch: the end waited for the sends)
-            await self._release(gate)
-            await self.notifier.drain()
-            self.hold_writes = False
-            await self._flush()  # the final record lands before the workflow ends (retried until it does)
+        await self._release(gate)
+        await self._flush()  # the final record lands before the workflow ends (retried until it does)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if status in (S.TERMINAL, S.STOPPED):
             raise ApplicationError(
@@ -583,8 +546,8 @@ class PipelineWorkflow:
         if self.pending_removals:
             update["removeStageIds"], self.pending_removals = self.pending_removals, []
         if first:
-            update["wantNotifications"] = True
             update["engine"] = {
+                ENGINE_MARK[0]: ENGINE_MARK[1],  # its notifications come from its events (the outbox's reader)
                 "pipelineConfig": self.ex.pipeline_config,
                 "trigger": self.ex.trigger,
                 "type": self.ex.type,
@@ -597,14 +560,11 @@ class PipelineWorkflow:
 
     async def _record_first(self) -> None:
         """The execution's first record: header, engine data, and every stage a fresh start shows
-        (a restart sends only the stages it reset); the answer carries the application's notifications."""
+        (a restart sends only the stages it reset)."""
         assert self.ex is not None and self.inp is not None
         fresh = self.inp.resume is None
         update = self._update(stages=self.ex.top_level() if fresh else None, first=True)
-        answer = await projection.record(update, f"store the execution ({self.ex.status.value})")
-        entries = answer.get("applicationNotifications") if isinstance(answer, dict) else None
-        if entries:
-            self.notifier.application = [e for e in entries if isinstance(e, dict)]
+        await projection.record(update, f"store the execution ({self.ex.status.value})")
 
     def _changed(self) -> None:
         self.wanted += 1
@@ -613,9 +573,7 @@ class PipelineWorkflow:
         """Write the header (and stages this workflow marked) whenever they changed, one write at a time; a
         finished header only once the stages' end rows are in (readers take a finished execution as final)."""
         while True:
-            await workflow.wait_condition(
-                lambda: self.wanted > self.written and not self.hold_writes and not self._end_rows_unwritten()
-            )
+            await workflow.wait_condition(lambda: self.wanted > self.written and not self._end_rows_unwritten())
             target = self.wanted
             assert self.ex is not None
             await projection.record(self._update(), f"store the execution ({self.ex.status.value})")
@@ -663,8 +621,6 @@ class PipelineWorkflow:
         assert self.ex is not None and self.graph is not None
         if self.paused or self.halting or self.restarts:
             return False
-        if any(not f.done() for f in self.notifier.pending):
-            return False
         statuses = {s.ref_id: s.status for s in self.ex.top_level()}
         ready = [ref for ref in self.graph.ready(statuses) if ref not in self.running]
         stages = [self.ex.stage_by_ref(ref) for ref in ready]
@@ -677,7 +633,6 @@ class PipelineWorkflow:
     async def _continue_as_new(self) -> None:
         """Carry the execution and the controls' state into a new run of this workflow id."""
         assert self.ex is not None and self.inp is not None
-        await self.notifier.drain()
         await self._flush()
         await workflow.wait_condition(workflow.all_handlers_finished)
         carry = PipelineCarry(
@@ -687,7 +642,6 @@ class PipelineWorkflow:
             restarts=list(self.restarts),
             attempts=dict(self.attempts),
             halting=self.halting,
-            application_notifications=list(self.notifier.application),
             version=self.versions.last,
         )
         workflow.continue_as_new(
@@ -701,7 +655,6 @@ class PipelineWorkflow:
         self.restarts = list(carry.restarts)
         self.attempts = dict(carry.attempts)
         self.halting = carry.halting
-        self.notifier.application = list(carry.application_notifications)
         self.versions = projection.Versions(carry.version)
 
     async def _tell_children(self, signal: str, user: str) -> None:

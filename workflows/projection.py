@@ -60,9 +60,9 @@ class Versions:
         return self.last
 
 
-async def record(update: JSON, summary: str) -> Any:
+async def record(update: JSON, summary: str) -> None:
     """Apply ``update`` to the store's projection (retried until it lands)."""
-    return await workflow.execute_local_activity(
+    await workflow.execute_local_activity(
         RECORD,
         update,
         start_to_close_timeout=STORE_START_TO_CLOSE,

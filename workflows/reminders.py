@@ -20,10 +20,11 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notify import SendNotificationInput
+    from integrations.notify.events import stage_entries
     from integrations.notify.render import ExecutionSummary, summarize
 
     from .execution import StageState
-    from .notifications import RETRY, SEND_NOTIFICATION, _entries, _every, _stage_entries
+    from .notifications import RETRY, SEND_NOTIFICATION, reminder_interval
 
 JSON = dict[str, Any]
 SENDS_PER_RUN = 100
@@ -42,8 +43,8 @@ def reminder_input(stage: StageState, execution: JSON, evaluate: Callable[[str],
     """The reminders a judgment stage asks for, or None (no entry sets ``notifyEveryMs``)."""
     entries = [
         e
-        for e in _entries(_stage_entries(stage, "manualJudgment"), "manualJudgment")
-        if _every(e.get("notifyEveryMs")) is not None
+        for e in stage_entries(stage.context, "manualJudgment")
+        if reminder_interval(e.get("notifyEveryMs")) is not None
     ]
     if not entries:
         return None
@@ -70,7 +71,7 @@ class JudgmentReminders:
     @workflow.run
     async def run(self, inp: ReminderInput) -> None:
         now = _now_ms()
-        every = [_every(e.get("notifyEveryMs")) or timedelta(minutes=1) for e in inp.entries]
+        every = [reminder_interval(e.get("notifyEveryMs")) or timedelta(minutes=1) for e in inp.entries]
         due = list(inp.due_ms) or [now + int(e.total_seconds() * 1000) for e in every]
         for _ in range(SENDS_PER_RUN):
             i = min(range(len(due)), key=lambda k: due[k])

@@ -57,10 +57,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from .windows import ExecutionWindow, describe, jitter_delay, next_window_start
 
-#: a build 2026.12.06-4 patch (docs/operations.md): taken only when a failed before stage halts a stage that has
-#: on-failure stages, so other runs record nothing; drop it with the next BUILD_ID
-ON_FAILURE_AFTER_BEFORE_STAGES = "on-failure-after-before-stages"
-
 
 @workflow.defn(name="Stage")
 class StageWorkflow:
@@ -263,12 +259,8 @@ class StageWorkflow:
             return
         if not await self.synthetic.run(main, definition.before_stages(main.context), STAGE_BEFORE):
             # Orca plans a stage's on-failure stages whenever the stage fails, a failed before stage included (a
-            # canary whose second deploy failed removes the first); build 2026.12.06-4's first releases did not
-            if (
-                main.status == S.TERMINAL
-                and definition.on_failure_stages(main.context)
-                and workflow.patched(ON_FAILURE_AFTER_BEFORE_STAGES)
-            ):
+            # canary whose second deploy failed removes the first)
+            if main.status == S.TERMINAL and definition.on_failure_stages(main.context):
                 await self.synthetic.run_on_failure(main, definition)
             return
         await self._finish_main(main, definition, await self.task_loop.run(main, definition))

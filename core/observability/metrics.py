@@ -92,6 +92,18 @@ EVENT_DELIVERY_LAG = Histogram(
     buckets=SHORT_BUCKETS,
     registry=REGISTRY,
 )
+NOTIFICATIONS = Counter(
+    "gennaker_notifications",
+    "Notification sends by channel type and result (sent, disabled, retrying, failed).",
+    ["type", "result"],
+    registry=REGISTRY,
+)
+NOTIFICATION_LAG = Histogram(
+    "gennaker_notification_lag_seconds",
+    "From an event's creation to the start of the notifications it asks for (the notifications' reader).",
+    buckets=SHORT_BUCKETS,
+    registry=REGISTRY,
+)
 HTTP_REQUESTS = Counter(
     "gennaker_http_requests",
     "API requests by method, route template (never the raw path) and status code.",
@@ -117,6 +129,8 @@ FAMILIES = (
     "gennaker_bake_duration_seconds",
     "gennaker_event_deliveries_total",
     "gennaker_event_delivery_lag_seconds",
+    "gennaker_notifications_total",
+    "gennaker_notification_lag_seconds",
     "gennaker_http_requests_total",
     "gennaker_http_request_duration_seconds",
     "gennaker_gc_pause_seconds",  # core/observability/collector.py, on the processes that call its install()
@@ -195,6 +209,20 @@ def event_delivered(endpoint: str, result: str = "delivered", lag_seconds: float
     EVENT_DELIVERIES.labels(_label(endpoint), _label(result)).inc(count)
     if lag_seconds is not None:
         EVENT_DELIVERY_LAG.labels(_label(endpoint)).observe(max(lag_seconds, 0.0))
+
+
+#: the channel types a notification's ``type`` label may take; anything else counts as ``other``
+NOTIFICATION_CHANNELS = frozenset({"slack", "email", "microsoftteams", "googlechat", "sms", "webhook"})
+
+
+def notification_sent(kind: str, result: str) -> None:
+    """One send attempt of a notification (``result``: sent, disabled, retrying, failed)."""
+    NOTIFICATIONS.labels(kind if kind in NOTIFICATION_CHANNELS else "other", _label(result)).inc()
+
+
+def notifications_started(lag_seconds: float) -> None:
+    """The notifications of one event were started, ``lag_seconds`` after the event was created."""
+    NOTIFICATION_LAG.observe(max(lag_seconds, 0.0))
 
 
 def http_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 #: The build id of this code. A release that changes workflow code incompatibly (anything a stored history of the
 #: previous build would not replay on: tests/replay says) bumps it; activity-only changes need not.
-BUILD_ID = "2026.12.06-4"
+BUILD_ID = "2026.12.06-5"
 
 
 class DeploymentSettings(BaseModel):
