@@ -97,6 +97,13 @@ class Engine:
         """The store this engine's worker writes to (``build_worker`` remembers it by task queue)."""
         return self.store if self.store is not None else WORKER_STORES.get(self.task_queue)
 
+    async def start_notifications(self) -> str:
+        """Start this engine's notifications' reader (worker.py starts one per deployment): it sends what the events
+        written from now on ask for. Call it before starting the pipelines whose notifications a test reads."""
+        from activities.notification_events import start_notifications
+
+        return await start_notifications(self.client, Settings(task_queue=self.task_queue), self.projection())
+
     async def wait_until(
         self, execution_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 30
     ) -> dict[str, Any]:

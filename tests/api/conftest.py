@@ -48,6 +48,7 @@ async def api(client: Any, tmp_path: Path) -> AsyncIterator[Api]:
 @contextlib.asynccontextmanager
 async def serve_api(client: Any, tmp_path: Path, **settings: Any) -> AsyncIterator[Api]:
     """The API (in-process), a worker and a store, on settings a test may add to."""
+    from activities.notification_events import start_notifications
     from api.main import create_app
     from core.store import Store
     from tests.conftest import build_worker_with
@@ -63,6 +64,7 @@ async def serve_api(client: Any, tmp_path: Path, **settings: Any) -> AsyncIterat
     store = Store(settings.store_url)
     store.migrate()
     async with build_worker_with(client, settings, store):
+        await start_notifications(client, settings, store, versioned=False)  # as worker.py does (unversioned)
         app = create_app(settings, temporal=client, store=store)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gate") as http:

@@ -216,8 +216,12 @@ async def test_notifications_reach_slack_and_failures_show(client, tmp_path):
             execution_id = (await api.http.post("/pipelines/loud/told", json={})).json()["ref"].split("/")[-1]
             done = await api.finished(execution_id)
             assert done["status"] == "SUCCEEDED"  # a failing channel changes nothing
-            # the store shows the end without waiting for the sends; the workflow closes once they are done
-            await client.get_workflow_handle(execution_id).result()
+            # the notifications' reader sends them from the events, after the transitions were recorded
+
+            async def all_sent():
+                return len(slack.messages) >= 4
+
+            assert await _eventually(all_sent)
             texts = [(m.channel_id, json.dumps(m.args)) for m in slack.messages]
             assert sorted(c for c, _ in texts) == ["C0DEPLOYS", "C0DEPLOYS", "C0GENERAL", "C0GENERAL"]
             assert any("done: told for anonymous" in t for _, t in texts)

@@ -141,6 +141,7 @@ async def _exists_and(client: Client, workflow_id: str, check: Callable[[Client,
 async def test_judgment_reminders_run_in_their_own_workflow(engine: Engine, client: Client, hook: Hook) -> None:
     entry = {"type": "webhook", "address": f"{hook.base}/notify", "when": ["manualJudgment"], "notifyEveryMs": 2000}
     config = chain({"type": "manualJudgment", "name": "mj", "notifications": [entry]})
+    await engine.start_notifications()  # the first one comes from the judgment's start event
     execution_id = await engine.start(config)
     running = await engine.wait_until(execution_id, lambda e: bool(e["stages"][0].get("tasks")))
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -10,7 +12,6 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from tests.conftest import Engine, stage_named
-from tests.engine.conftest import Hook
 from workflows import operations
 from workflows.messages import RunPipelineInput
 
@@ -83,18 +84,26 @@ async def test_restart_after_temporal_forgot_the_execution_reads_the_store(engin
 
 
 async def test_a_restart_while_the_pipeline_finishes_is_run_not_dropped(
-    engine: Engine, client: Client, hook: Hook
+    engine: Engine, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hook.delays["/slow"] = 3.0  # the workflow waits for its notification while it finishes
-    told = {"type": "webhook", "address": f"{hook.base}/slow", "when": ["pipeline.complete"]}
-    execution_id = await engine.start(two_waits(notifications=[told]))
+    store = engine.projection()
+    write = store.executions.apply_update
+    ending = threading.Event()
+
+    def slow_end(update: dict[str, Any]) -> Any:  # the store takes 3 s to write the end: the workflow is finishing
+        header = update.get("execution") or {}
+        if header.get("name") == "slow end" and header.get("status") == "SUCCEEDED" and not ending.is_set():
+            ending.set()
+            time.sleep(3)
+        return write(update)
+
+    monkeypatch.setattr(store.executions, "apply_update", slow_end)
+    execution_id = await engine.start(two_waits(name="slow end"))
     handle = client.get_workflow_handle(execution_id)
-    finishing = await engine.wait_until(execution_id, lambda e: ("POST", "/slow") in hook.calls)
-    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING  # still sending, then recording
+    await asyncio.wait_for(asyncio.to_thread(ending.wait), 30)
+    finishing = await engine.wait_until(execution_id, lambda e: stage_named(e, "second")["status"] == "SUCCEEDED")
     second = stage_named(finishing, "second")
-    # the store shows the end at once (it does not wait for the send); the workflow is still finishing
-    finishing = await engine.wait_until(execution_id, lambda e: e["status"] == "SUCCEEDED", timeout=2)
-    assert second["status"] == "SUCCEEDED" and (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING  # still recording its end
     await operations.restart_stage(client, execution_id, second["id"], user="late", task_queue=engine.task_queue)
     again = await finish(engine, execution_id)
     assert again["status"] == "SUCCEEDED"

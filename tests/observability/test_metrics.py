@@ -91,6 +91,22 @@ def test_event_deliveries_count_and_observe_the_lag() -> None:
     assert tuple(b - a for a, b in zip(before, now(), strict=True)) == (1, 1, 1)
 
 
+def test_notification_sends_count_by_a_bounded_type() -> None:
+    def now() -> tuple[float, float, float]:
+        return (
+            sample("gennaker_notifications_total", type="slack", result="retrying"),
+            sample("gennaker_notifications_total", type="other", result="failed"),
+            sample("gennaker_notification_lag_seconds_count"),
+        )
+
+    before = now()
+    metrics.notification_sent("slack", "retrying")
+    metrics.notification_sent("a-type-someone-typed", "failed")  # never a label of its own
+    metrics.notifications_started(0.4)
+    assert tuple(b - a for a, b in zip(before, now(), strict=True)) == (1, 1, 1)
+    assert sample("gennaker_notifications_total", type="a-type-someone-typed", result="failed") == 0
+
+
 async def test_http_requests_count_by_route_template_not_raw_path() -> None:
     from api.metrics import HttpMetricsMiddleware, router
 

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import VersioningBehavior
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.notification_events import ReadNotificationsResult
+from core.messages.notifications import READ_NOTIFICATIONS, DeliverNotificationsInput
 from core.settings import Settings
 from gennaker import versioning
 from workflows import operations
@@ -184,3 +187,58 @@ async def test_a_deployment_that_lost_its_current_build_gets_it_back(client: Cli
             assert await versioning.current_build(client, deployment) == "c"
         finally:
             keeping.cancel()
+
+
+async def test_the_notifications_reader_moves_to_each_new_current_build(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from temporalio.worker import Worker
+
+    from activities.notification_events import start_notifications
+    from core.messages.notifications import workflow_id
+    from core.store import Store
+    from workflows import notification_delivery
+    from workflows.all import workflow_runner
+
+    monkeypatch.setattr(notification_delivery, "TURNS_BEFORE_CONTINUE", 3)  # continue as new after three reads
+    deployment = {"name": f"ops-{uuid.uuid4().hex[:8]}"}
+    queue = f"reader-{uuid.uuid4().hex[:8]}"
+    on = {b: Settings(task_queue=queue, deployment={**deployment, "build_id": b}) for b in ("a", "b")}  # type: ignore[arg-type]
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.migrate()
+
+    def worker(build: str) -> Worker:
+        return Worker(
+            client,
+            task_queue=queue,
+            workflows=[notification_delivery.DeliverNotificationsWorkflow],
+            activities=[idle_read],
+            workflow_runner=workflow_runner(),
+            deployment_config=versioning.deployment_config(on[build]),
+        )
+
+    async with worker("a"), worker("b"):
+        await versioning.set_current(client, deployment["name"], "a")
+        wid = await start_notifications(client, on["a"], store)
+        assert wid == workflow_id(queue)
+        for _ in range(300):
+            if (await pinned_to(client, wid))[0] == "a":
+                break
+            await asyncio.sleep(0.05)
+        assert (await pinned_to(client, wid))[0] == "a"  # the current build when it started
+        await versioning.set_current(client, deployment["name"], "b")
+        for _ in range(300):  # its next run (after three reads) starts on the current build
+            if (await pinned_to(client, wid))[0] == "b":
+                break
+            await asyncio.sleep(0.05)
+        assert (await pinned_to(client, wid))[0] == "b"
+        progress = await client.get_workflow_handle(wid).query("progress")
+        assert progress["cursor"] >= 3 and progress["versioned"] is True  # the cursor came along
+    store.close()
+
+
+@activity.defn(name=READ_NOTIFICATIONS)
+async def idle_read(req: DeliverNotificationsInput) -> ReadNotificationsResult:
+    """The reader's read on an outbox with nothing to send."""
+    await asyncio.sleep(0.2)
+    return ReadNotificationsResult(cursor=(req.cursor or 0) + 1)

@@ -50,14 +50,6 @@ async def test_downstream_triggers_run_once_per_finish_however_often_retried(sto
     assert await acts.load_execution("E1") == store.executions.get("E1")
 
 
-async def test_notifications_are_answered_when_asked(store: Store) -> None:
-    store.notifications.save("acts", {"slack": [{"address": "chan", "when": ["pipeline.complete"]}]}, "bob")
-    acts = engine(store, Finished())
-    answer = await acts.record_execution_update({**running("E2"), "wantNotifications": True})
-    assert answer is not None and answer["applicationNotifications"][0]["address"] == "chan"
-    assert await acts.record_execution_update({**running("E2"), "version": 3}) is None
-
-
 async def test_bad_updates_fail_for_good_and_missing_executions_are_not_retried(store: Store) -> None:
     acts = engine(store, Finished())
     with pytest.raises(ApplicationError) as err:

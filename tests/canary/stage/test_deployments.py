@@ -133,7 +133,6 @@ async def test_a_failing_deploy_still_cleans_up_what_was_deployed(
         stage = {**canary_stage("ignored"), "deployments": broken}
         execution_id = await start(http, "canary-broken", [stage])
         execution = await finished(temporal_env, http, execution_id)
-    await _keep_history(temporal_env, execution_id)
     assert execution["status"] == "TERMINAL"
     [top] = stages_of(execution, "kayentaCanary")
     assert top["status"] == "TERMINAL"
@@ -147,17 +146,3 @@ async def test_a_failing_deploy_still_cleans_up_what_was_deployed(
     assert len(cleanup) == 4 and all(status == "SUCCEEDED" for _, status in cleanup), cleanup
     assert asgs(aws_world, "shop-canary") == []  # the control group did not outlive the failed canary
     assert [g["AutoScalingGroupName"] for g in asgs(aws_world, "shop-baseline")] == ["shop-baseline-v000"]
-
-
-async def _keep_history(temporal_env: Any, execution_id: str) -> None:
-    """With GENNAKER_KEEP_HISTORY set to a path, store the kayentaCanary stage workflow's history there (how
-    tests/workflows/histories/canary-before-stage-failed.json was recorded, on the engine before the fix)."""
-    import os
-    from pathlib import Path
-
-    from workflows.pipeline import stage_workflow_id
-
-    target = os.environ.get("GENNAKER_KEEP_HISTORY")
-    if target:
-        history = await temporal_env.client.get_workflow_handle(stage_workflow_id(execution_id, "1", 0)).fetch_history()
-        Path(target).write_text(history.to_json())
