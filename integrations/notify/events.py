@@ -57,13 +57,18 @@ def stage_context(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def may_notify(event: Mapping[str, Any], application_entries: list[JSON]) -> bool:
-    """Could the event ask for any notification? Cheap, from the event alone: a stage event only when its
-    context has entries, an execution event when the execution or the application has some."""
+    """Could the event ask for any notification? Cheap, from the event alone (the caller then looks up what the event
+    does not carry): a stage event when an entry of its stage asks for its ``stage.*`` event or for a judgment's,
+    an execution event when the execution or the application has entries."""
     kind = event_kind(event)
     if kind is None:
         return False
     if kind[0] == "stage":
-        return bool(stage_context(event).get("notifications"))
+        context = stage_context(event)
+        judgments = (MANUAL_JUDGMENT,) if kind[1] == "starting" else tuple(JUDGMENT_EVENTS.values())
+        return bool(stage_entries(context, f"stage.{kind[1]}")) or any(
+            matching(context.get("notifications"), when) for when in judgments
+        )
     if kind[0] in ("pipeline", "orchestration"):
         content = event.get("content")
         execution = content.get("execution") if isinstance(content, Mapping) else None

@@ -71,6 +71,8 @@ def test_stage_events_notify_only_a_stage_that_asks() -> None:
     quiet = {"header": header("RUNNING"), "stages": {"s1": stage("RUNNING", notifications=told)}}
     asks = {"header": header("RUNNING"), "stages": {"s1": stage("RUNNING", notifications=told, sendNotifications=True)}}
     assert wanted(event_of(before, quiet, "orca:stage:starting"), application_entries=[], stage_type="wait") == []
+    assert not may_notify(event_of(before, quiet, "orca:stage:starting"), [])  # nothing to look up in the store
+    assert may_notify(event_of(before, asks, "orca:stage:starting"), [])
     assert [w for w, _ in wanted(event_of(before, asks, "orca:stage:starting"), application_entries=[])] == [
         "stage.starting"
     ]
@@ -88,6 +90,7 @@ def test_a_judgment_notifies_at_its_start_and_with_its_judgment() -> None:
         ("manualJudgment", "y"),
     ]
     assert wanted(start, application_entries=[], stage_type="wait") == []  # only a judgment stage's start
+    assert may_notify(start, [])  # the stage's type is looked up: a judgment entry may apply
     stopped = {
         "header": header("RUNNING"),
         "stages": {"s1": stage("TERMINAL", notifications=entries, judgmentStatus="stop")},
