@@ -36,6 +36,7 @@ from core.messages.notifications import (
 )
 from core.observability import metrics
 from core.settings.events import EventSettings
+from core.store.projection import DELIVERY_GROUP
 from integrations.notify import events as rule
 from integrations.notify.render import needs_evaluation, summarize
 
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 BATCH = 100
 #: sends answered at most per read (the rest of the events wait for the next read)
 MAX_SENDS = 100
-FAILURE_GROUP = "notification"  # core.store.projection.DELIVERY_GROUP
 
 
 @dataclass
@@ -94,7 +94,7 @@ class NotificationReader:
     @activity.defn(name=RECORD_NOTIFICATION_FAILURE)
     async def record_notification_failure(self, failure: NotificationFailure) -> bool:
         """Add the failure to its execution's ``systemNotifications`` (a retry adds nothing twice)."""
-        entry = {"createdAt": failure.created_at, "group": FAILURE_GROUP, "message": failure.message, "closed": False}
+        entry = {"createdAt": failure.created_at, "group": DELIVERY_GROUP, "message": failure.message, "closed": False}
         return bool(await asyncio.to_thread(self.store.executions.add_system_notification, failure.execution_id, entry))
 
     # -- the events' notifications (a thread: these read the store)
@@ -102,7 +102,6 @@ class NotificationReader:
     def _read(self, batch: list[dict[str, Any]], result: ReadNotificationsResult) -> None:
         """Move ``result.cursor`` through ``batch``, adding each event's sends, up to :data:`MAX_SENDS`."""
         applications: dict[str, list[dict[str, Any]]] = {}
-        executions: dict[str, dict[str, Any] | None] = {}
         marked: dict[str, bool] = {}
         oldest = (time.time() - self.settings.max_age_s) * 1000
         for event in batch:
@@ -113,7 +112,7 @@ class NotificationReader:
             if created and created < oldest:
                 result.too_old += 1
                 continue
-            sends = self._sends(event, applications, executions, marked)
+            sends = self._sends(event, applications, marked)
             if sends:
                 result.sends.extend(sends)
                 if created:
@@ -123,7 +122,6 @@ class NotificationReader:
         self,
         event: dict[str, Any],
         applications: dict[str, list[dict[str, Any]]],
-        executions: dict[str, dict[str, Any] | None],
         marked: dict[str, bool],
     ) -> list[SendNotificationInput]:
         kind = rule.event_kind(event)
@@ -142,7 +140,8 @@ class NotificationReader:
         header = content.get("execution") or {}
         stage: dict[str, Any] | None = None
         if kind[0] == "stage":
-            stage = self._stage(execution_id, str(content.get("stageId") or ""), executions)
+            # its type and refId, which Orca's stage events do not carry: the stored row, not the whole execution
+            stage = self.store.executions.stage(execution_id, str(content.get("stageId") or ""))
             if stage is None:
                 return []
             stage = {**stage, "context": rule.stage_context(event)}
@@ -170,21 +169,6 @@ class NotificationReader:
             engine = self.store.executions.get_engine(execution_id) or {}
             marked[execution_id] = engine.get(ENGINE_MARK[0]) == ENGINE_MARK[1]
         return marked[execution_id]
-
-    def _stage(
-        self, execution_id: str, stage_id: str, executions: dict[str, dict[str, Any] | None]
-    ) -> dict[str, Any] | None:
-        """The stage as stored (its type and refId, which Orca's stage events do not carry)."""
-        from core.store import NotFoundError
-
-        if execution_id not in executions:
-            try:
-                executions[execution_id] = self.store.executions.get(execution_id)
-            except NotFoundError:
-                executions[execution_id] = None
-        execution = executions[execution_id]
-        stages = (execution or {}).get("stages") or []
-        return next((s for s in stages if isinstance(s, dict) and s.get("id") == stage_id), None)
 
 
 def build(settings: Any, store: Any) -> list[Any]:

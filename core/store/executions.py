@@ -152,6 +152,13 @@ class Executions:
             stages = projection.stage_texts(conn, execution_id, expand=expand)
         return row.application, row.status, projection.assemble(row.body, stages)
 
+    def stage(self, execution_id: str, stage_id: str) -> Doc | None:
+        """One stored stage's JSON (one row, whatever the execution's size); None when there is none."""
+        stmt = select(_STAGES.c.body).where(_STAGES.c.execution_id == execution_id, _STAGES.c.stage_id == stage_id)
+        with self._db.connect() as conn:
+            body = conn.execute(stmt).scalar()
+        return json.loads(body) if body else None
+
     def get_engine(self, execution_id: str) -> Doc | None:
         """The engine-private data of an execution (None when it has none or does not exist)."""
         with self._db.session() as s:

@@ -184,3 +184,11 @@ def test_a_system_notification_is_added_kept_through_engine_writes_and_not_doubl
     with pytest.raises(ValidationError) as err:
         store.executions.add_system_notification("N1", "text")  # type: ignore[arg-type]
     assert err.value.field == "notification"
+
+
+def test_one_stage_is_read_alone(store: Store) -> None:
+    stage = {"id": "s2", "refId": "2", "type": "manualJudgment", "name": "judge", "status": "RUNNING", "context": {}}
+    update = {"id": "S1", "application": "told", "version": 1, "execution": {"status": "RUNNING"}}
+    store.executions.apply_update({**update, "stages": [{"seq": 0, "stage": stage}]})
+    assert store.executions.stage("S1", "s2") == stage
+    assert store.executions.stage("S1", "nope") is None and store.executions.stage("nope", "s2") is None
