@@ -4,14 +4,10 @@ cloud call runs."""
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.errors import InvalidInputError
@@ -19,6 +15,8 @@ from core.tasks import TaskInput, TaskResult
 from providers import targets
 from providers.base import CloudError, ServerGroup, ServerGroupCloud, TransientCloudError
 from providers.naming import NameError_
+
+from .heartbeat import heartbeating
 
 log = logging.getLogger("activities.deploy")
 JSON = dict[str, Any]
@@ -44,32 +42,6 @@ def platform_health_only(context: JSON, where: JSON | ServerGroup) -> bool:
     if isinstance(names, list) and names:
         return all(str(n).lower() in PLATFORM_HEALTH for n in names)
     return not balanced
-
-
-@contextlib.contextmanager
-def heartbeating() -> Iterator[None]:
-    """Heartbeat from a side thread while the activity runs, when its task set a heartbeat timeout: a cloud
-    call may block for a while, but a worker that dies is noticed within the timeout, not start-to-close."""
-    if not activity.in_activity() or not activity.info().heartbeat_timeout:
-        yield
-        return
-    timeout = activity.info().heartbeat_timeout
-    assert timeout is not None
-    interval = max(0.5, timeout.total_seconds() / 4)
-    stop = threading.Event()
-    context = contextvars.copy_context()
-
-    def beat() -> None:
-        while not stop.wait(interval):
-            activity.heartbeat()
-
-    thread = threading.Thread(target=context.run, args=(beat,), name="deploy-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=interval + 1)
 
 
 def _failure(err: Exception) -> TaskResult:

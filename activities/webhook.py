@@ -43,6 +43,7 @@ from integrations.outbound import (
 )
 from integrations.outbound import request as outbound_request
 
+from .heartbeat import heartbeating
 from .webhook_rules import (
     CONNECT_TIMEOUT_S,
     CREATE_RETRY_DELAY,
@@ -290,7 +291,8 @@ class WebhookActivities:
         pairs = list(headers)
         if content_type and not any(name.lower() == "content-type" for name, _ in pairs):
             pairs.append(("Content-Type", content_type))
-        response = outbound_request(self._http(), self._policy, method, url, headers=pairs, content=content)
+        with heartbeating():  # a worker that dies during the call is noticed within the task's heartbeat timeout
+            response = outbound_request(self._http(), self._policy, method, url, headers=pairs, content=content)
         activity.logger.info("webhook %s %s -> %s", method, _safe_url(url), response.status_code)
         return response
 

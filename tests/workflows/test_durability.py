@@ -4,6 +4,7 @@ same SQLite file; every execution still finishes with the status it would have h
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -79,12 +80,15 @@ class Worker:
 
 
 class Hook:
-    """A webhook target that counts calls: the create call answers 200, status polls RUNNING until done."""
+    """A webhook target that counts calls: the create call answers 200, status polls RUNNING until done. The
+    ``hold``-th status poll is held unanswered until ``release`` is set, so a test can kill the worker during it."""
 
     def __init__(self) -> None:
         self.creates = 0
         self.polls = 0
         self.done = False
+        self.hold = 0
+        self.release = threading.Event()
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -106,6 +110,11 @@ class Hook:
 
             def do_GET(self) -> None:  # noqa: N802
                 hook.polls += 1
+                if hook.polls == hook.hold:
+                    hook.release.wait(30)
+                    with contextlib.suppress(OSError):  # its caller was killed meanwhile
+                        self._json({"status": "RUNNING"})
+                    return
                 self._json({"status": "SUCCESS" if hook.done else "RUNNING"})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -127,8 +136,12 @@ def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
         yield {"server": server, "worker": worker, "hook": hook, "settings": settings, "tmp": tmp_path}
     finally:
         worker.stop()
+        hook.release.set()
         hook.close()
         server.stop()
+        # shown by pytest when the test failed: what each worker run said
+        for log in sorted(tmp_path.glob("worker-*.log")):
+            print(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
 
 
 async def _client(address: str) -> Client:
@@ -188,13 +201,16 @@ async def test_killing_the_worker_at_every_kind_of_wait_changes_nothing(stack):
     await _until(client, execution_id, lambda e: stage_named(e, "wait").get("tasks"))
     worker.kill()
     worker.start()
-    # 2. during the webhook's status polls
+    # 2. during a webhook status poll's call: the second poll is held until the worker is dead
+    hook.hold = 2
     await _until(client, execution_id, lambda e: hook.polls >= 2)
     worker.kill()
     hook.done = True
+    hook.release.set()
     worker.start()
-    # 3. during the manual judgment
-    running = await _until(client, execution_id, lambda e: stage_named(e, "judge").get("tasks"))
+    # 3. during the manual judgment. The call cut short is made again once its heartbeat timeout (10 s) ends, well
+    # before its start-to-close timeout (a minute): this wait is shorter than that.
+    running = await _until(client, execution_id, lambda e: stage_named(e, "judge").get("tasks"), timeout=40)
     worker.kill()
     worker.start()
     await operations.patch_stage(
