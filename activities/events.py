@@ -149,12 +149,17 @@ def build(settings: Any, store: Any) -> list[Any]:
     return [EventActivities(store, events, policy_from(settings), secret_fields=secret_fields).deliver_events]
 
 
-async def start_deliveries(client: Any, settings: Any, store: Any = None) -> list[str]:
+async def start_deliveries(
+    client: Any, settings: Any, store: Any = None, *, versioned: bool | None = None
+) -> list[str]:
     """Start each configured endpoint's delivery workflow unless it runs (worker start, like the Schedules'
     reconciliation); a removed endpoint's workflow ends by itself at its next turn. Returns the workflow ids.
 
     A new endpoint receives what happens from now: its first cursor is the outbox's head read here, when its
-    workflow starts, not when its first activity happens to run (events written in between are delivered)."""
+    workflow starts, not when its first activity happens to run (events written in between are delivered).
+
+    A new workflow starts on the deployment's current build (Temporal routes it there, whichever build's worker asks)
+    and, when the workers are versioned, each later run continues as new on the build current then."""
     from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
     from core.messages.events import WORKFLOW_TYPE, workflow_id
@@ -164,11 +169,13 @@ async def start_deliveries(client: Any, settings: Any, store: Any = None) -> lis
         return []
     started = []
     head = None if store is None or not events.endpoints else await asyncio.to_thread(store.events.head)
+    if versioned is None:  # the deployment's workers are versioned (an in-process stack's may not be)
+        versioned = bool(getattr(getattr(settings, "deployment", None), "versioning", False))
     for endpoint in events.endpoints:
         wid = workflow_id(str(endpoint.name))
         await client.start_workflow(
             WORKFLOW_TYPE,
-            DeliverEventsInput(endpoint=str(endpoint.name), cursor=head),  # ignored when the workflow runs
+            DeliverEventsInput(endpoint=str(endpoint.name), cursor=head, versioned=versioned),  # ignored if it runs
             id=wid,
             task_queue=settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -1,6 +1,7 @@
 """One workflow per REST endpoint (``events-delivery:<name>``), started or found at worker start: it runs the
 ``deliver_events`` activity from its cursor again and again, carrying the cursor in its state (and over
-continue-as-new), so an endpoint receives every event in order, however long it was down or the workers were."""
+continue-as-new), so an endpoint receives every event in order, however long it was down or the workers were. With
+versioned workers each run continues as new on the deployment's current build, so an upgrade moves it along."""
 
 from __future__ import annotations
 
@@ -47,4 +48,8 @@ class DeliverEchoEventsWorkflow:
                 return self.state
             if workflow.info().is_continue_as_new_suggested():
                 break
+        if self.state.versioned:  # each run on the build current when it starts: a retired build strands no listener
+            workflow.continue_as_new(
+                self.state, initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE
+            )
         workflow.continue_as_new(self.state)

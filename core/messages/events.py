@@ -22,6 +22,8 @@ class DeliverEventsInput:
     #: totals carried over continue-as-new
     delivered: int = 0
     dropped: int = 0
+    #: the deployment's workers are versioned: each run continues as new on the build current then
+    versioned: bool = False
 
 
 @dataclass

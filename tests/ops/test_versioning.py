@@ -17,6 +17,7 @@ from temporalio.common import VersioningBehavior
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.notification_events import ReadNotificationsResult
+from core.messages.events import DELIVER_EVENTS, DeliverEventsInput, DeliverEventsResult
 from core.messages.notifications import READ_NOTIFICATIONS, DeliverNotificationsInput
 from core.settings import Settings
 from gennaker import versioning
@@ -235,6 +236,64 @@ async def test_the_notifications_reader_moves_to_each_new_current_build(
         progress = await client.get_workflow_handle(wid).query("progress")
         assert progress["cursor"] >= 3 and progress["versioned"] is True  # the cursor came along
     store.close()
+
+
+async def test_a_rest_listener_s_delivery_moves_to_each_new_current_build(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without continue-as-new with AUTO_UPGRADE its runs would stay on build a, the build it first ran on."""
+    from temporalio.worker import Worker
+
+    from activities.events import start_deliveries
+    from core.messages.events import workflow_id
+    from workflows import events
+    from workflows.all import workflow_runner
+
+    monkeypatch.setattr(events, "TURNS_BEFORE_CONTINUE", 3)  # continue as new after three deliveries
+    deployment = {"name": f"ops-{uuid.uuid4().hex[:8]}"}
+    queue = f"listener-{uuid.uuid4().hex[:8]}"
+    name = f"hec-{uuid.uuid4().hex[:8]}"
+    listeners = {"endpoints": [{"name": name, "url": "http://127.0.0.1:9/x"}]}
+    on = {
+        b: Settings(task_queue=queue, deployment={**deployment, "build_id": b}, events=listeners)  # type: ignore[arg-type]
+        for b in ("a", "b")
+    }
+
+    def worker(build: str) -> Worker:
+        return Worker(
+            client,
+            task_queue=queue,
+            workflows=[events.DeliverEchoEventsWorkflow],
+            activities=[idle_delivery],
+            workflow_runner=workflow_runner(),
+            deployment_config=versioning.deployment_config(on[build]),
+        )
+
+    async with worker("a"), worker("b"):
+        await versioning.set_current(client, deployment["name"], "a")
+        assert await start_deliveries(client, on["a"]) == [workflow_id(name)]
+        wid = workflow_id(name)
+        for _ in range(300):
+            if (await pinned_to(client, wid))[0] == "a":
+                break
+            await asyncio.sleep(0.05)
+        assert (await pinned_to(client, wid))[0] == "a"
+        await versioning.set_current(client, deployment["name"], "b")
+        for _ in range(300):  # its next run (after three deliveries) starts on the current build
+            if (await pinned_to(client, wid))[0] == "b":
+                break
+            await asyncio.sleep(0.05)
+        assert (await pinned_to(client, wid))[0] == "b"
+        progress = await client.get_workflow_handle(wid).query("progress")
+        assert progress["cursor"] >= 3 and progress["versioned"] is True  # the cursor came along
+        await client.get_workflow_handle(wid).terminate("test over")
+
+
+@activity.defn(name=DELIVER_EVENTS)
+async def idle_delivery(req: DeliverEventsInput) -> DeliverEventsResult:
+    """A delivery to an endpoint with nothing new to send."""
+    await asyncio.sleep(0.2)
+    return DeliverEventsResult(cursor=(req.cursor or 0) + 1)
 
 
 @activity.defn(name=READ_NOTIFICATIONS)
