@@ -8,6 +8,10 @@ token>``); the webhook activity unseals it right where it builds the request. Va
 
 The key is ``auth.seal_key`` (a Fernet key, shared by the API and the workers), else one generated once into
 ``<state_dir>/sealing.key`` (mode 0600) on the machine where both run.
+
+Rotation: the new key becomes ``auth.seal_key`` and the old one goes into ``auth.previous_seal_keys``. Values sealed
+with a previous key still open (API and workers), a save seals them again with the current key, and
+``gennaker auth reseal`` does that for every stored config at once (api/auth/cli.py); then the old key can go.
 """
 
 from __future__ import annotations
@@ -33,16 +37,30 @@ class SealError(AuthError, ValueError):
 
 
 def _fernet(settings: Any) -> Any:
-    from cryptography.fernet import Fernet
-
+    """The current key, which seals."""
     configured = getattr(getattr(settings, "auth", None), "seal_key", None)
     if configured is not None:
-        key = configured.get_secret_value().encode()
-        where = "auth.seal_key"
-    else:
-        path = Path(settings.state_dir).expanduser() / KEY_FILE
-        where = str(path)
-        key = _key_file(path)
+        return _cached("auth.seal_key", configured.get_secret_value().encode())
+    path = Path(settings.state_dir).expanduser() / KEY_FILE
+    return _cached(str(path), _key_file(path))
+
+
+def _previous(settings: Any) -> list[Any]:
+    """The keys of earlier rotations, which only open."""
+    keys = getattr(getattr(settings, "auth", None), "previous_seal_keys", None) or []
+    return [_cached(f"auth.previous_seal_keys[{i}]", key.get_secret_value().encode()) for i, key in enumerate(keys)]
+
+
+def _keyring(settings: Any) -> Any:
+    """Every key that opens: the current one first."""
+    from cryptography.fernet import MultiFernet
+
+    return MultiFernet([_fernet(settings), *_previous(settings)])
+
+
+def _cached(where: str, key: bytes) -> Any:
+    from cryptography.fernet import Fernet
+
     with _lock:
         if where not in _cache or _cache[where][0] != key:
             try:
@@ -80,22 +98,53 @@ def is_sealed(value: Any) -> bool:
 
 
 def seal(settings: Any, value: str) -> str:
-    if is_sealed(value) or "${" in value:
+    """``value`` sealed with the current key. A value sealed already is kept as it is, unless only a previous key
+    opens it: then it is sealed again with the current one (a value no key opens is kept, and fails where used)."""
+    if "${" in value and not is_sealed(value):
         return value
+    if is_sealed(value):
+        return reseal(settings, value)[0]
     token: bytes = _fernet(settings).encrypt(value.encode())
     return PREFIX + token.decode()
 
 
+def reseal(settings: Any, value: str) -> tuple[str, str]:
+    """``(value, state)``: ``current`` (the current key opens it; unchanged), ``resealed`` (a previous key did; now
+    sealed with the current one) or ``unopenable`` (no key opens it; unchanged)."""
+    from cryptography.fernet import InvalidToken
+
+    token = value[len(PREFIX) :].encode()
+    try:
+        _fernet(settings).decrypt(token)
+        return value, "current"
+    except InvalidToken:
+        pass
+    previous = _previous(settings)
+    if not previous:
+        return value, "unopenable"
+    from cryptography.fernet import MultiFernet
+
+    try:
+        # MultiFernet.rotate opens with any of its keys and seals with its first, keeping the token's timestamp
+        return PREFIX + MultiFernet([_fernet(settings), *previous]).rotate(token).decode(), "resealed"
+    except InvalidToken:
+        return value, "unopenable"
+
+
 def unseal(settings: Any, value: Any) -> Any:
-    """The clear value of a sealed string; anything else is returned as it is."""
+    """The clear value of a sealed string (opened with the current key or a previous one); anything else is
+    returned as it is."""
     from cryptography.fernet import InvalidToken
 
     if not is_sealed(value):
         return value
     try:
-        return _fernet(settings).decrypt(value[len(PREFIX) :].encode()).decode()
+        return _keyring(settings).decrypt(value[len(PREFIX) :].encode()).decode()
     except InvalidToken:
-        raise SealError("a sealed header value cannot be opened with this key (auth.seal_key differs?)") from None
+        raise SealError(
+            "a sealed header value cannot be opened with this key (auth.seal_key differs, or the key that sealed "
+            "it was rotated out of auth.previous_seal_keys?)"
+        ) from None
 
 
 def _seal_headers(settings: Any, headers: Any) -> Any:
@@ -124,6 +173,17 @@ def seal_stages(settings: Any, stages: Any) -> Any:
     return out
 
 
+def sealed_values(config: Any) -> list[str]:
+    """Every sealed value in a config's webhook stages' ``customHeaders``."""
+    found: list[str] = []
+    stages = config.get("stages") if isinstance(config, dict) else None
+    for stage in stages if isinstance(stages, list) else []:
+        headers = stage.get("customHeaders") if isinstance(stage, dict) else None
+        for value in headers.values() if isinstance(headers, dict) else []:
+            found.extend(v for v in (value if isinstance(value, list) else [value]) if is_sealed(v))
+    return found
+
+
 def seal_config(settings: Any, config: Any) -> Any:
     """A pipeline config (or ad-hoc pipeline) with its webhook headers sealed."""
     if not isinstance(config, dict) or not isinstance(config.get("stages"), list):
@@ -135,10 +195,11 @@ _opened: dict[bytes, Any] = {}
 
 
 def configure(settings: Any) -> None:
-    """Let :func:`open_value` use this process's key (the worker calls it when it builds its activities)."""
-    fernet = _fernet(settings)
-    with _lock:
-        _opened[id(fernet).to_bytes(8, "little")] = fernet
+    """Let :func:`open_value` use this process's keys, the current one and the previous ones (the worker calls it
+    when it builds its activities)."""
+    for fernet in (_fernet(settings), *_previous(settings)):
+        with _lock:
+            _opened[id(fernet).to_bytes(8, "little")] = fernet
 
 
 def open_value(value: Any) -> Any:
@@ -155,7 +216,10 @@ def open_value(value: Any) -> Any:
     try:
         return MultiFernet(keys).decrypt(value[len(PREFIX) :].encode()).decode()
     except InvalidToken:
-        raise SealError("a sealed header value cannot be opened with this key (auth.seal_key differs?)") from None
+        raise SealError(
+            "a sealed header value cannot be opened with this key (auth.seal_key differs, or the key that sealed "
+            "it was rotated out of auth.previous_seal_keys?)"
+        ) from None
 
 
 def unseal_headers(settings: Any, headers: Any) -> Any:

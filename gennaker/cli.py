@@ -75,7 +75,8 @@ def through_gate(args: argparse.Namespace) -> int:
 
 
 def auth_tokens(args: argparse.Namespace) -> int:
-    """``gennaker auth token issue|list|revoke`` (api/auth/cli.py), on the store named by the settings."""
+    """``gennaker auth token issue|list|revoke`` and ``gennaker auth reseal`` (api/auth/cli.py), on the store named by
+    the settings."""
     from api.auth import cli as auth_cli
 
     settings = _load()

@@ -1,7 +1,9 @@
-"""``gennaker auth token issue|list|revoke``: the admin's API token commands, run on the server machine.
+"""``gennaker auth token issue|list|revoke`` and ``gennaker auth reseal``: the admin's commands, run on the server
+machine.
 
 They write to the store directly (its URL from the settings), not through the API: issuing the first admin
-token is how an installation with authentication on gets its first admin.
+token is how an installation with authentication on gets its first admin; ``reseal`` seals stored webhook header
+values again with the current key after a rotation (api/auth/reseal.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     auth: argparse.ArgumentParser = commands.add_parser(
-        "auth", help="API tokens (writes the store directly; run it on the server)"
+        "auth", help="API tokens and sealed secrets (writes the store directly; run it on the server)"
     )
     what = auth.add_subparsers(dest="auth_command", metavar="COMMAND", required=True)
     token = what.add_parser("token", help="issue, list and revoke API tokens")
@@ -29,7 +31,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     listing.add_argument("--user", help="only this owner's tokens")
     revoke = verbs.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("id")
-    for parser in (issue, listing, revoke):
+    resealing = what.add_parser(
+        "reseal",
+        help="seal stored webhook header values again with auth.seal_key (after a rotation: docs/security-auth.md)",
+    )
+    resealing.add_argument("--dry-run", action="store_true", help="report what would be sealed again; save nothing")
+    for parser in (issue, listing, revoke, resealing):
         parser.add_argument("--output", "-o", choices=["text", "json"], default="text")
     return auth
 
@@ -42,6 +49,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     store = Store(settings.store_url)
     try:
         store.migrate()
+        if args.auth_command == "reseal":
+            return _reseal(args, settings, store)
         if args.token_command == "issue":
             try:
                 token, record = tokens.issue(
@@ -89,14 +98,46 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         store.close()
 
 
-def _audit(store: Any, action: str, token_id: str, detail: str) -> None:
-    """Token changes made on the server machine go to the audit trail too (principal ``cli``)."""
+def _reseal(args: argparse.Namespace, settings: Any, store: Any) -> int:
+    """0 when every stored sealed value opens with the current key (now); 1 when some open with no key."""
+    from core.sealing import SealError
+
+    from .reseal import reseal_configs
+
+    try:
+        report = reseal_configs(store, settings, dry_run=args.dry_run)
+    except SealError as err:  # a key that is not a Fernet key
+        print(f"gennaker: {err}", file=sys.stderr)
+        return 2
+    if not args.dry_run and report.configs:
+        detail = f"resealed={report.resealed}; configs={len(report.configs)}; unopenable={len(report.unopenable)}"
+        _audit(store, "seal.reseal", "configs", detail, resource_type="pipelineConfig")
+    if args.output == "json":
+        print(json.dumps({**report.json(), "dryRun": args.dry_run}))
+    else:
+        verb = "would seal again" if args.dry_run else "sealed again"
+        print(f"{report.checked} sealed values checked; {verb}: {report.resealed} in {len(report.configs)} configs")
+        for c in report.configs:
+            print(f"  {c['kind']} {c['application']}/{c['name']} ({c['id']}): {c['values']}")
+        for c in report.stale:
+            print(f"  changed meanwhile, left (run again): {c['kind']} {c['application']}/{c['name']} ({c['id']})")
+    for c in report.unopenable:
+        print(
+            f"gennaker: {c['values']} values of {c['kind']} {c['application']}/{c['name']} ({c['id']}) open with no "
+            "configured key: save it again with those headers in clear",
+            file=sys.stderr,
+        )
+    return 1 if report.unopenable else 0
+
+
+def _audit(store: Any, action: str, token_id: str, detail: str, *, resource_type: str = "token") -> None:
+    """Changes made on the server machine go to the audit trail too (principal ``cli``)."""
     store.audit.record(
         {
             "principal": "cli",
             "via": "cli",
             "action": action,
-            "resourceType": "token",
+            "resourceType": resource_type,
             "resourceName": token_id,
             "outcome": "success",
             "status": 0,

@@ -40,6 +40,9 @@ class AuthSettings(BaseModel):
     #: the key sealing secrets that travel through Temporal (a Fernet key); None: one generated into the
     #: state dir on first use (``sealing.key``). API and worker must share it.
     seal_key: SecretStr | None = None
+    #: keys of earlier rotations: they still open what they sealed (a save, or ``gennaker auth reseal``, seals it
+    #: again with ``seal_key``) and never seal
+    previous_seal_keys: list[SecretStr] = Field(default_factory=list)
 
 
 Algorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
