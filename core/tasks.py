@@ -97,6 +97,27 @@ RESOLVE_CONFIG = "kayenta_resolve_config_id"
 MONITOR_CANARY = "kayenta_monitor_canary"
 CANCEL_CANARY = "kayenta_cancel_canary"
 
+#: Activities that heartbeat from a side thread while their cloud calls run (``guarded`` in
+#: activities/deploy_base.py and activities/manifest_tasks.py, with activities/heartbeat.py). A stage task that
+#: calls one gets :data:`SIDE_HEARTBEAT` as its heartbeat timeout unless it sets its own, so a worker that dies in
+#: the middle of a call is noticed within it and the call is made again elsewhere, not after the task's
+#: start-to-close timeout (5 minutes by default). tests/workflows/test_heartbeats.py keeps this list true.
+SIDE_HEARTBEAT_S = 20
+HEARTBEATING_ACTIVITIES = frozenset(
+    {
+        *("deploy_choose_names", "deploy_create_server_groups", "deploy_wait_for_up_instances", "deploy_cancel"),
+        *("cluster_operate", "cluster_rollback_candidates", "find_image"),
+        *("server_group_determine_target", "server_group_disable", "server_group_enable", "server_group_destroy"),
+        *("server_group_resize", "server_group_rollback", "server_group_wait_for_capacity"),
+        *("infra_upsert_security_group", "infra_delete_security_group", "infra_upsert_load_balancer"),
+        *("infra_delete_load_balancer", "infra_upsert_scaling_policy", "infra_delete_scaling_policy"),
+        *("infra_upsert_scheduled_actions", "infra_delete_scheduled_actions", "infra_update_launch_template"),
+        *("infra_upsert_image_tags", "infra_refresh_cache"),
+        *("manifest_resolve_target", "manifest_deploy", "manifest_traffic", "manifest_wait_stable"),
+        *("manifest_delete", "manifest_scale", "manifest_patch", "manifest_undo_rollout"),
+    }
+)
+
 
 # ---- stage-context rules both the plan and its tasks read ---------------------------------------------------
 

@@ -4,8 +4,6 @@ The groups to act on are chosen once per region and kept in ``clusterTargets``."
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from .base import JSON, StageDefinition, TaskSpec
 
 ORCA = "com.netflix.spinnaker.orca.clouddriver.tasks.cluster."
@@ -17,8 +15,8 @@ class _ClusterStage(StageDefinition):
 
     def tasks(self, context: JSON) -> list[TaskSpec]:
         name = ORCA + self.task[0].upper() + self.task[1:] + "Task"
-        # the activity heartbeats, so a worker that dies in the middle is noticed in seconds
-        return [TaskSpec(self.task, name, activity="cluster_operate", heartbeat_timeout=timedelta(seconds=20))]
+        # the activity heartbeats (core/tasks.py HEARTBEATING_ACTIVITIES): a dead worker is noticed in seconds
+        return [TaskSpec(self.task, name, activity="cluster_operate")]
 
 
 class DisableClusterStage(_ClusterStage):

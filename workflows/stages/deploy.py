@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from core.fields import seconds
+from core.tasks import SIDE_HEARTBEAT_S
 
 from ..authorization import context_accounts
 from .base import JSON, StageDefinition, SyntheticStage, TaskSpec
@@ -29,7 +30,7 @@ from .rolling import rolling_failure_stages, rolling_red_black_stages
 
 STRATEGIES = ("", "none", "redblack", "highlander", "custom", "rollingredblack")
 #: a dead worker is noticed this soon on the deploy's cloud calls (the activities heartbeat while they run)
-CLOUD_CALL_HEARTBEAT = timedelta(seconds=20)
+CLOUD_CALL_HEARTBEAT = timedelta(seconds=SIDE_HEARTBEAT_S)
 
 
 def _clusters(context: JSON) -> list[JSON]:

@@ -171,7 +171,6 @@ class PinServerGroupStage(StageDefinition):
                 "resizeServerGroup",
                 ORCA + "ResizeServerGroupTask",
                 activity="server_group_resize",
-                heartbeat_timeout=timedelta(seconds=20),
             ),
         ]
 
