@@ -190,16 +190,53 @@ async def test_a_deployment_that_lost_its_current_build_gets_it_back(client: Cli
             keeping.cancel()
 
 
+async def _follows_the_current_build(
+    client: Client, on: dict[str, Settings], workflow: type, activity_fn: Any, start: Any
+) -> tuple[str, Any]:
+    """Workers of builds a and b; ``start()`` starts a long-running reader while a is current, then b becomes
+    current: the reader's next run (it continues as new every three turns) must start on b. Returns the reader's
+    workflow id and its progress there."""
+    from temporalio.worker import Worker
+
+    from workflows.all import workflow_runner
+
+    name = on["a"].deployment.name
+
+    def worker(build: str) -> Worker:
+        return Worker(
+            client,
+            task_queue=on[build].task_queue,
+            workflows=[workflow],
+            activities=[activity_fn],
+            workflow_runner=workflow_runner(),
+            deployment_config=versioning.deployment_config(on[build]),
+        )
+
+    async def pinned_to_build(wid: str, build: str) -> None:
+        for _ in range(300):
+            if (await pinned_to(client, wid))[0] == build:
+                return
+            await asyncio.sleep(0.05)
+        assert (await pinned_to(client, wid))[0] == build
+
+    async with worker("a"), worker("b"):
+        await versioning.set_current(client, name, "a")
+        wid = await start()
+        await pinned_to_build(wid, "a")  # the current build when it started
+        await versioning.set_current(client, name, "b")
+        await pinned_to_build(wid, "b")  # its next run starts on the current build
+        progress = await client.get_workflow_handle(wid).query("progress")
+        await client.get_workflow_handle(wid).terminate("test over")
+    return wid, progress
+
+
 async def test_the_notifications_reader_moves_to_each_new_current_build(
     client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from temporalio.worker import Worker
-
     from activities.notification_events import start_notifications
     from core.messages.notifications import workflow_id
     from core.store import Store
     from workflows import notification_delivery
-    from workflows.all import workflow_runner
 
     monkeypatch.setattr(notification_delivery, "TURNS_BEFORE_CONTINUE", 3)  # continue as new after three reads
     deployment = {"name": f"ops-{uuid.uuid4().hex[:8]}"}
@@ -207,47 +244,25 @@ async def test_the_notifications_reader_moves_to_each_new_current_build(
     on = {b: Settings(task_queue=queue, deployment={**deployment, "build_id": b}) for b in ("a", "b")}  # type: ignore[arg-type]
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     store.migrate()
-
-    def worker(build: str) -> Worker:
-        return Worker(
-            client,
-            task_queue=queue,
-            workflows=[notification_delivery.DeliverNotificationsWorkflow],
-            activities=[idle_read],
-            workflow_runner=workflow_runner(),
-            deployment_config=versioning.deployment_config(on[build]),
-        )
-
-    async with worker("a"), worker("b"):
-        await versioning.set_current(client, deployment["name"], "a")
-        wid = await start_notifications(client, on["a"], store)
-        assert wid == workflow_id(queue)
-        for _ in range(300):
-            if (await pinned_to(client, wid))[0] == "a":
-                break
-            await asyncio.sleep(0.05)
-        assert (await pinned_to(client, wid))[0] == "a"  # the current build when it started
-        await versioning.set_current(client, deployment["name"], "b")
-        for _ in range(300):  # its next run (after three reads) starts on the current build
-            if (await pinned_to(client, wid))[0] == "b":
-                break
-            await asyncio.sleep(0.05)
-        assert (await pinned_to(client, wid))[0] == "b"
-        progress = await client.get_workflow_handle(wid).query("progress")
-        assert progress["cursor"] >= 3 and progress["versioned"] is True  # the cursor came along
+    wid, progress = await _follows_the_current_build(
+        client,
+        on,
+        notification_delivery.DeliverNotificationsWorkflow,
+        idle_read,
+        lambda: start_notifications(client, on["a"], store),
+    )
+    assert wid == workflow_id(queue)
+    assert progress["cursor"] >= 3 and progress["versioned"] is True  # the cursor came along
     store.close()
 
 
 async def test_a_rest_listener_s_delivery_moves_to_each_new_current_build(
-    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without continue-as-new with AUTO_UPGRADE its runs would stay on build a, the build it first ran on."""
-    from temporalio.worker import Worker
-
     from activities.events import start_deliveries
     from core.messages.events import workflow_id
     from workflows import events
-    from workflows.all import workflow_runner
 
     monkeypatch.setattr(events, "TURNS_BEFORE_CONTINUE", 3)  # continue as new after three deliveries
     deployment = {"name": f"ops-{uuid.uuid4().hex[:8]}"}
@@ -259,34 +274,12 @@ async def test_a_rest_listener_s_delivery_moves_to_each_new_current_build(
         for b in ("a", "b")
     }
 
-    def worker(build: str) -> Worker:
-        return Worker(
-            client,
-            task_queue=queue,
-            workflows=[events.DeliverEchoEventsWorkflow],
-            activities=[idle_delivery],
-            workflow_runner=workflow_runner(),
-            deployment_config=versioning.deployment_config(on[build]),
-        )
-
-    async with worker("a"), worker("b"):
-        await versioning.set_current(client, deployment["name"], "a")
+    async def start() -> str:
         assert await start_deliveries(client, on["a"]) == [workflow_id(name)]
-        wid = workflow_id(name)
-        for _ in range(300):
-            if (await pinned_to(client, wid))[0] == "a":
-                break
-            await asyncio.sleep(0.05)
-        assert (await pinned_to(client, wid))[0] == "a"
-        await versioning.set_current(client, deployment["name"], "b")
-        for _ in range(300):  # its next run (after three deliveries) starts on the current build
-            if (await pinned_to(client, wid))[0] == "b":
-                break
-            await asyncio.sleep(0.05)
-        assert (await pinned_to(client, wid))[0] == "b"
-        progress = await client.get_workflow_handle(wid).query("progress")
-        assert progress["cursor"] >= 3 and progress["versioned"] is True  # the cursor came along
-        await client.get_workflow_handle(wid).terminate("test over")
+        return workflow_id(name)
+
+    _, progress = await _follows_the_current_build(client, on, events.DeliverEchoEventsWorkflow, idle_delivery, start)
+    assert progress["cursor"] >= 3 and progress["versioned"] is True  # the cursor came along
 
 
 @activity.defn(name=DELIVER_EVENTS)
