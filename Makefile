@@ -29,7 +29,7 @@ run: $(RUN_STAMP)
 	$(BIN)/gennaker up
 
 test: $(TEST_STAMP) tools
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest --cov --cov-report=term --durations=30 $(PYTEST_ARGS)
 
 # The tests that need no server: tests/conftest.py marks `server` every test that uses Temporal, PostgreSQL, MariaDB,
 # moto, the kube-apiserver, packer or Prometheus (by its fixtures); in-process stand-ins stay in. No coverage floor.
