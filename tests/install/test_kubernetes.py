@@ -121,6 +121,9 @@ def test_containers_run_unprivileged_with_probes_and_resources(wheel: Path) -> N
         for probe in ("startupProbe", "livenessProbe"):
             assert container[probe]["httpGet"]["path"] == path and ports[container[probe]["httpGet"]["port"]] == port
         assert container["envFrom"] == [{"configMapRef": {"name": "gennaker"}}, {"secretRef": {"name": "gennaker"}}]
+        # API and workers share the sealing key, and a pod without it does not start (not optional)
+        (seal,) = [e for e in container["env"] if e["name"] == "GENNAKER_AUTH__SEAL_KEY"]
+        assert seal["valueFrom"]["secretKeyRef"] == {"name": "gennaker", "key": "GENNAKER_AUTH__SEAL_KEY"}
         mounts = {m["mountPath"] for m in container["volumeMounts"]}
         assert {"/var/lib/gennaker", "/tmp"} <= mounts  # the only writable places under a read-only root
     api = deployment("gennaker-api")["spec"]["template"]["spec"]["containers"][0]
@@ -158,3 +161,4 @@ def test_the_configmap_and_the_secret_name_real_settings_that_load(monkeypatch: 
     assert settings.observability.worker_metrics_port == 9464
     assert settings.store_url.startswith("postgresql+psycopg://")
     assert "DATABASE_URL" not in " ".join(config["data"])  # the secret one lives in the Secret only
+    assert settings.auth.seal_key is not None and "SEAL_KEY" not in " ".join(config["data"])
