@@ -40,7 +40,7 @@ def test_the_list_names_exactly_the_activities_that_beat_while_they_run() -> Non
     # a name listed for an activity that does not beat would have its healthy calls killed by the timeout;
     # an activity that beats but is not listed waits out its start-to-close timeout after a worker dies
     assert beating == set(HEARTBEATING_ACTIVITIES)
-    assert _OWN_TIMEOUT <= set(definitions) and not _OWN_TIMEOUT & beating
+    assert set(definitions) >= _OWN_TIMEOUT and not _OWN_TIMEOUT & beating
 
 
 @pytest.mark.temporal
