@@ -448,3 +448,39 @@ async def test_routes_of_the_infrastructure_pages(static_ui: str, page: Page) ->
         ["canary", ["shop"], {"run": "r1"}],
         ["audit", [], {"user": "rita"}],
     ]
+
+
+async def test_a_page_that_loads_slowly_never_covers_the_one_asked_for_after_it(
+    locked_deck: Deck, browser: Browser
+) -> None:
+    """The applications list answers late (held 2 s); the admin goes to the audit trail meanwhile. The list, when it
+    arrives, must not replace the audit page (it did: each route rendered into <main> whenever it finished)."""
+    import asyncio
+
+    from playwright.async_api import Route
+
+    deck = locked_deck
+    deck.store.audit.record({"principal": "dana", "via": "proxy", "action": "pipeline.start", "outcome": "success",
+                             "status": 202})  # fmt: skip
+    admin = {"X-Forwarded-User": "ada", "X-Forwarded-Groups": "admins"}
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, extra_http_headers=admin)
+    held = asyncio.Event()
+
+    async def slowly(route: Route) -> None:
+        held.set()
+        await asyncio.sleep(2)
+        await route.continue_()
+
+    await context.route(re.compile(r".*/applications(\?.*)?$"), slowly)
+    try:
+        page = await context.new_page()
+        await page.goto(f"{deck.url}/#/applications")
+        await asyncio.wait_for(held.wait(), 10)  # the list is on its way
+        await page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit").click()
+        events = page.get_by_role("table", name="Audit events")
+        await expect(events).to_contain_text("pipeline.start")
+        await page.wait_for_function("document.body.dataset.ready === 'true'")  # the list's route has ended
+        await expect(events).to_be_visible()
+        await expect(page.get_by_role("table", name="Applications")).to_have_count(0)
+    finally:
+        await context.close()

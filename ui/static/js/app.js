@@ -40,6 +40,9 @@ let leave = null;
 let beforeLeave = null;
 let shownPath = null;
 let shownHash = null;
+// each route() is one generation: a page that finishes loading after a later route began is stale (its view is
+// already out of the document, and it is stopped at once), so a slow page never covers the one asked for after it
+let generation = 0;
 
 export function notify(message, ok = false) {
   const box = document.getElementById('notice');
@@ -63,16 +66,24 @@ async function route() {
   if (leave) { leave(); leave = null; }
   beforeLeave = null;
   notify('');
-  const main = document.getElementById('main');
-  replace(main, h('p', { class: 'muted' }, 'Loading…'));
+  const mine = ++generation;
+  // the page renders into a view of its own inside <main>: a stale page renders into a detached one
+  const view = h('div', { class: 'view' }, h('p', { class: 'muted' }, 'Loading…'));
+  replace(document.getElementById('main'), view);
   try {
     // a page returns what stops it (a function), or ``{leave, beforeLeave}``: beforeLeave() answers a question to
     // ask before a route change takes the page away ('' to go at once)
-    const started = (await PAGES[ctx.page]({ ...ctx, main, notify })) || null;
-    leave = typeof started === 'function' ? started : (started && started.leave) || null;
+    const started = (await PAGES[ctx.page]({ ...ctx, main: view, notify })) || null;
+    const stop = typeof started === 'function' ? started : (started && started.leave) || null;
+    if (mine !== generation) {
+      if (stop) stop();
+      return;
+    }
+    leave = stop;
     beforeLeave = (started && typeof started === 'object' && started.beforeLeave) || null;
   } catch (err) {
-    replace(main, h('h1', {}, err.status === 403 ? 'Access denied' : 'Something went wrong'),
+    if (mine !== generation) return;
+    replace(view, h('h1', {}, err.status === 403 ? 'Access denied' : 'Something went wrong'),
       h('p', { class: 'error', role: 'alert' }, err.message));
   }
 }
