@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from .status import ExecutionStatus
@@ -97,14 +98,15 @@ RESOLVE_CONFIG = "kayenta_resolve_config_id"
 MONITOR_CANARY = "kayenta_monitor_canary"
 CANCEL_CANARY = "kayenta_cancel_canary"
 
-#: Activities that heartbeat from a side thread while their cloud calls run (``guarded`` in
-#: activities/deploy_base.py and activities/manifest_tasks.py, with activities/heartbeat.py). A stage task that
-#: calls one gets :data:`SIDE_HEARTBEAT` as its heartbeat timeout unless it sets its own, so a worker that dies in
-#: the middle of a call is noticed within it and the call is made again elsewhere, not after the task's
-#: start-to-close timeout (5 minutes by default). tests/workflows/test_heartbeats.py keeps this list true.
+#: Activities that heartbeat from a side thread while their calls run (activities/heartbeat.py: ``guarded`` in
+#: activities/deploy_base.py and activities/manifest_tasks.py, the webhook's ``_send``). The engine schedules each with
+#: :func:`side_heartbeat` as its heartbeat timeout (a stage task or its cancel hook), so a worker that dies in the
+#: middle of a call is noticed within it and the call is made again elsewhere, not after the start-to-close timeout
+#: (5 minutes by default). tests/workflows/test_heartbeats.py keeps this list true.
 SIDE_HEARTBEAT_S = 20
 HEARTBEATING_ACTIVITIES = frozenset(
     {
+        *(CREATE_WEBHOOK, MONITOR_WEBHOOK, CANCEL_WEBHOOK),
         *("deploy_choose_names", "deploy_create_server_groups", "deploy_wait_for_up_instances", "deploy_cancel"),
         *("cluster_operate", "cluster_rollback_candidates", "find_image"),
         *("server_group_determine_target", "server_group_disable", "server_group_enable", "server_group_destroy"),
@@ -117,6 +119,12 @@ HEARTBEATING_ACTIVITIES = frozenset(
         *("manifest_delete", "manifest_scale", "manifest_patch", "manifest_undo_rollout"),
     }
 )
+
+
+def side_heartbeat(activity: str) -> timedelta | None:
+    """The heartbeat timeout to schedule ``activity`` with: :data:`SIDE_HEARTBEAT_S` for one that beats while its
+    calls run, else None (an activity without beats would be failed by a heartbeat timeout)."""
+    return timedelta(seconds=SIDE_HEARTBEAT_S) if activity in HEARTBEATING_ACTIVITIES else None
 
 
 # ---- stage-context rules both the plan and its tasks read ---------------------------------------------------

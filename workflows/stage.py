@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from core.fields import truthy
     from core.ids import ulid_from
     from core.status import ExecutionStatus as S
+    from core.tasks import side_heartbeat
 
     from . import authorization, projection
     from . import expressions as expr
@@ -499,6 +500,7 @@ class StageWorkflow:
                         self.task_loop.task_input(st, spec, task, 0),
                         result_type=TaskResult,
                         start_to_close_timeout=timedelta(seconds=60),
+                        heartbeat_timeout=side_heartbeat(spec.on_cancel),
                         retry_policy=RetryPolicy(maximum_attempts=3),
                         summary=f"{st.name}: cancel {spec.name}",
                     )

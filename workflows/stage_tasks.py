@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.status import ExecutionStatus as S
-    from core.tasks import HEARTBEATING_ACTIVITIES, SIDE_HEARTBEAT_S
+    from core.tasks import side_heartbeat
 
     from . import expressions as expr
     from .execution import StageState, TaskState
@@ -250,7 +250,7 @@ class TaskLoop:
                 task_queue=queue,
                 start_to_close_timeout=spec.start_to_close,
                 schedule_to_close_timeout=max(timeout, spec.start_to_close),
-                heartbeat_timeout=spec.heartbeat_timeout or _side_heartbeat(spec.activity),
+                heartbeat_timeout=spec.heartbeat_timeout or side_heartbeat(spec.activity),
                 retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
                 summary=f"{stage.name}: {spec.name}",
             )
@@ -276,11 +276,6 @@ class TaskLoop:
             outputs=stage.outputs,
             ancestor_outputs=self.wf._ancestor_outputs() if spec.needs_ancestors else [],
         )
-
-
-def _side_heartbeat(activity: str) -> timedelta | None:
-    """The heartbeat timeout of an activity that heartbeats while its calls run (core/tasks.py), else None."""
-    return timedelta(seconds=SIDE_HEARTBEAT_S) if activity in HEARTBEATING_ACTIVITIES else None
 
 
 def _definition(stage: StageState) -> StageDefinition:

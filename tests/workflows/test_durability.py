@@ -208,7 +208,7 @@ async def test_killing_the_worker_at_every_kind_of_wait_changes_nothing(stack):
     hook.done = True
     hook.release.set()
     worker.start()
-    # 3. during the manual judgment. The call cut short is made again once its heartbeat timeout (10 s) ends, well
+    # 3. during the manual judgment. The call cut short is made again once its heartbeat timeout (20 s) ends, well
     # before its start-to-close timeout (a minute): this wait is shorter than that.
     running = await _until(client, execution_id, lambda e: stage_named(e, "judge").get("tasks"), timeout=40)
     worker.kill()

@@ -22,15 +22,12 @@ from datetime import timedelta
 from typing import Any
 
 from core.fields import seconds
-from core.tasks import SIDE_HEARTBEAT_S
 
 from ..authorization import context_accounts
 from .base import JSON, StageDefinition, SyntheticStage, TaskSpec
 from .rolling import rolling_failure_stages, rolling_red_black_stages
 
 STRATEGIES = ("", "none", "redblack", "highlander", "custom", "rollingredblack")
-#: a dead worker is noticed this soon on the deploy's cloud calls (the activities heartbeat while they run)
-CLOUD_CALL_HEARTBEAT = timedelta(seconds=SIDE_HEARTBEAT_S)
 
 
 def _clusters(context: JSON) -> list[JSON]:
@@ -133,21 +130,18 @@ class DeployStage(StageDefinition):
                 "com.netflix.spinnaker.orca.clouddriver.tasks.servergroup.DetermineServerGroupNamesTask",
                 activity="deploy_choose_names",
                 needs_ancestors=True,
-                heartbeat_timeout=CLOUD_CALL_HEARTBEAT,
             ),
             TaskSpec(
                 "createServerGroup",
                 "com.netflix.spinnaker.orca.clouddriver.tasks.servergroup.CreateServerGroupTask",
                 activity="deploy_create_server_groups",
                 start_to_close=timedelta(minutes=10),
-                heartbeat_timeout=CLOUD_CALL_HEARTBEAT,
                 on_cancel="deploy_cancel",
             ),
             TaskSpec(
                 "waitForUpInstances",
                 "com.netflix.spinnaker.orca.clouddriver.tasks.instance.WaitForUpInstancesTask",
                 activity="deploy_wait_for_up_instances",
-                heartbeat_timeout=CLOUD_CALL_HEARTBEAT,
                 polling=True,
                 backoff=timedelta(seconds=10),
                 timeout=timedelta(minutes=wait_minutes),

@@ -30,9 +30,6 @@ MONITOR_BACKOFF = timedelta(seconds=1)
 MONITOR_TIMEOUT = timedelta(hours=1)
 #: one HTTP call per activity attempt: connect (15 s) + read (20 s) timeouts fit well inside this.
 CALL_TIMEOUT = timedelta(minutes=1)
-#: the activity heartbeats while its call runs (activities/heartbeat.py): a worker that dies during a call is
-#: noticed within this, and the call is made again on another worker, not a start-to-close minute later.
-CALL_HEARTBEAT = timedelta(seconds=10)
 
 MONITOR_ONLY_WITHOUT_WAIT = "Can't specify monitorOnly = true and waitForCompletion = false at the same time"
 
@@ -70,7 +67,6 @@ class WebhookStage(StageDefinition):
                     activity=CREATE_WEBHOOK,
                     timeout=CREATE_TIMEOUT,
                     start_to_close=CALL_TIMEOUT,
-                    heartbeat_timeout=CALL_HEARTBEAT,
                     on_cancel=on_cancel,
                 )
             )
@@ -89,7 +85,6 @@ class WebhookStage(StageDefinition):
                     timeout=MONITOR_TIMEOUT,
                     overridable_timeout=True,
                     start_to_close=CALL_TIMEOUT,
-                    heartbeat_timeout=CALL_HEARTBEAT,
                     on_cancel=on_cancel,
                 )
             )
