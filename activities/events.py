@@ -149,9 +149,7 @@ def build(settings: Any, store: Any) -> list[Any]:
     return [EventActivities(store, events, policy_from(settings), secret_fields=secret_fields).deliver_events]
 
 
-async def start_deliveries(
-    client: Any, settings: Any, store: Any = None, *, versioned: bool | None = None
-) -> list[str]:
+async def start_deliveries(client: Any, settings: Any, store: Any = None) -> list[str]:
     """Start each configured endpoint's delivery workflow unless it runs (worker start, like the Schedules'
     reconciliation); a removed endpoint's workflow ends by itself at its next turn. Returns the workflow ids.
 
@@ -169,8 +167,7 @@ async def start_deliveries(
         return []
     started = []
     head = None if store is None or not events.endpoints else await asyncio.to_thread(store.events.head)
-    if versioned is None:  # the deployment's workers are versioned (an in-process stack's may not be)
-        versioned = bool(getattr(getattr(settings, "deployment", None), "versioning", False))
+    versioned = bool(getattr(getattr(settings, "deployment", None), "versioning", False))  # as its workers are
     for endpoint in events.endpoints:
         wid = workflow_id(str(endpoint.name))
         await client.start_workflow(
