@@ -119,14 +119,11 @@ def reseal(settings: Any, value: str) -> tuple[str, str]:
         return value, "current"
     except InvalidToken:
         pass
-    previous = _previous(settings)
-    if not previous:
+    if not _previous(settings):
         return value, "unopenable"
-    from cryptography.fernet import MultiFernet
-
     try:
         # MultiFernet.rotate opens with any of its keys and seals with its first, keeping the token's timestamp
-        return PREFIX + MultiFernet([_fernet(settings), *previous]).rotate(token).decode(), "resealed"
+        return PREFIX + _keyring(settings).rotate(token).decode(), "resealed"
     except InvalidToken:
         return value, "unopenable"
 
