@@ -147,13 +147,20 @@ def test_the_cli_audits_the_tokens_it_issues_and_revokes(tmp_path: Path, capsys:
 
     settings = Settings.model_validate({"state_dir": tmp_path})
     issue = argparse.Namespace(
-        token_command="issue", user="root", roles=["admins"], expires=None, description=None, output="json"
+        auth_command="token",
+        token_command="issue",
+        user="root",
+        roles=["admins"],
+        expires=None,
+        description=None,
+        output="json",
     )
     assert run(issue, settings) == 0
     import json
 
     record = json.loads(capsys.readouterr().out)
-    assert run(argparse.Namespace(token_command="revoke", id=record["id"], output="json"), settings) == 0
+    revoke = argparse.Namespace(auth_command="token", token_command="revoke", id=record["id"], output="json")
+    assert run(revoke, settings) == 0
     store = Store(settings.store_url)
     try:
         actions = [(e["action"], e["resourceName"], e["principal"]) for e in store.audit.query({}, 10)]
