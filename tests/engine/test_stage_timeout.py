@@ -76,6 +76,18 @@ async def test_a_stage_timeout_runs_the_stage_cancel_path(engine: Engine, hook: 
         ("monitorWebhook", "CANCELED"),
     ]
     assert [c for c in hook.calls if c[1] == "/cancel"] == [("POST", "/cancel")]  # the webhook's cancel endpoint
+    # the cancel hook beats while it calls (core/tasks.py): it is scheduled with the heartbeat timeout too
+    from core.tasks import SIDE_HEARTBEAT_S
+    from workflows.pipeline import stage_workflow_id
+
+    history = engine.client.get_workflow_handle(stage_workflow_id(execution["id"], "1", 0)).fetch_history_events()
+    hooks = [
+        e.activity_task_scheduled_event_attributes.heartbeat_timeout.ToTimedelta().total_seconds()
+        async for e in history
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "cancel_webhook"
+    ]
+    assert hooks == [SIDE_HEARTBEAT_S]
 
 
 @pytest.mark.parametrize(
